@@ -1,0 +1,85 @@
+import { v7 as uuidv7 } from "uuid";
+import { ErrorCodes, NexoError } from "../errors.js";
+
+/** An event on the broker, as it travels on the wire (CONTRACT.md, Broker bridge). */
+export interface Event<P = unknown> {
+  /** UUID v7 (time-ordered). */
+  id: string;
+  /** RFC 3339 UTC timestamp. */
+  timestamp: string;
+  topic: string;
+  /** Who produced it: a plugin id, `nexo`, `plugin.supervisor`, ... */
+  source: string;
+  session_id: string | null;
+  payload: P;
+  correlation_id?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface NewEventOptions {
+  sessionId?: string | null;
+  correlationId?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** A new event with all six fields set. @example newEvent("plugin.outbound.echo", "cli", { text: "hi" }) */
+export function newEvent<P>(topic: string, source: string, payload: P, options: NewEventOptions = {}): Event<P> {
+  const event: Event<P> = {
+    id: uuidv7(),
+    timestamp: new Date().toISOString(),
+    topic,
+    source,
+    session_id: options.sessionId ?? null,
+    payload,
+  };
+  if (options.correlationId !== undefined) event.correlation_id = options.correlationId;
+  if (options.metadata !== undefined) event.metadata = options.metadata;
+  return event;
+}
+
+/** `Event.new(topic, source, payload)`, the seed's spelling. */
+export const Event = { new: newEvent };
+
+/**
+ * Validate an event received from a plugin and fill in what some SDKs omit
+ * (`id`, `timestamp`, `session_id`). `topic` is forced to the frame's topic.
+ * Throws NEXO_ERR_CONTRACT_INVALID_EVENT naming the bad field.
+ */
+export function completeEvent(raw: unknown, topic: string, fallbackSource: string): Event {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, "event must be a JSON object", { field: "event" });
+  }
+  const r = raw as Record<string, unknown>;
+  const str = (k: string): string | undefined => {
+    const v = r[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string") {
+      throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, `event.${k} must be a string, got ${typeof v}`, { field: k });
+    }
+    return v;
+  };
+  const id = str("id");
+  const timestamp = str("timestamp");
+  const source = str("source");
+  const sessionId = str("session_id");
+  const correlationId = str("correlation_id");
+  if (timestamp !== undefined && Number.isNaN(Date.parse(timestamp))) {
+    throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, `event.timestamp is not an RFC 3339 date: ${timestamp}`, { field: "timestamp" });
+  }
+  const metadata = r.metadata;
+  if (metadata !== undefined && metadata !== null && (typeof metadata !== "object" || Array.isArray(metadata))) {
+    throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, "event.metadata must be an object", { field: "metadata" });
+  }
+  const event: Event = {
+    id: id && id.length > 0 ? id : uuidv7(),
+    timestamp: timestamp ?? new Date().toISOString(),
+    topic,
+    source: source && source.length > 0 ? source : fallbackSource,
+    session_id: sessionId ?? null,
+    payload: r.payload === undefined ? null : r.payload,
+  };
+  if (correlationId !== undefined) event.correlation_id = correlationId;
+  if (metadata) event.metadata = metadata as Record<string, unknown>;
+  return event;
+}

@@ -1,0 +1,2 @@
+export { createLogger, silentLogger } from "./logger.js";
+export type { Logger, CreateLoggerOptions } from "./logger.js";
