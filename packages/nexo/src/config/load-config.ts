@@ -1,0 +1,142 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv } from "ajv";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { ErrorCodes, NexoError } from "../errors.js";
+import { configSchema } from "./schema.js";
+
+/** One configured instance of a subprocess plugin. */
+export interface PluginInstanceConfig {
+  enabled: boolean;
+  instance?: string;
+  /** Sent to the plugin in `plugin.configure {value}`. */
+  config?: unknown;
+  /** Literal env for the plugin (keys starting NEXO_ are refused). */
+  env: Record<string, string>;
+  /** `<name>_env: VAR` entries: the plugin gets `<NAME>` = the daemon's `$VAR` (secrets stay out of the file). */
+  envFrom: Record<string, string>;
+}
+
+/** The daemon's configuration with every default applied and paths made absolute. */
+export interface NexoConfig {
+  /** The file it came from, or null for pure defaults. */
+  file: string | null;
+  stateDir: string;
+  logLevel: string;
+  broker: string;
+  store: string;
+  api: { enabled: boolean; host: string; port: number };
+  control: { socket: string };
+  pluginPaths: string[];
+  plugins: Record<string, PluginInstanceConfig[]>;
+  timeouts: { pluginInitMs?: number; pluginToolMs?: number; pluginShutdownGraceMs?: number };
+  bindings: unknown[];
+  pollers: unknown;
+  inProcessPlugins: Record<string, unknown>;
+}
+
+/** The repository's bundled examples, the default plugin path. */
+export function bundledExamplesDir(): string {
+  // dist/config/load-config.js -> packages/nexo -> repo root
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, "..", "..", "..", "..", "examples");
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validate = ajv.compile(configSchema);
+
+/**
+ * Load `nexo.yaml` (or the given file) and apply defaults; with no file, pure
+ * defaults (bundled examples, local broker, SQLite under `.nexo-state`).
+ * Errors: NEXO_ERR_CONFIG_PARSE (with line) or NEXO_ERR_CONFIG_INVALID listing every violation.
+ */
+export function loadConfig(file?: string, cwd = process.cwd()): NexoConfig {
+  let path: string | null = null;
+  if (file) {
+    path = resolve(cwd, file);
+    if (!existsSync(path)) throw new NexoError(ErrorCodes.CONFIG_INVALID, `config file not found: ${path}`, { file: path });
+  } else if (existsSync(resolve(cwd, "nexo.yaml"))) {
+    path = resolve(cwd, "nexo.yaml");
+  }
+  let raw: unknown = {};
+  if (path) {
+    try {
+      raw = parseYaml(readFileSync(path, "utf8")) ?? {};
+    } catch (err) {
+      const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : "";
+      throw new NexoError(ErrorCodes.CONFIG_PARSE, `${path}${where}: ${(err as Error).message.split("\n")[0]}`, { file: path, cause: err });
+    }
+  }
+  return normalizeConfig(raw, path, path ? dirname(path) : cwd);
+}
+
+/** Validate a parsed config object and apply defaults. `baseDir` resolves relative paths. */
+export function normalizeConfig(raw: unknown, file: string | null, baseDir: string): NexoConfig {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"}: the top level must be a mapping`, { file: file ?? undefined });
+  }
+  if (!validate(raw)) {
+    const lines = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`);
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"} is invalid:\n  ${lines.join("\n  ")}`, { file: file ?? undefined, data: { violations: lines } });
+  }
+  const r = raw as Record<string, any>;
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const stateDir = abs(r.state_dir ?? ".nexo-state");
+  const plugins: Record<string, PluginInstanceConfig[]> = {};
+  for (const [id, entry] of Object.entries<any>(r.plugins ?? {})) {
+    const entries = Array.isArray(entry) ? entry : [entry];
+    plugins[id] = entries.map((e, i) => normalizePluginEntry(id, i, e ?? {}, file));
+  }
+  const t = r.timeouts ?? {};
+  return {
+    file,
+    stateDir,
+    logLevel: r.log_level ?? process.env.NEXO_LOG_LEVEL ?? "info",
+    broker: r.broker ?? "local",
+    store: r.store ?? `sqlite:${resolve(stateDir, "nexo.db")}`,
+    api: { enabled: r.api?.enabled ?? true, host: r.api?.host ?? "127.0.0.1", port: r.api?.port ?? 8000 },
+    control: { socket: abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")) },
+    pluginPaths: (r.plugin_paths ?? [bundledExamplesDir()]).map(abs),
+    plugins,
+    timeouts: { pluginInitMs: t.plugin_init_ms, pluginToolMs: t.plugin_tool_ms, pluginShutdownGraceMs: t.plugin_shutdown_grace_ms },
+    bindings: r.bindings ?? [],
+    pollers: r.pollers,
+    inProcessPlugins: r.in_process_plugins ?? {},
+  };
+}
+
+function normalizePluginEntry(id: string, index: number, e: Record<string, unknown>, file: string | null): PluginInstanceConfig {
+  const where = `${file ?? "config"}: plugins.${id}${index > 0 || e.instance ? `[${index}]` : ""}`;
+  const env: Record<string, string> = { ...((e.env as Record<string, string>) ?? {}) };
+  for (const k of Object.keys(env)) {
+    if (k.startsWith("NEXO_")) throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}.env.${k}: keys starting with NEXO_ are reserved for the host`, { field: `plugins.${id}.env.${k}` });
+  }
+  const envFrom: Record<string, string> = {};
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (["enabled", "instance", "config", "env"].includes(k)) continue;
+    if (k.endsWith("_env")) {
+      if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
+        throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}.${k}: must name an environment variable`, { field: `plugins.${id}.${k}` });
+      }
+      const target = k.slice(0, -4).toUpperCase();
+      if (target.startsWith("NEXO_")) throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}.${k}: NEXO_ names are reserved for the host`, { field: `plugins.${id}.${k}` });
+      envFrom[target] = v;
+    } else {
+      extra[k] = v;
+    }
+  }
+  // Keys beside `config` (other than the reserved ones) are operator settings too; `config` wins.
+  let config: unknown = e.config;
+  if (Object.keys(extra).length > 0) {
+    config = { ...extra, ...(typeof e.config === "object" && e.config !== null ? (e.config as object) : {}) };
+  }
+  return {
+    enabled: e.enabled !== false,
+    ...(typeof e.instance === "string" ? { instance: e.instance } : {}),
+    ...(config !== undefined ? { config } : {}),
+    env,
+    envFrom,
+  };
+}

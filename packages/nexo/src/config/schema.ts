@@ -1,0 +1,57 @@
+/** JSON Schema of `nexo.yaml` (after defaults). Kept beside the defaults so the two stay in step. */
+export const configSchema = {
+  $id: "https://nexo.dev/schemas/nexo.yaml.json",
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    state_dir: { type: "string", minLength: 1, description: "Where plugin state, the control socket and the SQLite store live." },
+    log_level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] },
+    broker: { type: "string", pattern: "^(local|nats://.+)$", description: "`local` (in-process) or a nats:// URL." },
+    store: { type: "string", pattern: "^(sqlite:.+|postgres(ql)?://.+)$" },
+    api: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        enabled: { type: "boolean" },
+        host: { type: "string", minLength: 1 },
+        port: { type: "integer", minimum: 0, maximum: 65535 },
+      },
+    },
+    control: {
+      type: "object",
+      additionalProperties: false,
+      properties: { socket: { type: "string", minLength: 1 } },
+    },
+    plugin_paths: { type: "array", items: { type: "string", minLength: 1 } },
+    plugins: {
+      type: "object",
+      description: "Per plugin id: one entry (object) or several instances (array).",
+      additionalProperties: {
+        anyOf: [{ $ref: "#/$defs/pluginEntry" }, { type: "array", items: { $ref: "#/$defs/pluginEntry" }, minItems: 1 }],
+      },
+    },
+    timeouts: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        plugin_init_ms: { type: "integer", minimum: 1 },
+        plugin_tool_ms: { type: "integer", minimum: 1 },
+        plugin_shutdown_grace_ms: { type: "integer", minimum: 1 },
+      },
+    },
+    bindings: { type: "array" },
+    pollers: {},
+    in_process_plugins: { type: "object" },
+  },
+  $defs: {
+    pluginEntry: {
+      type: "object",
+      properties: {
+        enabled: { type: "boolean" },
+        instance: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" },
+        config: {},
+        env: { type: "object", additionalProperties: { type: "string" } },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { ErrorCodes, NexoError } from "../errors.js";
+
+/** Variables of the daemon's own environment a plugin inherits; everything else is withheld. */
+const INHERITED_ENV = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SHELL", "SYSTEMROOT", "PYTHONPATH", "VIRTUAL_ENV", "NODE_PATH"];
+const INHERITED_PREFIXES = ["LC_"];
+
+export interface SpawnPluginOptions {
+  command: string;
+  args: readonly string[];
+  /** Working directory: the plugin's directory. */
+  cwd: string;
+  /** The plugin's own env (manifest + operator), already checked for reserved keys. */
+  env: Readonly<Record<string, string>>;
+  /** Host-provided `NEXO_*` variables; these win over everything. */
+  hostEnv: Readonly<Record<string, string>>;
+  /** Parent environment to take the allow-listed variables from. Default process.env. */
+  parentEnv?: NodeJS.ProcessEnv;
+}
+
+/** How a plugin process ended. */
+export interface ExitOutcome {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The host had to SIGKILL it (ignored shutdown or SIGTERM). */
+  forcefullyTerminated: boolean;
+}
+
+/** Build the child's environment: an allow-list of the parent's, then the plugin's, then the host's. */
+export function buildChildEnv(options: SpawnPluginOptions): Record<string, string> {
+  const parent = options.parentEnv ?? process.env;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parent)) {
+    if (v === undefined) continue;
+    if (INHERITED_ENV.includes(k) || INHERITED_PREFIXES.some((p) => k.startsWith(p))) env[k] = v;
+  }
+  Object.assign(env, options.env, options.hostEnv);
+  return env;
+}
+
+/**
+ * Spawn a plugin child with piped stdio and no shell. Resolves once the OS has
+ * started the process; rejects NEXO_ERR_HOST_SPAWN_FAILED (e.g. ENOENT) naming the command.
+ */
+export function spawnPluginProcess(pluginId: string, options: SpawnPluginOptions): Promise<ChildProcessWithoutNullStreams> {
+  return new Promise((resolve, reject) => {
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = spawn(options.command, [...options.args], {
+        cwd: options.cwd,
+        env: buildChildEnv(options),
+        shell: false,
+        stdio: ["pipe", "pipe", "pipe"],
+        windowsHide: true,
+      });
+    } catch (cause) {
+      reject(spawnError(pluginId, options.command, cause));
+      return;
+    }
+    const onError = (cause: Error): void => {
+      child.off("spawn", onSpawn);
+      reject(spawnError(pluginId, options.command, cause));
+    };
+    const onSpawn = (): void => {
+      child.off("error", onError);
+      resolve(child);
+    };
+    child.once("error", onError);
+    child.once("spawn", onSpawn);
+  });
+}
+
+function spawnError(pluginId: string, command: string, cause: unknown): NexoError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new NexoError(ErrorCodes.HOST_SPAWN_FAILED, `plugin ${pluginId}: cannot start "${command}": ${reason}`, { pluginId, cause });
+}
+
+/** Resolves when the child has exited and its stdio closed. */
+export function waitForExit(child: ChildProcessWithoutNullStreams): Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ exitCode: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((resolve) => child.once("close", (exitCode, signal) => resolve({ exitCode, signal })));
+}

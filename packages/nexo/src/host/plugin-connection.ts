@@ -1,0 +1,330 @@
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { validatePattern, validateTopic, type Subscription } from "../broker/index.js";
+import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
+import { ErrorCodes, NexoError } from "../errors.js";
+import type { Logger } from "../log/index.js";
+import { resolveEntrypoint } from "../manifest/index.js";
+import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
+import { spawnPluginProcess, waitForExit, type ExitOutcome } from "./child.js";
+import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
+import { RpcPeer } from "./rpc-peer.js";
+import { StderrTail } from "./stderr-tail.js";
+import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
+
+/** Most `broker.subscribe` subscriptions one plugin may hold. */
+const MAX_PLUGIN_SUBSCRIPTIONS = 64;
+/** Log one line per this many drops of the same kind so a flood cannot flood the log. */
+const DROP_LOG_EVERY = 1000;
+
+/** Counters of one connection. */
+export interface ConnectionCounters {
+  published: number;
+  denied: number;
+  delivered: number;
+  dropped: number;
+}
+
+/**
+ * One run of a plugin child: spawn, `initialize` (deadline, id and tool checks),
+ * `plugin.configure`, the broker bridge both ways, and a clean `shutdown`.
+ * A new connection is made for every (re)start; the supervisor owns the sequence.
+ */
+export class PluginConnection {
+  readonly key: string;
+  readonly allowlist: Allowlist;
+  readonly stderr: StderrTail;
+  /** Resolves once the child has exited (for any reason). */
+  readonly exited: Promise<ExitOutcome>;
+  readonly startedAt = Date.now();
+  init: InitializeOutcome | undefined;
+  readonly counters: ConnectionCounters = { published: 0, denied: 0, delivered: 0, dropped: 0 };
+
+  private readonly peer: RpcPeer;
+  private readonly log: Logger;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly pluginSubscriptions = new Map<string, Subscription>();
+  private nextSubscriberId = 1;
+  private forcefullyTerminated = false;
+  private stopping: Promise<ExitOutcome> | undefined;
+  private exitedFlag = false;
+  private problemCount = 0;
+
+  private constructor(
+    readonly spec: PluginSpec,
+    private readonly ctx: HostContext,
+    readonly child: ChildProcessWithoutNullStreams,
+  ) {
+    this.key = pluginKey(spec);
+    this.log = ctx.logger.child({ plugin: this.key });
+    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance);
+    this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.log.info({ stream: "stderr" }, line));
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => this.stderr.push(chunk));
+    child.stderr.on("end", () => this.stderr.end());
+    this.peer = new RpcPeer({
+      pluginId: this.key,
+      input: child.stdout,
+      output: child.stdin,
+      onRequest: (method, params) => this.onRequest(method, params),
+      onNotification: (method, params) => this.onNotification(method, params),
+      onProblem: (problem) => {
+        this.problemCount += 1;
+        if (this.problemCount <= 10 || this.problemCount % DROP_LOG_EVERY === 0) {
+          this.log.warn({ problem: problem.kind, preview: problem.preview, count: this.problemCount }, "dropped a bad frame from the plugin");
+        }
+      },
+    });
+    this.exited = waitForExit(child).then(({ exitCode, signal }) => {
+      this.exitedFlag = true;
+      this.teardownBridge();
+      this.peer.close(
+        new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal }),
+      );
+      return { exitCode, signal, forcefullyTerminated: this.forcefullyTerminated };
+    });
+  }
+
+  /**
+   * Spawn the plugin and complete the handshake. On any failure the child is
+   * killed and the error (NEXO_ERR_HOST_*) names the plugin.
+   */
+  static async open(spec: PluginSpec, ctx: HostContext): Promise<PluginConnection> {
+    const key = pluginKey(spec);
+    const stateDir = join(ctx.stateRoot, "plugins", key);
+    mkdirSync(stateDir, { recursive: true });
+    const entry = resolveEntrypoint(spec.manifest);
+    const hostEnv: Record<string, string> = {
+      NEXO_PLUGIN_ID: spec.manifest.id,
+      NEXO_PLUGIN_KEY: key,
+      NEXO_PLUGIN_STATE_DIR: stateDir,
+      NEXO_VERSION: ctx.nexoVersion,
+      ...(spec.instance ? { NEXO_PLUGIN_INSTANCE: spec.instance } : {}),
+      ...(ctx.extraHostEnv?.(spec) ?? {}),
+    };
+    const child = await spawnPluginProcess(key, {
+      command: entry.command,
+      args: entry.args,
+      cwd: entry.cwd,
+      env: { ...spec.manifest.entrypoint.env, ...(spec.env ?? {}) },
+      hostEnv,
+    });
+    const conn = new PluginConnection(spec, ctx, child);
+    try {
+      await conn.handshake();
+    } catch (err) {
+      conn.kill();
+      await conn.exited;
+      throw err;
+    }
+    return conn;
+  }
+
+  get pid(): number | null {
+    return this.child.pid ?? null;
+  }
+
+  get isExited(): boolean {
+    return this.exitedFlag;
+  }
+
+  /** Send a request to the plugin (e.g. `tool.invoke`). Fails at once if the plugin dies meanwhile. */
+  call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    return this.peer.request(method, params, { timeoutMs });
+  }
+
+  /** Deliver a broker event as a `broker.event` notification; false when dropped (queue full). */
+  deliver(params: unknown): boolean {
+    const ok = this.peer.notify(Methods.BROKER_EVENT, params);
+    if (ok) {
+      this.counters.delivered += 1;
+    } else {
+      this.counters.dropped += 1;
+      if (this.counters.dropped === 1 || this.counters.dropped % DROP_LOG_EVERY === 0) {
+        this.log.warn({ dropped: this.counters.dropped, queued: this.peer.queued }, "plugin is not keeping up: broker.event dropped (at-most-once)");
+      }
+    }
+    return ok;
+  }
+
+  /**
+   * Ask the plugin to stop: `shutdown {reason}`, then after the reply (or its
+   * deadline) wait the grace, then SIGTERM/SIGKILL. Idempotent.
+   */
+  stop(reason: string): Promise<ExitOutcome> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      this.teardownBridge();
+      if (this.exitedFlag) return this.exited;
+      const { shutdownReplyMs, killGraceMs } = this.ctx.timeouts;
+      let replied = false;
+      try {
+        await this.peer.request(Methods.SHUTDOWN, { reason }, { timeoutMs: shutdownReplyMs, force: true });
+        replied = true;
+      } catch (err) {
+        if (!this.exitedFlag) this.log.warn({ err: errMessage(err) }, "plugin did not acknowledge shutdown");
+      }
+      if (await this.exitsWithin(killGraceMs)) return this.exited;
+      if (!replied) {
+        this.child.kill("SIGTERM");
+        if (await this.exitsWithin(killGraceMs)) return this.exited;
+      }
+      this.log.warn({ graceMs: killGraceMs }, "plugin still running after shutdown grace: SIGKILL");
+      this.kill();
+      return this.exited;
+    })();
+    return this.stopping;
+  }
+
+  /** SIGKILL the child now. */
+  kill(): void {
+    if (this.exitedFlag) return;
+    this.forcefullyTerminated = true;
+    this.child.kill("SIGKILL");
+  }
+
+  private async exitsWithin(ms: number): Promise<boolean> {
+    if (this.exitedFlag) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const done = await Promise.race([this.exited.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  private async handshake(): Promise<void> {
+    const { manifest } = this.spec;
+    let result: unknown;
+    try {
+      result = await this.peer.request(Methods.INITIALIZE, { nexo_version: this.ctx.nexoVersion }, { timeoutMs: this.ctx.timeouts.initMs });
+    } catch (err) {
+      if (err instanceof NexoError && err.code === ErrorCodes.HOST_REQUEST_TIMEOUT) {
+        throw new NexoError(ErrorCodes.HOST_INIT_TIMEOUT, `plugin ${this.key}: no initialize reply within ${this.ctx.timeouts.initMs} ms; killed`, { pluginId: this.key, cause: err });
+      }
+      throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${this.key}: initialize failed: ${errMessage(err)}`, { pluginId: this.key, cause: err });
+    }
+    this.init = checkInitializeResult(result, manifest);
+    if (this.spec.config !== undefined) {
+      try {
+        await this.peer.request(Methods.PLUGIN_CONFIGURE, { value: this.spec.config }, { timeoutMs: this.ctx.timeouts.configureMs });
+      } catch (err) {
+        // -32601: a plugin without a configure handler; the contract makes the method optional.
+        if (!(err instanceof RpcError && err.code === RpcErrorCodes.METHOD_NOT_FOUND)) {
+          throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${this.key}: plugin.configure failed: ${errMessage(err)}`, { pluginId: this.key, cause: err });
+        }
+      }
+    }
+    for (const pattern of this.allowlist.outbound) {
+      this.subscriptions.push(
+        this.ctx.broker.subscribe(pattern, (event) => void this.deliver({ topic: event.topic, event }), { name: `plugin:${this.key}`, bufferSize: 1024 }),
+      );
+    }
+    this.log.info({ pid: this.pid, serverVersion: this.init.serverVersion, tools: this.init.tools.map((t) => t.name) }, "plugin ready");
+  }
+
+  private teardownBridge(): void {
+    for (const s of this.subscriptions) s.unsubscribe();
+    this.subscriptions.length = 0;
+    for (const s of this.pluginSubscriptions.values()) s.unsubscribe();
+    this.pluginSubscriptions.clear();
+  }
+
+  private onNotification(method: string, params: unknown): void {
+    if (method === Methods.BROKER_PUBLISH) {
+      this.publishFromPlugin(params).catch((err) => this.log.warn({ err: errMessage(err) }, "broker.publish from plugin refused"));
+      return;
+    }
+    // Other notifications (e.g. progress) have no host meaning yet: ignore, as JSON-RPC allows.
+    this.log.debug({ method }, "ignored notification from plugin");
+  }
+
+  private async onRequest(method: string, params: unknown): Promise<unknown> {
+    switch (method) {
+      case Methods.BROKER_PUBLISH:
+        await this.publishFromPlugin(params);
+        return { ok: true };
+      case Methods.BROKER_SUBSCRIBE:
+        return this.subscribeForPlugin(params);
+      case Methods.BROKER_UNSUBSCRIBE: {
+        const id = isRecord(params) ? params.subscriber_id : undefined;
+        if (typeof id !== "string") throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.unsubscribe needs a string subscriber_id");
+        const sub = this.pluginSubscriptions.get(id);
+        if (!sub) throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `unknown subscriber_id ${id}`);
+        sub.unsubscribe();
+        this.pluginSubscriptions.delete(id);
+        return { ok: true };
+      }
+      default: {
+        const service = this.ctx.hostServices[method];
+        if (service) {
+          return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, notify: (m, p) => this.peer.notify(m, p) });
+        }
+        if (method === Methods.MEMORY_RECALL || method === Methods.LLM_COMPLETE) {
+          throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, `${method} is not configured on this host`);
+        }
+        throw new RpcError(RpcErrorCodes.METHOD_NOT_FOUND, `method not found: ${method}`);
+      }
+    }
+  }
+
+  /** Allowlist check, then completion of missing event fields, then publish. */
+  private async publishFromPlugin(params: unknown): Promise<void> {
+    if (!isRecord(params) || typeof params.topic !== "string") {
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.publish needs {topic: string, event: object}");
+    }
+    const topic = params.topic;
+    try {
+      validateTopic(topic);
+    } catch (err) {
+      this.counters.denied += 1;
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
+    }
+    if (!isTopicAllowed(this.allowlist.inbound, topic)) {
+      this.counters.denied += 1;
+      this.log.warn({ topic, allowed: this.allowlist.inbound, denied: this.counters.denied }, "broker.publish outside the plugin's allowlist: dropped");
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic });
+    }
+    let event: Event;
+    try {
+      event = completeEvent(params.event, topic, this.spec.manifest.id);
+    } catch (err) {
+      this.counters.denied += 1;
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
+    }
+    this.counters.published += 1;
+    await this.ctx.broker.publish(topic, event);
+  }
+
+  private subscribeForPlugin(params: unknown): { subscriber_id: string } {
+    const pattern = isRecord(params) ? params.topic_pattern : undefined;
+    if (typeof pattern !== "string") throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.subscribe needs a string topic_pattern");
+    try {
+      validatePattern(pattern);
+    } catch (err) {
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
+    }
+    if (!isPatternAllowed(this.allowlist.outbound, pattern)) {
+      this.counters.denied += 1;
+      this.log.warn({ pattern }, "broker.subscribe outside the plugin's allowlist: refused");
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" });
+    }
+    if (this.pluginSubscriptions.size >= MAX_PLUGIN_SUBSCRIPTIONS) {
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `at most ${MAX_PLUGIN_SUBSCRIPTIONS} subscriptions per plugin`);
+    }
+    const id = `sub-${this.nextSubscriberId++}`;
+    const sub = this.ctx.broker.subscribe(pattern, (event) => void this.deliver({ subscriber_id: id, topic: event.topic, event }), {
+      name: `plugin:${this.key}:${id}`,
+    });
+    this.pluginSubscriptions.set(id, sub);
+    return { subscriber_id: id };
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

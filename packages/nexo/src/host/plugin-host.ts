@@ -1,0 +1,125 @@
+import { ErrorCodes, NexoError } from "../errors.js";
+import type { Logger } from "../log/index.js";
+import { Methods } from "../contract/index.js";
+import { PluginSupervisor, type SupervisorOptions } from "./supervisor.js";
+import { defaultHostTimeouts, pluginKey, type HostContext, type HostServiceHandler, type HostTimeouts, type PluginSpec, type PluginStatus } from "./types.js";
+import type { Broker } from "../broker/index.js";
+
+export interface PluginHostOptions {
+  broker: Broker;
+  logger: Logger;
+  nexoVersion: string;
+  /** Root of plugin state dirs (`<stateRoot>/plugins/<key>/`). */
+  stateRoot: string;
+  timeouts?: Partial<HostTimeouts>;
+  /** Plugin-to-host request handlers (`memory.recall`, `llm.complete`, ...). */
+  hostServices?: Record<string, HostServiceHandler>;
+  /** Extra `NEXO_*` env per plugin (e.g. the allocated HTTP port). */
+  extraHostEnv?: (spec: PluginSpec) => Record<string, string>;
+  supervisor?: SupervisorOptions;
+}
+
+/** Result of starting every plugin: the ones that failed, with why. */
+export interface StartReport {
+  ready: string[];
+  failed: Array<{ key: string; error: string }>;
+}
+
+/**
+ * All subprocess plugins of a daemon: one supervisor each, started in parallel,
+ * stopped in parallel, addressable by key (`<id>` or `<id>.<instance>`).
+ */
+export class PluginHost {
+  private readonly supervisors = new Map<string, PluginSupervisor>();
+  private readonly ctx: HostContext;
+
+  constructor(private readonly options: PluginHostOptions) {
+    this.ctx = {
+      broker: options.broker,
+      logger: options.logger,
+      nexoVersion: options.nexoVersion,
+      stateRoot: options.stateRoot,
+      timeouts: defaultHostTimeouts(options.timeouts),
+      hostServices: { ...(options.hostServices ?? {}) },
+      ...(options.extraHostEnv ? { extraHostEnv: options.extraHostEnv } : {}),
+    };
+  }
+
+  /** Host timeouts in force. */
+  get timeouts(): HostTimeouts {
+    return this.ctx.timeouts;
+  }
+
+  /** Register a plugin to supervise (not started yet). Duplicate keys are refused. */
+  add(spec: PluginSpec): PluginSupervisor {
+    const key = pluginKey(spec);
+    const existing = this.supervisors.get(key);
+    if (existing) {
+      throw new NexoError(
+        ErrorCodes.HOST_DUPLICATE_PLUGIN,
+        `two plugins named ${key}: ${existing.spec.manifest.file} and ${spec.manifest.file}; give one a distinct id or instance label`,
+        { pluginId: key },
+      );
+    }
+    const sup = new PluginSupervisor(spec, this.ctx, this.options.supervisor);
+    this.supervisors.set(key, sup);
+    return sup;
+  }
+
+  /** Register or replace a host service handler (plugin-to-host request). */
+  setHostService(method: string, handler: HostServiceHandler): void {
+    (this.ctx.hostServices as Record<string, HostServiceHandler>)[method] = handler;
+  }
+
+  get(key: string): PluginSupervisor | undefined {
+    return this.supervisors.get(key);
+  }
+
+  /** The supervisor for `key`, or NEXO_ERR_HOST_PLUGIN_NOT_FOUND. */
+  require(key: string): PluginSupervisor {
+    const s = this.supervisors.get(key);
+    if (!s) {
+      throw new NexoError(ErrorCodes.HOST_PLUGIN_NOT_FOUND, `no plugin named ${key} (known: ${[...this.supervisors.keys()].join(", ") || "none"})`, { pluginId: key });
+    }
+    return s;
+  }
+
+  list(): PluginSupervisor[] {
+    return [...this.supervisors.values()];
+  }
+
+  /** Start every registered plugin in parallel; one failure never stops the others. */
+  async startAll(): Promise<StartReport> {
+    const sups = this.list();
+    const results = await Promise.allSettled(sups.map((s) => s.start()));
+    const report: StartReport = { ready: [], failed: [] };
+    results.forEach((r, i) => {
+      const key = sups[i].key;
+      if (r.status === "fulfilled") report.ready.push(key);
+      else report.failed.push({ key, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+    });
+    return report;
+  }
+
+  /** Stop every plugin in parallel (shutdown request, grace, kill). */
+  async stopAll(reason = "daemon stopping"): Promise<void> {
+    await Promise.allSettled(this.list().map((s) => s.stop(reason)));
+  }
+
+  /** Restart one plugin by key. */
+  async restart(key: string): Promise<PluginStatus> {
+    const s = this.require(key);
+    await s.restart();
+    return s.status();
+  }
+
+  status(): PluginStatus[] {
+    return this.list().map((s) => s.status());
+  }
+
+  /** `tool.invoke` on a plugin, with the contract's deadline unless given. */
+  invokeTool(key: string, params: { tool_name: string; args: unknown; agent_id?: string | null }, timeoutMs = this.ctx.timeouts.toolMs): Promise<unknown> {
+    const s = this.require(key);
+    return s.call(Methods.TOOL_INVOKE, { plugin_id: s.spec.manifest.id, tool_name: params.tool_name, args: params.args, agent_id: params.agent_id ?? null }, timeoutMs);
+  }
+}

@@ -1,0 +1,207 @@
+import type { Readable, Writable } from "node:stream";
+import {
+  classifyFrame,
+  makeError,
+  makeNotification,
+  makeRequest,
+  makeResult,
+  NdjsonWriter,
+  readFrames,
+  RpcError,
+  RpcErrorCodes,
+  type FrameProblem,
+  type JsonRpcId,
+} from "../contract/index.js";
+import { ErrorCodes, NexoError } from "../errors.js";
+
+/** Handles a request from the plugin; throw RpcError for a specific error reply. */
+export type IncomingRequestHandler = (method: string, params: unknown) => Promise<unknown> | unknown;
+export type IncomingNotificationHandler = (method: string, params: unknown) => void;
+
+export interface RpcPeerOptions {
+  pluginId: string;
+  /** The child's stdout. */
+  input: Readable;
+  /** The child's stdin. */
+  output: Writable;
+  /** Default 1 MiB (CONTRACT.md MAX_FRAME_BYTES). */
+  maxFrameBytes?: number;
+  /** Unflushed frames after which notifications are dropped. Default 64 (CONTRACT.md). */
+  notificationQueueDepth?: number;
+  /** Unflushed frames after which new requests fail with NEXO_ERR_HOST_QUEUE_FULL. Default 256. */
+  requestQueueDepth?: number;
+  onRequest: IncomingRequestHandler;
+  onNotification: IncomingNotificationHandler;
+  /** A bad line from the plugin (logged by the caller; reading continues). */
+  onProblem: (problem: FrameProblem | { kind: "invalid_rpc" | "unknown_response"; preview: string }) => void;
+  /** The plugin's stdout ended. */
+  onEnd?: () => void;
+}
+
+interface Pending {
+  method: string;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface RequestOptions {
+  /** Deadline in ms; the request is abandoned and rejects with NEXO_ERR_HOST_REQUEST_TIMEOUT. */
+  timeoutMs: number;
+  /** Bypass the queue-depth check (shutdown must always be attempted). */
+  force?: boolean;
+}
+
+/**
+ * One JSON-RPC 2.0 conversation with a plugin over its stdio: numbered host
+ * requests with deadlines, replies correlated by id in any order, the plugin's
+ * own requests dispatched and answered, and a bounded outbound queue whose
+ * overflow drops notifications (counted) and fails requests (never silent).
+ */
+export class RpcPeer {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly writer: NdjsonWriter;
+  private readonly reader: { dispose(): void };
+  private readonly notificationDepth: number;
+  private readonly requestDepth: number;
+  private closedError: Error | undefined;
+  /** Notifications dropped because the plugin was not reading fast enough. */
+  dropped = 0;
+
+  constructor(private readonly options: RpcPeerOptions) {
+    const maxFrameBytes = options.maxFrameBytes ?? 1_048_576;
+    this.notificationDepth = options.notificationQueueDepth ?? 64;
+    this.requestDepth = options.requestQueueDepth ?? 256;
+    this.writer = new NdjsonWriter(options.output, { maxFrameBytes });
+    // A child that dies mid-write surfaces EPIPE here; the exit path reports it.
+    options.output.on("error", () => undefined);
+    this.reader = readFrames(
+      options.input,
+      {
+        onFrame: (value) => this.dispatch(value),
+        onProblem: (problem) => options.onProblem(problem),
+        onEnd: () => options.onEnd?.(),
+      },
+      { maxFrameBytes },
+    );
+  }
+
+  /** Frames written but not yet flushed to the pipe. */
+  get queued(): number {
+    return this.writer.pending;
+  }
+
+  /** Requests awaiting a reply. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Send a request and await its result. Errors: RpcError (the plugin's error reply) or NexoError. */
+  request(method: string, params: unknown, options: RequestOptions): Promise<unknown> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (!options.force && this.writer.pending >= this.requestDepth) {
+      return Promise.reject(
+        new NexoError(ErrorCodes.HOST_QUEUE_FULL, `plugin ${this.options.pluginId} is not reading its stdin (${this.writer.pending} frames queued); ${method} refused`, {
+          pluginId: this.options.pluginId,
+        }),
+      );
+    }
+    const id = this.nextId++;
+    return new Promise<unknown>((resolve, reject) => {
+      const entry: Pending = { method, resolve, reject, timer: undefined };
+      if (options.timeoutMs > 0 && Number.isFinite(options.timeoutMs)) {
+        entry.timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(
+            new NexoError(ErrorCodes.HOST_REQUEST_TIMEOUT, `plugin ${this.options.pluginId} did not answer ${method} within ${options.timeoutMs} ms`, {
+              pluginId: this.options.pluginId,
+            }),
+          );
+        }, options.timeoutMs);
+      }
+      this.pending.set(id, entry);
+      this.writer.write(makeRequest(id, method, params)).catch((err: Error) => {
+        if (this.pending.delete(id)) {
+          if (entry.timer) clearTimeout(entry.timer);
+          reject(this.closedError ?? err);
+        }
+      });
+    });
+  }
+
+  /**
+   * Send a notification. Returns false (and counts a drop) when the outbound
+   * queue is at its depth: at-most-once delivery for `broker.event` (CONTRACT.md).
+   */
+  notify(method: string, params: unknown): boolean {
+    if (this.closedError) return false;
+    if (this.writer.pending >= this.notificationDepth) {
+      this.dropped += 1;
+      return false;
+    }
+    this.writer.write(makeNotification(method, params)).catch(() => undefined);
+    return true;
+  }
+
+  /** Fail every pending request at once with `err` and refuse new ones. Idempotent. */
+  close(err: Error): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    this.reader.dispose();
+    this.writer.close();
+    for (const [id, p] of this.pending) {
+      if (p.timer) clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(err);
+    }
+  }
+
+  private dispatch(value: unknown): void {
+    const c = classifyFrame(value);
+    switch (c.kind) {
+      case "response": {
+        const id = c.frame.id;
+        const p = typeof id === "number" ? this.pending.get(id) : undefined;
+        if (!p) {
+          this.options.onProblem({ kind: "unknown_response", preview: JSON.stringify(value).slice(0, 120) });
+          return;
+        }
+        this.pending.delete(id as number);
+        if (p.timer) clearTimeout(p.timer);
+        if ("error" in c.frame) p.reject(RpcError.from(c.frame.error));
+        else p.resolve(c.frame.result);
+        return;
+      }
+      case "request":
+        void this.answer(c.frame.id, c.frame.method, c.frame.params);
+        return;
+      case "notification":
+        try {
+          this.options.onNotification(c.frame.method, c.frame.params);
+        } catch {
+          // notification handlers report their own problems; never break the read loop
+        }
+        return;
+      case "invalid":
+        this.options.onProblem({ kind: "invalid_rpc", preview: c.reason });
+        if (c.id !== null) this.reply(makeError(c.id, RpcErrorCodes.INVALID_REQUEST, `invalid request: ${c.reason}`));
+        return;
+    }
+  }
+
+  private async answer(id: JsonRpcId, method: string, params: unknown): Promise<void> {
+    try {
+      const result = await this.options.onRequest(method, params);
+      this.reply(makeResult(id, result === undefined ? null : result));
+    } catch (err) {
+      if (err instanceof RpcError) this.reply(makeError(id, err.code, err.message, err.data));
+      else this.reply(makeError(id, RpcErrorCodes.INTERNAL_ERROR, err instanceof Error ? err.message : String(err)));
+    }
+  }
+
+  private reply(frame: unknown): void {
+    if (this.closedError) return;
+    this.writer.write(frame).catch(() => undefined);
+  }
+}

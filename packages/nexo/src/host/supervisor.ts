@@ -1,0 +1,273 @@
+import { newEvent } from "../contract/index.js";
+import { ErrorCodes, NexoError } from "../errors.js";
+import type { Logger } from "../log/index.js";
+import type { ExitOutcome } from "./child.js";
+import { PluginConnection } from "./plugin-connection.js";
+import { RestartPolicy } from "./restart-policy.js";
+import { pluginKey, type HostContext, type PluginSpec, type PluginState, type PluginStatus, type PluginToolDescriptor } from "./types.js";
+
+/** Source of every supervisor event (CONTRACT.md, Supervisor events). */
+export const SUPERVISOR_SOURCE = "plugin.supervisor";
+
+/** Errors that mean "this plugin is misconfigured": respawning would not help. */
+const PERMANENT_FAILURES = new Set<string>([ErrorCodes.HOST_ID_MISMATCH, ErrorCodes.HOST_TOOL_UNDECLARED, ErrorCodes.HOST_SPAWN_FAILED]);
+
+export interface SupervisorOptions {
+  /** Uptime after which the crash counter resets. Default 60,000 ms. */
+  stableAfterMs?: number;
+  /** Random source for jitter (tests). */
+  random?: () => number;
+}
+
+/**
+ * Keeps one subprocess plugin running: starts it, respawns it after a crash
+ * with doubling, jittered backoff per `[plugin.supervisor]`, gives up after
+ * `max_attempts`, publishes `plugin.lifecycle.<key>.*`, and fails calls
+ * pending on a dying plugin at once.
+ */
+export class PluginSupervisor {
+  readonly key: string;
+  private state: PluginState = "stopped";
+  private conn: PluginConnection | undefined;
+  private readonly policy: RestartPolicy;
+  private readonly log: Logger;
+  private restarts = 0;
+  private lastExit: ExitOutcome | undefined;
+  private lastError: string | null = null;
+  private lastTail: string[] = [];
+  private totals = { dropped: 0, denied: 0, published: 0, delivered: 0 };
+  private respawnTimer: NodeJS.Timeout | undefined;
+  private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private generation = 0;
+  private listeners = new Set<(status: PluginStatus) => void>();
+
+  constructor(
+    readonly spec: PluginSpec,
+    private readonly ctx: HostContext,
+    options: SupervisorOptions = {},
+  ) {
+    this.key = pluginKey(spec);
+    this.log = ctx.logger.child({ plugin: this.key });
+    const s = spec.manifest.supervisor;
+    this.policy = new RestartPolicy({
+      respawn: s.respawn,
+      maxAttempts: s.maxAttempts,
+      backoffMs: s.backoffMs,
+      ...(options.stableAfterMs !== undefined ? { stableAfterMs: options.stableAfterMs } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    });
+  }
+
+  /** The live connection, when ready. */
+  get connection(): PluginConnection | undefined {
+    return this.state === "ready" ? this.conn : undefined;
+  }
+
+  get currentState(): PluginState {
+    return this.state;
+  }
+
+  /** Tools the running plugin serves (empty unless ready). */
+  get tools(): PluginToolDescriptor[] {
+    return this.conn?.init?.tools ?? [];
+  }
+
+  /** Called on every state change. Returns an unsubscribe function. */
+  onStatus(fn: (status: PluginStatus) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Start the plugin; resolves when ready, rejects if the first start fails for good. */
+  async start(): Promise<void> {
+    if (this.state === "ready" || this.state === "starting") return this.waitReady();
+    this.policy.reset();
+    const ready = this.waitReady();
+    void this.launch(0);
+    return ready;
+  }
+
+  /** Stop the plugin (shutdown, grace, kill); cancels a pending respawn. */
+  async stop(reason = "daemon stopping"): Promise<void> {
+    this.generation += 1;
+    if (this.respawnTimer) clearTimeout(this.respawnTimer);
+    this.respawnTimer = undefined;
+    const conn = this.conn;
+    this.setState("stopped");
+    this.rejectWaiters(new NexoError(ErrorCodes.HOST_PLUGIN_NOT_RUNNING, `plugin ${this.key} was stopped`, { pluginId: this.key }));
+    if (conn && !conn.isExited) {
+      const outcome = await conn.stop(reason);
+      this.recordExit(conn, outcome);
+    }
+    await this.publishLifecycle("stopped", {});
+  }
+
+  /** Stop and start again, resetting the crash counter (`nexo plugin restart`). */
+  async restart(): Promise<void> {
+    await this.stop("restart requested");
+    this.restarts += 1;
+    await this.publishLifecycle("restarted_manually", {});
+    await this.start();
+  }
+
+  /** Send a request to the plugin; fails fast with the retry error when it is not ready. */
+  call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    const conn = this.connection;
+    if (!conn) {
+      const restarting = this.state === "restarting" || this.state === "starting";
+      return Promise.reject(
+        new NexoError(
+          restarting ? ErrorCodes.HOST_PLUGIN_RESTARTED : ErrorCodes.HOST_PLUGIN_NOT_RUNNING,
+          restarting ? `plugin ${this.key} restarted; retry` : `plugin ${this.key} is ${this.state}`,
+          { pluginId: this.key },
+        ),
+      );
+    }
+    return conn.call(method, params, timeoutMs).catch((err: unknown) => {
+      if (err instanceof NexoError && err.code === ErrorCodes.HOST_PLUGIN_EXITED) {
+        throw new NexoError(ErrorCodes.HOST_PLUGIN_RESTARTED, `plugin ${this.key} restarted; retry`, { pluginId: this.key, cause: err });
+      }
+      throw err;
+    });
+  }
+
+  /** Status as `nexo plugin status` shows it. */
+  status(): PluginStatus {
+    const c = this.conn;
+    const counters = c ? c.counters : { dropped: 0, denied: 0, published: 0, delivered: 0 };
+    const m = this.spec.manifest;
+    return {
+      key: this.key,
+      id: m.id,
+      instance: this.spec.instance ?? null,
+      version: m.version,
+      kind: "subprocess",
+      state: this.state,
+      pid: c && !c.isExited ? c.pid : null,
+      restarts: this.restarts,
+      lastExitCode: this.lastExit?.exitCode ?? null,
+      lastSignal: this.lastExit?.signal ?? null,
+      lastError: this.lastError,
+      startedAt: c && !c.isExited ? new Date(c.startedAt).toISOString() : null,
+      stderrTail: c ? c.stderr.snapshot() : this.lastTail,
+      droppedEvents: this.totals.dropped + counters.dropped,
+      deniedPublishes: this.totals.denied + counters.denied,
+      published: this.totals.published + counters.published,
+      delivered: this.totals.delivered + counters.delivered,
+      tools: this.tools.map((t) => t.name),
+      channels: m.channels.map((ch) => ch.kind),
+      manifest: m.file,
+    };
+  }
+
+  private waitReady(): Promise<void> {
+    if (this.state === "ready") return Promise.resolve();
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  private rejectWaiters(err: Error): void {
+    const w = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const x of w) x.reject(err);
+  }
+
+  private async launch(attempt: number): Promise<void> {
+    const gen = this.generation;
+    this.setState(attempt === 0 ? "starting" : "restarting");
+    let conn: PluginConnection;
+    try {
+      conn = await PluginConnection.open(this.spec, this.ctx);
+    } catch (err) {
+      if (gen !== this.generation) return;
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.lastError = e.message;
+      this.log.error({ err: e.message, code: (e as NexoError).code }, "plugin failed to start");
+      const permanent = e instanceof NexoError && PERMANENT_FAILURES.has(e.code);
+      if (permanent) {
+        this.fail(e);
+        return;
+      }
+      await this.afterCrash(0, { exitCode: null, signal: null, forcefullyTerminated: true }, []);
+      return;
+    }
+    if (gen !== this.generation) {
+      // stop() ran while we were starting: this connection is unwanted.
+      void conn.stop("daemon stopping");
+      return;
+    }
+    this.conn = conn;
+    this.lastError = null;
+    this.setState("ready");
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w.resolve();
+    if (attempt > 0) await this.publishLifecycle("respawned", { attempt });
+    else await this.publishLifecycle("ready", { pid: conn.pid });
+    void conn.exited.then((outcome) => {
+      if (gen !== this.generation || this.conn !== conn) return;
+      this.recordExit(conn, outcome);
+      if (this.state === "stopped") return;
+      void this.afterCrash(Date.now() - conn.startedAt, outcome, conn.stderr.snapshot());
+    });
+  }
+
+  private async afterCrash(uptimeMs: number, outcome: ExitOutcome, stderrTail: string[]): Promise<void> {
+    const gen = this.generation;
+    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs }, "plugin exited unexpectedly");
+    await this.publishLifecycle("crashed", { exit_code: outcome.exitCode, signal: outcome.signal, stderr_tail: stderrTail });
+    if (gen !== this.generation) return;
+    const decision = this.policy.onCrash(uptimeMs);
+    if (!decision.respawn) {
+      this.fail(new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited and will not be restarted (${decision.reason === "disabled" ? "respawn disabled" : `gave up after ${decision.attempt} attempts`})`, { pluginId: this.key, exitCode: outcome.exitCode }));
+      if (decision.reason === "gave_up") await this.publishLifecycle("gave_up", { attempts: decision.attempt });
+      return;
+    }
+    this.setState("restarting");
+    this.restarts += 1;
+    await this.publishLifecycle("respawning", { attempt: decision.attempt, backoff_ms: decision.delayMs });
+    if (gen !== this.generation) return;
+    this.respawnTimer = setTimeout(() => {
+      this.respawnTimer = undefined;
+      if (gen === this.generation) void this.launch(decision.attempt);
+    }, decision.delayMs);
+  }
+
+  private fail(err: Error): void {
+    this.lastError = err.message;
+    this.setState("failed");
+    this.rejectWaiters(err);
+  }
+
+  private recordExit(conn: PluginConnection, outcome: ExitOutcome): void {
+    this.lastExit = outcome;
+    this.lastTail = conn.stderr.snapshot();
+    this.totals.dropped += conn.counters.dropped;
+    this.totals.denied += conn.counters.denied;
+    this.totals.published += conn.counters.published;
+    this.totals.delivered += conn.counters.delivered;
+    conn.counters.dropped = conn.counters.denied = conn.counters.published = conn.counters.delivered = 0;
+  }
+
+  private setState(state: PluginState): void {
+    if (this.state === state) return;
+    this.state = state;
+    const status = this.status();
+    for (const fn of this.listeners) {
+      try {
+        fn(status);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, "status listener threw");
+      }
+    }
+  }
+
+  private async publishLifecycle(what: string, payload: Record<string, unknown>): Promise<void> {
+    const topic = `plugin.lifecycle.${this.key}.${what}`;
+    try {
+      await this.ctx.broker.publish(topic, newEvent(topic, SUPERVISOR_SOURCE, { plugin_id: this.spec.manifest.id, instance: this.spec.instance ?? null, ...payload }));
+    } catch (err) {
+      // A closed broker during shutdown is expected; anything else is worth a line.
+      this.log.debug({ err: (err as Error).message, topic }, "could not publish lifecycle event");
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { Broker } from "../broker/index.js";
+import type { Logger } from "../log/index.js";
+import type { PluginManifest } from "../manifest/index.js";
+
+/** One plugin to run: its manifest plus what the operator's config adds. */
+export interface PluginSpec {
+  manifest: PluginManifest;
+  /** Instance label (pattern 8): topics narrow to `plugin.*.<kind>.<instance>`. */
+  instance?: string;
+  /** The operator's config for this plugin, sent in `plugin.configure {value}`. */
+  config?: unknown;
+  /** Extra environment from the operator (e.g. secrets resolved from `*_env` names). */
+  env?: Record<string, string>;
+}
+
+/** The name a running plugin is known by: `<id>` or `<id>.<instance>`. */
+export function pluginKey(spec: Pick<PluginSpec, "instance"> & { manifest: Pick<PluginManifest, "id"> }): string {
+  return spec.instance ? `${spec.manifest.id}.${spec.instance}` : spec.manifest.id;
+}
+
+/** Context handed to a host service handler (a request the plugin makes of the host). */
+export interface HostServiceContext {
+  pluginKey: string;
+  pluginId: string;
+  /** Send a notification to the calling plugin (e.g. `llm.complete.delta`). */
+  notify(method: string, params: unknown): boolean;
+}
+
+/** Handlers for plugin-to-host requests such as `memory.recall` and `llm.complete`. */
+export type HostServiceHandler = (params: unknown, ctx: HostServiceContext) => Promise<unknown>;
+
+/** Timeouts of the host side, all in milliseconds. */
+export interface HostTimeouts {
+  /** `initialize` deadline. Default NEXO_PLUGIN_INIT_TIMEOUT_MS or 5000. */
+  initMs: number;
+  /** `plugin.configure` deadline. Default 5000. */
+  configureMs: number;
+  /** How long to wait for the `shutdown` reply before signalling. Default 3000. */
+  shutdownReplyMs: number;
+  /** Grace after the shutdown reply (or SIGTERM) before SIGKILL. Default 1000 (CONTRACT.md). */
+  killGraceMs: number;
+  /** `tool.invoke` deadline. Default NEXO_PLUGIN_TOOL_TIMEOUT_MS or 60,000. */
+  toolMs: number;
+}
+
+/** What every plugin connection needs from the daemon. */
+export interface HostContext {
+  broker: Broker;
+  logger: Logger;
+  nexoVersion: string;
+  /** Plugins' state lives in `<stateRoot>/plugins/<key>/`. */
+  stateRoot: string;
+  timeouts: HostTimeouts;
+  hostServices: Readonly<Record<string, HostServiceHandler>>;
+  /** Extra `NEXO_*` env for a plugin (e.g. its allocated HTTP port). */
+  extraHostEnv?: (spec: PluginSpec) => Record<string, string>;
+}
+
+/** Supervisor state of one plugin. */
+export type PluginState = "starting" | "ready" | "restarting" | "failed" | "stopped";
+
+/** A tool a plugin serves, from its `initialize` catalogue or `[[plugin.tools.expose]]`. */
+export interface PluginToolDescriptor {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/** Status of one subprocess plugin, as `nexo plugin status` shows it. */
+export interface PluginStatus {
+  key: string;
+  id: string;
+  instance: string | null;
+  version: string;
+  kind: "subprocess";
+  state: PluginState;
+  pid: number | null;
+  restarts: number;
+  lastExitCode: number | null;
+  lastSignal: string | null;
+  lastError: string | null;
+  startedAt: string | null;
+  stderrTail: string[];
+  /** broker.event notifications dropped because the plugin's queue was full. */
+  droppedEvents: number;
+  /** broker.publish attempts refused by the allowlist. */
+  deniedPublishes: number;
+  published: number;
+  delivered: number;
+  tools: string[];
+  channels: string[];
+  manifest: string;
+}
+
+/** Env var to number, with a default. */
+export function envMs(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** Default host timeouts, honouring the contract's env overrides. */
+export function defaultHostTimeouts(overrides: Partial<HostTimeouts> = {}): HostTimeouts {
+  return {
+    initMs: envMs("NEXO_PLUGIN_INIT_TIMEOUT_MS", 5000),
+    configureMs: 5000,
+    shutdownReplyMs: 3000,
+    killGraceMs: 1000,
+    toolMs: envMs("NEXO_PLUGIN_TOOL_TIMEOUT_MS", 60_000),
+    ...overrides,
+  };
+}

@@ -1,0 +1,32 @@
+import type { Command } from "commander";
+import { loadConfig } from "../../config/index.js";
+import { Daemon } from "../../daemon/index.js";
+
+/** `nexo run`: start the daemon in the foreground until SIGINT/SIGTERM. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command("run")
+    .description("start the daemon (bundled example plugins by default)")
+    .option("-c, --config <file>", "nexo.yaml to load (default ./nexo.yaml if present, else built-in defaults)")
+    .action(async (opts: { config?: string }) => {
+      const config = loadConfig(opts.config);
+      const daemon = await Daemon.start(config);
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const onSignal = (signal: NodeJS.Signals): void => {
+          if (stopping) {
+            daemon.logger.warn({ signal }, "second signal: exiting now");
+            process.exit(130);
+          }
+          stopping = true;
+          daemon.logger.info({ signal }, "stopping");
+          daemon.stop().then(resolve, (err) => {
+            daemon.logger.error({ err }, "error while stopping");
+            resolve();
+          });
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+      });
+    });
+}

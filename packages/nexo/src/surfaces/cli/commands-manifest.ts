@@ -1,0 +1,24 @@
+import type { Command } from "commander";
+import { formatManifestReport, loadManifest, ManifestError } from "../../manifest/index.js";
+import { NEXO_VERSION } from "../../version.js";
+
+/** `nexo manifest validate <path>`: check a plugin manifest against every contract rule. */
+export function registerManifestCommands(program: Command): void {
+  const manifest = program.command("manifest").description("plugin manifests");
+  manifest
+    .command("validate <path>")
+    .description("validate a plugin.toml / nexo-plugin.toml (file or plugin directory)")
+    .action((path: string) => {
+      try {
+        const m = loadManifest(path, { nexoVersion: NEXO_VERSION });
+        process.stdout.write(`${formatManifestReport(m)}\n`);
+      } catch (err) {
+        if (err instanceof ManifestError) {
+          process.stderr.write(`${formatManifestReport(err)}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+    });
+}

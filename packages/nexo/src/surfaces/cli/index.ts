@@ -1,0 +1,41 @@
+import { Command, CommanderError } from "commander";
+import { NexoError } from "../../errors.js";
+import { NEXO_VERSION } from "../../version.js";
+import { registerControlCommands } from "./commands-control.js";
+import { registerRunCommand } from "./commands-daemon.js";
+import { registerManifestCommands } from "./commands-manifest.js";
+
+/** Build the `nexo` command tree. */
+export function buildProgram(): Command {
+  const program = new Command("nexo")
+    .description("Nexo: a plugin host for agent and workflow daemons")
+    .version(NEXO_VERSION)
+    .option("-s, --socket <path>", "control socket of a running daemon (default: from the config's state_dir)")
+    .option("-c, --config <file>", "nexo.yaml used to find the daemon's socket")
+    .showHelpAfterError();
+  registerRunCommand(program);
+  registerManifestCommands(program);
+  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart");
+  registerControlCommands(program, plugin);
+  return program;
+}
+
+/** Entry point of the `nexo` binary. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof NexoError) {
+      process.stderr.write(`nexo: ${err.message} [${err.code}]\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}

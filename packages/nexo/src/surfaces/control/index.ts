@@ -1,0 +1,4 @@
+export { ControlServer } from "./control-server.js";
+export { ControlClient } from "./control-client.js";
+export { ControlMethods, TAIL_EVENT } from "./protocol.js";
+export type { ControlHandler, ControlServerOptions, ControlSession } from "./control-server.js";

@@ -1,0 +1,62 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TestContext } from "node:test";
+import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
+import { NEXO_VERSION } from "../../src/version.js";
+
+/** Absolute path of the raw NDJSON fixture plugin (test/fixtures/plugins/fixture-plugin.mjs). */
+export const FIXTURE_SCRIPT = fileURLToPath(new URL("../fixtures/plugins/fixture-plugin.mjs", import.meta.url));
+
+export interface FixtureOptions {
+  id?: string;
+  mode: string;
+  kind?: string;
+  tools?: string[];
+  supervisor?: { respawn?: boolean; max_attempts?: number; backoff_ms?: number; stderr_tail_lines?: number };
+  env?: Record<string, string>;
+}
+
+/** A fresh temp dir removed after the test. */
+export function tempDir(t: TestContext, prefix = "nexo-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Write a plugin dir whose entrypoint is the fixture script in `mode`, and load its manifest. */
+export function fixturePlugin(root: string, options: FixtureOptions): PluginManifest {
+  const id = options.id ?? "fx";
+  const kind = options.kind ?? id;
+  const dir = join(root, `${id}-${options.mode}`);
+  mkdirSync(dir, { recursive: true });
+  const sup = options.supervisor ?? {};
+  const env = { FIXTURE_KIND: kind, ...(options.env ?? {}) };
+  const lines = [
+    "[plugin]",
+    `id = "${id}"`,
+    `version = "0.1.0"`,
+    `name = "fixture ${options.mode}"`,
+    "",
+    "[plugin.entrypoint]",
+    `command = "${process.execPath}"`,
+    `args = [${JSON.stringify(FIXTURE_SCRIPT)}, "${options.mode}"]`,
+    `env = { ${Object.entries(env).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ")} }`,
+    "",
+    "[[plugin.channels.register]]",
+    `kind = "${kind}"`,
+    "",
+    "[plugin.extends]",
+    `tools = [${(options.tools ?? []).map((t) => JSON.stringify(t)).join(", ")}]`,
+    "",
+    "[plugin.supervisor]",
+    `respawn = ${sup.respawn ?? true}`,
+    `max_attempts = ${sup.max_attempts ?? 3}`,
+    `backoff_ms = ${sup.backoff_ms ?? 50}`,
+    `stderr_tail_lines = ${sup.stderr_tail_lines ?? 32}`,
+    "",
+  ];
+  writeFileSync(join(dir, "nexo-plugin.toml"), lines.join("\n"));
+  return loadManifest(dir, { nexoVersion: NEXO_VERSION });
+}
