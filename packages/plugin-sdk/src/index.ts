@@ -1,1 +1,11 @@
-export {};
+export { PluginAdapter } from "./adapter.js";
+export { BrokerSender } from "./broker-sender.js";
+export { RpcError, RpcErrorCodes, ToolDeniedError, ToolError, ToolExecutionFailedError, ToolInvalidArgsError, ToolNotFoundError, ToolUnavailableError } from "./errors.js";
+export { Event, uuidv7 } from "./event.js";
+export { MAX_FRAME_BYTES } from "./framing.js";
+export { stateDir } from "./state-dir.js";
+export { installStdoutGuard } from "./stdout-guard.js";
+export { textResult } from "./tools.js";
+export type { PluginAdapterOptions, ToolContext } from "./adapter.js";
+export type { LlmCompleteParams, MemoryRecallParams, SubscriptionHandler } from "./broker-sender.js";
+export type { ToolDef, ToolInvocation, ToolResult } from "./tools.js";

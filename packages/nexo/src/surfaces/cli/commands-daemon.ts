@@ -9,7 +9,8 @@ export function registerRunCommand(program: Command): void {
     .description("start the daemon (bundled example plugins by default)")
     .option("-c, --config <file>", "nexo.yaml to load (default ./nexo.yaml if present, else built-in defaults)")
     .action(async (opts: { config?: string }) => {
-      const config = loadConfig(opts.config);
+      // `--config` is also a global option (to find a daemon's socket); commander gives it to whichever is declared first.
+      const config = loadConfig(opts.config ?? program.opts<{ config?: string }>().config);
       const daemon = await Daemon.start(config);
       await new Promise<void>((resolve) => {
         let stopping = false;

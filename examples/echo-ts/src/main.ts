@@ -1,0 +1,22 @@
+// Seed pattern 1 (echo channel): every event on plugin.outbound.echo[.x] comes
+// back on the mirrored plugin.inbound.echo[.x] topic with the same payload.
+import { readFileSync } from "node:fs";
+import { Event, PluginAdapter } from "nexo-plugin-sdk";
+
+const MANIFEST = readFileSync(new URL("../nexo-plugin.toml", import.meta.url), "utf8");
+
+const adapter = new PluginAdapter({
+  manifestToml: MANIFEST,
+  onEvent: async (topic, event, broker) => {
+    const outTopic = topic.replace("plugin.outbound.", "plugin.inbound.");
+    await broker.publish(
+      outTopic,
+      Event.new(outTopic, "echo", event.payload, {
+        sessionId: event.session_id,
+        ...(event.correlation_id ? { correlationId: event.correlation_id } : { correlationId: event.id }),
+      }),
+    );
+  },
+});
+
+await adapter.run();

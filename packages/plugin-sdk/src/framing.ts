@@ -1,0 +1,135 @@
+import { isUtf8 } from "node:buffer";
+
+/** Largest frame either side may send. */
+export const MAX_FRAME_BYTES = 1_048_576;
+
+/**
+ * Line splitter for stdin: bounded (a line over `max` bytes is reported once
+ * and skipped up to its newline without being buffered), CRLF-tolerant,
+ * ignores blank lines, reports invalid UTF-8 and non-JSON lines.
+ */
+export class LineDecoder {
+  private parts: Buffer[] = [];
+  private held = 0;
+  private skipping = false;
+
+  constructor(
+    private readonly max: number,
+    private readonly onValue: (value: unknown) => void,
+    private readonly onBad: (kind: "too_large" | "invalid_utf8" | "invalid_json", preview: string) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) {
+        const rest = chunk.length - start;
+        if (rest > 0 && !this.skipping) {
+          if (this.held + rest > this.max + 1) {
+            this.onBad("too_large", "");
+            this.parts = [];
+            this.held = 0;
+            this.skipping = true;
+          } else {
+            this.parts.push(chunk.subarray(start));
+            this.held += rest;
+          }
+        }
+        return;
+      }
+      if (this.skipping) this.skipping = false;
+      else {
+        const len = this.held + (nl - start);
+        if (len > this.max + 1) this.onBad("too_large", "");
+        else this.line(this.parts.length ? Buffer.concat([...this.parts, chunk.subarray(start, nl)], len) : chunk.subarray(start, nl));
+        this.parts = [];
+        this.held = 0;
+      }
+      start = nl + 1;
+    }
+  }
+
+  end(): void {
+    if (!this.skipping && this.held > 0) this.line(Buffer.concat(this.parts, this.held));
+    this.parts = [];
+    this.held = 0;
+  }
+
+  private line(raw: Buffer): void {
+    const buf = raw.length && raw[raw.length - 1] === 13 ? raw.subarray(0, raw.length - 1) : raw;
+    if (buf.length === 0) return;
+    if (buf.length > this.max) return this.onBad("too_large", "");
+    if (!isUtf8(buf)) return this.onBad("invalid_utf8", "");
+    const text = buf.toString("utf8");
+    if (text.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return this.onBad("invalid_json", text.slice(0, 120));
+    }
+    this.onValue(value);
+  }
+}
+
+/**
+ * Serialized frame writer: whole lines, in call order, batched per tick,
+ * waiting for `drain` under backpressure.
+ */
+export class FrameWriter {
+  private queue: Array<{ line: string; done: () => void }> = [];
+  private scheduled = false;
+  private waiting = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly write: (data: string) => boolean,
+    private readonly onDrain: (fn: () => void) => void,
+    private readonly max = MAX_FRAME_BYTES,
+  ) {}
+
+  /** Queue a frame; resolves once handed to the stream. Throws if it exceeds the frame limit. */
+  send(frame: unknown): Promise<void> {
+    const line = JSON.stringify(frame);
+    if (line.length * 3 > this.max && Buffer.byteLength(line) > this.max) {
+      return Promise.reject(new Error(`frame of ${Buffer.byteLength(line)} bytes exceeds the ${this.max}-byte limit`));
+    }
+    return new Promise((done) => {
+      this.queue.push({ line, done });
+      if (!this.scheduled && !this.waiting) {
+        this.scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  /** Resolves when everything queued has been handed to the stream. */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && !this.waiting) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (!this.waiting && this.queue.length > 0) {
+      const batch = this.queue.splice(0, 256);
+      let data = "";
+      for (const b of batch) data += `${b.line}\n`;
+      const ok = this.write(data);
+      for (const b of batch) b.done();
+      if (!ok) {
+        this.waiting = true;
+        this.onDrain(() => {
+          this.waiting = false;
+          this.flush();
+        });
+      }
+    }
+    if (!this.waiting && this.queue.length === 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const fn of w) fn();
+    }
+  }
+}
