@@ -13,6 +13,8 @@ export interface NatsBrokerOptions {
   name?: string;
   /** Give up connecting after this long. Default 5000 ms. */
   timeoutMs?: number;
+  /** How long `close()` waits for in-flight messages to drain before closing hard. Default 2000 ms. */
+  drainTimeoutMs?: number;
 }
 
 const encoder = new TextEncoder();
@@ -101,10 +103,11 @@ export class NatsBroker implements Broker {
     if (this.closed) return;
     this.closed = true;
     for (const s of [...this.subs.keys()]) s.unsubscribe();
-    try {
-      await this.nc.drain();
-    } catch {
-      await this.nc.close();
-    }
+    // drain() waits for the server; if it is gone (or reconnecting) do not hang the shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), this.options.drainTimeoutMs ?? 2000)));
+    const outcome = await Promise.race([this.nc.drain().then(() => "drained" as const, () => "failed" as const), gaveUp]);
+    clearTimeout(timer);
+    if (outcome !== "drained" && !this.nc.isClosed()) await this.nc.close();
   }
 }

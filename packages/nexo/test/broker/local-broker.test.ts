@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { LocalBroker } from "../../src/broker/index.js";
+import { newEvent } from "../../src/contract/index.js";
+import { captureLogger } from "../helpers/log-capture.js";
+import { waitFor } from "../helpers/wait.js";
+import { runBrokerContract } from "./broker.contract.js";
+
+runBrokerContract("broker - local", async (t) => {
+  const broker = new LocalBroker();
+  t.after(() => broker.close());
+  return { broker, settle: async () => undefined };
+});
+
+test("broker - local: drops are logged once per episode with the subscription's name, not per event", async (t) => {
+  const cap = captureLogger();
+  const broker = new LocalBroker({ logger: cap.logger });
+  t.after(() => broker.close());
+  broker.subscribe("f.x", undefined, { bufferSize: 2, name: "plugin:flooded" });
+  for (let i = 0; i < 500; i++) await broker.publish("f.x", newEvent("f.x", "t", i));
+  const lines = cap.lines().filter((l) => l.msg === "subscriber buffer full: event dropped");
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].subscription, "plugin:flooded");
+  assert.equal(lines[0].pattern, "f.x");
+  assert.equal(broker.stats().dropped, 498);
+});
+
+test("broker - local: subscribing after a cached publish still receives later events", async (t) => {
+  const broker = new LocalBroker();
+  t.after(() => broker.close());
+  await broker.publish("c.x", newEvent("c.x", "t", 0));
+  const got: unknown[] = [];
+  broker.subscribe("c.*", (e) => void got.push(e.payload));
+  await broker.publish("c.x", newEvent("c.x", "t", 1));
+  await waitFor(() => got.length === 1, "delivery after cache invalidation");
+  assert.deepEqual(got, [1]);
+});
