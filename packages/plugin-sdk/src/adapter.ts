@@ -1,6 +1,6 @@
 import { parse as parseToml } from "smol-toml";
 import { BrokerSender, type HostLink, type SubscriptionHandler } from "./broker-sender.js";
-import { RpcError, RpcErrorCodes } from "./errors.js";
+import { RpcError, RpcErrorCodes, ToolError } from "./errors.js";
 import { Event } from "./event.js";
 import { FrameWriter, LineDecoder, MAX_FRAME_BYTES } from "./framing.js";
 import { installStdoutGuard } from "./stdout-guard.js";
@@ -266,7 +266,8 @@ export class PluginAdapter {
       try {
         this.reply(id, await onTool(invocation, { broker: this.broker, signal: this.abort.signal }));
       } catch (err) {
-        if (err instanceof RpcError) this.replyError(id, err.code, err.message, err.data);
+        // Only typed tool errors choose their code; anything else (a host call's error included) is -33403.
+        if (err instanceof ToolError) this.replyError(id, err.code, err.message, err.data);
         else this.replyError(id, RpcErrorCodes.TOOL_EXECUTION_FAILED, err instanceof Error ? err.message : String(err));
       }
     });

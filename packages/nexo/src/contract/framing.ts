@@ -184,6 +184,7 @@ export class NdjsonWriter {
   private scheduled = false;
   private waitingDrain = false;
   private closedError: Error | undefined;
+  private roomWaiters: Array<{ below: number; resolve: () => void }> = [];
 
   constructor(
     private readonly stream: NodeJS.WritableStream,
@@ -202,6 +203,12 @@ export class NdjsonWriter {
 
   get closed(): boolean {
     return this.closedError !== undefined;
+  }
+
+  /** Resolves once fewer than `below` frames are pending (or the writer closed). */
+  whenPendingBelow(below: number): Promise<void> {
+    if (this.pending < below || this.closedError) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ below, resolve }));
   }
 
   /** Serialize `frame` and queue it. Rejects on oversize (NEXO_ERR_CONTRACT_FRAME_TOO_LARGE) or after close. */
@@ -271,6 +278,17 @@ export class NdjsonWriter {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    if (this.roomWaiters.length > 0) this.wakeRoomWaiters();
+  }
+
+  private wakeRoomWaiters(): void {
+    const pending = this.pending;
+    const still: Array<{ below: number; resolve: () => void }> = [];
+    for (const w of this.roomWaiters) {
+      if (pending < w.below || this.closedError) w.resolve();
+      else still.push(w);
+    }
+    this.roomWaiters = still;
   }
 
   private fail(err: Error): void {
@@ -280,5 +298,6 @@ export class NdjsonWriter {
     this.queue = [];
     this.head = 0;
     for (const q of rest) q.reject(err);
+    this.wakeRoomWaiters();
   }
 }

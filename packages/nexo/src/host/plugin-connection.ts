@@ -15,6 +15,8 @@ import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
 
 /** Most `broker.subscribe` subscriptions one plugin may hold. */
 const MAX_PLUGIN_SUBSCRIPTIONS = 64;
+/** Events one plugin subscription may hold while the plugin's stdin queue is full. */
+const SUBSCRIPTION_BUFFER = 1024;
 /** Log one line per this many drops of the same kind so a flood cannot flood the log. */
 const DROP_LOG_EVERY = 1000;
 
@@ -50,6 +52,7 @@ export class PluginConnection {
   private stopping: Promise<ExitOutcome> | undefined;
   private exitedFlag = false;
   private problemCount = 0;
+  private readonly publishVerdicts = new Map<string, boolean>();
 
   private constructor(
     readonly spec: PluginSpec,
@@ -132,6 +135,30 @@ export class PluginConnection {
   /** Send a request to the plugin (e.g. `tool.invoke`). Fails at once if the plugin dies meanwhile. */
   call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
     return this.peer.request(method, params, { timeoutMs });
+  }
+
+  /**
+   * Broker-side handler: forward now if the stdin queue has room, else wait for
+   * room. While it waits, further events back up in this plugin's bounded
+   * broker subscription (which drops and counts when full): a burst larger than
+   * the stdin queue is absorbed instead of dropped, and memory stays bounded.
+   */
+  private forward(params: unknown): void | Promise<void> {
+    if (this.peer.hasRoom) {
+      this.deliver(params);
+      return;
+    }
+    return this.peer.whenRoom().then(() => {
+      if (!this.exitedFlag) this.deliver(params);
+    });
+  }
+
+  /** Events dropped by this plugin's broker subscriptions (their buffers were full). */
+  get subscriptionDrops(): number {
+    let n = 0;
+    for (const s of this.subscriptions) n += s.dropped;
+    for (const s of this.pluginSubscriptions.values()) n += s.dropped;
+    return n;
   }
 
   /** Deliver a broker event as a `broker.event` notification; false when dropped (queue full). */
@@ -217,13 +244,14 @@ export class PluginConnection {
     }
     for (const pattern of this.allowlist.outbound) {
       this.subscriptions.push(
-        this.ctx.broker.subscribe(pattern, (event) => void this.deliver({ topic: event.topic, event }), { name: `plugin:${this.key}`, bufferSize: 1024 }),
+        this.ctx.broker.subscribe(pattern, (event) => this.forward({ topic: event.topic, event }), { name: `plugin:${this.key}`, bufferSize: SUBSCRIPTION_BUFFER }),
       );
     }
     this.log.info({ pid: this.pid, serverVersion: this.init.serverVersion, tools: this.init.tools.map((t) => t.name) }, "plugin ready");
   }
 
   private teardownBridge(): void {
+    this.counters.dropped += this.subscriptionDrops;
     for (const s of this.subscriptions) s.unsubscribe();
     this.subscriptions.length = 0;
     for (const s of this.pluginSubscriptions.values()) s.unsubscribe();
@@ -268,19 +296,33 @@ export class PluginConnection {
     }
   }
 
-  /** Allowlist check, then completion of missing event fields, then publish. */
-  private async publishFromPlugin(params: unknown): Promise<void> {
-    if (!isRecord(params) || typeof params.topic !== "string") {
-      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.publish needs {topic: string, event: object}");
-    }
-    const topic = params.topic;
+  /**
+   * Topic validity and allowlist in one check, memoized per plugin: a plugin
+   * publishes on a handful of topics, so the hot path is one Map lookup.
+   * Throws RpcError for an invalid topic.
+   */
+  private isPublishAllowed(topic: string): boolean {
+    const known = this.publishVerdicts.get(topic);
+    if (known !== undefined) return known;
     try {
       validateTopic(topic);
     } catch (err) {
       this.counters.denied += 1;
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
     }
-    if (!isTopicAllowed(this.allowlist.inbound, topic)) {
+    const verdict = isTopicAllowed(this.allowlist.inbound, topic);
+    if (this.publishVerdicts.size >= 1024) this.publishVerdicts.clear();
+    this.publishVerdicts.set(topic, verdict);
+    return verdict;
+  }
+
+  /** Allowlist check, then completion of missing event fields, then publish. */
+  private async publishFromPlugin(params: unknown): Promise<void> {
+    if (!isRecord(params) || typeof params.topic !== "string") {
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.publish needs {topic: string, event: object}");
+    }
+    const topic = params.topic;
+    if (!this.isPublishAllowed(topic)) {
       this.counters.denied += 1;
       this.log.warn({ topic, allowed: this.allowlist.inbound, denied: this.counters.denied }, "broker.publish outside the plugin's allowlist: dropped");
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic });
@@ -313,8 +355,9 @@ export class PluginConnection {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `at most ${MAX_PLUGIN_SUBSCRIPTIONS} subscriptions per plugin`);
     }
     const id = `sub-${this.nextSubscriberId++}`;
-    const sub = this.ctx.broker.subscribe(pattern, (event) => void this.deliver({ subscriber_id: id, topic: event.topic, event }), {
+    const sub = this.ctx.broker.subscribe(pattern, (event) => this.forward({ subscriber_id: id, topic: event.topic, event }), {
       name: `plugin:${this.key}:${id}`,
+      bufferSize: SUBSCRIPTION_BUFFER,
     });
     this.pluginSubscriptions.set(id, sub);
     return { subscriber_id: id };

@@ -130,6 +130,16 @@ export class RpcPeer {
     });
   }
 
+  /** True when a notification sent now would be queued rather than dropped. */
+  get hasRoom(): boolean {
+    return this.writer.pending < this.notificationDepth;
+  }
+
+  /** Resolves when a notification would be accepted again (or the peer closed). */
+  whenRoom(): Promise<void> {
+    return this.writer.whenPendingBelow(this.notificationDepth);
+  }
+
   /**
    * Send a notification. Returns false (and counts a drop) when the outbound
    * queue is at its depth: at-most-once delivery for `broker.event` (CONTRACT.md).

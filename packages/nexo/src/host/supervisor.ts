@@ -134,7 +134,7 @@ export class PluginSupervisor {
   /** Status as `nexo plugin status` shows it. */
   status(): PluginStatus {
     const c = this.conn;
-    const counters = c ? c.counters : { dropped: 0, denied: 0, published: 0, delivered: 0 };
+    const counters = c ? { ...c.counters, dropped: c.counters.dropped + (c.isExited ? 0 : c.subscriptionDrops) } : { dropped: 0, denied: 0, published: 0, delivered: 0 };
     const m = this.spec.manifest;
     return {
       key: this.key,

@@ -144,7 +144,9 @@ test("host - backpressure: a plugin that never reads gets events dropped and cou
   await broker.publish("probe.x", newEvent("probe.x", "test", null));
   await waitFor(() => probe.length === 1, "probe delivery", 2000);
   const s = sup.status();
-  assert.ok(s.droppedEvents + s.delivered === 3000, `every event is either delivered or counted as dropped (${s.droppedEvents} + ${s.delivered})`);
+  // Each event is written to the pipe, waiting in the plugin's bounded subscription buffer (at most 1024 + the one in hand), or dropped and counted.
+  const waiting = 3000 - s.droppedEvents - s.delivered;
+  assert.ok(waiting >= 0 && waiting <= 1025, `delivered ${s.delivered}, dropped ${s.droppedEvents}, waiting ${waiting}`);
   assert.equal(s.state, "ready");
 });
 

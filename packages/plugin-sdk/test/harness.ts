@@ -1,0 +1,75 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { TestContext } from "node:test";
+
+type Frame = Record<string, any>;
+
+/** Drives a real plugin child over stdio, playing the host. */
+export class PluginProcess {
+  readonly frames: Frame[] = [];
+  stderr = "";
+  private buf = "";
+  private nextId = 1;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => {
+      this.buf += d;
+      let nl;
+      while ((nl = this.buf.indexOf("\n")) !== -1) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        if (line.trim()) this.frames.push(JSON.parse(line)); // throws if the plugin wrote a non-frame
+      }
+    });
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (d: string) => (this.stderr += d));
+    this.exited = new Promise((r) => child.once("close", (code, signal) => r({ code, signal })));
+  }
+
+  static start(t: TestContext, script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): PluginProcess {
+    const path = fileURLToPath(new URL(`./fixtures/${script}`, import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", path, ...args], { env: { ...process.env, ...env } });
+    const p = new PluginProcess(child);
+    t.after(() => void (child.exitCode === null && child.kill("SIGKILL")));
+    return p;
+  }
+
+  write(raw: string | Buffer): void {
+    this.child.stdin.write(raw);
+  }
+
+  send(frame: Frame): void {
+    this.write(`${JSON.stringify(frame)}\n`);
+  }
+
+  notify(method: string, params: unknown): void {
+    this.send({ jsonrpc: "2.0", method, params });
+  }
+
+  /** Send a request and wait for the reply with its id. */
+  async request(method: string, params?: unknown, timeoutMs = 10_000): Promise<Frame> {
+    const id = this.nextId++;
+    this.send(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
+    return this.waitFor((f) => f.id === id && ("result" in f || "error" in f), `reply to ${method}`, timeoutMs);
+  }
+
+  async waitFor(pred: (f: Frame) => boolean, what: string, timeoutMs = 10_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.frames.find(pred);
+      if (f) return f;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr:\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  published(): Frame[] {
+    return this.frames.filter((f) => f.method === "broker.publish");
+  }
+}
+
+export function event(topic: string, payload: unknown, id = `e-${Math.random()}`): Record<string, unknown> {
+  return { id, timestamp: new Date().toISOString(), topic, source: "test", session_id: null, payload };
+}
