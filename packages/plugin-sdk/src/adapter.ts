@@ -1,47 +1,61 @@
 import { parse as parseToml } from "smol-toml";
-import { BrokerSender, type HostLink, type SubscriptionHandler } from "./broker-sender.js";
-import { RpcError, RpcErrorCodes, ToolError } from "./errors.js";
+import { RpcErrorCodes, ToolError } from "./errors.js";
 import { Event } from "./event.js";
 import { FrameWriter, LineDecoder, MAX_FRAME_BYTES } from "./framing.js";
+import { BrokerSender, DEFAULT_HOST_CALL_TIMEOUT_MS, HostCalls, type SubscriptionHandler } from "./host-calls.js";
+import { setStateDirPluginId } from "./state-dir.js";
 import { installStdoutGuard } from "./stdout-guard.js";
-import type { ToolDef, ToolInvocation } from "./tools.js";
+import { replyTopic, toolTopic, type ToolDef, type ToolInvocation, type TopicToolHandler } from "./tools.js";
 
+/** What a tool handler gets besides the invocation. */
 export interface ToolContext {
+  /** Publish and call host services from inside the tool. */
   broker: BrokerSender;
-  /** Aborted when the plugin shuts down. */
+  /** Aborted when the plugin starts shutting down. */
   signal: AbortSignal;
 }
 
 /** Options of a plugin adapter; only `manifestToml` is required. */
 export interface PluginAdapterOptions {
-  /** The plugin's manifest text; `[plugin].id` and `version` are read from it. */
+  /** The plugin's manifest text; `[plugin].id` (required) and `version` are read from it. */
   manifestToml: string;
   /** Reported in `initialize`. Default `<id>-<version>`. */
   serverVersion?: string;
-  /** Each `broker.event`, one at a time, in the order received. */
+  /** Each `broker.event`, one at a time, in the order received. A throw is logged on stderr; the next event still runs. */
   onEvent?: (topic: string, event: Event, broker: BrokerSender) => void | Promise<void>;
-  /** Runs during shutdown after in-flight handlers drained. */
+  /** Runs during shutdown, after in-flight handlers drained. A throw makes the `shutdown` reply a -32000 error. */
   onShutdown?: () => void | Promise<void>;
-  /** The operator's config (`plugin.configure {value}`); throw to refuse it. */
+  /** The operator's config (`plugin.configure {value}`); throw to refuse it (-32602 reply). */
   onConfigure?: (value: unknown) => void | Promise<void>;
-  /** Tools advertised in `initialize`. */
+  /** Tools advertised in `initialize` (omitted from the result when empty). */
   tools?: ToolDef[];
-  /** Handles `tool.invoke`; throw a ToolError subclass for a specific code. */
+  /** Handles `tool.invoke`; throw a ToolError subclass for its code, anything else is -33403. Without it: -32601. */
   onTool?: (invocation: ToolInvocation, ctx: ToolContext) => unknown | Promise<unknown>;
-  /** Route stray stdout writes to stderr. Default true. */
+  /** Route stray stdout writes (console.log...) to stderr. Default true. */
   enableStdoutGuard?: boolean;
-  /** Default 1 MiB. */
+  /** Largest frame read or written. Default 1,048,576 (1 MiB). */
   maxFrameBytes?: number;
   /** Drain and exit 0 on SIGTERM/SIGINT. Default true. */
   handleProcessSignals?: boolean;
-  /** Deadline of host calls (memory.recall, llm.complete, ...). Default 30,000 ms. */
+  /** Deadline of host calls (memory.recall, llm.complete, broker.subscribe...). Default 30,000 ms. */
   hostCallTimeoutMs?: number;
-  /** Exit the process once shut down. Default true. */
+  /** `broker.event`s waiting for `onEvent`; beyond this, new ones are dropped and counted (at-most-once, like the host). Default 10,000. */
+  maxQueuedEvents?: number;
+  /** How long shutdown waits for in-flight handlers before running `onShutdown` anyway. Default 10,000 ms. */
+  drainTimeoutMs?: number;
+  /** Exit the process (code 0) once shut down. Default true; false lets tests or embedders keep the process. */
   exitOnShutdown?: boolean;
 }
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new TypeError(`PluginAdapter option ${name} must be a positive integer, got ${String(value)} (${typeof value})`);
+  return value;
+}
 
 /**
  * Runs a plugin: speaks the contract on stdin/stdout, dispatches events and
@@ -51,80 +65,133 @@ const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && 
  * await adapter.run();
  */
 export class PluginAdapter {
+  /** Publish events and call host services; usable before `run()` resolves (frames queue until the writer starts). */
   readonly broker: BrokerSender;
+  /** The whole parsed manifest, sent back in `initialize`. */
   readonly manifest: Json;
+  /** `[plugin].id` of the manifest. */
   readonly pluginId: string;
   private readonly opts: PluginAdapterOptions;
-  private writer!: FrameWriter;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout; onDelta?: (c: unknown) => void }>();
+  private readonly maxFrameBytes: number;
+  private readonly maxQueuedEvents: number;
+  private readonly drainTimeoutMs: number;
+  private readonly calls: HostCalls;
+  private writer: FrameWriter | undefined;
+  private readonly beforeRun: Array<() => void> = [];
   private readonly subscriptions = new Map<string, SubscriptionHandler>();
-  private readonly topicTools = new Map<string, (args: unknown, event: Event) => unknown | Promise<unknown>>();
+  private readonly topicTools = new Map<string, TopicToolHandler>();
   private eventChain: Promise<void> = Promise.resolve();
+  private queuedEvents = 0;
+  private droppedEvents = 0;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private shuttingDown: Promise<void> | undefined;
   private readonly abort = new AbortController();
-  private finish!: () => void;
-  private uninstallGuard: (() => void) | undefined;
-  private onData: ((c: Buffer) => void) | undefined;
+  private readonly cleanups: Array<() => void> = [];
+  private running = false;
 
   constructor(options: PluginAdapterOptions) {
+    if (!isObj(options) || typeof options.manifestToml !== "string") throw new TypeError("PluginAdapter needs options.manifestToml (the manifest text)");
     this.opts = options;
-    this.manifest = parseToml(options.manifestToml) as Json;
+    this.maxFrameBytes = positiveInt("maxFrameBytes", options.maxFrameBytes, MAX_FRAME_BYTES);
+    this.maxQueuedEvents = positiveInt("maxQueuedEvents", options.maxQueuedEvents, 10_000);
+    this.drainTimeoutMs = positiveInt("drainTimeoutMs", options.drainTimeoutMs, 10_000);
+    try {
+      this.manifest = parseToml(options.manifestToml) as Json;
+    } catch (err) {
+      throw new Error(`manifestToml is not valid TOML: ${errText(err)}`, { cause: err });
+    }
     const plugin = isObj(this.manifest.plugin) ? this.manifest.plugin : {};
-    if (typeof plugin.id !== "string") throw new Error("manifestToml has no [plugin].id");
+    if (typeof plugin.id !== "string" || plugin.id === "") throw new Error("manifestToml has no [plugin].id");
     this.pluginId = plugin.id;
-    const link: HostLink = {
-      notify: (method, params) => this.send({ jsonrpc: "2.0", method, params }),
-      request: (method, params, timeoutMs) => this.request(method, params, timeoutMs),
-      streamRequest: (method, params, onDelta, timeoutMs) => this.request(method, params, timeoutMs, onDelta),
+    setStateDirPluginId(this.pluginId);
+    this.calls = new HostCalls((frame) => this.send(frame), positiveInt("hostCallTimeoutMs", options.hostCallTimeoutMs, DEFAULT_HOST_CALL_TIMEOUT_MS));
+    this.broker = new BrokerSender({
+      calls: this.calls,
+      notify: (method, params) => this.send({ jsonrpc: "2.0", method, params }, true),
       addSubscription: (id, h) => void this.subscriptions.set(id, h),
       removeSubscription: (id) => void this.subscriptions.delete(id),
-    };
-    this.broker = new BrokerSender(link);
+    });
   }
 
   /**
-   * Seed 000 pattern 3, topic form: answer calls arriving as events on
-   * `plugin.tool.<name>` by publishing the handler's result on
-   * `plugin.tool.<name>.reply` with the call's correlation id.
+   * Serve a tool in the topic form of seed 000 pattern 3: a call arrives as
+   * an event on `plugin.tool.<name>` (subscribe to it via the manifest or
+   * `broker.subscribe`), and the handler's return value is published as
+   * `{result}` (or `{error: {message}}` when it throws) on
+   * `plugin.tool.<name>.reply`, with the call's correlation id (else its id)
+   * and session id.
+   * @example adapter.onTopicTool("stripe.create_invoice", async (args) => stripe.invoices.create(args))
    */
-  onTopicTool(name: string, handler: (args: unknown, event: Event) => unknown | Promise<unknown>): this {
-    this.topicTools.set(`plugin.tool.${name}`, handler);
+  onTopicTool(name: string, handler: TopicToolHandler): this {
+    this.topicTools.set(toolTopic(name), handler);
     return this;
   }
 
-  /** Serve until shutdown, SIGTERM/SIGINT or stdin EOF; then drain and (by default) exit 0. */
+  /** `broker.event`s dropped because `maxQueuedEvents` were already waiting. */
+  get eventsDropped(): number {
+    return this.droppedEvents;
+  }
+
+  /** Serve until `shutdown`, SIGTERM/SIGINT or stdin EOF; then drain, run `onShutdown` and (by default) exit 0. Call once. */
   run(): Promise<void> {
-    const done = new Promise<void>((r) => (this.finish = r));
+    if (this.running) return Promise.reject(new Error("PluginAdapter.run() was already called"));
+    this.running = true;
+    let finish!: () => void;
+    const done = new Promise<void>((r) => (finish = r));
+    this.cleanups.push(() => finish());
+
     let rawWrite: (d: string) => boolean = (d) => process.stdout.write(d);
     if (this.opts.enableStdoutGuard !== false) {
       const g = installStdoutGuard();
       rawWrite = g.rawWrite;
-      this.uninstallGuard = g.uninstall;
+      this.cleanups.push(g.uninstall);
     }
-    const max = this.opts.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.writer = new FrameWriter(rawWrite, (fn) => process.stdout.once("drain", fn), max);
-    process.stdout.on("error", () => void this.shutdown(null, "stdout closed"));
+    this.writer = new FrameWriter(rawWrite, (fn) => process.stdout.once("drain", fn), this.maxFrameBytes);
+    for (const fn of this.beforeRun.splice(0)) fn();
+
+    const onStdoutError = (err: Error): void => {
+      this.log(`stdout failed (${err.message}); shutting down`);
+      void this.shutdown(null, "stdout closed");
+    };
+    process.stdout.on("error", onStdoutError);
     const decoder = new LineDecoder(
-      max,
+      this.maxFrameBytes,
       (v) => this.dispatch(v),
       (kind, preview) => {
         this.log(`dropped a bad line from the host (${kind})${preview ? `: ${preview}` : ""}`);
-        if (kind === "invalid_json") void this.send({ jsonrpc: "2.0", id: null, error: { code: RpcErrorCodes.PARSE_ERROR, message: "parse error" } });
+        // An over-size line is only logged (CONTRACT: logged and dropped); a line that is not JSON gets a parse error reply.
+        if (kind !== "too_large") this.sendSafe({ jsonrpc: "2.0", id: null, error: { code: RpcErrorCodes.PARSE_ERROR, message: `parse error (${kind})` } });
       },
     );
-    this.onData = (chunk: Buffer) => decoder.push(chunk);
-    process.stdin.on("data", this.onData);
-    process.stdin.on("end", () => {
+    const onData = (chunk: Buffer): void => decoder.push(chunk);
+    const onEnd = (): void => {
       decoder.end();
       void this.shutdown(null, "stdin closed");
+    };
+    process.stdin.on("data", onData);
+    process.stdin.on("end", onEnd);
+    this.cleanups.push(() => {
+      process.stdin.off("data", onData);
+      process.stdin.off("end", onEnd);
+      process.stdout.off("error", onStdoutError);
+      process.stdin.pause();
     });
     if (this.opts.handleProcessSignals !== false) {
-      const onSignal = (sig: string): void => void this.shutdown(null, sig);
-      process.once("SIGTERM", onSignal);
-      process.once("SIGINT", onSignal);
+      const onSignal = (sig: NodeJS.Signals): void => {
+        // A second signal during the drain means "now": the operator gave up waiting.
+        if (this.shuttingDown && this.opts.exitOnShutdown !== false) {
+          this.log(`${sig} again while draining; exiting without waiting`);
+          process.exit(1);
+        }
+        void this.shutdown(null, sig);
+      };
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+      this.cleanups.push(() => {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+      });
     }
     return done;
   }
@@ -133,80 +200,81 @@ export class PluginAdapter {
     process.stderr.write(`[${this.pluginId}] ${message}\n`);
   }
 
-  private send(frame: unknown): Promise<void> {
-    return this.writer.send(frame);
+  /** Frames sent before `run()` (e.g. a publish from module top level) wait for the writer. */
+  private send(frame: unknown, droppable = false): Promise<void> {
+    if (this.writer) return this.writer.send(frame, droppable);
+    return new Promise((resolve, reject) => this.beforeRun.push(() => this.writer!.send(frame, droppable).then(resolve, reject)));
+  }
+
+  /** Send a frame the SDK itself originates; a failure is logged, never an unhandled rejection. */
+  private sendSafe(frame: unknown): void {
+    this.send(frame).catch((err) => this.log(`could not send a frame: ${errText(err)}`));
   }
 
   private reply(id: unknown, result: unknown): void {
-    void this.send({ jsonrpc: "2.0", id, result: result === undefined ? null : result });
+    this.send({ jsonrpc: "2.0", id, result: result === undefined ? null : result }).catch((err) => {
+      // A result too large for one frame (or not serializable) still gets an answer, so the host's call does not hang until its deadline.
+      this.log(`reply to request ${JSON.stringify(id)} not sent: ${errText(err)}`);
+      this.replyError(id, RpcErrorCodes.INTERNAL_ERROR, `reply not sent: ${errText(err)}`);
+    });
   }
 
   private replyError(id: unknown, code: number, message: string, data?: unknown): void {
-    void this.send({ jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } });
-  }
-
-  private request(method: string, params: unknown, timeoutMs?: number, onDelta?: (c: unknown) => void): Promise<unknown> {
-    if (this.shuttingDown) return Promise.reject(new Error(`plugin is shutting down; ${method} not sent`));
-    const id = this.nextId++;
-    const ms = timeoutMs ?? this.opts.hostCallTimeoutMs ?? 30_000;
-    return new Promise((resolve, reject) => {
-      const entry: { resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout; onDelta?: (c: unknown) => void } = { resolve, reject };
-      if (onDelta) entry.onDelta = onDelta;
-      entry.timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`host did not answer ${method} within ${ms} ms`));
-      }, ms);
-      this.pending.set(id, entry);
-      this.send({ jsonrpc: "2.0", id, method, params }).catch((err: Error) => {
-        clearTimeout(entry.timer);
-        this.pending.delete(id);
-        reject(err);
-      });
+    const error = data === undefined ? { code, message } : { code, message, data };
+    this.send({ jsonrpc: "2.0", id, error }).catch((err) => {
+      if (data === undefined) return this.log(`error reply to ${JSON.stringify(id)} not sent: ${errText(err)}`);
+      this.sendSafe({ jsonrpc: "2.0", id, error: { code, message } });
     });
   }
 
   private dispatch(v: unknown): void {
     if (!isObj(v) || v.jsonrpc !== "2.0") {
       const id = isObj(v) && (typeof v.id === "number" || typeof v.id === "string") ? v.id : null;
-      this.replyError(id, RpcErrorCodes.INVALID_REQUEST, "invalid JSON-RPC 2.0 frame");
+      return this.replyError(id, RpcErrorCodes.INVALID_REQUEST, "invalid request: not a JSON-RPC 2.0 object");
+    }
+    if (v.method === undefined) {
+      // A response to one of our host calls; one we no longer wait for (timed out) is dropped.
+      if (!this.calls.onResponse(v)) this.log(`response to unknown request id ${JSON.stringify(v.id)} ignored`);
       return;
     }
+    const hasId = v.id !== undefined;
     if (typeof v.method !== "string") {
-      // A response to one of our host calls.
-      const p = typeof v.id === "number" ? this.pending.get(v.id) : undefined;
-      if (!p) return;
-      this.pending.delete(v.id as number);
-      clearTimeout(p.timer);
-      if (isObj(v.error)) p.reject(new RpcError(Number(v.error.code), String(v.error.message), v.error.data));
-      else p.resolve(v.result);
+      if (hasId) this.replyError(v.id, RpcErrorCodes.INVALID_REQUEST, "invalid request: method must be a string");
       return;
     }
-    const isRequest = "id" in v && v.id !== undefined;
-    const method = v.method;
-    const params = v.params;
-    if (!isRequest) return this.onNotification(method, params);
-    const id = v.id;
+    if (!hasId) return this.onNotification(v.method, v.params);
+    this.onRequest(v.id, v.method, v.params);
+  }
+
+  private onRequest(id: unknown, method: string, params: unknown): void {
     if (this.shuttingDown && method !== "shutdown") return this.replyError(id, RpcErrorCodes.INTERNAL_ERROR, "plugin is shutting down");
     switch (method) {
-      case "initialize":
-        if (params !== undefined && !isObj(params)) return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "initialize params must be an object");
+      case "initialize": {
+        if (params !== undefined && !isObj(params)) return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "initialize params must be an object ({nexo_version} or {})");
+        if (isObj(params) && params.nexo_version !== undefined && typeof params.nexo_version !== "string") {
+          return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "initialize params.nexo_version must be a string");
+        }
+        const plugin = this.manifest.plugin as Json;
+        const tools = this.opts.tools ?? [];
         return this.reply(id, {
           manifest: this.manifest,
-          server_version: this.opts.serverVersion ?? `${this.pluginId}-${String((this.manifest.plugin as Json).version ?? "0.0.0")}`,
-          ...(this.opts.tools && this.opts.tools.length ? { tools: this.opts.tools } : {}),
+          server_version: this.opts.serverVersion ?? `${this.pluginId}-${String(plugin.version ?? "0.0.0")}`,
+          ...(tools.length > 0 ? { tools } : {}),
         });
-      case "plugin.configure":
-        if (!isObj(params) || !("value" in params)) return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "plugin.configure needs {value}");
+      }
+      case "plugin.configure": {
+        if (!isObj(params) || !("value" in params)) return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "plugin.configure params must be {value}");
         return void this.track(async () => {
           try {
             await this.opts.onConfigure?.(params.value);
             this.reply(id, { ok: true });
           } catch (err) {
-            this.replyError(id, RpcErrorCodes.INVALID_PARAMS, `configuration refused: ${(err as Error).message}`);
+            this.replyError(id, RpcErrorCodes.INVALID_PARAMS, `configuration refused: ${errText(err)}`);
           }
         });
+      }
       case "shutdown":
-        if (params !== undefined && !isObj(params)) return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "shutdown params must be an object");
+        if (params !== undefined && !isObj(params)) return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "shutdown params must be {reason}");
         return void this.shutdown(id, isObj(params) && typeof params.reason === "string" ? params.reason : "shutdown requested");
       case "tool.invoke":
         return this.onToolInvoke(id, params);
@@ -218,42 +286,64 @@ export class PluginAdapter {
   private onNotification(method: string, params: unknown): void {
     if (method === "broker.event") {
       if (!isObj(params) || !isObj(params.event)) return this.log("broker.event without an event object ignored");
-      const event = params.event as unknown as Event;
-      const topic = typeof params.topic === "string" ? params.topic : event.topic;
-      const subId = typeof params.subscriber_id === "string" ? params.subscriber_id : undefined;
       if (this.shuttingDown) return;
-      // One chain keeps events strictly in arrival order.
+      if (this.queuedEvents >= this.maxQueuedEvents) {
+        // Power-of-two counts keep the log bounded under a sustained flood.
+        if ((++this.droppedEvents & (this.droppedEvents - 1)) === 0) this.log(`event backlog full (${this.maxQueuedEvents}); ${this.droppedEvents} event(s) dropped so far`);
+        return;
+      }
+      const event = params.event as unknown as Event;
+      const topic = typeof params.topic === "string" ? params.topic : String(event.topic);
+      const subId = params.subscriber_id === undefined ? undefined : String(params.subscriber_id);
+      this.queuedEvents++;
       this.inFlight++;
+      // One promise chain keeps events strictly in arrival order, one handler at a time.
       this.eventChain = this.eventChain
         .then(() => this.handleEvent(topic, event, subId))
-        .catch((err) => this.log(`event handler failed: ${(err as Error)?.stack ?? err}`))
-        .finally(() => this.done());
+        .catch((err) => this.log(`event handler failed on ${topic}: ${(err as Error)?.stack ?? err}`))
+        .finally(() => {
+          this.queuedEvents--;
+          this.done();
+        });
       return;
     }
-    if (method === "llm.complete.delta" && isObj(params)) {
-      const p = this.pending.get(Number(params.request_id));
-      p?.onDelta?.(params.chunk);
+    if (method === "llm.complete.delta") {
+      if (!isObj(params)) return;
+      try {
+        this.calls.onDelta(params.request_id, params.chunk);
+      } catch (err) {
+        this.log(`onDelta handler failed: ${errText(err)}`);
+      }
     }
+    // Other notifications (future contract additions) are ignored, never answered.
   }
 
   private async handleEvent(topic: string, event: Event, subId: string | undefined): Promise<void> {
-    if (subId) {
+    if (subId !== undefined) {
       const h = this.subscriptions.get(subId);
-      if (h) await h(topic, event);
-      return;
+      if (h) return void (await h(topic, event));
+      // An event for a subscription the plugin dropped, or one it did not make via the SDK: the default handler gets it.
     }
     const toolHandler = this.topicTools.get(topic);
-    if (toolHandler) {
-      const result = await toolHandler(event.payload, event);
-      const replyTopic = `${topic}.reply`;
-      await this.broker.publish(replyTopic, Event.new(replyTopic, this.pluginId, { result }, { correlationId: event.correlation_id ?? event.id, sessionId: event.session_id }));
-      return;
-    }
+    if (toolHandler) return this.answerTopicTool(topic, event, toolHandler);
     await this.opts.onEvent?.(topic, event, this.broker);
   }
 
+  private async answerTopicTool(topic: string, event: Event, handler: TopicToolHandler): Promise<void> {
+    let payload: unknown;
+    try {
+      payload = { result: await handler(event.payload, event) };
+    } catch (err) {
+      payload = { error: err instanceof ToolError ? err.toJSON() : { code: RpcErrorCodes.TOOL_EXECUTION_FAILED, message: errText(err) } };
+    }
+    const out = replyTopic(topic);
+    await this.broker.publish(out, Event.new(out, this.pluginId, payload, { correlationId: event.correlation_id ?? event.id, sessionId: event.session_id ?? null }));
+  }
+
   private onToolInvoke(id: unknown, params: unknown): void {
-    if (!isObj(params) || typeof params.tool_name !== "string") return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "tool.invoke needs {tool_name, args}");
+    if (!isObj(params) || typeof params.tool_name !== "string" || (params.args !== undefined && !isObj(params.args))) {
+      return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "tool.invoke params must be {plugin_id, tool_name, args, agent_id}");
+    }
     const onTool = this.opts.onTool;
     if (!onTool) return this.replyError(id, RpcErrorCodes.METHOD_NOT_FOUND, "this plugin has no tool handler");
     const invocation: ToolInvocation = {
@@ -268,7 +358,7 @@ export class PluginAdapter {
       } catch (err) {
         // Only typed tool errors choose their code; anything else (a host call's error included) is -33403.
         if (err instanceof ToolError) this.replyError(id, err.code, err.message, err.data);
-        else this.replyError(id, RpcErrorCodes.TOOL_EXECUTION_FAILED, err instanceof Error ? err.message : String(err));
+        else this.replyError(id, RpcErrorCodes.TOOL_EXECUTION_FAILED, errText(err));
       }
     });
   }
@@ -284,49 +374,48 @@ export class PluginAdapter {
 
   private done(): void {
     this.inFlight--;
-    if (this.inFlight === 0) {
-      const w = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const fn of w) fn();
-    }
+    if (this.inFlight === 0) for (const fn of this.idleWaiters.splice(0)) fn();
   }
 
-  private drained(): Promise<void> {
-    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+  /** Resolves when no handler runs, or after `drainTimeoutMs` (returns false then). */
+  private drained(): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.drainTimeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   /** Stop new work, fail own host calls, drain handlers, run the hook, reply (if asked), exit 0. */
   private shutdown(replyId: unknown | null, reason: string): Promise<void> {
     if (this.shuttingDown) {
-      if (replyId !== null) void this.shuttingDown.then(() => this.reply(replyId, { ok: true }));
+      if (replyId !== null) this.reply(replyId, { ok: true });
       return this.shuttingDown;
     }
     this.shuttingDown = (async () => {
-      if (this.onData) process.stdin.off("data", this.onData);
+      this.log(`shutting down (${reason})`);
       this.abort.abort(new Error(`shutdown: ${reason}`));
-      for (const [id, p] of this.pending) {
-        clearTimeout(p.timer);
-        this.pending.delete(id);
-        p.reject(new Error("plugin is shutting down"));
-      }
-      await this.drained();
+      // Handlers awaiting the host would otherwise hold the drain until their deadline.
+      this.calls.close("plugin is shutting down");
+      if (!(await this.drained())) this.log(`${this.inFlight} handler(s) still running after ${this.drainTimeoutMs} ms; shutting down anyway`);
       let hookError: unknown;
       try {
         await this.opts.onShutdown?.();
       } catch (err) {
-        hookError = err;
-        this.log(`shutdown hook failed: ${(err as Error)?.message ?? err}`);
+        hookError = err ?? new Error("onShutdown threw");
+        this.log(`shutdown hook failed: ${errText(err)}`);
       }
       if (replyId !== null) {
-        if (hookError) this.replyError(replyId, RpcErrorCodes.SHUTDOWN_FAILED, `shutdown hook failed: ${(hookError as Error)?.message ?? hookError}`);
+        if (hookError !== undefined) this.replyError(replyId, RpcErrorCodes.SHUTDOWN_FAILED, `shutdown hook failed: ${errText(hookError)}`);
         else this.reply(replyId, { ok: true });
       }
-      await this.writer.idle();
-      process.stdin.pause();
-      this.uninstallGuard?.();
-      this.finish();
+      await this.writer?.idle();
+      for (const fn of this.cleanups.splice(0).reverse()) fn();
       if (this.opts.exitOnShutdown !== false) {
-        // Let the reply reach the pipe before exiting.
+        // The empty write's callback fires once everything before it reached the pipe.
         process.stdout.write("", () => process.exit(0));
       }
     })();

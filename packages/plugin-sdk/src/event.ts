@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 
-/** An event as it travels on the wire. */
-export interface Event<P = unknown> {
+/** An event as it travels on the wire. `P` defaults to `any` so seed-style `event.payload.to` compiles. */
+export interface Event<P = any> {
   id: string;
   timestamp: string;
   topic: string;
@@ -12,7 +12,6 @@ export interface Event<P = unknown> {
   metadata?: Record<string, unknown>;
 }
 
-/** A UUID v7 (RFC 9562): 48-bit ms timestamp, version, random bits; sorts by creation time. */
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
 
@@ -27,6 +26,7 @@ function random16(): Buffer {
   return b;
 }
 
+/** A UUID v7 (RFC 9562): 48-bit ms timestamp, version, random bits; sorts by creation time. */
 export function uuidv7(): string {
   const b = random16();
   const ms = Date.now();
@@ -42,11 +42,18 @@ export function uuidv7(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** Optional fields of `Event.new`; an undefined `correlationId` or `metadata` is left out of the event. */
+export interface EventExtras {
+  sessionId?: string | null;
+  correlationId?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
 /** `Event.new(topic, source, payload)`: all six fields set (UUID v7 id, RFC 3339 UTC timestamp, null session). */
 export const Event = {
-  new<P>(topic: string, source: string, payload: P, extra: { sessionId?: string | null; correlationId?: string; metadata?: Record<string, unknown> } = {}): Event<P> {
+  new<P>(topic: string, source: string, payload: P, extra: EventExtras = {}): Event<P> {
     const e: Event<P> = { id: uuidv7(), timestamp: new Date().toISOString(), topic, source, session_id: extra.sessionId ?? null, payload };
-    if (extra.correlationId !== undefined) e.correlation_id = extra.correlationId;
+    if (extra.correlationId !== undefined && extra.correlationId !== null) e.correlation_id = extra.correlationId;
     if (extra.metadata !== undefined) e.metadata = extra.metadata;
     return e;
   },

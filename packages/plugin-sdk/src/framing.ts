@@ -73,9 +73,16 @@ export class LineDecoder {
   }
 }
 
+/** Frames a `FrameWriter` holds while the pipe is full, beyond which droppable frames are refused. */
+export const MAX_QUEUED_FRAMES = 4096;
+
 /**
  * Serialized frame writer: whole lines, in call order, batched per tick,
- * waiting for `drain` under backpressure.
+ * waiting for `drain` under backpressure (vscode-jsonrpc's one-writer rule).
+ * Droppable frames (the plugin's own publishes) are refused once
+ * `maxQueued` frames wait, so a plugin outrunning the host cannot grow
+ * memory without bound; replies are always queued, as the host bounds how
+ * many requests it has in flight.
  */
 export class FrameWriter {
   private queue: Array<{ line: string; done: () => void }> = [];
@@ -87,13 +94,23 @@ export class FrameWriter {
     private readonly write: (data: string) => boolean,
     private readonly onDrain: (fn: () => void) => void,
     private readonly max = MAX_FRAME_BYTES,
+    private readonly maxQueued = MAX_QUEUED_FRAMES,
   ) {}
 
-  /** Queue a frame; resolves once handed to the stream. Throws if it exceeds the frame limit. */
-  send(frame: unknown): Promise<void> {
-    const line = JSON.stringify(frame);
+  /** Queue a frame; resolves once handed to the stream. Rejects if it exceeds the frame limit, or if droppable and the queue is full. */
+  send(frame: unknown, droppable = false): Promise<void> {
+    let line: string;
+    try {
+      line = JSON.stringify(frame);
+    } catch (err) {
+      return Promise.reject(new Error(`frame is not serializable as JSON: ${(err as Error).message}`));
+    }
+    // UTF-16 length x3 bounds the UTF-8 length, so most frames skip the exact count.
     if (line.length * 3 > this.max && Buffer.byteLength(line) > this.max) {
-      return Promise.reject(new Error(`frame of ${Buffer.byteLength(line)} bytes exceeds the ${this.max}-byte limit`));
+      return Promise.reject(new FrameTooLargeError(Buffer.byteLength(line), this.max));
+    }
+    if (droppable && this.queue.length >= this.maxQueued) {
+      return Promise.reject(new Error(`stdout backlog full (${this.maxQueued} frames waiting for the host to read); frame dropped`));
     }
     return new Promise((done) => {
       this.queue.push({ line, done });
@@ -131,5 +148,16 @@ export class FrameWriter {
       this.idleWaiters = [];
       for (const fn of w) fn();
     }
+  }
+}
+
+/** A frame the SDK refused to write because it exceeds `maxFrameBytes`. */
+export class FrameTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`frame of ${bytes} bytes exceeds the ${limit}-byte limit`);
+    this.name = "FrameTooLargeError";
   }
 }

@@ -1,11 +1,13 @@
 export { PluginAdapter } from "./adapter.js";
-export { BrokerSender } from "./broker-sender.js";
 export { RpcError, RpcErrorCodes, ToolDeniedError, ToolError, ToolExecutionFailedError, ToolInvalidArgsError, ToolNotFoundError, ToolUnavailableError } from "./errors.js";
 export { Event, uuidv7 } from "./event.js";
-export { MAX_FRAME_BYTES } from "./framing.js";
+export { FrameTooLargeError, MAX_FRAME_BYTES } from "./framing.js";
+export { BrokerSender, DEFAULT_HOST_CALL_TIMEOUT_MS } from "./host-calls.js";
 export { stateDir } from "./state-dir.js";
 export { installStdoutGuard } from "./stdout-guard.js";
-export { textResult } from "./tools.js";
+export { replyTopic, textResult, toolTopic } from "./tools.js";
 export type { PluginAdapterOptions, ToolContext } from "./adapter.js";
-export type { LlmCompleteParams, MemoryRecallParams, SubscriptionHandler } from "./broker-sender.js";
-export type { ToolDef, ToolInvocation, ToolResult } from "./tools.js";
+export type { EventExtras } from "./event.js";
+export type { LlmCompleteParams, LlmCompleteResult, MemoryEntry, MemoryRecallParams, SubscriptionHandler } from "./host-calls.js";
+export type { RawWrite } from "./stdout-guard.js";
+export type { ToolDef, ToolInvocation, ToolResult, TopicToolHandler } from "./tools.js";

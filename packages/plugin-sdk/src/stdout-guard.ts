@@ -11,7 +11,7 @@ export function installStdoutGuard(): { rawWrite: RawWrite; uninstall: () => voi
   const original = stdout.write;
   const rawWrite: RawWrite = (data) => original.call(stdout, data);
   const guarded = function (this: unknown, chunk: unknown, encodingOrCb?: unknown, cb?: unknown): boolean {
-    const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : String(chunk);
+    const text = typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("utf8") : String(chunk);
     const prefixed = text
       .split("\n")
       .map((line, i, all) => (i === all.length - 1 && line === "" ? "" : `[stdout-guard] ${line}`))
