@@ -154,7 +154,7 @@ test("sdk - stdout guard: console.log in plugin code goes to stderr, stdout stay
   p.notify("broker.event", { topic: "plugin.outbound.sink", event: event("plugin.outbound.sink", { log: "hello from plugin code" }) });
   await p.waitFor(() => p.published().length === 1, "publish");
   assert.match(p.stderr, /\[stdout-guard\] hello from plugin code/);
-  // The harness parses every stdout line as JSON; reaching here means no stray text was on stdout.
+  assert.deepEqual(p.strayStdout, [], "stdout carried only frames");
 });
 
 test("sdk - Event.new fills all six fields; uuidv7 sorts by time", async () => {

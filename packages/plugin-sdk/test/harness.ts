@@ -4,9 +4,14 @@ import type { TestContext } from "node:test";
 
 type Frame = Record<string, any>;
 
+/** tsx's loader as an absolute URL, so `--import` works from any cwd. */
+export const TSX = import.meta.resolve("tsx");
+
 /** Drives a real plugin child over stdio, playing the host. */
 export class PluginProcess {
   readonly frames: Frame[] = [];
+  /** stdout lines that were not JSON frames. */
+  readonly strayStdout: string[] = [];
   stderr = "";
   private buf = "";
   private nextId = 1;
@@ -20,7 +25,12 @@ export class PluginProcess {
       while ((nl = this.buf.indexOf("\n")) !== -1) {
         const line = this.buf.slice(0, nl);
         this.buf = this.buf.slice(nl + 1);
-        if (line.trim()) this.frames.push(JSON.parse(line)); // throws if the plugin wrote a non-frame
+        if (!line.trim()) continue;
+        try {
+          this.frames.push(JSON.parse(line));
+        } catch {
+          this.strayStdout.push(line); // the stdout guard should make this impossible
+        }
       }
     });
     child.stderr.setEncoding("utf8");
@@ -28,11 +38,17 @@ export class PluginProcess {
     this.exited = new Promise((r) => child.once("close", (code, signal) => r({ code, signal })));
   }
 
-  static start(t: TestContext, script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): PluginProcess {
+  /** Spawn a fixture under `test/fixtures/` with tsx; killed after the test if still alive. */
+  static start(t: TestContext, script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd?: string): PluginProcess {
     const path = fileURLToPath(new URL(`./fixtures/${script}`, import.meta.url));
-    const child = spawn(process.execPath, ["--import", "tsx", path, ...args], { env: { ...process.env, ...env } });
+    return PluginProcess.spawn(t, [path, ...args], env, cwd);
+  }
+
+  /** Spawn `node --import tsx <argv...>` (tsx resolved from this repo, so cwd may be anywhere). */
+  static spawn(t: TestContext, argv: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): PluginProcess {
+    const child = spawn(process.execPath, ["--import", TSX, ...argv], { env: { ...process.env, ...env }, ...(cwd ? { cwd } : {}) });
     const p = new PluginProcess(child);
-    t.after(() => void (child.exitCode === null && child.kill("SIGKILL")));
+    t.after(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")));
     return p;
   }
 

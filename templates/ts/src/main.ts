@@ -1,5 +1,6 @@
-// Seed pattern 1 (echo channel): every event on plugin.outbound.echo[.x] comes
-// back on the mirrored plugin.inbound.echo[.x] topic with the same payload.
+// Seed pattern 1 (echo channel): every event on plugin.outbound.{{id}}[.x] comes
+// back on the mirrored plugin.inbound.{{id}}[.x] topic with the same payload,
+// session id and correlation id, so a round trip can be matched end to end.
 import { readFileSync } from "node:fs";
 import { Event, PluginAdapter } from "nexo-plugin-sdk";
 
@@ -8,14 +9,9 @@ const MANIFEST = readFileSync(new URL("../nexo-plugin.toml", import.meta.url), "
 const adapter = new PluginAdapter({
   manifestToml: MANIFEST,
   onEvent: async (topic, event, broker) => {
+    if (!topic.startsWith("plugin.outbound.")) return;
     const outTopic = topic.replace("plugin.outbound.", "plugin.inbound.");
-    await broker.publish(
-      outTopic,
-      Event.new(outTopic, "{{id}}", event.payload, {
-        sessionId: event.session_id,
-        ...(event.correlation_id ? { correlationId: event.correlation_id } : { correlationId: event.id }),
-      }),
-    );
+    await broker.publish(outTopic, Event.new(outTopic, "{{id}}", event.payload, { sessionId: event.session_id, correlationId: event.correlation_id }));
   },
 });
 

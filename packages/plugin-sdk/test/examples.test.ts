@@ -1,0 +1,83 @@
+// The echo example and the ts template, run as real plugins against the built SDK
+// (`npx tsc -b packages/plugin-sdk` first: they import "nexo-plugin-sdk" like a user would).
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { test, type TestContext } from "node:test";
+import { event, PluginProcess } from "./harness.js";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const SDK = join(ROOT, "packages", "plugin-sdk");
+
+async function checkEcho(p: PluginProcess, id: string): Promise<void> {
+  const init = await p.request("initialize", { nexo_version: "0.1.0" });
+  assert.equal(init.result.manifest.plugin.id, id);
+  assert.equal(init.result.manifest.plugin.entrypoint.command, "node");
+  assert.deepEqual(init.result.manifest.plugin.entrypoint.args, ["dist/main.js"]);
+  assert.equal(init.result.manifest.plugin.channels.register[0].kind, id);
+  assert.equal(init.result.server_version, `${id}-0.1.0`);
+  assert.equal("tools" in init.result, false);
+
+  const payload = { text: "héllo 👋 世界" };
+  p.notify("broker.event", {
+    topic: `plugin.outbound.${id}.room1`,
+    event: { ...event(`plugin.outbound.${id}.room1`, payload), session_id: "s-1", correlation_id: "c-1" },
+  });
+  p.notify("broker.event", { topic: `plugin.outbound.${id}`, event: event(`plugin.outbound.${id}`, { n: 2 }) });
+  await p.waitFor(() => p.published().length === 2, "two echoes");
+  const [a, b] = p.published().map((f) => f.params);
+  assert.equal(a.topic, `plugin.inbound.${id}.room1`);
+  assert.equal(a.event.topic, `plugin.inbound.${id}.room1`);
+  assert.equal(a.event.source, id);
+  assert.deepEqual(a.event.payload, payload);
+  assert.equal(a.event.session_id, "s-1");
+  assert.equal(a.event.correlation_id, "c-1");
+  assert.match(a.event.id, /^[0-9a-f-]{36}$/);
+  assert.ok(!Number.isNaN(Date.parse(a.event.timestamp)));
+  assert.equal(b.topic, `plugin.inbound.${id}`);
+  assert.equal(b.event.session_id, null);
+  assert.equal("correlation_id" in b.event, false, "no correlation id is invented");
+
+  const r = await p.request("shutdown", { reason: "test" });
+  assert.deepEqual(r.result, { ok: true });
+  assert.equal((await p.exited).code, 0);
+  assert.deepEqual(p.strayStdout, []);
+}
+
+test("sdk - examples/echo-ts mirrors plugin.outbound.echo[.x] to plugin.inbound.echo[.x] keeping session and correlation ids", async (t) => {
+  const dir = join(ROOT, "examples", "echo-ts");
+  const p = PluginProcess.spawn(t, [join(dir, "src", "main.ts")], {}, dir);
+  await checkEcho(p, "echo");
+});
+
+test("sdk - templates/ts rendered with an id is a working echo plugin with no placeholder left", async (t) => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), "nexo-template-")));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(ROOT, "templates", "ts"), dir, { recursive: true });
+  const render = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, e.name);
+      if (e.isDirectory()) render(path);
+      else writeFileSync(path, readFileSync(path, "utf8").replaceAll("{{id}}", "demo"));
+    }
+  };
+  render(dir);
+  const leftovers: string[] = [];
+  const scan = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, e.name);
+      if (e.isDirectory()) scan(path);
+      else if (readFileSync(path, "utf8").includes("{{")) leftovers.push(path);
+    }
+  };
+  scan(dir);
+  assert.deepEqual(leftovers, []);
+  assert.equal(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).name, "demo");
+  // What `npm install` would give the scaffold: the SDK in its node_modules.
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(SDK, join(dir, "node_modules", "nexo-plugin-sdk"), "dir");
+  const p = PluginProcess.spawn(t, [join(dir, "src", "main.ts")], {}, dir);
+  await checkEcho(p, "demo");
+});
