@@ -61,12 +61,14 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
   let tailErr = "";
   tail.stdout.on("data", (d) => (tailOut += d));
   tail.stderr.on("data", (d) => (tailErr += d));
+  // Listen for the exit now: the tail may finish before the test gets to await it.
+  const tailClosed = new Promise((r) => tail.once("close", r));
   t.after(() => void tail.kill());
   await waitFor(() => tailErr.includes("tailing"), "tail subscription live");
 
   const pub = await run(["publish", "plugin.outbound.echo", '{"text":"hi"}'], socketEnv);
   assert.equal(pub.code, 0, pub.stderr);
-  const code = await new Promise((r) => tail.once("close", r));
+  const code = await tailClosed;
   assert.equal(code, 0);
   const event = JSON.parse(tailOut.trim().split("\n")[0]);
   assert.equal(event.topic, "plugin.inbound.echo");
@@ -81,8 +83,9 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
   assert.equal(restart.code, 0, restart.stderr);
   assert.match(restart.stdout, /echo: ready/);
 
+  const daemonClosed = new Promise((r) => daemon.once("close", r));
   daemon.kill("SIGTERM");
-  const exit = await new Promise((r) => daemon.once("close", r));
+  const exit = await daemonClosed;
   assert.equal(exit, 0, daemon.output());
 });
 
