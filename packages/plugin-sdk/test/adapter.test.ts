@@ -165,3 +165,20 @@ test("sdk - Event.new fills all six fields; uuidv7 sorts by time", async () => {
   await new Promise((r) => setTimeout(r, 2));
   assert.ok(a < uuidv7());
 });
+
+test("sdk - exports every name of the reference SDK's import line", async () => {
+  const sdk = await import("../src/index.js");
+  for (const name of ["PluginAdapter", "Event", "textResult", "ToolError", "ToolNotFoundError", "ToolInvalidArgsError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "stateDir", "BrokerSender", "replyTopic"]) {
+    assert.ok(name in sdk, name);
+  }
+  assert.equal(sdk.replyTopic("plugin.tool.x.y"), "plugin.tool.x.y.reply");
+  assert.equal(sdk.toolTopic("x.y"), "plugin.tool.x.y");
+  assert.deepEqual(new sdk.ToolUnavailableError("busy", 5).toJSON(), { code: -33404, message: "busy", data: { retry_after_ms: 5 } });
+});
+
+test("sdk - the constructor refuses a manifest without [plugin].id and names a bad option", async () => {
+  const { PluginAdapter } = await import("../src/index.js");
+  assert.throws(() => new PluginAdapter({ manifestToml: "[plugin]\nversion = '1.0.0'\n" }), /no \[plugin\]\.id/);
+  assert.throws(() => new PluginAdapter({ manifestToml: "not = = toml" }), /not valid TOML/);
+  assert.throws(() => new PluginAdapter({ manifestToml: "[plugin]\nid = 'x'\n", maxFrameBytes: -1 }), /maxFrameBytes must be a positive integer, got -1 \(number\)/);
+});
