@@ -23,6 +23,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ -d sdk/python ]; then
-  python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest pytest-asyncio
+  python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
 fi
 echo "setup: system dependencies ready"

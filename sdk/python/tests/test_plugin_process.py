@@ -1,0 +1,138 @@
+"""The SDK under a real child process, driven over stdio."""
+import signal
+import time
+
+import pytest
+
+from harness import ROOT, PluginProcess, event
+
+
+@pytest.fixture
+def sink():
+    p = PluginProcess.fixture("kitchen_sink.py")
+    assert "result" in p.request("initialize", {"nexo_version": "0.1.0"})
+    yield p
+    p.close()
+
+
+def test_initialize_shape_and_tools_catalogue():
+    p = PluginProcess.fixture("kitchen_sink.py")
+    try:
+        r = p.request("initialize", {})
+        assert r["id"] == 1
+        assert r["result"]["manifest"]["plugin"]["id"] == "sink"
+        assert r["result"]["server_version"] == "sink-1.2.3"
+        assert [t["name"] for t in r["result"]["tools"]] == ["add", "host", "fail"]
+    finally:
+        p.close()
+    q = PluginProcess.fixture("kitchen_sink.py", "no-tools")
+    try:
+        assert "tools" not in q.request("initialize", {})["result"]
+        assert q.request("tool.invoke", {"plugin_id": "sink", "tool_name": "add", "args": {}, "agent_id": None})["error"]["code"] == -32601
+    finally:
+        q.close()
+
+
+def test_configure_echo_order_and_utf8(sink):
+    assert sink.request("plugin.configure", {"value": {"a": 1}})["result"] == {"ok": True}
+    tricky = {"s": "emoji 😀 CJK 日本語 control \u0001\t\n\"q\" \\"}
+    sink.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", tricky)})
+    for i in range(1000):
+        sink.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", {"i": i})})
+    sink.wait_for(lambda f: len(sink.published()) == 1001, timeout=30)
+    pubs = sink.published()
+    assert pubs[0]["params"]["event"]["payload"] == tricky
+    assert [f["params"]["event"]["payload"]["i"] for f in pubs[1:]] == list(range(1000))
+    assert all(f["params"]["topic"] == "plugin.inbound.sink" for f in pubs)
+
+
+def test_unknown_method_bad_params_bad_lines(sink):
+    assert sink.request("no.such", {})["error"]["code"] == -32601
+    assert sink.request("tool.invoke", {"x": 1})["error"]["code"] == -32602
+    sink.write(b"not json\n")
+    sink.write(b"z" * 1_100_000 + b"\n")
+    assert sink.request("no.such", {})["error"]["code"] == -32601
+    assert "invalid_json" in sink.stderr and "too_large" in sink.stderr
+    assert any(f.get("id") is None and f.get("error", {}).get("code") == -32700 for f in sink.frames)
+
+
+def test_tool_invoke_results_and_error_codes(sink):
+    ok = sink.request("tool.invoke", {"plugin_id": "sink", "tool_name": "add", "args": {"a": 2, "b": 3}, "agent_id": None})
+    assert ok["result"] == {"content": [{"type": "text", "text": "5"}], "is_error": False}
+    codes = {"not_found": -33401, "invalid": -33402, "failed": -33403, "unavailable": -33404, "denied": -33405, "crash": -33403}
+    for how, code in codes.items():
+        r = sink.request("tool.invoke", {"plugin_id": "sink", "tool_name": "fail", "args": {"how": how}, "agent_id": None})
+        assert r["error"]["code"] == code, how
+    r = sink.request("tool.invoke", {"plugin_id": "sink", "tool_name": "fail", "args": {"how": "unavailable"}, "agent_id": None})
+    assert r["error"]["data"] == {"retry_after_ms": 250}
+
+
+def test_host_calls_success_error_timeout_and_stream(sink):
+    def call(args):
+        sink.send({"jsonrpc": "2.0", "id": 900 + len(sink.frames), "method": "tool.invoke",
+                   "params": {"plugin_id": "sink", "tool_name": "host", "args": args, "agent_id": None}})
+
+    call({"call": "recall", "query": "cats"})
+    req = sink.wait_for(lambda f: f.get("method") == "memory.recall")
+    assert req["params"] == {"agent_id": "a1", "query": "cats", "limit": 10}
+    sink.send({"jsonrpc": "2.0", "id": req["id"], "result": {"entries": [{"id": "m1"}]}})
+    sink.wait_for(lambda f: f.get("result") == {"entries": [{"id": "m1"}]})
+
+    call({"call": "complete"})
+    req = sink.wait_for(lambda f: f.get("method") == "llm.complete")
+    sink.send({"jsonrpc": "2.0", "id": req["id"], "error": {"code": -32603, "message": "llm not configured"}})
+    err = sink.wait_for(lambda f: "llm not configured" in f.get("error", {}).get("message", ""))
+    assert err["error"]["code"] == -33403
+
+    call({"call": "complete", "timeout": 0.2})
+    sink.wait_for(lambda f: "did not answer llm.complete" in f.get("error", {}).get("message", ""))
+
+    call({"call": "stream"})
+    req = sink.wait_for(lambda f: f.get("method") == "llm.complete" and f["params"]["stream"] is True)
+    for chunk in ["Hel", "lo"]:
+        sink.notify("llm.complete.delta", {"request_id": req["id"], "chunk": chunk})
+    sink.send({"jsonrpc": "2.0", "id": req["id"], "result": {"finish_reason": "stop"}})
+    sink.wait_for(lambda f: f.get("result") == {"chunks": ["Hel", "lo"]})
+
+
+def test_shutdown_drains_then_replies_and_exits_0(sink):
+    sink.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", {"sleep_ms": 300})})
+    time.sleep(0.05)
+    r = sink.request("shutdown", {"reason": "test"})
+    assert r["result"] == {"ok": True}
+    assert sink.frames.index(sink.published()[0]) < sink.frames.index(r), "in-flight handler finished first"
+    t0 = time.time()
+    assert sink.proc.wait(timeout=5) == 0
+    assert time.time() - t0 < 1.0
+    assert "shutdown hook ran" in sink.stderr
+
+
+def test_sigterm_and_stdin_eof_exit_0():
+    for how in ("sigterm", "eof"):
+        p = PluginProcess.fixture("kitchen_sink.py")
+        p.request("initialize", {})
+        if how == "sigterm":
+            p.proc.send_signal(signal.SIGTERM)
+        else:
+            p.proc.stdin.close()
+        assert p.proc.wait(timeout=5) == 0, how
+
+
+def test_stdout_guard_keeps_stdout_pure(sink):
+    sink.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", {"log": "hello from plugin"})})
+    sink.wait_for(lambda f: len(sink.published()) == 1)
+    time.sleep(0.1)
+    assert "[stdout-guard] hello from plugin" in sink.stderr
+    assert sink.bad_stdout == []
+
+
+def test_echo_python_example_echoes():
+    p = PluginProcess(["python3", str(ROOT / "examples" / "echo-python" / "main.py")])
+    try:
+        assert p.request("initialize", {})["result"]["manifest"]["plugin"]["id"] == "echo_py"
+        p.notify("broker.event", {"topic": "plugin.outbound.echo_py.room", "event": event("plugin.outbound.echo_py.room", {"t": 1})})
+        pub = p.wait_for(lambda f: f.get("method") == "broker.publish")
+        assert pub["params"]["topic"] == "plugin.inbound.echo_py.room"
+        assert pub["params"]["event"]["correlation_id"] == "e1"
+    finally:
+        p.close()
