@@ -4,9 +4,25 @@ import { LocalBroker } from "./local-broker.js";
 import { NatsBroker } from "./nats-broker.js";
 import type { Broker } from "./types.js";
 
-/** Build the broker a config names: `local` or a `nats://` URL. */
-export async function createBroker(url: string, options: { logger?: Logger } = {}): Promise<Broker> {
+/** What a config's `broker` setting may say. */
+export type BrokerUrl = "local" | `nats://${string}`;
+
+/** Options of `createBroker`; passed to the broker chosen. */
+export interface CreateBrokerOptions {
+  /** Logs drops, handler errors and (NATS) connection changes. Default: none. */
+  logger?: Logger;
+  /** Per-subscriber buffer when `subscribe` does not say. Default 256. */
+  defaultBufferSize?: number;
+}
+
+/**
+ * Build the broker a config names: `local` (in-process) or a `nats://` URL
+ * (connects before resolving; NEXO_ERR_BROKER_CONNECT on failure). Anything
+ * else is NEXO_ERR_CONFIG_INVALID.
+ * @example const broker = await createBroker(config.broker, { logger });
+ */
+export async function createBroker(url: BrokerUrl | string, options: CreateBrokerOptions = {}): Promise<Broker> {
   if (url === "local") return new LocalBroker(options);
-  if (url.startsWith("nats://")) return NatsBroker.connect(url, options);
-  throw new NexoError(ErrorCodes.CONFIG_INVALID, `broker must be "local" or a nats:// URL, got ${JSON.stringify(url)}`);
+  if (typeof url === "string" && url.startsWith("nats://") && url.length > "nats://".length) return NatsBroker.connect(url, options);
+  throw new NexoError(ErrorCodes.CONFIG_INVALID, `broker must be "local" or a nats:// URL, got ${JSON.stringify(url)}`, { field: "broker", data: { value: url } });
 }

@@ -1,17 +1,20 @@
 import { connect, type NatsConnection, type Subscription as NatsSubscription } from "nats";
-import type { Event } from "../contract/event.js";
+import { completeEvent, type Event } from "../contract/event.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
-import { DEFAULT_BUFFER_SIZE, DeliveryScheduler, SubscriptionQueue } from "./subscription-queue.js";
+import { checkBufferSize, DEFAULT_BUFFER_SIZE, DeliveryScheduler, LOG_EVERY, SubscriptionQueue } from "./subscription-queue.js";
 import { validatePattern, validateTopic } from "./topic.js";
 import type { Broker, BrokerStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";
 
+/** Options of `NatsBroker.connect()`. */
 export interface NatsBrokerOptions {
+  /** Logs connection changes, drop episodes, handler errors and malformed messages. Default: none. */
   logger?: Logger;
+  /** Per-subscriber buffer when `subscribe` does not say. Default 256. */
   defaultBufferSize?: number;
   /** Connection name shown by the NATS server. Default "nexo". */
   name?: string;
-  /** Give up connecting after this long. Default 5000 ms. */
+  /** Give up the first connection attempt after this long. Default 5000 ms. */
   timeoutMs?: number;
   /** How long `close()` waits for in-flight messages to drain before closing hard. Default 2000 ms. */
   drainTimeoutMs?: number;
@@ -23,44 +26,62 @@ const decoder = new TextDecoder();
 /**
  * The distributed broker: topics are NATS subjects 1:1 (the wildcard rules are
  * the same), events travel as JSON. Each local subscriber still gets its own
- * bounded queue with the LocalBroker's ordering and overflow policy.
+ * bounded queue with the LocalBroker's ordering and overflow policy. After the
+ * first connection, the client reconnects forever; publishes made meanwhile sit
+ * in the client's bounded reconnect buffer.
+ * @example
+ * const broker = await NatsBroker.connect("nats://127.0.0.1:4222", { logger });
  */
 export class NatsBroker implements Broker {
   private readonly scheduler = new DeliveryScheduler();
   private readonly counters = { published: 0, delivered: 0, dropped: 0 };
   private readonly subs = new Map<SubscriptionQueue, NatsSubscription>();
+  private readonly defaultBufferSize: number;
+  private malformed = 0;
   private closed = false;
 
   private constructor(
     private readonly nc: NatsConnection,
+    private readonly url: string,
     private readonly options: NatsBrokerOptions,
-  ) {}
+  ) {
+    this.defaultBufferSize = checkBufferSize(options.defaultBufferSize ?? DEFAULT_BUFFER_SIZE, "defaultBufferSize");
+    void this.watchStatus();
+  }
 
   /** Connect to `url` (nats://host:port). NEXO_ERR_BROKER_CONNECT names the URL on failure. */
   static async connect(url: string, options: NatsBrokerOptions = {}): Promise<NatsBroker> {
+    checkBufferSize(options.defaultBufferSize ?? DEFAULT_BUFFER_SIZE, "defaultBufferSize");
+    let nc: NatsConnection;
     try {
-      const nc = await connect({ servers: url, name: options.name ?? "nexo", timeout: options.timeoutMs ?? 5000, maxReconnectAttempts: -1 });
-      return new NatsBroker(nc, options);
+      nc = await connect({ servers: url, name: options.name ?? "nexo", timeout: options.timeoutMs ?? 5000, maxReconnectAttempts: -1 });
     } catch (err) {
-      throw new NexoError(ErrorCodes.BROKER_CONNECT, `cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err });
+      throw new NexoError(ErrorCodes.BROKER_CONNECT, `cannot connect to NATS at ${url}: ${(err as Error).message}`, { data: { url }, cause: err });
     }
+    return new NatsBroker(nc, url, options);
   }
 
+  /** Validate, stamp `event.topic`, send as JSON. Resolves once handed to the client, not when delivered. */
   async publish(topic: string, event: Event): Promise<void> {
-    if (this.closed) throw new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot publish on ${topic}`, { topic });
+    if (this.closed || this.nc.isClosed()) throw new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot publish on ${topic}`, { topic });
     validateTopic(topic);
     event.topic = topic;
-    this.nc.publish(topic, encoder.encode(JSON.stringify(event)));
+    try {
+      this.nc.publish(topic, encoder.encode(JSON.stringify(event)));
+    } catch (err) {
+      // The client refuses synchronously: payload over the server's max_payload, connection closing.
+      throw new NexoError(ErrorCodes.BROKER_PUBLISH_FAILED, `NATS refused the event on ${topic}: ${(err as Error).message}`, { topic, data: { url: this.url }, cause: err });
+    }
     this.counters.published++;
   }
 
   subscribe(pattern: string, handler?: EventHandler, options: SubscribeOptions = {}): Subscription {
-    if (this.closed) throw new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot subscribe to ${pattern}`, { topic: pattern });
+    if (this.closed || this.nc.isClosed()) throw new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot subscribe to ${pattern}`, { topic: pattern });
     validatePattern(pattern);
     const sub = new SubscriptionQueue({
       pattern,
       name: options.name ?? pattern,
-      capacity: options.bufferSize ?? this.options.defaultBufferSize ?? DEFAULT_BUFFER_SIZE,
+      capacity: options.bufferSize ?? this.defaultBufferSize,
       handler,
       scheduler: this.scheduler,
       logger: this.options.logger,
@@ -70,17 +91,18 @@ export class NatsBroker implements Broker {
         this.subs.delete(s);
       },
     });
+    // The callback form: nats.js hands each message over as it is parsed, so the only buffer is ours.
     const ns = this.nc.subscribe(pattern, {
       callback: (err, msg) => {
         if (err) {
-          this.options.logger?.error({ err: err.message, pattern }, "NATS subscription error");
+          this.options.logger?.error({ err, subscription: sub.name, pattern }, "NATS subscription error");
           return;
         }
         let event: Event;
         try {
-          event = JSON.parse(decoder.decode(msg.data)) as Event;
-        } catch {
-          this.options.logger?.warn({ subject: msg.subject }, "NATS message is not a JSON event: dropped");
+          event = completeEvent(JSON.parse(decoder.decode(msg.data)), msg.subject, "nats");
+        } catch (e) {
+          this.reportMalformed(msg.subject, e);
           return;
         }
         sub.push(event);
@@ -90,7 +112,7 @@ export class NatsBroker implements Broker {
     return sub;
   }
 
-  /** Resolves when every publish so far has reached the server (tests, orderly shutdown). */
+  /** Resolves when every publish and subscribe so far has reached the server (tests, orderly shutdown). */
   async flush(): Promise<void> {
     await this.nc.flush();
   }
@@ -99,15 +121,40 @@ export class NatsBroker implements Broker {
     return { published: this.counters.published, delivered: this.counters.delivered, dropped: this.counters.dropped, subscriptions: this.subs.size };
   }
 
+  /** Ends every subscription, then drains the connection (bounded by `drainTimeoutMs`) and closes it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const s of [...this.subs.keys()]) s.unsubscribe();
+    if (this.nc.isClosed()) return;
     // drain() waits for the server; if it is gone (or reconnecting) do not hang the shutdown.
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), this.options.drainTimeoutMs ?? 2000)));
     const outcome = await Promise.race([this.nc.drain().then(() => "drained" as const, () => "failed" as const), gaveUp]);
     clearTimeout(timer);
     if (outcome !== "drained" && !this.nc.isClosed()) await this.nc.close();
+  }
+
+  private reportMalformed(subject: string, err: unknown): void {
+    this.malformed++;
+    if (this.malformed === 1 || this.malformed % LOG_EVERY === 0) {
+      this.options.logger?.warn({ subject, malformed: this.malformed, err: err instanceof Error ? err.message : String(err) }, "NATS message is not a valid event: dropped");
+    }
+  }
+
+  /** Log connection changes; ends when the connection closes. */
+  private async watchStatus(): Promise<void> {
+    const log = this.options.logger;
+    if (!log) return;
+    try {
+      for await (const s of this.nc.status()) {
+        if (s.type === "disconnect") log.warn({ url: this.url, server: s.data }, "NATS connection lost; reconnecting");
+        else if (s.type === "reconnect") log.info({ url: this.url, server: s.data }, "NATS connection restored");
+        else if (s.type === "ldm") log.warn({ url: this.url, server: s.data }, "NATS server entering lame duck mode");
+        else if (s.type === "error") log.error({ url: this.url, detail: String(s.data) }, "NATS async error");
+      }
+    } catch (err) {
+      log.error({ url: this.url, err }, "NATS status watch failed");
+    }
   }
 }

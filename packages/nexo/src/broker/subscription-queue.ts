@@ -4,32 +4,58 @@ import type { EventHandler, Subscription } from "./types.js";
 
 /** Default per-subscriber buffer (issue 3: 256). */
 export const DEFAULT_BUFFER_SIZE = 256;
-/** One log line per this many drops on one subscription. */
-const DROP_LOG_EVERY = 1000;
+/** Within one drop episode (or run of handler errors), one log line per this many. */
+export const LOG_EVERY = 1000;
+/** Largest accepted `bufferSize`; a bigger one is a configuration mistake, not a wish. */
+export const MAX_BUFFER_SIZE = 1 << 20;
+
+/** Delivery passes allowed within one macrotask turn before the scheduler yields to I/O. */
+const PASSES_PER_TURN = 1024;
 
 /**
  * Runs ready subscriptions in one microtask per burst instead of one per
  * event and subscriber: publish only enqueues, delivery happens right after.
+ * Handlers that publish on every delivery would otherwise chain microtasks
+ * forever and starve timers and I/O, so past PASSES_PER_TURN passes within one
+ * macrotask turn the next pass waits for `setImmediate`.
  */
 export class DeliveryScheduler {
   private ready: SubscriptionQueue[] = [];
   private scheduled = false;
+  private passes = 0;
+  private turnWatch = false;
   private readonly run = (): void => {
     this.scheduled = false;
+    this.passes++;
     const list = this.ready;
     this.ready = [];
     for (let i = 0; i < list.length; i++) list[i].drain();
   };
+  private readonly runAfterYield = (): void => {
+    this.passes = 0;
+    this.run();
+  };
+  private readonly newTurn = (): void => {
+    this.turnWatch = false;
+    this.passes = 0;
+  };
 
+  /** Queue `sub` for the next delivery pass (the caller ensures it is queued at most once). */
   schedule(sub: SubscriptionQueue): void {
     this.ready.push(sub);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.run);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (!this.turnWatch) {
+      // Fires once the event loop gets a turn: proof that delivery is not starving it.
+      this.turnWatch = true;
+      setImmediate(this.newTurn);
     }
+    if (this.passes < PASSES_PER_TURN) queueMicrotask(this.run);
+    else setImmediate(this.runAfterYield);
   }
 }
 
+/** What a broker passes to each of its subscription queues. */
 export interface SubscriptionQueueOptions {
   pattern: string;
   name: string;
@@ -43,61 +69,67 @@ export interface SubscriptionQueueOptions {
   counters: { delivered: number; dropped: number };
 }
 
+/** Check a `bufferSize` option, naming the subscription, the value and its type. */
+export function checkBufferSize(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_BUFFER_SIZE) {
+    throw new TypeError(`subscription ${JSON.stringify(name)}: bufferSize must be an integer from 1 to ${MAX_BUFFER_SIZE}, got ${JSON.stringify(value)} (${typeof value})`);
+  }
+  return value;
+}
+
 /**
  * A bounded FIFO between the broker and one subscriber. Overflow policy: when
  * full, the NEW event is dropped (the subscriber keeps a gap-free prefix), the
  * drop is counted and logged with the subscription's name (docs/adr/0002).
  * Events reach a handler one at a time, in publish order; an async handler is
  * awaited before the next event. A throwing handler is logged and skipped.
+ * Iterator queue design after nats.js `queued_iterator.ts`, but bounded.
  */
 export class SubscriptionQueue implements Subscription {
   readonly pattern: string;
   readonly name: string;
   dropped = 0;
   delivered = 0;
+  handlerErrors = 0;
   private readonly ring: Array<Event | undefined>;
   private head = 0;
   private size = 0;
   private busy = false;
   private queued = false;
   private ended = false;
-  private waiter: ((r: IteratorResult<Event>) => void) | undefined;
+  /** Drops since the buffer last ran empty; 0 outside an episode. */
+  private episodeDrops = 0;
+  /** Pending `next()` calls of an iterator; more than one only if a caller does not await. */
+  private waiters: Array<(r: IteratorResult<Event>) => void> = [];
   private iterating = false;
 
   constructor(private readonly o: SubscriptionQueueOptions) {
     this.pattern = o.pattern;
     this.name = o.name;
-    this.ring = new Array(Math.max(1, o.capacity));
+    this.ring = new Array(checkBufferSize(o.capacity, o.name));
   }
 
   get isEnded(): boolean {
     return this.ended;
   }
 
-  /** Called by the broker for each matching event. */
+  /** Called by the broker for each matching event; never blocks, never throws. */
   push(event: Event): void {
     if (this.ended) return;
-    if (this.waiter) {
-      // An iterator is parked waiting: hand over directly.
-      const w = this.waiter;
-      this.waiter = undefined;
-      this.delivered++;
-      this.o.counters.delivered++;
-      w({ value: event, done: false });
+    if (this.waiters.length > 0) {
+      // An iterator is parked waiting: hand over directly (the buffer is empty then).
+      this.count();
+      this.waiters.shift()!({ value: event, done: false });
       return;
     }
     const cap = this.ring.length;
     if (this.size === cap) {
-      this.dropped++;
-      this.o.counters.dropped++;
-      if (this.o.logger && (this.dropped === 1 || this.dropped % DROP_LOG_EVERY === 0)) {
-        this.o.logger.warn({ subscription: this.name, pattern: this.pattern, dropped: this.dropped, bufferSize: cap }, "subscriber buffer full: event dropped");
-      }
+      this.drop(cap);
       return;
     }
     this.ring[(this.head + this.size) % cap] = event;
     this.size++;
-    if (this.o.handler && !this.busy && !this.queued) {
+    if (this.o.handler !== undefined && !this.busy && !this.queued) {
       this.queued = true;
       this.o.scheduler.schedule(this);
     }
@@ -108,10 +140,10 @@ export class SubscriptionQueue implements Subscription {
     this.queued = false;
     const handler = this.o.handler;
     if (!handler) return;
-    while (this.size > 0 && !this.ended) {
+    // Only what is buffered now: events a handler publishes to itself wait for the next pass.
+    for (let n = this.size; n > 0 && this.size > 0 && !this.ended; n--) {
       const ev = this.shift();
-      this.delivered++;
-      this.o.counters.delivered++;
+      this.count();
       let r: void | Promise<void>;
       try {
         r = handler(ev);
@@ -131,6 +163,10 @@ export class SubscriptionQueue implements Subscription {
         return;
       }
     }
+    if (this.size > 0 && !this.ended && !this.queued) {
+      this.queued = true;
+      this.o.scheduler.schedule(this);
+    }
   }
 
   unsubscribe(): void {
@@ -139,24 +175,24 @@ export class SubscriptionQueue implements Subscription {
     for (let i = 0; i < this.ring.length; i++) this.ring[i] = undefined;
     this.size = 0;
     this.o.onEnd(this);
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.({ value: undefined, done: true });
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w({ value: undefined, done: true });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Event> {
-    if (this.o.handler) throw new TypeError("this subscription has a handler; subscribe without one to iterate");
-    if (this.iterating) throw new TypeError("a subscription can be iterated only once");
+    if (this.o.handler) throw new TypeError(`subscription ${JSON.stringify(this.name)} has a handler; subscribe without one to iterate`);
+    if (this.iterating) throw new TypeError(`subscription ${JSON.stringify(this.name)} can be iterated only once`);
     this.iterating = true;
     return {
       next: (): Promise<IteratorResult<Event>> => {
         if (this.size > 0) {
-          this.delivered++;
-          this.o.counters.delivered++;
-          return Promise.resolve({ value: this.shift(), done: false });
+          const value = this.shift();
+          this.count();
+          return Promise.resolve({ value, done: false });
         }
         if (this.ended) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (this.waiter = resolve));
+        return new Promise((resolve) => this.waiters.push(resolve));
       },
       return: (): Promise<IteratorResult<Event>> => {
         this.unsubscribe();
@@ -165,12 +201,40 @@ export class SubscriptionQueue implements Subscription {
     };
   }
 
+  private count(): void {
+    this.delivered++;
+    this.o.counters.delivered++;
+  }
+
   private shift(): Event {
     const ev = this.ring[this.head]!;
     this.ring[this.head] = undefined;
     this.head = (this.head + 1) % this.ring.length;
     this.size--;
+    if (this.size === 0 && this.episodeDrops > 0) this.endEpisode();
     return ev;
+  }
+
+  private drop(cap: number): void {
+    this.dropped++;
+    this.o.counters.dropped++;
+    this.episodeDrops++;
+    // First drop of an episode, then every LOG_EVERY-th: a flood costs a few lines, not one per event.
+    if (this.o.logger && (this.episodeDrops === 1 || this.episodeDrops % LOG_EVERY === 0)) {
+      this.o.logger.warn(
+        { subscription: this.name, pattern: this.pattern, episodeDrops: this.episodeDrops, dropped: this.dropped, bufferSize: cap },
+        "subscriber buffer full: dropping new events",
+      );
+    }
+  }
+
+  /** The subscriber caught up (its buffer ran empty): the drop episode is over. */
+  private endEpisode(): void {
+    this.o.logger?.info(
+      { subscription: this.name, pattern: this.pattern, episodeDrops: this.episodeDrops, dropped: this.dropped },
+      "subscriber caught up after dropping events",
+    );
+    this.episodeDrops = 0;
   }
 
   private resume(): void {
@@ -182,6 +246,13 @@ export class SubscriptionQueue implements Subscription {
   }
 
   private reportHandlerError(err: unknown): void {
-    this.o.logger?.error({ subscription: this.name, pattern: this.pattern, err: err instanceof Error ? err.message : String(err) }, "subscriber handler threw; event skipped");
+    this.handlerErrors++;
+    // Rate-limited like drops: a handler that throws on every event must not flood the log.
+    if (this.o.logger && (this.handlerErrors === 1 || this.handlerErrors % LOG_EVERY === 0)) {
+      this.o.logger.error(
+        { subscription: this.name, pattern: this.pattern, handlerErrors: this.handlerErrors, err: err instanceof Error ? err : String(err) },
+        "subscriber handler failed; event skipped",
+      );
+    }
   }
 }

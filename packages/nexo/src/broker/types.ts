@@ -1,32 +1,46 @@
 import type { Event } from "../contract/event.js";
 
-/** Called for each event matching a subscription, in publish order. */
+/**
+ * Called for each event matching a subscription, in publish order. The event
+ * object is shared by every subscriber of a LocalBroker: treat it as read-only.
+ */
 export type EventHandler = (event: Event) => void | Promise<void>;
 
+/** Options of `Broker.subscribe`. */
 export interface SubscribeOptions {
   /**
-   * Events buffered for this subscriber before the oldest undelivered ones are
-   * dropped (counted and logged). Default 256.
+   * Events buffered for this subscriber; when full, newly published events are
+   * dropped for it (counted and logged; docs/adr/0002). Integer 1..1,048,576. Default 256.
    */
   bufferSize?: number;
-  /** A label for logs and stats (e.g. `plugin:echo`). */
+  /** A label for logs and stats (e.g. `plugin:echo`). Default: the pattern. */
   name?: string;
 }
 
 /** A live subscription. `unsubscribe()` is idempotent. */
 export interface Subscription extends AsyncIterable<Event> {
   readonly pattern: string;
+  /** The label given at subscribe time (default: the pattern). */
+  readonly name: string;
   /** Events dropped because this subscriber's buffer was full. */
   readonly dropped: number;
   /** Events delivered so far. */
   readonly delivered: number;
+  /** Times the handler threw or rejected (each such event is skipped). */
+  readonly handlerErrors: number;
+  /** Stop delivery and end the iterator (a pending `next()` resolves `done`). Idempotent. */
   unsubscribe(): void;
 }
 
+/** Counters since the broker was created. */
 export interface BrokerStats {
+  /** Events accepted by `publish` (on NATS: sent by this process). */
   published: number;
+  /** Events handed to a handler or an iterator, summed over subscriptions. */
   delivered: number;
+  /** Events dropped because a subscriber's buffer was full. */
   dropped: number;
+  /** Live subscriptions. */
   subscriptions: number;
 }
 
