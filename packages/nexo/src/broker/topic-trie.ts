@@ -19,10 +19,23 @@ export class TopicTrie<V> {
   private readonly root: TrieNode<V> = node();
   private count = 0;
 
+  /** Values stored (one per `add` not yet removed). */
   get size(): number {
     return this.count;
   }
 
+  /** Trie nodes, root included (diagnostics; proves that `remove` prunes). */
+  countNodes(): number {
+    const walk = (n: TrieNode<V>): number => {
+      let c = 1;
+      if (n.star) c += walk(n.star);
+      if (n.literal) for (const child of n.literal.values()) c += walk(child);
+      return c;
+    };
+    return walk(this.root);
+  }
+
+  /** Index `value` under a pattern already checked by `validatePattern`. */
   add(pattern: string, value: V): void {
     const segs = pattern.split(".");
     let n = this.root;
@@ -67,7 +80,10 @@ export class TopicTrie<V> {
       const child = s === "*" ? parent.star : parent.literal?.get(s);
       if (!child || child.here.length || child.rest.length || child.star || (child.literal && child.literal.size)) break;
       if (s === "*") parent.star = undefined;
-      else parent.literal!.delete(s);
+      else {
+        parent.literal!.delete(s);
+        if (parent.literal!.size === 0) parent.literal = undefined;
+      }
     }
     return true;
   }

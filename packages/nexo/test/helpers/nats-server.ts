@@ -1,4 +1,4 @@
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createServer, connect } from "node:net";
 import type { TestContext } from "node:test";
 
@@ -14,7 +14,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function findNatsServer(): string | null {
+/** Path of the nats-server binary (apt installs it in /usr/sbin), or null. */
+export function findNatsServer(): string | null {
   for (const p of ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]) {
     try {
       execFileSync(p, ["--version"], { stdio: "ignore" });
@@ -26,36 +27,71 @@ function findNatsServer(): string | null {
   return null;
 }
 
+/** A running nats-server; `stop` kills it and resolves once it has exited. */
+export interface NatsServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const STDERR_TAIL = 4096;
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("error", () => resolve(false));
+  });
+}
+
+async function launch(bin: string, extraArgs: string[]): Promise<NatsServer> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_TAIL)));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`nats-server exited before listening on 127.0.0.1:${port} (${child.exitCode ?? child.signalCode}): ${stderr.trim()}`);
+    }
+    if (await canConnect(port)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`nats-server did not listen on 127.0.0.1:${port} within 15 s: ${stderr.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `nats://127.0.0.1:${port}`, port, stop };
+}
+
 /**
- * Start a real nats-server on 127.0.0.1 and a free port. The caller registers
- * `stop` with `t.after` AFTER closing its clients (node:test runs after-hooks in
- * registration order, and a client closing against a dead server waits for it).
- * Without the binary: fails under CI=true (scripts/setup.sh installs it), skips otherwise.
+ * Start a real nats-server on 127.0.0.1 and a free port, waiting until it
+ * accepts connections. The caller registers `stop` with `t.after` AFTER its
+ * clients' close (after-hooks run in registration order, and a client closing
+ * against a dead server waits for its drain deadline).
+ * Without the binary: throws under CI=true (scripts/setup.sh installs it, so the
+ * test fails), otherwise skips `t` and returns null.
  */
-export async function startNatsServer(t: TestContext): Promise<{ url: string; stop(): Promise<void> } | null> {
+export async function startNatsServer(t?: TestContext, extraArgs: string[] = []): Promise<NatsServer | null> {
   const bin = findNatsServer();
   if (!bin) {
-    if (process.env.CI === "true") throw new Error("nats-server is not installed; run scripts/setup.sh");
+    if (process.env.CI === "true" || !t) throw new Error("nats-server is not installed (apt-get install nats-server; scripts/setup.sh installs it)");
     t.skip("nats-server not installed (scripts/setup.sh installs it)");
     return null;
   }
-  const port = await freePort();
-  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return;
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
-  };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error("nats-server did not start listening");
-    await new Promise((r) => setTimeout(r, 50));
+  // The free port can be taken between probe and bind: retry a couple of times on an early exit.
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await launch(bin, extraArgs);
+    } catch (err) {
+      lastErr = err;
+    }
   }
-  return { url: `nats://127.0.0.1:${port}`, stop };
+  throw lastErr;
 }
