@@ -29,12 +29,19 @@ export interface NexoConfig {
   api: { enabled: boolean; host: string; port: number };
   control: { socket: string };
   pluginPaths: string[];
-  plugins: Record<string, PluginInstanceConfig[]>;
+  /** Plugins to run, by id; null = every plugin found in `pluginPaths`. */
+  plugins: Record<string, PluginInstanceConfig[]> | null;
   timeouts: { pluginInitMs?: number; pluginToolMs?: number; pluginShutdownGraceMs?: number };
   bindings: unknown[];
   pollers: unknown;
   inProcessPlugins: Record<string, unknown>;
 }
+
+/**
+ * Plugins `nexo run` starts when neither `plugin_paths` nor `plugins` is set:
+ * the bundled examples that need nothing outside this machine.
+ */
+export const DEFAULT_DEMO_PLUGINS: Readonly<Record<string, unknown>> = { echo: {}, echo_py: {} };
 
 /** The repository's bundled examples, the default plugin path. */
 export function bundledExamplesDir(): string {
@@ -83,10 +90,15 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
   const r = raw as Record<string, any>;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const stateDir = abs(r.state_dir ?? ".nexo-state");
-  const plugins: Record<string, PluginInstanceConfig[]> = {};
-  for (const [id, entry] of Object.entries<any>(r.plugins ?? {})) {
-    const entries = Array.isArray(entry) ? entry : [entry];
-    plugins[id] = entries.map((e, i) => normalizePluginEntry(id, i, e ?? {}, file));
+  // Bundled examples default to the demo set; an operator's own plugin_paths default to "run all found".
+  const pluginsRaw: Record<string, unknown> | undefined = r.plugins ?? (r.plugin_paths === undefined ? DEFAULT_DEMO_PLUGINS : undefined);
+  let plugins: Record<string, PluginInstanceConfig[]> | null = null;
+  if (pluginsRaw !== undefined) {
+    plugins = {};
+    for (const [id, entry] of Object.entries<any>(pluginsRaw)) {
+      const entries = Array.isArray(entry) ? entry : [entry];
+      plugins[id] = entries.map((e, i) => normalizePluginEntry(id, i, e ?? {}, file));
+    }
   }
   const t = r.timeouts ?? {};
   return {

@@ -67,7 +67,7 @@ export class Daemon {
     for (const r of found.rejected) logger.error({ path: r.path, err: r.error.message }, "plugin refused");
     const { specs, errors, skipped } = buildPluginSpecs(found.manifests, config.plugins);
     for (const e of errors) logger.error({ code: e.code, pluginId: e.pluginId }, e.message);
-    if (skipped.length) logger.info({ skipped }, "plugins disabled in config");
+    if (skipped.length) logger.info({ skipped }, "plugins found but not started (disabled, or not listed under plugins:)");
     for (const spec of specs) {
       try {
         this.host.add(spec);

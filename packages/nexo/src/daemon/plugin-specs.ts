@@ -7,23 +7,30 @@ import type { PluginManifest } from "../manifest/index.js";
  * Turn discovered manifests plus the operator's `plugins:` section into the
  * specs to run: one per instance, disabled ones left out, `<name>_env`
  * secrets resolved from the daemon's environment (their values never logged).
+ * `configured === null` (no `plugins:` section) runs every discovered plugin;
+ * otherwise only the listed ones run and the rest are reported in `skipped`.
  */
 export function buildPluginSpecs(
   manifests: readonly PluginManifest[],
-  configured: Readonly<Record<string, PluginInstanceConfig[]>>,
+  configured: Readonly<Record<string, PluginInstanceConfig[]>> | null,
   env: NodeJS.ProcessEnv = process.env,
 ): { specs: PluginSpec[]; errors: NexoError[]; skipped: string[] } {
   const specs: PluginSpec[] = [];
   const errors: NexoError[] = [];
   const skipped: string[] = [];
   const known = new Set(manifests.map((m) => m.id));
-  for (const id of Object.keys(configured)) {
+  for (const id of Object.keys(configured ?? {})) {
     if (!known.has(id)) {
       errors.push(new NexoError(ErrorCodes.CONFIG_INVALID, `plugins.${id}: no plugin with id "${id}" was found in plugin_paths`, { pluginId: id, field: `plugins.${id}` }));
     }
   }
   for (const manifest of manifests) {
-    const entries = configured[manifest.id] ?? [{ enabled: true, env: {}, envFrom: {} }];
+    const listed = configured === null ? undefined : configured[manifest.id];
+    if (configured !== null && listed === undefined) {
+      skipped.push(manifest.id);
+      continue;
+    }
+    const entries = listed ?? [{ enabled: true, env: {}, envFrom: {} }];
     for (const entry of entries) {
       if (!entry.enabled) {
         skipped.push(entry.instance ? `${manifest.id}.${entry.instance}` : manifest.id);

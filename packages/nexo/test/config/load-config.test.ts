@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { bundledExamplesDir, DEFAULT_DEMO_PLUGINS, loadConfig, normalizeConfig } from "../../src/config/index.js";
+import { buildPluginSpecs } from "../../src/daemon/plugin-specs.js";
+import { ErrorCodes, isNexoError } from "../../src/errors.js";
+import { loadManifest } from "../../src/manifest/index.js";
+import { NEXO_VERSION } from "../../src/version.js";
+import { fixturePlugin, tempDir } from "../helpers/fixture-plugins.js";
+
+test("config - no file: bundled examples, the demo plugin set, local broker, state under .nexo-state", (t) => {
+  const dir = tempDir(t);
+  const c = loadConfig(undefined, dir);
+  assert.equal(c.file, null);
+  assert.deepEqual(c.pluginPaths, [bundledExamplesDir()]);
+  assert.deepEqual(Object.keys(c.plugins ?? {}).sort(), Object.keys(DEFAULT_DEMO_PLUGINS).sort());
+  assert.equal(c.broker, "local");
+  assert.equal(c.stateDir, join(dir, ".nexo-state"));
+});
+
+test("config - own plugin_paths without plugins: every plugin found runs (plugins = null)", () => {
+  const c = normalizeConfig({ plugin_paths: ["./mine"] }, null, "/srv");
+  assert.equal(c.plugins, null);
+  assert.deepEqual(c.pluginPaths, ["/srv/mine"]);
+});
+
+test("config - invalid documents name every violation", (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "nexo.yaml");
+  writeFileSync(file, "broker: redis://x\nbogus: 1\n");
+  assert.throws(() => loadConfig(file), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /broker/.test(e.message) && /bogus/.test(e.message));
+  writeFileSync(file, "broker: [unclosed\n");
+  assert.throws(() => loadConfig(file), (e) => isNexoError(e, ErrorCodes.CONFIG_PARSE) && /line/.test(e.message));
+});
+
+test("config - plugins: runs only the listed plugins, reports the rest as skipped, and flags unknown ids", (t) => {
+  const root = tempDir(t);
+  const a = fixturePlugin(root, { id: "alpha", mode: "echo" });
+  const b = fixturePlugin(root, { id: "beta", mode: "echo" });
+  const all = buildPluginSpecs([a, b], null);
+  assert.deepEqual(all.specs.map((s) => s.manifest.id), ["alpha", "beta"]);
+  const c = normalizeConfig({ plugins: { beta: [{ instance: "one" }, { instance: "two", enabled: false }], gamma: {} } }, null, root);
+  const listed = buildPluginSpecs([a, b], c.plugins);
+  assert.deepEqual(listed.specs.map((s) => `${s.manifest.id}.${s.instance}`), ["beta.one"]);
+  assert.deepEqual(listed.skipped.sort(), ["alpha", "beta.two"]);
+  assert.equal(listed.errors.length, 1);
+  assert.equal(listed.errors[0].code, ErrorCodes.CONFIG_INVALID);
+  assert.equal(listed.errors[0].pluginId, "gamma");
+});
+
+test("config - <name>_env resolves a secret from the daemon's environment; a missing variable is an error, not an empty value", (t) => {
+  const root = tempDir(t);
+  const m = loadManifest(fixturePlugin(root, { id: "tg", mode: "echo" }).dir, { nexoVersion: NEXO_VERSION });
+  const c = normalizeConfig({ plugins: { tg: [{ instance: "a", bot_token_env: "TOKEN_A" }, { instance: "b", bot_token_env: "TOKEN_B" }] } }, null, root);
+  const r = buildPluginSpecs([m], c.plugins, { TOKEN_A: "s3cret" });
+  assert.deepEqual(r.specs.map((s) => [s.instance, s.env]), [["a", { BOT_TOKEN: "s3cret" }]]);
+  assert.equal(r.errors.length, 1);
+  assert.match(r.errors[0].message, /TOKEN_B/);
+  assert.doesNotMatch(r.errors[0].message, /s3cret/);
+});
