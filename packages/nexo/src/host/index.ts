@@ -1,7 +1,8 @@
 export { deriveAllowlist, isTopicAllowed, isPatternAllowed, patternCovers } from "./allowlist.js";
-export { buildChildEnv, spawnPluginProcess } from "./child.js";
+export { buildChildEnv, spawnPluginProcess, waitForExit } from "./child.js";
 export { checkInitializeResult } from "./handshake.js";
 export { discoverPlugins } from "./discovery.js";
+export { launchPlugin, pluginHostEnv } from "./launch.js";
 export { PluginConnection } from "./plugin-connection.js";
 export { PluginHost } from "./plugin-host.js";
 export { RestartPolicy, MAX_BACKOFF_MS } from "./restart-policy.js";
@@ -13,6 +14,7 @@ export type { Allowlist } from "./allowlist.js";
 export type { ExitOutcome, SpawnPluginOptions } from "./child.js";
 export type { InitializeOutcome } from "./handshake.js";
 export type { DiscoveryResult } from "./discovery.js";
+export type { LaunchedPlugin, LaunchPluginOptions } from "./launch.js";
 export type { PluginHostOptions, StartReport } from "./plugin-host.js";
 export type { RestartDecision, RestartPolicyOptions } from "./restart-policy.js";
 export type { RpcPeerOptions, RequestOptions } from "./rpc-peer.js";

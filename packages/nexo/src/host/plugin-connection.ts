@@ -1,14 +1,12 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { validatePattern, validateTopic, type Subscription } from "../broker/index.js";
 import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
-import { resolveEntrypoint } from "../manifest/index.js";
 import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
-import { spawnPluginProcess, waitForExit, type ExitOutcome } from "./child.js";
+import { waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
+import { launchPlugin } from "./launch.js";
 import { RpcPeer } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
 import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
@@ -94,24 +92,10 @@ export class PluginConnection {
    * killed and the error (NEXO_ERR_HOST_*) names the plugin.
    */
   static async open(spec: PluginSpec, ctx: HostContext): Promise<PluginConnection> {
-    const key = pluginKey(spec);
-    const stateDir = join(ctx.stateRoot, "plugins", key);
-    mkdirSync(stateDir, { recursive: true });
-    const entry = resolveEntrypoint(spec.manifest);
-    const hostEnv: Record<string, string> = {
-      NEXO_PLUGIN_ID: spec.manifest.id,
-      NEXO_PLUGIN_KEY: key,
-      NEXO_PLUGIN_STATE_DIR: stateDir,
-      NEXO_VERSION: ctx.nexoVersion,
-      ...(spec.instance ? { NEXO_PLUGIN_INSTANCE: spec.instance } : {}),
-      ...(ctx.extraHostEnv?.(spec) ?? {}),
-    };
-    const child = await spawnPluginProcess(key, {
-      command: entry.command,
-      args: entry.args,
-      cwd: entry.cwd,
-      env: { ...spec.manifest.entrypoint.env, ...(spec.env ?? {}) },
-      hostEnv,
+    const { child } = await launchPlugin(spec, {
+      stateRoot: ctx.stateRoot,
+      nexoVersion: ctx.nexoVersion,
+      ...(ctx.extraHostEnv ? { extraHostEnv: ctx.extraHostEnv(spec) } : {}),
     });
     const conn = new PluginConnection(spec, ctx, child);
     try {

@@ -11,7 +11,7 @@ const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Prefixes the daemon serves itself; a plugin cannot mount under them. */
 export const RESERVED_MOUNT_PREFIXES = ["/health", "/metrics", "/admin", "/.well-known", "/workflows", "/tools", "/mcp", "/control", "/openapi.json"];
 
-const KNOWN_PLUGIN_KEYS = new Set(["id", "version", "name", "description", "min_nexo_version", "requires", "entrypoint", "channels", "extends", "tools", "supervisor", "capabilities", "http"]);
+const KNOWN_PLUGIN_KEYS = new Set(["id", "version", "name", "description", "min_nexo_version", "requires", "entrypoint", "channels", "extends", "tools", "supervisor", "capabilities", "http", "conformance"]);
 const KNOWN_TOP_KEYS = new Set(["manifest_version", "plugin"]);
 
 type Obj = Record<string, unknown>;

@@ -1,0 +1,12 @@
+export { checkMatcher, checkTemplate, interpolate, lookup, matchValue, MATCH_OPERATORS, resolveTemplate, TEMPLATE_OPERATORS, TemplateError } from "./matcher.js";
+export { defaultVectorsDir, loadVector, loadVectors } from "./load-vectors.js";
+export { PluginUnderTest } from "./plugin-under-test.js";
+export { formatHeader, formatResult, formatSummary } from "./report.js";
+export { DEFAULT_EXPECT_MS, INITIALIZE_MS, runVector } from "./run-vector.js";
+export { readConformanceSection, runConformance, whyNotApplicable } from "./runner.js";
+export { CONFORMANCE_TAGS, PROBE_ENV, PROBE_TOOL, vectorSchema } from "./vector.js";
+export type { MatchResult, Scope } from "./matcher.js";
+export type { ExitInfo, InboxEntry, StartPluginOptions } from "./plugin-under-test.js";
+export type { VectorOutcome, VectorRunContext } from "./run-vector.js";
+export type { ConformanceOptions, ConformanceReport, VectorResult } from "./runner.js";
+export type { Vector, VectorStep } from "./vector.js";

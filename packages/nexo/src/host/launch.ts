@@ -1,0 +1,60 @@
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { resolveEntrypoint } from "../manifest/index.js";
+import { spawnPluginProcess } from "./child.js";
+import { pluginKey, type PluginSpec } from "./types.js";
+
+export interface LaunchPluginOptions {
+  /** Root of plugin state dirs; the plugin gets `<stateRoot>/plugins/<key>/` (created). */
+  stateRoot: string;
+  /** The host's version, passed in `NEXO_VERSION`. */
+  nexoVersion: string;
+  /** Extra host-provided `NEXO_*` variables (an allocated port, the conformance probe switch). Default none. */
+  extraHostEnv?: Readonly<Record<string, string>>;
+  /** Parent environment to take the allow-listed variables from. Default process.env. */
+  parentEnv?: NodeJS.ProcessEnv;
+}
+
+/** A started plugin child and the state dir it was given. */
+export interface LaunchedPlugin {
+  child: ChildProcessWithoutNullStreams;
+  stateDir: string;
+}
+
+/** The `NEXO_*` variables the host gives every plugin (they win over the plugin's own env). */
+export function pluginHostEnv(spec: PluginSpec, stateDir: string, nexoVersion: string, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return {
+    NEXO_PLUGIN_ID: spec.manifest.id,
+    NEXO_PLUGIN_KEY: pluginKey(spec),
+    NEXO_PLUGIN_STATE_DIR: stateDir,
+    NEXO_VERSION: nexoVersion,
+    ...(spec.instance ? { NEXO_PLUGIN_INSTANCE: spec.instance } : {}),
+    ...extra,
+  };
+}
+
+/**
+ * Start a plugin's process the way the daemon does: entrypoint resolved
+ * against the manifest's directory, cwd = that directory, an allow-listed
+ * environment plus the manifest's and operator's env plus the host's `NEXO_*`
+ * variables, a fresh state dir. The daemon and `nexo plugin test` both start
+ * plugins through this one function, so a plugin that passes the conformance
+ * kit was started exactly as it will be in production.
+ * Rejects NEXO_ERR_HOST_SPAWN_FAILED naming the command.
+ */
+export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOptions): Promise<LaunchedPlugin> {
+  const key = pluginKey(spec);
+  const stateDir = join(options.stateRoot, "plugins", key);
+  mkdirSync(stateDir, { recursive: true });
+  const entry = resolveEntrypoint(spec.manifest);
+  const child = await spawnPluginProcess(key, {
+    command: entry.command,
+    args: entry.args,
+    cwd: entry.cwd,
+    env: { ...spec.manifest.entrypoint.env, ...(spec.env ?? {}) },
+    hostEnv: pluginHostEnv(spec, stateDir, options.nexoVersion, options.extraHostEnv),
+    ...(options.parentEnv ? { parentEnv: options.parentEnv } : {}),
+  });
+  return { child, stateDir };
+}
