@@ -11,7 +11,7 @@ except ImportError:
     # Running from the repository: use the SDK beside it.
     sys.path.insert(0, str(Path("{{sdk_path}}")))
 
-from nexo_plugin_sdk import Event, PluginAdapter  # noqa: E402
+from nexo_plugin_sdk import Event, PluginAdapter, conformance_probe  # noqa: E402
 
 MANIFEST = (HERE / "nexo-plugin.toml").read_text()
 
@@ -24,7 +24,9 @@ async def on_event(topic: str, event: Event, broker) -> None:
 
 
 async def main() -> None:
-    await PluginAdapter(manifest_toml=MANIFEST, on_event=on_event).run()
+    # conformance_probe() adds the tool `nexo plugin test` drives the SDK with, only when
+    # the test runner starts the plugin; pass your own tools=/on_tool= through it.
+    await PluginAdapter(manifest_toml=MANIFEST, on_event=on_event, **conformance_probe()).run()
 
 
 if __name__ == "__main__":

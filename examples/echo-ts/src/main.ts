@@ -2,7 +2,7 @@
 // back on the mirrored plugin.inbound.echo[.x] topic with the same payload,
 // session id and correlation id, so a round trip can be matched end to end.
 import { readFileSync } from "node:fs";
-import { Event, PluginAdapter } from "nexo-plugin-sdk";
+import { conformanceProbe, Event, PluginAdapter } from "nexo-plugin-sdk";
 
 const MANIFEST = readFileSync(new URL("../nexo-plugin.toml", import.meta.url), "utf8");
 
@@ -13,6 +13,9 @@ const adapter = new PluginAdapter({
     const outTopic = topic.replace("plugin.outbound.", "plugin.inbound.");
     await broker.publish(outTopic, Event.new(outTopic, "echo", event.payload, { sessionId: event.session_id, correlationId: event.correlation_id }));
   },
+  // conformanceProbe() adds the tool `nexo plugin test` drives the SDK with, only when the
+  // test runner starts the plugin; pass your own { tools, onTool } through it.
+  ...conformanceProbe(),
 });
 
 await adapter.run();

@@ -60,3 +60,25 @@ export class ToolDeniedError extends ToolError {
     super(RpcErrorCodes.TOOL_DENIED, message);
   }
 }
+
+/** The host did not answer one of the plugin's own requests (`memory.recall`, `llm.complete`...) within its deadline. */
+export class HostCallTimeoutError extends Error {
+  constructor(
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`host did not answer ${method} within ${timeoutMs} ms`);
+    this.name = "HostCallTimeoutError";
+  }
+}
+
+/** The plugin started shutting down while one of its host calls was pending (or before it was sent). */
+export class HostCallAbandonedError extends Error {
+  constructor(
+    readonly method: string,
+    reason: string,
+  ) {
+    super(`${method} abandoned: ${reason}`);
+    this.name = "HostCallAbandonedError";
+  }
+}

@@ -1,5 +1,5 @@
 import type { Event } from "./event.js";
-import { RpcError, RpcErrorCodes } from "./errors.js";
+import { HostCallAbandonedError, HostCallTimeoutError, RpcError, RpcErrorCodes } from "./errors.js";
 
 /** Default deadline of a child-to-host request (contract: 30 s). */
 export const DEFAULT_HOST_CALL_TIMEOUT_MS = 30_000;
@@ -30,15 +30,15 @@ export class HostCalls {
     private readonly defaultTimeoutMs = DEFAULT_HOST_CALL_TIMEOUT_MS,
   ) {}
 
-  /** Send `method` as a request; resolves with its result, rejects with an `RpcError`, a timeout or a send failure. */
+  /** Send `method` as a request; resolves with its result, rejects with an `RpcError` (the host's error reply), a `HostCallTimeoutError`, a `HostCallAbandonedError` (shutdown) or a send failure. */
   request(method: string, params: unknown, timeoutMs?: number, onDelta?: (chunk: unknown) => void): Promise<unknown> {
-    if (this.closedReason !== undefined) return Promise.reject(new Error(`${method} not sent: ${this.closedReason}`));
+    if (this.closedReason !== undefined) return Promise.reject(new HostCallAbandonedError(method, this.closedReason));
     const id = this.nextId++;
     const ms = timeoutMs ?? this.defaultTimeoutMs;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`host did not answer ${method} within ${ms} ms`));
+        reject(new HostCallTimeoutError(method, ms));
       }, ms);
       const entry: Pending = { method, resolve, reject, timer };
       if (onDelta) entry.onDelta = onDelta;
@@ -69,7 +69,7 @@ export class HostCalls {
   /** Refuse new calls and fail every pending one with `reason`. */
   close(reason: string): void {
     this.closedReason = reason;
-    for (const id of [...this.pending.keys()]) this.settle(id, new Error(`${this.pending.get(id)!.method} failed: ${reason}`));
+    for (const id of [...this.pending.keys()]) this.settle(id, new HostCallAbandonedError(this.pending.get(id)!.method, reason));
   }
 
   private settle(id: number, error: Error | undefined, result?: unknown): void {

@@ -1,5 +1,6 @@
 export { PluginAdapter } from "./adapter.js";
-export { RpcError, RpcErrorCodes, ToolDeniedError, ToolError, ToolExecutionFailedError, ToolInvalidArgsError, ToolNotFoundError, ToolUnavailableError } from "./errors.js";
+export { CONFORMANCE_PROBE_ENV, CONFORMANCE_PROBE_TOOL, conformanceProbe } from "./conformance-probe.js";
+export { HostCallAbandonedError, HostCallTimeoutError, RpcError, RpcErrorCodes, ToolDeniedError, ToolError, ToolExecutionFailedError, ToolInvalidArgsError, ToolNotFoundError, ToolUnavailableError } from "./errors.js";
 export { Event, uuidv7 } from "./event.js";
 export { FrameTooLargeError, MAX_FRAME_BYTES } from "./framing.js";
 export { BrokerSender, DEFAULT_HOST_CALL_TIMEOUT_MS } from "./host-calls.js";
@@ -7,6 +8,7 @@ export { stateDir } from "./state-dir.js";
 export { installStdoutGuard } from "./stdout-guard.js";
 export { replyTopic, textResult, toolTopic } from "./tools.js";
 export type { PluginAdapterOptions, ToolContext } from "./adapter.js";
+export type { ToolOptions } from "./conformance-probe.js";
 export type { EventExtras } from "./event.js";
 export type { LlmCompleteParams, LlmCompleteResult, MemoryEntry, MemoryRecallParams, SubscriptionHandler } from "./host-calls.js";
 export type { RawWrite } from "./stdout-guard.js";

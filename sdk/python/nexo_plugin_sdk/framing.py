@@ -74,4 +74,5 @@ class LineDecoder:
 
 def encode_frame(frame: Any) -> bytes:
     """One frame as a UTF-8 line (no ASCII escaping, so payloads stay byte-exact)."""
-    return (json.dumps(frame, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    # allow_nan=False: NaN and Infinity are not JSON; refuse them rather than send a frame the host cannot parse.
+    return (json.dumps(frame, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")

@@ -44,25 +44,55 @@ class BrokerSender:
 
     async def llm_complete(self, *, messages: list[dict[str, Any]], provider: str | None = None, model: str | None = None,
                            max_tokens: int = 4096, temperature: float = 0.7, system_prompt: str | None = None,
-                           timeout: float | None = None) -> dict[str, Any]:
-        """llm.complete (non-streaming) -> {content, finish_reason, usage}."""
-        return await self._a._request("llm.complete", _llm_params(messages, provider, model, max_tokens, temperature, system_prompt, False), timeout)
+                           on_delta: Callable[[Any], None] | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """llm.complete -> {content, finish_reason, usage}. With on_delta, the call is streamed
+        (stream: true): on_delta gets each llm.complete.delta chunk in order, and the final
+        reply (without content) is returned."""
+        params = _llm_params(messages, provider, model, max_tokens, temperature, system_prompt, on_delta is not None)
+        return await self._a._request("llm.complete", params, timeout, on_delta=on_delta)
 
-    async def llm_complete_stream(self, *, messages: list[dict[str, Any]], provider: str | None = None, model: str | None = None,
-                                  max_tokens: int = 4096, temperature: float = 0.7, system_prompt: str | None = None,
-                                  timeout: float | None = None) -> AsyncIterator[Any]:
-        """llm.complete with stream=true: yields each llm.complete.delta chunk, then ends when the final reply arrives."""
-        deltas: asyncio.Queue[Any] = asyncio.Queue()
-        done = object()
-        fut = asyncio.ensure_future(self._a._request(
-            "llm.complete", _llm_params(messages, provider, model, max_tokens, temperature, system_prompt, True), timeout, on_delta=deltas.put_nowait))
-        fut.add_done_callback(lambda _f: deltas.put_nowait(done))
+    def llm_complete_stream(self, *, messages: list[dict[str, Any]], provider: str | None = None, model: str | None = None,
+                            max_tokens: int = 4096, temperature: float = 0.7, system_prompt: str | None = None,
+                            timeout: float | None = None) -> "LlmStream":
+        """llm.complete with stream: true as an async iterator of the llm.complete.delta chunks;
+        once it ends, `.result` holds the final reply. The host's error is raised by the iteration.
+
+        Example:
+            stream = broker.llm_complete_stream(messages=[{"role": "user", "content": "hi"}])
+            async for chunk in stream:
+                print(chunk, file=sys.stderr)
+            usage = stream.result["usage"]
+        """
+        params = _llm_params(messages, provider, model, max_tokens, temperature, system_prompt, True)
+        return LlmStream(self._a, params, timeout)
+
+
+class LlmStream:
+    """A streamed llm.complete: iterate for the chunks; `result` is the final reply once iteration ended."""
+
+    def __init__(self, adapter: "PluginAdapter", params: dict[str, Any], timeout: float | None) -> None:
+        self._a = adapter
+        self._params = params
+        self._timeout = timeout
+        self._deltas: asyncio.Queue[Any] = asyncio.Queue()
+        self._done = object()
+        self._call: asyncio.Future[Any] | None = None
+        self.result: dict[str, Any] | None = None
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        if self._call is not None:
+            raise RuntimeError("an LlmStream can be iterated once")
+        self._call = asyncio.ensure_future(self._a._request("llm.complete", self._params, self._timeout, on_delta=self._deltas.put_nowait))
+        self._call.add_done_callback(lambda _f: self._deltas.put_nowait(self._done))
         while True:
-            item = await deltas.get()
-            if item is done:
+            item = await self._deltas.get()
+            if item is self._done:
                 break
             yield item
-        fut.result()  # raises the host's error, if any
+        self.result = self._call.result()  # raises the host's error, if any
 
 
 def _llm_params(messages: list[dict[str, Any]], provider: str | None, model: str | None, max_tokens: int,

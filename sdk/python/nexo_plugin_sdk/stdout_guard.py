@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from typing import BinaryIO
 
@@ -32,7 +33,13 @@ class _GuardedStdout(io.TextIOBase):
 
 
 def install_stdout_guard() -> BinaryIO:
-    """Route sys.stdout to stderr (prefixed `[stdout-guard] `); return the real stdout for frames."""
-    real = sys.stdout.buffer
+    """Keep stdout for frames only. Python-level writes (print, sys.stdout) go to stderr
+    prefixed `[stdout-guard] `; file descriptor 1 itself is pointed at stderr, so
+    writes below Python (C extensions, child processes that inherit it) cannot
+    corrupt the protocol either. Returns a private binary stream on the real stdout
+    for the SDK's frames."""
+    sys.stdout.flush()
+    frames_fd = os.dup(1)
+    os.dup2(2, 1)
     sys.stdout = _GuardedStdout()  # type: ignore[assignment]
-    return real
+    return os.fdopen(frames_fd, "wb")
