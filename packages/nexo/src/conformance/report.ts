@@ -4,8 +4,8 @@ import type { ConformanceReport, VectorResult } from "./runner.js";
 const ID_WIDTH = 34;
 
 /** The report's header line. */
-export function formatHeader(plugin: ConformanceReport["plugin"]): string {
-  return `nexo plugin test: ${plugin.id} ${plugin.version} (${plugin.dir}), tags: ${plugin.tags.join(", ") || "none"}`;
+export function formatHeader(plugin: ConformanceReport["plugin"], vectorCount: number): string {
+  return `nexo plugin test: ${plugin.id} ${plugin.version} (${plugin.dir}), tags: ${plugin.tags.join(", ") || "none"}, ${vectorCount} vectors`;
 }
 
 /** One vector's line(s): `ok`, `FAIL` (with the reason indented below) or `skip` (with why). */

@@ -21,6 +21,8 @@ export interface ConformanceOptions {
   jobs?: number;
   /** Multiplies every deadline and window, for slow machines. Default 1. */
   timeScale?: number;
+  /** Called once the manifest and vectors are loaded, before the first vector runs. */
+  onStart?: (plugin: ConformanceReport["plugin"], vectorCount: number) => void;
   /** Called as each vector finishes, in vector order. */
   onResult?: (result: VectorResult) => void;
 }
@@ -130,6 +132,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     nexo_version: NEXO_VERSION,
     manifest: manifest.raw,
   };
+  const plugin = { id: manifest.id, version: manifest.version, dir: manifest.dir, tags };
+  options.onStart?.(plugin, vectors.length);
   const stateRoot = mkdtempSync(join(tmpdir(), "nexo-conformance-"));
   try {
     const results = await mapLimit(
@@ -143,7 +147,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       (r) => options.onResult?.(r),
     );
     return {
-      plugin: { id: manifest.id, version: manifest.version, dir: manifest.dir, tags },
+      plugin,
       results,
       passed: results.filter((r) => r.status === "pass").length,
       failed: results.filter((r) => r.status === "fail").length,

@@ -4,6 +4,7 @@ import { NEXO_VERSION } from "../../version.js";
 import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
 import { registerManifestCommands } from "./commands-manifest.js";
+import { registerPluginDevCommands } from "./commands-plugin-dev.js";
 
 /** Build the `nexo` command tree. */
 export function buildProgram(): Command {
@@ -15,8 +16,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerRunCommand(program);
   registerManifestCommands(program);
-  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart");
+  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart (running daemon); test, new (development)");
   registerControlCommands(program, plugin);
+  registerPluginDevCommands(plugin);
   return program;
 }
 

@@ -1,0 +1,72 @@
+import type { Command } from "commander";
+import { formatHeader, formatResult, formatSummary, runConformance } from "../../conformance/index.js";
+import { ErrorCodes, NexoError } from "../../errors.js";
+import { scaffoldPlugin, SCAFFOLD_LANGS } from "../../scaffold/index.js";
+
+function list(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function number(name: string, integer: boolean): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw new NexoError(ErrorCodes.CONFORMANCE_INVALID_OPTIONS, `${name} must be a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(value)}`, { field: name });
+    }
+    return n;
+  };
+}
+
+/** `nexo plugin test <dir>` and `nexo plugin new <id>`: plugin development, no daemon needed. */
+export function registerPluginDevCommands(plugin: Command): void {
+  plugin
+    .command("test <dir>")
+    .description("run a plugin through every conformance vector (no daemon needed); exit 1 if any fails")
+    .option("--tags <tags>", "behaviours the plugin declares, comma-separated (default: [plugin.conformance] tags of its manifest)", list)
+    .option("--only <ids>", "run only these vectors, comma-separated", list)
+    .option("--vectors <dir>", "vector directory (default: the vectors shipped with nexo)")
+    .option("-j, --jobs <n>", "vectors run at once, each against its own process (default: min(4, cores))", number("--jobs", true))
+    .option("--time-scale <x>", "multiply every deadline and window, for slow machines (default 1)", number("--time-scale", false))
+    .option("--json", "print the report as one JSON object instead of lines")
+    .action(async (dir: string, opts: { tags?: string[]; only?: string[]; vectors?: string; jobs?: number; timeScale?: number; json?: boolean }) => {
+      const report = await runConformance({
+        pluginDir: dir,
+        ...(opts.tags ? { tags: opts.tags } : {}),
+        ...(opts.only ? { only: opts.only } : {}),
+        ...(opts.vectors ? { vectorsDir: opts.vectors } : {}),
+        ...(opts.jobs ? { jobs: opts.jobs } : {}),
+        ...(opts.timeScale ? { timeScale: opts.timeScale } : {}),
+        ...(opts.json
+          ? {}
+          : {
+              onStart: (plugin, count) => process.stdout.write(`${formatHeader(plugin, count)}\n`),
+              onResult: (r) => process.stdout.write(`${formatResult(r)}\n`),
+            }),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatSummary(report)}\n`);
+      if (report.failed > 0) process.exitCode = 1;
+    });
+
+  plugin
+    .command("new <id>")
+    .description("create a working plugin from the templates (manifest, entrypoint, README, a test); passes `nexo plugin test` at once")
+    .requiredOption("-l, --lang <lang>", `language: ${SCAFFOLD_LANGS.join(" | ")}`)
+    .option("-d, --dir <dir>", "where to create it (default ./<id>; must not exist or be empty)")
+    .option("--no-build", "ts: do not compile dist/ now")
+    .action(async (id: string, opts: { lang: string; dir?: string; build: boolean }) => {
+      const r = await scaffoldPlugin({ id, lang: opts.lang, ...(opts.dir ? { dir: opts.dir } : {}), build: opts.build });
+      process.stdout.write(
+        [
+          `created ${r.lang} plugin ${id} in ${r.dir}`,
+          ...r.files.map((f) => `  ${f}`),
+          ...(r.lang === "ts" ? [`  node_modules/nexo-plugin-sdk -> this nexo's SDK`, r.built ? "  dist/ (compiled)" : "  (dist/ not compiled)"] : []),
+          "next:",
+          ...r.nextSteps.map((s) => `  ${s}`),
+          "",
+        ].join("\n"),
+      );
+    });
+}
