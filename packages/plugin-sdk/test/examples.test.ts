@@ -2,15 +2,12 @@
 // first: it imports "nexo-plugin-sdk" like a user would). templates/ts is covered end to end by
 // packages/nexo/test/surfaces/cli/plugin-dev.test.ts (`nexo plugin new` + `nexo plugin test`).
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { event, PluginProcess } from "./harness.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const SDK = join(ROOT, "packages", "plugin-sdk");
 
 async function checkEcho(p: PluginProcess, id: string): Promise<void> {
   const init = await p.request("initialize", { nexo_version: "0.1.0" });

@@ -1,0 +1,122 @@
+// `nexo plugin new` and `nexo plugin test` through the real binary, as a
+// plugin author uses them: scaffold, then the conformance kit, then the
+// scaffold's own test. No daemon, no network.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+import { loadVectors } from "../../../src/conformance/index.js";
+import { scaffoldPlugin } from "../../../src/scaffold/index.js";
+import { ErrorCodes, NexoError } from "../../../src/errors.js";
+import { tempDir } from "../../helpers/fixture-plugins.js";
+
+const NEXO = fileURLToPath(new URL("../../../bin/nexo.js", import.meta.url));
+const CONFORMANCE = fileURLToPath(new URL("../../../../../conformance/", import.meta.url));
+const TOTAL = loadVectors().length;
+
+function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    // Without NODE_TEST_CONTEXT, a nested `node --test` reports like a top-level run.
+    const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
+    const child = spawn(cmd, args, { cwd, env: { ...env, NODE_OPTIONS: "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+const nexo = (args: string[], cwd?: string) => run(process.execPath, [NEXO, ...args], cwd);
+
+function filesUnder(dir: string, sub = ""): string[] {
+  return readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) => {
+    const rel = sub ? `${sub}/${e.name}` : e.name;
+    if (e.name === "node_modules") return [];
+    return e.isDirectory() ? filesUnder(dir, rel) : [rel];
+  });
+}
+
+function assertFullPass(out: { code: number | null; stdout: string; stderr: string }): void {
+  assert.equal(out.code, 0, `${out.stdout}\n${out.stderr}`);
+  const lines = out.stdout.trimEnd().split("\n");
+  assert.match(lines[0], /^nexo plugin test: \w+ 0\.1\.0 \(.+\), tags: echo, probe, \d+ vectors$/);
+  assert.equal(lines.filter((l) => l.startsWith("ok  ")).length, TOTAL, "one ok line per vector");
+  assert.equal(lines.at(-1), `${TOTAL} passed, 0 failed`);
+}
+
+test("cli plugin-dev - nexo plugin new --lang ts makes a plugin that passes nexo plugin test and its own test, offline", async (t) => {
+  const root = tempDir(t);
+  const created = await nexo(["plugin", "new", "demo_ts", "--lang", "ts"], root);
+  assert.equal(created.code, 0, created.stderr);
+  const dir = join(root, "demo_ts");
+  assert.match(created.stdout, /created ts plugin demo_ts/);
+  assert.match(created.stdout, /nexo plugin test demo_ts/);
+  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "dist/main.js", "nexo-plugin.toml", "package.json", "src/main.ts", "test/plugin.test.mjs", "tsconfig.json"]);
+  for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
+  assert.match(readFileSync(join(dir, "nexo-plugin.toml"), "utf8"), /^id = "demo_ts"$/m);
+  assert.match(readFileSync(join(dir, "README.md"), "utf8"), /^# demo_ts$/m);
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  assert.equal(pkg.name, "demo_ts");
+  assert.match(pkg.dependencies["nexo-plugin-sdk"], /^file:\/.+packages\/plugin-sdk$/);
+  assert.ok(existsSync(join(dir, "node_modules", "nexo-plugin-sdk", "dist", "index.js")), "SDK linked like npm links a file: dependency");
+
+  assertFullPass(await nexo(["plugin", "test", "demo_ts", "--time-scale", "3"], root));
+  const own = await run(process.execPath, ["--test"], dir);
+  assert.equal(own.code, 0, own.stdout + own.stderr);
+  assert.match(own.stdout, /# pass 1/);
+});
+
+test("cli plugin-dev - nexo plugin new --lang python makes a plugin that passes nexo plugin test and its own test", async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, "plugins", "py");
+  const created = await nexo(["plugin", "new", "demo_py", "--lang", "python", "--dir", dir]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "main.py", "nexo-plugin.toml", "test_plugin.py"]);
+  for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
+  assert.match(readFileSync(join(dir, "main.py"), "utf8"), /sdk\/python/);
+
+  assertFullPass(await nexo(["plugin", "test", dir, "--time-scale", "3"]));
+  const own = await run("python3", ["-m", "unittest", "-v"], dir);
+  assert.equal(own.code, 0, own.stdout + own.stderr);
+  assert.match(own.stderr, /Ran 1 test/);
+});
+
+test("cli plugin-dev - nexo plugin test exits 1 on a failing vector, names it, and ends with the counts", async () => {
+  const out = await nexo(["plugin", "test", join(CONFORMANCE, "bad", "unknown-method"), "--time-scale", "3"]);
+  assert.equal(out.code, 1);
+  assert.match(out.stdout, /^FAIL  unknown-method +an unknown method gets -32601/m);
+  assert.match(out.stdout, /^ {6}step 2: the reply to id 42 does not match: at \$\.error\.code: expected -32601, got -32603/m);
+  assert.equal(out.stdout.trimEnd().split("\n").at(-1), `${TOTAL - 1} passed, 1 failed`);
+
+  const json = await nexo(["plugin", "test", join(CONFORMANCE, "fixture"), "--only", "configure,echo-utf8", "--tags", "probe", "--json"]);
+  assert.equal(json.code, 0, json.stderr);
+  const report = JSON.parse(json.stdout);
+  assert.deepEqual([report.passed, report.failed, report.skipped], [1, 0, 1]);
+  assert.deepEqual(report.results.map((r: { id: string; status: string }) => [r.id, r.status]), [
+    ["configure", "pass"],
+    ["echo-utf8", "skip"],
+  ]);
+});
+
+test("cli plugin-dev - bad input gets a stable error code and exit 1", async (t) => {
+  const root = tempDir(t);
+  const badId = await nexo(["plugin", "new", "Bad-Id", "--lang", "ts"], root);
+  assert.equal(badId.code, 1);
+  assert.match(badId.stderr, /NEXO_ERR_SCAFFOLD_INVALID_ID/);
+  const badLang = await nexo(["plugin", "new", "ok_id", "--lang", "cobol"], root);
+  assert.match(badLang.stderr, /NEXO_ERR_SCAFFOLD_UNKNOWN_LANG/);
+  mkdirSync(join(root, "taken"));
+  writeFileSync(join(root, "taken", "keep.txt"), "mine");
+  const taken = await nexo(["plugin", "new", "taken", "--lang", "python"], root);
+  assert.match(taken.stderr, /NEXO_ERR_SCAFFOLD_TARGET_EXISTS/);
+  assert.deepEqual(readdirSync(join(root, "taken")), ["keep.txt"], "nothing written into an existing directory");
+  const noManifest = await nexo(["plugin", "test", root]);
+  assert.equal(noManifest.code, 1);
+  assert.match(noManifest.stderr, /NEXO_ERR_MANIFEST_NOT_FOUND/);
+  const badScale = await nexo(["plugin", "test", join(CONFORMANCE, "fixture"), "--time-scale", "zero"]);
+  assert.equal(badScale.code, 1);
+  assert.match(badScale.stderr, /NEXO_ERR_CONFORMANCE_INVALID_OPTIONS/);
+  await assert.rejects(scaffoldPlugin({ id: "x", lang: "ts", dir: join(root, "t"), repoRoot: root }), (e) => e instanceof NexoError && e.code === ErrorCodes.SCAFFOLD_TEMPLATE_MISSING);
+});
