@@ -24,5 +24,7 @@ fi
 
 if [ -d sdk/python ]; then
   python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
+  # setuptools + wheel let the SDK's install test build it offline (pip install --no-build-isolation).
+  python3 -c "import setuptools, wheel" 2>/dev/null || python3 -m pip install -q setuptools wheel
 fi
 echo "setup: system dependencies ready"

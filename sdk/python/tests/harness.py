@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -13,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 class PluginProcess:
-    def __init__(self, args: list[str]) -> None:
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def __init__(self, args: list[str], cwd: "Path | None" = None) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "NEXO_PLUGIN_STATE_DIR"}
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env)
         self.frames: list[dict[str, Any]] = []
         self.stderr = ""
         self.bad_stdout: list[bytes] = []
@@ -24,8 +26,8 @@ class PluginProcess:
         threading.Thread(target=self._read_err, daemon=True).start()
 
     @classmethod
-    def fixture(cls, name: str, *extra: str) -> "PluginProcess":
-        return cls([sys.executable, str(Path(__file__).parent / "fixtures" / name), *extra])
+    def fixture(cls, name: str, *extra: str, cwd: "Path | None" = None) -> "PluginProcess":
+        return cls([sys.executable, str(Path(__file__).parent / "fixtures" / name), *extra], cwd=cwd)
 
     def _read_out(self) -> None:
         assert self.proc.stdout is not None

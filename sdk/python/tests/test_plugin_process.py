@@ -8,8 +8,8 @@ from harness import ROOT, PluginProcess, event
 
 
 @pytest.fixture
-def sink():
-    p = PluginProcess.fixture("kitchen_sink.py")
+def sink(tmp_path):
+    p = PluginProcess.fixture("kitchen_sink.py", cwd=tmp_path)
     assert "result" in p.request("initialize", {"nexo_version": "0.1.0"})
     yield p
     p.close()
@@ -22,7 +22,7 @@ def test_initialize_shape_and_tools_catalogue():
         assert r["id"] == 1
         assert r["result"]["manifest"]["plugin"]["id"] == "sink"
         assert r["result"]["server_version"] == "sink-1.2.3"
-        assert [t["name"] for t in r["result"]["tools"]] == ["add", "host", "fail"]
+        assert [t["name"] for t in r["result"]["tools"]] == ["add", "host", "fail", "raw", "big"]
     finally:
         p.close()
     q = PluginProcess.fixture("kitchen_sink.py", "no-tools")
@@ -134,5 +134,118 @@ def test_echo_python_example_echoes():
         pub = p.wait_for(lambda f: f.get("method") == "broker.publish")
         assert pub["params"]["topic"] == "plugin.inbound.echo_py.room"
         assert pub["params"]["event"]["correlation_id"] == "e1"
+    finally:
+        p.close()
+
+
+def tool(sink, name, args, id_=None):
+    return sink.request("tool.invoke", {"plugin_id": "sink", "tool_name": name, "args": args, "agent_id": None})
+
+
+def test_stdout_guard_covers_fd_1_and_child_processes(sink, tmp_path):
+    r = tool(sink, "raw", {})
+    assert "result" in r, r
+    time.sleep(0.1)
+    assert sink.bad_stdout == [], "stdout carried only frames"
+    assert "raw fd write" in sink.stderr
+    assert "from a child process" in sink.stderr
+
+
+def test_a_reply_too_large_for_one_frame_becomes_an_error_reply(sink):
+    r = tool(sink, "big", {})
+    assert r["error"]["code"] == -32603
+    assert "exceeds" in r["error"]["message"]
+    assert "result" in tool(sink, "add", {"a": 1, "b": 1}), "the plugin keeps serving"
+
+
+def test_streamed_llm_complete_keeps_the_final_reply(sink):
+    for call in ("stream_result", "on_delta"):
+        sink.send({"jsonrpc": "2.0", "id": f"t-{call}", "method": "tool.invoke",
+                   "params": {"plugin_id": "sink", "tool_name": "host", "args": {"call": call}, "agent_id": None}})
+        req = sink.wait_for(lambda f: f.get("method") == "llm.complete" and f.get("id") not in handled)
+        handled.add(req["id"])
+        assert req["params"]["stream"] is True
+        for chunk in ["a", "b", "c"]:
+            sink.notify("llm.complete.delta", {"request_id": req["id"], "chunk": chunk})
+        sink.send({"jsonrpc": "2.0", "id": req["id"], "result": {"finish_reason": "stop", "usage": {"output_tokens": 3}}})
+        r = sink.wait_for(lambda f: f.get("id") == f"t-{call}")
+        assert r["result"] == {"chunks": ["a", "b", "c"], "final": {"finish_reason": "stop", "usage": {"output_tokens": 3}}}, call
+
+
+handled: set = set()
+
+
+def test_shutdown_abandons_pending_host_calls_with_a_typed_error(sink):
+    sink.send({"jsonrpc": "2.0", "id": "recall", "method": "tool.invoke",
+               "params": {"plugin_id": "sink", "tool_name": "host", "args": {"call": "recall", "query": "q"}, "agent_id": None}})
+    sink.wait_for(lambda f: f.get("method") == "memory.recall")
+    r = sink.request("shutdown", {"reason": "test"})
+    assert r["result"] == {"ok": True}
+    abandoned = sink.wait_for(lambda f: f.get("id") == "recall")
+    assert abandoned["error"]["code"] == -33403
+    assert "shutting down" in abandoned["error"]["message"]
+    assert sink.proc.wait(timeout=5) == 0
+
+
+def test_topic_tool_answers_on_the_reply_topic_and_publishes_errors(sink):
+    def call(args, cid):
+        ev = event("plugin.tool.sink.divide", args)
+        ev["correlation_id"] = cid
+        sink.notify("broker.event", {"topic": "plugin.tool.sink.divide", "event": ev})
+        return sink.wait_for(lambda f: f.get("method") == "broker.publish" and f["params"]["event"].get("correlation_id") == cid)
+
+    ok = call({"a": 6, "b": 3}, "c-ok")
+    assert ok["params"]["topic"] == "plugin.tool.sink.divide.reply"
+    assert ok["params"]["event"]["payload"] == {"result": 2.0}
+    bad = call({"a": 1, "b": 0}, "c-bad")
+    assert bad["params"]["event"]["payload"]["error"]["code"] == -33403
+    assert "division" in bad["params"]["event"]["payload"]["error"]["message"]
+
+
+def test_plain_function_handlers_work():
+    p = PluginProcess.fixture("kitchen_sink.py", "sync")
+    try:
+        p.request("initialize", {})
+        r = p.request("tool.invoke", {"plugin_id": "sink", "tool_name": "sync_add", "args": {"a": 2, "b": 2}, "agent_id": None})
+        assert r["result"]["content"][0]["text"] == "4"
+    finally:
+        p.close()
+
+
+def test_drain_deadline_bounds_a_stuck_handler():
+    p = PluginProcess.fixture("kitchen_sink.py", "short-drain")
+    try:
+        p.request("initialize", {})
+        p.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", {"sleep_ms": 60_000})})
+        time.sleep(0.05)
+        assert p.request("shutdown", {"reason": "test"}, timeout=10)["result"] == {"ok": True}
+        assert p.proc.wait(timeout=5) == 0
+        assert "still running after 0.3 s" in p.stderr
+    finally:
+        p.close()
+
+
+def test_a_second_sigterm_while_draining_exits_at_once_with_1():
+    p = PluginProcess.fixture("kitchen_sink.py")
+    try:
+        p.request("initialize", {})
+        p.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", {"sleep_ms": 60_000})})
+        time.sleep(0.05)
+        p.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert p.proc.poll() is None, "the first SIGTERM drains"
+        p.proc.send_signal(signal.SIGTERM)
+        assert p.proc.wait(timeout=5) == 1
+    finally:
+        p.close()
+
+
+def test_state_dir_defaults_to_the_adapters_plugin_id(tmp_path):
+    p = PluginProcess.fixture("kitchen_sink.py", cwd=tmp_path)
+    try:
+        p.request("initialize", {})
+        r = p.request("tool.invoke", {"plugin_id": "sink", "tool_name": "raw", "args": {}, "agent_id": None})
+        assert r["result"]["content"][0]["text"] == str(tmp_path / ".nexo-state" / "sink")
+        assert (tmp_path / ".nexo-state" / "sink").is_dir()
     finally:
         p.close()
