@@ -168,7 +168,7 @@ test("sdk - Event.new fills all six fields; uuidv7 sorts by time", async () => {
 
 test("sdk - exports every name of the reference SDK's import line", async () => {
   const sdk = await import("../src/index.js");
-  for (const name of ["PluginAdapter", "Event", "textResult", "ToolError", "ToolNotFoundError", "ToolInvalidArgsError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "stateDir", "BrokerSender", "replyTopic"]) {
+  for (const name of ["PluginAdapter", "Event", "textResult", "ToolError", "ToolNotFoundError", "ToolInvalidArgsError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "stateDir", "BrokerSender", "replyTopic", "conformanceProbe", "HostCallTimeoutError", "HostCallAbandonedError"]) {
     assert.ok(name in sdk, name);
   }
   assert.equal(sdk.replyTopic("plugin.tool.x.y"), "plugin.tool.x.y.reply");

@@ -90,7 +90,7 @@ test("sdk - shutdown fails the plugin's pending host calls, so the in-flight too
   assert.deepEqual(r.result, { ok: true });
   const tool = await recall;
   assert.equal(tool.error.code, -33403);
-  assert.match(tool.error.message, /memory\.recall failed: plugin is shutting down/);
+  assert.match(tool.error.message, /memory\.recall abandoned: plugin is shutting down/);
   assert.ok(p.frames.indexOf(tool) < p.frames.indexOf(r), "tool reply precedes the shutdown reply");
   assert.equal((await p.exited).code, 0);
 });
