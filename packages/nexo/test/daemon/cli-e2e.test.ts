@@ -109,3 +109,61 @@ test("daemon - nexo manifest validate reports every violation with file, field a
   const good = await run(["manifest", "validate", join(EXAMPLES, "echo-ts")]);
   assert.equal(good.code, 0, good.stderr);
 });
+
+test("daemon - nexo run with the TypeScript and Python echo plugins side by side: events flow through both", async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, "nexo.yaml");
+  writeFileSync(
+    config,
+    [`state_dir: ${join(dir, "state")}`, `plugin_paths: [${JSON.stringify(EXAMPLES)}]`, "api:", "  port: 0", "plugins:", "  echo: {}", "  echo_py: {}", ""].join("\n"),
+  );
+  const socketEnv = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
+  const daemon = startDaemon(t, config);
+  await waitFor(
+    async () => {
+      const r = await run(["plugin", "list", "--json"], socketEnv);
+      if (r.code !== 0) return false;
+      const ready = (JSON.parse(r.stdout) as Array<{ key: string; state: string }>).filter((p) => p.state === "ready").map((p) => p.key);
+      return ready.includes("echo") && ready.includes("echo_py");
+    },
+    "both echo plugins ready",
+    30_000,
+    200,
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
+  });
+
+  const tail = spawn(process.execPath, [NEXO, "tail", "plugin.inbound.>", "--count", "4"], { env: { ...process.env, ...socketEnv } });
+  let tailOut = "";
+  let tailErr = "";
+  tail.stdout.on("data", (d) => (tailOut += d));
+  tail.stderr.on("data", (d) => (tailErr += d));
+  const tailClosed = new Promise((r) => tail.once("close", r));
+  t.after(() => void tail.kill());
+  await waitFor(() => tailErr.includes("tailing"), "tail subscription live");
+
+  for (const [topic, payload] of [
+    ["plugin.outbound.echo", { lang: "ts", n: 1 }],
+    ["plugin.outbound.echo_py.room", { lang: "py", text: "héllo 😀" }],
+    ["plugin.outbound.echo.room", { lang: "ts", n: 2 }],
+    ["plugin.outbound.echo_py", { lang: "py", n: 3 }],
+  ] as const) {
+    const pub = await run(["publish", topic, JSON.stringify(payload)], socketEnv);
+    assert.equal(pub.code, 0, pub.stderr);
+  }
+  assert.equal(await tailClosed, 0);
+  const events = tailOut.trim().split("\n").map((l) => JSON.parse(l) as { topic: string; source: string; payload: { lang: string } });
+  const by = (source: string) => events.filter((e) => e.source === source).map((e) => [e.topic, e.payload]);
+  assert.deepEqual(by("echo"), [
+    ["plugin.inbound.echo", { lang: "ts", n: 1 }],
+    ["plugin.inbound.echo.room", { lang: "ts", n: 2 }],
+  ]);
+  assert.deepEqual(by("echo_py"), [
+    ["plugin.inbound.echo_py.room", { lang: "py", text: "héllo 😀" }],
+    ["plugin.inbound.echo_py", { lang: "py", n: 3 }],
+  ]);
+
+  const daemonClosed = new Promise((r) => daemon.once("close", r));
+  daemon.kill("SIGTERM");
+  assert.equal(await daemonClosed, 0, daemon.output());
+});
