@@ -51,7 +51,8 @@ async def _maybe_await(value: Any) -> Any:
 
 
 def _positive(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+    number_like = isinstance(value, kind) and not isinstance(value, bool)
+    if not number_like or value <= 0:
         raise ValueError(f"PluginAdapter option {name} must be a positive number, got {value!r} ({type(value).__name__})")
     return value
 
@@ -265,7 +266,8 @@ class PluginAdapter:
         method = v.get("method")
         if method is None:
             # A response to one of our host calls; one we no longer wait for (timed out) is dropped.
-            entry = self._pending.get(v.get("id")) if isinstance(v.get("id"), int) else None
+            rid = v.get("id")
+            entry = self._pending.get(rid) if isinstance(rid, int) else None
             if entry is None or entry[0].done():
                 self._log(f"response to unknown request id {v.get('id')!r} ignored")
                 return
@@ -323,7 +325,8 @@ class PluginAdapter:
             if self._shutting_down.is_set() or self._events is None:
                 return
             event = Event.from_dict(params["event"])
-            topic = params.get("topic") if isinstance(params.get("topic"), str) else event.topic
+            raw_topic = params.get("topic")
+            topic = raw_topic if isinstance(raw_topic, str) else event.topic
             sub = params.get("subscriber_id")
             try:
                 self._events.put_nowait((topic, event, None if sub is None else str(sub)))

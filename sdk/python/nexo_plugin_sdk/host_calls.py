@@ -25,7 +25,8 @@ class BrokerSender:
 
     async def publish_acked(self, topic: str, event: Event) -> dict[str, Any]:
         """broker.publish as a request: {ok: true}, or RpcError (e.g. outside the allowlist)."""
-        return await self._a._request("broker.publish", {"topic": topic, "event": event.to_dict()})
+        result: dict[str, Any] = await self._a._request("broker.publish", {"topic": topic, "event": event.to_dict()})
+        return result
 
     async def subscribe(self, pattern: str, handler: SubscriptionHandler) -> str:
         """Ask the host for events matching pattern (inside the allowlist); returns the subscriber id."""
@@ -40,7 +41,8 @@ class BrokerSender:
 
     async def memory_recall(self, agent_id: str, query: str, limit: int = 10, timeout: float | None = None) -> dict[str, Any]:
         """memory.recall -> {entries: [...]}."""
-        return await self._a._request("memory.recall", {"agent_id": agent_id, "query": query, "limit": limit}, timeout)
+        result: dict[str, Any] = await self._a._request("memory.recall", {"agent_id": agent_id, "query": query, "limit": limit}, timeout)
+        return result
 
     async def llm_complete(self, *, messages: list[dict[str, Any]], provider: str | None = None, model: str | None = None,
                            max_tokens: int = 4096, temperature: float = 0.7, system_prompt: str | None = None,
@@ -49,7 +51,8 @@ class BrokerSender:
         (stream: true): on_delta gets each llm.complete.delta chunk in order, and the final
         reply (without content) is returned."""
         params = _llm_params(messages, provider, model, max_tokens, temperature, system_prompt, on_delta is not None)
-        return await self._a._request("llm.complete", params, timeout, on_delta=on_delta)
+        result: dict[str, Any] = await self._a._request("llm.complete", params, timeout, on_delta=on_delta)
+        return result
 
     def llm_complete_stream(self, *, messages: list[dict[str, Any]], provider: str | None = None, model: str | None = None,
                             max_tokens: int = 4096, temperature: float = 0.7, system_prompt: str | None = None,

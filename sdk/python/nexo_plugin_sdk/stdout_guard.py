@@ -41,5 +41,5 @@ def install_stdout_guard() -> BinaryIO:
     sys.stdout.flush()
     frames_fd = os.dup(1)
     os.dup2(2, 1)
-    sys.stdout = _GuardedStdout()  # type: ignore[assignment]
+    sys.stdout = _GuardedStdout()
     return os.fdopen(frames_fd, "wb")

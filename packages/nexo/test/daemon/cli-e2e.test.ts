@@ -35,6 +35,37 @@ function startDaemon(t: TestContext, config: string): ChildProcess & { output: (
   return Object.assign(child, { output: () => out });
 }
 
+/** Wait until the daemon lists every key in `keys` as ready (the daemon's output is added to a failure). */
+async function waitForReady(daemon: ChildProcess & { output: () => string }, env: NodeJS.ProcessEnv, keys: string[]): Promise<void> {
+  await waitFor(
+    async () => {
+      const r = await run(["plugin", "list", "--json"], env);
+      if (r.code !== 0) return false;
+      const ready = (JSON.parse(r.stdout) as Array<{ key: string; state: string }>).filter((p) => p.state === "ready").map((p) => p.key);
+      return keys.every((k) => ready.includes(k));
+    },
+    `${keys.join(", ")} ready`,
+    30_000,
+    200,
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
+  });
+}
+
+/** `nexo tail <pattern> --count n`, resolved once its subscription is live. */
+async function startTail(t: TestContext, pattern: string, count: number, env: NodeJS.ProcessEnv): Promise<{ closed: Promise<unknown>; output: () => string }> {
+  const tail = spawn(process.execPath, [NEXO, "tail", pattern, "--count", String(count)], { env: { ...process.env, ...env } });
+  let out = "";
+  let err = "";
+  tail.stdout.on("data", (d) => (out += d));
+  tail.stderr.on("data", (d) => (err += d));
+  // Listen for the exit now: the tail may finish before the test gets to await it.
+  const closed = new Promise((r) => tail.once("close", r));
+  t.after(() => void tail.kill());
+  await waitFor(() => err.includes("tailing"), "tail subscription live");
+  return { closed, output: () => out };
+}
+
 test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound.echo shows up in nexo tail plugin.inbound.>", async (t) => {
   const dir = tempDir(t);
   const config = join(dir, "nexo.yaml");
@@ -44,33 +75,13 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
   );
   const socketEnv = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
   const daemon = startDaemon(t, config);
-  await waitFor(
-    async () => {
-      const r = await run(["plugin", "list", "--json"], socketEnv);
-      return r.code === 0 && (JSON.parse(r.stdout) as Array<{ key: string; state: string }>).some((p) => p.key === "echo" && p.state === "ready");
-    },
-    "echo plugin ready",
-    30_000,
-    200,
-  ).catch((err) => {
-    throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
-  });
-
-  const tail = spawn(process.execPath, [NEXO, "tail", "plugin.inbound.>", "--count", "1"], { env: { ...process.env, ...socketEnv } });
-  let tailOut = "";
-  let tailErr = "";
-  tail.stdout.on("data", (d) => (tailOut += d));
-  tail.stderr.on("data", (d) => (tailErr += d));
-  // Listen for the exit now: the tail may finish before the test gets to await it.
-  const tailClosed = new Promise((r) => tail.once("close", r));
-  t.after(() => void tail.kill());
-  await waitFor(() => tailErr.includes("tailing"), "tail subscription live");
+  await waitForReady(daemon, socketEnv, ["echo"]);
+  const tail = await startTail(t, "plugin.inbound.>", 1, socketEnv);
 
   const pub = await run(["publish", "plugin.outbound.echo", '{"text":"hi"}'], socketEnv);
   assert.equal(pub.code, 0, pub.stderr);
-  const code = await tailClosed;
-  assert.equal(code, 0);
-  const event = JSON.parse(tailOut.trim().split("\n")[0]);
+  assert.equal(await tail.closed, 0);
+  const event = JSON.parse(tail.output().trim().split("\n")[0]);
   assert.equal(event.topic, "plugin.inbound.echo");
   assert.deepEqual(event.payload, { text: "hi" });
   assert.equal(event.source, "echo");
@@ -119,28 +130,8 @@ test("daemon - nexo run with the TypeScript and Python echo plugins side by side
   );
   const socketEnv = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
   const daemon = startDaemon(t, config);
-  await waitFor(
-    async () => {
-      const r = await run(["plugin", "list", "--json"], socketEnv);
-      if (r.code !== 0) return false;
-      const ready = (JSON.parse(r.stdout) as Array<{ key: string; state: string }>).filter((p) => p.state === "ready").map((p) => p.key);
-      return ready.includes("echo") && ready.includes("echo_py");
-    },
-    "both echo plugins ready",
-    30_000,
-    200,
-  ).catch((err) => {
-    throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
-  });
-
-  const tail = spawn(process.execPath, [NEXO, "tail", "plugin.inbound.>", "--count", "4"], { env: { ...process.env, ...socketEnv } });
-  let tailOut = "";
-  let tailErr = "";
-  tail.stdout.on("data", (d) => (tailOut += d));
-  tail.stderr.on("data", (d) => (tailErr += d));
-  const tailClosed = new Promise((r) => tail.once("close", r));
-  t.after(() => void tail.kill());
-  await waitFor(() => tailErr.includes("tailing"), "tail subscription live");
+  await waitForReady(daemon, socketEnv, ["echo", "echo_py"]);
+  const tail = await startTail(t, "plugin.inbound.>", 4, socketEnv);
 
   for (const [topic, payload] of [
     ["plugin.outbound.echo", { lang: "ts", n: 1 }],
@@ -151,8 +142,8 @@ test("daemon - nexo run with the TypeScript and Python echo plugins side by side
     const pub = await run(["publish", topic, JSON.stringify(payload)], socketEnv);
     assert.equal(pub.code, 0, pub.stderr);
   }
-  assert.equal(await tailClosed, 0);
-  const events = tailOut.trim().split("\n").map((l) => JSON.parse(l) as { topic: string; source: string; payload: { lang: string } });
+  assert.equal(await tail.closed, 0);
+  const events = tail.output().trim().split("\n").map((l) => JSON.parse(l) as { topic: string; source: string; payload: { lang: string } });
   const by = (source: string) => events.filter((e) => e.source === source).map((e) => [e.topic, e.payload]);
   assert.deepEqual(by("echo"), [
     ["plugin.inbound.echo", { lang: "ts", n: 1 }],
