@@ -1,2 +1,38 @@
 export { NexoError, ErrorCodes, isNexoError } from "./errors.js";
+export { Nexo, WORKFLOW_NAME_PATTERN, WORKFLOW_EVENT_SOURCE } from "./app/index.js";
+export { NexusPlugin, PluginManager, PLUGIN_NAME_PATTERN } from "./plugins/index.js";
+export { LocalBroker, NatsBroker, createBroker, matchTopic, validateTopic, validatePattern } from "./broker/index.js";
+export { Event, newEvent } from "./contract/index.js";
+export { loadConfig } from "./config/index.js";
+export { Daemon } from "./daemon/index.js";
+export { createLogger } from "./log/index.js";
+export { NEXO_VERSION } from "./version.js";
 export type { ErrorCode, NexoErrorDetails } from "./errors.js";
+export type {
+  AppHealth,
+  AppState,
+  ExecuteWorkflowOptions,
+  HealthStatus,
+  LifecycleHook,
+  NexoOptions,
+  NexoService,
+  PluginStatusEntry,
+  Principal,
+  RegisterWorkflowOptions,
+  ServiceHealth,
+  Unsubscribe,
+  WorkflowCall,
+  WorkflowCompletedEvent,
+  WorkflowContext,
+  WorkflowFailedEvent,
+  WorkflowHandler,
+  WorkflowHook,
+  WorkflowInfo,
+  WorkflowInputs,
+  WorkflowMiddleware,
+  WorkflowStartedEvent,
+} from "./app/index.js";
+export type { InProcessPluginState } from "./plugins/index.js";
+export type { Broker, Subscription, SubscribeOptions, BrokerStats } from "./broker/index.js";
+export type { NexoConfig } from "./config/index.js";
+export type { Logger } from "./log/index.js";

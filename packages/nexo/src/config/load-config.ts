@@ -18,6 +18,15 @@ export interface PluginInstanceConfig {
   envFrom: Record<string, string>;
 }
 
+/** One `in_process_plugins:` entry: a built-in by name, or your own module. */
+export interface InProcessPluginConfig {
+  name: string;
+  /** Absolute path of a module whose default export is a NexusPlugin class or factory; absent for built-ins. */
+  module?: string;
+  /** Everything else in the entry: the plugin's options. */
+  options: Record<string, unknown>;
+}
+
 /** The daemon's configuration with every default applied and paths made absolute. */
 export interface NexoConfig {
   /** The file it came from, or null for pure defaults. */
@@ -34,7 +43,10 @@ export interface NexoConfig {
   timeouts: { pluginInitMs?: number; pluginToolMs?: number; pluginShutdownGraceMs?: number };
   bindings: unknown[];
   pollers: unknown;
-  inProcessPlugins: Record<string, unknown>;
+  /** In-process plugins, in setup order. */
+  inProcessPlugins: InProcessPluginConfig[];
+  /** Modules that register workflows (absolute paths). */
+  workflows: string[];
 }
 
 /**
@@ -42,6 +54,11 @@ export interface NexoConfig {
  * the bundled examples that need nothing outside this machine.
  */
 export const DEFAULT_DEMO_PLUGINS: Readonly<Record<string, unknown>> = { echo: {}, echo_py: {} };
+
+/** Workflows of the bundled demo, registered when `plugin_paths` is not set either. */
+export function bundledDemoWorkflows(): string {
+  return resolve(bundledExamplesDir(), "demo-workflows.mjs");
+}
 
 /** The repository's bundled examples, the default plugin path. */
 export function bundledExamplesDir(): string {
@@ -114,7 +131,11 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     timeouts: { pluginInitMs: t.plugin_init_ms, pluginToolMs: t.plugin_tool_ms, pluginShutdownGraceMs: t.plugin_shutdown_grace_ms },
     bindings: r.bindings ?? [],
     pollers: r.pollers,
-    inProcessPlugins: r.in_process_plugins ?? {},
+    inProcessPlugins: Object.entries<Record<string, unknown> | null>(r.in_process_plugins ?? {}).map(([name, entry]) => {
+      const { module, ...options } = entry ?? {};
+      return { name, ...(typeof module === "string" ? { module: abs(module) } : {}), options };
+    }),
+    workflows: (r.workflows ?? (r.plugin_paths === undefined ? [bundledDemoWorkflows()] : [])).map(abs),
   };
 }
 

@@ -41,7 +41,16 @@ export const configSchema = {
     },
     bindings: { type: "array" },
     pollers: {},
-    in_process_plugins: { type: "object" },
+    in_process_plugins: {
+      type: "object",
+      description: "In-process plugins in setup order: a built-in by name, or `module: ./file.mjs` for your own; other keys are its options.",
+      additionalProperties: { anyOf: [{ type: "null" }, { type: "object", properties: { module: { type: "string", minLength: 1 } } }] },
+    },
+    workflows: {
+      type: "array",
+      description: "Modules registering workflows: each exports default (or register) (app) => void.",
+      items: { type: "string", minLength: 1 },
+    },
   },
   $defs: {
     pluginEntry: {

@@ -2,66 +2,96 @@ import { mkdirSync } from "node:fs";
 import { createBroker, validatePattern, type Broker } from "../broker/index.js";
 import type { NexoConfig } from "../config/index.js";
 import { newEvent, RpcError, RpcErrorCodes } from "../contract/index.js";
-import { discoverPlugins, PluginHost } from "../host/index.js";
+import { Nexo } from "../app/index.js";
+import { discoverPlugins, type PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { ControlMethods, ControlServer, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
+import { loadInProcessPlugins, loadWorkflowModules } from "./load-modules.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
+import { ErrorCodes, isNexoError } from "../errors.js";
 
 export interface DaemonOptions {
   logger?: Logger;
-  /** Use this broker instead of the one the config names (tests, embedding). */
+  /** Use this broker instead of the one the config names (tests, embedding); left open by `stop()`. */
   broker?: Broker;
-  /** Extra control handlers (workflows, tools) contributed by the app. */
+  /** Extra control handlers contributed by the embedder. */
   controlHandlers?: Record<string, ControlHandler>;
+  /** Called with the app before it starts: register workflows and plugins here. */
+  configure?: (app: Nexo) => void | Promise<void>;
 }
 
 /**
- * The running daemon around the subprocess plugins: broker, plugin discovery
- * and supervision, and the local control socket. `stop()` undoes `start()` in
- * reverse order and is safe to call twice.
+ * `nexo run`: the Nexo app built from `nexo.yaml` — broker, subprocess plugins
+ * found in `plugin_paths`, the HTTP API, and the local control socket the CLI
+ * talks to. `stop()` undoes `start()` in reverse order and is safe to call twice.
  */
 export class Daemon {
-  readonly host: PluginHost;
   private control: ControlServer | undefined;
   private stopped = false;
 
   private constructor(
     readonly config: NexoConfig,
-    readonly broker: Broker,
-    readonly logger: Logger,
+    readonly app: Nexo,
     private readonly ownsBroker: boolean,
     private readonly extraHandlers: Record<string, ControlHandler>,
-  ) {
-    this.host = new PluginHost({
+  ) {}
+
+  get broker(): Broker {
+    return this.app.broker;
+  }
+
+  get host(): PluginHost {
+    return this.app.host;
+  }
+
+  get logger(): Logger {
+    return this.app.logger;
+  }
+
+  /** Build the app from `config` and start it; a plugin that fails to start is logged, not fatal. */
+  static async start(config: NexoConfig, options: DaemonOptions = {}): Promise<Daemon> {
+    const logger = options.logger ?? createLogger({ level: config.logLevel });
+    mkdirSync(config.stateDir, { recursive: true });
+    const broker = options.broker ?? (await createBroker(config.broker, { logger }));
+    const app = new Nexo({
       broker,
       logger,
-      nexoVersion: NEXO_VERSION,
-      stateRoot: config.stateDir,
-      timeouts: {
+      apiPort: config.api.port,
+      apiHost: config.api.host,
+      http: config.api.enabled,
+      stateDir: config.stateDir,
+      pluginTimeouts: {
         ...(config.timeouts.pluginInitMs ? { initMs: config.timeouts.pluginInitMs } : {}),
         ...(config.timeouts.pluginToolMs ? { toolMs: config.timeouts.pluginToolMs } : {}),
         ...(config.timeouts.pluginShutdownGraceMs ? { killGraceMs: config.timeouts.pluginShutdownGraceMs } : {}),
       },
     });
-  }
-
-  /** Start everything the config describes; plugin failures are logged, not fatal. */
-  static async start(config: NexoConfig, options: DaemonOptions = {}): Promise<Daemon> {
-    const logger = options.logger ?? createLogger({ level: config.logLevel });
-    mkdirSync(config.stateDir, { recursive: true });
-    const broker = options.broker ?? (await createBroker(config.broker, { logger }));
-    const daemon = new Daemon(config, broker, logger, options.broker === undefined, options.controlHandlers ?? {});
+    const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {});
     try {
-      await daemon.boot();
+      daemon.addSubprocessPlugins();
+      daemon.addControlService();
+      await loadInProcessPlugins(app, config.inProcessPlugins);
+      await loadWorkflowModules(app, config.workflows);
+      await options.configure?.(app);
+      await app.start();
     } catch (err) {
       await daemon.stop();
       throw err;
     }
+    logger.info({ socket: config.control.socket, api: app.url }, "nexo daemon started");
     return daemon;
   }
 
-  private async boot(): Promise<void> {
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.app.stop();
+    if (this.ownsBroker) await this.broker.close();
+    this.logger.info("nexo daemon stopped");
+  }
+
+  private addSubprocessPlugins(): void {
     const { config, logger } = this;
     const found = discoverPlugins(config.pluginPaths, NEXO_VERSION);
     for (const r of found.rejected) logger.error({ path: r.path, err: r.error.message }, "plugin refused");
@@ -75,25 +105,37 @@ export class Daemon {
         logger.error({ err: (err as Error).message }, "plugin refused");
       }
     }
-    this.control = new ControlServer({ socketPath: config.control.socket, logger, handlers: { ...this.controlHandlers(), ...this.extraHandlers } });
-    await this.control.listen();
-    const report = await this.host.startAll();
-    logger.info({ ready: report.ready, failed: report.failed.map((f) => f.key), socket: config.control.socket }, "nexo daemon started");
-    for (const f of report.failed) logger.error({ plugin: f.key, err: f.error }, "plugin failed to start");
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.control?.close();
-    await this.host.stopAll();
-    if (this.ownsBroker) await this.broker.close();
-    this.logger.info("nexo daemon stopped");
+  /** The control socket starts with the app's services, before subprocess plugins, so the CLI sees them starting. */
+  private addControlService(): void {
+    this.app.addService({
+      name: "control-socket",
+      start: async () => {
+        this.control = new ControlServer({
+          socketPath: this.config.control.socket,
+          logger: this.logger,
+          handlers: { ...this.controlHandlers(), ...this.extraHandlers },
+        });
+        await this.control.listen();
+      },
+      stop: async () => {
+        await this.control?.close();
+      },
+    });
   }
 
   private controlHandlers(): Record<string, ControlHandler> {
     return {
-      [ControlMethods.INFO]: () => ({ version: NEXO_VERSION, pid: process.pid, config: this.config.file, stateDir: this.config.stateDir, broker: this.config.broker }),
+      [ControlMethods.INFO]: () => ({
+        version: NEXO_VERSION,
+        pid: process.pid,
+        config: this.config.file,
+        stateDir: this.config.stateDir,
+        broker: this.config.broker,
+        api: this.app.url,
+        state: this.app.state,
+      }),
       [ControlMethods.PLUGIN_LIST]: () => this.host.status().map((s) => ({ key: s.key, id: s.id, version: s.version, state: s.state, pid: s.pid, restarts: s.restarts })),
       [ControlMethods.PLUGIN_STATUS]: (params) => {
         const key = param(params, "key", false);
@@ -117,6 +159,21 @@ export class Daemon {
         const sub = this.broker.subscribe(pattern, (event) => void session.notify(TAIL_EVENT, { pattern, event }), { name: "control:tail", bufferSize: 4096 });
         session.onClose(() => sub.unsubscribe());
         return { pattern };
+      },
+      [ControlMethods.WORKFLOW_LIST]: () => this.app.listWorkflows().map(({ name, description, inputSchema }) => ({ name, description, inputSchema })),
+      [ControlMethods.WORKFLOW_RUN]: async (params) => {
+        const name = param(params, "name", true)!;
+        const inputs = (params as Record<string, unknown>).inputs ?? {};
+        try {
+          return { result: (await this.app.executeWorkflow(name, inputs, { channel: "cli" })) ?? null };
+        } catch (err) {
+          // Keep the stable code and the violations: the CLI prints them.
+          if (isNexoError(err)) {
+            const badCall = err.code === ErrorCodes.WORKFLOW_INVALID_INPUT || err.code === ErrorCodes.WORKFLOW_NOT_FOUND;
+            throw new RpcError(badCall ? RpcErrorCodes.INVALID_PARAMS : RpcErrorCodes.INTERNAL_ERROR, err.message, { code: err.code, ...(err.details.data as object | undefined) });
+          }
+          throw err;
+        }
       },
     };
   }

@@ -71,7 +71,16 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
   const config = join(dir, "nexo.yaml");
   writeFileSync(
     config,
-    [`state_dir: ${join(dir, "state")}`, `plugin_paths: [${JSON.stringify(EXAMPLES)}]`, "api:", "  port: 0", "plugins:", "  echo: {}", ""].join("\n"),
+    [
+      `state_dir: ${join(dir, "state")}`,
+      `plugin_paths: [${JSON.stringify(EXAMPLES)}]`,
+      `workflows: [${JSON.stringify(join(EXAMPLES, "demo-workflows.mjs"))}]`,
+      "api:",
+      "  port: 0",
+      "plugins:",
+      "  echo: {}",
+      "",
+    ].join("\n"),
   );
   const socketEnv = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
   const daemon = startDaemon(t, config);
@@ -89,6 +98,21 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
   const status = await run(["plugin", "status", "echo"], socketEnv);
   assert.equal(status.code, 0);
   assert.match(status.stdout, /state:\s+ready/);
+
+  const workflows = await run(["workflow", "list", "--json"], socketEnv);
+  assert.equal(workflows.code, 0, workflows.stderr);
+  assert.deepEqual((JSON.parse(workflows.stdout) as Array<{ name: string }>).map((w) => w.name), ["echo", "greet"]);
+  const greet = await run(["workflow", "run", "greet", "--input", '{"name":"Ada","language":"es"}'], socketEnv);
+  assert.equal(greet.code, 0, greet.stderr);
+  assert.deepEqual(JSON.parse(greet.stdout), { text: "hola, Ada" });
+  const invalid = await run(["workflow", "run", "greet", "--input", '{"nome":"Ada"}'], socketEnv);
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stderr, /NEXO_ERR_WORKFLOW_INVALID_INPUT/);
+  assert.match(invalid.stderr, /\/name: is required/);
+  assert.match(invalid.stderr, /\/nome: is not allowed/);
+  const badJson = await run(["workflow", "run", "greet", "--input", "{oops"], socketEnv);
+  assert.equal(badJson.code, 1);
+  assert.match(badJson.stderr, /--input is not valid JSON/);
 
   const restart = await run(["plugin", "restart", "echo"], socketEnv);
   assert.equal(restart.code, 0, restart.stderr);

@@ -5,6 +5,8 @@ import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
 import { registerManifestCommands } from "./commands-manifest.js";
 import { registerPluginDevCommands } from "./commands-plugin-dev.js";
+import { registerPackageCommands } from "./commands-plugin-package.js";
+import { registerWorkflowCommands } from "./commands-workflow.js";
 
 /** Build the `nexo` command tree. */
 export function buildProgram(): Command {
@@ -16,9 +18,11 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerRunCommand(program);
   registerManifestCommands(program);
-  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart (running daemon); test, new (development)");
+  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart (running daemon); pack, install; test, new (development)");
   registerControlCommands(program, plugin);
+  registerPackageCommands(plugin);
   registerPluginDevCommands(plugin);
+  registerWorkflowCommands(program);
   return program;
 }
 

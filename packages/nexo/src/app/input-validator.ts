@@ -1,0 +1,66 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import formatsModule from "ajv-formats";
+import { ErrorCodes, NexoError } from "../errors.js";
+import { errorMessage } from "./deadline.js";
+import type { WorkflowInputs } from "./types.js";
+
+/** One failed rule in a workflow's inputs; `path` is a JSON Pointer ("" = the whole object). */
+export interface InputViolation {
+  path: string;
+  message: string;
+}
+
+/** Checks inputs; throws NEXO_ERR_WORKFLOW_INVALID_INPUT listing every violation. */
+export type InputCheck = (inputs: WorkflowInputs) => void;
+
+// ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
+const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as (ajv: Ajv) => Ajv;
+
+/** Compiles workflow input schemas once (allErrors, formats) and reports every violation. */
+export class InputValidator {
+  private readonly ajv: Ajv;
+
+  constructor() {
+    this.ajv = new Ajv({ allErrors: true, strict: false });
+    addFormats(this.ajv);
+  }
+
+  /** Compile `schema` for workflow `name`. Throws NEXO_ERR_WORKFLOW_INVALID_DEFINITION if the schema is not valid. */
+  compile(name: string, schema: Record<string, unknown>): InputCheck {
+    let validate: ValidateFunction;
+    try {
+      validate = this.ajv.compile(schema);
+    } catch (err) {
+      throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `workflow "${name}": inputSchema is not a valid JSON Schema: ${errorMessage(err)}`, { field: "inputSchema", cause: err });
+    }
+    return (inputs) => {
+      if (validate(inputs)) return;
+      throw invalidInput(name, (validate.errors ?? []).map(toViolation));
+    };
+  }
+}
+
+/** The error for bad inputs: the message lists each violation, `details.data.violations` carries them. */
+export function invalidInput(name: string, violations: InputViolation[]): NexoError {
+  const list = violations.map((v) => `${v.path || "/"} ${v.message}`).join("; ");
+  return new NexoError(ErrorCodes.WORKFLOW_INVALID_INPUT, `invalid inputs for workflow "${name}": ${list}`, { httpStatus: 400, data: { workflow: name, violations } });
+}
+
+function toViolation(e: ErrorObject): InputViolation {
+  // Point at the offending property itself, not at its parent object.
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === "required" && typeof p.missingProperty === "string") {
+    return { path: `${e.instancePath}/${escapePointer(p.missingProperty)}`, message: "is required" };
+  }
+  if (e.keyword === "additionalProperties" && typeof p.additionalProperty === "string") {
+    return { path: `${e.instancePath}/${escapePointer(p.additionalProperty)}`, message: "is not allowed" };
+  }
+  if (e.keyword === "enum" && Array.isArray(p.allowedValues)) {
+    return { path: e.instancePath, message: `must be one of ${p.allowedValues.map((v) => JSON.stringify(v)).join(", ")}` };
+  }
+  return { path: e.instancePath, message: e.message ?? e.keyword };
+}
+
+function escapePointer(s: string): string {
+  return s.replace(/~/g, "~0").replace(/\//g, "~1");
+}

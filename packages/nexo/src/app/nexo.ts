@@ -1,0 +1,508 @@
+import { resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { v7 as uuidv7 } from "uuid";
+import { LocalBroker, type Broker } from "../broker/index.js";
+import { ErrorCodes, NexoError } from "../errors.js";
+import { PluginHost } from "../host/index.js";
+import { createLogger, type Logger } from "../log/index.js";
+import { PluginManager } from "../plugins/plugin-manager.js";
+import type { NexusPlugin } from "../plugins/nexus-plugin.js";
+import { createHttpApi } from "../surfaces/http/index.js";
+import { NEXO_VERSION } from "../version.js";
+import { callWithDeadline, errorMessage } from "./deadline.js";
+import { HookRunner, OwnedList } from "./hook-runner.js";
+import { runMiddleware } from "./middleware.js";
+import { currentPluginScope } from "./plugin-scope.js";
+import { subprocessHealth } from "./subprocess-health.js";
+import type {
+  AppHealth,
+  AppState,
+  ExecuteWorkflowOptions,
+  HealthStatus,
+  LifecycleHook,
+  NexoOptions,
+  NexoService,
+  PluginStatusEntry,
+  RegisterWorkflowOptions,
+  ResolvedNexoOptions,
+  ServiceHealth,
+  Unsubscribe,
+  WorkflowCall,
+  WorkflowCompletedEvent,
+  WorkflowContext,
+  WorkflowFailedEvent,
+  WorkflowHandler,
+  WorkflowHook,
+  WorkflowInfo,
+  WorkflowInputs,
+  WorkflowMiddleware,
+  WorkflowStartedEvent,
+} from "./types.js";
+import { publishWorkflowEvent } from "./workflow-events.js";
+import { assertInputsObject, WorkflowRegistry, type WorkflowEntry } from "./workflow-registry.js";
+
+const DEFAULTS: ResolvedNexoOptions = {
+  apiPort: 8000,
+  apiHost: "127.0.0.1",
+  hookTimeoutMs: 5000,
+  drainTimeoutMs: 10_000,
+  http: true,
+  maxPendingHooks: 10_000,
+  stateDir: ".nexo-state",
+  maxBodyBytes: 1_048_576,
+};
+
+/**
+ * The Nexo app: workflows run through a middleware chain with lifecycle hooks,
+ * in-process plugins (`NexusPlugin`) and subprocess plugins (`app.host`) under
+ * one lifecycle, and the HTTP API (`app.http`, fastify). `nexo run` builds the
+ * same app from `nexo.yaml`.
+ * @example
+ * const app = new Nexo({ apiPort: 8000 });
+ * app.register("greet", async ({ name }) => ({ text: `hello ${name}` }), {
+ *   inputSchema: { type: "object", required: ["name"], properties: { name: { type: "string" } } },
+ * });
+ * app.addPlugin(new RequestLoggerPlugin());
+ * await app.start();
+ */
+export class Nexo {
+  readonly options: ResolvedNexoOptions;
+  readonly logger: Logger;
+  readonly broker: Broker;
+  /** In-process plugins (seed 004's PluginManager); `app.addPlugin` registers here. */
+  readonly plugins: PluginManager;
+  /** Subprocess plugins: spawn, handshake, supervision (CONTRACT.md). */
+  readonly host: PluginHost;
+  /** The HTTP API; in-process plugins may add routes and hooks in `setup`. */
+  readonly http: FastifyInstance;
+  readonly version = NEXO_VERSION;
+
+  private appState: AppState = "created";
+  private readonly ownsBroker: boolean;
+  private readonly workflows = new WorkflowRegistry();
+  private readonly middleware = new OwnedList<WorkflowMiddleware>();
+  private readonly startupHooks = new OwnedList<LifecycleHook>();
+  private readonly shutdownHooks = new OwnedList<LifecycleHook>();
+  private readonly startedHooks = new OwnedList<WorkflowHook<WorkflowStartedEvent>>();
+  private readonly completedHooks = new OwnedList<WorkflowHook<WorkflowCompletedEvent>>();
+  private readonly failedHooks = new OwnedList<WorkflowHook<WorkflowFailedEvent>>();
+  private readonly services = new OwnedList<NexoService>();
+  private readonly startedServices: NexoService[] = [];
+  private readonly hooks: HookRunner;
+  private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+  private startedAt = 0;
+  private boundPort: number | null = null;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: NexoOptions = {}) {
+    const { broker, logger, pluginTimeouts, ...rest } = options;
+    this.options = { ...DEFAULTS, ...stripUndefined(rest) };
+    checkOptions(this.options);
+    this.logger = logger ?? createLogger();
+    this.ownsBroker = broker === undefined;
+    this.broker = broker ?? new LocalBroker({ logger: this.logger });
+    this.hooks = new HookRunner({ logger: this.logger, timeoutMs: this.options.hookTimeoutMs, maxPending: this.options.maxPendingHooks });
+    this.host = new PluginHost({
+      broker: this.broker,
+      logger: this.logger,
+      nexoVersion: NEXO_VERSION,
+      stateRoot: resolve(this.options.stateDir),
+      ...(pluginTimeouts ? { timeouts: pluginTimeouts } : {}),
+    });
+    this.plugins = new PluginManager(this);
+    this.http = createHttpApi(this);
+  }
+
+  /** Where the app is in its life: created, starting, running, stopping, stopped. */
+  get state(): AppState {
+    return this.appState;
+  }
+
+  /** The HTTP port actually bound (useful with `apiPort: 0`), or null when not listening. */
+  get port(): number | null {
+    return this.boundPort;
+  }
+
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:8000`, or null when not listening. */
+  get url(): string | null {
+    return this.boundPort === null ? null : `http://${hostForUrl(this.options.apiHost)}:${this.boundPort}`;
+  }
+
+  // ---- workflows -------------------------------------------------------
+
+  /**
+   * Register a workflow. Its inputs are checked against `inputSchema` (every
+   * violation reported) before the handler runs. Registered inside a plugin's
+   * `setup`, it belongs to that plugin and goes away with it.
+   */
+  register<I extends WorkflowInputs = WorkflowInputs, R = unknown>(name: string, handler: WorkflowHandler<I, R>, options: RegisterWorkflowOptions = {}): Unsubscribe {
+    this.workflows.add(name, handler as WorkflowHandler<any, unknown>, options, currentPluginScope());
+    return () => void this.workflows.remove(name);
+  }
+
+  /** Registered workflows, in registration order. */
+  listWorkflows(): WorkflowInfo[] {
+    return this.workflows.list();
+  }
+
+  /** One workflow's description, or undefined. */
+  getWorkflow(name: string): WorkflowInfo | undefined {
+    const e = this.workflows.get(name);
+    return e && { name: e.name, description: e.description, inputSchema: e.inputSchema, owner: e.owner };
+  }
+
+  /**
+   * Run workflow `name` through the middleware chain and return its result.
+   * Errors: NEXO_ERR_WORKFLOW_NOT_FOUND, NEXO_ERR_WORKFLOW_INVALID_INPUT (every
+   * violation in `details.data.violations`), NEXO_ERR_WORKFLOW_ABORTED,
+   * NEXO_ERR_APP_STOPPED, or whatever the handler threw.
+   * Surfaces call this through the instance, so a plugin that replaces
+   * `app.executeWorkflow` (the seed's caching example) wraps every surface.
+   */
+  async executeWorkflow(name: string, inputs: unknown = {}, options: ExecuteWorkflowOptions = {}): Promise<unknown> {
+    if (this.appState === "stopping" || this.appState === "stopped") {
+      throw new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; workflow "${name}" not run`, { httpStatus: 503 });
+    }
+    const entry = this.workflows.get(name);
+    if (!entry) {
+      throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { httpStatus: 404, data: { workflow: name } });
+    }
+    assertInputsObject(name, inputs);
+    const workflowId = uuidv7();
+    const controller = new AbortController();
+    const external = options.signal;
+    const onExternalAbort = (): void => controller.abort(external?.reason);
+    if (external) {
+      if (external.aborted) controller.abort(external.reason);
+      else external.addEventListener("abort", onExternalAbort, { once: true });
+    }
+    const context: WorkflowContext = {
+      workflowId,
+      workflowName: name,
+      sessionId: options.sessionId ?? null,
+      channel: options.channel ?? "local",
+      ...(options.principal ? { principal: options.principal } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+      signal: controller.signal,
+      app: this,
+      logger: this.logger.child({ workflow: name, workflowId }),
+    };
+    const call: WorkflowCall = { workflowName: name, inputs, context };
+    const done = runMiddleware(this.middleware.entries.map((m) => m.fn), call, (c) => this.runHandler(entry, c));
+    this.inFlight.set(workflowId, { controller, done });
+    try {
+      return await done;
+    } finally {
+      this.inFlight.delete(workflowId);
+      external?.removeEventListener("abort", onExternalAbort);
+    }
+  }
+
+  /**
+   * Wrap every workflow execution: `app.use(async (call, next) => ...)`. Call
+   * `next()` at most once; not calling it short-circuits with your return value.
+   * Middleware runs in registration order, outermost first.
+   */
+  use(middleware: WorkflowMiddleware): Unsubscribe {
+    if (typeof middleware !== "function") {
+      throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `middleware must be a function, got ${typeof middleware}`, { field: "middleware" });
+    }
+    return this.middleware.add(middleware, currentPluginScope());
+  }
+
+  /** Innermost step: validate inputs, emit started, run the handler, emit completed or failed. */
+  private async runHandler(entry: WorkflowEntry, call: WorkflowCall): Promise<unknown> {
+    const { context } = call;
+    assertInputsObject(entry.name, call.inputs);
+    entry.check(call.inputs);
+    const base = {
+      workflowId: context.workflowId,
+      workflowName: entry.name,
+      sessionId: context.sessionId,
+      channel: context.channel,
+      inputs: call.inputs,
+      timestamp: new Date().toISOString(),
+    };
+    const t0 = performance.now();
+    this.emit("started", this.startedHooks, base);
+    try {
+      const result = await raceAbort(Promise.resolve().then(() => entry.handler(call.inputs, context)), context.signal, entry.name);
+      this.emit("completed", this.completedHooks, { ...base, result, duration: (performance.now() - t0) / 1000 });
+      return result;
+    } catch (err) {
+      const error = { code: err instanceof NexoError ? err.code : ErrorCodes.WORKFLOW_FAILED, message: errorMessage(err) };
+      this.emit("failed", this.failedHooks, { ...base, error, duration: (performance.now() - t0) / 1000 });
+      throw err;
+    }
+  }
+
+  private emit<E extends WorkflowStartedEvent>(phase: "started" | "completed" | "failed", list: OwnedList<WorkflowHook<E>>, event: E): void {
+    if (list.size > 0) void this.hooks.dispatch(list, event, `onWorkflow${phase[0].toUpperCase()}${phase.slice(1)}`);
+    publishWorkflowEvent(this.broker, this.logger, phase, event);
+  }
+
+  // ---- hooks -----------------------------------------------------------
+
+  /** Run `fn` once the app has started (immediately, guarded, if it already has). */
+  onStartup(fn: LifecycleHook): Unsubscribe {
+    const off = this.startupHooks.add(checkFn(fn, "onStartup"), currentPluginScope());
+    if (this.appState === "running") void this.hooks.callGuarded(fn, [], currentPluginScope(), "onStartup");
+    return off;
+  }
+
+  /** Run `fn` when the app stops, after in-flight work drained and before plugin teardown. */
+  onShutdown(fn: LifecycleHook): Unsubscribe {
+    return this.shutdownHooks.add(checkFn(fn, "onShutdown"), currentPluginScope());
+  }
+
+  /** Called before each workflow handler runs. Never awaited by the workflow; errors and hangs are logged. */
+  onWorkflowStarted(fn: WorkflowHook<WorkflowStartedEvent>): Unsubscribe {
+    return this.startedHooks.add(checkFn(fn, "onWorkflowStarted"), currentPluginScope());
+  }
+
+  /** Called after each workflow handler returned, with `result` and `duration` (seconds). */
+  onWorkflowCompleted(fn: WorkflowHook<WorkflowCompletedEvent>): Unsubscribe {
+    return this.completedHooks.add(checkFn(fn, "onWorkflowCompleted"), currentPluginScope());
+  }
+
+  /** Called after each workflow handler threw or was aborted, with `error` and `duration` (seconds). */
+  onWorkflowFailed(fn: WorkflowHook<WorkflowFailedEvent>): Unsubscribe {
+    return this.failedHooks.add(checkFn(fn, "onWorkflowFailed"), currentPluginScope());
+  }
+
+  // ---- plugins and services ----------------------------------------------
+
+  /**
+   * Register an in-process plugin and run its `setup(app)` (seed 004's
+   * `app.add_plugin`). Same as `app.plugins.register(plugin)`.
+   */
+  addPlugin(plugin: NexusPlugin<any>): Promise<void> {
+    return this.plugins.register(plugin);
+  }
+
+  /**
+   * Bind something's lifetime to the app's: started in registration order at
+   * `start()` (before the HTTP API opens), stopped in reverse at `stop()`.
+   */
+  addService(service: NexoService): Unsubscribe {
+    if (!service || typeof service.start !== "function" || typeof service.stop !== "function" || typeof service.name !== "string") {
+      throw new NexoError(ErrorCodes.PLUGIN_INVALID, "a service needs a name, start(app) and stop(app)", { field: "service" });
+    }
+    const off = this.services.add(service, currentPluginScope());
+    if (this.appState === "running") void this.startService(service);
+    return off;
+  }
+
+  /** Drop every hook, middleware and workflow registered by plugin `name` (it was unregistered or failed). */
+  removePluginContributions(name: string): void {
+    for (const list of [this.middleware, this.startupHooks, this.shutdownHooks, this.startedHooks, this.completedHooks, this.failedHooks]) {
+      (list as OwnedList<unknown>).removeOwner(name);
+    }
+    this.workflows.removeOwner(name);
+    for (const { fn, owner } of this.services.entries) {
+      if (owner === name && this.startedServices.includes(fn)) void this.stopService(fn);
+    }
+    this.services.removeOwner(name);
+  }
+
+  /** Status of every plugin, in-process and subprocess alike. */
+  async pluginStatuses(): Promise<PluginStatusEntry[]> {
+    const health = await this.health();
+    return health.plugins;
+  }
+
+  /**
+   * `/health`: the app's state, each in-process plugin, each subprocess plugin,
+   * and each service. `failed` when the app is not running or something failed.
+   */
+  async health(): Promise<AppHealth> {
+    const plugins = [...this.plugins.statuses(), ...subprocessHealth(this.host)];
+    const services: Array<{ name: string } & ServiceHealth> = [];
+    for (const { fn: s } of this.services.entries) {
+      if (!s.health) continue;
+      const outcome = await callWithDeadline(() => s.health!(), this.options.hookTimeoutMs);
+      const h: ServiceHealth = outcome.ok
+        ? outcome.value
+        : { status: "failed", message: outcome.timedOut ? `health check did not answer within ${this.options.hookTimeoutMs} ms` : errorMessage(outcome.error) };
+      services.push({ name: s.name, ...h });
+      if (h.plugins) plugins.push(...h.plugins);
+    }
+    let status: HealthStatus = this.appState === "running" ? "ok" : "failed";
+    for (const x of [...plugins, ...services]) {
+      const st = "health" in x ? x.health : x.status;
+      if (st === "failed") status = "failed";
+      else if (st === "degraded" && status === "ok") status = "degraded";
+    }
+    return {
+      status,
+      state: this.appState,
+      version: NEXO_VERSION,
+      uptimeSeconds: this.startedAt ? Math.round((Date.now() - this.startedAt) / 1000) : 0,
+      plugins,
+      services,
+    };
+  }
+
+  // ---- lifecycle ---------------------------------------------------------
+
+  /**
+   * Start: wait for plugin setups, start services and subprocess plugins, open
+   * the HTTP API, then run `onStartup` hooks. A subprocess plugin that fails to
+   * start is reported in `/health`, not fatal. Idempotent.
+   */
+  start(): Promise<void> {
+    if (this.appState === "stopping" || this.appState === "stopped") {
+      return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; create a new one to start again`));
+    }
+    this.starting ??= this.boot();
+    return this.starting;
+  }
+
+  private async boot(): Promise<void> {
+    this.appState = "starting";
+    try {
+      const failed = await this.plugins.settled();
+      if (failed.length) this.logger.warn({ plugins: failed }, "in-process plugins failed to set up; starting without them");
+      for (const { fn } of this.services.entries) await this.startService(fn);
+      const report = await this.host.startAll();
+      for (const f of report.failed) this.logger.error({ plugin: f.key, err: f.error }, "subprocess plugin failed to start");
+      if (this.options.http) {
+        await this.http.listen({ port: this.options.apiPort, host: this.options.apiHost });
+        const addr = this.http.server.address();
+        this.boundPort = typeof addr === "object" && addr ? addr.port : this.options.apiPort;
+      } else {
+        await this.http.ready();
+      }
+    } catch (err) {
+      this.logger.error({ err }, "start failed; stopping what started");
+      await this.shutdown("start failed", false);
+      throw err;
+    }
+    this.startedAt = Date.now();
+    this.appState = "running";
+    await this.hooks.runSequential(this.startupHooks, "onStartup");
+    this.logger.info({ url: this.url, workflows: this.workflows.list().length, plugins: this.plugins.list(), subprocessPlugins: this.host.list().map((s) => s.key) }, "nexo app started");
+  }
+
+  /**
+   * Stop: close the HTTP API, let in-flight workflows finish (up to
+   * `drainTimeoutMs`, then abort them), run `onShutdown` hooks, stop subprocess
+   * plugins, tear down in-process plugins in reverse order, stop services,
+   * close the broker if the app created it. Never throws; idempotent.
+   */
+  stop(): Promise<void> {
+    if (!this.stopping) {
+      // Refuse new work from this very call on, not from the first await.
+      if (this.appState === "running") this.appState = "stopping";
+      this.stopping = (async () => {
+        await this.starting?.catch(() => undefined);
+        await this.shutdown("app stopping", this.startedAt > 0);
+      })();
+    }
+    return this.stopping;
+  }
+
+  private async shutdown(reason: string, runShutdownHooks: boolean): Promise<void> {
+    if (this.appState === "stopped") return;
+    this.appState = "stopping";
+    await this.http.close().catch((err: unknown) => this.logger.warn({ err }, "closing the HTTP API failed"));
+    this.boundPort = null;
+    await this.drainWorkflows();
+    if (runShutdownHooks) await this.hooks.runSequential(this.shutdownHooks, "onShutdown");
+    await this.hooks.drain(this.options.hookTimeoutMs);
+    await this.host.stopAll(reason);
+    await this.plugins.teardownAll();
+    for (const s of [...this.startedServices].reverse()) await this.stopService(s);
+    if (this.ownsBroker) await this.broker.close();
+    this.appState = "stopped";
+    this.logger.info("nexo app stopped");
+  }
+
+  private async drainWorkflows(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const running = [...this.inFlight.values()];
+    const outcome = await callWithDeadline(() => Promise.allSettled(running.map((r) => r.done)), this.options.drainTimeoutMs);
+    if (outcome.ok) return;
+    this.logger.warn({ count: this.inFlight.size, drainTimeoutMs: this.options.drainTimeoutMs }, "workflows still running after the drain deadline: aborting them");
+    const reason = new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the app is stopping");
+    for (const r of this.inFlight.values()) r.controller.abort(reason);
+    await Promise.allSettled([...this.inFlight.values()].map((r) => r.done));
+  }
+
+  private async startService(s: NexoService): Promise<void> {
+    const owner = this.services.entries.find((e) => e.fn === s)?.owner ?? null;
+    const outcome = await callWithDeadline(() => s.start(this), Math.max(this.options.hookTimeoutMs, 30_000));
+    if (!outcome.ok) {
+      const why = outcome.timedOut ? "did not start in time" : errorMessage(outcome.error);
+      throw new NexoError(ErrorCodes.PLUGIN_SETUP_FAILED, `service ${s.name}${owner ? ` (plugin ${owner})` : ""} failed to start: ${why}`, {
+        pluginId: owner ?? s.name,
+        cause: outcome.timedOut ? undefined : outcome.error,
+      });
+    }
+    this.startedServices.push(s);
+  }
+
+  private async stopService(s: NexoService): Promise<void> {
+    const i = this.startedServices.indexOf(s);
+    if (i < 0) return;
+    this.startedServices.splice(i, 1);
+    await this.hooks.callGuarded(() => s.stop(this), [], null, `service ${s.name} stop`);
+  }
+}
+
+function checkFn<F>(fn: F, what: string): F {
+  if (typeof fn !== "function") {
+    throw new NexoError(ErrorCodes.PLUGIN_INVALID, `${what} needs a function, got ${fn === null ? "null" : typeof fn}`, { field: what });
+  }
+  return fn;
+}
+
+/** Settle with `work`, or reject NEXO_ERR_WORKFLOW_ABORTED as soon as `signal` aborts (the handler may ignore it). */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal, name: string): Promise<T> {
+  const abortError = (): NexoError =>
+    signal.reason instanceof NexoError ? signal.reason : new NexoError(ErrorCodes.WORKFLOW_ABORTED, `workflow "${name}" was aborted${signal.reason ? `: ${errorMessage(signal.reason)}` : ""}`);
+  if (signal.aborted) return Promise.reject(abortError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function checkOptions(o: ResolvedNexoOptions): void {
+  const int = (name: keyof ResolvedNexoOptions, min: number, max: number): void => {
+    const v = o[name];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)} (${typeof v})`, { field: name });
+    }
+  };
+  int("apiPort", 0, 65535);
+  int("hookTimeoutMs", 1, 3_600_000);
+  int("drainTimeoutMs", 0, 3_600_000);
+  int("maxPendingHooks", 1, 10_000_000);
+  int("maxBodyBytes", 1, 1 << 30);
+  if (typeof o.apiHost !== "string" || o.apiHost.length === 0) {
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option apiHost must be a non-empty string, got ${JSON.stringify(o.apiHost)}`, { field: "apiHost" });
+  }
+  if (typeof o.http !== "boolean") throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option http must be a boolean, got ${typeof o.http}`, { field: "http" });
+}
+
+function hostForUrl(host: string): string {
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,43 @@
+import type { Broker } from "../broker/index.js";
+import { newEvent } from "../contract/event.js";
+import type { Logger } from "../log/index.js";
+import type { WorkflowCompletedEvent, WorkflowEventBase, WorkflowFailedEvent } from "./types.js";
+
+/** Lifecycle phases; each is published as `workflow.<name>.<phase>`. */
+export type WorkflowPhase = "started" | "completed" | "failed";
+
+/** Source of every workflow lifecycle event on the broker. */
+export const WORKFLOW_EVENT_SOURCE = "nexo";
+
+/**
+ * Publish a lifecycle event on the broker. The payload uses the wire's
+ * snake_case (like `session_id` in the envelope) so subprocess plugins in any
+ * language read the seed's field names; hooks get the camelCase object.
+ * Never throws: a closed broker or an unserializable result is logged.
+ */
+export function publishWorkflowEvent(
+  broker: Broker,
+  logger: Logger,
+  phase: WorkflowPhase,
+  event: WorkflowEventBase | WorkflowCompletedEvent | WorkflowFailedEvent,
+): void {
+  const topic = `workflow.${event.workflowName}.${phase}`;
+  const payload: Record<string, unknown> = {
+    workflow_id: event.workflowId,
+    workflow_name: event.workflowName,
+    session_id: event.sessionId,
+    channel: event.channel,
+    inputs: event.inputs,
+    timestamp: event.timestamp,
+  };
+  if ("duration" in event) payload.duration = event.duration;
+  if ("result" in event) payload.result = event.result === undefined ? null : event.result;
+  if ("error" in event) payload.error = event.error;
+  try {
+    broker.publish(topic, newEvent(topic, WORKFLOW_EVENT_SOURCE, payload, { sessionId: event.sessionId })).catch((err: unknown) => {
+      logger.debug({ topic, workflowId: event.workflowId, err }, "workflow event not published");
+    });
+  } catch (err) {
+    logger.debug({ topic, workflowId: event.workflowId, err }, "workflow event not published");
+  }
+}

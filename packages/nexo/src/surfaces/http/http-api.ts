@@ -1,0 +1,84 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Nexo } from "../../app/nexo.js";
+import type { Principal } from "../../app/types.js";
+import { ErrorCodes, NexoError } from "../../errors.js";
+import { sendError } from "./error-reply.js";
+import { buildOpenApi, type OpenApiPaths } from "./openapi.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Who made the request, set by an auth hook (AuthPlugin); null when anonymous. */
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /** Paths other surfaces add to `/openapi.json`. */
+    openApiPaths: OpenApiPaths;
+  }
+}
+
+/** Header a client may set to tie calls to one conversation; it becomes the workflow's `sessionId`. */
+export const SESSION_HEADER = "x-session-id";
+
+/**
+ * Build the app's HTTP API on fastify: `/health`, `/workflows`,
+ * `/workflows/:name`, `POST /workflows/:name/execute`, `/openapi.json`.
+ * Errors are JSON with a stable code (`error-reply.ts`). Plugins add their
+ * routes and hooks to the returned instance in `setup`.
+ */
+export function createHttpApi(app: Nexo): FastifyInstance {
+  const http = Fastify({
+    loggerInstance: app.logger.child({ surface: "http" }) as FastifyBaseLogger,
+    // Per-request lines are the RequestLoggerPlugin's job; off by default keeps the hot path quiet.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: app.options.maxBodyBytes,
+    // Plugins' hooks (auth, rate limit) run on every request; one uuid per request is what the logs need.
+    requestIdHeader: false,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+  http.decorateRequest("principal", null);
+  http.decorate("openApiPaths", {} as OpenApiPaths);
+  http.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  http.setNotFoundHandler((request, reply) =>
+    sendError(new NexoError(ErrorCodes.HTTP_NOT_FOUND, `no route ${request.method} ${request.url.split("?")[0]}`), request, reply),
+  );
+
+  http.get("/health", async (_request, reply) => {
+    const health = await app.health();
+    return reply.code(health.status === "failed" ? 503 : 200).send(health);
+  });
+
+  http.get("/workflows", async () => ({
+    workflows: app.listWorkflows().map(({ name, description, inputSchema }) => ({ name, description, inputSchema })),
+  }));
+
+  http.get<{ Params: { name: string } }>("/workflows/:name", async (request) => {
+    const w = app.getWorkflow(request.params.name);
+    if (!w) throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${request.params.name}"`, { data: { workflow: request.params.name } });
+    return { name: w.name, description: w.description, inputSchema: w.inputSchema };
+  });
+
+  http.post<{ Params: { name: string } }>("/workflows/:name/execute", (request, reply) => executeRoute(app, request, reply));
+
+  http.get("/openapi.json", async () => buildOpenApi(app.version, app.listWorkflows(), http.openApiPaths));
+  return http;
+}
+
+async function executeRoute(app: Nexo, request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): Promise<FastifyReply> {
+  const controller = new AbortController();
+  // The client went away before we answered: let the workflow know through ctx.signal.
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) controller.abort(new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the HTTP client disconnected"));
+  };
+  reply.raw.once("close", onClose);
+  const session = request.headers[SESSION_HEADER];
+  // Through the instance, not a captured method: a plugin that replaced executeWorkflow wraps this surface too.
+  const result = await app.executeWorkflow(request.params.name, request.body ?? {}, {
+    channel: "http",
+    sessionId: typeof session === "string" && session.length > 0 && session.length <= 256 ? session : null,
+    ...(request.principal ? { principal: request.principal } : {}),
+    headers: request.headers,
+    signal: controller.signal,
+  });
+  return reply.type("application/json").send(JSON.stringify(result === undefined ? null : result));
+}

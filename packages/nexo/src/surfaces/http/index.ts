@@ -1,0 +1,5 @@
+export { createHttpApi, SESSION_HEADER } from "./http-api.js";
+export { sendError } from "./error-reply.js";
+export { buildOpenApi } from "./openapi.js";
+export type { ErrorBody } from "./error-reply.js";
+export type { OpenApiPaths } from "./openapi.js";
