@@ -123,3 +123,42 @@ test("conformance runner - a plugin that cannot start fails every vector with th
   assert.equal(report.failed, 2);
   for (const r of report.results) assert.match(r.reason ?? "", /could not start the plugin: .*no-such-binary/);
 });
+
+test("conformance runner - invariants fail any vector: a stray stdout line, a second reply, a reply to an id never sent", async (t) => {
+  const dir = tempDir(t);
+  const vectors = join(dir, "vectors");
+  mkdirSync(vectors);
+  // A vector that only asks for one reply; the invariants must catch the rest on their own.
+  writeFileSync(
+    join(vectors, "ping.json"),
+    JSON.stringify({ id: "ping", title: "ping", contract: "Errors", steps: [{ send: { jsonrpc: "2.0", id: 2, method: "x.ping" } }, { expect: { id: 2, error: { code: -32601 } } }, { sleep_ms: 100 }] }),
+  );
+  const plugin = (mode: string): string => {
+    const p = join(dir, mode);
+    mkdirSync(p);
+    writeFileSync(
+      join(p, "main.mjs"),
+      `const mode = ${JSON.stringify(mode)}; const out = (f) => process.stdout.write(JSON.stringify(f) + "\\n");
+let buf = "";
+process.stdin.on("data", (d) => { buf += d; let nl; while ((nl = buf.indexOf("\\n")) !== -1) { const m = JSON.parse(buf.slice(0, nl)); buf = buf.slice(nl + 1);
+  if (m.method === "initialize") { out({ jsonrpc: "2.0", id: m.id, result: { manifest: { plugin: { id: "inv" } }, server_version: "inv-1" } }); continue; }
+  const err = { jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "no" } };
+  out(err);
+  if (mode === "stray") process.stdout.write("debug: handled a request\\n");
+  if (mode === "twice") out(err);
+  if (mode === "unsolicited") out({ jsonrpc: "2.0", id: 99, result: {} });
+} });
+`,
+    );
+    writeFileSync(join(p, "plugin.toml"), `[plugin]\nid = "inv"\nversion = "1.0.0"\n[plugin.entrypoint]\ncommand = "node"\nargs = ["main.mjs"]\n`);
+    return p;
+  };
+  const outcome = async (mode: string): Promise<string> => {
+    const r = (await runConformance({ pluginDir: plugin(mode), vectorsDir: vectors, timeScale: TIME_SCALE })).results[0];
+    return r.status === "pass" ? "pass" : (r.reason ?? "");
+  };
+  assert.equal(await outcome("good"), "pass");
+  assert.match(await outcome("stray"), /stdout carried a line that is not a frame \(invalid_json.*debug: handled a request/);
+  assert.match(await outcome("twice"), /second response to id 2/);
+  assert.match(await outcome("unsolicited"), /response to id 99, which the runner never sent/);
+});
