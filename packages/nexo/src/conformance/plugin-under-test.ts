@@ -35,6 +35,8 @@ const AUTO_ANSWERS: Record<string, (n: number) => unknown> = {
 };
 
 const idKey = (id: JsonRpcId): string => JSON.stringify(id);
+/** How long `kill()` waits for the pipes to close after SIGKILL. */
+const KILL_WAIT_MS = 2000;
 /** Largest stderr the runner keeps; older text is dropped (a plugin may log a lot). */
 const STDERR_KEEP = 256 * 1024;
 
@@ -143,10 +145,17 @@ export class PluginUnderTest {
     if (!this.exit) this.child.kill(sig);
   }
 
-  /** SIGKILL if still running, then wait for the exit. */
+  /**
+   * SIGKILL if still running, then wait for the exit. A process the plugin
+   * started can keep the pipes open after the plugin itself died, so the wait
+   * is capped and the pipes are then released.
+   */
   async kill(): Promise<void> {
     if (!this.exit) this.child.kill("SIGKILL");
-    await this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, KILL_WAIT_MS)))]);
+    clearTimeout(timer);
+    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) s.destroy();
   }
 
   private write(data: string, frames: unknown[]): Promise<void> {
