@@ -18,6 +18,10 @@ from .stdout_guard import install_stdout_guard
 from .tools import ToolDef, ToolInvocation
 
 EventHandler = Callable[[str, Event, BrokerSender], Awaitable[None] | None]
+#: Frames queued in one event-loop turn are written together, up to this many bytes per write.
+BATCH_BYTES = 64 * 1024
+#: Above this many bytes waiting in the pipe transport, a sender waits for drain.
+WRITE_HIGH_WATER = 256 * 1024
 ToolHandler = Callable[[ToolInvocation, "ToolContext"], Awaitable[Any] | Any]
 TopicToolHandler = Callable[[Any, Event], Awaitable[Any] | Any]
 
@@ -105,7 +109,10 @@ class PluginAdapter:
         self._topic_tools: dict[str, TopicToolHandler] = {}
         self._pending: dict[int, tuple[asyncio.Future[Any], Callable[[Any], None] | None]] = {}
         self._next_id = 1
-        self._write_lock: asyncio.Lock | None = None
+        self._running = False
+        self._out_parts: list[bytes] = []
+        self._out_bytes = 0
+        self._flush_scheduled = False
         self._out: BinaryIO | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._events: asyncio.Queue[tuple[str, Event, str | None]] | None = None
@@ -130,7 +137,7 @@ class PluginAdapter:
         """Serve until shutdown; returns after the drain (the process then exits 0)."""
         loop = asyncio.get_running_loop()
         self._finished = loop.create_future()
-        self._write_lock = asyncio.Lock()
+        self._running = True
         self._events = asyncio.Queue(maxsize=self.max_queued_events)
         # Signals first: a SIGTERM that arrives once the host has seen our first reply must drain, not kill.
         if self.handle_process_signals:
@@ -158,6 +165,7 @@ class PluginAdapter:
             await self._finished
             if self._late_replies:
                 await asyncio.wait(self._late_replies, timeout=1)
+                await self._flush_all()
         finally:
             consumer.cancel()
             if self.handle_process_signals:
@@ -199,22 +207,53 @@ class PluginAdapter:
     # ---- writing -------------------------------------------------------------------------
 
     async def _send(self, frame: Any) -> None:
-        """Write one frame; ValueError when it is over max_frame_bytes or not JSON."""
+        """Queue one frame for stdout; ValueError when it is over max_frame_bytes or not JSON.
+
+        Frames queued in the same event-loop turn go out in one write (one syscall
+        for a burst, not one per frame); past BATCH_BYTES the batch is written at
+        once, and a full pipe makes the caller wait for drain, so memory stays
+        bounded. Frames are whole and in call order: there is one buffer."""
         try:
             data = encode_frame(frame)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"frame is not serializable as JSON: {exc}") from exc
         if len(data) - 1 > self.max_frame_bytes:
             raise ValueError(f"frame of {len(data) - 1} bytes exceeds the {self.max_frame_bytes}-byte limit")
-        if self._write_lock is None:
+        if not self._running:
             raise RuntimeError("PluginAdapter.run() has not started; nothing can be sent yet")
-        async with self._write_lock:
-            if self._writer is not None:
-                self._writer.write(data)
-                await self._writer.drain()
-            elif self._out is not None:
-                self._out.write(data)
-                self._out.flush()
+        self._out_parts.append(data)
+        self._out_bytes += len(data)
+        if self._out_bytes >= BATCH_BYTES:
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        if self._writer is not None and self._writer.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+            await self._writer.drain()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._out_parts:
+            return
+        data = b"".join(self._out_parts)
+        self._out_parts.clear()
+        self._out_bytes = 0
+        if self._writer is not None:
+            self._writer.write(data)
+        elif self._out is not None:
+            self._out.write(data)
+            self._out.flush()
+
+    async def _flush_all(self, limit: float = 1.0) -> None:
+        """Write out everything queued before the process ends (bounded: the host may have stopped reading)."""
+        self._flush()
+        if self._writer is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        transport = self._writer.transport
+        while transport.get_write_buffer_size() > 0 and not transport.is_closing() and loop.time() < deadline:
+            await asyncio.sleep(0.002)
 
     def _reply(self, id_: Any, result: Any) -> None:
         self._spawn(self._send_reply(id_, {"result": result}))
@@ -469,5 +508,6 @@ class PluginAdapter:
                 await self._send(frame)
             except Exception as exc:
                 self._log(f"shutdown reply not sent: {exc!r}")
+        await self._flush_all()
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(None)
