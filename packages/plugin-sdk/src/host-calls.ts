@@ -179,4 +179,52 @@ export class BrokerSender {
   llmCompleteStream(params: LlmCompleteParams, onDelta: (chunk: unknown) => void, timeoutMs?: number): Promise<LlmCompleteResult> {
     return this.link.calls.request("llm.complete", { max_tokens: 4096, temperature: 0.7, ...params, stream: true }, timeoutMs, onDelta) as Promise<LlmCompleteResult>;
   }
+
+  /**
+   * The streamed `llm.complete` as an async iterable of chunks (the Python SDK's `llm_complete_stream`);
+   * iteration ends with the final reply, which `result` resolves with; the host's error is thrown by the iteration.
+   * @example const s = broker.llmCompleteChunks({ messages }); for await (const c of s) show(c); const { usage } = await s.result;
+   */
+  llmCompleteChunks(params: LlmCompleteParams, timeoutMs?: number): LlmStream {
+    return new LlmStream((onDelta) => this.llmCompleteStream(params, onDelta, timeoutMs));
+  }
+}
+
+/** A streamed `llm.complete`: iterate for the chunks; `result` is the final reply. Iterate it once. */
+export class LlmStream implements AsyncIterable<unknown> {
+  /** The final reply (rejects with the host's error, a timeout or an abandon). */
+  readonly result: Promise<LlmCompleteResult>;
+  private readonly chunks: unknown[] = [];
+  private wake: (() => void) | undefined;
+  private settled = false;
+  private iterated = false;
+
+  /** @internal built by `BrokerSender.llmCompleteChunks`. */
+  constructor(start: (onDelta: (chunk: unknown) => void) => Promise<LlmCompleteResult>) {
+    this.result = start((chunk) => {
+      this.chunks.push(chunk);
+      this.wake?.();
+    });
+    const done = (): void => {
+      this.settled = true;
+      this.wake?.();
+    };
+    // Handled here so a caller who only iterates gets the error there, not as an unhandled rejection.
+    this.result.then(done, done);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
+    if (this.iterated) throw new Error("an LlmStream can be iterated once");
+    this.iterated = true;
+    for (;;) {
+      if (this.chunks.length > 0) {
+        yield this.chunks.shift();
+        continue;
+      }
+      if (this.settled) break;
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+    await this.result;
+  }
 }

@@ -123,6 +123,29 @@ test("sdk - host calls: memory.recall and llm.complete succeed, fail and time ou
   assert.deepEqual((await streamP).result, { chunks: ["Hel", "lo"], final: { finish_reason: "stop", usage: { output_tokens: 2 } } });
 });
 
+test("sdk - llmCompleteChunks: the chunks as an async iterable, then the final reply; the host's error ends the iteration", async (t) => {
+  const p = await started(t);
+  const call = (id: string) => p.send({ jsonrpc: "2.0", id, method: "tool.invoke", params: { plugin_id: "sink", tool_name: "host", args: { call: "chunks" }, agent_id: null } });
+  const seen = new Set<unknown>();
+  const nextRequest = async () => {
+    const req = await p.waitFor((f) => f.method === "llm.complete" && f.params.stream === true && !seen.has(f.id), "streaming request");
+    seen.add(req.id);
+    return req;
+  };
+  call("ok");
+  const req = await nextRequest();
+  for (const chunk of ["a", "b", "c"]) p.notify("llm.complete.delta", { request_id: req.id, chunk });
+  p.send({ jsonrpc: "2.0", id: req.id, result: { finish_reason: "stop" } });
+  assert.deepEqual((await p.waitFor((f) => f.id === "ok", "reply")).result, { chunks: ["a", "b", "c"], final: { finish_reason: "stop" } });
+
+  call("err");
+  const req2 = await nextRequest();
+  p.notify("llm.complete.delta", { request_id: req2.id, chunk: "x" });
+  p.send({ jsonrpc: "2.0", id: req2.id, error: { code: -32603, message: "llm.complete is not configured" } });
+  assert.deepEqual((await p.waitFor((f) => f.id === "err", "reply")).result, { chunks: ["x"], error: "llm.complete is not configured" });
+  assert.doesNotMatch(p.stderr, /Unhandled|unhandled/);
+});
+
 test("sdk - shutdown drains an in-flight handler first, runs the hook, replies, then exits 0 within 1 s", async (t) => {
   const p = await started(t);
   p.notify("broker.event", { topic: "plugin.outbound.sink", event: event("plugin.outbound.sink", { sleep_ms: 300, n: 1 }) });
@@ -168,7 +191,7 @@ test("sdk - Event.new fills all six fields; uuidv7 sorts by time", async () => {
 
 test("sdk - exports every name of the reference SDK's import line", async () => {
   const sdk = await import("../src/index.js");
-  for (const name of ["PluginAdapter", "Event", "textResult", "ToolError", "ToolNotFoundError", "ToolInvalidArgsError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "stateDir", "BrokerSender", "replyTopic", "conformanceProbe", "HostCallTimeoutError", "HostCallAbandonedError"]) {
+  for (const name of ["PluginAdapter", "Event", "textResult", "ToolError", "ToolNotFoundError", "ToolInvalidArgsError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "stateDir", "BrokerSender", "replyTopic", "conformanceProbe", "HostCallTimeoutError", "HostCallAbandonedError", "LlmStream"]) {
     assert.ok(name in sdk, name);
   }
   assert.equal(sdk.replyTopic("plugin.tool.x.y"), "plugin.tool.x.y.reply");
