@@ -1,0 +1,123 @@
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { Writable } from "node:stream";
+import type { TestContext } from "node:test";
+import { pino } from "pino";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import type { Broker, Subscription } from "../../packages/nexo/src/broker/index.js";
+import { normalizeConfig } from "../../packages/nexo/src/config/index.js";
+import type { Event } from "../../packages/nexo/src/contract/index.js";
+import { Daemon } from "../../packages/nexo/src/daemon/index.js";
+import type { Logger } from "../../packages/nexo/src/log/index.js";
+
+/** The raw (parsed, not normalized) `nexo.yaml` of an example, to adjust before starting it. */
+export type RawConfig = Record<string, any>;
+
+/** A fresh temp dir (realpath, so Unix socket paths stay short and stable), removed after the test. */
+export function tempDir(t: TestContext, prefix = "nexo-example-"): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Read and parse `<exampleDir>/nexo.yaml`. */
+export function readExampleConfig(exampleDir: string): RawConfig {
+  return (parseYaml(readFileSync(join(exampleDir, "nexo.yaml"), "utf8")) ?? {}) as RawConfig;
+}
+
+/**
+ * Write an example's `nexo.yaml`, changed by `edit`, into `dir` with every
+ * relative path made absolute (they resolve against the example's directory),
+ * so `nexo run --config <returned path>` runs the example as its own file would.
+ */
+export function writeExampleConfig(exampleDir: string, dir: string, edit: (raw: RawConfig) => void): string {
+  const raw = readExampleConfig(exampleDir);
+  edit(raw);
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(exampleDir, p));
+  if (Array.isArray(raw.plugin_paths)) raw.plugin_paths = raw.plugin_paths.map(abs);
+  if (typeof raw.state_dir === "string") raw.state_dir = abs(raw.state_dir);
+  const file = join(dir, "nexo.yaml");
+  writeFileSync(file, stringifyYaml(raw));
+  return file;
+}
+
+/** A real pino logger writing JSON lines into memory, so a test can read what the daemon logged. */
+export function memoryLogger(level = "debug"): { logger: Logger; text: () => string; lines: () => Array<Record<string, any>> } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  });
+  const logger = pino({ level }, stream);
+  const text = (): string => chunks.join("");
+  return {
+    logger,
+    text,
+    lines: () =>
+      text()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>),
+  };
+}
+
+export interface StartExampleOptions {
+  /** Where the daemon keeps plugin state and its control socket (a daemon restart reuses it). */
+  stateDir: string;
+  /** Change the example's config before it is normalized (fake server URLs, short intervals). */
+  edit?: (raw: RawConfig) => void;
+  /** Default: a debug-level in-memory logger (read it back with `log`). */
+  logger?: Logger;
+}
+
+/** A daemon started from an example's `nexo.yaml`, in this process. */
+export interface ExampleDaemon {
+  daemon: Daemon;
+  broker: Broker;
+  /** Everything the daemon logged so far (JSON lines), when the default logger is used. */
+  log: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Start the daemon exactly as `nexo run --config <exampleDir>/nexo.yaml` would
+ * (same file, same relative-path resolution), with state in `stateDir`, the
+ * HTTP API off and the edits applied. Stopped after the test unless stopped before.
+ */
+export async function startExampleDaemon(t: TestContext, exampleDir: string, options: StartExampleOptions): Promise<ExampleDaemon> {
+  const raw = readExampleConfig(exampleDir);
+  raw.state_dir = options.stateDir;
+  raw.api = { ...(raw.api ?? {}), enabled: false };
+  options.edit?.(raw);
+  const config = normalizeConfig(raw, join(exampleDir, "nexo.yaml"), exampleDir);
+  const mem = options.logger ? undefined : memoryLogger();
+  const daemon = await Daemon.start(config, { logger: options.logger ?? mem!.logger });
+  const stop = (): Promise<void> => daemon.stop();
+  t.after(stop);
+  return { daemon, broker: daemon.broker, log: () => mem?.text() ?? "", stop };
+}
+
+/** Events seen on a subscription, in order; unsubscribed after the test. */
+export function collect(t: TestContext, broker: Broker, pattern: string): { events: Event[]; sub: Subscription } {
+  const events: Event[] = [];
+  const sub = broker.subscribe(pattern, (e) => void events.push(e), { name: "test:collect", bufferSize: 65_536 });
+  t.after(() => sub.unsubscribe());
+  return { events, sub };
+}
+
+/** Poll `check` until it returns a truthy value; throw naming `what` after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 10): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** The repository root (examples/test-support/ -> ../..). */
+export const REPO_ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..", "..");
