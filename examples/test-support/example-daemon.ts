@@ -71,6 +71,8 @@ export interface StartExampleOptions {
   edit?: (raw: RawConfig) => void;
   /** Default: a debug-level in-memory logger (read it back with `log`). */
   logger?: Logger;
+  /** Use this broker (left open by `stop()`, so events published during shutdown can still be read). Default: the config's. */
+  broker?: Broker;
 }
 
 /** A daemon started from an example's `nexo.yaml`, in this process. */
@@ -94,7 +96,7 @@ export async function startExampleDaemon(t: TestContext, exampleDir: string, opt
   options.edit?.(raw);
   const config = normalizeConfig(raw, join(exampleDir, "nexo.yaml"), exampleDir);
   const mem = options.logger ? undefined : memoryLogger();
-  const daemon = await Daemon.start(config, { logger: options.logger ?? mem!.logger });
+  const daemon = await Daemon.start(config, { logger: options.logger ?? mem!.logger, ...(options.broker ? { broker: options.broker } : {}) });
   const stop = (): Promise<void> => daemon.stop();
   t.after(stop);
   return { daemon, broker: daemon.broker, log: () => mem?.text() ?? "", stop };
