@@ -87,12 +87,16 @@ export interface ExampleDaemon {
 /**
  * Start the daemon exactly as `nexo run --config <exampleDir>/nexo.yaml` would
  * (same file, same relative-path resolution), with state in `stateDir`, the
- * HTTP API off and the edits applied. Stopped after the test unless stopped before.
+ * HTTP API off, a 10 s shutdown grace and the edits applied. Stopped after the
+ * test unless stopped before.
  */
 export async function startExampleDaemon(t: TestContext, exampleDir: string, options: StartExampleOptions): Promise<ExampleDaemon> {
   const raw = readExampleConfig(exampleDir);
   raw.state_dir = options.stateDir;
   raw.api = { ...(raw.api ?? {}), enabled: false };
+  // Tests assert that a plugin exits by itself on shutdown, not how fast: a roomy grace
+  // keeps a loaded machine from turning a slow interpreter exit into a SIGKILL.
+  raw.timeouts = { plugin_shutdown_grace_ms: 10_000, ...(raw.timeouts ?? {}) };
   options.edit?.(raw);
   const config = normalizeConfig(raw, join(exampleDir, "nexo.yaml"), exampleDir);
   const mem = options.logger ? undefined : memoryLogger();

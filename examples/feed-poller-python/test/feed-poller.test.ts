@@ -68,8 +68,11 @@ test("feed-poller-python - publishes each new item once; after a plugin restart 
   await first.daemon.host.restart(KEY);
   await expectOnlyNew(feed, all, 5, "f");
 
+  // The file is written once the poll has handled every listed item, just after the publish.
   const pluginState = join(stateDir, "plugins", KEY);
-  const state = JSON.parse(readFileSync(join(pluginState, "state.json"), "utf8"));
+  const readState = (): { seen: string[]; feed_url: string; etag: string } => JSON.parse(readFileSync(join(pluginState, "state.json"), "utf8"));
+  await waitFor(() => readState().seen.includes("f"), "f saved in state.json");
+  const state = readState();
   assert.deepEqual(state.seen, ["a", "b", "c", "d", "e", "f"]);
   assert.equal(state.feed_url, feed.url);
   assert.match(state.etag, /^"[0-9a-f]+"$/);
@@ -81,14 +84,20 @@ test("feed-poller-python - publishes each new item once; after a plugin restart 
   const second = await startExampleDaemon(t, EXAMPLE, { stateDir, edit: pointAt(feed) });
   const after = collect(t, second.broker, "plugin.inbound.feed").events;
   await expectOnlyNew(feed, after, 0, "g");
-  assert.deepEqual(JSON.parse(readFileSync(join(pluginState, "state.json"), "utf8")).seen, ["a", "b", "c", "d", "e", "f", "g"]);
+  await waitFor(() => readState().seen.includes("g"), "g saved in state.json");
+  assert.deepEqual(readState().seen, ["a", "b", "c", "d", "e", "f", "g"]);
 });
 
 test("feed-poller-python - SIGTERM and a shutdown request in the middle of a hung HTTP request both end the plugin with exit 0", async (t) => {
   const feed = await startFeed(t);
   feed.add("a");
   feed.hang = true;
-  const { daemon, broker, stop } = await startExampleDaemon(t, EXAMPLE, { stateDir: tempDir(t), edit: pointAt(feed) });
+  // A request timeout far beyond the test: only a reader that cannot hold up the exit lets the plugin go.
+  const edit = (raw: RawConfig): void => {
+    pointAt(feed)(raw);
+    raw.plugins.feed_poller.config.timeout_secs = 120;
+  };
+  const { daemon, broker, stop } = await startExampleDaemon(t, EXAMPLE, { stateDir: tempDir(t), edit });
   const crashed = collect(t, broker, `plugin.lifecycle.${KEY}.crashed`).events;
   const sup = daemon.host.require(KEY);
   await waitFor(() => feed.hanging === 1, "the poller waiting on the hung feed");

@@ -39,7 +39,7 @@ test("sms-outbound-ts - sends through the Messages API and publishes plugin.deli
     stateDir: tempDir(t),
     edit: (raw) => {
       assert.equal(raw.plugins.sms_outbound.auth_token_env, "TWILIO_AUTH_TOKEN");
-      Object.assign(raw.plugins.sms_outbound.config, { api_base_url: twilio.baseUrl, account_sid: ACCOUNT_SID, from: FROM, timeout_ms: 500 });
+      Object.assign(raw.plugins.sms_outbound.config, { api_base_url: twilio.baseUrl, account_sid: ACCOUNT_SID, from: FROM, timeout_ms: 3000 });
     },
   });
   const deliveries = collect(t, broker, "plugin.delivery.sms.>").events;
