@@ -1,15 +1,14 @@
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { Writable } from "node:stream";
 import type { TestContext } from "node:test";
-import { pino } from "pino";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { Broker, Subscription } from "../../packages/nexo/src/broker/index.js";
 import { normalizeConfig } from "../../packages/nexo/src/config/index.js";
 import type { Event } from "../../packages/nexo/src/contract/index.js";
 import { Daemon } from "../../packages/nexo/src/daemon/index.js";
 import type { Logger } from "../../packages/nexo/src/log/index.js";
+import { captureLogger } from "../../packages/nexo/test/helpers/log-capture.js";
 
 /** The raw (parsed, not normalized) `nexo.yaml` of an example, to adjust before starting it. */
 export type RawConfig = Record<string, any>;
@@ -42,26 +41,10 @@ export function writeExampleConfig(exampleDir: string, dir: string, edit: (raw: 
   return file;
 }
 
-/** A real pino logger writing JSON lines into memory, so a test can read what the daemon logged. */
-export function memoryLogger(level = "debug"): { logger: Logger; text: () => string; lines: () => Array<Record<string, any>> } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
-  const logger = pino({ level }, stream);
-  const text = (): string => chunks.join("");
-  return {
-    logger,
-    text,
-    lines: () =>
-      text()
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, any>),
-  };
+/** An in-memory debug logger (the daemon's own pino), read back as text for leak checks. */
+export function memoryLogger(level = "debug"): { logger: Logger; text: () => string } {
+  const { logger, lines } = captureLogger(level);
+  return { logger, text: () => lines().map((l) => JSON.stringify(l)).join("\n") };
 }
 
 export interface StartExampleOptions {
@@ -112,17 +95,6 @@ export function collect(t: TestContext, broker: Broker, pattern: string): { even
   const sub = broker.subscribe(pattern, (e) => void events.push(e), { name: "test:collect", bufferSize: 65_536 });
   t.after(() => sub.unsubscribe());
   return { events, sub };
-}
-
-/** Poll `check` until it returns a truthy value; throw naming `what` after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 10): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** The repository root (examples/test-support/ -> ../..). */

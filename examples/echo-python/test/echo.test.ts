@@ -1,35 +1,9 @@
-// Pattern 1 in Python end to end: the daemon started from examples/echo-python/nexo.yaml runs
-// the real echo plugin (python3 main.py) and events make the round trip.
-import assert from "node:assert/strict";
+// Pattern 1 in Python end to end: the daemon started from examples/echo-python/nexo.yaml
+// runs the real echo_py plugin (python3 main.py) and events make the round trip.
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { newEvent } from "../../../packages/nexo/src/contract/index.js";
-import { collect, startExampleDaemon, tempDir, waitFor } from "../../test-support/index.js";
-
-const EXAMPLE = fileURLToPath(new URL("..", import.meta.url));
+import { checkEchoExample } from "../../test-support/index.js";
 
 test("echo-python - nexo.yaml runs only the echo_py plugin; outbound events come back inbound in order with session and correlation ids; exits 0 on stop", async (t) => {
-  const { daemon, broker, stop } = await startExampleDaemon(t, EXAMPLE, { stateDir: tempDir(t) });
-  assert.deepEqual(
-    daemon.host.status().map((s) => [s.key, s.state]),
-    [["echo_py", "ready"]],
-  );
-  const { events } = collect(t, broker, "plugin.inbound.>");
-  for (let i = 0; i < 20; i++) {
-    const topic = i % 2 ? "plugin.outbound.echo_py.room" : "plugin.outbound.echo_py";
-    await broker.publish(topic, { ...newEvent(topic, "test", { i }), session_id: `s-${i}`, correlation_id: `c-${i}` });
-  }
-  await waitFor(() => events.length === 20, "20 echoes");
-  events.forEach((e, i) => {
-    assert.equal(e.topic, i % 2 ? "plugin.inbound.echo_py.room" : "plugin.inbound.echo_py");
-    assert.equal(e.source, "echo_py");
-    assert.deepEqual(e.payload, { i });
-    assert.equal(e.session_id, `s-${i}`);
-    assert.equal(e.correlation_id, `c-${i}`);
-  });
-  const sup = daemon.host.require("echo_py");
-  await stop();
-  const s = sup.status();
-  assert.equal(s.lastExitCode, 0, `stderr: ${s.stderrTail.join("\n")}`);
-  assert.equal(s.lastSignal, null);
+  await checkEchoExample(t, fileURLToPath(new URL("..", import.meta.url)), "echo_py");
 });

@@ -3,7 +3,7 @@
 // of Twilio's Messages API on loopback.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { LocalBroker } from "../../../packages/nexo/src/broker/index.js";
 import { newEvent, type Event } from "../../../packages/nexo/src/contract/index.js";
 import { collect, startExampleDaemon, tempDir, waitFor } from "../../test-support/index.js";
@@ -27,13 +27,21 @@ interface Delivery {
   outbound_event_id: string;
 }
 
-test("sms-outbound-ts - sends through the Messages API and publishes plugin.delivery.sms for every outbound event, failures (4xx, 5xx, timeout, invalid) included, with the correlation id; the token is never logged", async (t) => {
+/**
+ * The fake API, and the token in the daemon's environment under the name the
+ * yaml gives (auth_token_env: TWILIO_AUTH_TOKEN), as an operator would export it.
+ */
+async function startTwilio(t: TestContext): Promise<FakeTwilio> {
   const twilio = await FakeTwilio.start(ACCOUNT_SID, TOKEN);
   t.after(() => twilio.close());
-  // The yaml names the variable (auth_token_env: TWILIO_AUTH_TOKEN); the daemon reads it from its environment.
   const saved = process.env.TWILIO_AUTH_TOKEN;
   process.env.TWILIO_AUTH_TOKEN = TOKEN;
   t.after(() => (saved === undefined ? delete process.env.TWILIO_AUTH_TOKEN : (process.env.TWILIO_AUTH_TOKEN = saved)));
+  return twilio;
+}
+
+test("sms-outbound-ts - sends through the Messages API and publishes plugin.delivery.sms for every outbound event, failures (4xx, 5xx, timeout, invalid) included, with the correlation id; the token is never logged", async (t) => {
+  const twilio = await startTwilio(t);
 
   const { daemon, broker, log } = await startExampleDaemon(t, EXAMPLE, {
     stateDir: tempDir(t),
@@ -109,11 +117,7 @@ test("sms-outbound-ts - sends through the Messages API and publishes plugin.deli
 });
 
 test("sms-outbound-ts - a send still unanswered at shutdown is reported as a failed delivery (reason shutdown) and the plugin exits 0", async (t) => {
-  const twilio = await FakeTwilio.start(ACCOUNT_SID, TOKEN);
-  t.after(() => twilio.close());
-  const saved = process.env.TWILIO_AUTH_TOKEN;
-  process.env.TWILIO_AUTH_TOKEN = TOKEN;
-  t.after(() => (saved === undefined ? delete process.env.TWILIO_AUTH_TOKEN : (process.env.TWILIO_AUTH_TOKEN = saved)));
+  const twilio = await startTwilio(t);
   // Our own broker outlives the daemon: the delivery published during its shutdown stays readable.
   const broker = new LocalBroker();
   t.after(() => broker.close());
