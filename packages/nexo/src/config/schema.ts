@@ -40,7 +40,10 @@ export const configSchema = {
       },
     },
     bindings: { type: "array" },
-    pollers: {},
+    pollers: {
+      type: ["string", "object"],
+      description: "YAML-only pollers: the section inline, or the path of a pollers.yaml (checked in detail by the pollers schema).",
+    },
     in_process_plugins: { type: "object" },
   },
   $defs: {

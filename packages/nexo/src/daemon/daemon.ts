@@ -5,7 +5,9 @@ import { newEvent, RpcError, RpcErrorCodes } from "../contract/index.js";
 import { discoverPlugins, PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { ControlMethods, ControlServer, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
+import type { PollerService } from "../pollers/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
+import { createPollers, pollerControlHandlers, type DaemonPollerOptions } from "./pollers.js";
 import { NEXO_VERSION } from "../version.js";
 
 export interface DaemonOptions {
@@ -14,6 +16,10 @@ export interface DaemonOptions {
   broker?: Broker;
   /** Extra control handlers (workflows, tools) contributed by the app. */
   controlHandlers?: Record<string, ControlHandler>;
+  /** Hands new items of poller jobs with `agent:` to that agent (the app wires workflow execution). */
+  deliverToAgent?: DaemonPollerOptions["deliverToAgent"];
+  /** Registry the pollers register their metrics on (the Monitoring plugin exposes it). Default: the service's own. */
+  metricsRegistry?: DaemonPollerOptions["registry"];
 }
 
 /**
@@ -23,6 +29,8 @@ export interface DaemonOptions {
  */
 export class Daemon {
   readonly host: PluginHost;
+  /** The YAML-only pollers, when the config has any. */
+  pollers: PollerService | null = null;
   private control: ControlServer | undefined;
   private stopped = false;
 
@@ -32,6 +40,7 @@ export class Daemon {
     readonly logger: Logger,
     private readonly ownsBroker: boolean,
     private readonly extraHandlers: Record<string, ControlHandler>,
+    private readonly pollerOptions: DaemonPollerOptions = {},
   ) {
     this.host = new PluginHost({
       broker,
@@ -51,7 +60,10 @@ export class Daemon {
     const logger = options.logger ?? createLogger({ level: config.logLevel });
     mkdirSync(config.stateDir, { recursive: true });
     const broker = options.broker ?? (await createBroker(config.broker, { logger }));
-    const daemon = new Daemon(config, broker, logger, options.broker === undefined, options.controlHandlers ?? {});
+    const daemon = new Daemon(config, broker, logger, options.broker === undefined, options.controlHandlers ?? {}, {
+      ...(options.deliverToAgent ? { deliverToAgent: options.deliverToAgent } : {}),
+      ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}),
+    });
     try {
       await daemon.boot();
     } catch (err) {
@@ -75,9 +87,12 @@ export class Daemon {
         logger.error({ err: (err as Error).message }, "plugin refused");
       }
     }
-    this.control = new ControlServer({ socketPath: config.control.socket, logger, handlers: { ...this.controlHandlers(), ...this.extraHandlers } });
+    this.pollers = createPollers(config, this.broker, logger, this.pollerOptions);
+    this.control = new ControlServer({ socketPath: config.control.socket, logger, handlers: { ...this.controlHandlers(), ...pollerControlHandlers(this.pollers), ...this.extraHandlers } });
     await this.control.listen();
     const report = await this.host.startAll();
+    // After the plugins, so their subscriptions exist before the first items are published.
+    await this.pollers?.start();
     logger.info({ ready: report.ready, failed: report.failed.map((f) => f.key), socket: config.control.socket }, "nexo daemon started");
     for (const f of report.failed) logger.error({ plugin: f.key, err: f.error }, "plugin failed to start");
   }
@@ -86,6 +101,7 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     await this.control?.close();
+    await this.pollers?.stop();
     await this.host.stopAll();
     if (this.ownsBroker) await this.broker.close();
     this.logger.info("nexo daemon stopped");

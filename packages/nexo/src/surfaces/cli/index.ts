@@ -4,6 +4,7 @@ import { NEXO_VERSION } from "../../version.js";
 import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
 import { registerManifestCommands } from "./commands-manifest.js";
+import { registerPollerCommands } from "./commands-pollers.js";
 
 /** Build the `nexo` command tree. */
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerManifestCommands(program);
   const plugin = program.command("plugin").description("subprocess plugins: list, status, restart");
   registerControlCommands(program, plugin);
+  registerPollerCommands(program);
   return program;
 }
 
