@@ -5,9 +5,9 @@ import { newEvent, RpcError, RpcErrorCodes } from "../contract/index.js";
 import { discoverPlugins, PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { ControlMethods, ControlServer, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
-import type { PollerService } from "../pollers/index.js";
+import { pollerControlHandlers, type PollerService } from "../pollers/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
-import { createPollers, pollerControlHandlers, type DaemonPollerOptions } from "./pollers.js";
+import { createPollers, type DaemonPollerOptions } from "./pollers.js";
 import { NEXO_VERSION } from "../version.js";
 
 export interface DaemonOptions {

@@ -6,40 +6,19 @@ import { newEvent } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
-import { ControlMethods } from "../surfaces/control/protocol.js";
+import type { ControlHandler } from "../surfaces/control/index.js";
 import { breakerGate, breakerGaugeValue, recordSuccess, recordTransient, type FailurePolicy } from "./circuit-breaker.js";
 import { FetchAgents, fetchFeed } from "./http-fetch.js";
 import { POLLER_KIND_REGISTRY, type FeedJobOptions, type PolledItem, type PollerKind } from "./kinds/index.js";
 import { configError, PollError, toPollError, type PollErrorClass } from "./poll-error.js";
 import { PollerMetrics } from "./poller-metrics.js";
 import { emptyState, PollerStateStore, type JobState } from "./poller-state.js";
+import { describeJob } from "./job-status.js";
+import { pollerControlHandlers } from "./poller-control.js";
 import type { PollerJobConfig, PollersConfig } from "./pollers-config.js";
-import { describeSchedule, JobSchedule } from "./schedule.js";
+import { JobSchedule } from "./schedule.js";
 import { Semaphore } from "./semaphore.js";
-
-/** Who a job is, as handed to `deliverToAgent`. */
-export interface PollerJobInfo {
-  id: string;
-  kind: string;
-  agent?: string;
-  topic: string;
-}
-
-/** One new item, as handed to `deliverToAgent`. */
-export interface PollerDelivery {
-  /** The item's dedupe id. */
-  id: string;
-  /** The item (a JSON array element for webhook_poll, a normalized entry for rss). */
-  data: unknown;
-  /** Id of the broker event published for the same item. */
-  eventId: string;
-}
-
-/**
- * Hands a new item to an agent (the daemon wires it to workflow execution).
- * A rejection leaves the item unseen, so the next run delivers it again.
- */
-export type DeliverToAgent = (agent: string, item: PollerDelivery, job: PollerJobInfo) => Promise<void> | void;
+import type { DeliverToAgent, JobCounters, JobStatus, RunResult, RunStatus } from "./types.js";
 
 /** Options of `new PollerService()`. */
 export interface PollerServiceOptions {
@@ -64,52 +43,6 @@ export interface PollerServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Lease holder name. Default `<hostname>:<pid>:<random>`. */
   holder?: string;
-}
-
-/** How a run ended. `skipped_*`: it did not fetch. `aborted`: the service stopped (or lost the lease) mid-run. */
-export type RunStatus = "ok" | "not_modified" | "transient" | "permanent" | "aborted" | "skipped_paused" | "skipped_breaker" | "skipped_not_due" | "skipped_lease" | "skipped_running";
-
-/** Result of one run (what `nexo pollers run` prints). */
-export interface RunResult {
-  id: string;
-  status: RunStatus;
-  /** New items delivered. */
-  itemsEmitted: number;
-  /** Items in the response (new or not). */
-  itemsSeen: number;
-  durationMs: number;
-  error?: { code: string; class: PollErrorClass; message: string };
-  /** When the job is due next (ISO), if known. */
-  nextRunAt: string | null;
-}
-
-/** In-process counters of one job (since this service started). */
-export interface JobCounters {
-  runs: number;
-  itemsEmitted: number;
-  errors: Partial<Record<PollErrorClass, number>>;
-  lastLatencyMs: number | null;
-  lastSuccessAt: string | null;
-  lastStatus: RunStatus | null;
-}
-
-/** One job as `stats()` and `nexo pollers list` show it. */
-export interface JobStatus extends JobCounters {
-  id: string;
-  kind: string;
-  topic: string;
-  agent: string | null;
-  schedule: string;
-  /** `active`, `paused`, `breaker_open` or `running` (here or on another daemon). */
-  state: "active" | "paused" | "breaker_open" | "running";
-  pauseReason: string | null;
-  breaker: JobState["breakerState"];
-  consecutiveErrors: number;
-  nextRunAt: string | null;
-  lastRunAt: string | null;
-  lastError: string | null;
-  /** Holder of the live lease, if a run is in progress somewhere. */
-  leaseHolder: string | null;
 }
 
 interface Job {
@@ -316,22 +249,13 @@ export class PollerService {
   }
 
   /** Control-socket handlers for `nexo pollers ...`; the daemon merges them into its own. */
-  controlHandlers(): Record<string, (params: unknown) => Promise<unknown>> {
-    const id = (params: unknown): string => {
-      const v = params && typeof params === "object" ? (params as Record<string, unknown>).id : undefined;
-      if (typeof v !== "string" || v.length === 0) throw new NexoError(ErrorCodes.CONTROL_BAD_REQUEST, 'missing parameter "id" (a job id)', { field: "id" });
-      return v;
-    };
-    return {
-      [ControlMethods.POLLER_LIST]: async () => ({ enabled: this.options.config.enabled, source: this.options.config.source, jobs: await this.list() }),
-      [ControlMethods.POLLER_RUN]: async (p) => this.run(id(p)),
-      [ControlMethods.POLLER_PAUSE]: async (p) => {
-        const reason = (p as Record<string, unknown> | undefined)?.reason;
-        return this.pause(id(p), typeof reason === "string" && reason.length ? reason : undefined);
-      },
-      [ControlMethods.POLLER_RESUME]: async (p) => this.resume(id(p)),
-      [ControlMethods.POLLER_RESET]: async (p) => this.reset(id(p)),
-    };
+  controlHandlers(): Record<string, ControlHandler> {
+    return pollerControlHandlers(this);
+  }
+
+  /** The pollers section this service runs. */
+  get config(): PollersConfig {
+    return this.options.config;
   }
 
   private require(id: string): Job {
@@ -608,27 +532,7 @@ export class PollerService {
   }
 
   private describe(job: Job, leaseHolder: string | null): JobStatus {
-    const s = job.state;
-    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-    const state: JobStatus["state"] = leaseHolder ? "running" : s.paused ? "paused" : s.breakerState === "open" ? "breaker_open" : "active";
-    return {
-      id: job.cfg.id,
-      kind: job.cfg.kind,
-      topic: job.cfg.topic,
-      agent: job.cfg.agent ?? null,
-      schedule: describeSchedule(job.cfg.schedule),
-      state,
-      pauseReason: s.paused ? s.pauseReason : null,
-      breaker: s.breakerState,
-      consecutiveErrors: s.consecutiveErrors,
-      nextRunAt: iso(s.nextRunAt),
-      lastRunAt: iso(s.lastRunAt),
-      lastError: s.lastError,
-      leaseHolder,
-      ...job.counters,
-      errors: { ...job.counters.errors },
-      lastSuccessAt: job.counters.lastSuccessAt ?? iso(s.lastSuccessAt),
-    };
+    return describeJob(job.cfg, job.state, job.counters, leaseHolder);
   }
 }
 

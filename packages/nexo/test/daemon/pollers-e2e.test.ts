@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test, type TestContext } from "node:test";
-import { pollerControlHandlers } from "../../src/daemon/index.js";
+import { pollerControlHandlers } from "../../src/pollers/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { ControlMethods } from "../../src/surfaces/control/index.js";
 import { FakeFeeds } from "../helpers/fake-feeds.js";

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { TestContext } from "node:test";
+import { gzipSync } from "node:zlib";
 
 /** One request the fake server saw. */
 export interface SeenRequest {
@@ -124,7 +125,7 @@ export class FakeFeeds {
       return;
     }
     if (options.gzip) {
-      import("node:zlib").then(({ gzipSync }) => res.writeHead(200, { ...headers, "content-encoding": "gzip" }).end(gzipSync(body)));
+      res.writeHead(200, { ...headers, "content-encoding": "gzip" }).end(gzipSync(body));
       return;
     }
     res.writeHead(200, headers).end(body);

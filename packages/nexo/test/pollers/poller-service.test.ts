@@ -459,14 +459,25 @@ test("pollers - control handlers: list, run, pause, resume, reset; unknown ids a
   const log = captureLogger();
   const h = await harness(t, { jobs: [jsonJob("c", feeds.url("/c"))] }, { logger: log.logger });
   const handlers = h.svc.controlHandlers();
-  const list = (await handlers[ControlMethods.POLLER_LIST]({})) as { enabled: boolean; jobs: Array<{ id: string }> };
+  const list = (await handlers[ControlMethods.POLLER_LIST]({}, undefined as never)) as { enabled: boolean; jobs: Array<{ id: string }> };
   assert.equal(list.enabled, true);
   assert.deepEqual(list.jobs.map((j) => j.id), ["c"]);
-  assert.equal(((await handlers[ControlMethods.POLLER_RUN]({ id: "c" })) as { itemsEmitted: number }).itemsEmitted, 1);
-  assert.equal(((await handlers[ControlMethods.POLLER_PAUSE]({ id: "c", reason: "why not" })) as { pauseReason: string }).pauseReason, "why not");
-  assert.equal(((await handlers[ControlMethods.POLLER_RESUME]({ id: "c" })) as { state: string }).state, "active");
-  assert.equal(((await handlers[ControlMethods.POLLER_RESET]({ id: "c" })) as { state: string }).state, "active");
-  await assert.rejects(handlers[ControlMethods.POLLER_RUN]({ id: "nope" }), (e) => isNexoError(e, ErrorCodes.POLLER_NOT_FOUND));
-  await assert.rejects(handlers[ControlMethods.POLLER_PAUSE]({}), (e) => isNexoError(e, ErrorCodes.CONTROL_BAD_REQUEST));
+  assert.equal(((await handlers[ControlMethods.POLLER_RUN]({ id: "c" }, undefined as never)) as { itemsEmitted: number }).itemsEmitted, 1);
+  assert.equal(((await handlers[ControlMethods.POLLER_PAUSE]({ id: "c", reason: "why not" }, undefined as never)) as { pauseReason: string }).pauseReason, "why not");
+  assert.equal(((await handlers[ControlMethods.POLLER_RESUME]({ id: "c" }, undefined as never)) as { state: string }).state, "active");
+  assert.equal(((await handlers[ControlMethods.POLLER_RESET]({ id: "c" }, undefined as never)) as { state: string }).state, "active");
+  await assert.rejects(handlers[ControlMethods.POLLER_RUN]({ id: "nope" }, undefined as never), (e) => isNexoError(e, ErrorCodes.POLLER_NOT_FOUND));
+  await assert.rejects(handlers[ControlMethods.POLLER_PAUSE]({}, undefined as never), (e) => isNexoError(e, ErrorCodes.CONTROL_BAD_REQUEST));
   assert.ok(log.lines().some((l) => l.msg === "pollers started"));
+});
+
+test("pollers - a disabled section (enabled: false) opens no store and runs nothing; its control methods say so", async (t) => {
+  const feeds = await FakeFeeds.start(t);
+  feeds.json("/d", () => [{ id: 1 }]);
+  const h = await harness(t, { enabled: false, jobs: [jsonJob("d", feeds.url("/d"))] }, { scheduling: true, defaultStoreUrl: "postgres://nobody@127.0.0.1:1/none" });
+  const handlers = h.svc.controlHandlers();
+  assert.deepEqual(await handlers[ControlMethods.POLLER_LIST]({}, undefined as never), { enabled: false, source: null, jobs: [] });
+  assert.throws(() => handlers[ControlMethods.POLLER_RUN]({ id: "d" }, undefined as never), (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED));
+  await assert.rejects(h.svc.run("d"), (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED));
+  assert.equal(feeds.requests.length, 0);
 });
