@@ -294,7 +294,8 @@ export class PollerService {
   }
 
   private execute(job: Job, manual: boolean): Promise<RunResult> {
-    if (job.running) return Promise.resolve(this.skipped(job, "skipped_running", job.state.nextRunAt));
+    // Already running here (a manual run racing the timer): try again a whole interval later, not in a tight loop.
+    if (job.running) return Promise.resolve(this.skipped(job, "skipped_running", job.schedule.next(this.now(), this.random)));
     const abort = new AbortController();
     job.abort = abort;
     const p = this.runGuarded(job, manual, abort.signal).finally(() => {
@@ -314,7 +315,7 @@ export class PollerService {
       const e = toPollError(err);
       this.count(job, "transient", e.errorClass);
       this.options.logger.warn({ job: job.cfg.id, code: e.code, err: e.message }, "poller run failed before fetching");
-      return { ...this.skipped(job, "transient", null), error: { code: e.code, class: e.errorClass, message: e.message } };
+      return { id: job.cfg.id, status: "transient", itemsEmitted: 0, itemsSeen: 0, durationMs: 0, error: { code: e.code, class: e.errorClass, message: e.message }, nextRunAt: null };
     } finally {
       release();
     }
@@ -332,10 +333,12 @@ export class PollerService {
     if (!(await state.acquireLease(id, this.holder, ttl, this.now()))) {
       return this.skipped(job, "skipped_lease", job.schedule.next(this.now(), this.random));
     }
+    const lease = { lost: false };
     const heartbeat = setInterval(() => {
       state.renewLease(id, this.holder, ttl, this.now()).then(
         (ours) => {
-          if (ours) return;
+          if (ours || lease.lost) return;
+          lease.lost = true;
           this.options.logger.warn({ job: id }, "poller lease lost mid-run; aborting the run");
           job.abort?.abort();
         },
@@ -348,7 +351,7 @@ export class PollerService {
       job.state = s;
       const lateSkip = manual ? null : this.skipReason(job, s);
       if (lateSkip) return lateSkip;
-      return await this.poll(job, s, manual, signal);
+      return await this.poll(job, s, manual, signal, lease);
     } finally {
       clearInterval(heartbeat);
       await state.releaseLease(id, this.holder).catch((err) => this.options.logger.warn({ job: id, err: (err as Error).message }, "poller lease release failed (it expires on its own)"));
@@ -363,7 +366,7 @@ export class PollerService {
     return null;
   }
 
-  private async poll(job: Job, s: JobState, manual: boolean, signal: AbortSignal): Promise<RunResult> {
+  private async poll(job: Job, s: JobState, manual: boolean, signal: AbortSignal, lease: { lost: boolean }): Promise<RunResult> {
     const { cfg } = job;
     const started = this.now();
     const t0 = process.hrtime.bigint();
@@ -440,7 +443,8 @@ export class PollerService {
       this.options.logger.error({ job: cfg.id, code: failure.code, class: failure.errorClass, err: failure.message }, "poller job paused (permanent error); fix it, then `nexo pollers resume`");
     }
     s.nextRunAt = Number.isFinite(next) ? Math.round(next) : null;
-    await this.state!.saveRun(s, ended);
+    // Without the lease the job's row may belong to another daemon's run by now: leave it alone.
+    if (!lease.lost) await this.state!.saveRun(s, ended);
     job.state = s;
     this.count(job, status, failure?.errorClass);
     job.counters.lastLatencyMs = s.lastLatencyMs;

@@ -32,13 +32,19 @@ export function migrationSql(m: Migration, dialect: StoreDialect): string {
   return typeof m.sql === "string" ? m.sql : m.sql[dialect];
 }
 
-/** Names of the feature's migrations already recorded. */
-export async function appliedMigrations(q: Queryable, feature: string): Promise<Set<string>> {
-  const rows = await q.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} WHERE feature = ?`, [feature]);
-  return new Set(rows.map((r) => r.name));
-}
-
-/** Wrap a failure of migration `name` so the operator sees which feature and step broke. */
-export function migrationError(feature: string, name: string, err: unknown): NexoError {
-  return new NexoError(ErrorCodes.STORE_MIGRATION, `${feature}: migration ${name} failed: ${(err as Error).message}`, { field: name, cause: err });
+/**
+ * Inside the caller's (serialized) transaction: unless `m` is recorded already,
+ * run its script with `runScript` and record it. True when it was applied now.
+ * A failing script is NEXO_ERR_STORE_MIGRATION naming the feature and step.
+ */
+export async function applyMigrationStep(tx: Queryable, feature: string, m: Migration, runScript: () => Promise<unknown> | unknown): Promise<boolean> {
+  const done = await tx.query(`SELECT name FROM ${MIGRATIONS_TABLE} WHERE feature = ? AND name = ?`, [feature, m.name]);
+  if (done.length > 0) return false;
+  try {
+    await runScript();
+  } catch (err) {
+    throw new NexoError(ErrorCodes.STORE_MIGRATION, `${feature}: migration ${m.name} failed: ${(err as Error).message}`, { field: m.name, cause: err });
+  }
+  await tx.exec(`INSERT INTO ${MIGRATIONS_TABLE} (feature, name, applied_at) VALUES (?, ?, ?)`, [feature, m.name, Date.now()]);
+  return true;
 }

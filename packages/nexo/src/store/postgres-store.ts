@@ -2,7 +2,7 @@ import pg from "pg";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { abbreviate, bindParams } from "./bind.js";
-import { appliedMigrations, checkMigrations, MIGRATIONS_TABLE, MIGRATIONS_TABLE_DDL, migrationError, migrationSql } from "./migrations.js";
+import { applyMigrationStep, checkMigrations, MIGRATIONS_TABLE_DDL, migrationSql } from "./migrations.js";
 import { toNumberedPlaceholders } from "./placeholders.js";
 import { redactUrl, scrubSecret } from "./redact-url.js";
 import type { ExecResult, Migration, Queryable, Row, SqlValue, Store } from "./types.js";
@@ -133,15 +133,8 @@ export class PostgresStore implements Store {
     for (const m of migrations) {
       await this.transaction(async (tx) => {
         await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-        if ((await appliedMigrations(tx, feature)).has(m.name)) return;
-        try {
-          // Without parameters pg uses the simple protocol, which runs a multi-statement script.
-          await tx.exec(migrationSql(m, "postgres"));
-        } catch (err) {
-          throw migrationError(feature, m.name, err);
-        }
-        await tx.exec(`INSERT INTO ${MIGRATIONS_TABLE} (feature, name, applied_at) VALUES (?, ?, ?)`, [feature, m.name, Date.now()]);
-        applied.push(m.name);
+        // Without parameters pg uses the simple protocol, which runs a multi-statement script.
+        if (await applyMigrationStep(tx, feature, m, () => tx.exec(migrationSql(m, "postgres")))) applied.push(m.name);
       });
     }
     return applied;

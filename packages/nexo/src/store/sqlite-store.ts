@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { abbreviate, bindParams } from "./bind.js";
-import { appliedMigrations, checkMigrations, MIGRATIONS_TABLE, MIGRATIONS_TABLE_DDL, migrationError, migrationSql } from "./migrations.js";
+import { applyMigrationStep, checkMigrations, MIGRATIONS_TABLE_DDL, migrationSql } from "./migrations.js";
 import { Mutex } from "./mutex.js";
 import { countPlaceholders } from "./placeholders.js";
 import type { ExecResult, Migration, Queryable, Row, SqlValue, Store } from "./types.js";
@@ -101,14 +101,8 @@ export class SqliteStore implements Store {
     for (const m of migrations) {
       // Each step in its own IMMEDIATE transaction: a second process waits, then sees it recorded.
       await this.transaction(async (tx) => {
-        if ((await appliedMigrations(tx, feature)).has(m.name)) return;
-        try {
-          this.db.exec(migrationSql(m, "sqlite"));
-        } catch (err) {
-          throw migrationError(feature, m.name, err);
-        }
-        await tx.exec(`INSERT INTO ${MIGRATIONS_TABLE} (feature, name, applied_at) VALUES (?, ?, ?)`, [feature, m.name, Date.now()]);
-        applied.push(m.name);
+        // A script may hold several statements: db.exec runs them (inside this transaction).
+        if (await applyMigrationStep(tx, feature, m, () => this.db.exec(migrationSql(m, "sqlite")))) applied.push(m.name);
       });
     }
     return applied;

@@ -1,42 +1,14 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { pollerControlHandlers } from "../../src/pollers/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { ControlMethods } from "../../src/surfaces/control/index.js";
 import { FakeFeeds } from "../helpers/fake-feeds.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
+import { runNexo, startNexoDaemon, startNexoTail } from "../helpers/nexo-cli.js";
 import { waitFor } from "../helpers/wait.js";
-
-const NEXO = fileURLToPath(new URL("../../bin/nexo.js", import.meta.url));
-
-function nexo(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [NEXO, ...args], { env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function startDaemon(t: TestContext, config: string) {
-  const child = spawn(process.execPath, [NEXO, "run", "--config", config], { env: { ...process.env, NEXO_LOG_LEVEL: "info" } });
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("close", r));
-    }
-  });
-  return Object.assign(child, { output: () => out });
-}
 
 test("daemon - nexo pollers list|run|pause|resume|reset against a running daemon polling a loopback feed", async (t) => {
   const feeds = await FakeFeeds.start(t);
@@ -64,10 +36,10 @@ test("daemon - nexo pollers list|run|pause|resume|reset against a running daemon
   const config = join(dir, "nexo.yaml");
   writeFileSync(config, [`state_dir: ${join(dir, "state")}`, "plugins: {}", "pollers: ./pollers.yaml", ""].join("\n"));
   const env = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
-  const daemon = startDaemon(t, config);
+  const daemon = startNexoDaemon(t, config);
   type Job = { id: string; state: string; pauseReason: string | null; runs: number; itemsEmitted: number };
   const jobs = async (): Promise<Record<string, Job> | null> => {
-    const r = await nexo(["pollers", "list", "--json"], env);
+    const r = await runNexo(["pollers", "list", "--json"], env);
     if (r.code !== 0) return null;
     return Object.fromEntries((JSON.parse(r.stdout) as { jobs: Job[] }).jobs.map((j) => [j.id, j]));
   };
@@ -81,47 +53,39 @@ test("daemon - nexo pollers list|run|pause|resume|reset against a running daemon
   assert.match(listed.broken.pauseReason!, /NEXO_ERR_POLLER_HTTP_STATUS.*404/);
   assert.deepEqual([listed.news.state, listed.news.pauseReason], ["paused", "paused_on_boot"]);
 
-  const table = await nexo(["pollers", "list"], env);
+  const table = await runNexo(["pollers", "list"], env);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /JOB\s+KIND\s+STATE/);
   assert.match(table.stdout, /news\s+webhook_poll\s+paused\s+every 3600s/);
   assert.match(table.stdout, /broken: paused: NEXO_ERR_POLLER_HTTP_STATUS/);
 
-  const tail = spawn(process.execPath, [NEXO, "tail", "plugin.inbound.poller.>", "--count", "2"], { env: { ...process.env, ...env } });
-  let tailOut = "";
-  let tailErr = "";
-  tail.stdout.on("data", (d) => (tailOut += d));
-  tail.stderr.on("data", (d) => (tailErr += d));
-  const tailClosed = new Promise((r) => tail.once("close", r));
-  t.after(() => void tail.kill());
-  await waitFor(() => tailErr.includes("tailing"), "tail subscription live");
+  const tail = await startNexoTail(t, "plugin.inbound.poller.>", 2, env);
 
-  const run = await nexo(["pollers", "run", "news"], env);
+  const run = await runNexo(["pollers", "run", "news"], env);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^news: ok, 2 new of 2 items in \d+ ms\n$/);
-  assert.equal(await tailClosed, 0);
-  const events = tailOut.trim().split("\n").map((l) => JSON.parse(l));
-  assert.deepEqual(events.map((e) => [e.topic, e.payload.job_id, e.payload.item_id]), [
+  assert.equal(await tail.closed, 0);
+  assert.deepEqual(tail.events().map((e) => [e.topic, e.payload.job_id, e.payload.item_id]), [
     ["plugin.inbound.poller.news", "news", "n1"],
     ["plugin.inbound.poller.news", "news", "n2"],
   ]);
 
-  const resumed = await nexo(["pollers", "resume", "news"], env);
+  const resumed = await runNexo(["pollers", "resume", "news"], env);
   assert.equal(resumed.stdout, "news: active\n");
   // Resumed, it is due at once: the daemon runs it (a 304 now) without being asked.
   await waitFor(async () => ((await jobs())?.news.runs ?? 0) >= 2, "the resumed job's scheduled run", 30_000, 200);
-  const paused = await nexo(["pollers", "pause", "news", "--reason", "maintenance"], env);
+  const paused = await runNexo(["pollers", "pause", "news", "--reason", "maintenance"], env);
   assert.equal(paused.stdout, "news: paused (maintenance)\n");
-  const reset = await nexo(["pollers", "reset", "news"], env);
+  const reset = await runNexo(["pollers", "reset", "news"], env);
   assert.equal(reset.code, 0, reset.stderr);
   assert.equal(reset.stdout, "news: active\n");
   // Reset makes the job due at once, and having forgotten its seen ids, that run delivers both items again.
   await waitFor(async () => (await jobs())?.news.itemsEmitted === 4, "the reset job to deliver everything again", 30_000, 200);
 
-  const missing = await nexo(["pollers", "run", "nope"], env);
+  const missing = await runNexo(["pollers", "run", "nope"], env);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no poller job "nope".*\[NEXO_ERR_POLLER_NOT_FOUND\]/);
-  const failing = await nexo(["pollers", "run", "broken"], env);
+  const failing = await runNexo(["pollers", "run", "broken"], env);
   assert.equal(failing.code, 1);
   assert.match(failing.stdout, /broken: permanent, 0 new of 0 items .*\[NEXO_ERR_POLLER_HTTP_STATUS\]/);
 
