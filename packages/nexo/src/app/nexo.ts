@@ -364,8 +364,9 @@ export class Nexo {
     try {
       const failed = await this.plugins.settled();
       if (failed.length) this.logger.warn({ plugins: failed }, "in-process plugins failed to set up; starting without them");
-      for (const { fn } of this.services.entries) await this.startService(fn);
+      for (const { fn } of this.services.entries) if (fn.after !== "plugins") await this.startService(fn);
       const report = await this.host.startAll();
+      for (const { fn } of this.services.entries) if (fn.after === "plugins") await this.startService(fn);
       for (const f of report.failed) this.logger.error({ plugin: f.key, err: f.error }, "subprocess plugin failed to start");
       if (this.options.http) {
         await this.http.listen({ port: this.options.apiPort, host: this.options.apiHost });
@@ -411,6 +412,7 @@ export class Nexo {
     await this.drainWorkflows();
     if (runShutdownHooks) await this.hooks.runSequential(this.shutdownHooks, "onShutdown");
     await this.hooks.drain(this.options.hookTimeoutMs);
+    for (const s of [...this.startedServices].reverse()) if (s.after === "plugins") await this.stopService(s);
     await this.host.stopAll(reason);
     await this.plugins.teardownAll();
     for (const s of [...this.startedServices].reverse()) await this.stopService(s);

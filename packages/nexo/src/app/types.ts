@@ -170,6 +170,12 @@ export interface ServiceHealth {
  */
 export interface NexoService {
   name: string;
+  /**
+   * "plugins": start after subprocess plugins are up (their subscriptions exist)
+   * and stop before they are asked to shut down — for services that feed the
+   * broker, like the pollers. Default: start before them and stop after.
+   */
+  after?: "plugins";
   start(app: Nexo): void | Promise<void>;
   stop(app: Nexo): void | Promise<void>;
   /** Reported by `/health` and `app.pluginStatuses()`; called with a deadline. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ErrorCodes, NexoError } from "../errors.js";
+import { loadPollersConfig, type PollersConfig } from "../pollers/pollers-config.js";
 import { configSchema } from "./schema.js";
 
 /** One configured instance of a subprocess plugin. */
@@ -42,7 +43,8 @@ export interface NexoConfig {
   plugins: Record<string, PluginInstanceConfig[]> | null;
   timeouts: { pluginInitMs?: number; pluginToolMs?: number; pluginShutdownGraceMs?: number };
   bindings: unknown[];
-  pollers: unknown;
+  /** YAML-only pollers: inline, from `pollers: <file>`, or from a pollers.yaml beside the config file; null = none. */
+  pollers: PollersConfig | null;
   /** In-process plugins, in setup order. */
   inProcessPlugins: InProcessPluginConfig[];
   /** Modules that register workflows (absolute paths). */
@@ -123,20 +125,28 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     stateDir,
     logLevel: r.log_level ?? process.env.NEXO_LOG_LEVEL ?? "info",
     broker: r.broker ?? "local",
-    store: r.store ?? `sqlite:${resolve(stateDir, "nexo.db")}`,
+    store: storeUrl(r.store, stateDir, abs),
     api: { enabled: r.api?.enabled ?? true, host: r.api?.host ?? "127.0.0.1", port: r.api?.port ?? 8000 },
     control: { socket: abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")) },
     pluginPaths: (r.plugin_paths ?? [bundledExamplesDir()]).map(abs),
     plugins,
     timeouts: { pluginInitMs: t.plugin_init_ms, pluginToolMs: t.plugin_tool_ms, pluginShutdownGraceMs: t.plugin_shutdown_grace_ms },
     bindings: r.bindings ?? [],
-    pollers: r.pollers,
+    pollers: loadPollersConfig(r.pollers, file, baseDir),
     inProcessPlugins: Object.entries<Record<string, unknown> | null>(r.in_process_plugins ?? {}).map(([name, entry]) => {
       const { module, ...options } = entry ?? {};
       return { name, ...(typeof module === "string" ? { module: abs(module) } : {}), options };
     }),
     workflows: (r.workflows ?? (r.plugin_paths === undefined ? [bundledDemoWorkflows()] : [])).map(abs),
   };
+}
+
+/** `store:` with a relative SQLite path made absolute (against the config's directory); default `<state_dir>/nexo.db`. */
+function storeUrl(value: string | undefined, stateDir: string, abs: (p: string) => string): string {
+  if (value === undefined) return `sqlite:${resolve(stateDir, "nexo.db")}`;
+  if (!value.startsWith("sqlite:")) return value;
+  const path = value.slice("sqlite:".length);
+  return path === ":memory:" || path.startsWith("//") ? value : `sqlite:${abs(path)}`;
 }
 
 function normalizePluginEntry(id: string, index: number, e: Record<string, unknown>, file: string | null): PluginInstanceConfig {

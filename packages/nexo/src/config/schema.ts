@@ -40,7 +40,10 @@ export const configSchema = {
       },
     },
     bindings: { type: "array" },
-    pollers: {},
+    pollers: {
+      type: ["string", "object"],
+      description: "YAML-only pollers: the section inline, or the path of a pollers.yaml (checked in detail by the pollers schema).",
+    },
     in_process_plugins: {
       type: "object",
       description: "In-process plugins in setup order: a built-in by name, or `module: ./file.mjs` for your own; other keys are its options.",

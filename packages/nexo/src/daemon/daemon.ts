@@ -7,6 +7,8 @@ import { discoverPlugins, type PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { ControlMethods, ControlServer, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
 import { loadInProcessPlugins, loadWorkflowModules } from "./load-modules.js";
+import { pollerControlHandlers, type PollerService } from "../pollers/index.js";
+import { createPollers, type DaemonPollerOptions } from "./pollers.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
@@ -19,6 +21,13 @@ export interface DaemonOptions {
   controlHandlers?: Record<string, ControlHandler>;
   /** Called with the app before it starts: register workflows and plugins here. */
   configure?: (app: Nexo) => void | Promise<void>;
+  /**
+   * Hands new items of poller jobs with `agent:` to that agent. Default: run
+   * the workflow named by `agent` with the item as inputs (channel "poller").
+   */
+  deliverToAgent?: DaemonPollerOptions["deliverToAgent"];
+  /** Registry the pollers register their metrics on. Default: the service's own. */
+  metricsRegistry?: DaemonPollerOptions["registry"];
 }
 
 /**
@@ -27,6 +36,8 @@ export interface DaemonOptions {
  * talks to. `stop()` undoes `start()` in reverse order and is safe to call twice.
  */
 export class Daemon {
+  /** The YAML-only pollers, when the config has any. */
+  pollers: PollerService | null = null;
   private control: ControlServer | undefined;
   private stopped = false;
 
@@ -70,6 +81,7 @@ export class Daemon {
     const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {});
     try {
       daemon.addSubprocessPlugins();
+      daemon.addPollers(options);
       daemon.addControlService();
       await loadInProcessPlugins(app, config.inProcessPlugins);
       await loadWorkflowModules(app, config.workflows);
@@ -107,6 +119,26 @@ export class Daemon {
     }
   }
 
+  /**
+   * Pollers start after the subprocess plugins (whose subscriptions must exist
+   * before the first items are published) and stop before them.
+   */
+  private addPollers(options: DaemonOptions): void {
+    const deliverToAgent: DaemonPollerOptions["deliverToAgent"] =
+      options.deliverToAgent ??
+      (async (agent, item, job) => {
+        const inputs = item.data !== null && typeof item.data === "object" && !Array.isArray(item.data) ? (item.data as Record<string, unknown>) : { item: item.data };
+        await this.app.executeWorkflow(agent, inputs, { channel: "poller", sessionId: `poller:${job.id}` });
+      });
+    const pollers = createPollers(this.config, this.broker, this.logger, {
+      deliverToAgent,
+      ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}),
+    });
+    if (!pollers) return;
+    this.pollers = pollers;
+    this.app.addService({ name: "pollers", after: "plugins", start: () => pollers.start(), stop: () => pollers.stop() });
+  }
+
   /** The control socket starts with the app's services, before subprocess plugins, so the CLI sees them starting. */
   private addControlService(): void {
     this.app.addService({
@@ -115,7 +147,7 @@ export class Daemon {
         this.control = new ControlServer({
           socketPath: this.config.control.socket,
           logger: this.logger,
-          handlers: { ...this.controlHandlers(), ...this.extraHandlers },
+          handlers: { ...this.controlHandlers(), ...pollerControlHandlers(this.pollers), ...this.extraHandlers },
         });
         await this.control.listen();
       },

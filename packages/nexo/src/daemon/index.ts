@@ -1,3 +1,5 @@
 export { Daemon } from "./daemon.js";
 export { buildPluginSpecs } from "./plugin-specs.js";
+export { createPollers } from "./pollers.js";
 export type { DaemonOptions } from "./daemon.js";
+export type { DaemonPollerOptions } from "./pollers.js";

@@ -7,6 +7,7 @@ import { registerManifestCommands } from "./commands-manifest.js";
 import { registerPluginDevCommands } from "./commands-plugin-dev.js";
 import { registerPackageCommands } from "./commands-plugin-package.js";
 import { registerWorkflowCommands } from "./commands-workflow.js";
+import { registerPollerCommands } from "./commands-pollers.js";
 
 /** Build the `nexo` command tree. */
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerPackageCommands(plugin);
   registerPluginDevCommands(plugin);
   registerWorkflowCommands(program);
+  registerPollerCommands(program);
   return program;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The local control channel: JSON-RPC 2.0, one object per line, over a Unix
  * socket (`<state_dir>/nexo.sock`, mode 0600) — the same framing plugins speak.
- * The CLI's `plugin`, `publish`, `tail` and `workflow` commands use it.
+ * The CLI's `plugin`, `publish`, `tail`, `workflow` and `pollers` commands use it.
  */
 export const ControlMethods = {
   INFO: "daemon.info",
@@ -13,6 +13,16 @@ export const ControlMethods = {
   TAIL: "broker.tail",
   WORKFLOW_LIST: "workflow.list",
   WORKFLOW_RUN: "workflow.run",
+  /** YAML-only pollers: `{enabled, source, jobs: JobStatus[]}`. */
+  POLLER_LIST: "poller.list",
+  /** `{id}` -> RunResult: run a job now. */
+  POLLER_RUN: "poller.run",
+  /** `{id, reason?}` -> JobStatus. */
+  POLLER_PAUSE: "poller.pause",
+  /** `{id}` -> JobStatus. */
+  POLLER_RESUME: "poller.resume",
+  /** `{id}` -> JobStatus: forget cursor, seen ids, errors and pause. */
+  POLLER_RESET: "poller.reset",
 } as const;
 
 /** Notification carrying one tailed event: `{ method: "event", params: { subscription, event } }`. */

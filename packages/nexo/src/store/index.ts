@@ -1,0 +1,10 @@
+export { createStore } from "./create-store.js";
+export { SqliteStore } from "./sqlite-store.js";
+export { PostgresStore } from "./postgres-store.js";
+export { MIGRATIONS_TABLE } from "./migrations.js";
+export { toNumberedPlaceholders } from "./placeholders.js";
+export { redactUrl } from "./redact-url.js";
+export type { CreateStoreOptions } from "./create-store.js";
+export type { SqliteStoreOptions } from "./sqlite-store.js";
+export type { PostgresStoreOptions } from "./postgres-store.js";
+export type { ExecResult, Migration, Queryable, Row, SqlValue, Store, StoreDialect } from "./types.js";

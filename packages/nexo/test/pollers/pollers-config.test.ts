@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { loadConfig, normalizeConfig } from "../../src/config/index.js";
+import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
+import { normalizePollersConfig } from "../../src/pollers/index.js";
+import { tempDir } from "../helpers/fixture-plugins.js";
+
+const job = (extra: Record<string, unknown> = {}) => ({ id: "news", kind: "rss", schedule: { every_secs: 60 }, config: { url: "https://example.test/feed" }, ...extra });
+
+function violations(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(isNexoError(err, ErrorCodes.CONFIG_INVALID), String(err));
+    return ((err as NexoError).details.data as { violations: string[] }).violations;
+  }
+  assert.fail("expected NEXO_ERR_CONFIG_INVALID");
+}
+
+test("pollers config - defaults: enabled, daemon store, 1 s jitter, breaker 5, default topic per job", () => {
+  const c = normalizePollersConfig({ jobs: [job()] }, null, "/base");
+  assert.equal(c.enabled, true);
+  assert.equal(c.stateDb, null);
+  assert.equal(c.defaultJitterMs, 1000);
+  assert.equal(c.breakerThreshold, 5);
+  assert.equal(c.leaseTtlSecs, 30);
+  assert.equal(c.maxConcurrency, 16);
+  assert.equal(c.allowPrivateNetworks, false);
+  assert.deepEqual(c.jobs[0], {
+    id: "news",
+    kind: "rss",
+    topic: "plugin.inbound.poller.news",
+    schedule: { everySecs: 60 },
+    config: { url: "https://example.test/feed" },
+    pausedOnBoot: false,
+    timeoutSecs: 30,
+    allowPrivateNetworks: false,
+  });
+});
+
+test("pollers config - state_db: a bare or relative path is a SQLite file beside the config; URLs pass through", () => {
+  assert.equal(normalizePollersConfig({ state_db: "./data/poller.db" }, null, "/etc/nexo").stateDb, "sqlite:/etc/nexo/data/poller.db");
+  assert.equal(normalizePollersConfig({ state_db: "sqlite:/var/x.db" }, null, "/etc/nexo").stateDb, "sqlite:/var/x.db");
+  assert.equal(normalizePollersConfig({ state_db: "postgres://u:p@db/nexo" }, null, "/etc/nexo").stateDb, "postgres://u:p@db/nexo");
+});
+
+test("pollers config - every violation is reported with its path: unknown keys, kinds, schedules, cron, tz, duplicate ids, topics", () => {
+  const v = violations(() =>
+    normalizePollersConfig(
+      {
+        breaker_treshold: 3,
+        jobs: [
+          job({ kind: "gmail" }),
+          { id: "Bad Id", kind: "rss", schedule: { every_secs: 1 } },
+          job({ id: "both", schedule: { every_secs: 5, cron: "* * * * *" } }),
+        ],
+      },
+      "/etc/nexo/pollers.yaml",
+      "/etc/nexo",
+    ),
+  );
+  assert.ok(v.some((l) => /unknown key "breaker_treshold"/.test(l)), v.join("\n"));
+  assert.ok(v.some((l) => /jobs\[0\]\.kind: must be one of "webhook_poll", "rss"/.test(l)), v.join("\n"));
+  assert.ok(v.some((l) => /jobs\[1\]\.id/.test(l)), v.join("\n"));
+  const v2 = violations(() =>
+    normalizePollersConfig(
+      {
+        jobs: [
+          job({ id: "both", schedule: { every_secs: 5, cron: "* * * * *" } }),
+          job({ id: "none", schedule: {} }),
+          job({ id: "badcron", schedule: { cron: "every tuesday" } }),
+          job({ id: "badtz", schedule: { cron: "0 9 * * *", tz: "Mars/Olympus" } }),
+          job({ id: "tzonly", schedule: { every_secs: 5, tz: "UTC" } }),
+          job({ id: "dup" }),
+          job({ id: "dup" }),
+          job({ id: "topic", topic: "plugin..inbound" }),
+        ],
+      },
+      null,
+      "/",
+    ),
+  );
+  const expect = [/\(both\)\.schedule: set exactly one/, /\(none\)\.schedule: set exactly one/, /\(badcron\)\.schedule/, /\(badtz\)\.schedule/, /\(tzonly\)\.schedule\.tz/, /duplicate job id "dup"/, /\(topic\)\.topic/];
+  for (const re of expect) assert.ok(v2.some((l) => re.test(l)), `${re} not in:\n${v2.join("\n")}`);
+});
+
+test("pollers config - nexo.yaml takes pollers inline, as a path, or from a pollers.yaml beside it (reference `pollers:` wrapper too)", (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, "conf"));
+  writeFileSync(join(dir, "conf", "jobs.yaml"), `pollers:\n  state_db: ./poll.db\n  jobs:\n    - id: a\n      kind: rss\n      schedule: { every_secs: 10 }\n      config: { feed_url: "https://example.test/a" }\n`);
+  writeFileSync(join(dir, "nexo.yaml"), "plugins: {}\npollers: ./conf/jobs.yaml\n");
+  const byPath = loadConfig(join(dir, "nexo.yaml"));
+  assert.equal(byPath.pollers?.jobs[0].id, "a");
+  assert.equal(byPath.pollers?.source, join(dir, "conf", "jobs.yaml"));
+  assert.equal(byPath.pollers?.stateDb, `sqlite:${join(dir, "conf", "poll.db")}`);
+
+  const beside = join(dir, "beside");
+  mkdirSync(beside);
+  writeFileSync(join(beside, "nexo.yaml"), "plugins: {}\n");
+  assert.equal(loadConfig(join(beside, "nexo.yaml")).pollers, null);
+  writeFileSync(join(beside, "pollers.yaml"), `enabled: false\njobs: []\n`);
+  assert.equal(loadConfig(join(beside, "nexo.yaml")).pollers?.enabled, false);
+
+  const inline = normalizeConfig({ pollers: { jobs: [job({ topic: "feeds.news" })] } }, null, dir);
+  assert.equal(inline.pollers?.jobs[0].topic, "feeds.news");
+  assert.equal(normalizeConfig({}, null, dir).pollers, null);
+
+  writeFileSync(join(dir, "nexo-missing.yaml"), "pollers: ./nope.yaml\n");
+  assert.throws(() => loadConfig(join(dir, "nexo-missing.yaml")), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /nope\.yaml/.test(e.message));
+  writeFileSync(join(dir, "broken.yaml"), "jobs: [\n");
+  writeFileSync(join(dir, "nexo-broken.yaml"), "pollers: ./broken.yaml\n");
+  assert.throws(() => loadConfig(join(dir, "nexo-broken.yaml")), (e) => isNexoError(e, ErrorCodes.CONFIG_PARSE) && /broken\.yaml/.test(e.message));
+  assert.throws(() => normalizeConfig({ pollers: 42 }, null, dir), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID));
+});
+
+test("config - a relative sqlite store path is resolved against the config's directory", () => {
+  assert.equal(normalizeConfig({ store: "sqlite:./db/nexo.db" }, "/etc/nexo/nexo.yaml", "/etc/nexo").store, "sqlite:/etc/nexo/db/nexo.db");
+  assert.equal(normalizeConfig({ store: "postgres://db/nexo" }, null, "/x").store, "postgres://db/nexo");
+});
