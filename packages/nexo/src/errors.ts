@@ -72,6 +72,10 @@ export const ErrorCodes = {
   RATE_LIMITED: "NEXO_ERR_RATE_LIMITED",
   STORE_CONNECT: "NEXO_ERR_STORE_CONNECT",
   STORE_QUERY: "NEXO_ERR_STORE_QUERY",
+  // built-in in-process plugins (auth, monitoring, rate limit, logger, metrics, webhook, caching)
+  PLUGIN_CONFIG_INVALID: "NEXO_ERR_PLUGIN_CONFIG_INVALID",
+  AUTH_INVALID_REQUEST: "NEXO_ERR_AUTH_INVALID_REQUEST",
+  AUTH_UNAVAILABLE: "NEXO_ERR_AUTH_UNAVAILABLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
