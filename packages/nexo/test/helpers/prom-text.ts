@@ -15,7 +15,7 @@ export interface PromText {
 /**
  * A small parser of the Prometheus text exposition format (version 0.0.4),
  * strict enough for tests: every non-comment line must parse, label values
- * are unescaped, and values include +Inf/-Inf/NaN.
+ * are unescaped, and values include +Inf/-Inf/NaN in any case.
  */
 export function parsePromText(text: string): PromText {
   const samples: PromSample[] = [];
@@ -41,8 +41,10 @@ export function parsePromText(text: string): PromText {
       }
       if (consumed !== m[3].length) throw new Error(`bad labels in: ${line}`);
     }
-    const v = m[4] === "+Inf" ? Infinity : m[4] === "-Inf" ? -Infinity : Number(m[4]);
-    if (Number.isNaN(v) && m[4] !== "NaN") throw new Error(`bad value in: ${line}`);
+    // Prometheus parses values with Go's ParseFloat: NaN and Inf in any case (prom-client writes "Nan").
+    const lower = m[4].toLowerCase();
+    const v = lower === "+inf" || lower === "inf" ? Infinity : lower === "-inf" ? -Infinity : lower === "nan" ? NaN : Number(m[4]);
+    if (Number.isNaN(v) && lower !== "nan") throw new Error(`bad value in: ${line}`);
     samples.push({ name: m[1], labels, value: v });
   }
   return { samples, types, help };
