@@ -8,10 +8,10 @@ import { PluginManager } from "../plugins/plugin-manager.js";
 import type { NexusPlugin } from "../plugins/nexus-plugin.js";
 import { createHttpApi } from "../surfaces/http/index.js";
 import { NEXO_VERSION } from "../version.js";
-import { callWithDeadline, errorMessage } from "./deadline.js";
+import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
 import { HookRunner, OwnedList } from "./hook-runner.js";
 import { Execution } from "./execution.js";
-import { newId } from "./ids.js";
+import { newId, nowIso } from "./ids.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import { subprocessHealth } from "./subprocess-health.js";
@@ -180,7 +180,7 @@ export class Nexo {
     }
     options.onAbortable?.((reason) => execution.abort(reason));
     const call: WorkflowCall = { workflowName: name, inputs, context: execution };
-    const done = runMiddleware(this.middleware.entries.map((m) => m.fn), call, (c) => this.runHandler(entry, c));
+    const done = runMiddleware(this.middleware.fns, call, (c) => this.runHandler(entry, c));
     execution.done = done;
     this.inFlight.set(execution.workflowId, execution);
     try {
@@ -214,13 +214,16 @@ export class Nexo {
       sessionId: context.sessionId,
       channel: context.channel,
       inputs: call.inputs,
-      timestamp: new Date().toISOString(),
+      timestamp: nowIso(),
     };
     const t0 = performance.now();
     this.emit("started", this.startedHooks, base);
     try {
-      const work = Promise.resolve().then(() => entry.handler(call.inputs, context));
-      const result = await (context instanceof Execution ? context.race(work) : work);
+      const execution = context instanceof Execution ? context : undefined;
+      if (execution?.aborted) await execution.race(Promise.resolve());
+      const out = entry.handler(call.inputs, context);
+      // A synchronous handler's result needs no race and no extra microtask hop.
+      const result = isThenable(out) ? await (execution ? execution.race(Promise.resolve(out)) : out) : out;
       this.emit("completed", this.completedHooks, { ...base, result, duration: (performance.now() - t0) / 1000 });
       return result;
     } catch (err) {

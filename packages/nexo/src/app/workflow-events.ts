@@ -1,6 +1,6 @@
 import type { Broker } from "../broker/index.js";
 import type { Event } from "../contract/event.js";
-import { newId } from "./ids.js";
+import { newId, nowIso } from "./ids.js";
 import type { Logger } from "../log/index.js";
 import type { WorkflowCompletedEvent, WorkflowEventBase, WorkflowFailedEvent } from "./types.js";
 
@@ -37,7 +37,7 @@ export function publishWorkflowEvent(
   // Built here rather than with newEvent: two events per execution, on the hot path, with pooled ids.
   const wire: Event = {
     id: newId(),
-    timestamp: phase === "started" ? event.timestamp : new Date().toISOString(),
+    timestamp: phase === "started" ? event.timestamp : nowIso(),
     topic,
     source: WORKFLOW_EVENT_SOURCE,
     session_id: event.sessionId,
