@@ -6,11 +6,11 @@
 // Each server runs in its own process; the load generator is autocannon
 // (keep-alive, CONNECTIONS connections, no pipelining) over loopback.
 // Rounds interleave the cases; the median round per case is reported.
-// Run: node --import tsx bench/http.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
+// Run: npm run build && node --import tsx bench/http.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
+// The servers import the built packages/nexo/dist, as `nexo run` does.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { printRows, type Row } from "./stats.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -49,7 +49,7 @@ async function startServer(mode: string): Promise<Server> {
       out += d;
       const m = /READY (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
-      for (let c; (c = /CPU (\d+)\n/.exec(out)); ) {
+      for (let c; (c = /CPU (\d+)[^\n]*\n/.exec(out)); ) {
         out = out.slice(c.index + c[0].length);
         waiters.shift()?.(Number(c[1]));
       }
@@ -108,14 +108,15 @@ const median = (rs: Run[]) => [...rs].sort((a, b) => a.requests.average - b.requ
 const medianCpu = (rs: Run[]) => [...rs].map((r) => r.cpuPerRequestUs).sort((a, b) => a - b)[Math.floor(rs.length / 2)];
 const baseline = median(results.get(CASES[0].name)!).requests.average;
 const baseCpu = medianCpu(results.get(CASES[0].name)!);
-const rows: Row[] = CASES.map((c) => {
+console.log(`\nPOST /workflows/echo/execute, ${CONNECTIONS} keep-alive connections, ${SECONDS} s x ${ROUNDS} rounds (median round), Node ${process.version}`);
+console.log(`${"case".padEnd(52)} ${"req/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)}  vs (c)`);
+for (const c of CASES) {
   const r = median(results.get(c.name)!);
-  return { name: c.name, opsPerSec: r.requests.average, p50us: r.latency.p50 * 1000, p99us: r.latency.p99 * 1000, ratio: `${((r.requests.average / baseline) * 100).toFixed(0)}%` };
-});
-printRows(`POST /workflows/echo/execute, ${CONNECTIONS} keep-alive connections, ${SECONDS} s x ${ROUNDS} rounds (median round), Node ${process.version}`, rows);
+  // autocannon measures latency in whole milliseconds.
+  console.log(`${c.name.padEnd(52)} ${Math.round(r.requests.average).toLocaleString("en-US").padStart(9)} ${String(r.latency.p50).padStart(7)} ${String(r.latency.p99).padStart(7)}  ${((r.requests.average / baseline) * 100).toFixed(0)}%`);
+}
 console.log("\nserver CPU per request (median round; load generator excluded):");
 for (const c of CASES) {
   const us = medianCpu(results.get(c.name)!);
   console.log(`  ${c.name.padEnd(52)} ${us.toFixed(1).padStart(7)} µs   ${((baseCpu / us) * 100).toFixed(0)}% of baseline efficiency`);
 }
-console.log("(autocannon reports latency in whole milliseconds.)");

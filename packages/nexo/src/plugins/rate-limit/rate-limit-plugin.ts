@@ -169,7 +169,6 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
     const fallback: Policy = { name: "default", limit: o.limit, burst: o.burst, policyHeader: policyField("default", o.limit, o.burst) };
     const isExempt: PathMatcher = compilePathPatterns(o.exempt);
     const routed = this.policies;
-    const byName = new Map([...routed, fallback].map((p) => [p.name, p]));
     const headers = o.headers;
     app.http.addHook("preParsing", (request, reply, payload, done) => {
       const path = pathOf(request.url);
@@ -193,11 +192,7 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
       this.counters.limited++;
       refuse(request, reply, policy, verdict.nextTokenS);
     });
-    this.sweepTimer = setInterval(() => {
-      const now = this.options.now();
-      const policyOf = (key: string) => byName.get(key.slice(0, key.indexOf("\u0000"))) ?? fallback;
-      this.buckets.sweep(now, (k) => policyOf(k).limit, (k) => policyOf(k).burst);
-    }, o.sweepIntervalMs);
+    this.sweepTimer = setInterval(() => this.sweepIdle(), o.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
