@@ -102,6 +102,10 @@ export const ErrorCodes = {
   POLLER_BODY_TOO_LARGE: "NEXO_ERR_POLLER_BODY_TOO_LARGE",
   POLLER_PARSE: "NEXO_ERR_POLLER_PARSE",
   POLLER_DELIVERY_FAILED: "NEXO_ERR_POLLER_DELIVERY_FAILED",
+  // built-in in-process plugins (auth, monitoring, rate limit, logger, metrics, webhook, caching)
+  PLUGIN_CONFIG_INVALID: "NEXO_ERR_PLUGIN_CONFIG_INVALID",
+  AUTH_INVALID_REQUEST: "NEXO_ERR_AUTH_INVALID_REQUEST",
+  AUTH_UNAVAILABLE: "NEXO_ERR_AUTH_UNAVAILABLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,6 +1,24 @@
 export { NexoError, ErrorCodes, isNexoError } from "./errors.js";
 export { Nexo, WORKFLOW_NAME_PATTERN, WORKFLOW_EVENT_SOURCE } from "./app/index.js";
-export { NexusPlugin, PluginManager, PLUGIN_NAME_PATTERN } from "./plugins/index.js";
+export {
+  NexusPlugin,
+  PluginManager,
+  PLUGIN_NAME_PATTERN,
+  registerBuiltinPlugin,
+  builtinPluginNames,
+  AuthPlugin,
+  MonitoringPlugin,
+  RateLimitPlugin,
+  RequestLoggerPlugin,
+  MetricsPlugin,
+  WebhookPlugin,
+  CachingPlugin,
+  contributeMetrics,
+  hashApiKey,
+  signWebhookBody,
+  verifyWebhookSignature,
+  OIDC_PROVIDERS,
+} from "./plugins/index.js";
 export { LocalBroker, NatsBroker, createBroker, matchTopic, validateTopic, validatePattern } from "./broker/index.js";
 export { Event, newEvent } from "./contract/index.js";
 export { loadConfig } from "./config/index.js";
@@ -32,7 +50,25 @@ export type {
   WorkflowMiddleware,
   WorkflowStartedEvent,
 } from "./app/index.js";
-export type { InProcessPluginState } from "./plugins/index.js";
+export type {
+  InProcessPluginState,
+  BuiltinPluginFactory,
+  AuthOptions,
+  AuthStrategy,
+  ApiKeyEntry,
+  MonitoringOptions,
+  RateLimitOptions,
+  RateLimitStats,
+  RouteLimit,
+  RequestLoggerOptions,
+  MetricsPluginOptions,
+  WorkflowMetricsSnapshot,
+  WebhookOptions,
+  WebhookPayload,
+  WebhookStats,
+  CachingOptions,
+  CacheStats,
+} from "./plugins/index.js";
 export type { Broker, Subscription, SubscribeOptions, BrokerStats } from "./broker/index.js";
 export type { NexoConfig } from "./config/index.js";
 export type { Logger } from "./log/index.js";

@@ -15,6 +15,12 @@ export interface Owned<F> {
  */
 export class OwnedList<F> {
   private items: ReadonlyArray<Owned<F>> = [];
+  private fnsCache: ReadonlyArray<F> | undefined = [];
+
+  /** The functions alone, in order (cached between changes: the middleware chain reads it per call). */
+  get fns(): ReadonlyArray<F> {
+    return (this.fnsCache ??= this.items.map((e) => e.fn));
+  }
 
   /** Current snapshot, in registration order. */
   get entries(): ReadonlyArray<Owned<F>> {
@@ -29,8 +35,10 @@ export class OwnedList<F> {
   add(fn: F, owner: string | null): Unsubscribe {
     const entry: Owned<F> = { fn, owner };
     this.items = [...this.items, entry];
+    this.fnsCache = undefined;
     return () => {
       this.items = this.items.filter((e) => e !== entry);
+      this.fnsCache = undefined;
     };
   }
 
@@ -38,6 +46,7 @@ export class OwnedList<F> {
   removeOwner(owner: string): number {
     const before = this.items.length;
     this.items = this.items.filter((e) => e.owner !== owner);
+    this.fnsCache = undefined;
     return before - this.items.length;
   }
 }

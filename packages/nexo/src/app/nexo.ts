@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { v7 as uuidv7 } from "uuid";
 import { LocalBroker, type Broker } from "../broker/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";
@@ -9,8 +8,10 @@ import { PluginManager } from "../plugins/plugin-manager.js";
 import type { NexusPlugin } from "../plugins/nexus-plugin.js";
 import { createHttpApi } from "../surfaces/http/index.js";
 import { NEXO_VERSION } from "../version.js";
-import { callWithDeadline, errorMessage } from "./deadline.js";
+import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
 import { HookRunner, OwnedList } from "./hook-runner.js";
+import { Execution } from "./execution.js";
+import { newId, nowIso } from "./ids.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import { subprocessHealth } from "./subprocess-health.js";
@@ -29,7 +30,6 @@ import type {
   Unsubscribe,
   WorkflowCall,
   WorkflowCompletedEvent,
-  WorkflowContext,
   WorkflowFailedEvent,
   WorkflowHandler,
   WorkflowHook,
@@ -89,7 +89,7 @@ export class Nexo {
   private readonly services = new OwnedList<NexoService>();
   private readonly startedServices: NexoService[] = [];
   private readonly hooks: HookRunner;
-  private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+  private readonly inFlight = new Map<string, Execution>();
   private startedAt = 0;
   private boundPort: number | null = null;
   private starting: Promise<void> | undefined;
@@ -169,33 +169,25 @@ export class Nexo {
       throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { httpStatus: 404, data: { workflow: name } });
     }
     assertInputsObject(name, inputs);
-    const workflowId = uuidv7();
-    const controller = new AbortController();
+    const execution = new Execution(newId(), name, options.sessionId ?? null, options.channel ?? "local", this);
+    if (options.principal) execution.principal = options.principal;
+    if (options.headers) execution.headers = options.headers;
     const external = options.signal;
-    const onExternalAbort = (): void => controller.abort(external?.reason);
+    let onExternalAbort: (() => void) | undefined;
     if (external) {
-      if (external.aborted) controller.abort(external.reason);
-      else external.addEventListener("abort", onExternalAbort, { once: true });
+      if (external.aborted) execution.abort(external.reason);
+      else external.addEventListener("abort", (onExternalAbort = () => execution.abort(external.reason)), { once: true });
     }
-    const context: WorkflowContext = {
-      workflowId,
-      workflowName: name,
-      sessionId: options.sessionId ?? null,
-      channel: options.channel ?? "local",
-      ...(options.principal ? { principal: options.principal } : {}),
-      ...(options.headers ? { headers: options.headers } : {}),
-      signal: controller.signal,
-      app: this,
-      logger: this.logger.child({ workflow: name, workflowId }),
-    };
-    const call: WorkflowCall = { workflowName: name, inputs, context };
-    const done = runMiddleware(this.middleware.entries.map((m) => m.fn), call, (c) => this.runHandler(entry, c));
-    this.inFlight.set(workflowId, { controller, done });
+    options.onAbortable?.((reason) => execution.abort(reason));
+    const call: WorkflowCall = { workflowName: name, inputs, context: execution };
+    const done = runMiddleware(this.middleware.fns, call, (c) => this.runHandler(entry, c));
+    execution.done = done;
+    this.inFlight.set(execution.workflowId, execution);
     try {
       return await done;
     } finally {
-      this.inFlight.delete(workflowId);
-      external?.removeEventListener("abort", onExternalAbort);
+      this.inFlight.delete(execution.workflowId);
+      if (onExternalAbort) external!.removeEventListener("abort", onExternalAbort);
     }
   }
 
@@ -222,12 +214,16 @@ export class Nexo {
       sessionId: context.sessionId,
       channel: context.channel,
       inputs: call.inputs,
-      timestamp: new Date().toISOString(),
+      timestamp: nowIso(),
     };
     const t0 = performance.now();
     this.emit("started", this.startedHooks, base);
     try {
-      const result = await raceAbort(Promise.resolve().then(() => entry.handler(call.inputs, context)), context.signal, entry.name);
+      const execution = context instanceof Execution ? context : undefined;
+      if (execution?.aborted) await execution.race(Promise.resolve());
+      const out = entry.handler(call.inputs, context);
+      // A synchronous handler's result needs no race and no extra microtask hop.
+      const result = isThenable(out) ? await (execution ? execution.race(Promise.resolve(out)) : out) : out;
       this.emit("completed", this.completedHooks, { ...base, result, duration: (performance.now() - t0) / 1000 });
       return result;
     } catch (err) {
@@ -428,7 +424,7 @@ export class Nexo {
     if (outcome.ok) return;
     this.logger.warn({ count: this.inFlight.size, drainTimeoutMs: this.options.drainTimeoutMs }, "workflows still running after the drain deadline: aborting them");
     const reason = new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the app is stopping");
-    for (const r of this.inFlight.values()) r.controller.abort(reason);
+    for (const r of this.inFlight.values()) r.abort(reason);
     await Promise.allSettled([...this.inFlight.values()].map((r) => r.done));
   }
 
@@ -458,27 +454,6 @@ function checkFn<F>(fn: F, what: string): F {
     throw new NexoError(ErrorCodes.PLUGIN_INVALID, `${what} needs a function, got ${fn === null ? "null" : typeof fn}`, { field: what });
   }
   return fn;
-}
-
-/** Settle with `work`, or reject NEXO_ERR_WORKFLOW_ABORTED as soon as `signal` aborts (the handler may ignore it). */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal, name: string): Promise<T> {
-  const abortError = (): NexoError =>
-    signal.reason instanceof NexoError ? signal.reason : new NexoError(ErrorCodes.WORKFLOW_ABORTED, `workflow "${name}" was aborted${signal.reason ? `: ${errorMessage(signal.reason)}` : ""}`);
-  if (signal.aborted) return Promise.reject(abortError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

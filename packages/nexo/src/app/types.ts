@@ -94,6 +94,12 @@ export interface ExecuteWorkflowOptions {
   headers?: Record<string, string | string[] | undefined>;
   /** Abort this execution (e.g. the HTTP client went away). */
   signal?: AbortSignal;
+  /**
+   * Called at once with a function that aborts this execution: a cheaper
+   * `signal` for surfaces that abort rarely (the HTTP API calls it when the
+   * client disconnects, without an AbortController per request).
+   */
+  onAbortable?: (abort: (reason?: unknown) => void) => void;
 }
 
 /** What a middleware sees: mutable `inputs` (validated after the chain), the execution's context. */

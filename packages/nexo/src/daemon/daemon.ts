@@ -9,6 +9,7 @@ import { ControlMethods, ControlServer, TAIL_EVENT, type ControlHandler } from "
 import { loadInProcessPlugins, loadWorkflowModules } from "./load-modules.js";
 import { pollerControlHandlers, type PollerService } from "../pollers/index.js";
 import { createPollers, type DaemonPollerOptions } from "./pollers.js";
+import { contributeMetrics } from "../plugins/monitoring/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
@@ -136,6 +137,8 @@ export class Daemon {
     });
     if (!pollers) return;
     this.pollers = pollers;
+    // Shown on /metrics when the Monitoring plugin is on (now or added later).
+    if (!options.metricsRegistry) contributeMetrics(this.app, pollers.registry);
     this.app.addService({ name: "pollers", after: "plugins", start: () => pollers.start(), stop: () => pollers.stop() });
   }
 

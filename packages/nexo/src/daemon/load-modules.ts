@@ -2,6 +2,8 @@ import { pathToFileURL } from "node:url";
 import type { Nexo } from "../app/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { builtinPluginFactory, builtinPluginNames } from "../plugins/builtin-registry.js";
+// Registers the built-ins (auth, monitoring, rate_limit, ...) under their nexo.yaml names.
+import "../plugins/builtins.js";
 import { NexusPlugin } from "../plugins/nexus-plugin.js";
 import type { InProcessPluginConfig } from "../config/index.js";
 

@@ -1,5 +1,25 @@
+import "./builtins.js";
+
 export { NexusPlugin } from "./nexus-plugin.js";
 export { PluginManager, PLUGIN_NAME_PATTERN } from "./plugin-manager.js";
 export type { InProcessPluginState } from "./plugin-manager.js";
 export { registerBuiltinPlugin, builtinPluginFactory, builtinPluginNames } from "./builtin-registry.js";
 export type { BuiltinPluginFactory } from "./builtin-registry.js";
+export { BUILTIN_PLUGIN_NAMES } from "./builtins.js";
+export { BuiltinPlugin } from "./builtin-plugin.js";
+export type { OptionSpecs } from "./builtin-plugin.js";
+export { optionsFromYaml } from "./option-checks.js";
+export { AuthPlugin, hashApiKey, apiKeyFromHeaders, OIDC_PROVIDERS } from "./auth/index.js";
+export type { AuthOptions, AuthStrategy, ApiKeyEntry, OidcProviderPreset } from "./auth/index.js";
+export { MonitoringPlugin, contributeMetrics } from "./monitoring/index.js";
+export type { MonitoringOptions } from "./monitoring/index.js";
+export { RateLimitPlugin } from "./rate-limit/index.js";
+export type { RateLimitOptions, RateLimitStats, RouteLimit } from "./rate-limit/index.js";
+export { RequestLoggerPlugin } from "./request-logger/index.js";
+export type { RequestLoggerOptions } from "./request-logger/index.js";
+export { MetricsPlugin } from "./metrics/index.js";
+export type { MetricsPluginOptions, WorkflowMetricsSnapshot } from "./metrics/index.js";
+export { WebhookPlugin, signWebhookBody, verifyWebhookSignature, SIGNATURE_HEADER } from "./webhook/index.js";
+export type { WebhookOptions, WebhookPayload, WebhookStats } from "./webhook/index.js";
+export { CachingPlugin, cacheKey, canonicalJson } from "./caching/index.js";
+export type { CachingOptions, CacheStats } from "./caching/index.js";

@@ -128,3 +128,26 @@ test("http - /health is 200 while running with every plugin listed, and the API 
   assert.equal(app.port, null);
   await assert.rejects(fetch(`${url}/health`), "the port is closed after stop()");
 });
+
+test("http - a client that disconnects mid-execution aborts it: ctx.signal fires (real port, no AbortController per request)", async (t) => {
+  const { app } = testApp(t, { http: true });
+  let aborted!: () => void;
+  const sawAbort = new Promise<void>((r) => (aborted = r));
+  let started!: () => void;
+  const isRunning = new Promise<void>((r) => (started = r));
+  app.register("wait", (_i, ctx) => {
+    started();
+    return new Promise((resolve) => ctx.signal.addEventListener("abort", () => (aborted(), resolve("late"))));
+  });
+  await app.start();
+  const client = new AbortController();
+  const req = fetch(`${app.url}/workflows/wait/execute`, { method: "POST", body: "{}", headers: { "content-type": "application/json" }, signal: client.signal }).catch((e: unknown) => e);
+  await isRunning;
+  client.abort();
+  await sawAbort;
+  assert.ok((await req) instanceof Error);
+  // A finished request never aborts its (already completed) execution.
+  app.register("quick", () => "ok");
+  const ok = await fetch(`${app.url}/workflows/quick/execute`, { method: "POST" });
+  assert.equal(await ok.json(), "ok");
+});

@@ -7,7 +7,7 @@ import { FakeFeeds } from "../helpers/fake-feeds.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
 
-test("daemon - a poller job with agent: runs that workflow once per new item, with the item as inputs", async (t) => {
+test("daemon - a poller job with agent: runs that workflow once per new item, with the item as inputs; its metrics are on /metrics", async (t) => {
   const feeds = await FakeFeeds.start(t);
   feeds.json("/orders.json", () => [{ id: "o1", total: 5 }, { id: "o2", total: 7 }]);
   const dir = tempDir(t);
@@ -17,6 +17,7 @@ test("daemon - a poller job with agent: runs that workflow once per new item, wi
       api: { enabled: false },
       plugins: {},
       workflows: [],
+      in_process_plugins: { monitoring: {} },
       pollers: {
         default_jitter_ms: 0,
         allow_private_networks: true,
@@ -41,4 +42,7 @@ test("daemon - a poller job with agent: runs that workflow once per new item, wi
   ]);
   await daemon.pollers!.run("orders");
   assert.equal(seen.length, 2, "items already delivered are not delivered again");
+  const metrics = await daemon.app.http.inject({ method: "GET", url: "/metrics" });
+  assert.equal(metrics.statusCode, 200);
+  assert.match(metrics.body, /^nexo_poller_items_emitted_total\{job_id="orders",kind="webhook_poll"\} 2$/m);
 });

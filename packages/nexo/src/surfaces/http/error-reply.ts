@@ -13,6 +13,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.HTTP_PAYLOAD_TOO_LARGE]: 413,
   [ErrorCodes.HTTP_UNSUPPORTED_MEDIA_TYPE]: 415,
   [ErrorCodes.AUTH_UNAUTHENTICATED]: 401,
+  [ErrorCodes.AUTH_INVALID_REQUEST]: 400,
+  [ErrorCodes.AUTH_UNAVAILABLE]: 503,
   [ErrorCodes.TOOL_DENIED]: 403,
   [ErrorCodes.RATE_LIMITED]: 429,
   [ErrorCodes.TOOL_NOT_FOUND]: 404,

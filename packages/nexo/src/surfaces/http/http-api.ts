@@ -65,20 +65,26 @@ export function createHttpApi(app: Nexo): FastifyInstance {
 }
 
 async function executeRoute(app: Nexo, request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): Promise<FastifyReply> {
-  const controller = new AbortController();
-  // The client went away before we answered: let the workflow know through ctx.signal.
+  // The client went away before we answered: abort the execution (ctx.signal fires).
+  // No AbortController per request: the app hands us an abort function instead.
+  let abort: ((reason?: unknown) => void) | undefined;
   const onClose = (): void => {
-    if (!reply.raw.writableFinished) controller.abort(new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the HTTP client disconnected"));
+    if (!reply.raw.writableFinished) abort?.(new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the HTTP client disconnected"));
   };
   reply.raw.once("close", onClose);
   const session = request.headers[SESSION_HEADER];
-  // Through the instance, not a captured method: a plugin that replaced executeWorkflow wraps this surface too.
-  const result = await app.executeWorkflow(request.params.name, request.body ?? {}, {
-    channel: "http",
-    sessionId: typeof session === "string" && session.length > 0 && session.length <= 256 ? session : null,
-    ...(request.principal ? { principal: request.principal } : {}),
-    headers: request.headers,
-    signal: controller.signal,
-  });
+  let result: unknown;
+  try {
+    // Through the instance, not a captured method: a plugin that replaced executeWorkflow wraps this surface too.
+    result = await app.executeWorkflow(request.params.name, request.body ?? {}, {
+      channel: "http",
+      sessionId: typeof session === "string" && session.length > 0 && session.length <= 256 ? session : null,
+      ...(request.principal ? { principal: request.principal } : {}),
+      headers: request.headers,
+      onAbortable: (fn) => (abort = fn),
+    });
+  } finally {
+    reply.raw.off("close", onClose);
+  }
   return reply.type("application/json").send(JSON.stringify(result === undefined ? null : result));
 }

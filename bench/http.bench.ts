@@ -1,0 +1,122 @@
+// HTTP API throughput (issue 5): POST /workflows/echo/execute on
+//   (c) a bare fastify server returning the body (baseline),
+//   (a) a Nexo app with no plugins,
+//   (b) a Nexo app with Auth (api_key) + RateLimit (never refusing) + Monitoring + Caching,
+//   (b') the same, every request with new inputs (all cache misses).
+// Each server runs in its own process; the load generator is autocannon
+// (keep-alive, CONNECTIONS connections, no pipelining) over loopback.
+// Rounds interleave the cases; the median round per case is reported.
+// Run: npm run build && node --import tsx bench/http.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
+// The servers import the built packages/nexo/dist, as `nexo run` does.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const SERVER = fileURLToPath(new URL("./fixtures/http-server.ts", import.meta.url));
+const API_KEY = "bench-api-key-0123456789abcdef";
+const BODY = JSON.stringify({ text: "hello", n: 42, tags: ["a", "b"] });
+
+interface Case {
+  name: string;
+  mode: "bare" | "nexo" | "nexo-all";
+  headers: Record<string, string>;
+  uniqueInputs?: boolean;
+}
+
+const CASES: Case[] = [
+  { name: "(c) bare fastify, same JSON (baseline)", mode: "bare", headers: {} },
+  { name: "(a) nexo, no plugins", mode: "nexo", headers: {} },
+  { name: "(b) nexo + auth + rate limit + monitoring + caching", mode: "nexo-all", headers: { "x-api-key": API_KEY } },
+  { name: "(b') same, unique inputs (cache misses)", mode: "nexo-all", headers: { "x-api-key": API_KEY }, uniqueInputs: true },
+];
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  /** The server process's CPU time so far, in µs. */
+  cpu: () => Promise<number>;
+}
+
+async function startServer(mode: string): Promise<Server> {
+  const child = spawn(process.execPath, ["--import", "tsx", SERVER, mode], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const waiters: Array<(cpu: number) => void> = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d;
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+      for (let c; (c = /CPU (\d+)[^\n]*\n/.exec(out)); ) {
+        out = out.slice(c.index + c[0].length);
+        waiters.shift()?.(Number(c[1]));
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`server ${mode} exited with ${code}`)));
+  });
+  const cpu = () =>
+    new Promise<number>((resolve) => {
+      waiters.push(resolve);
+      child.kill("SIGUSR2");
+    });
+  return { child, port, cpu };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+}
+
+function load(port: number, c: Case, seconds: number): Promise<autocannon.Result> {
+  let n = 0;
+  return autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: "POST",
+        path: "/workflows/echo/execute",
+        headers: { "content-type": "application/json", ...c.headers },
+        ...(c.uniqueInputs ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ text: "hello", n: n++, tags: ["a", "b"] }) }) } : { body: BODY }),
+      },
+    ],
+  });
+}
+
+type Run = autocannon.Result & { cpuPerRequestUs: number };
+const results = new Map<string, Run[]>();
+for (let round = 0; round < ROUNDS; round++) {
+  for (const c of CASES) {
+    const server = await startServer(c.mode);
+    try {
+      await load(server.port, c, 1); // warm-up: JIT, connection setup, caches
+      const cpu0 = await server.cpu();
+      const r = await load(server.port, c, SECONDS);
+      const cpu1 = await server.cpu();
+      if (r.non2xx > 0 || r.errors > 0) throw new Error(`${c.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+      results.set(c.name, [...(results.get(c.name) ?? []), Object.assign(r, { cpuPerRequestUs: (cpu1 - cpu0) / r.requests.total })]);
+    } finally {
+      await stopServer(server.child);
+    }
+  }
+}
+
+const median = (rs: Run[]) => [...rs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(rs.length / 2)];
+const medianCpu = (rs: Run[]) => [...rs].map((r) => r.cpuPerRequestUs).sort((a, b) => a - b)[Math.floor(rs.length / 2)];
+const baseline = median(results.get(CASES[0].name)!).requests.average;
+const baseCpu = medianCpu(results.get(CASES[0].name)!);
+console.log(`\nPOST /workflows/echo/execute, ${CONNECTIONS} keep-alive connections, ${SECONDS} s x ${ROUNDS} rounds (median round), Node ${process.version}`);
+console.log(`${"case".padEnd(52)} ${"req/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)}  vs (c)`);
+for (const c of CASES) {
+  const r = median(results.get(c.name)!);
+  // autocannon measures latency in whole milliseconds.
+  console.log(`${c.name.padEnd(52)} ${Math.round(r.requests.average).toLocaleString("en-US").padStart(9)} ${String(r.latency.p50).padStart(7)} ${String(r.latency.p99).padStart(7)}  ${((r.requests.average / baseline) * 100).toFixed(0)}%`);
+}
+console.log("\nserver CPU per request (median round; load generator excluded):");
+for (const c of CASES) {
+  const us = medianCpu(results.get(c.name)!);
+  console.log(`  ${c.name.padEnd(52)} ${us.toFixed(1).padStart(7)} µs   ${((baseCpu / us) * 100).toFixed(0)}% of baseline efficiency`);
+}

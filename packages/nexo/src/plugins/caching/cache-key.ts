@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+
+/** Deeper than this is treated as cyclic (cheaper than tracking every object on the path). */
+const MAX_DEPTH = 256;
+
+/**
+ * JSON with object keys sorted at every depth, so `{a:1,b:2}` and `{b:2,a:1}`
+ * give the same text. Throws on values JSON cannot carry the same way twice
+ * (functions, symbols, bigints, cycles); callers then skip the cache.
+ */
+export function canonicalJson(value: unknown): string {
+  return write(value, 0) ?? "null";
+}
+
+function write(v: unknown, depth: number): string | undefined {
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "boolean":
+      return v ? "true" : "false";
+    case "undefined":
+      return undefined;
+    case "object":
+      break;
+    default:
+      throw new TypeError(`cannot make a cache key from a ${typeof v}`);
+  }
+  if (v === null) return "null";
+  if (depth >= MAX_DEPTH) throw new TypeError("cannot make a cache key from a cyclic or too deeply nested value");
+  if (typeof (v as { toJSON?: unknown }).toJSON === "function") return write((v as { toJSON: () => unknown }).toJSON(), depth + 1);
+  if (Array.isArray(v)) {
+    let out = "[";
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out += ",";
+      out += write(v[i], depth + 1) ?? "null";
+    }
+    return `${out}]`;
+  }
+  const keys = Object.keys(v).sort();
+  let out = "{";
+  let first = true;
+  for (const k of keys) {
+    const s = write((v as Record<string, unknown>)[k], depth + 1);
+    if (s === undefined) continue;
+    out += first ? `${JSON.stringify(k)}:${s}` : `,${JSON.stringify(k)}:${s}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/**
+ * The cache key of one call: SHA-256 (hex) of the workflow name and the
+ * canonical JSON of its inputs, plus the principal's id when the result may
+ * differ per caller.
+ */
+export function cacheKey(workflow: string, inputs: unknown, principalId?: string): string {
+  const data = canonicalJson(principalId === undefined ? { workflow, inputs } : { workflow, inputs, principal: principalId });
+  return createHash("sha256").update(data).digest("hex");
+}

@@ -1,0 +1,160 @@
+import type { Nexo } from "../../app/nexo.js";
+import type { WorkflowCall } from "../../app/types.js";
+import type { Logger } from "../../log/index.js";
+import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
+import { check } from "../option-checks.js";
+import { cacheKey } from "./cache-key.js";
+
+/** Options of CachingPlugin (nexo.yaml: `in_process_plugins.caching`). */
+export interface CachingOptions {
+  /** Seconds a result stays fresh. Default 300. */
+  ttl: number;
+  /** Most results kept; the least recently used goes first. Default 1000. */
+  maxEntries: number;
+  /** Cache only these workflows. Default: every workflow (minus `exclude`). */
+  include: string[] | undefined;
+  /** Never cache these workflows. Default none. */
+  exclude: string[];
+  /** Key results by the caller's principal too, so one user never gets another's result. Default true. */
+  varyByPrincipal: boolean;
+  /** Clock in ms (tests). Default `Date.now`. */
+  now: () => number;
+}
+
+/** Counters of a CachingPlugin. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Entries dropped to stay under `maxEntries`. */
+  evictions: number;
+  /** Entries found but older than `ttl`. */
+  expired: number;
+  /** Entries held now. */
+  size: number;
+}
+
+interface Entry {
+  value: unknown;
+  storedAt: number;
+}
+
+const SPECS: OptionSpecs<CachingOptions> = {
+  ttl: check.number(0.001, 31_536_000),
+  maxEntries: check.int(1, 10_000_000),
+  include: check.optional(check.array(check.string(1))),
+  exclude: check.array(check.string(1)),
+  varyByPrincipal: check.bool(),
+  now: check.fn(),
+};
+
+/**
+ * Seed 004's caching plugin, as middleware (`app.use`) instead of replacing
+ * `executeWorkflow`: a hit returns a copy of the stored result without running
+ * the workflow (no lifecycle hooks fire for it); a miss runs it and stores a
+ * copy of a successful result. Failures are never cached. Key: SHA-256 of the
+ * workflow name and the canonical JSON of its inputs (and the principal).
+ * Middleware registered after this plugin runs only on misses: register
+ * authorization middleware before it.
+ * @example
+ * const caching = new CachingPlugin({ ttl: 600 });
+ * app.addPlugin(caching);
+ * caching.clearCache();
+ */
+export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
+  private readonly cache = new Map<string, Entry>();
+  private counters = { hits: 0, misses: 0, evictions: 0, expired: 0 };
+  private log: Logger | undefined;
+
+  /** `new CachingPlugin(600)` is the seed's `CachingPlugin(ttl=600)`. */
+  constructor(options?: Partial<CachingOptions> | number) {
+    super(
+      "caching",
+      SPECS,
+      { ttl: 300, maxEntries: 1000, include: undefined, exclude: [], varyByPrincipal: true, now: Date.now },
+      typeof options === "number" ? { ttl: options } : options,
+    );
+  }
+
+  override get description(): string {
+    return "Caches successful workflow results (TTL, LRU)";
+  }
+
+  get ttl(): number {
+    return this.options.ttl;
+  }
+  set ttl(v: number) {
+    this.setOption("ttl", v);
+  }
+  get maxEntries(): number {
+    return this.options.maxEntries;
+  }
+  set maxEntries(v: number) {
+    this.setOption("maxEntries", v);
+  }
+
+  override setup(app: Nexo): void {
+    super.setup(app);
+    this.log = app.logger.child({ plugin: this.name });
+    app.use((call, next) => this.handle(call, next));
+  }
+
+  override teardown(): void {
+    this.cache.clear();
+  }
+
+  /** Drop every stored result (counters are kept). */
+  clearCache(): void {
+    this.cache.clear();
+  }
+
+  /** Hits, misses, evictions, expirations and the current size. */
+  stats(): CacheStats {
+    return { ...this.counters, size: this.cache.size };
+  }
+
+  /** True when results of workflow `name` are cached. */
+  isCached(name: string): boolean {
+    const { include, exclude } = this.options;
+    return (include === undefined || include.includes(name)) && !exclude.includes(name);
+  }
+
+  private async handle(call: WorkflowCall, next: () => Promise<unknown>): Promise<unknown> {
+    if (!this.isCached(call.workflowName)) return next();
+    let key: string;
+    try {
+      key = cacheKey(call.workflowName, call.inputs, this.options.varyByPrincipal ? call.context.principal?.id : undefined);
+    } catch (err) {
+      this.log?.debug({ workflow: call.workflowName, err }, "inputs cannot be keyed; not cached");
+      return next();
+    }
+    const now = this.options.now();
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      if (now - hit.storedAt < this.options.ttl * 1000) {
+        this.cache.set(key, hit); // most recently used goes last
+        this.counters.hits++;
+        this.log?.debug({ workflow: call.workflowName }, `Cache hit for ${call.workflowName}`);
+        return structuredClone(hit.value);
+      }
+      this.counters.expired++;
+    }
+    this.counters.misses++;
+    const result = await next();
+    let value: unknown;
+    try {
+      value = structuredClone(result);
+    } catch (err) {
+      this.log?.debug({ workflow: call.workflowName, err }, "result cannot be copied; not cached");
+      return result;
+    }
+    this.cache.delete(key);
+    this.cache.set(key, { value, storedAt: this.options.now() });
+    while (this.cache.size > this.options.maxEntries) {
+      const oldest = this.cache.keys().next().value as string;
+      this.cache.delete(oldest);
+      this.counters.evictions++;
+    }
+    return result;
+  }
+}

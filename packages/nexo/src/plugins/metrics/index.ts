@@ -1,0 +1,2 @@
+export { MetricsPlugin } from "./metrics-plugin.js";
+export type { MetricsPluginOptions, WorkflowMetricsSnapshot } from "./metrics-plugin.js";

@@ -1,0 +1,3 @@
+export { MonitoringPlugin } from "./monitoring-plugin.js";
+export { contributeMetrics, contributedRegistries } from "./contributions.js";
+export type { MonitoringOptions } from "./monitoring-plugin.js";

@@ -1,0 +1,238 @@
+import { createHash } from "node:crypto";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Nexo } from "../../app/nexo.js";
+import { ErrorCodes, NexoError } from "../../errors.js";
+import { sendError } from "../../surfaces/http/index.js";
+import { apiKeyFromHeaders } from "../auth/index.js";
+import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
+import { check, optionError, type OptionCheck } from "../option-checks.js";
+import { compilePathPatterns, pathOf, patternRegex, type PathMatcher } from "../path-match.js";
+import { policyField, rateLimitField } from "./ratelimit-headers.js";
+import { TokenBuckets } from "./token-buckets.js";
+
+/** A limit for some routes, instead of the default one. */
+export interface RouteLimit {
+  /** Path pattern: exact, `*` for one segment, trailing `/**` for any rest. */
+  path: string;
+  /** Only this method (e.g. "POST"). Default: any. */
+  method?: string;
+  /** Requests per minute sustained. */
+  limit: number;
+  /** Bucket capacity: the most accepted at once. */
+  burst: number;
+  /** Policy name in the RateLimit headers. Default `route<N>`. */
+  name?: string;
+}
+
+/** Options of RateLimitPlugin (nexo.yaml: `in_process_plugins.rate_limit`). */
+export interface RateLimitOptions {
+  /** Requests per minute sustained, per client. Default 1000. */
+  limit: number;
+  /** Bucket capacity per client: the most accepted at once. Default 100. */
+  burst: number;
+  /** Paths never limited. Default ["/health"]. */
+  exempt: string[];
+  /** Per-route limits; the first match wins, else the default limit applies. Default none. */
+  routes: RouteLimit[];
+  /** Most client buckets kept (least recently used evicted). Default 10000. */
+  maxBuckets: number;
+  /** Send `RateLimit-Policy` and `RateLimit` on every limited route's response, not only on 429s. Default true. */
+  headers: boolean;
+  /** How often buckets that refilled to full are dropped, in ms. Default 60000. */
+  sweepIntervalMs: number;
+  /** Clock in ms (tests). Default `Date.now`. */
+  now: () => number;
+}
+
+/** Counters of a RateLimitPlugin. */
+export interface RateLimitStats {
+  allowed: number;
+  limited: number;
+  buckets: number;
+  evictions: number;
+}
+
+interface Policy {
+  name: string;
+  limit: number;
+  burst: number;
+  policyHeader: string;
+  matches?: (method: string, path: string) => boolean;
+}
+
+const POLICY_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
+const routeCheck: OptionCheck<RouteLimit> = (v, p) => {
+  const o = check.object()(v, p);
+  const at = (option: string) => ({ ...p, option: `${p.option}.${option}` });
+  const route: RouteLimit = {
+    path: check.pathPattern()(o.path, at("path")),
+    limit: check.int(1, 100_000_000)(o.limit, at("limit")),
+    burst: check.int(1, 100_000_000)(o.burst, at("burst")),
+  };
+  if (o.method !== undefined) route.method = check.string(1, /^[A-Za-z]+$/, "an HTTP method such as POST")(o.method, at("method")).toUpperCase();
+  if (o.name !== undefined) route.name = check.string(1, POLICY_NAME, "a policy name of letters, digits, _ or - (at most 32)")(o.name, at("name"));
+  for (const k of Object.keys(o)) if (!["path", "method", "limit", "burst", "name"].includes(k)) throw optionError(at(k), "absent (route keys: path, method, limit, burst, name)", o[k]);
+  return route;
+};
+
+const SPECS: OptionSpecs<RateLimitOptions> = {
+  limit: check.int(1, 100_000_000),
+  burst: check.int(1, 100_000_000),
+  exempt: check.array(check.pathPattern()),
+  routes: check.array(routeCheck, 1000),
+  maxBuckets: check.int(1, 100_000_000),
+  headers: check.bool(),
+  sweepIntervalMs: check.int(1000, 86_400_000),
+  now: check.fn(),
+};
+
+/**
+ * Token-bucket rate limiting of the HTTP API, per client: the authenticated
+ * principal, else the API key sent, else the IP address. Over the limit: 429
+ * with `Retry-After` and the IETF `RateLimit-Policy` / `RateLimit` fields.
+ * Runs in fastify's `preParsing` phase, after every `onRequest` hook, so the
+ * AuthPlugin (an `onRequest` hook) has set `request.principal` whatever the
+ * order the plugins were added in, and a refused request's body is never read
+ * (docs/adr/0004).
+ * @example
+ * const rateLimit = new RateLimitPlugin();
+ * rateLimit.limit = 1000; // per minute
+ * rateLimit.burst = 100;
+ * app.addPlugin(rateLimit);
+ */
+export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
+  private buckets = new TokenBuckets(10_000);
+  private readonly counters = { allowed: 0, limited: 0 };
+  private policies: Policy[] = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(options?: Partial<RateLimitOptions>) {
+    super(
+      "rate_limit",
+      SPECS,
+      { limit: 1000, burst: 100, exempt: ["/health"], routes: [], maxBuckets: 10_000, headers: true, sweepIntervalMs: 60_000, now: Date.now },
+      options,
+    );
+  }
+
+  override get description(): string {
+    return "Token-bucket rate limits per client on the HTTP API";
+  }
+
+  /** Requests per minute sustained, per client. */
+  get limit(): number {
+    return this.options.limit;
+  }
+  set limit(v: number) {
+    this.setOption("limit", v);
+  }
+  /** Bucket capacity: the most requests accepted at once. */
+  get burst(): number {
+    return this.options.burst;
+  }
+  set burst(v: number) {
+    this.setOption("burst", v);
+  }
+  get exempt(): string[] {
+    return [...this.options.exempt];
+  }
+  set exempt(v: string[]) {
+    this.setOption("exempt", v);
+  }
+  get routes(): RouteLimit[] {
+    return [...this.options.routes];
+  }
+  set routes(v: RouteLimit[]) {
+    this.setOption("routes", v);
+  }
+
+  override setup(app: Nexo): void {
+    super.setup(app);
+    const o = this.options;
+    this.buckets = new TokenBuckets(o.maxBuckets);
+    this.policies = o.routes.map((r, i) => {
+      const re = patternRegex(r.path);
+      const method = r.method;
+      const name = r.name ?? `route${i + 1}`;
+      return {
+        name,
+        limit: r.limit,
+        burst: r.burst,
+        policyHeader: policyField(name, r.limit, r.burst),
+        matches: (m: string, path: string) => (method === undefined || method === m) && re.test(path),
+      };
+    });
+    const names = this.policies.map((p) => p.name);
+    const dup = names.find((n, i) => n === "default" || names.indexOf(n) !== i);
+    if (dup !== undefined) this.fail("routes", `routes with distinct names other than "default" (${JSON.stringify(dup)} is taken)`);
+    const fallback: Policy = { name: "default", limit: o.limit, burst: o.burst, policyHeader: policyField("default", o.limit, o.burst) };
+    const isExempt: PathMatcher = compilePathPatterns(o.exempt);
+    const routed = this.policies;
+    const headers = o.headers;
+    app.http.addHook("preParsing", (request, reply, payload, done) => {
+      const path = pathOf(request.url);
+      if (isExempt(path)) return done(null, payload);
+      let policy = fallback;
+      for (let i = 0; i < routed.length; i++) {
+        if (routed[i].matches!(request.method, path)) {
+          policy = routed[i];
+          break;
+        }
+      }
+      const verdict = this.buckets.take(`${policy.name}\u0000${clientKey(request)}`, this.options.now(), policy.limit, policy.burst);
+      if (verdict.allowed) {
+        this.counters.allowed++;
+        if (headers) {
+          reply.header("ratelimit-policy", policy.policyHeader);
+          reply.header("ratelimit", rateLimitField(policy.name, verdict.remaining, verdict.nextTokenS));
+        }
+        return done(null, payload);
+      }
+      this.counters.limited++;
+      refuse(request, reply, policy, verdict.nextTokenS);
+    });
+    this.sweepTimer = setInterval(() => this.sweepIdle(), o.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  override teardown(): void {
+    clearInterval(this.sweepTimer);
+    this.buckets.clear();
+  }
+
+  /** Requests allowed and refused, buckets held and evicted. */
+  stats(): RateLimitStats {
+    return { ...this.counters, buckets: this.buckets.size, evictions: this.buckets.evictions };
+  }
+
+  /** Drop buckets that refilled to full (also done every `sweepIntervalMs`); returns how many. */
+  sweepIdle(): number {
+    const fallback = { limit: this.options.limit, burst: this.options.burst };
+    const byName = new Map(this.policies.map((p) => [p.name, p]));
+    const policyOf = (key: string) => byName.get(key.slice(0, key.indexOf("\u0000"))) ?? fallback;
+    return this.buckets.sweep(this.options.now(), (k) => policyOf(k).limit, (k) => policyOf(k).burst);
+  }
+}
+
+function refuse(request: FastifyRequest, reply: FastifyReply, policy: Policy, seconds: number): void {
+  reply.header("retry-after", String(seconds));
+  reply.header("ratelimit-policy", policy.policyHeader);
+  reply.header("ratelimit", rateLimitField(policy.name, 0, seconds));
+  sendError(
+    new NexoError(ErrorCodes.RATE_LIMITED, `rate limit exceeded (policy ${policy.name}: ${policy.limit}/min, burst ${policy.burst}); retry in ${seconds} s`, {
+      data: { retryAfterMs: seconds * 1000 },
+    }),
+    request,
+    reply,
+  );
+}
+
+/** Who a request counts against: principal, else API key (hashed, never kept raw), else IP. */
+export function clientKey(request: FastifyRequest): string {
+  const principal = request.principal;
+  if (principal) return `p:${principal.id}`;
+  const key = apiKeyFromHeaders(request.headers);
+  if (key !== undefined) return `k:${createHash("sha256").update(key).digest("base64url").slice(0, 22)}`;
+  return `ip:${request.ip}`;
+}

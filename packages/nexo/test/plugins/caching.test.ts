@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CachingPlugin } from "../../src/plugins/index.js";
+import { cacheKey, canonicalJson } from "../../src/plugins/caching/index.js";
+import { createHash } from "node:crypto";
+import { testApp } from "../helpers/app.js";
+
+function counting(app: ReturnType<typeof testApp>["app"], name = "square") {
+  const calls = { n: 0 };
+  app.register(name, (i: { x: number }) => {
+    calls.n++;
+    return { y: i.x * i.x, nested: { at: calls.n } };
+  });
+  return calls;
+}
+
+test("caching - seed: new CachingPlugin(600) caches through app.use, not by replacing executeWorkflow", async (t) => {
+  const { app } = testApp(t);
+  const original = app.executeWorkflow;
+  const calls = counting(app);
+  const cachingPlugin = new CachingPlugin(600);
+  app.addPlugin(cachingPlugin);
+  await app.start();
+  assert.equal(app.executeWorkflow, original, "executeWorkflow is not monkey-patched");
+  assert.equal(cachingPlugin.ttl, 600);
+  const a = await app.executeWorkflow("square", { x: 3 });
+  const b = await app.executeWorkflow("square", { x: 3 });
+  assert.deepEqual(a, { y: 9, nested: { at: 1 } });
+  assert.deepEqual(b, a);
+  assert.equal(calls.n, 1);
+  // Through the HTTP surface too.
+  const res = await app.http.inject({ method: "POST", url: "/workflows/square/execute", payload: { x: 3 } });
+  assert.deepEqual(res.json(), a);
+  assert.equal(calls.n, 1);
+  assert.deepEqual(cachingPlugin.stats(), { hits: 2, misses: 1, evictions: 0, expired: 0, size: 1 });
+  cachingPlugin.clearCache();
+  await app.executeWorkflow("square", { x: 3 });
+  assert.equal(calls.n, 2);
+});
+
+test("caching - key: SHA-256 of the name and canonical JSON (key order does not matter); hits are copies", async (t) => {
+  assert.equal(canonicalJson({ b: [2, { d: 1, c: 2 }], a: "x", u: undefined }), '{"a":"x","b":[2,{"c":2,"d":1}]}');
+  assert.equal(cacheKey("w", { a: 1 }), createHash("sha256").update('{"inputs":{"a":1},"workflow":"w"}').digest("hex"));
+  assert.equal(cacheKey("w", { a: 1, b: { c: 1, d: 2 } }), cacheKey("w", { b: { d: 2, c: 1 }, a: 1 }));
+  assert.notEqual(cacheKey("w", { a: 1 }), cacheKey("v", { a: 1 }));
+  const { app } = testApp(t);
+  const calls = counting(app);
+  app.addPlugin(new CachingPlugin());
+  await app.start();
+  const first = (await app.executeWorkflow("square", { x: 2, pad: { q: 1, r: 2 } })) as { nested: { at: number } };
+  first.nested.at = 999; // a caller mutating its result must not corrupt the cache
+  const second = (await app.executeWorkflow("square", { pad: { r: 2, q: 1 }, x: 2 })) as { nested: { at: number } };
+  assert.equal(calls.n, 1);
+  assert.equal(second.nested.at, 1);
+});
+
+test("caching - TTL expiry, LRU eviction at maxEntries, failures never cached", async (t) => {
+  let now = 0;
+  const { app } = testApp(t);
+  const calls = counting(app);
+  let fail = true;
+  app.register("flaky", () => {
+    if (fail) throw new Error("first call fails");
+    return "ok";
+  });
+  const caching = new CachingPlugin({ ttl: 10, maxEntries: 2, now: () => now });
+  app.addPlugin(caching);
+  await app.start();
+  await app.executeWorkflow("square", { x: 1 });
+  now = 9_999;
+  await app.executeWorkflow("square", { x: 1 });
+  assert.equal(calls.n, 1, "fresh within the TTL");
+  now = 10_000;
+  await app.executeWorkflow("square", { x: 1 });
+  assert.equal(calls.n, 2, "expired at the TTL");
+  assert.equal(caching.stats().expired, 1);
+  await app.executeWorkflow("square", { x: 2 });
+  await app.executeWorkflow("square", { x: 1 }); // x=1 is now most recently used
+  await app.executeWorkflow("square", { x: 3 }); // evicts x=2
+  assert.equal(caching.stats().evictions, 1);
+  const before = calls.n;
+  await app.executeWorkflow("square", { x: 1 });
+  assert.equal(calls.n, before, "x=1 survived");
+  await app.executeWorkflow("square", { x: 2 });
+  assert.equal(calls.n, before + 1, "x=2 was evicted");
+  await assert.rejects(app.executeWorkflow("flaky", {}));
+  fail = false;
+  assert.equal(await app.executeWorkflow("flaky", {}), "ok", "the failure was not cached");
+});
+
+test("caching - per-workflow opt-in and opt-out; results vary by principal", async (t) => {
+  const { app } = testApp(t);
+  const sq = counting(app, "square");
+  const cube = counting(app, "cube");
+  app.register("whoami", (_i, ctx) => ctx.principal?.id ?? null);
+  app.addPlugin(new CachingPlugin({ include: ["square", "whoami"], exclude: ["whoami"] }));
+  await app.start();
+  await app.executeWorkflow("square", { x: 1 });
+  await app.executeWorkflow("square", { x: 1 });
+  await app.executeWorkflow("cube", { x: 1 });
+  await app.executeWorkflow("cube", { x: 1 });
+  assert.equal(sq.n, 1);
+  assert.equal(cube.n, 2, "not in include");
+
+  const { app: app2 } = testApp(t);
+  app2.register("whoami", (_i, ctx) => ctx.principal?.id ?? null);
+  app2.addPlugin(new CachingPlugin());
+  await app2.start();
+  assert.equal(await app2.executeWorkflow("whoami", {}, { principal: { id: "ada" } }), "ada");
+  assert.equal(await app2.executeWorkflow("whoami", {}, { principal: { id: "bob" } }), "bob", "one user never gets another's cached result");
+});

@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ErrorCodes, isNexoError } from "../../src/errors.js";
+import { SignJWT } from "jose";
+import { AuthPlugin, RateLimitPlugin } from "../../src/plugins/index.js";
+import { TokenBuckets } from "../../src/plugins/rate-limit/index.js";
+import { testApp } from "../helpers/app.js";
+
+/** A clock the test moves by hand, so refills are exact. */
+function manualClock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+}
+
+test("rate limit - seed: limit and burst set as properties; headers carry the IETF fields", async (t) => {
+  const { app } = testApp(t);
+  app.register("echo", (i) => i);
+  const rateLimitPlugin = new RateLimitPlugin();
+  rateLimitPlugin.limit = 1000; // per minute
+  rateLimitPlugin.burst = 100;
+  await app.addPlugin(rateLimitPlugin);
+  await app.start();
+  const res = await app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: { a: 1 } });
+  assert.equal(res.statusCode, 200);
+  // q = burst over w = seconds to refill from empty (100 / (1000/60) = 6 s): q/w is the sustained rate.
+  assert.equal(res.headers["ratelimit-policy"], '"default";q=100;w=6');
+  assert.equal(res.headers["ratelimit"], '"default";r=99;t=1');
+  assert.throws(() => (rateLimitPlugin.limit = 5), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID));
+});
+
+test("rate limit - 64 concurrent clients over real HTTP, keyed by principal although auth was added after: exact counts, exact refill", async (t) => {
+  const clock = manualClock();
+  const { app } = testApp(t, { http: true });
+  app.register("echo", (i) => i);
+  const secret = "rate-limit-test-secret-0123456789abcdef";
+  // Bearer tokens, no API key: without the principal every client would be the same IP.
+  const keys = await Promise.all(
+    Array.from({ length: 64 }, (_, i) =>
+      new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(`client-${i}`).setExpirationTime("1h").sign(new TextEncoder().encode(secret)),
+    ),
+  );
+  // Added first on purpose: the hook order, not the add order, puts authentication first.
+  const limiter = new RateLimitPlugin({ limit: 60, burst: 10, now: clock.now });
+  await app.addPlugin(limiter);
+  await app.addPlugin(new AuthPlugin({ strategy: "jwt", secret }));
+  await app.start();
+  const fire = async (perClient: number) => {
+    const results = await Promise.all(
+      keys.flatMap((key) =>
+        Array.from({ length: perClient }, async () => {
+          const res = await fetch(`${app.url}/workflows/echo/execute`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: '{"x":1}' });
+          await res.arrayBuffer();
+          return { key, status: res.status, retryAfter: res.headers.get("retry-after") };
+        }),
+      ),
+    );
+    const byClient = new Map<string, { ok: number; limited: number }>();
+    for (const r of results) {
+      const c = byClient.get(r.key) ?? { ok: 0, limited: 0 };
+      if (r.status === 200) c.ok++;
+      else if (r.status === 429) {
+        c.limited++;
+        assert.equal(r.retryAfter, "1");
+      } else assert.fail(`unexpected status ${r.status}`);
+      byClient.set(r.key, c);
+    }
+    return byClient;
+  };
+  // Every client comes from 127.0.0.1: only keying by principal gives each its own bucket.
+  const first = await fire(15);
+  assert.equal(first.size, 64);
+  for (const c of first.values()) assert.deepEqual(c, { ok: 10, limited: 5 });
+  // 60/min refills one token per second: 3 s later each client has exactly 3.
+  clock.advance(3000);
+  const second = await fire(5);
+  for (const c of second.values()) assert.deepEqual(c, { ok: 3, limited: 2 });
+  assert.deepEqual(limiter.stats(), { allowed: 64 * 13, limited: 64 * 7, buckets: 64, evictions: 0 });
+});
+
+test("rate limit - one client, 64 concurrent requests: exactly burst accepted; 429 with Retry-After, RateLimit r=0 and the stable body", async (t) => {
+  const clock = manualClock();
+  const { app } = testApp(t, { http: true });
+  app.register("echo", (i) => i);
+  await app.addPlugin(new RateLimitPlugin({ limit: 30, burst: 8, now: clock.now }));
+  await app.start();
+  const responses = await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      const res = await fetch(`${app.url}/workflows/echo/execute`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      return { status: res.status, headers: res.headers, body: await res.json() };
+    }),
+  );
+  assert.equal(responses.filter((r) => r.status === 200).length, 8);
+  const limited = responses.filter((r) => r.status === 429);
+  assert.equal(limited.length, 56);
+  const one = limited[0];
+  // 30/min: a token every 2 s.
+  assert.equal(one.headers.get("retry-after"), "2");
+  assert.equal(one.headers.get("ratelimit"), '"default";r=0;t=2');
+  assert.equal(one.headers.get("ratelimit-policy"), '"default";q=8;w=16');
+  assert.equal(one.body.error.code, ErrorCodes.RATE_LIMITED);
+  assert.equal(one.body.error.retryAfterMs, 2000);
+  clock.advance(1999);
+  assert.equal((await fetch(`${app.url}/workflows/echo/execute`, { method: "POST" })).status, 429, "no token before 2 s");
+  clock.advance(1);
+  assert.equal((await fetch(`${app.url}/workflows/echo/execute`, { method: "POST" })).status, 200);
+});
+
+test("rate limit - per-route limits (first match wins) and exempt routes; /health is exempt by default", async (t) => {
+  const clock = manualClock();
+  const { app } = testApp(t);
+  app.register("report", () => "r");
+  app.register("echo", (i) => i);
+  await app.addPlugin(
+    new RateLimitPlugin({ limit: 600, burst: 5, now: clock.now, exempt: ["/health", "/workflows"], routes: [{ path: "/workflows/report/execute", method: "POST", limit: 6, burst: 1, name: "reports" }] }),
+  );
+  await app.start();
+  const post = (name: string) => app.http.inject({ method: "POST", url: `/workflows/${name}/execute`, payload: {} });
+  const r1 = await post("report");
+  assert.equal(r1.statusCode, 200);
+  assert.equal(r1.headers["ratelimit-policy"], '"reports";q=1;w=10');
+  assert.equal((await post("report")).statusCode, 429);
+  for (let i = 0; i < 5; i++) assert.equal((await post("echo")).statusCode, 200, "the default policy is a separate bucket");
+  assert.equal((await post("echo")).statusCode, 429);
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await app.http.inject({ method: "GET", url: "/health" })).statusCode, 200);
+    const list = await app.http.inject({ method: "GET", url: "/workflows?x=1" });
+    assert.equal(list.statusCode, 200);
+    assert.equal(list.headers["ratelimit"], undefined);
+  }
+});
+
+test("rate limit - without auth a client is its API key (hashed), else its IP", async (t) => {
+  const clock = manualClock();
+  const { app } = testApp(t);
+  app.register("echo", (i) => i);
+  await app.addPlugin(new RateLimitPlugin({ limit: 60, burst: 1, now: clock.now }));
+  await app.start();
+  const post = (headers: Record<string, string>, ip = "10.0.0.1") => app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: {}, headers, remoteAddress: ip });
+  assert.equal((await post({ "x-api-key": "key-a" })).statusCode, 200);
+  assert.equal((await post({ "x-api-key": "key-a" }, "10.0.0.2")).statusCode, 429, "same key from another IP is the same client");
+  assert.equal((await post({ authorization: "ApiKey key-b" })).statusCode, 200);
+  assert.equal((await post({})).statusCode, 200, "no key: the IP's own bucket");
+  assert.equal((await post({})).statusCode, 429);
+  assert.equal((await post({}, "10.0.0.3")).statusCode, 200);
+});
+
+test("rate limit - memory is bounded: at most maxBuckets, least recently used evicted; full buckets swept", async (t) => {
+  const clock = manualClock();
+  const { app } = testApp(t);
+  app.register("echo", (i) => i);
+  const limiter = new RateLimitPlugin({ limit: 60, burst: 2, maxBuckets: 5, now: clock.now });
+  await app.addPlugin(limiter);
+  await app.start();
+  for (let i = 0; i < 12; i++) {
+    await app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: {}, remoteAddress: `10.1.0.${i}` });
+  }
+  assert.equal(limiter.stats().buckets, 5);
+  assert.equal(limiter.stats().evictions, 7);
+  clock.advance(999);
+  assert.equal(limiter.sweepIdle(), 0, "not yet refilled to full (1 token a second)");
+  clock.advance(1);
+  assert.equal(limiter.sweepIdle(), 5);
+  assert.equal(limiter.stats().buckets, 0);
+});
+
+test("rate limit - token buckets: LRU order follows use, refill caps at burst", () => {
+  const b = new TokenBuckets(2);
+  assert.equal(b.take("a", 0, 60, 3).remaining, 2);
+  b.take("b", 0, 60, 3);
+  b.take("a", 0, 60, 3); // a is now the most recently used
+  b.take("c", 0, 60, 3); // evicts b
+  assert.equal(b.take("a", 0, 60, 3).remaining, 0, "a kept its bucket");
+  assert.equal(b.take("b", 0, 60, 3).remaining, 2, "b got a fresh one");
+  assert.equal(b.take("a", 3_600_000, 60, 3).remaining, 2, "an hour later a is full again, not 3600 tokens");
+});
+
+test("rate limit - options are checked: the option, value and type are named", () => {
+  for (const [options, field] of [
+    [{ limit: 0 }, "limit"],
+    [{ burst: 1.5 }, "burst"],
+    [{ exempt: ["health"] }, "exempt[0]"],
+    [{ routes: [{ path: "/x", limit: 1 }] }, "routes[0].burst"],
+    [{ maxBuckets: "10" }, "maxBuckets"],
+    [{ nope: 1 }, "nope"],
+  ] as const) {
+    assert.throws(
+      () => new RateLimitPlugin(options as never),
+      (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === field && e.details.pluginId === "rate_limit",
+      JSON.stringify(options),
+    );
+  }
+  assert.throws(() => new RateLimitPlugin({ maxBuckets: "10" as never }), /rate_limit option maxBuckets \(max_buckets in nexo.yaml\) must be an integer from 1 to 100000000, got "10" \(string\)/);
+});
