@@ -19,6 +19,8 @@ export interface DaemonOptions {
   controlHandlers?: Record<string, ControlHandler>;
   /** Called with the app before it starts: register workflows and plugins here. */
   configure?: (app: Nexo) => void | Promise<void>;
+  /** Open the control socket. Default true; `nexo mcp` runs without one so it never takes over a running daemon's socket. */
+  controlSocket?: boolean;
 }
 
 /**
@@ -70,7 +72,7 @@ export class Daemon {
     const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {});
     try {
       daemon.addSubprocessPlugins();
-      daemon.addControlService();
+      if (options.controlSocket !== false) daemon.addControlService();
       await loadInProcessPlugins(app, config.inProcessPlugins);
       await loadWorkflowModules(app, config.workflows);
       await options.configure?.(app);

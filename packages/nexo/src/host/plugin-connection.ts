@@ -11,6 +11,7 @@ import { spawnPluginProcess, waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
 import { RpcPeer } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
+import { topicFormTools, TopicToolCalls, type TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
 
 /** Most `broker.subscribe` subscriptions one plugin may hold. */
@@ -53,6 +54,8 @@ export class PluginConnection {
   private exitedFlag = false;
   private problemCount = 0;
   private readonly publishVerdicts = new Map<string, boolean>();
+  /** Calls of this plugin's topic-form tools (seed 000 pattern 3). */
+  private readonly topicCalls: TopicToolCalls;
 
   private constructor(
     readonly spec: PluginSpec,
@@ -61,7 +64,9 @@ export class PluginConnection {
   ) {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
-    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance);
+    const topicTools = topicFormTools(spec.manifest);
+    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
+    this.topicCalls = new TopicToolCalls(this.key, topicTools, (params) => this.deliverReliably(params));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.log.info({ stream: "stderr" }, line));
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => this.stderr.push(chunk));
@@ -82,9 +87,9 @@ export class PluginConnection {
     this.exited = waitForExit(child).then(({ exitCode, signal }) => {
       this.exitedFlag = true;
       this.teardownBridge();
-      this.peer.close(
-        new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal }),
-      );
+      const exited = new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal });
+      this.peer.close(exited);
+      this.topicCalls.close(exited);
       return { exitCode, signal, forcefullyTerminated: this.forcefullyTerminated };
     });
   }
@@ -135,6 +140,26 @@ export class PluginConnection {
   /** Send a request to the plugin (e.g. `tool.invoke`). Fails at once if the plugin dies meanwhile. */
   call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
     return this.peer.request(method, params, { timeoutMs });
+  }
+
+  /**
+   * Call a topic-form tool: `broker.event` on `plugin.tool.<name>` to this
+   * plugin, settled by its reply on `plugin.tool.<name>.reply`. Fails at once
+   * if the plugin dies meanwhile.
+   */
+  callTopicTool(name: string, args: unknown, options: TopicCallOptions): Promise<unknown> {
+    return this.topicCalls.call(name, args, options);
+  }
+
+  /** A tool call must not be dropped like a broker event: wait for room in the stdin queue instead. */
+  private async deliverReliably(params: unknown): Promise<void> {
+    while (!this.peer.hasRoom) {
+      if (this.exitedFlag) break;
+      await this.peer.whenRoom();
+    }
+    if (this.exitedFlag || !this.deliver(params)) {
+      throw new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited; retry`, { pluginId: this.key });
+    }
   }
 
   /**
@@ -333,6 +358,16 @@ export class PluginConnection {
     } catch (err) {
       this.counters.denied += 1;
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
+    }
+    if (this.topicCalls.isReplyTopic(topic)) {
+      // A tool answer goes to its caller only, never onto the shared broker.
+      try {
+        this.topicCalls.settle(topic, event);
+      } catch (err) {
+        this.counters.denied += 1;
+        throw err;
+      }
+      return;
     }
     this.counters.published += 1;
     await this.ctx.broker.publish(topic, event);

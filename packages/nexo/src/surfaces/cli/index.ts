@@ -4,6 +4,7 @@ import { NEXO_VERSION } from "../../version.js";
 import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
 import { registerManifestCommands } from "./commands-manifest.js";
+import { registerMcpCommand } from "./commands-mcp.js";
 import { registerWorkflowCommands } from "./commands-workflow.js";
 
 /** Build the `nexo` command tree. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   const plugin = program.command("plugin").description("subprocess plugins: list, status, restart");
   registerControlCommands(program, plugin);
   registerWorkflowCommands(program);
+  registerMcpCommand(program);
   return program;
 }
 
