@@ -93,7 +93,9 @@ class PluginAdapter:
 
     def on_topic_tool(self, name: str, handler: Callable[[Any, Event], Awaitable[Any]]) -> "PluginAdapter":
         """Seed pattern 3, topic form: answer events on plugin.tool.<name> by publishing
-        the handler's result on plugin.tool.<name>.reply with the call's correlation id."""
+        {result} (or {error: {code, message, data}} when the handler raises; a ToolError
+        keeps its code, anything else is -33403) on plugin.tool.<name>.reply with the
+        call's correlation id (else its id)."""
         self._topic_tools[f"plugin.tool.{name}"] = handler
         return self
 
@@ -283,9 +285,16 @@ class PluginAdapter:
             return
         tool = self._topic_tools.get(topic)
         if tool is not None:
-            result = await tool(event.payload, event)
+            # Like tool.invoke: a ToolError keeps its code, anything else is -33403; the caller always gets an answer.
+            payload: dict[str, Any]
+            try:
+                payload = {"result": await tool(event.payload, event)}
+            except E.ToolError as exc:
+                payload = {"error": exc.to_dict()}
+            except Exception as exc:  # noqa: BLE001 - reported to the caller, not swallowed
+                payload = {"error": {"code": E.TOOL_EXECUTION_FAILED, "message": str(exc) or type(exc).__name__}}
             reply = f"{topic}.reply"
-            await self.broker.publish(reply, Event.new(reply, self.plugin_id, {"result": result},
+            await self.broker.publish(reply, Event.new(reply, self.plugin_id, payload,
                                                        session_id=event.session_id, correlation_id=event.correlation_id or event.id))
             return
         if self.on_event is not None:
