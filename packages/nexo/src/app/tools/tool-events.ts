@@ -1,5 +1,5 @@
 import type { Broker } from "../../broker/index.js";
-import { newEvent } from "../../contract/index.js";
+import type { Event } from "../../contract/index.js";
 import type { Logger } from "../../log/index.js";
 import type { ToolCalledEvent } from "./types.js";
 
@@ -27,8 +27,10 @@ export function publishToolEvent(broker: Broker, logger: Logger, event: ToolCall
     timestamp: event.timestamp,
   };
   if (event.error) payload.error = event.error;
+  // The call id is already a fresh UUID v7 and there is one event per call: it doubles as the event id.
+  const wire: Event = { id: event.callId, timestamp: new Date().toISOString(), topic, source: TOOL_EVENT_SOURCE, session_id: event.sessionId, payload };
   try {
-    broker.publish(topic, newEvent(topic, TOOL_EVENT_SOURCE, payload, { sessionId: event.sessionId })).catch((err: unknown) => {
+    broker.publish(topic, wire).catch((err: unknown) => {
       logger.debug({ topic, callId: event.callId, err }, "tool event not published");
     });
   } catch (err) {

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "nexo-plugin-sdk";
 import type { Broker } from "../../broker/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { isTopicName, type PluginHost, type PluginSupervisor, type PluginToolDescriptor } from "../../host/index.js";
