@@ -176,7 +176,7 @@ test("mcp e2e - Streamable HTTP on the daemon's /mcp: same scenario, through the
   assert.equal(foreign.status, 403);
   assert.equal(((await foreign.json()) as { error: { code: string } }).error.code, ErrorCodes.MCP_ORIGIN_DENIED);
 
-  // Stopping the daemon closes open MCP streams instead of hanging on them.
-  await client.close();
+  // Stopping the daemon closes the client's open GET stream instead of hanging on it.
   await daemon.stop();
+  assert.equal(daemon.app.state, "stopped");
 });
