@@ -255,6 +255,11 @@ class PluginAdapter:
             event = Event.from_dict(params["event"])
             topic = params.get("topic") if isinstance(params.get("topic"), str) else event.topic
             sub = params.get("subscriber_id") if isinstance(params.get("subscriber_id"), str) else None
+            tool = self._topic_tools.get(topic) if sub is None else None
+            if tool is not None:
+                # Tool calls are independent requests, not an ordered stream: run them concurrently like tool.invoke.
+                self._spawn(self._answer_topic_tool(topic, event, tool))
+                return
             try:
                 self._events.put_nowait((topic, event, sub))
             except asyncio.QueueFull:
@@ -283,22 +288,24 @@ class PluginAdapter:
             if handler is not None:
                 await handler(topic, event)
             return
-        tool = self._topic_tools.get(topic)
-        if tool is not None:
-            # Like tool.invoke: a ToolError keeps its code, anything else is -33403; the caller always gets an answer.
-            payload: dict[str, Any]
-            try:
-                payload = {"result": await tool(event.payload, event)}
-            except E.ToolError as exc:
-                payload = {"error": exc.to_dict()}
-            except Exception as exc:  # noqa: BLE001 - reported to the caller, not swallowed
-                payload = {"error": {"code": E.TOOL_EXECUTION_FAILED, "message": str(exc) or type(exc).__name__}}
-            reply = f"{topic}.reply"
-            await self.broker.publish(reply, Event.new(reply, self.plugin_id, payload,
-                                                       session_id=event.session_id, correlation_id=event.correlation_id or event.id))
-            return
         if self.on_event is not None:
             await self.on_event(topic, event, self.broker)
+
+    async def _answer_topic_tool(self, topic: str, event: Event, tool: Callable[[Any, Event], Awaitable[Any]]) -> None:
+        # Like tool.invoke: a ToolError keeps its code, anything else is -33403; the caller always gets an answer.
+        payload: dict[str, Any]
+        try:
+            payload = {"result": await tool(event.payload, event)}
+        except E.ToolError as exc:
+            payload = {"error": exc.to_dict()}
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, not swallowed
+            payload = {"error": {"code": E.TOOL_EXECUTION_FAILED, "message": str(exc) or type(exc).__name__}}
+        reply = f"{topic}.reply"
+        try:
+            await self.broker.publish(reply, Event.new(reply, self.plugin_id, payload,
+                                                       session_id=event.session_id, correlation_id=event.correlation_id or event.id))
+        except Exception as exc:  # noqa: BLE001 - e.g. a result too large for one frame
+            self._log(f"reply on {reply} not sent: {exc}")
 
     async def _configure(self, id_: Any, value: Any) -> None:
         try:

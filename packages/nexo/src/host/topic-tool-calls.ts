@@ -1,5 +1,6 @@
+import { uuidv7 } from "nexo-plugin-sdk";
 import { validateTopic } from "../broker/index.js";
-import { newEvent, RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
+import { RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { PluginManifest } from "../manifest/index.js";
 import { toolCallTopic, toolReplyTopic } from "./allowlist.js";
@@ -105,10 +106,16 @@ export class TopicToolCalls {
       );
     }
     const topic = toolCallTopic(name);
-    const event = newEvent(topic, TOOL_CALL_SOURCE, args, {
-      sessionId: options.sessionId ?? null,
+    // The SDK's pooled UUIDs: one getrandom call per 256 ids (the uuid package makes one per id, a syscall on the hot path).
+    const event: Event = {
+      id: uuidv7(),
+      timestamp: new Date().toISOString(),
+      topic,
+      source: TOOL_CALL_SOURCE,
+      session_id: options.sessionId ?? null,
+      payload: args,
       metadata: { tool_name: name, agent_id: options.agentId ?? null },
-    });
+    };
     return new Promise<unknown>((resolve, reject) => {
       const entry: PendingTopicCall = { tool: name, resolve, reject, timer: undefined };
       if (options.timeoutMs > 0 && Number.isFinite(options.timeoutMs)) {

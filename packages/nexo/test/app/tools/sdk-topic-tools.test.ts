@@ -29,7 +29,7 @@ function sdkPlugin(t: TestContext, id: string, command: string, script: string, 
       "[plugin.entrypoint]",
       `command = ${JSON.stringify(command)}`,
       `args = [${JSON.stringify(file)}]`,
-      ...[`${id}.double`, `${id}.refuse`, `${id}.crash`].flatMap((name) => ["[[plugin.tools.expose]]", `name = "${name}"`, 'schema_path = "./tools/n.json"']),
+      ...[`${id}.double`, `${id}.refuse`, `${id}.crash`, `${id}.barrier`].flatMap((name) => ["[[plugin.tools.expose]]", `name = "${name}"`, 'schema_path = "./tools/n.json"']),
       "",
     ].join("\n"),
   );
@@ -43,6 +43,9 @@ const adapter = new PluginAdapter({ manifestToml: readFileSync(new URL("./nexo-p
 adapter.onTopicTool("${id}.double", (args, event) => ({ doubled: args.n * 2, session: event.session_id }));
 adapter.onTopicTool("${id}.refuse", () => { throw new ToolUnavailableError("come back later", 750); });
 adapter.onTopicTool("${id}.crash", () => { throw new Error("plain failure"); });
+// Answers only once 5 calls are running at the same time: proves calls are not handled one by one.
+let arrived = 0; let open; const gate = new Promise((r) => (open = r));
+adapter.onTopicTool("${id}.barrier", async () => { if (++arrived === 5) open(); await gate; return { arrived }; });
 await adapter.run();
 `;
 
@@ -62,16 +65,30 @@ async def refuse(args, event):
 async def crash(args, event):
     raise RuntimeError("plain failure")
 
+arrived = 0
+gate = None
+
+async def barrier(args, event):
+    # Answers only once 5 calls are running at the same time: proves calls are not handled one by one.
+    global arrived
+    arrived += 1
+    if arrived == 5:
+        gate.set()
+    await gate.wait()
+    return {"arrived": arrived}
+
 async def main():
+    global gate
+    gate = asyncio.Event()
     adapter = PluginAdapter(manifest_toml=(Path(__file__).parent / "nexo-plugin.toml").read_text())
-    adapter.on_topic_tool("${id}.double", double).on_topic_tool("${id}.refuse", refuse).on_topic_tool("${id}.crash", crash)
+    adapter.on_topic_tool("${id}.double", double).on_topic_tool("${id}.refuse", refuse).on_topic_tool("${id}.crash", crash).on_topic_tool("${id}.barrier", barrier)
     await adapter.run()
 
 asyncio.run(main())
 `;
 
 for (const lang of ["ts", "py"] as const) {
-  test(`tools - SDK topic-form helpers (${lang}): onTopicTool answers are routed to the caller, ToolErrors keep their code, other failures are -33403`, async (t) => {
+  test(`tools - SDK topic-form helpers (${lang}): onTopicTool answers are routed to the caller and run concurrently, ToolErrors keep their code, other failures are -33403`, async (t) => {
     const { app } = testApp(t);
     const id = `sdk_${lang}`;
     const dir = lang === "ts" ? sdkPlugin(t, id, process.execPath, TS_PLUGIN(id), "main.mjs") : sdkPlugin(t, id, "python3", PY_PLUGIN(id), "main.py");
@@ -82,6 +99,8 @@ for (const lang of ["ts", "py"] as const) {
     assert.deepEqual(r.structured_content, { doubled: 42, session: "conv-9" });
     const many = await Promise.all(Array.from({ length: 50 }, (_, n) => app.callTool(`${id}_${id}_double`, { n })));
     many.forEach((x, n) => assert.equal((x.structured_content as { doubled: number }).doubled, n * 2));
+    const together = await Promise.all(Array.from({ length: 5 }, () => app.callTool(`${id}_${id}_barrier`, { n: 0 }, { timeoutMs: 10_000 })));
+    assert.deepEqual(together.map((x) => x.structured_content), Array(5).fill({ arrived: 5 }));
     await assert.rejects(app.callTool(`${id}_${id}_refuse`, { n: 1 }, { timeoutMs: 10_000 }), (err) => isNexoError(err, ErrorCodes.TOOL_UNAVAILABLE) && ((err as NexoError).details.data as { retryAfterMs: number }).retryAfterMs === 750);
     await assert.rejects(app.callTool(`${id}_${id}_crash`, { n: 1 }, { timeoutMs: 10_000 }), (err) => isNexoError(err, ErrorCodes.TOOL_EXECUTION_FAILED) && /plain failure/.test((err as Error).message));
   });
