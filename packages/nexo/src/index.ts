@@ -1,5 +1,6 @@
 export { NexoError, ErrorCodes, isNexoError } from "./errors.js";
-export { Nexo, WORKFLOW_NAME_PATTERN, WORKFLOW_EVENT_SOURCE } from "./app/index.js";
+export { Nexo, WORKFLOW_NAME_PATTERN, WORKFLOW_EVENT_SOURCE, publicToolName, TOOL_NAME_PATTERN } from "./app/index.js";
+export { serveMcpStdio, mountMcpHttp, createMcpSession } from "./surfaces/mcp/index.js";
 export { NexusPlugin, PluginManager, PLUGIN_NAME_PATTERN } from "./plugins/index.js";
 export { LocalBroker, NatsBroker, createBroker, matchTopic, validateTopic, validatePattern } from "./broker/index.js";
 export { Event, newEvent } from "./contract/index.js";
@@ -11,6 +12,11 @@ export type { ErrorCode, NexoErrorDetails } from "./errors.js";
 export type {
   AppHealth,
   AppState,
+  CallToolOptions,
+  ToolCalledEvent,
+  ToolCalledHook,
+  ToolInfo,
+  ToolResult,
   ExecuteWorkflowOptions,
   HealthStatus,
   LifecycleHook,
