@@ -5,6 +5,7 @@ import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
 import { registerManifestCommands } from "./commands-manifest.js";
 import { registerMcpCommand } from "./commands-mcp.js";
+import { registerPackageCommands } from "./commands-plugin-package.js";
 import { registerWorkflowCommands } from "./commands-workflow.js";
 
 /** Build the `nexo` command tree. */
@@ -17,8 +18,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerRunCommand(program);
   registerManifestCommands(program);
-  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart");
+  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart, pack, install");
   registerControlCommands(program, plugin);
+  registerPackageCommands(plugin);
   registerWorkflowCommands(program);
   registerMcpCommand(program);
   return program;
