@@ -66,7 +66,7 @@ export class PluginConnection {
     this.log = ctx.logger.child({ plugin: this.key });
     const topicTools = topicFormTools(spec.manifest);
     this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
-    this.topicCalls = new TopicToolCalls(this.key, topicTools, (params) => this.deliverReliably(params));
+    this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.log.info({ stream: "stderr" }, line));
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => this.stderr.push(chunk));
@@ -152,11 +152,12 @@ export class PluginConnection {
   }
 
   /** A tool call must not be dropped like a broker event: wait for room in the stdin queue instead. */
-  private async deliverReliably(params: unknown): Promise<void> {
+  private async deliverReliably(params: unknown, stillWanted: () => boolean): Promise<void> {
     while (!this.peer.hasRoom) {
       if (this.exitedFlag) break;
       await this.peer.whenRoom();
     }
+    if (!stillWanted()) return; // timed out while the plugin was not reading: do not hand it stale work
     if (this.exitedFlag || !this.deliver(params)) {
       throw new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited; retry`, { pluginId: this.key });
     }
@@ -362,7 +363,7 @@ export class PluginConnection {
     if (this.topicCalls.isReplyTopic(topic)) {
       // A tool answer goes to its caller only, never onto the shared broker.
       try {
-        this.topicCalls.settle(topic, event);
+        if (this.topicCalls.settle(topic, event) === "late") this.log.debug({ topic, correlationId: event.correlation_id }, "late tool reply after the call timed out: dropped");
       } catch (err) {
         this.counters.denied += 1;
         throw err;

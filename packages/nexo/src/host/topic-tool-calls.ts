@@ -8,6 +8,9 @@ import { toolCallTopic, toolReplyTopic } from "./allowlist.js";
 /** Most topic-form calls one plugin may have awaiting a reply; more fail with NEXO_ERR_HOST_QUEUE_FULL. */
 export const MAX_PENDING_TOPIC_CALLS = 4096;
 
+/** Ids of calls that timed out, remembered so their late replies are dropped quietly instead of refused as forged. */
+const MAX_EXPIRED_IDS = 1024;
+
 /** Source of the call events the host sends to a topic-form tool. */
 export const TOOL_CALL_SOURCE = "nexo";
 
@@ -62,17 +65,19 @@ interface PendingTopicCall {
 export class TopicToolCalls {
   private readonly pending = new Map<string, PendingTopicCall>();
   private readonly replyTopics: Map<string, string>;
+  private readonly expired = new Set<string>();
   private closedError: Error | undefined;
 
   /**
    * @param pluginKey names the plugin in errors.
    * @param tools the topic-form tool names (see `topicFormTools`).
-   * @param send delivers a `broker.event` params object to the plugin, waiting for room in its stdin queue.
+   * @param send delivers a `broker.event` params object to the plugin, waiting for room in its stdin queue;
+   *   it skips the delivery when `stillWanted()` turns false meanwhile (the call timed out).
    */
   constructor(
     private readonly pluginKey: string,
     tools: readonly string[],
-    private readonly send: (params: { topic: string; event: Event }) => Promise<void>,
+    private readonly send: (params: { topic: string; event: Event }, stillWanted: () => boolean) => Promise<void>,
   ) {
     this.replyTopics = new Map(tools.map((t) => [toolReplyTopic(t), t]));
   }
@@ -121,6 +126,8 @@ export class TopicToolCalls {
       if (options.timeoutMs > 0 && Number.isFinite(options.timeoutMs)) {
         entry.timer = setTimeout(() => {
           this.pending.delete(event.id);
+          this.expired.add(event.id);
+          if (this.expired.size > MAX_EXPIRED_IDS) this.expired.delete(this.expired.values().next().value!);
           reject(
             new NexoError(ErrorCodes.HOST_REQUEST_TIMEOUT, `plugin ${this.pluginKey} did not answer ${topic} within ${options.timeoutMs} ms`, {
               pluginId: this.pluginKey,
@@ -129,7 +136,7 @@ export class TopicToolCalls {
         }, options.timeoutMs);
       }
       this.pending.set(event.id, entry);
-      this.send({ topic, event }).catch((err: Error) => {
+      this.send({ topic, event }, () => this.pending.has(event.id)).catch((err: Error) => {
         if (this.pending.delete(event.id)) {
           if (entry.timer) clearTimeout(entry.timer);
           reject(this.closedError ?? err);
@@ -139,14 +146,16 @@ export class TopicToolCalls {
   }
 
   /**
-   * Settle the call a reply event answers. Throws RpcError (-32602) when the
-   * reply's correlation id matches no call of this plugin (unknown, already
-   * answered or timed out): the caller logs and counts it as a refused publish.
+   * Settle the call a reply event answers. Returns "late" for the reply to a
+   * call that already timed out (dropped; nobody waits for it). Throws RpcError
+   * (-32602) when the correlation id matches no call of this plugin (unknown or
+   * already answered): the caller logs and counts it as a refused publish.
    */
-  settle(topic: string, event: Event): void {
+  settle(topic: string, event: Event): "settled" | "late" {
     const tool = this.replyTopics.get(topic);
     const id = event.correlation_id;
     const p = id === undefined ? undefined : this.pending.get(id);
+    if (p === undefined && id !== undefined && tool !== undefined && this.expired.delete(id)) return "late";
     if (tool === undefined || p === undefined || p.tool !== tool) {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `${topic}: no call of plugin ${this.pluginKey} awaits correlation_id ${JSON.stringify(id ?? null)}; reply refused`, {
         reason: "unknown_tool_call",
@@ -160,13 +169,12 @@ export class TopicToolCalls {
       const e = isRecord(payload.error) ? payload.error : { message: String(payload.error) };
       const code = typeof e.code === "number" && Number.isInteger(e.code) ? e.code : RpcErrorCodes.TOOL_EXECUTION_FAILED;
       p.reject(new RpcError(code, typeof e.message === "string" ? e.message : `tool ${tool} failed`, e.data));
-      return;
-    }
-    if (isRecord(payload) && "result" in payload) {
+    } else if (isRecord(payload) && "result" in payload) {
       p.resolve(payload.result === undefined ? null : payload.result);
-      return;
+    } else {
+      p.reject(new RpcError(RpcErrorCodes.TOOL_EXECUTION_FAILED, `plugin ${this.pluginKey} answered ${tool} without {result} or {error}`));
     }
-    p.reject(new RpcError(RpcErrorCodes.TOOL_EXECUTION_FAILED, `plugin ${this.pluginKey} answered ${tool} without {result} or {error}`));
+    return "settled";
   }
 
   /** Fail every pending call with `err` at once and refuse new ones. Idempotent. */

@@ -351,3 +351,17 @@ test("tools - callTool after stop is refused with NEXO_ERR_APP_STOPPED", async (
   await app.stop();
   await assert.rejects(app.callTool("greet", {}), code(ErrorCodes.APP_STOPPED));
 });
+
+test("tools - a topic-form reply after the call timed out is dropped quietly, not counted as a forged reply; a replay of it is refused", async (t) => {
+  const { app, add, logs } = setup(t);
+  const owner = add({ id: "calc", mode: "topic-hold", expose: [{ name: "calc.hold", schema: ANY }] });
+  await app.start();
+  await assert.rejects(app.callTool("calc_calc_hold", {}, { timeoutMs: 100 }), code(ErrorCodes.TOOL_TIMEOUT));
+  const { events } = (await owner.call("test.held_topic_calls", {}, 5000)) as { events: Array<{ id: string }> };
+  assert.equal(events.length, 1);
+  await owner.call("test.answer_held", { result: "too late" }, 5000);
+  await waitFor(() => logs().some((l) => /late tool reply/.test(l.msg) && l.correlationId === events[0].id), "late reply logged at debug");
+  assert.equal(owner.status().deniedPublishes, 0);
+  await owner.call("test.publish", { topic: "plugin.tool.calc.hold.reply", event: { correlation_id: events[0].id, payload: { result: "again" } } }, 5000);
+  await waitFor(() => owner.status().deniedPublishes === 1, "the replay refused");
+});
