@@ -1,5 +1,6 @@
 export { NexoError, ErrorCodes, isNexoError } from "./errors.js";
-export { Nexo, WORKFLOW_NAME_PATTERN, WORKFLOW_EVENT_SOURCE } from "./app/index.js";
+export { Nexo, WORKFLOW_NAME_PATTERN, WORKFLOW_EVENT_SOURCE, publicToolName, TOOL_NAME_PATTERN } from "./app/index.js";
+export { serveMcpStdio, mountMcpHttp, createMcpSession } from "./surfaces/mcp/index.js";
 export {
   NexusPlugin,
   PluginManager,
@@ -29,6 +30,11 @@ export type { ErrorCode, NexoErrorDetails } from "./errors.js";
 export type {
   AppHealth,
   AppState,
+  CallToolOptions,
+  ToolCalledEvent,
+  ToolCalledHook,
+  ToolInfo,
+  ToolResult,
   ExecuteWorkflowOptions,
   HealthStatus,
   LifecycleHook,

@@ -295,6 +295,12 @@ export class PluginAdapter {
       const event = params.event as unknown as Event;
       const topic = typeof params.topic === "string" ? params.topic : String(event.topic);
       const subId = params.subscriber_id === undefined ? undefined : String(params.subscriber_id);
+      const toolHandler = subId === undefined ? this.topicTools.get(topic) : undefined;
+      if (toolHandler) {
+        // Tool calls are independent requests, not an ordered stream: run them concurrently like tool.invoke.
+        void this.track(() => this.answerTopicTool(topic, event, toolHandler).catch((err) => this.log(`reply on ${replyTopic(topic)} not sent: ${errText(err)}`)));
+        return;
+      }
       this.queuedEvents++;
       this.inFlight++;
       // One promise chain keeps events strictly in arrival order, one handler at a time.

@@ -72,7 +72,10 @@ test("sdk - onTopicTool answers plugin.tool.<name> on the .reply topic with the 
   p.notify("broker.event", { topic: "plugin.tool.bridge.add", event: { ...event("plugin.tool.bridge.add", { a: 2, b: 3 }), correlation_id: "corr-1", session_id: "s-9" } });
   p.notify("broker.event", { topic: "plugin.tool.bridge.add", event: event("plugin.tool.bridge.add", { a: "x" }, "call-2") });
   await p.waitFor(() => p.published().length === 2, "two replies");
-  const [ok, bad] = p.published().map((f) => f.params);
+  // Topic tool calls run concurrently, so replies are matched by correlation id, not by order.
+  const replies = p.published().map((f) => f.params);
+  const ok = replies.find((r) => r.event.correlation_id === "corr-1")!;
+  const bad = replies.find((r) => r.event.correlation_id !== "corr-1")!;
   assert.equal(ok.topic, "plugin.tool.bridge.add.reply");
   assert.equal(ok.event.topic, "plugin.tool.bridge.add.reply");
   assert.deepEqual(ok.event.payload, { result: 5 });

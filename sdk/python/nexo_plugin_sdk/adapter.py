@@ -124,10 +124,10 @@ class PluginAdapter:
         self.events_dropped = 0
 
     def on_topic_tool(self, name: str, handler: TopicToolHandler) -> "PluginAdapter":
-        """Seed pattern 3, topic form: an event on plugin.tool.<name> is a call; the
-        handler's return value is published as {result} (or {error: {code, message}}
-        when it raises) on plugin.tool.<name>.reply, with the call's correlation id
-        (else its id) and session id."""
+        """Seed pattern 3, topic form: answer events on plugin.tool.<name> by publishing
+        {result} (or {error: {code, message, data}} when the handler raises; a ToolError
+        keeps its code, anything else is -33403) on plugin.tool.<name>.reply with the
+        call's correlation id (else its id) and session id. Calls run concurrently."""
         self._topic_tools[f"plugin.tool.{name}"] = handler
         return self
 
@@ -366,7 +366,13 @@ class PluginAdapter:
             event = Event.from_dict(params["event"])
             raw_topic = params.get("topic")
             topic = raw_topic if isinstance(raw_topic, str) else event.topic
-            sub = params.get("subscriber_id")
+            raw_sub = params.get("subscriber_id")
+            sub = raw_sub if isinstance(raw_sub, str) else None
+            tool = self._topic_tools.get(topic) if sub is None else None
+            if tool is not None:
+                # Tool calls are independent requests, not an ordered stream: run them concurrently like tool.invoke.
+                self._spawn(self._answer_topic_tool(topic, event, tool))
+                return
             try:
                 self._events.put_nowait((topic, event, None if sub is None else str(sub)))
             except asyncio.QueueFull:
@@ -402,23 +408,24 @@ class PluginAdapter:
                 await _maybe_await(handler(topic, event))
                 return
             # An event for a subscription the plugin dropped, or one it did not make via the SDK: the default handler gets it.
-        tool = self._topic_tools.get(topic)
-        if tool is not None:
-            await self._answer_topic_tool(topic, event, tool)
-            return
         if self.on_event is not None:
             await _maybe_await(self.on_event(topic, event, self.broker))
 
-    async def _answer_topic_tool(self, topic: str, event: Event, handler: TopicToolHandler) -> None:
+    async def _answer_topic_tool(self, topic: str, event: Event, tool: TopicToolHandler) -> None:
+        # Like tool.invoke: a ToolError keeps its code, anything else is -33403; the caller always gets an answer.
+        payload: dict[str, Any]
         try:
-            payload: dict[str, Any] = {"result": await _maybe_await(handler(event.payload, event))}
+            payload = {"result": await _maybe_await(tool(event.payload, event))}
         except E.RpcError as exc:
             payload = {"error": exc.to_dict()}
-        except Exception as exc:
-            payload = {"error": {"code": E.TOOL_EXECUTION_FAILED, "message": str(exc) or exc.__class__.__name__}}
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, not swallowed
+            payload = {"error": {"code": E.TOOL_EXECUTION_FAILED, "message": str(exc) or type(exc).__name__}}
         reply = f"{topic}.reply"
-        await self.broker.publish(reply, Event.new(reply, self.plugin_id, payload,
-                                                   session_id=event.session_id, correlation_id=event.correlation_id or event.id))
+        try:
+            await self.broker.publish(reply, Event.new(reply, self.plugin_id, payload,
+                                                       session_id=event.session_id, correlation_id=event.correlation_id or event.id))
+        except Exception as exc:  # noqa: BLE001 - e.g. a result too large for one frame
+            self._log(f"reply on {reply} not sent: {exc}")
 
     async def _configure(self, id_: Any, value: Any) -> None:
         try:

@@ -2,6 +2,7 @@ export { Nexo } from "./nexo.js";
 export { WORKFLOW_NAME_PATTERN } from "./workflow-registry.js";
 export { WORKFLOW_EVENT_SOURCE } from "./workflow-events.js";
 export { runInPluginScope, currentPluginScope } from "./plugin-scope.js";
+export { publicToolName, TOOL_NAME_PATTERN, TOOL_EVENT_SOURCE } from "./tools/index.js";
 export type {
   AppHealth,
   AppState,
@@ -29,3 +30,4 @@ export type {
   WorkflowStartedEvent,
 } from "./types.js";
 export type { InputViolation } from "./input-validator.js";
+export type { CallToolOptions, ToolCalledEvent, ToolCalledHook, ToolContent, ToolErrorData, ToolInfo, ToolResult, ToolSource, ToolWire } from "./tools/index.js";

@@ -16,13 +16,19 @@ export type InputCheck = (inputs: WorkflowInputs) => void;
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
 const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as (ajv: Ajv) => Ajv;
 
+/** A new ajv as every input check uses it: all errors reported, formats on, unknown keywords tolerated. */
+export function createAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  return ajv;
+}
+
 /** Compiles workflow input schemas once (allErrors, formats) and reports every violation. */
 export class InputValidator {
   private readonly ajv: Ajv;
 
   constructor() {
-    this.ajv = new Ajv({ allErrors: true, strict: false });
-    addFormats(this.ajv);
+    this.ajv = createAjv();
   }
 
   /** Compile `schema` for workflow `name`. Throws NEXO_ERR_WORKFLOW_INVALID_DEFINITION if the schema is not valid. */
@@ -46,7 +52,8 @@ export function invalidInput(name: string, violations: InputViolation[]): NexoEr
   return new NexoError(ErrorCodes.WORKFLOW_INVALID_INPUT, `invalid inputs for workflow "${name}": ${list}`, { httpStatus: 400, data: { workflow: name, violations } });
 }
 
-function toViolation(e: ErrorObject): InputViolation {
+/** One ajv error as a violation pointing at the offending property (shared with the tool registry). */
+export function toViolation(e: ErrorObject): InputViolation {
   // Point at the offending property itself, not at its parent object.
   const p = e.params as Record<string, unknown>;
   if (e.keyword === "required" && typeof p.missingProperty === "string") {

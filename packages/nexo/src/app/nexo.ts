@@ -7,6 +7,7 @@ import { createLogger, type Logger } from "../log/index.js";
 import { PluginManager } from "../plugins/plugin-manager.js";
 import type { NexusPlugin } from "../plugins/nexus-plugin.js";
 import { createHttpApi } from "../surfaces/http/index.js";
+import { mountMcpHttp } from "../surfaces/mcp/index.js";
 import { NEXO_VERSION } from "../version.js";
 import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
 import { HookRunner, OwnedList } from "./hook-runner.js";
@@ -15,6 +16,7 @@ import { newId, nowIso } from "./ids.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import { subprocessHealth } from "./subprocess-health.js";
+import { ToolRegistry, type CallToolOptions, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
 import type {
   AppHealth,
   AppState,
@@ -86,6 +88,8 @@ export class Nexo {
   private readonly startedHooks = new OwnedList<WorkflowHook<WorkflowStartedEvent>>();
   private readonly completedHooks = new OwnedList<WorkflowHook<WorkflowCompletedEvent>>();
   private readonly failedHooks = new OwnedList<WorkflowHook<WorkflowFailedEvent>>();
+  private readonly toolHooks = new OwnedList<ToolCalledHook>();
+  private readonly tools: ToolRegistry;
   private readonly services = new OwnedList<NexoService>();
   private readonly startedServices: NexoService[] = [];
   private readonly hooks: HookRunner;
@@ -111,7 +115,19 @@ export class Nexo {
       ...(pluginTimeouts ? { timeouts: pluginTimeouts } : {}),
     });
     this.plugins = new PluginManager(this);
+    this.tools = new ToolRegistry({
+      host: this.host,
+      broker: this.broker,
+      logger: this.logger,
+      listWorkflows: () => this.workflows.list(),
+      // Through the instance: a plugin that wraps app.executeWorkflow wraps workflow tools too.
+      executeWorkflow: (name, inputs, options) => this.executeWorkflow(name, inputs, options),
+      onCalled: (event) => {
+        if (this.toolHooks.size > 0) void this.hooks.dispatch(this.toolHooks, event, "onToolCalled");
+      },
+    });
     this.http = createHttpApi(this);
+    mountMcpHttp(this);
   }
 
   /** Where the app is in its life: created, starting, running, stopping, stopped. */
@@ -138,7 +154,10 @@ export class Nexo {
    */
   register<I extends WorkflowInputs = WorkflowInputs, R = unknown>(name: string, handler: WorkflowHandler<I, R>, options: RegisterWorkflowOptions = {}): Unsubscribe {
     this.workflows.add(name, handler as WorkflowHandler<any, unknown>, options, currentPluginScope());
-    return () => void this.workflows.remove(name);
+    this.tools.invalidate();
+    return () => {
+      if (this.workflows.remove(name)) this.tools.invalidate();
+    };
   }
 
   /** Registered workflows, in registration order. */
@@ -238,6 +257,44 @@ export class Nexo {
     publishWorkflowEvent(this.broker, this.logger, phase, event);
   }
 
+  // ---- tools (logic in ./tools) -----------------------------------------
+
+  /** Tools callable now: every workflow, and the tools of ready subprocess plugins (`<plugin_key>_<name>`). */
+  listTools(): ToolInfo[] {
+    return this.tools.list();
+  }
+
+  /** One callable tool's description, or undefined. */
+  getTool(name: string): ToolInfo | undefined {
+    return this.tools.get(name);
+  }
+
+  /**
+   * Call a tool: arguments are checked against its schema (every violation
+   * reported) before anything is sent. Resolves with `{content, is_error}`;
+   * rejects with NEXO_ERR_TOOL_* (NOT_FOUND, INVALID_ARGS, EXECUTION_FAILED,
+   * UNAVAILABLE with `details.data.retryAfterMs`, DENIED, TIMEOUT, PLUGIN_EXITED)
+   * or NEXO_ERR_APP_STOPPED.
+   * @example const r = await app.callTool("billing_stripe_create_invoice", { customer: "cus_1" }, { timeoutMs: 10_000 });
+   */
+  callTool(name: string, args: unknown = {}, options: CallToolOptions = {}): Promise<ToolResult> {
+    if (this.appState === "stopping" || this.appState === "stopped") {
+      return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; tool "${name}" not called`, { httpStatus: 503 }));
+    }
+    return this.tools.call(name, args, options);
+  }
+
+  /** Called after every call of a known tool with its outcome and duration (never its arguments or result). Also on the broker as `tool.<name>.completed|failed`. */
+  onToolCalled(fn: ToolCalledHook): Unsubscribe {
+    return this.toolHooks.add(checkFn(fn, "onToolCalled"), currentPluginScope());
+  }
+
+  /** Called (coalesced) when the list of callable tools changes; MCP sends `notifications/tools/list_changed` from it. */
+  onToolsChanged(fn: () => void): Unsubscribe {
+    const off = this.tools.onChanged(checkFn(fn, "onToolsChanged"));
+    return () => void off();
+  }
+
   // ---- hooks -----------------------------------------------------------
 
   /** Run `fn` once the app has started (immediately, guarded, if it already has). */
@@ -292,10 +349,11 @@ export class Nexo {
 
   /** Drop every hook, middleware and workflow registered by plugin `name` (it was unregistered or failed). */
   removePluginContributions(name: string): void {
-    for (const list of [this.middleware, this.startupHooks, this.shutdownHooks, this.startedHooks, this.completedHooks, this.failedHooks]) {
+    for (const list of [this.middleware, this.startupHooks, this.shutdownHooks, this.startedHooks, this.completedHooks, this.failedHooks, this.toolHooks]) {
       (list as OwnedList<unknown>).removeOwner(name);
     }
     this.workflows.removeOwner(name);
+    this.tools.invalidate();
     for (const { fn, owner } of this.services.entries) {
       if (owner === name && this.startedServices.includes(fn)) void this.stopService(fn);
     }

@@ -29,6 +29,8 @@ export interface DaemonOptions {
   deliverToAgent?: DaemonPollerOptions["deliverToAgent"];
   /** Registry the pollers register their metrics on. Default: the service's own. */
   metricsRegistry?: DaemonPollerOptions["registry"];
+  /** Open the control socket. Default true; `nexo mcp` runs without one so it never takes over a running daemon's socket. */
+  controlSocket?: boolean;
 }
 
 /**
@@ -83,7 +85,7 @@ export class Daemon {
     try {
       daemon.addSubprocessPlugins();
       daemon.addPollers(options);
-      daemon.addControlService();
+      if (options.controlSocket !== false) daemon.addControlService();
       await loadInProcessPlugins(app, config.inProcessPlugins);
       await loadWorkflowModules(app, config.workflows);
       await options.configure?.(app);

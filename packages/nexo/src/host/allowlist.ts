@@ -13,8 +13,10 @@ export interface Allowlist {
  * inbound `plugin.inbound.K[.>]` plus (Nexo) `plugin.delivery.K[.>]`.
  * With an instance label I (pattern 8) every pattern narrows to `<prefix>.K.I[.>]`
  * so one instance can never speak for another.
+ * Each topic-form tool N the plugin serves adds exactly `plugin.tool.N.reply`
+ * to inbound (no wildcard): a plugin may answer its own tools and no one else's.
  */
-export function deriveAllowlist(channelKinds: readonly string[], instance?: string): Allowlist {
+export function deriveAllowlist(channelKinds: readonly string[], instance?: string, topicTools: readonly string[] = []): Allowlist {
   const inbound: string[] = [];
   const outbound: string[] = [];
   for (const kind of channelKinds) {
@@ -22,7 +24,18 @@ export function deriveAllowlist(channelKinds: readonly string[], instance?: stri
     outbound.push(`plugin.outbound.${k}`, `plugin.outbound.${k}.>`);
     inbound.push(`plugin.inbound.${k}`, `plugin.inbound.${k}.>`, `plugin.delivery.${k}`, `plugin.delivery.${k}.>`);
   }
+  for (const name of topicTools) inbound.push(toolReplyTopic(name));
   return { inbound, outbound };
+}
+
+/** The topic a topic-form tool is called on (seed 000 pattern 3): `plugin.tool.<name>`. */
+export function toolCallTopic(name: string): string {
+  return `plugin.tool.${name}`;
+}
+
+/** The topic its owning plugin answers on: `plugin.tool.<name>.reply`. */
+export function toolReplyTopic(name: string): string {
+  return `plugin.tool.${name}.reply`;
 }
 
 /** True when `topic` matches one of `patterns`. */

@@ -9,6 +9,7 @@ import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
 import { launchPlugin } from "./launch.js";
 import { RpcPeer } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
+import { topicFormTools, TopicToolCalls, type TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
 
 /** Most `broker.subscribe` subscriptions one plugin may hold. */
@@ -51,6 +52,8 @@ export class PluginConnection {
   private exitedFlag = false;
   private problemCount = 0;
   private readonly publishVerdicts = new Map<string, boolean>();
+  /** Calls of this plugin's topic-form tools (seed 000 pattern 3). */
+  private readonly topicCalls: TopicToolCalls;
 
   private constructor(
     readonly spec: PluginSpec,
@@ -59,7 +62,9 @@ export class PluginConnection {
   ) {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
-    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance);
+    const topicTools = topicFormTools(spec.manifest);
+    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
+    this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.log.info({ stream: "stderr" }, line));
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => this.stderr.push(chunk));
@@ -80,9 +85,9 @@ export class PluginConnection {
     this.exited = waitForExit(child).then(({ exitCode, signal }) => {
       this.exitedFlag = true;
       this.teardownBridge();
-      this.peer.close(
-        new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal }),
-      );
+      const exited = new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal });
+      this.peer.close(exited);
+      this.topicCalls.close(exited);
       return { exitCode, signal, forcefullyTerminated: this.forcefullyTerminated };
     });
   }
@@ -119,6 +124,27 @@ export class PluginConnection {
   /** Send a request to the plugin (e.g. `tool.invoke`). Fails at once if the plugin dies meanwhile. */
   call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
     return this.peer.request(method, params, { timeoutMs });
+  }
+
+  /**
+   * Call a topic-form tool: `broker.event` on `plugin.tool.<name>` to this
+   * plugin, settled by its reply on `plugin.tool.<name>.reply`. Fails at once
+   * if the plugin dies meanwhile.
+   */
+  callTopicTool(name: string, args: unknown, options: TopicCallOptions): Promise<unknown> {
+    return this.topicCalls.call(name, args, options);
+  }
+
+  /** A tool call must not be dropped like a broker event: wait for room in the stdin queue instead. */
+  private async deliverReliably(params: unknown, stillWanted: () => boolean): Promise<void> {
+    while (!this.peer.hasRoom) {
+      if (this.exitedFlag) break;
+      await this.peer.whenRoom();
+    }
+    if (!stillWanted()) return; // timed out while the plugin was not reading: do not hand it stale work
+    if (this.exitedFlag || !this.deliver(params)) {
+      throw new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited; retry`, { pluginId: this.key });
+    }
   }
 
   /**
@@ -317,6 +343,16 @@ export class PluginConnection {
     } catch (err) {
       this.counters.denied += 1;
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
+    }
+    if (this.topicCalls.isReplyTopic(topic)) {
+      // A tool answer goes to its caller only, never onto the shared broker.
+      try {
+        if (this.topicCalls.settle(topic, event) === "late") this.log.debug({ topic, correlationId: event.correlation_id }, "late tool reply after the call timed out: dropped");
+      } catch (err) {
+        this.counters.denied += 1;
+        throw err;
+      }
+      return;
     }
     this.counters.published += 1;
     await this.ctx.broker.publish(topic, event);

@@ -31,6 +31,7 @@ export interface StartReport {
  */
 export class PluginHost {
   private readonly supervisors = new Map<string, PluginSupervisor>();
+  private readonly addedListeners = new Set<(sup: PluginSupervisor) => void>();
   private readonly ctx: HostContext;
 
   constructor(private readonly options: PluginHostOptions) {
@@ -63,7 +64,20 @@ export class PluginHost {
     }
     const sup = new PluginSupervisor(spec, this.ctx, this.options.supervisor);
     this.supervisors.set(key, sup);
+    for (const fn of this.addedListeners) {
+      try {
+        fn(sup);
+      } catch (err) {
+        this.options.logger.warn({ plugin: key, err: (err as Error).message }, "plugin-added listener threw");
+      }
+    }
     return sup;
+  }
+
+  /** Called with each supervisor `add` creates (e.g. the tool registry follows its status). Returns an unsubscribe function. */
+  onPluginAdded(fn: (sup: PluginSupervisor) => void): () => void {
+    this.addedListeners.add(fn);
+    return () => this.addedListeners.delete(fn);
   }
 
   /** Register or replace a host service handler (plugin-to-host request). */
@@ -121,5 +135,14 @@ export class PluginHost {
   invokeTool(key: string, params: { tool_name: string; args: unknown; agent_id?: string | null }, timeoutMs = this.ctx.timeouts.toolMs): Promise<unknown> {
     const s = this.require(key);
     return s.call(Methods.TOOL_INVOKE, { plugin_id: s.spec.manifest.id, tool_name: params.tool_name, args: params.args, agent_id: params.agent_id ?? null }, timeoutMs);
+  }
+
+  /** A topic-form tool call (seed 000 pattern 3) on a plugin, with the contract's tool deadline unless given. */
+  invokeTopicTool(
+    key: string,
+    params: { tool_name: string; args: unknown; agent_id?: string | null; session_id?: string | null },
+    timeoutMs = this.ctx.timeouts.toolMs,
+  ): Promise<unknown> {
+    return this.require(key).callTopicTool(params.tool_name, params.args, { timeoutMs, agentId: params.agent_id ?? null, sessionId: params.session_id ?? null });
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from "../log/index.js";
 import type { ExitOutcome } from "./child.js";
 import { PluginConnection } from "./plugin-connection.js";
 import { RestartPolicy } from "./restart-policy.js";
+import type { TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec, type PluginState, type PluginStatus, type PluginToolDescriptor } from "./types.js";
 
 /** Source of every supervisor event (CONTRACT.md, Supervisor events). */
@@ -37,6 +38,7 @@ export class PluginSupervisor {
   private lastTail: string[] = [];
   private totals = { dropped: 0, denied: 0, published: 0, delivered: 0 };
   private respawnTimer: NodeJS.Timeout | undefined;
+  private respawnAt = 0;
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private generation = 0;
   private listeners = new Set<(status: PluginStatus) => void>();
@@ -112,6 +114,28 @@ export class PluginSupervisor {
 
   /** Send a request to the plugin; fails fast with the retry error when it is not ready. */
   call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    return this.withConnection((conn) => conn.call(method, params, timeoutMs));
+  }
+
+  /**
+   * Call one of the plugin's topic-form tools (`plugin.tool.<name>` and its
+   * `.reply`); same fail-fast rules as `call`.
+   */
+  callTopicTool(name: string, args: unknown, options: TopicCallOptions): Promise<unknown> {
+    return this.withConnection((conn) => conn.callTopicTool(name, args, options));
+  }
+
+  /**
+   * While a respawn is scheduled: milliseconds until the next attempt (at
+   * least 1); undefined otherwise. Callers use it as a retry hint.
+   */
+  get retryAfterMs(): number | undefined {
+    if (this.state === "starting") return 100;
+    if (this.state !== "restarting") return undefined;
+    return this.respawnTimer ? Math.max(1, this.respawnAt - Date.now()) : 100;
+  }
+
+  private withConnection(fn: (conn: PluginConnection) => Promise<unknown>): Promise<unknown> {
     const conn = this.connection;
     if (!conn) {
       const restarting = this.state === "restarting" || this.state === "starting";
@@ -123,7 +147,7 @@ export class PluginSupervisor {
         ),
       );
     }
-    return conn.call(method, params, timeoutMs).catch((err: unknown) => {
+    return fn(conn).catch((err: unknown) => {
       if (err instanceof NexoError && err.code === ErrorCodes.HOST_PLUGIN_EXITED) {
         throw new NexoError(ErrorCodes.HOST_PLUGIN_RESTARTED, `plugin ${this.key} restarted; retry`, { pluginId: this.key, cause: err });
       }
@@ -226,6 +250,7 @@ export class PluginSupervisor {
     this.restarts += 1;
     await this.publishLifecycle("respawning", { attempt: decision.attempt, backoff_ms: decision.delayMs });
     if (gen !== this.generation) return;
+    this.respawnAt = Date.now() + decision.delayMs;
     this.respawnTimer = setTimeout(() => {
       this.respawnTimer = undefined;
       if (gen === this.generation) void this.launch(decision.attempt);

@@ -16,6 +16,10 @@ export interface FixtureOptions {
   tools?: string[];
   supervisor?: { respawn?: boolean; max_attempts?: number; backoff_ms?: number; stderr_tail_lines?: number };
   env?: Record<string, string>;
+  /** The `tools` catalogue the fixture returns from `initialize` (names must also be in `tools`). */
+  catalogue?: Array<{ name: string; description?: string; input_schema?: Record<string, unknown> }>;
+  /** `[[plugin.tools.expose]]` entries; each schema is written to `tools/<n>.json`. */
+  expose?: Array<{ name: string; schema: Record<string, unknown>; description?: string }>;
 }
 
 /** A fresh temp dir removed after the test. */
@@ -32,7 +36,16 @@ export function fixturePlugin(root: string, options: FixtureOptions): PluginMani
   const dir = join(root, `${id}-${options.mode}`);
   mkdirSync(dir, { recursive: true });
   const sup = options.supervisor ?? {};
-  const env = { FIXTURE_KIND: kind, ...(options.env ?? {}) };
+  const env: Record<string, string> = { FIXTURE_KIND: kind, ...(options.env ?? {}) };
+  if (options.catalogue) env.FIXTURE_CATALOGUE = JSON.stringify(options.catalogue);
+  const exposeLines: string[] = [];
+  (options.expose ?? []).forEach((e, i) => {
+    mkdirSync(join(dir, "tools"), { recursive: true });
+    writeFileSync(join(dir, "tools", `${i}.json`), JSON.stringify(e.schema));
+    exposeLines.push("[[plugin.tools.expose]]", `name = ${JSON.stringify(e.name)}`, `schema_path = "./tools/${i}.json"`);
+    if (e.description !== undefined) exposeLines.push(`description = ${JSON.stringify(e.description)}`);
+    exposeLines.push("");
+  });
   const lines = [
     "[plugin]",
     `id = "${id}"`,
@@ -56,6 +69,7 @@ export function fixturePlugin(root: string, options: FixtureOptions): PluginMani
     `backoff_ms = ${sup.backoff_ms ?? 50}`,
     `stderr_tail_lines = ${sup.stderr_tail_lines ?? 32}`,
     "",
+    ...exposeLines,
   ];
   writeFileSync(join(dir, "nexo-plugin.toml"), lines.join("\n"));
   return loadManifest(dir, { nexoVersion: NEXO_VERSION });

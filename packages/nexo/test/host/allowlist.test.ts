@@ -46,3 +46,12 @@ test("host - patternCovers decides whether a requested subscription stays inside
   assert.equal(isPatternAllowed(deriveAllowlist(["k"]).outbound, "plugin.outbound.k"), true);
   assert.equal(isPatternAllowed(deriveAllowlist(["k"]).outbound, "plugin.>"), false);
 });
+
+test("host - allowlist: each topic-form tool adds exactly its own reply topic, nothing wider", () => {
+  const a = deriveAllowlist(["billing"], undefined, ["stripe.create_invoice"]);
+  assert.equal(isTopicAllowed(a.inbound, "plugin.tool.stripe.create_invoice.reply"), true);
+  for (const t of ["plugin.tool.stripe.create_invoice", "plugin.tool.stripe.refund.reply", "plugin.tool.stripe.create_invoice.reply.x", "plugin.tool.other.reply"]) {
+    assert.equal(isTopicAllowed(a.inbound, t), false, t);
+  }
+  assert.deepEqual(a.outbound, ["plugin.outbound.billing", "plugin.outbound.billing.>"], "calls are delivered by the host, not subscribed to");
+});

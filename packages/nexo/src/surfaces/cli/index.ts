@@ -5,6 +5,7 @@ import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
 import { registerManifestCommands } from "./commands-manifest.js";
 import { registerPluginDevCommands } from "./commands-plugin-dev.js";
+import { registerMcpCommand } from "./commands-mcp.js";
 import { registerPackageCommands } from "./commands-plugin-package.js";
 import { registerWorkflowCommands } from "./commands-workflow.js";
 import { registerPollerCommands } from "./commands-pollers.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerPluginDevCommands(plugin);
   registerWorkflowCommands(program);
   registerPollerCommands(program);
+  registerMcpCommand(program);
   return program;
 }
 

@@ -23,6 +23,11 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.TOOL_TIMEOUT]: 504,
   [ErrorCodes.HOST_PLUGIN_RESTARTED]: 503,
   [ErrorCodes.HOST_PLUGIN_NOT_RUNNING]: 503,
+  // tools and MCP (issue 6)
+  [ErrorCodes.TOOL_EXECUTION_FAILED]: 502,
+  [ErrorCodes.TOOL_PLUGIN_EXITED]: 503,
+  [ErrorCodes.MCP_ORIGIN_DENIED]: 403,
+  [ErrorCodes.MCP_SESSION_LIMIT]: 503,
 };
 
 /** The body of every error response: a stable code, a message, and what the caller needs to fix the request. */
@@ -61,7 +66,10 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
     const body: ErrorBody = { error: { code: known.code, message: known.message } };
     const data = known.details.data as Record<string, unknown> | undefined;
     if (data && typeof data === "object" && "violations" in data) body.error.violations = data.violations;
-    if (data && typeof data === "object" && "retryAfterMs" in data) body.error.retryAfterMs = data.retryAfterMs;
+    if (data && typeof data === "object" && "retryAfterMs" in data) {
+      body.error.retryAfterMs = data.retryAfterMs;
+      if (typeof data.retryAfterMs === "number" && !reply.hasHeader("retry-after")) reply.header("retry-after", String(Math.max(1, Math.ceil(data.retryAfterMs / 1000))));
+    }
     return reply.code(status).type("application/json").send(body);
   }
   return sendInternal(err, request, reply);

@@ -4,6 +4,7 @@ import type { Principal } from "../../app/types.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "./error-reply.js";
 import { buildOpenApi, type OpenApiPaths } from "./openapi.js";
+import { registerToolRoutes } from "./tool-routes.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -21,7 +22,8 @@ export const SESSION_HEADER = "x-session-id";
 
 /**
  * Build the app's HTTP API on fastify: `/health`, `/workflows`,
- * `/workflows/:name`, `POST /workflows/:name/execute`, `/openapi.json`.
+ * `/workflows/:name`, `POST /workflows/:name/execute`, `/tools`,
+ * `/tools/:name`, `POST /tools/:name`, `/openapi.json`.
  * Errors are JSON with a stable code (`error-reply.ts`). Plugins add their
  * routes and hooks to the returned instance in `setup`.
  */
@@ -59,6 +61,8 @@ export function createHttpApi(app: Nexo): FastifyInstance {
   });
 
   http.post<{ Params: { name: string } }>("/workflows/:name/execute", (request, reply) => executeRoute(app, request, reply));
+
+  registerToolRoutes(http, app);
 
   http.get("/openapi.json", async () => buildOpenApi(app.version, app.listWorkflows(), http.openApiPaths));
   return http;

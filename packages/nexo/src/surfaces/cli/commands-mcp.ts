@@ -1,0 +1,55 @@
+import { Writable } from "node:stream";
+import type { Command } from "commander";
+import { installStdoutGuard } from "nexo-plugin-sdk";
+import { loadConfig } from "../../config/index.js";
+import { Daemon } from "../../daemon/index.js";
+import { createLogger } from "../../log/index.js";
+import { serveMcpStdio } from "../mcp/index.js";
+
+/**
+ * `nexo mcp`: an MCP server on stdio for clients that launch their tools
+ * (Claude Desktop, IDEs). It runs its own app from the config (plugins,
+ * workflows) for as long as the client keeps stdin open; stdout carries MCP
+ * frames only (logs and anything else printed go to stderr). It opens no
+ * control socket and, unless `--http`, no HTTP port, so it can run beside a
+ * `nexo run` daemon using the same file. A running daemon is reachable
+ * directly over Streamable HTTP at `<api>/mcp`.
+ */
+export function registerMcpCommand(program: Command): void {
+  program
+    .command("mcp")
+    .description("serve the config's tools and workflows to an MCP client over stdio")
+    .option("-c, --config <file>", "nexo.yaml to load (default ./nexo.yaml if present, else built-in defaults)")
+    .option("--http", "also open the HTTP API (and /mcp) on the config's api port")
+    .action(async (opts: { config?: string; http?: boolean }) => {
+      // First, before anything can print: stdout belongs to the MCP transport.
+      const guard = installStdoutGuard();
+      const frames = new Writable({
+        write(chunk: Buffer | string, _enc, cb) {
+          guard.rawWrite(typeof chunk === "string" ? chunk : chunk.toString("utf8")) ? cb() : process.stdout.once("drain", () => cb());
+        },
+      });
+      const loaded = loadConfig(opts.config ?? program.opts<{ config?: string }>().config);
+      const config = { ...loaded, api: { ...loaded.api, enabled: opts.http === true && loaded.api.enabled } };
+      const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr });
+      const daemon = await Daemon.start(config, { logger, controlSocket: false });
+      const server = await serveMcpStdio(daemon.app, { stdout: frames });
+      logger.info({ tools: daemon.app.listTools().length }, "MCP server on stdio");
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (why: string): void => {
+          if (stopping) return;
+          stopping = true;
+          logger.info({ why }, "stopping");
+          void server
+            .close()
+            .then(() => daemon.stop())
+            .catch((err: unknown) => logger.error({ err }, "error while stopping"))
+            .finally(resolve);
+        };
+        void server.closed.then(() => stop("MCP client disconnected"));
+        process.once("SIGINT", () => stop("SIGINT"));
+        process.once("SIGTERM", () => stop("SIGTERM"));
+      });
+    });
+}

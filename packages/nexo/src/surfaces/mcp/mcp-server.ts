@@ -1,0 +1,66 @@
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { Nexo } from "../../app/nexo.js";
+import type { Principal } from "../../app/types.js";
+import { ErrorCodes, isNexoError } from "../../errors.js";
+import { toMcpError, toMcpResult } from "./to-mcp-result.js";
+
+/** One MCP server session bound to an app, and how to release it. */
+export interface McpSession {
+  server: Server;
+  /** Stop listening for tool-list changes and close the server (and its transport). */
+  close(): Promise<void>;
+}
+
+/**
+ * An MCP server (official SDK, low-level `Server`: the tools are JSON Schema,
+ * not zod) exposing every tool of `app`: `tools/list` is `app.listTools()`,
+ * `tools/call` goes through `app.callTool` with channel `mcp`. A change in
+ * the tool list is sent as `notifications/tools/list_changed` once the client
+ * has initialized. One per connection (stdio) or per session (HTTP).
+ */
+export function createMcpSession(app: Nexo): McpSession {
+  const server = new Server(
+    { name: "nexo", version: app.version },
+    {
+      capabilities: { tools: { listChanged: true } },
+      instructions: "Tools of a Nexo daemon: plugin tools are named <plugin>_<tool>, workflows by their own name.",
+    },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: app.listTools().map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as { type: "object" } })),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name, arguments: args } = request.params;
+    const principal = extra.authInfo?.extra?.principal as Principal | undefined;
+    try {
+      const result = await app.callTool(name, args ?? {}, {
+        channel: "mcp",
+        sessionId: extra.sessionId ?? null,
+        ...(principal ? { principal } : {}),
+        signal: extra.signal,
+      });
+      return toMcpResult(result);
+    } catch (err) {
+      // An unknown tool is a protocol error (MCP spec); everything else is a result the model can read.
+      if (isNexoError(err, ErrorCodes.TOOL_NOT_FOUND)) throw new McpError(ErrorCode.InvalidParams, err.message, { code: err.code });
+      if (isNexoError(err)) return toMcpError(err);
+      throw err;
+    }
+  });
+  const off = app.onToolsChanged(() => {
+    if (!server.getClientVersion()) return; // not initialized yet: its first tools/list will be current
+    server.sendToolListChanged().catch(() => undefined); // the transport went away; its close handler cleans up
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    server,
+    close: () => {
+      closed ??= (async () => {
+        off();
+        await server.close().catch(() => undefined);
+      })();
+      return closed;
+    },
+  };
+}
