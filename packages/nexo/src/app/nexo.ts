@@ -7,6 +7,7 @@ import { PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { PluginManager } from "../plugins/plugin-manager.js";
 import type { NexusPlugin } from "../plugins/nexus-plugin.js";
+import { PluginHttpProxy } from "../proxy/index.js";
 import { createHttpApi } from "../surfaces/http/index.js";
 import { NEXO_VERSION } from "../version.js";
 import { callWithDeadline, errorMessage } from "./deadline.js";
@@ -75,6 +76,8 @@ export class Nexo {
   readonly host: PluginHost;
   /** The HTTP API; in-process plugins may add routes and hooks in `setup`. */
   readonly http: FastifyInstance;
+  /** The `http_server` capability: subprocess plugins' HTTP ports and the reverse proxy of their `[plugin.http]` routes. */
+  readonly proxy: PluginHttpProxy;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -109,9 +112,14 @@ export class Nexo {
       nexoVersion: NEXO_VERSION,
       stateRoot: resolve(this.options.stateDir),
       ...(pluginTimeouts ? { timeouts: pluginTimeouts } : {}),
+      extraHostEnv: (spec) => this.proxy.envFor(spec),
+      describeRoute: (key) => this.proxy.describeRoute(key),
     });
     this.plugins = new PluginManager(this);
     this.http = createHttpApi(this);
+    this.proxy = new PluginHttpProxy({ http: this.http, host: this.host, logger: this.logger, maxBodyBytes: this.options.maxBodyBytes });
+    // A service so routes are mounted at start, once every subprocess plugin is known and before HTTP listens.
+    this.services.add({ name: "plugin-http-proxy", start: () => this.proxy.mountAll(), stop: () => this.proxy.close() }, null);
   }
 
   /** Where the app is in its life: created, starting, running, stopping, stopped. */

@@ -104,7 +104,7 @@ export class PluginConnection {
       NEXO_PLUGIN_STATE_DIR: stateDir,
       NEXO_VERSION: ctx.nexoVersion,
       ...(spec.instance ? { NEXO_PLUGIN_INSTANCE: spec.instance } : {}),
-      ...(ctx.extraHostEnv?.(spec) ?? {}),
+      ...((await ctx.extraHostEnv?.(spec)) ?? {}),
     };
     const child = await spawnPluginProcess(key, {
       command: entry.command,
