@@ -54,17 +54,23 @@ const json = { "content-type": "application/json" };
 test("webhook example - a POSTed JSON body through the daemon's port becomes an event on plugin.inbound.webhook, correlated by the request id", async (t) => {
   const { url, events } = await startDaemon(t);
 
-  const r = await httpCall(`${url}/webhook/demo`, { method: "POST", headers: { ...json, "x-request-id": "delivery-0001", "x-session-id": "conv-7" }, body: '{"name":"Ada","n":1}' });
+  const r = await httpCall(`${url}/webhook/demo`, { method: "POST", headers: { ...json, "x-request-id": "delivery-0001", "x-session-id": "conv-7" }, body: '{"name":"Ada","language":"en"}' });
   assert.equal(r.status, 202, r.text);
   assert.equal(r.json.request_id, "delivery-0001");
   assert.equal(r.json.topic, "plugin.inbound.webhook");
   assert.equal(r.headers["x-request-id"], "delivery-0001");
   const [event] = await waitFor(() => events("plugin.inbound.webhook").length > 0 && events("plugin.inbound.webhook"), "event on the broker");
   assert.equal(event.id, r.json.event_id, "the 202 names the published event");
-  assert.deepEqual(event.payload, { name: "Ada", n: 1 });
+  assert.deepEqual(event.payload, { name: "Ada", language: "en" });
   assert.equal(event.correlation_id, "delivery-0001");
   assert.equal(event.session_id, "conv-7");
   assert.equal(event.source, "webhook");
+
+  // nexo.yaml binds plugin.inbound.webhook to `greet`, whose result goes to the echo plugin and comes back inbound.
+  const [echoed] = await waitFor(() => events("plugin.inbound.echo").length > 0 && events("plugin.inbound.echo"), "greeting echoed");
+  assert.deepEqual(echoed.payload, { text: "hello, Ada" });
+  assert.equal(echoed.correlation_id, "delivery-0001", "one correlation id across the whole chain");
+  assert.equal(echoed.session_id, "conv-7");
 
   // Without X-Request-Id the proxy generates one; the plugin uses it, and the client gets it back.
   const anon = await httpCall(`${url}/webhook/demo/`, { method: "POST", headers: json, body: "[1,2,3]" });
