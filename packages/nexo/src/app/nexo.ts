@@ -117,7 +117,13 @@ export class Nexo {
     });
     this.plugins = new PluginManager(this);
     this.http = createHttpApi(this);
-    this.proxy = new PluginHttpProxy({ http: this.http, host: this.host, logger: this.logger, maxBodyBytes: this.options.maxBodyBytes });
+    this.proxy = new PluginHttpProxy({
+      http: this.http,
+      host: this.host,
+      logger: this.logger,
+      maxBodyBytes: this.options.maxBodyBytes,
+      closeGraceMs: this.options.drainTimeoutMs,
+    });
     // A service so routes are mounted at start, once every subprocess plugin is known and before HTTP listens.
     this.services.add({ name: "plugin-http-proxy", start: () => this.proxy.mountAll(), stop: () => this.proxy.close() }, null);
   }

@@ -20,6 +20,8 @@ export interface PluginHttpProxyOptions {
   maxBodyBytes: number;
   /** First delay between health probes. Default 50 ms. */
   probeIntervalMs?: number;
+  /** When the HTTP server closes, proxied exchanges still running after this are cut (long streams would hold the stop forever). Default 5000 ms. */
+  closeGraceMs?: number;
 }
 
 /** A route as listed by `routes()`. */
@@ -118,6 +120,14 @@ export class PluginHttpProxy {
       added.push(mount);
     }
     if (added.length === 0) return;
+    http.addHook("preClose", async () => {
+      const timer = setTimeout(() => {
+        const cut = [...this.mounts.values()].reduce((n, m) => n + m.abortInFlight(), 0);
+        if (cut > 0) logger.warn({ cut, graceMs: this.options.closeGraceMs ?? 5000 }, "HTTP server closing: proxied requests still running were cut");
+      }, this.options.closeGraceMs ?? 5000);
+      timer.unref();
+      http.server.once("close", () => clearTimeout(timer));
+    });
     // Own context: the app's JSON parsing must not touch proxied bodies, which stream through as they arrive.
     void http.register(async (scope) => {
       scope.removeAllContentTypeParsers();
@@ -133,7 +143,10 @@ export class PluginHttpProxy {
 
   /** Stop following plugins (health probes, keep-alive pools). Routes stay registered until the HTTP server closes. */
   close(): void {
-    for (const m of this.mounts.values()) m.close();
+    for (const m of this.mounts.values()) {
+      m.abortInFlight();
+      m.close();
+    }
   }
 
   private conflict(prefix: string, added: readonly PluginMount[]): string | undefined {

@@ -1,4 +1,4 @@
-import { Agent } from "node:http";
+import { Agent, type ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { PluginSupervisor } from "../host/index.js";
@@ -42,6 +42,8 @@ export class PluginMount {
   private lastError: string | null = null;
   private agent: Agent;
   private readonly probe: HealthProbe;
+  /** Responses being proxied now, so a stopping daemon can cut long streams. */
+  private readonly inFlight = new Set<ServerResponse>();
   private readonly offStatus: () => void;
   private readonly log: Logger;
 
@@ -94,6 +96,9 @@ export class PluginMount {
       reply.send(g.error);
       return;
     }
+    const res = reply.raw;
+    this.inFlight.add(res);
+    res.once("close", () => this.inFlight.delete(res));
     forwardRequest(request, reply, {
       pluginKey: this.key,
       prefix: this.prefix,
@@ -106,7 +111,15 @@ export class PluginMount {
     });
   }
 
-  /** Stop following the plugin: no more probes, idle sockets closed. Requests in flight finish. */
+  /** Cut every exchange still in progress (their clients see the connection close). Returns how many. */
+  abortInFlight(): number {
+    const n = this.inFlight.size;
+    for (const res of this.inFlight) res.destroy();
+    this.inFlight.clear();
+    return n;
+  }
+
+  /** Stop following the plugin: no more probes, idle sockets closed. Requests in flight finish (see abortInFlight). */
   close(): void {
     this.offStatus();
     this.probe.stop();

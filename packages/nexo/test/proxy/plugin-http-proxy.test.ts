@@ -4,6 +4,7 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { ErrorCodes, NexoError } from "../../src/errors.js";
+import { findFreePort } from "../../src/proxy/index.js";
 import type { PluginSpec } from "../../src/host/index.js";
 import { testApp } from "../helpers/app.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
@@ -12,7 +13,7 @@ import { httpFixturePlugin, type HttpFixtureOptions } from "../helpers/http-fixt
 import { waitFor } from "../helpers/wait.js";
 
 /** An app listening on a free port with one HTTP fixture plugin per options entry, started. */
-async function appWith(t: TestContext, plugins: Array<HttpFixtureOptions & { instance?: string }>, appOptions: { maxBodyBytes?: number } = {}) {
+async function appWith(t: TestContext, plugins: Array<HttpFixtureOptions & { instance?: string }>, appOptions: { maxBodyBytes?: number; drainTimeoutMs?: number } = {}) {
   const root = tempDir(t);
   const { app, logs } = testApp(t, { http: true, ...appOptions });
   const specs: PluginSpec[] = [];
@@ -275,4 +276,32 @@ test("proxy - a prefix equal to or nested in another plugin's, or already an app
   assert.equal(served.json.pid, app.host.get("first")!.status().pid, "the first plugin keeps its whole prefix");
   assert.equal(served.json.url, "/deeper/echo");
   assert.deepEqual((await httpCall(`${app.url}/hooks/app`)).json, { mine: true }, "the app's own route is untouched");
+});
+
+test("proxy - a fixed port is passed to the plugin as declared", async (t) => {
+  const fixed = await findFreePort("127.0.0.1");
+  const { app, start } = await appWith(t, [{ port: fixed }]);
+  await start();
+  await waitRouteReady(app, "/hooks/web/echo");
+  assert.equal(app.proxy.portOf("web"), fixed);
+  assert.equal((await httpCall(`http://127.0.0.1:${fixed}/pid`)).text, String(app.host.get("web")!.status().pid));
+});
+
+test("proxy - stopping the app cuts proxied streams still open after the drain grace, so a long stream cannot hold the stop", async (t) => {
+  const { app, start } = await appWith(t, [{}], { drainTimeoutMs: 200 });
+  await start();
+  await waitRouteReady(app, "/hooks/web/echo");
+  // The first chunk is through; the plugin holds the rest forever (nobody calls /release).
+  const closed = await new Promise<Promise<void>>((resolve, reject) => {
+    const req = httpRequest(`${app.url}/hooks/web/stream`, { agent: false }, (res) => {
+      res.on("error", () => undefined);
+      res.once("data", () => resolve(new Promise<void>((r) => res.once("close", () => r()))));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  await app.stop();
+  assert.equal(app.state, "stopped");
+  await closed;
+
 });
