@@ -93,9 +93,10 @@ export function forwardRequest(request: FastifyRequest, reply: FastifyReply, opt
     setHost: false,
   });
 
-  const fail = (err: NexoError, extraHeaders: Record<string, string> = {}): void => {
+  const fail = (err: NexoError): void => {
     if (reply.sent || raw.destroyed) return;
-    for (const [k, v] of Object.entries(extraHeaders)) reply.header(k, v);
+    // The rest of the request body will not be read: close the connection after answering.
+    if (body && !body.readableEnded) reply.header("connection", "close");
     reply.send(err);
   };
 
@@ -128,7 +129,7 @@ export function forwardRequest(request: FastifyRequest, reply: FastifyReply, opt
       case "unreachable":
         return;
       case "too-large":
-        return fail(new NexoError(ErrorCodes.HTTP_PAYLOAD_TOO_LARGE, `request body is larger than the limit of ${maxBodyBytes} bytes`), { connection: "close" });
+        return fail(new NexoError(ErrorCodes.HTTP_PAYLOAD_TOO_LARGE, `request body is larger than the limit of ${maxBodyBytes} bytes`));
       case "timed-out":
         options.logger.warn({ plugin: pluginKey, timeoutMs, method: raw.method, requestId }, "plugin did not answer in time: 504");
         return fail(
@@ -160,8 +161,9 @@ export function forwardRequest(request: FastifyRequest, reply: FastifyReply, opt
     return;
   }
   let received = 0;
+  const forwarding = (): boolean => outcome === "pending" || outcome === "responded";
   body.on("data", (chunk: Buffer) => {
-    if (outcome === "too-large") return;
+    if (!forwarding()) return;
     received += chunk.length;
     if (received > maxBodyBytes) {
       if (outcome === "pending") {
@@ -176,10 +178,10 @@ export function forwardRequest(request: FastifyRequest, reply: FastifyReply, opt
     if (!upstream.write(chunk)) body.pause();
   });
   upstream.on("drain", () => {
-    if (outcome !== "too-large") body.resume();
+    if (forwarding()) body.resume();
   });
   body.on("end", () => {
-    if (outcome !== "too-large") upstream.end();
+    if (forwarding()) upstream.end();
   });
   body.on("error", () => {
     if (outcome === "pending") outcome = "client-gone";
