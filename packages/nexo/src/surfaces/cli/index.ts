@@ -4,6 +4,7 @@ import { NEXO_VERSION } from "../../version.js";
 import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
 import { registerManifestCommands } from "./commands-manifest.js";
+import { registerPackageCommands } from "./commands-plugin-package.js";
 import { registerWorkflowCommands } from "./commands-workflow.js";
 
 /** Build the `nexo` command tree. */
@@ -16,8 +17,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerRunCommand(program);
   registerManifestCommands(program);
-  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart");
+  const plugin = program.command("plugin").description("subprocess plugins: list, status, restart, pack, install");
   registerControlCommands(program, plugin);
+  registerPackageCommands(plugin);
   registerWorkflowCommands(program);
   return program;
 }
