@@ -6,6 +6,7 @@ import { PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { PluginManager } from "../plugins/plugin-manager.js";
 import type { NexusPlugin } from "../plugins/nexus-plugin.js";
+import { PluginHttpProxy } from "../proxy/index.js";
 import { createHttpApi } from "../surfaces/http/index.js";
 import { mountMcpHttp } from "../surfaces/mcp/index.js";
 import { NEXO_VERSION } from "../version.js";
@@ -77,6 +78,8 @@ export class Nexo {
   readonly host: PluginHost;
   /** The HTTP API; in-process plugins may add routes and hooks in `setup`. */
   readonly http: FastifyInstance;
+  /** The `http_server` capability: subprocess plugins' HTTP ports and the reverse proxy of their `[plugin.http]` routes. */
+  readonly proxy: PluginHttpProxy;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -113,6 +116,8 @@ export class Nexo {
       nexoVersion: NEXO_VERSION,
       stateRoot: resolve(this.options.stateDir),
       ...(pluginTimeouts ? { timeouts: pluginTimeouts } : {}),
+      extraHostEnv: (spec) => this.proxy.envFor(spec),
+      describeRoute: (key) => this.proxy.describeRoute(key),
     });
     this.plugins = new PluginManager(this);
     this.tools = new ToolRegistry({
@@ -127,6 +132,15 @@ export class Nexo {
       },
     });
     this.http = createHttpApi(this);
+    this.proxy = new PluginHttpProxy({
+      http: this.http,
+      host: this.host,
+      logger: this.logger,
+      maxBodyBytes: this.options.maxBodyBytes,
+      closeGraceMs: this.options.drainTimeoutMs,
+    });
+    // A service so routes are mounted at start, once every subprocess plugin is known and before HTTP listens.
+    this.services.add({ name: "plugin-http-proxy", start: () => this.proxy.mountAll(), stop: () => this.proxy.close() }, null);
     mountMcpHttp(this);
   }
 

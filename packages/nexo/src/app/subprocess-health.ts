@@ -18,7 +18,15 @@ export function subprocessHealth(host: PluginHost): PluginStatusEntry[] {
       kind: "subprocess",
       state: s.state,
       health: HEALTH_BY_STATE[s.state],
-      details: { pid: s.pid, restarts: s.restarts, lastExitCode: s.lastExitCode, droppedEvents: s.droppedEvents, tools: s.tools, channels: s.channels },
+      details: {
+        pid: s.pid,
+        restarts: s.restarts,
+        lastExitCode: s.lastExitCode,
+        droppedEvents: s.droppedEvents,
+        tools: s.tools,
+        channels: s.channels,
+        ...(s.route !== undefined ? { route: s.route } : {}),
+      },
     };
     if (s.lastError) entry.error = s.lastError;
     return entry;

@@ -166,6 +166,8 @@ export interface PluginStatusEntry {
 export interface ServiceHealth {
   status: HealthStatus;
   message?: string;
+  /** Service-specific figures for `/health` (e.g. each agent binding's counters). */
+  details?: Record<string, unknown>;
   /** Plugins this service runs (the subprocess plugin host reports its children here). */
   plugins?: PluginStatusEntry[];
 }

@@ -28,6 +28,23 @@ export interface InProcessPluginConfig {
   options: Record<string, unknown>;
 }
 
+/** One `bindings:` entry as written (defaults and cross-field rules: src/bindings `parseBindings`). */
+export interface BindingConfig {
+  name?: string;
+  /** Channel kind: shorthand for `plugin.inbound.<channel>[.<instance>]` and everything below it. */
+  channel?: string;
+  instance?: string;
+  /** Inbound topic pattern under `plugin.inbound.` (instead of channel/instance). */
+  inbound?: string;
+  workflow: string;
+  /** `auto` (default), `none`, or a topic. */
+  outbound?: string;
+  /** `payload` (default): the event's payload is the workflow's inputs; `event`: the whole event is. */
+  inputs?: "payload" | "event";
+  concurrency?: number;
+  queueSize?: number;
+}
+
 /** The daemon's configuration with every default applied and paths made absolute. */
 export interface NexoConfig {
   /** The file it came from, or null for pure defaults. */
@@ -42,7 +59,7 @@ export interface NexoConfig {
   /** Plugins to run, by id; null = every plugin found in `pluginPaths`. */
   plugins: Record<string, PluginInstanceConfig[]> | null;
   timeouts: { pluginInitMs?: number; pluginToolMs?: number; pluginShutdownGraceMs?: number };
-  bindings: unknown[];
+  bindings: BindingConfig[];
   /** YAML-only pollers: inline, from `pollers: <file>`, or from a pollers.yaml beside the config file; null = none. */
   pollers: PollersConfig | null;
   /** In-process plugins, in setup order. */
@@ -131,7 +148,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     pluginPaths: (r.plugin_paths ?? [bundledExamplesDir()]).map(abs),
     plugins,
     timeouts: { pluginInitMs: t.plugin_init_ms, pluginToolMs: t.plugin_tool_ms, pluginShutdownGraceMs: t.plugin_shutdown_grace_ms },
-    bindings: r.bindings ?? [],
+    bindings: (r.bindings ?? []).map(({ queue_size, ...b }: Record<string, unknown>) => ({ ...b, ...(queue_size !== undefined ? { queueSize: queue_size } : {}) }) as BindingConfig),
     pollers: loadPollersConfig(r.pollers, file, baseDir),
     inProcessPlugins: Object.entries<Record<string, unknown> | null>(r.in_process_plugins ?? {}).map(([name, entry]) => {
       const { module, ...options } = entry ?? {};

@@ -39,7 +39,11 @@ export const configSchema = {
         plugin_shutdown_grace_ms: { type: "integer", minimum: 1 },
       },
     },
-    bindings: { type: "array" },
+    bindings: {
+      type: "array",
+      description: "Agent bindings: an inbound topic pattern (or channel kind + instance) bound to a workflow whose result goes to the outbound topic.",
+      items: { $ref: "#/$defs/bindingEntry" },
+    },
     pollers: {
       type: ["string", "object"],
       description: "YAML-only pollers: the section inline, or the path of a pollers.yaml (checked in detail by the pollers schema).",
@@ -56,6 +60,22 @@ export const configSchema = {
     },
   },
   $defs: {
+    bindingEntry: {
+      type: "object",
+      additionalProperties: false,
+      required: ["workflow"],
+      properties: {
+        name: { type: "string", pattern: "^[a-z0-9][a-z0-9_.-]{0,63}$" },
+        channel: { type: "string", pattern: "^[a-z][a-z0-9_]{0,31}$" },
+        instance: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" },
+        inbound: { type: "string", minLength: 1 },
+        workflow: { type: "string", minLength: 1 },
+        outbound: { type: "string", minLength: 1 },
+        inputs: { enum: ["payload", "event"] },
+        concurrency: { type: "integer", minimum: 1, maximum: 1024 },
+        queue_size: { type: "integer", minimum: 1, maximum: 1048576 },
+      },
+    },
     pluginEntry: {
       type: "object",
       properties: {

@@ -3,6 +3,7 @@ import { createBroker, validatePattern, type Broker } from "../broker/index.js";
 import type { NexoConfig } from "../config/index.js";
 import { newEvent, RpcError, RpcErrorCodes } from "../contract/index.js";
 import { Nexo } from "../app/index.js";
+import { BindingsService, parseBindings } from "../bindings/index.js";
 import { discoverPlugins, type PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { ControlMethods, ControlServer, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
@@ -49,6 +50,8 @@ export class Daemon {
     readonly app: Nexo,
     private readonly ownsBroker: boolean,
     private readonly extraHandlers: Record<string, ControlHandler>,
+    /** The agent bindings of `bindings:` (their counters: `bindings.stats()`). */
+    readonly bindings: BindingsService,
   ) {}
 
   get broker(): Broker {
@@ -65,6 +68,8 @@ export class Daemon {
 
   /** Build the app from `config` and start it; a plugin that fails to start is logged, not fatal. */
   static async start(config: NexoConfig, options: DaemonOptions = {}): Promise<Daemon> {
+    // Before anything starts: a bad binding is a config error.
+    const bindings = new BindingsService(parseBindings(config.bindings));
     const logger = options.logger ?? createLogger({ level: config.logLevel });
     mkdirSync(config.stateDir, { recursive: true });
     const broker = options.broker ?? (await createBroker(config.broker, { logger }));
@@ -81,7 +86,7 @@ export class Daemon {
         ...(config.timeouts.pluginShutdownGraceMs ? { killGraceMs: config.timeouts.pluginShutdownGraceMs } : {}),
       },
     });
-    const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {});
+    const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {}, bindings);
     try {
       daemon.addSubprocessPlugins();
       daemon.addPollers(options);
@@ -89,6 +94,11 @@ export class Daemon {
       await loadInProcessPlugins(app, config.inProcessPlugins);
       await loadWorkflowModules(app, config.workflows);
       await options.configure?.(app);
+      // Every workflow is registered by now: an unknown one fails here with its own code.
+      if (bindings.specs.length > 0) {
+        bindings.checkWorkflows(app);
+        app.addService(bindings);
+      }
       await app.start();
     } catch (err) {
       await daemon.stop();

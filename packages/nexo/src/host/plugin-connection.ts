@@ -100,7 +100,7 @@ export class PluginConnection {
     const { child } = await launchPlugin(spec, {
       stateRoot: ctx.stateRoot,
       nexoVersion: ctx.nexoVersion,
-      ...(ctx.extraHostEnv ? { extraHostEnv: ctx.extraHostEnv(spec) } : {}),
+      ...(ctx.extraHostEnv ? { extraHostEnv: await ctx.extraHostEnv(spec) } : {}),
     });
     const conn = new PluginConnection(spec, ctx, child);
     try {

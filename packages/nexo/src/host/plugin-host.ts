@@ -14,8 +14,10 @@ export interface PluginHostOptions {
   timeouts?: Partial<HostTimeouts>;
   /** Plugin-to-host request handlers (`memory.recall`, `llm.complete`, ...). */
   hostServices?: Record<string, HostServiceHandler>;
-  /** Extra `NEXO_*` env per plugin (e.g. the allocated HTTP port). */
-  extraHostEnv?: (spec: PluginSpec) => Record<string, string>;
+  /** Extra `NEXO_*` env per plugin, asked before every spawn (e.g. the allocated HTTP port). */
+  extraHostEnv?: (spec: PluginSpec) => Record<string, string> | Promise<Record<string, string>>;
+  /** The plugin's HTTP route for its status (see the proxy), if any. */
+  describeRoute?: (key: string) => string | undefined;
   supervisor?: SupervisorOptions;
 }
 
@@ -43,6 +45,7 @@ export class PluginHost {
       timeouts: defaultHostTimeouts(options.timeouts),
       hostServices: { ...(options.hostServices ?? {}) },
       ...(options.extraHostEnv ? { extraHostEnv: options.extraHostEnv } : {}),
+      ...(options.describeRoute ? { describeRoute: options.describeRoute } : {}),
     };
   }
 

@@ -160,6 +160,7 @@ export class PluginSupervisor {
     const c = this.conn;
     const counters = c ? { ...c.counters, dropped: c.counters.dropped + (c.isExited ? 0 : c.subscriptionDrops) } : { dropped: 0, denied: 0, published: 0, delivered: 0 };
     const m = this.spec.manifest;
+    const route = this.ctx.describeRoute?.(this.key);
     return {
       key: this.key,
       id: m.id,
@@ -181,6 +182,7 @@ export class PluginSupervisor {
       tools: this.tools.map((t) => t.name),
       channels: m.channels.map((ch) => ch.kind),
       manifest: m.file,
+      ...(route !== undefined ? { route } : {}),
     };
   }
 

@@ -52,8 +52,10 @@ export interface HostContext {
   stateRoot: string;
   timeouts: HostTimeouts;
   hostServices: Readonly<Record<string, HostServiceHandler>>;
-  /** Extra `NEXO_*` env for a plugin (e.g. its allocated HTTP port). */
-  extraHostEnv?: (spec: PluginSpec) => Record<string, string>;
+  /** Extra `NEXO_*` env for a plugin, asked before every spawn (e.g. its allocated HTTP port). */
+  extraHostEnv?: (spec: PluginSpec) => Record<string, string> | Promise<Record<string, string>>;
+  /** The plugin's HTTP route as `nexo plugin status` shows it (http_server plugins), if any. */
+  describeRoute?: (key: string) => string | undefined;
 }
 
 /** Supervisor state of one plugin. */
@@ -90,6 +92,8 @@ export interface PluginStatus {
   tools: string[];
   channels: string[];
   manifest: string;
+  /** Where the daemon proxies to the plugin (`[plugin.http]`), e.g. `/webhook/x -> 127.0.0.1:41234 (ready)`. */
+  route?: string;
 }
 
 /** Env var to number, with a default. */

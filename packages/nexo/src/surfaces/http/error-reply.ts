@@ -28,6 +28,11 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.TOOL_PLUGIN_EXITED]: 503,
   [ErrorCodes.MCP_ORIGIN_DENIED]: 403,
   [ErrorCodes.MCP_SESSION_LIMIT]: 503,
+  // reverse proxy (src/proxy)
+  [ErrorCodes.PROXY_PLUGIN_DOWN]: 502,
+  [ErrorCodes.PROXY_UPSTREAM_FAILED]: 502,
+  [ErrorCodes.PROXY_NOT_READY]: 503,
+  [ErrorCodes.PROXY_TIMEOUT]: 504,
 };
 
 /** The body of every error response: a stable code, a message, and what the caller needs to fix the request. */

@@ -1,0 +1,172 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ErrorCodes, NexoError } from "../errors.js";
+import { pluginKey, type PluginHost, type PluginSpec } from "../host/index.js";
+import type { Logger } from "../log/index.js";
+import { PluginMount } from "./plugin-mount.js";
+import { PortAllocator } from "./port-allocator.js";
+
+/** Env var carrying the plugin's HTTP port (CONTRACT.md, `[plugin.capabilities.http_server]`). */
+export const HTTP_PORT_ENV = "NEXO_PLUGIN_HTTP_PORT";
+/** (Nexo) Env var carrying the address the plugin should bind (its manifest's `bind`). */
+export const HTTP_HOST_ENV = "NEXO_PLUGIN_HTTP_HOST";
+
+/** Options of the http_server capability. */
+export interface PluginHttpProxyOptions {
+  /** The app's fastify instance; mounts are added to it before it starts listening. */
+  http: FastifyInstance;
+  host: PluginHost;
+  logger: Logger;
+  /** Largest proxied request body (413 above). */
+  maxBodyBytes: number;
+  /** First delay between health probes. Default 50 ms. */
+  probeIntervalMs?: number;
+  /** When the HTTP server closes, proxied exchanges still running after this are cut (long streams would hold the stop forever). Default 5000 ms. */
+  closeGraceMs?: number;
+}
+
+/** A route as listed by `routes()`. */
+export interface ProxyRoute {
+  plugin: string;
+  prefix: string;
+  ready: boolean;
+  /** Set when the route was refused (conflict); the plugin still runs without it. */
+  refused?: string;
+}
+
+/**
+ * The `http_server` capability (seed 000 pattern 2): hands each plugin that
+ * declares it a port (`NEXO_PLUGIN_HTTP_PORT`, free loopback port for
+ * `port = 0`), and reverse-proxies each `[plugin.http] mount_prefix` on the
+ * app's own HTTP port to it. Routes are registered by `mountAll()` before the
+ * HTTP server starts, in their own fastify context (raw bodies, no parsing) that
+ * inherits the app's hooks, so auth and rate limits apply to proxied routes.
+ */
+export class PluginHttpProxy {
+  private readonly ports = new PortAllocator();
+  private readonly mounts = new Map<string, PluginMount>();
+  private readonly refused = new Map<string, { prefix: string; reason: string }>();
+  private mounted = false;
+
+  constructor(private readonly options: PluginHttpProxyOptions) {}
+
+  /**
+   * Host env for one (re)spawn of `spec`: its HTTP port and bind address, or
+   * nothing when it does not declare `http_server`. Called by the plugin host
+   * before every spawn, so a restarted plugin gets a port again (the same one while it is free).
+   */
+  async envFor(spec: PluginSpec): Promise<Record<string, string>> {
+    const hs = spec.manifest.httpServer;
+    if (!hs) return {};
+    const port = await this.ports.allocate(pluginKey(spec), hs.bind, hs.port);
+    return { [HTTP_PORT_ENV]: String(port), [HTTP_HOST_ENV]: hs.bind };
+  }
+
+  /** The port plugin `key` was last given, if any. */
+  portOf(key: string): number | undefined {
+    return this.ports.portOf(key);
+  }
+
+  /** The route line for `nexo plugin status`, or undefined when `key` has no `[plugin.http]`. */
+  describeRoute(key: string): string | undefined {
+    const m = this.mounts.get(key);
+    if (m) return m.describe();
+    const r = this.refused.get(key);
+    return r ? `${r.prefix} (refused: ${r.reason})` : undefined;
+  }
+
+  /** Every route, mounted or refused. */
+  routes(): ProxyRoute[] {
+    return [
+      ...[...this.mounts.values()].map((m) => ({ plugin: m.key, prefix: m.prefix, ready: m.isReady })),
+      ...[...this.refused].map(([plugin, r]) => ({ plugin, prefix: r.prefix, ready: false, refused: r.reason })),
+    ];
+  }
+
+  /**
+   * Register a route per plugin with `[plugin.http]` (prefix plus `/<instance>`
+   * for an instance). A prefix equal to or nested in another plugin's, or one
+   * the app already serves, is refused (NEXO_ERR_PROXY_MOUNT_CONFLICT, logged):
+   * that plugin runs without a route. Call once, before the HTTP server starts.
+   */
+  mountAll(): void {
+    if (this.mounted) return;
+    this.mounted = true;
+    const { http, host, logger } = this.options;
+    this.warnSharedFixedPorts();
+    const added: PluginMount[] = [];
+    for (const sup of host.list()) {
+      const m = sup.spec.manifest;
+      if (!m.http || !m.httpServer) continue;
+      const prefix = sup.spec.instance ? `${m.http.mountPrefix}/${sup.spec.instance}` : m.http.mountPrefix;
+      const reason = this.conflict(prefix, added);
+      if (reason) {
+        const err = new NexoError(ErrorCodes.PROXY_MOUNT_CONFLICT, `plugin ${sup.key}: mount_prefix ${prefix} ${reason}; the plugin runs without a route`, { pluginId: sup.key, field: "plugin.http.mount_prefix" });
+        logger.error({ code: err.code, plugin: sup.key, prefix }, err.message);
+        this.refused.set(sup.key, { prefix, reason });
+        continue;
+      }
+      const mount = new PluginMount({
+        supervisor: sup,
+        prefix,
+        host: m.httpServer.bind,
+        healthPath: m.httpServer.healthPath,
+        timeoutMs: m.http.timeoutSeconds * 1000,
+        maxBodyBytes: this.options.maxBodyBytes,
+        portOf: () => this.ports.portOf(sup.key),
+        logger,
+        ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
+      });
+      this.mounts.set(sup.key, mount);
+      added.push(mount);
+    }
+    if (added.length === 0) return;
+    http.addHook("preClose", async () => {
+      const timer = setTimeout(() => {
+        const cut = [...this.mounts.values()].reduce((n, m) => n + m.abortInFlight(), 0);
+        if (cut > 0) logger.warn({ cut, graceMs: this.options.closeGraceMs ?? 5000 }, "HTTP server closing: proxied requests still running were cut");
+      }, this.options.closeGraceMs ?? 5000);
+      timer.unref();
+      http.server.once("close", () => clearTimeout(timer));
+    });
+    // Own context: the app's JSON parsing must not touch proxied bodies, which stream through as they arrive.
+    void http.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+      for (const mount of added) {
+        const handler = (request: FastifyRequest, reply: FastifyReply): void => mount.handle(request, reply);
+        scope.all(mount.prefix, handler);
+        scope.all(`${mount.prefix}/*`, handler);
+      }
+    });
+    for (const mount of added) logger.info({ plugin: mount.key, route: mount.prefix }, "plugin route mounted");
+  }
+
+  /** Stop following plugins (health probes, keep-alive pools). Routes stay registered until the HTTP server closes. */
+  close(): void {
+    for (const m of this.mounts.values()) {
+      m.abortInFlight();
+      m.close();
+    }
+  }
+
+  private conflict(prefix: string, added: readonly PluginMount[]): string | undefined {
+    const nested = (a: string, b: string): boolean => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+    const other = added.find((m) => nested(prefix, m.prefix));
+    if (other) return `overlaps plugin ${other.key}'s route ${other.prefix}`;
+    for (const url of [prefix, `${prefix}/*`]) {
+      if (this.options.http.hasRoute({ method: "GET", url }) || this.options.http.hasRoute({ method: "POST", url })) return `is already a route of the app (${url})`;
+    }
+    return undefined;
+  }
+
+  private warnSharedFixedPorts(): void {
+    const byPort = new Map<number, string[]>();
+    for (const sup of this.options.host.list()) {
+      const port = sup.spec.manifest.httpServer?.port;
+      if (port) byPort.set(port, [...(byPort.get(port) ?? []), sup.key]);
+    }
+    for (const [port, keys] of byPort) {
+      if (keys.length > 1) this.options.logger.error({ code: ErrorCodes.PROXY_PORT_UNAVAILABLE, port, plugins: keys }, `plugins ${keys.join(", ")} all declare http_server port ${port}: only one can bind it; use port = 0`);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+import { Agent, type ServerResponse } from "node:http";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { ErrorCodes, NexoError } from "../errors.js";
+import type { PluginSupervisor } from "../host/index.js";
+import type { Logger } from "../log/index.js";
+import { forwardRequest } from "./forward.js";
+import { HealthProbe } from "./health-probe.js";
+
+/** Idle keep-alive sockets to a plugin are closed after this, below Node's 5 s server keep-alive, so a reused socket is never one the plugin just closed. */
+const FREE_SOCKET_TIMEOUT_MS = 4000;
+/** Seconds a client is told to wait (Retry-After) while a plugin starts or restarts. */
+const RETRY_AFTER_SECONDS = "1";
+
+/** Options of a PluginMount. */
+export interface PluginMountOptions {
+  supervisor: PluginSupervisor;
+  /** The route, `mount_prefix` (plus `/<instance>` for an instance). */
+  prefix: string;
+  host: string;
+  healthPath: string;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  /** The port the plugin was last given. */
+  portOf: () => number | undefined;
+  logger: Logger;
+  /** First delay between health probes. Default 50 ms. */
+  probeIntervalMs?: number;
+}
+
+/** What the proxy can do for a mount right now. */
+type Gate = { ok: true; port: number } | { ok: false; error: NexoError; retryAfter: boolean };
+
+/**
+ * One plugin's route: follows its supervisor, probes `health_path` on each
+ * new process, and forwards requests only while the process is ready and
+ * healthy; otherwise answers 503 (starting, not healthy yet) or 502 (down).
+ */
+export class PluginMount {
+  readonly prefix: string;
+  private healthy = false;
+  private pid: number | null = null;
+  private lastError: string | null = null;
+  private agent: Agent;
+  private readonly probe: HealthProbe;
+  /** Responses being proxied now, so a stopping daemon can cut long streams. */
+  private readonly inFlight = new Set<ServerResponse>();
+  private readonly offStatus: () => void;
+  private readonly log: Logger;
+
+  constructor(private readonly options: PluginMountOptions) {
+    this.prefix = options.prefix;
+    this.log = options.logger.child({ plugin: options.supervisor.key, route: options.prefix });
+    this.agent = newAgent();
+    this.probe = new HealthProbe({
+      host: options.host,
+      path: options.healthPath,
+      ...(options.probeIntervalMs !== undefined ? { intervalMs: options.probeIntervalMs } : {}),
+      onHealthy: (port) => {
+        this.healthy = true;
+        this.log.info({ port }, "plugin route ready: health check passed");
+      },
+    });
+    this.offStatus = options.supervisor.onStatus((status) => {
+      this.lastError = status.lastError;
+      this.follow(status.state, status.pid);
+    });
+    const s = options.supervisor.status();
+    this.lastError = s.lastError;
+    this.follow(s.state, s.pid);
+  }
+
+  /** The plugin key this mount routes to. */
+  get key(): string {
+    return this.options.supervisor.key;
+  }
+
+  /** True when requests are forwarded (process ready and health path answered 2xx). */
+  get isReady(): boolean {
+    return this.gate().ok;
+  }
+
+  /** One line for `nexo plugin status` and `/health`: `/webhook/x -> 127.0.0.1:41234 (ready)`. */
+  describe(): string {
+    const port = this.options.portOf();
+    const target = port === undefined ? "(no port yet)" : `${this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host}:${port}`;
+    const g = this.gate();
+    const why = g.ok ? "ready" : g.error.code === ErrorCodes.PROXY_NOT_READY ? `waiting for GET ${this.options.healthPath} to answer 2xx` : "plugin down";
+    return `${this.prefix} -> ${target} (${why})`;
+  }
+
+  /** Fastify handler of both routes of this mount. */
+  handle(request: FastifyRequest, reply: FastifyReply): void {
+    const g = this.gate();
+    if (!g.ok) {
+      if (g.retryAfter) reply.header("retry-after", RETRY_AFTER_SECONDS);
+      reply.send(g.error);
+      return;
+    }
+    const res = reply.raw;
+    this.inFlight.add(res);
+    res.once("close", () => this.inFlight.delete(res));
+    forwardRequest(request, reply, {
+      pluginKey: this.key,
+      prefix: this.prefix,
+      host: this.options.host,
+      port: g.port,
+      agent: this.agent,
+      timeoutMs: this.options.timeoutMs,
+      maxBodyBytes: this.options.maxBodyBytes,
+      logger: this.log,
+    });
+  }
+
+  /** Cut every exchange still in progress (their clients see the connection close). Returns how many. */
+  abortInFlight(): number {
+    const n = this.inFlight.size;
+    for (const res of this.inFlight) res.destroy();
+    this.inFlight.clear();
+    return n;
+  }
+
+  /** Stop following the plugin: no more probes, idle sockets closed. Requests in flight finish (see abortInFlight). */
+  close(): void {
+    this.offStatus();
+    this.probe.stop();
+    this.agent.destroy();
+  }
+
+  private follow(state: string, pid: number | null): void {
+    if (state === "ready" && pid !== null) {
+      if (pid === this.pid) return;
+      this.pid = pid;
+      this.healthy = false;
+      this.renewAgent();
+      const port = this.options.portOf();
+      if (port !== undefined) this.probe.start(port);
+      return;
+    }
+    if (this.pid !== null || this.healthy) {
+      this.pid = null;
+      this.healthy = false;
+      this.probe.stop();
+      // Sockets to a dead process would fail the next requests: start a fresh pool.
+      this.renewAgent();
+    }
+  }
+
+  private renewAgent(): void {
+    this.agent.destroy();
+    this.agent = newAgent();
+  }
+
+  private gate(): Gate {
+    const sup = this.options.supervisor;
+    const state = sup.currentState;
+    const key = sup.key;
+    const port = this.options.portOf();
+    if (state === "ready" && port !== undefined) {
+      if (this.healthy) return { ok: true, port };
+      return {
+        ok: false,
+        retryAfter: true,
+        error: new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${key} is running but GET ${this.options.healthPath} has not answered 2xx yet; retry shortly`, { pluginId: key, httpStatus: 503 }),
+      };
+    }
+    if (state === "starting") {
+      return { ok: false, retryAfter: true, error: new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${key} is starting; retry shortly`, { pluginId: key, httpStatus: 503 }) };
+    }
+    if (state === "restarting") {
+      return {
+        ok: false,
+        retryAfter: true,
+        error: new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} is down (it exited and is being restarted); retry shortly`, { pluginId: key, httpStatus: 502 }),
+      };
+    }
+    // Not sup.status(): that asks this mount for its route line.
+    const last = this.lastError;
+    return {
+      ok: false,
+      retryAfter: false,
+      error: new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} is down (${state}${last ? `: ${last}` : ""}); see \`nexo plugin status ${key}\`, restart it with \`nexo plugin restart ${key}\``, {
+        pluginId: key,
+        httpStatus: 502,
+      }),
+    };
+  }
+}
+
+function newAgent(): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: FREE_SOCKET_TIMEOUT_MS, scheduling: "lifo" });
+}

@@ -1,0 +1,40 @@
+// The reverse proxy as `nexo run` wires it: a daemon built from a nexo.yaml, real plugin children.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { normalizeConfig } from "../../src/config/index.js";
+import { Daemon } from "../../src/daemon/index.js";
+import { ErrorCodes } from "../../src/errors.js";
+import { tempDir } from "../helpers/fixture-plugins.js";
+import { httpCall } from "../helpers/http-client.js";
+import { httpFixturePlugin } from "../helpers/http-fixture.js";
+import { captureLogger } from "../helpers/log-capture.js";
+import { waitFor } from "../helpers/wait.js";
+
+test("daemon proxy - from nexo.yaml: 503 with Retry-After before the plugin's health check passes, 504 past timeout_seconds, routed otherwise", async (t) => {
+  const dir = tempDir(t);
+  httpFixturePlugin(join(dir, "plugins"), { id: "gated", gatedHealth: true, mountPrefix: "/hooks/gated" });
+  httpFixturePlugin(join(dir, "plugins"), { id: "slow", timeoutSeconds: 1, mountPrefix: "/hooks/slow" });
+  const config = normalizeConfig({ state_dir: join(dir, "state"), plugin_paths: ["./plugins"], api: { port: 0 } }, join(dir, "nexo.yaml"), dir);
+  const daemon = await Daemon.start(config, { logger: captureLogger("info").logger });
+  t.after(() => daemon.stop());
+  const url = daemon.app.url!;
+
+  const early = await httpCall(`${url}/hooks/gated/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"a":1}' });
+  assert.equal(early.status, 503);
+  assert.equal(early.json.error.code, ErrorCodes.PROXY_NOT_READY);
+  assert.equal(early.headers["retry-after"], "1");
+  writeFileSync(join(config.stateDir, "plugins", "gated", "healthy"), "");
+  await waitFor(async () => (await httpCall(`${url}/hooks/gated/echo`)).status === 200, "gated plugin healthy", 15_000, 25);
+
+  await waitFor(async () => (await httpCall(`${url}/hooks/slow/echo`)).status === 200, "slow plugin routed", 15_000, 25);
+  const slow = await httpCall(`${url}/hooks/slow/slow`);
+  assert.equal(slow.status, 504);
+  assert.equal(slow.json.error.code, ErrorCodes.PROXY_TIMEOUT);
+
+  const health = await httpCall(`${url}/health`);
+  const routes = Object.fromEntries(health.json.plugins.map((p: any) => [p.name, p.details.route]));
+  assert.match(routes.gated, /^\/hooks\/gated -> 127\.0\.0\.1:\d+ \(ready\)$/);
+  assert.match(routes.slow, /^\/hooks\/slow -> 127\.0\.0\.1:\d+ \(ready\)$/);
+});
