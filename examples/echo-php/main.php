@@ -18,9 +18,24 @@ use Nexo\PluginSdk\ToolInvalidArgumentsException;
 use Nexo\PluginSdk\ToolInvocation;
 use Nexo\PluginSdk\ToolNotFoundException;
 
+use function Nexo\PluginSdk\conformance_probe;
 use function Nexo\PluginSdk\text_result;
 
+$echoTool = new ToolDef('echo', 'Returns its text argument', ['type' => 'object', 'properties' => ['text' => ['type' => 'string']], 'required' => ['text']]);
+$onTool = function (ToolInvocation $inv): array {
+    if ($inv->toolName !== 'echo') {
+        throw new ToolNotFoundException($inv->toolName);
+    }
+    if (!is_string($inv->args['text'] ?? null)) {
+        throw new ToolInvalidArgumentsException('text is required', [['path' => '/text', 'message' => 'required']]);
+    }
+    return text_result($inv->args['text']);
+};
+
 $adapter = new PluginAdapter(
+    // conformance_probe() adds the tool `nexo plugin test` drives the SDK with, only when the
+    // test runner starts the plugin (NEXO_CONFORMANCE_PROBE=1); the echo tool goes through it.
+    ...conformance_probe(tools: [$echoTool], onTool: $onTool),
     manifestToml: file_get_contents(__DIR__ . '/nexo-plugin.toml'),
     onEvent: function (string $topic, Event $event, BrokerSender $broker): void {
         if (!str_starts_with($topic, 'plugin.outbound.')) {
@@ -28,16 +43,6 @@ $adapter = new PluginAdapter(
         }
         $out = 'plugin.inbound.' . substr($topic, strlen('plugin.outbound.'));
         $broker->publish($out, Event::new($out, 'echo_php', $event->payload, sessionId: $event->sessionId, correlationId: $event->correlationId));
-    },
-    tools: [new ToolDef('echo', 'Returns its text argument', ['type' => 'object', 'properties' => ['text' => ['type' => 'string']], 'required' => ['text']])],
-    onTool: function (ToolInvocation $inv): array {
-        if ($inv->toolName !== 'echo') {
-            throw new ToolNotFoundException($inv->toolName);
-        }
-        if (!is_string($inv->args['text'] ?? null)) {
-            throw new ToolInvalidArgumentsException('text is required', [['path' => '/text', 'message' => 'required']]);
-        }
-        return text_result($inv->args['text']);
     },
 );
 $adapter->run();

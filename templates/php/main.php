@@ -13,7 +13,12 @@ use Nexo\PluginSdk\BrokerSender;
 use Nexo\PluginSdk\Event;
 use Nexo\PluginSdk\PluginAdapter;
 
+use function Nexo\PluginSdk\conformance_probe;
+
 $adapter = new PluginAdapter(
+    // conformance_probe() adds the tool `nexo plugin test` drives the SDK with, only when the
+    // test runner starts the plugin (NEXO_CONFORMANCE_PROBE=1); pass your own tools:/onTool: through it.
+    ...conformance_probe(),
     manifestToml: file_get_contents(__DIR__ . '/nexo-plugin.toml'),
     onEvent: function (string $topic, Event $event, BrokerSender $broker): void {
         if (!str_starts_with($topic, 'plugin.outbound.')) {

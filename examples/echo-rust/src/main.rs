@@ -32,6 +32,9 @@ async fn main() -> std::io::Result<()> {
                 None => Err(ToolError::invalid_args("text is required", Some(json!([{ "path": "/text", "message": "required" }])))),
             }
         })
+        // Adds the tool `nexo plugin test` drives the SDK with, only when the test runner
+        // starts the plugin (NEXO_CONFORMANCE_PROBE=1); the echo tool keeps working either way.
+        .conformance_probe()
         .run()
         .await
 }

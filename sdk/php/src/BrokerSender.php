@@ -105,6 +105,15 @@ final class BrokerSender
         return $this->adapter->hostRequest($method, $params, $timeout);
     }
 
+    /**
+     * Like request(), but the result (and each streamed chunk, with `$onDelta`) keeps
+     * JSON's shape: objects are \stdClass, so `{}` and `[]` stay distinct.
+     */
+    public function requestRaw(string $method, mixed $params, ?float $timeout = null, ?callable $onDelta = null): mixed
+    {
+        return $this->adapter->hostRequest($method, $params, $timeout, $onDelta === null ? null : $onDelta(...), true);
+    }
+
     private static function llmParams(array $messages, ?string $provider, ?string $model, int $maxTokens, float $temperature, ?string $systemPrompt, bool $stream): array
     {
         $p = ['messages' => $messages, 'max_tokens' => $maxTokens, 'temperature' => $temperature, 'stream' => $stream];

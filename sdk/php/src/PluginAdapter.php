@@ -67,7 +67,7 @@ final class PluginAdapter
     private int $dropped = 0;
 
     private int $nextId = 1;
-    /** @var array<int, array{method: string, onDelta: ?\Closure}> */
+    /** @var array<int, array{method: string, onDelta: ?\Closure, raw: bool}> */
     private array $pending = [];
     /** @var array<int, \stdClass> */
     private array $responses = [];
@@ -325,14 +325,14 @@ final class PluginAdapter
      * objects as arrays; throws RpcException (host error), HostCallTimeoutException,
      * or HostCallException (shutdown).
      */
-    public function hostRequest(string $method, mixed $params, ?float $timeout = null, ?\Closure $onDelta = null): mixed
+    public function hostRequest(string $method, mixed $params, ?float $timeout = null, ?\Closure $onDelta = null, bool $raw = false): mixed
     {
         if ($this->shuttingDown) {
             throw new HostCallException("{$method} not sent: plugin is shutting down");
         }
         $this->prepareInput();
         $id = $this->nextId++;
-        $this->pending[$id] = ['method' => $method, 'onDelta' => $onDelta];
+        $this->pending[$id] = ['method' => $method, 'onDelta' => $onDelta, 'raw' => $raw];
         $limit = $timeout ?? $this->hostCallTimeout;
         $deadline = microtime(true) + $limit;
         try {
@@ -343,7 +343,7 @@ final class PluginAdapter
                     if (isset($frame->error) && is_object($frame->error)) {
                         throw RpcException::fromWire($frame->error);
                     }
-                    return Toml::toArray($frame->result ?? null);
+                    return $raw ? ($frame->result ?? null) : Toml::toArray($frame->result ?? null);
                 }
                 if ($this->shuttingDown) {
                     throw new HostCallException("{$method} failed: plugin is shutting down");
@@ -583,10 +583,11 @@ final class PluginAdapter
         if ($method === 'llm.complete.delta' && $params instanceof \stdClass) {
             $rid = $params->request_id ?? null;
             $rid = is_string($rid) && ctype_digit($rid) ? (int) $rid : $rid;
-            $onDelta = is_int($rid) ? ($this->pending[$rid]['onDelta'] ?? null) : null;
-            if ($onDelta !== null) {
+            $call = is_int($rid) ? ($this->pending[$rid] ?? null) : null;
+            if ($call !== null && $call['onDelta'] !== null) {
                 try {
-                    $onDelta(Toml::toArray($params->chunk ?? null));
+                    $chunk = $params->chunk ?? null;
+                    ($call['onDelta'])($call['raw'] ? $chunk : Toml::toArray($chunk));
                 } catch (\Throwable $e) {
                     $this->log("onDelta handler failed: {$e->getMessage()}");
                 }

@@ -79,3 +79,17 @@ function mb_substr_safe(string $s, int $chars): string
     }
     return substr($s, 0, $chars);
 }
+
+/**
+ * PluginAdapter arguments that add the conformance probe tool when `nexo plugin test`
+ * started the plugin (NEXO_CONFORMANCE_PROBE=1; the daemon never sets it). Pass your
+ * own tools and onTool through it; anywhere else they come back unchanged. PHP
+ * wants the unpacking before the named arguments.
+ *
+ * @example new PluginAdapter(...conformance_probe(), manifestToml: $m, onEvent: $h);
+ * @example new PluginAdapter(...conformance_probe(tools: [$myTool], onTool: $myHandler), manifestToml: $m);
+ */
+function conformance_probe(array $tools = [], ?callable $onTool = null): array
+{
+    return ConformanceProbe::wrap($tools, $onTool);
+}

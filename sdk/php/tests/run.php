@@ -529,6 +529,38 @@ test('process - onReadable streams serve a TCP listener beside the protocol (the
     same(['content' => [['type' => 'text', 'text' => '3']], 'is_error' => false], $p->tool('add', ['a' => 1, 'b' => 2])['result']);
 });
 
+test('process - the conformance probe is served only under the runner, and other tools still route through it', function (): void {
+    $p = PluginProcess::php(SINK);
+    $init = $p->request('initialize', new \stdClass());
+    same(['add', 'host', 'fail'], array_column($init['result']['tools'], 'name'));
+    same(-33401, $p->tool('conformance_probe', ['action' => 'echo', 'text' => 'x'])['error']['code']);
+
+    $p = PluginProcess::php(SINK, [], ['NEXO_CONFORMANCE_PROBE' => '1']);
+    $init = $p->request('initialize', new \stdClass());
+    same(['add', 'host', 'fail', 'conformance_probe'], array_column($init['result']['tools'], 'name'));
+    $probe = fn (array $args) => $p->tool('conformance_probe', $args === [] ? new \stdClass() : $args);
+    same(['content' => [['type' => 'text', 'text' => 'hi']], 'is_error' => false], $probe(['action' => 'echo', 'text' => 'hi'])['result']);
+    same(-33402, $probe(['action' => 'echo'])['error']['code']);
+    same('/action', $probe([])['error']['data']['details'][0]['path']);
+    foreach ([-33401, -33402, -33403, -33404, -33405] as $code) {
+        same($code, $probe(['action' => 'fail', 'code' => $code])['error']['code']);
+    }
+    same(-33403, $probe(['action' => 'throw', 'message' => 'boom'])['error']['code']);
+    same('printed', $probe(['action' => 'print', 'text' => 'probe print'])['result']['content'][0]['text']);
+    $p->waitUntil('guarded print', fn ($q) => str_contains($q->stderr, '[stdout-guard] probe print'));
+    same('2', $p->tool('add', ['a' => 1, 'b' => 1])['result']['content'][0]['text'], 'own tools still route');
+
+    $call = $p->sendRequest('tool.invoke', ['plugin_id' => 'sink', 'tool_name' => 'conformance_probe', 'args' => ['action' => 'llm_complete', 'stream' => true, 'messages' => [], 'model' => 'm'], 'agent_id' => null]);
+    $req = $p->waitFor('streamed llm.complete', fn ($f) => ($f['method'] ?? null) === 'llm.complete');
+    same(['m', 4096, true], [$req['params']['model'], $req['params']['max_tokens'], $req['params']['stream']]);
+    $p->notify('llm.complete.delta', ['request_id' => $req['id'], 'chunk' => ['t' => 'a']]);
+    $p->send(['jsonrpc' => '2.0', 'id' => $req['id'], 'result' => ['finish_reason' => 'stop', 'usage' => new \stdClass()]]);
+    $p->replyTo($call);
+    $raw = array_values(array_filter($p->lines, fn ($l) => str_contains($l, '"chunks"')))[0];
+    check(str_contains($raw, '"result":{"ok":true,"chunks":[{"t":"a"}],"result":{"finish_reason":"stop","usage":{}}}'), "the host's result keeps its shape: {$raw}");
+    same(['ok' => false, 'timeout' => true], $probe(['action' => 'memory_recall', 'agent_id' => 'a', 'query' => 'q', 'timeout_ms' => 100])['result']);
+});
+
 // ---- the example and the template --------------------------------------------------
 
 function check_echo(PluginProcess $p, string $id): void
@@ -579,6 +611,8 @@ test('template - templates/php rendered with an id is a working echo plugin with
             file_put_contents($dir . '/' . basename($f), $text);
         }
         check_echo(PluginProcess::php("{$dir}/main.php", [], [], $dir), 'demo');
+        exec(escapeshellarg(PHP_BINARY) . ' ' . escapeshellarg("{$dir}/test_plugin.php") . ' 2>&1', $out, $status);
+        same(0, $status, "the template's own test: " . implode("\n", $out));
     } finally {
         exec('rm -rf ' . escapeshellarg($dir));
     }

@@ -135,5 +135,5 @@ async fn main() -> std::io::Result<()> {
                 }
             });
     }
-    adapter.run().await
+    adapter.conformance_probe().run().await
 }

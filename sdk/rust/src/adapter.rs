@@ -90,6 +90,7 @@ pub struct PluginAdapter {
     exit_on_shutdown: bool,
     max_queued_events: usize,
     drain_timeout: Duration,
+    probe: bool,
     out_rx: mpsc::Receiver<Outgoing>,
 }
 
@@ -131,6 +132,7 @@ impl PluginAdapter {
             exit_on_shutdown: true,
             max_queued_events: 10_000,
             drain_timeout: Duration::from_secs(10),
+            probe: false,
             out_rx,
         })
     }
@@ -245,6 +247,16 @@ impl PluginAdapter {
         self
     }
 
+    /// Serve the `conformance_probe` tool when `nexo plugin test` started the plugin
+    /// (`NEXO_CONFORMANCE_PROBE=1`; the daemon never sets it), so the runner can drive
+    /// host calls, tool errors, a slow handler and stray prints. Your own tools and
+    /// `on_tool` keep working; anywhere else this changes nothing.
+    /// See conformance/README.md, "The probe".
+    pub fn conformance_probe(mut self) -> Self {
+        self.probe = crate::conformance::probe_requested();
+        self
+    }
+
     /// Publish and call host services; usable before `run()` (frames wait for the writer).
     pub fn broker(&self) -> BrokerSender {
         BrokerSender::new(self.shared.clone())
@@ -289,7 +301,21 @@ impl PluginAdapter {
         self.serve(Box::new(input), Box::new(output), None, false, false).await
     }
 
-    async fn serve(self, input: Box<dyn Read + Send>, output: Box<dyn Write + Send>, guard: Option<StdoutGuard>, signals: bool, exit: bool) -> io::Result<()> {
+    async fn serve(mut self, input: Box<dyn Read + Send>, output: Box<dyn Write + Send>, guard: Option<StdoutGuard>, signals: bool, exit: bool) -> io::Result<()> {
+        if self.probe {
+            // Wrapped here, not in conformance_probe(), so the order of the builder calls does not matter.
+            self.tools.push(crate::conformance::probe_def());
+            let own = self.on_tool.take();
+            self.on_tool = Some(Arc::new(move |inv: ToolInvocation, ctx: ToolContext| -> BoxFuture<Result<Value, ToolError>> {
+                if inv.tool_name == crate::conformance::CONFORMANCE_PROBE_TOOL {
+                    return Box::pin(crate::conformance::run_probe(inv.args, ctx));
+                }
+                match &own {
+                    Some(f) => f(inv, ctx),
+                    None => Box::pin(async move { Err(ToolError::not_found(&inv.tool_name)) }),
+                }
+            }));
+        }
         let stdout_closed = Arc::new(Notify::new());
         spawn_writer(self.out_rx, output, stdout_closed.clone())?;
         let (in_tx, mut in_rx) = mpsc::channel(IN_QUEUE_FRAMES);

@@ -359,6 +359,12 @@ impl BrokerSender {
         self.shared.request(method, &params, self.timeout, None).await
     }
 
+    /// A streamed request for methods this SDK does not wrap: `on_delta` gets each
+    /// `<method>.delta {request_id, chunk}` chunk of this call, then the final reply returns.
+    pub async fn request_streaming(&self, method: &str, params: Value, on_delta: impl FnMut(Value) + Send + 'static) -> Result<Value, HostCallError> {
+        self.shared.request(method, &params, self.timeout, Some(Box::new(on_delta))).await
+    }
+
     /// `broker.event`s dropped because the adapter's event queue was full.
     pub fn events_dropped(&self) -> u64 {
         self.shared.events_dropped.load(Ordering::Relaxed)

@@ -32,6 +32,7 @@
 
 mod adapter;
 mod broker;
+mod conformance;
 mod errors;
 mod event;
 mod framing;
@@ -41,6 +42,7 @@ mod stdout_guard;
 mod tools;
 
 pub use adapter::{PluginAdapter, ShutdownSignal};
+pub use conformance::{CONFORMANCE_PROBE_ENV, CONFORMANCE_PROBE_TOOL};
 pub use broker::{BrokerSender, LlmCompleteParams, LlmCompletion, MemoryEntry, MemoryRecall, Message, DEFAULT_HOST_CALL_TIMEOUT};
 pub use errors::{codes, BoxError, FrameError, HostCallError, ManifestError, RpcError, ToolError};
 pub use event::{now_rfc3339, uuid7, Event};

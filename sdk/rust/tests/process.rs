@@ -455,3 +455,36 @@ fn the_event_backlog_is_bounded_and_overflow_is_dropped_and_logged() {
     let n = p.published().len();
     assert!((2..20).contains(&n), "some events ran, some were dropped: {n}");
 }
+
+#[test]
+fn the_conformance_probe_is_served_only_under_the_runner_and_other_tools_still_route() {
+    let mut p = Plugin::start(&[], &[]);
+    let init = p.request("initialize", json!({}));
+    assert!(!init["result"]["tools"].as_array().unwrap().iter().any(|t| t["name"] == "conformance_probe"));
+    assert_eq!(p.tool("conformance_probe", json!({ "action": "echo", "text": "x" }))["error"]["code"], -33401);
+
+    let mut p = Plugin::start(&[], &[("NEXO_CONFORMANCE_PROBE", "1")]);
+    let init = p.request("initialize", json!({}));
+    let names: Vec<_> = init["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
+    assert_eq!(names, [json!("add"), json!("host"), json!("fail"), json!("conformance_probe")]);
+    let probe = |p: &mut Plugin, args: Value| p.tool("conformance_probe", args);
+    assert_eq!(probe(&mut p, json!({ "action": "echo", "text": "hi" }))["result"], json!({ "content": [{ "type": "text", "text": "hi" }], "is_error": false }));
+    assert_eq!(probe(&mut p, json!({ "action": "echo" }))["error"]["code"], -33402);
+    assert_eq!(probe(&mut p, json!({}))["error"]["data"]["details"][0]["path"], "/action");
+    for code in [-33401, -33402, -33403, -33404, -33405] {
+        assert_eq!(probe(&mut p, json!({ "action": "fail", "code": code }))["error"]["code"], code);
+    }
+    assert_eq!(probe(&mut p, json!({ "action": "throw", "message": "boom" }))["error"]["code"], -33403);
+    assert_eq!(probe(&mut p, json!({ "action": "print", "text": "probe print" }))["result"]["content"][0]["text"], "printed");
+    p.wait_until("guarded print", |s| s.stderr.contains("[stdout-guard] probe print"));
+    assert_eq!(p.tool("add", json!({ "a": 1, "b": 1 }))["result"]["content"][0]["text"], "2", "own tools still route");
+
+    let call = p.send_request("tool.invoke", json!({ "plugin_id": "sink", "tool_name": "conformance_probe", "args": { "action": "llm_complete", "stream": true, "messages": [], "model": "m" }, "agent_id": null }));
+    let req = p.wait_for("streamed llm.complete", |f| f["method"] == "llm.complete");
+    assert_eq!((req["params"]["model"].clone(), req["params"]["max_tokens"].clone(), req["params"]["stream"].clone()), (json!("m"), json!(4096), json!(true)));
+    p.notify("llm.complete.delta", json!({ "request_id": req["id"], "chunk": { "t": "a" } }));
+    p.send(json!({ "jsonrpc": "2.0", "id": req["id"], "result": { "finish_reason": "stop", "usage": {} } }));
+    assert_eq!(p.reply_to(call)["result"], json!({ "ok": true, "chunks": [{ "t": "a" }], "result": { "finish_reason": "stop", "usage": {} } }));
+    let r = probe(&mut p, json!({ "action": "memory_recall", "agent_id": "a", "query": "q", "timeout_ms": 100 }));
+    assert_eq!(r["result"], json!({ "ok": false, "timeout": true }));
+}

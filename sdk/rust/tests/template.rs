@@ -1,4 +1,5 @@
-//! templates/rust rendered with an id builds against this SDK and is a working echo plugin.
+//! templates/rust rendered with an id builds against this SDK, is a working echo plugin,
+//! and its own test passes.
 //! It builds in release into examples/echo-rust/target, so the dependencies that
 //! scripts/setup.sh compiled for the echo example are reused (a few seconds, not a minute).
 
@@ -81,5 +82,8 @@ fn the_rust_template_builds_and_echoes() {
         assert!(Instant::now() < deadline, "template plugin did not exit");
         std::thread::sleep(Duration::from_millis(10));
     }
+    // The template's own test (tests/plugin.rs) passes as generated.
+    let status = Command::new(env!("CARGO")).args(["test", "--release", "--quiet"]).current_dir(&dir).env("CARGO_TARGET_DIR", &target).status().unwrap();
+    assert!(status.success(), "cargo test of the rendered template failed");
     let _ = std::fs::remove_dir_all(&dir);
 }

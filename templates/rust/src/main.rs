@@ -16,6 +16,9 @@ async fn main() -> std::io::Result<()> {
             broker.publish(&out, reply).await?;
             Ok(())
         })
+        // Adds the tool `nexo plugin test` drives the SDK with, only when the test runner
+        // starts the plugin (NEXO_CONFORMANCE_PROBE=1); add your own .tools()/.on_tool() freely.
+        .conformance_probe()
         .run()
         .await
 }
