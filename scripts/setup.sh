@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs that npm does not: system servers
 # (nats-server, PostgreSQL), language runtimes for the SDKs (php-cli), and the
-# Python SDK's test deps. Idempotent: only installs what is missing.
+# Python SDK's test deps; checks the Rust toolchain and builds the Rust echo
+# example. Idempotent: only installs what is missing. With CI=true a missing
+# toolchain is an error, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +28,26 @@ if [ -d sdk/python ]; then
   python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
   # setuptools + wheel let the SDK's install test build it offline (pip install --no-build-isolation).
   python3 -c "import setuptools, wheel" 2>/dev/null || python3 -m pip install -q setuptools wheel
+fi
+missing=0
+# PHP SDK: SIGTERM/SIGINT drain through pcntl, which Debian's php-cli builds in.
+if ! php -r 'exit(function_exists("pcntl_signal") ? 0 : 1);' 2>/dev/null; then
+  echo "setup: ERROR php has no pcntl extension: the PHP SDK's signal tests need it (Debian's php-cli has it built in)" >&2
+  missing=1
+fi
+
+# Rust SDK: cargo from rustup (Debian's packaged toolchain is usually too old for tokio).
+# Building examples/echo-rust fetches its crates from crates.io once (Cargo.lock pins them).
+if command -v cargo >/dev/null 2>&1; then
+  echo "setup: building examples/echo-rust (cargo build --release)"
+  (cd examples/echo-rust && cargo build --release --quiet)
+else
+  echo "setup: ERROR cargo not found: sdk/rust and examples/echo-rust need a Rust toolchain; install one from https://rustup.rs" >&2
+  missing=1
+fi
+
+if [ "$missing" -ne 0 ] && [ "${CI:-}" = "true" ]; then
+  echo "setup: failing because CI=true and a toolchain is missing (see above)" >&2
+  exit 1
 fi
 echo "setup: system dependencies ready"

@@ -15,4 +15,11 @@ node --import tsx --test --test-concurrency=2 --test-timeout=120000 "${files[@]}
 if [ -d sdk/python/tests ]; then
   (cd sdk/python && python3 -m pytest -q tests) || status=$?
 fi
+if [ -d sdk/php/tests ]; then
+  php sdk/php/tests/run.php || status=$?
+fi
+if [ -d sdk/rust ]; then
+  # A missing cargo fails here too (command not found), so Rust is never skipped silently.
+  (cd sdk/rust && cargo test --quiet) || status=$?
+fi
 exit $status

@@ -1,0 +1,48 @@
+<?php
+
+// Seed pattern 1 (echo channel) in PHP: every event on plugin.outbound.echo_php[.x]
+// comes back on the mirrored plugin.inbound.echo_php[.x] topic with the same payload,
+// session id and correlation id, so a round trip can be matched end to end.
+// It also serves one tool, `echo`, which returns its `text` argument.
+
+declare(strict_types=1);
+
+// Installed with Composer, or run from the repository with the SDK beside it.
+require is_file(__DIR__ . '/vendor/autoload.php') ? __DIR__ . '/vendor/autoload.php' : __DIR__ . '/../../sdk/php/autoload.php';
+
+use Nexo\PluginSdk\BrokerSender;
+use Nexo\PluginSdk\Event;
+use Nexo\PluginSdk\PluginAdapter;
+use Nexo\PluginSdk\ToolDef;
+use Nexo\PluginSdk\ToolInvalidArgumentsException;
+use Nexo\PluginSdk\ToolInvocation;
+use Nexo\PluginSdk\ToolNotFoundException;
+
+use function Nexo\PluginSdk\conformance_probe;
+use function Nexo\PluginSdk\text_result;
+
+$echoTool = new ToolDef('echo', 'Returns its text argument', ['type' => 'object', 'properties' => ['text' => ['type' => 'string']], 'required' => ['text']]);
+$onTool = function (ToolInvocation $inv): array {
+    if ($inv->toolName !== 'echo') {
+        throw new ToolNotFoundException($inv->toolName);
+    }
+    if (!is_string($inv->args['text'] ?? null)) {
+        throw new ToolInvalidArgumentsException('text is required', [['path' => '/text', 'message' => 'required']]);
+    }
+    return text_result($inv->args['text']);
+};
+
+$adapter = new PluginAdapter(
+    // conformance_probe() adds the tool `nexo plugin test` drives the SDK with, only when the
+    // test runner starts the plugin (NEXO_CONFORMANCE_PROBE=1); the echo tool goes through it.
+    ...conformance_probe(tools: [$echoTool], onTool: $onTool),
+    manifestToml: file_get_contents(__DIR__ . '/nexo-plugin.toml'),
+    onEvent: function (string $topic, Event $event, BrokerSender $broker): void {
+        if (!str_starts_with($topic, 'plugin.outbound.')) {
+            return;
+        }
+        $out = 'plugin.inbound.' . substr($topic, strlen('plugin.outbound.'));
+        $broker->publish($out, Event::new($out, 'echo_php', $event->payload, sessionId: $event->sessionId, correlationId: $event->correlationId));
+    },
+);
+$adapter->run();

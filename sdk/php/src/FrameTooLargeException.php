@@ -1,0 +1,14 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Nexo\PluginSdk;
+
+/** A frame the SDK refused to write because it exceeds maxFrameBytes (default 1 MiB). */
+final class FrameTooLargeException extends \RuntimeException
+{
+    public function __construct(public readonly int $bytes, public readonly int $limit)
+    {
+        parent::__construct("frame of {$bytes} bytes exceeds the {$limit}-byte limit");
+    }
+}

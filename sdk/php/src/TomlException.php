@@ -1,0 +1,14 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Nexo\PluginSdk;
+
+/** TOML that could not be parsed; the message names the line and column. */
+final class TomlException extends \InvalidArgumentException
+{
+    public function __construct(string $message, public readonly int $tomlLine = 0, public readonly int $tomlColumn = 0)
+    {
+        parent::__construct($message);
+    }
+}

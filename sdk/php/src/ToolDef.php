@@ -1,0 +1,25 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Nexo\PluginSdk;
+
+/**
+ * A tool the plugin serves, advertised in the initialize result. List its name
+ * in `[plugin.extends].tools` too, or the host refuses the plugin.
+ */
+final class ToolDef implements \JsonSerializable
+{
+    /** @param array<string, mixed>|object $inputSchema JSON Schema of the arguments */
+    public function __construct(
+        public readonly string $name,
+        public readonly string $description,
+        public readonly array|object $inputSchema = ['type' => 'object'],
+    ) {
+    }
+
+    public function jsonSerialize(): array
+    {
+        return ['name' => $this->name, 'description' => $this->description, 'input_schema' => $this->inputSchema];
+    }
+}

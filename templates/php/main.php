@@ -1,0 +1,31 @@
+<?php
+
+// Seed pattern 1 (echo channel): every event on plugin.outbound.{{id}}[.x] comes
+// back on the mirrored plugin.inbound.{{id}}[.x] topic with the same payload,
+// session id and correlation id, so a round trip can be matched end to end.
+
+declare(strict_types=1);
+
+// Installed with Composer, or the nexo repository's SDK.
+require is_file(__DIR__ . '/vendor/autoload.php') ? __DIR__ . '/vendor/autoload.php' : '{{sdk_path}}/autoload.php';
+
+use Nexo\PluginSdk\BrokerSender;
+use Nexo\PluginSdk\Event;
+use Nexo\PluginSdk\PluginAdapter;
+
+use function Nexo\PluginSdk\conformance_probe;
+
+$adapter = new PluginAdapter(
+    // conformance_probe() adds the tool `nexo plugin test` drives the SDK with, only when the
+    // test runner starts the plugin (NEXO_CONFORMANCE_PROBE=1); pass your own tools:/onTool: through it.
+    ...conformance_probe(),
+    manifestToml: file_get_contents(__DIR__ . '/nexo-plugin.toml'),
+    onEvent: function (string $topic, Event $event, BrokerSender $broker): void {
+        if (!str_starts_with($topic, 'plugin.outbound.')) {
+            return;
+        }
+        $out = 'plugin.inbound.' . substr($topic, strlen('plugin.outbound.'));
+        $broker->publish($out, Event::new($out, '{{id}}', $event->payload, sessionId: $event->sessionId, correlationId: $event->correlationId));
+    },
+);
+$adapter->run();
