@@ -94,7 +94,7 @@ const SPECS: OptionSpecs<RateLimitOptions> = {
  * Runs in fastify's `preParsing` phase, after every `onRequest` hook, so the
  * AuthPlugin (an `onRequest` hook) has set `request.principal` whatever the
  * order the plugins were added in, and a refused request's body is never read
- * (docs/adr/0004).
+ * (docs/adr/0006).
  * @example
  * const rateLimit = new RateLimitPlugin();
  * rateLimit.limit = 1000; // per minute
