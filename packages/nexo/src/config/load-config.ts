@@ -68,18 +68,12 @@ export interface NexoConfig {
   workflows: string[];
 }
 
-/**
- * Plugins `nexo run` starts when neither `plugin_paths` nor `plugins` is set:
- * the bundled examples that need nothing outside this machine.
- */
-export const DEFAULT_DEMO_PLUGINS: Readonly<Record<string, unknown>> = { echo: {}, echo_py: {} };
-
-/** Workflows of the bundled demo, registered when `plugin_paths` is not set either. */
-export function bundledDemoWorkflows(): string {
-  return resolve(bundledExamplesDir(), "demo-workflows.mjs");
+/** The bundled demo's config, what `nexo run` loads when no config file is given or found. */
+export function bundledDemoConfig(): string {
+  return resolve(bundledExamplesDir(), "demo", "nexo.yaml");
 }
 
-/** The repository's bundled examples, the default plugin path. */
+/** The repository's bundled examples. */
 export function bundledExamplesDir(): string {
   // dist/config/load-config.js -> packages/nexo -> repo root
   const here = dirname(fileURLToPath(import.meta.url));
@@ -90,32 +84,46 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 const validate = ajv.compile(configSchema);
 
 /**
- * Load `nexo.yaml` (or the given file) and apply defaults; with no file, pure
- * defaults (bundled examples, local broker, SQLite under `.nexo-state`).
+ * Load the given file, else `./nexo.yaml`, else the bundled demo
+ * (`examples/demo/nexo.yaml`, with its state under `cwd`), and apply defaults.
  * Errors: NEXO_ERR_CONFIG_PARSE (with line) or NEXO_ERR_CONFIG_INVALID listing every violation.
  */
 export function loadConfig(file?: string, cwd = process.cwd()): NexoConfig {
-  let path: string | null = null;
+  let path: string;
+  let stateBaseDir: string | undefined;
   if (file) {
     path = resolve(cwd, file);
     if (!existsSync(path)) throw new NexoError(ErrorCodes.CONFIG_INVALID, `config file not found: ${path}`, { file: path });
   } else if (existsSync(resolve(cwd, "nexo.yaml"))) {
     path = resolve(cwd, "nexo.yaml");
+  } else {
+    path = bundledDemoConfig();
+    // The demo's state (and control socket) belongs to where it is run from, not inside the checkout's examples.
+    stateBaseDir = cwd;
   }
-  let raw: unknown = {};
-  if (path) {
-    try {
-      raw = parseYaml(readFileSync(path, "utf8")) ?? {};
-    } catch (err) {
-      const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : "";
-      throw new NexoError(ErrorCodes.CONFIG_PARSE, `${path}${where}: ${(err as Error).message.split("\n")[0]}`, { file: path, cause: err });
-    }
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, "utf8")) ?? {};
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : "";
+    throw new NexoError(ErrorCodes.CONFIG_PARSE, `${path}${where}: ${(err as Error).message.split("\n")[0]}`, { file: path, cause: err });
   }
-  return normalizeConfig(raw, path, path ? dirname(path) : cwd);
+  return normalizeConfig(raw, path, dirname(path), stateBaseDir === undefined ? {} : { stateBaseDir });
 }
 
-/** Validate a parsed config object and apply defaults. `baseDir` resolves relative paths. */
-export function normalizeConfig(raw: unknown, file: string | null, baseDir: string): NexoConfig {
+/** Options of `normalizeConfig`. */
+export interface NormalizeConfigOptions {
+  /** Resolves a relative `state_dir` (default: `baseDir`). */
+  stateBaseDir?: string;
+}
+
+/**
+ * Validate a parsed config object and apply defaults. `baseDir` resolves
+ * relative paths. Defaults describe an empty daemon: no plugin paths, no
+ * workflows, local broker, SQLite under `<state_dir>`; `plugins` absent means
+ * every plugin found in `plugin_paths` runs.
+ */
+export function normalizeConfig(raw: unknown, file: string | null, baseDir: string, options: NormalizeConfigOptions = {}): NexoConfig {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"}: the top level must be a mapping`, { file: file ?? undefined });
   }
@@ -125,9 +133,8 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
   }
   const r = raw as Record<string, any>;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
-  const stateDir = abs(r.state_dir ?? ".nexo-state");
-  // Bundled examples default to the demo set; an operator's own plugin_paths default to "run all found".
-  const pluginsRaw: Record<string, unknown> | undefined = r.plugins ?? (r.plugin_paths === undefined ? DEFAULT_DEMO_PLUGINS : undefined);
+  const stateDir = resolve(options.stateBaseDir ?? baseDir, r.state_dir ?? ".nexo-state");
+  const pluginsRaw: Record<string, unknown> | undefined = r.plugins;
   let plugins: Record<string, PluginInstanceConfig[]> | null = null;
   if (pluginsRaw !== undefined) {
     plugins = {};
@@ -145,7 +152,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     store: storeUrl(r.store, stateDir, abs),
     api: { enabled: r.api?.enabled ?? true, host: r.api?.host ?? "127.0.0.1", port: r.api?.port ?? 8000 },
     control: { socket: abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")) },
-    pluginPaths: (r.plugin_paths ?? [bundledExamplesDir()]).map(abs),
+    pluginPaths: (r.plugin_paths ?? []).map(abs),
     plugins,
     timeouts: { pluginInitMs: t.plugin_init_ms, pluginToolMs: t.plugin_tool_ms, pluginShutdownGraceMs: t.plugin_shutdown_grace_ms },
     bindings: (r.bindings ?? []).map(({ queue_size, ...b }: Record<string, unknown>) => ({ ...b, ...(queue_size !== undefined ? { queueSize: queue_size } : {}) }) as BindingConfig),
@@ -154,7 +161,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
       const { module, ...options } = entry ?? {};
       return { name, ...(typeof module === "string" ? { module: abs(module) } : {}), options };
     }),
-    workflows: (r.workflows ?? (r.plugin_paths === undefined ? [bundledDemoWorkflows()] : [])).map(abs),
+    workflows: (r.workflows ?? []).map(abs),
   };
 }
 

@@ -4,7 +4,7 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import { builtinPluginFactory, builtinPluginNames } from "../plugins/builtin-registry.js";
 // Registers the built-ins (auth, monitoring, rate_limit, ...) under their nexo.yaml names.
 import "../plugins/builtins.js";
-import { NexusPlugin } from "../plugins/nexus-plugin.js";
+import type { NexusPlugin } from "../plugins/nexus-plugin.js";
 import type { InProcessPluginConfig } from "../config/index.js";
 
 /** What a workflow module exports: `default` or `register`, a function of the app. */
@@ -47,7 +47,10 @@ export async function loadInProcessPlugins(app: Nexo, entries: readonly InProces
       if (typeof exported !== "function") {
         throw new NexoError(ErrorCodes.CONFIG_INVALID, `in_process_plugins.${entry.name}: ${entry.module} must default-export a NexusPlugin class or a factory`, { file: entry.module });
       }
-      plugin = exported.prototype instanceof NexusPlugin ? new (exported as new (o: unknown) => NexusPlugin<any>)(entry.options) : (exported as (o: unknown) => NexusPlugin<any>)(entry.options);
+      // A class is recognised by its prototype's setup(), not by instanceof: the module may
+      // import NexusPlugin from another copy of nexo (a global install, a bundled build).
+      const isClass = typeof (exported.prototype as { setup?: unknown } | undefined)?.setup === "function";
+      plugin = isClass ? new (exported as new (o: unknown) => NexusPlugin<any>)(entry.options) : (exported as (o: unknown) => NexusPlugin<any>)(entry.options);
     } else {
       const factory = builtinPluginFactory(entry.name);
       if (!factory) {

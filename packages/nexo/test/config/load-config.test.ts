@@ -2,20 +2,33 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { bundledExamplesDir, DEFAULT_DEMO_PLUGINS, loadConfig, normalizeConfig } from "../../src/config/index.js";
+import { bundledDemoConfig, bundledExamplesDir, loadConfig, normalizeConfig } from "../../src/config/index.js";
 import { buildPluginSpecs } from "../../src/daemon/plugin-specs.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { loadManifest } from "../../src/manifest/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
 import { fixturePlugin, tempDir } from "../helpers/fixture-plugins.js";
 
-test("config - no file: bundled examples, the demo plugin set, local broker, state under .nexo-state", (t) => {
+test("config - no file: the bundled demo (examples/demo/nexo.yaml) with its state and socket under the current directory", (t) => {
   const dir = tempDir(t);
   const c = loadConfig(undefined, dir);
-  assert.equal(c.file, null);
+  assert.equal(c.file, bundledDemoConfig());
   assert.deepEqual(c.pluginPaths, [bundledExamplesDir()]);
-  assert.deepEqual(Object.keys(c.plugins ?? {}).sort(), Object.keys(DEFAULT_DEMO_PLUGINS).sort());
+  assert.deepEqual(Object.keys(c.plugins ?? {}).sort(), ["echo", "echo_py", "sms_outbound", "webhook"]);
+  assert.deepEqual(c.inProcessPlugins.map((p) => p.name), ["sms_sandbox", "request_logger", "metrics", "monitoring"]);
+  assert.deepEqual(c.workflows, [join(bundledExamplesDir(), "demo", "workflows.mjs")]);
+  assert.equal(c.bindings.length, 1);
   assert.equal(c.broker, "local");
+  assert.equal(c.stateDir, join(dir, ".nexo-state"));
+  assert.equal(c.control.socket, join(dir, ".nexo-state", "nexo.sock"));
+});
+
+test("config - a file of one's own describes everything: no plugin paths, plugins or workflows unless it says so", (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, "nexo.yaml"), "log_level: debug\n");
+  const c = loadConfig(undefined, dir);
+  assert.equal(c.file, join(dir, "nexo.yaml"));
+  assert.deepEqual([c.pluginPaths, c.plugins, c.workflows, c.inProcessPlugins], [[], null, [], []]);
   assert.equal(c.stateDir, join(dir, ".nexo-state"));
 });
 

@@ -32,7 +32,7 @@ function configFor(t: TestContext, bindings: unknown[]) {
       state_dir: join(dir, "state"),
       plugin_paths: [EXAMPLES],
       plugins: { echo: {} },
-      workflows: [join(EXAMPLES, "demo-workflows.mjs")],
+      workflows: [join(EXAMPLES, "demo", "workflows.mjs")],
       api: { port: 0 },
       bindings,
     },

@@ -74,7 +74,7 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
     [
       `state_dir: ${join(dir, "state")}`,
       `plugin_paths: [${JSON.stringify(EXAMPLES)}]`,
-      `workflows: [${JSON.stringify(join(EXAMPLES, "demo-workflows.mjs"))}]`,
+      `workflows: [${JSON.stringify(join(EXAMPLES, "demo", "workflows.mjs"))}]`,
       "api:",
       "  port: 0",
       "plugins:",
@@ -101,7 +101,7 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
 
   const workflows = await run(["workflow", "list", "--json"], socketEnv);
   assert.equal(workflows.code, 0, workflows.stderr);
-  assert.deepEqual((JSON.parse(workflows.stdout) as Array<{ name: string }>).map((w) => w.name), ["echo", "greet"]);
+  assert.deepEqual((JSON.parse(workflows.stdout) as Array<{ name: string }>).map((w) => w.name), ["echo", "greet", "notify"]);
   const greet = await run(["workflow", "run", "greet", "--input", '{"name":"Ada","language":"es"}'], socketEnv);
   assert.equal(greet.code, 0, greet.stderr);
   assert.deepEqual(JSON.parse(greet.stdout), { text: "hola, Ada" });

@@ -21,7 +21,7 @@ test("daemon - distributed mode: two daemons on one nats-server share topics, pl
   const start = (name: string, extra: Record<string, unknown>) =>
     Daemon.start(
       normalizeConfig(
-        { state_dir: join(dir, name), broker: server.url, api: { enabled: false }, plugin_paths: [EXAMPLES], workflows: [join(EXAMPLES, "demo-workflows.mjs")], ...extra },
+        { state_dir: join(dir, name), broker: server.url, api: { enabled: false }, plugin_paths: [EXAMPLES], workflows: [join(EXAMPLES, "demo", "workflows.mjs")], ...extra },
         null,
         dir,
       ),
