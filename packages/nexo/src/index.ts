@@ -14,6 +14,7 @@ export {
   MetricsPlugin,
   WebhookPlugin,
   CachingPlugin,
+  DatabasePlugin,
   contributeMetrics,
   hashApiKey,
   signWebhookBody,
@@ -73,6 +74,9 @@ export type {
   WebhookPayload,
   WebhookStats,
   CachingOptions,
+  DatabaseOptions,
+  DatabaseStats,
+  WorkflowExecutionRow,
   CacheStats,
 } from "./plugins/index.js";
 export type { Broker, Subscription, SubscribeOptions, BrokerStats } from "./broker/index.js";

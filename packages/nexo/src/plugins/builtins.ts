@@ -1,6 +1,7 @@
 import { AuthPlugin } from "./auth/index.js";
 import { registerBuiltinPlugin } from "./builtin-registry.js";
 import { CachingPlugin } from "./caching/index.js";
+import { DatabasePlugin } from "./database/index.js";
 import { MetricsPlugin } from "./metrics/index.js";
 import { MonitoringPlugin } from "./monitoring/index.js";
 import { optionsFromYaml } from "./option-checks.js";
@@ -17,6 +18,7 @@ registerBuiltinPlugin("request_logger", (o) => new RequestLoggerPlugin(optionsFr
 registerBuiltinPlugin("metrics", (o) => new MetricsPlugin(optionsFromYaml("metrics", o) as Record<string, never>));
 registerBuiltinPlugin("webhook", (o) => new WebhookPlugin(optionsFromYaml("webhook", o, ["headers"])));
 registerBuiltinPlugin("caching", (o) => new CachingPlugin(optionsFromYaml("caching", o)));
+registerBuiltinPlugin("database", (o) => new DatabasePlugin(optionsFromYaml("database", o)));
 
 /** Names of the built-in plugins as nexo.yaml spells them. */
-export const BUILTIN_PLUGIN_NAMES = ["auth", "monitoring", "rate_limit", "request_logger", "metrics", "webhook", "caching"] as const;
+export const BUILTIN_PLUGIN_NAMES = ["auth", "monitoring", "rate_limit", "request_logger", "metrics", "webhook", "caching", "database"] as const;

@@ -23,3 +23,5 @@ export { WebhookPlugin, signWebhookBody, verifyWebhookSignature, SIGNATURE_HEADE
 export type { WebhookOptions, WebhookPayload, WebhookStats } from "./webhook/index.js";
 export { CachingPlugin, cacheKey, canonicalJson } from "./caching/index.js";
 export type { CachingOptions, CacheStats } from "./caching/index.js";
+export { DatabasePlugin } from "./database/index.js";
+export type { DatabaseOptions, DatabaseStats, WorkflowExecutionRow } from "./database/index.js";

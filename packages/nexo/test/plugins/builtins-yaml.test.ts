@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { loadConfig } from "../../src/config/index.js";
 import { Daemon } from "../../src/daemon/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
-import { builtinPluginNames, type AuthPlugin, type CachingPlugin, type RateLimitPlugin, type WebhookPlugin } from "../../src/plugins/index.js";
+import { builtinPluginNames, type AuthPlugin, type CachingPlugin, type DatabasePlugin, type RateLimitPlugin, type WebhookPlugin } from "../../src/plugins/index.js";
 import { optionsFromYaml } from "../../src/plugins/option-checks.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
@@ -14,7 +14,7 @@ import { parsePromText, sampleValue } from "../helpers/prom-text.js";
 import { waitFor } from "../helpers/wait.js";
 
 test("builtins - every built-in is registered under its nexo.yaml name", () => {
-  assert.deepEqual(builtinPluginNames(), ["auth", "caching", "metrics", "monitoring", "rate_limit", "request_logger", "webhook"]);
+  assert.deepEqual(builtinPluginNames(), ["auth", "caching", "database", "metrics", "monitoring", "rate_limit", "request_logger", "webhook"]);
 });
 
 test("builtins - nexo.yaml in_process_plugins configures each built-in (snake_case keys, secrets from env vars, never logged)", async (t) => {
@@ -22,7 +22,9 @@ test("builtins - nexo.yaml in_process_plugins configures each built-in (snake_ca
   const receiver = await loopbackServer(t, (_req, res) => sendJson(res, 200, {}));
   process.env.NEXO_TEST_API_KEY = "yaml-api-key-0123456789";
   process.env.NEXO_TEST_WEBHOOK_SECRET = "yaml-webhook-secret-value";
+  process.env.NEXO_TEST_DATABASE_URL = `sqlite:${join(dir, "executions-secret-name.db")}`;
   t.after(() => {
+    delete process.env.NEXO_TEST_DATABASE_URL;
     delete process.env.NEXO_TEST_API_KEY;
     delete process.env.NEXO_TEST_WEBHOOK_SECRET;
   });
@@ -63,13 +65,16 @@ in_process_plugins:
   caching:
     ttl: 60
     max_entries: 10
+  database:
+    connection_string_env: NEXO_TEST_DATABASE_URL
+    table: executions
 `,
   );
   const cap = captureLogger();
   const daemon = await Daemon.start(loadConfig(file), { logger: cap.logger, configure: (app) => void app.register("echo", (i) => i) });
   t.after(() => daemon.stop());
   const app = daemon.app;
-  assert.deepEqual(app.plugins.list(), ["auth", "rate_limit", "monitoring", "request_logger", "metrics", "webhook", "caching"]);
+  assert.deepEqual(app.plugins.list(), ["auth", "rate_limit", "monitoring", "request_logger", "metrics", "webhook", "caching", "database"]);
   assert.equal(app.plugins.get<RateLimitPlugin>("rate_limit")!.routes[0].name, "execute");
   assert.equal(app.plugins.get<CachingPlugin>("caching")!.maxEntries, 10);
   const base = app.url!;
@@ -84,6 +89,8 @@ in_process_plugins:
   const metrics = parsePromText(await (await fetch(`${base}/metrics`)).text());
   assert.equal(sampleValue(metrics, "nexo_http_requests_total", { route: "/workflows/:name/execute", method: "POST", status: "429" }), 1);
   await waitFor(() => app.plugins.get<WebhookPlugin>("webhook")!.stats().delivered === 1, "webhook delivery");
+  const db = app.plugins.get<DatabasePlugin>("database")!;
+  await waitFor(async () => (await db.listExecutions()).some((r) => r.status === "completed"), "execution recorded in the executions table");
   assert.ok(receiver.received[0].headers["x-nexo-signature-256"]);
   const all = JSON.stringify(cap.lines());
   assert.ok(!all.includes("yaml-webhook-secret-value") && !all.includes("yaml-api-key-0123456789"), "no secret in the logs");

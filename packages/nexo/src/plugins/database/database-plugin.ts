@@ -1,0 +1,221 @@
+import { resolve } from "node:path";
+import type { Nexo } from "../../app/nexo.js";
+import type { WorkflowCompletedEvent, WorkflowFailedEvent, WorkflowStartedEvent } from "../../app/types.js";
+import type { Logger } from "../../log/index.js";
+import { createStore, redactUrl, type Row, type SqlValue, type Store } from "../../store/index.js";
+import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
+import { check } from "../option-checks.js";
+import { executionMigrations } from "./schema.js";
+
+/** Options of DatabasePlugin (nexo.yaml: `in_process_plugins.database`; a URL with a password as `connection_string_env: VAR`). */
+export interface DatabaseOptions {
+  /**
+   * `postgres://...` / `postgresql://...`, `sqlite:<file>`, or a bare file path (SQLite).
+   * Default: `sqlite:<app stateDir>/nexo.db`.
+   */
+  connectionString: string | undefined;
+  /** Table name. Default `workflow_executions` (seed 004). */
+  table: string;
+  /** Writes in flight at most; beyond it new ones are dropped (each drop logged with the workflow id). Default 10000. */
+  maxPendingWrites: number;
+  /** How long teardown waits for writes in flight before closing, in ms. Default 5000. */
+  drainTimeoutMs: number;
+}
+
+/** One row of the table, as `getExecution` / `listExecutions` return it. */
+export interface WorkflowExecutionRow {
+  workflow_id: string;
+  workflow_name: string;
+  session_id: string | null;
+  channel: string | null;
+  /** RFC 3339 UTC. */
+  started_at: string;
+  completed_at: string | null;
+  /** Seconds. */
+  duration: number | null;
+  status: "running" | "completed" | "failed";
+  error_code: string | null;
+  error_message: string | null;
+}
+
+/** Counters of a DatabasePlugin. */
+export interface DatabaseStats {
+  written: number;
+  pending: number;
+  /** Writes not done, by reason; each was logged. */
+  dropped: { overloaded: number; failed: number; shutdown: number };
+}
+
+const SPECS: OptionSpecs<DatabaseOptions> = {
+  connectionString: check.optional(check.string(1)),
+  table: check.string(1, /^[a-z][a-z0-9_]{0,47}$/, "a lower-case SQL identifier (a letter, then letters, digits, _; at most 48)"),
+  maxPendingWrites: check.int(1, 10_000_000),
+  drainTimeoutMs: check.int(0, 600_000),
+};
+
+/** Log the first few failures one by one, then one line per this many. */
+const FAILURE_LOG_EVERY = 1000;
+
+/**
+ * Seed 004's database plugin: one row per workflow execution in
+ * `workflow_executions` (workflow_id, workflow_name, session_id, channel,
+ * started_at, completed_at, duration, status, plus error_code and
+ * error_message), created if missing. SQLite by default, PostgreSQL by URL.
+ * Writes are upserts keyed by workflow_id, so the row is right whatever order
+ * the started and completed writes reach the database in (a connection pool
+ * gives no order). Writes never hold a workflow up; their number in flight is
+ * bounded and anything not written is logged with its reason.
+ * @example
+ * const db = new DatabasePlugin("postgresql://localhost/nexus");
+ * app.addPlugin(db);
+ */
+export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
+  private store: Store | undefined;
+  private log: Logger | undefined;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly counters = { written: 0, overloaded: 0, failed: 0, shutdown: 0 };
+  private closing = false;
+
+  /** `new DatabasePlugin(url)` as in the seed, `new DatabasePlugin(url, options)` or `new DatabasePlugin({ connectionString, ... })`. */
+  constructor(urlOrOptions?: string | Partial<DatabaseOptions>, options?: Partial<DatabaseOptions>) {
+    const given = typeof urlOrOptions === "string" ? { ...options, connectionString: urlOrOptions } : urlOrOptions;
+    super("database", SPECS, { connectionString: undefined, table: "workflow_executions", maxPendingWrites: 10_000, drainTimeoutMs: 5000 }, given, ["connectionString"]);
+  }
+
+  override get description(): string {
+    return "Records every workflow execution in a SQL table (SQLite or PostgreSQL)";
+  }
+
+  /** Seed 004's `connection_string`. */
+  get connectionString(): string | undefined {
+    return this.options.connectionString;
+  }
+  set connectionString(v: string | undefined) {
+    this.setOption("connectionString", v);
+  }
+
+  /** Opens the database and creates the table if missing; the app waits for it. */
+  override async setup(app: Nexo): Promise<void> {
+    super.setup(app);
+    const raw = this.options.connectionString ?? `sqlite:${resolve(app.options.stateDir, "nexo.db")}`;
+    const url = /^(sqlite:|postgres(ql)?:\/\/)/.test(raw) ? raw : `sqlite:${resolve(raw)}`;
+    this.log = app.logger.child({ plugin: this.name, database: redactUrl(url) });
+    const store = await createStore(url);
+    try {
+      await store.migrate(`database_${this.options.table}`, executionMigrations(this.options.table));
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    this.store = store;
+    app.onWorkflowStarted((e) => this.write(e, "started"));
+    app.onWorkflowCompleted((e) => this.write(e, "completed"));
+    app.onWorkflowFailed((e) => this.write(e, "failed"));
+    this.log.info({ table: this.options.table }, "recording workflow executions");
+  }
+
+  /** Waits for writes in flight (up to `drainTimeoutMs`), then closes the database. */
+  override async teardown(): Promise<void> {
+    this.closing = true;
+    if (this.pending.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => (timer = setTimeout(r, this.options.drainTimeoutMs)))]);
+      clearTimeout(timer);
+      if (this.pending.size > 0) this.log?.warn({ pending: this.pending.size }, "closing the database with writes still in flight; they will fail and be logged");
+    }
+    await this.store?.close();
+    this.store = undefined;
+  }
+
+  /** The row of one execution, or undefined. */
+  async getExecution(workflowId: string): Promise<WorkflowExecutionRow | undefined> {
+    const rows = await this.requireStore().query(`SELECT * FROM ${this.options.table} WHERE workflow_id = ?`, [workflowId]);
+    return rows[0] && toRow(rows[0]);
+  }
+
+  /** Recent executions, newest first, optionally of one workflow. */
+  async listExecutions(filter: { workflowName?: string; limit?: number } = {}): Promise<WorkflowExecutionRow[]> {
+    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 100), 1), 10_000);
+    const where = filter.workflowName === undefined ? "" : " WHERE workflow_name = ?";
+    const params: SqlValue[] = filter.workflowName === undefined ? [] : [filter.workflowName];
+    const rows = await this.requireStore().query(`SELECT * FROM ${this.options.table}${where} ORDER BY started_at DESC, workflow_id DESC LIMIT ${limit}`, params);
+    return rows.map(toRow);
+  }
+
+  /** Written, pending, and dropped by reason. */
+  stats(): DatabaseStats {
+    const c = this.counters;
+    return { written: c.written, pending: this.pending.size, dropped: { overloaded: c.overloaded, failed: c.failed, shutdown: c.shutdown } };
+  }
+
+  /** Start one upsert in the background; the hook returns at once so a slow database never slows a workflow. */
+  private write(e: WorkflowStartedEvent | WorkflowCompletedEvent | WorkflowFailedEvent, phase: "started" | "completed" | "failed"): void {
+    const store = this.store;
+    if (this.closing || !store) {
+      this.counters.shutdown++;
+      this.log?.warn({ workflowId: e.workflowId, workflow: e.workflowName, phase, reason: "shutdown" }, "execution not recorded: the plugin is shutting down");
+      return;
+    }
+    if (this.pending.size >= this.options.maxPendingWrites) {
+      this.counters.overloaded++;
+      this.log?.warn(
+        { workflowId: e.workflowId, workflow: e.workflowName, phase, reason: "overloaded", pending: this.pending.size, dropped: this.counters.overloaded },
+        "execution not recorded: too many writes in flight",
+      );
+      return;
+    }
+    const [sql, params] = this.upsert(e, phase);
+    const p: Promise<void> = store.exec(sql, params).then(
+      () => {
+        this.counters.written++;
+      },
+      (err: unknown) => {
+        const n = ++this.counters.failed;
+        if (n <= 10 || n % FAILURE_LOG_EVERY === 0) {
+          this.log?.error({ workflowId: e.workflowId, workflow: e.workflowName, phase, reason: "failed", failed: n, err }, "execution not recorded: the write failed");
+        }
+      },
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private upsert(e: WorkflowStartedEvent | WorkflowCompletedEvent | WorkflowFailedEvent, phase: "started" | "completed" | "failed"): [string, SqlValue[]] {
+    const t = this.options.table;
+    const base: SqlValue[] = [e.workflowId, e.workflowName, e.sessionId, e.channel, e.timestamp];
+    if (phase === "started") {
+      return [`INSERT INTO ${t} (workflow_id, workflow_name, session_id, channel, started_at, status) VALUES (?, ?, ?, ?, ?, 'running') ON CONFLICT (workflow_id) DO NOTHING`, base];
+    }
+    const done = e as WorkflowCompletedEvent | WorkflowFailedEvent;
+    const completedAt = new Date(Date.parse(e.timestamp) + Math.round(done.duration * 1000)).toISOString();
+    const error = "error" in done ? done.error : null;
+    return [
+      `INSERT INTO ${t} (workflow_id, workflow_name, session_id, channel, started_at, completed_at, duration, status, error_code, error_message)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (workflow_id) DO UPDATE SET completed_at = excluded.completed_at, duration = excluded.duration,
+         status = excluded.status, error_code = excluded.error_code, error_message = excluded.error_message`,
+      [...base, completedAt, done.duration, phase, error?.code ?? null, error ? error.message.slice(0, 4000) : null],
+    ];
+  }
+
+  private requireStore(): Store {
+    if (!this.store) throw new Error("DatabasePlugin is not set up (add it to an app first) or was torn down");
+    return this.store;
+  }
+}
+
+function toRow(r: Row): WorkflowExecutionRow {
+  const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+  return {
+    workflow_id: String(r.workflow_id),
+    workflow_name: String(r.workflow_name),
+    session_id: (r.session_id as string | null) ?? null,
+    channel: (r.channel as string | null) ?? null,
+    started_at: iso(r.started_at)!,
+    completed_at: iso(r.completed_at),
+    duration: r.duration === null || r.duration === undefined ? null : Number(r.duration),
+    status: r.status as WorkflowExecutionRow["status"],
+    error_code: (r.error_code as string | null) ?? null,
+    error_message: (r.error_message as string | null) ?? null,
+  };
+}
