@@ -5,7 +5,7 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import { ID_PATTERN } from "../manifest/index.js";
 
 /** Languages `nexo plugin new` scaffolds, each from `templates/<lang>/`. */
-export const SCAFFOLD_LANGS = ["ts", "python"] as const;
+export const SCAFFOLD_LANGS = ["ts", "python", "php", "rust"] as const;
 export type ScaffoldLang = (typeof SCAFFOLD_LANGS)[number];
 
 export interface ScaffoldOptions {
@@ -85,10 +85,11 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
     throw new NexoError(ErrorCodes.SCAFFOLD_TARGET_EXISTS, `${dir} already exists and is not an empty directory; choose another --dir`, { file: dir });
   }
   const sdkTs = join(repo, "packages", "plugin-sdk");
-  const sdkPy = join(repo, "sdk", "python");
+  // Python, PHP and Rust templates name their SDK by path: this checkout's.
+  const sdkPath = join(repo, "sdk", lang === "ts" ? "python" : lang);
   const vars = {
     id,
-    sdk_path: sdkPy,
+    sdk_path: sdkPath,
     sdk_dependency: `file:${sdkTs}`,
   };
   const files = listTemplate(templateDir);
@@ -105,7 +106,30 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
     if (options.build !== false) built = await compileTs(dir);
     if (!built) nextSteps.unshift(`cd ${relative(process.cwd(), dir) || "."} && npm install && npm run build`);
   }
+  if (lang === "rust") {
+    if (options.build !== false) built = await cargoBuild(dir);
+    if (!built) nextSteps.unshift(`cd ${relative(process.cwd(), dir) || "."} && cargo build --release`);
+  }
   return { dir, lang, files, built, nextSteps };
+}
+
+/**
+ * `cargo build --release` in a scaffolded Rust plugin (the manifest's entrypoint
+ * is `target/release/<id>`). False when cargo is not installed; throws
+ * NEXO_ERR_SCAFFOLD_BUILD_FAILED with cargo's output tail when the build fails.
+ */
+async function cargoBuild(dir: string): Promise<boolean> {
+  const { spawn } = await import("node:child_process");
+  return new Promise((resolveBuild, reject) => {
+    const child = spawn("cargo", ["build", "--release", "--quiet"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    let tail = "";
+    child.stderr.on("data", (d: Buffer) => (tail = (tail + d.toString()).slice(-4000)));
+    child.once("error", () => resolveBuild(false));
+    child.once("close", (code) => {
+      if (code === 0) resolveBuild(true);
+      else reject(new NexoError(ErrorCodes.SCAFFOLD_BUILD_FAILED, `cargo build --release failed in ${dir} (exit ${code}):\n${tail.trim()}`, { file: dir }));
+    });
+  });
 }
 
 /**

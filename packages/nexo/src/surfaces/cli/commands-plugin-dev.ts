@@ -55,7 +55,7 @@ export function registerPluginDevCommands(plugin: Command): void {
     .description("create a working plugin from the templates (manifest, entrypoint, README, a test); passes `nexo plugin test` at once")
     .requiredOption("-l, --lang <lang>", `language: ${SCAFFOLD_LANGS.join(" | ")}`)
     .option("-d, --dir <dir>", "where to create it (default ./<id>; must not exist or be empty)")
-    .option("--no-build", "ts: do not compile dist/ now")
+    .option("--no-build", "ts: do not compile dist/ now; rust: do not run cargo build --release now")
     .action(async (id: string, opts: { lang: string; dir?: string; build: boolean }) => {
       const r = await scaffoldPlugin({ id, lang: opts.lang, ...(opts.dir ? { dir: opts.dir } : {}), build: opts.build });
       process.stdout.write(

@@ -83,6 +83,32 @@ test("cli plugin-dev - nexo plugin new --lang python makes a plugin that passes 
   assert.match(own.stderr, /Ran 1 test/);
 });
 
+test("cli plugin-dev - nexo plugin new --lang php makes a plugin that passes nexo plugin test and its own test", async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, "demo_php");
+  const created = await nexo(["plugin", "new", "demo_php", "--lang", "php", "--dir", dir]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "main.php", "nexo-plugin.toml", "test_plugin.php"]);
+  for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
+  assert.match(readFileSync(join(dir, "main.php"), "utf8"), /sdk\/php\/autoload\.php/);
+  assertFullPass(await nexo(["plugin", "test", dir, "--time-scale", "3"]));
+  const own = await run("php", ["test_plugin.php"], dir);
+  assert.equal(own.code, 0, own.stdout + own.stderr);
+});
+
+test("cli plugin-dev - nexo plugin new --lang rust --no-build renders a crate on this checkout's SDK and says how to build it", async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, "demo_rs");
+  const created = await nexo(["plugin", "new", "demo_rs", "--lang", "rust", "--dir", dir, "--no-build"]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /cargo build --release/);
+  for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
+  const cargo = readFileSync(join(dir, "Cargo.toml"), "utf8");
+  const sdk = /nexo-plugin-sdk = \{ path = "([^"]+)" \}/.exec(cargo)?.[1];
+  assert.ok(sdk && existsSync(join(sdk, "Cargo.toml")), `the SDK path resolves: ${sdk}`);
+  assert.match(readFileSync(join(dir, "nexo-plugin.toml"), "utf8"), /command = "target\/release\/demo_rs"/);
+});
+
 test("cli plugin-dev - nexo plugin test exits 1 on a failing vector, names it, and ends with the counts", async () => {
   const out = await nexo(["plugin", "test", join(CONFORMANCE, "bad", "unknown-method"), "--time-scale", "3"]);
   assert.equal(out.code, 1);
