@@ -2,11 +2,12 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { errorMessage } from "./deadline.js";
 import type { Nexo } from "./nexo.js";
+import { newId } from "./ids.js";
 import type { Principal, WorkflowContext } from "./types.js";
 
 /**
  * One workflow execution: the context its handler sees, and how to abort it.
- * `signal` and `logger` are made on first use: most handlers touch neither,
+ * `workflowId`, `signal` and `logger` are made on first use: most handlers touch neither,
  * and an AbortController plus a pino child per call were a measurable share
  * of the HTTP hot path (BENCHMARKS.md, issue 5).
  */
@@ -20,14 +21,19 @@ export class Execution implements WorkflowContext {
   private abortReason: unknown;
   private isAborted = false;
   private abortListener: ((err: NexoError) => void) | undefined;
+  private id: string | undefined;
 
   constructor(
-    readonly workflowId: string,
     readonly workflowName: string,
     readonly sessionId: string | null,
     readonly channel: string,
     readonly app: Nexo,
   ) {}
+
+  /** UUID v7 of this execution, made on first use (most executions are never asked). */
+  get workflowId(): string {
+    return (this.id ??= newId());
+  }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {

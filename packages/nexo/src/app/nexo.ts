@@ -44,6 +44,8 @@ import type {
 import { publishWorkflowEvent } from "./workflow-events.js";
 import { assertInputsObject, WorkflowRegistry, type WorkflowEntry } from "./workflow-registry.js";
 
+const HOOK_NAMES = { started: "onWorkflowStarted", completed: "onWorkflowCompleted", failed: "onWorkflowFailed" } as const;
+
 const DEFAULTS: ResolvedNexoOptions = {
   apiPort: 8000,
   apiHost: "127.0.0.1",
@@ -96,7 +98,7 @@ export class Nexo {
   private readonly services = new OwnedList<NexoService>();
   private readonly startedServices: NexoService[] = [];
   private readonly hooks: HookRunner;
-  private readonly inFlight = new Map<string, Execution>();
+  private readonly inFlight = new Set<Execution>();
   private startedAt = 0;
   private boundPort: number | null = null;
   private starting: Promise<void> | undefined;
@@ -202,7 +204,7 @@ export class Nexo {
       throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { httpStatus: 404, data: { workflow: name } });
     }
     assertInputsObject(name, inputs);
-    const execution = new Execution(newId(), name, options.sessionId ?? null, options.channel ?? "local", this);
+    const execution = new Execution(name, options.sessionId ?? null, options.channel ?? "local", this);
     if (options.principal) execution.principal = options.principal;
     if (options.headers) execution.headers = options.headers;
     const external = options.signal;
@@ -215,11 +217,11 @@ export class Nexo {
     const call: WorkflowCall = { workflowName: name, inputs, context: execution };
     const done = runMiddleware(this.middleware.fns, call, (c) => this.runHandler(entry, c));
     execution.done = done;
-    this.inFlight.set(execution.workflowId, execution);
+    this.inFlight.add(execution);
     try {
       return await done;
     } finally {
-      this.inFlight.delete(execution.workflowId);
+      this.inFlight.delete(execution);
       if (onExternalAbort) external!.removeEventListener("abort", onExternalAbort);
     }
   }
@@ -236,39 +238,58 @@ export class Nexo {
     return this.middleware.add(middleware, currentPluginScope());
   }
 
-  /** Innermost step: validate inputs, emit started, run the handler, emit completed or failed. */
+  /**
+   * Innermost step: validate inputs, emit started, run the handler, emit
+   * completed or failed. Events are built only when something observes them
+   * (a hook, or a broker subscriber): the common unobserved run allocates nothing extra.
+   */
   private async runHandler(entry: WorkflowEntry, call: WorkflowCall): Promise<unknown> {
     const { context } = call;
     assertInputsObject(entry.name, call.inputs);
     entry.check(call.inputs);
-    const base = {
-      workflowId: context.workflowId,
-      workflowName: entry.name,
-      sessionId: context.sessionId,
-      channel: context.channel,
-      inputs: call.inputs,
-      timestamp: nowIso(),
-    };
-    const t0 = performance.now();
-    this.emit("started", this.startedHooks, base);
+    const topics = entry.topics;
+    const observed =
+      this.startedHooks.size + this.completedHooks.size + this.failedHooks.size > 0 ||
+      this.broker.hasSubscribers?.(topics.started) !== false ||
+      this.broker.hasSubscribers?.(topics.completed) === true ||
+      this.broker.hasSubscribers?.(topics.failed) === true;
+    const base = observed
+      ? { workflowId: context.workflowId, workflowName: entry.name, sessionId: context.sessionId, channel: context.channel, inputs: call.inputs, timestamp: nowIso() }
+      : undefined;
+    const t0 = observed ? performance.now() : 0;
+    if (base) this.emit("started", this.startedHooks, base, topics.started);
     try {
       const execution = context instanceof Execution ? context : undefined;
       if (execution?.aborted) await execution.race(Promise.resolve());
       const out = entry.handler(call.inputs, context);
       // A synchronous handler's result needs no race and no extra microtask hop.
       const result = isThenable(out) ? await (execution ? execution.race(Promise.resolve(out)) : out) : out;
-      this.emit("completed", this.completedHooks, { ...base, result, duration: (performance.now() - t0) / 1000 });
+      if (base) {
+        const done: WorkflowCompletedEvent = {
+          workflowId: base.workflowId,
+          workflowName: base.workflowName,
+          sessionId: base.sessionId,
+          channel: base.channel,
+          inputs: base.inputs,
+          timestamp: base.timestamp,
+          result,
+          duration: (performance.now() - t0) / 1000,
+        };
+        this.emit("completed", this.completedHooks, done, topics.completed);
+      }
       return result;
     } catch (err) {
-      const error = { code: err instanceof NexoError ? err.code : ErrorCodes.WORKFLOW_FAILED, message: errorMessage(err) };
-      this.emit("failed", this.failedHooks, { ...base, error, duration: (performance.now() - t0) / 1000 });
+      if (base) {
+        const error = { code: err instanceof NexoError ? err.code : ErrorCodes.WORKFLOW_FAILED, message: errorMessage(err) };
+        this.emit("failed", this.failedHooks, { ...base, error, duration: (performance.now() - t0) / 1000 }, topics.failed);
+      }
       throw err;
     }
   }
 
-  private emit<E extends WorkflowStartedEvent>(phase: "started" | "completed" | "failed", list: OwnedList<WorkflowHook<E>>, event: E): void {
-    if (list.size > 0) void this.hooks.dispatch(list, event, `onWorkflow${phase[0].toUpperCase()}${phase.slice(1)}`);
-    publishWorkflowEvent(this.broker, this.logger, phase, event);
+  private emit<E extends WorkflowStartedEvent>(phase: "started" | "completed" | "failed", list: OwnedList<WorkflowHook<E>>, event: E, topic: string): void {
+    if (list.size > 0) void this.hooks.dispatch(list, event, HOOK_NAMES[phase]);
+    publishWorkflowEvent(this.broker, this.logger, phase, event, topic);
   }
 
   // ---- tools (logic in ./tools) -----------------------------------------
@@ -491,13 +512,13 @@ export class Nexo {
 
   private async drainWorkflows(): Promise<void> {
     if (this.inFlight.size === 0) return;
-    const running = [...this.inFlight.values()];
+    const running = [...this.inFlight];
     const outcome = await callWithDeadline(() => Promise.allSettled(running.map((r) => r.done)), this.options.drainTimeoutMs);
     if (outcome.ok) return;
     this.logger.warn({ count: this.inFlight.size, drainTimeoutMs: this.options.drainTimeoutMs }, "workflows still running after the drain deadline: aborting them");
     const reason = new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the app is stopping");
     for (const r of this.inFlight.values()) r.abort(reason);
-    await Promise.allSettled([...this.inFlight.values()].map((r) => r.done));
+    await Promise.allSettled([...this.inFlight].map((r) => r.done));
   }
 
   private async startService(s: NexoService): Promise<void> {

@@ -21,8 +21,10 @@ export function publishWorkflowEvent(
   logger: Logger,
   phase: WorkflowPhase,
   event: WorkflowEventBase | WorkflowCompletedEvent | WorkflowFailedEvent,
+  topic = `workflow.${event.workflowName}.${phase}`,
 ): void {
-  const topic = `workflow.${event.workflowName}.${phase}`;
+  // Two events per execution on the hot path: not even built when no local subscriber would get them.
+  if (broker.hasSubscribers?.(topic) === false) return;
   const payload: Record<string, unknown> = {
     workflow_id: event.workflowId,
     workflow_name: event.workflowName,

@@ -13,6 +13,8 @@ export interface WorkflowEntry extends WorkflowInfo {
   readonly handler: WorkflowHandler<any, unknown>;
   /** Throws NEXO_ERR_WORKFLOW_INVALID_INPUT listing every violation. */
   readonly check: InputCheck;
+  /** Its lifecycle topics, built once: `workflow.<name>.started|completed|failed`. */
+  readonly topics: { readonly started: string; readonly completed: string; readonly failed: string };
 }
 
 /** The app's workflows by name; schemas are compiled once, at registration. */
@@ -40,7 +42,8 @@ export class WorkflowRegistry {
       throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `workflow "${name}": description must be a string, got ${typeof description}`, { field: "description" });
     }
     const check = schema === undefined ? noCheck : this.validator.compile(name, schema);
-    const entry: WorkflowEntry = { name, description, inputSchema: schema ?? null, owner, handler, check };
+    const topics = { started: `workflow.${name}.started`, completed: `workflow.${name}.completed`, failed: `workflow.${name}.failed` };
+    const entry: WorkflowEntry = { name, description, inputSchema: schema ?? null, owner, handler, check, topics };
     this.entries.set(name, entry);
     return entry;
   }

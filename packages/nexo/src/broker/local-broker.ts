@@ -50,22 +50,39 @@ export class LocalBroker implements Broker {
   /** Validate, stamp `event.topic`, enqueue for each matching subscriber. Never waits for subscribers. */
   publish(topic: string, event: Event): Promise<void> {
     if (this.closed) return Promise.reject(new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot publish on ${topic}`, { topic }));
-    let matches = this.cache.get(topic);
-    if (matches === undefined) {
-      // Only cache misses are validated: a cached topic was valid when it was cached.
-      try {
-        validateTopic(topic);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      matches = this.trie.match(topic);
-      if (this.cache.size >= MATCH_CACHE_LIMIT) this.cache.clear();
-      this.cache.set(topic, matches);
+    let matches: SubscriptionQueue[];
+    try {
+      matches = this.matchesOf(topic);
+    } catch (err) {
+      return Promise.reject(err);
     }
     event.topic = topic;
     this.counters.published++;
     for (let i = 0; i < matches.length; i++) matches[i].push(event);
     return RESOLVED;
+  }
+
+  /** True when a publish on `topic` now would reach at least one subscriber (false for an invalid topic or a closed broker). */
+  hasSubscribers(topic: string): boolean {
+    if (this.closed) return false;
+    try {
+      return this.matchesOf(topic).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Subscriptions matching `topic`, cached until the subscription set changes. Throws for an invalid topic. */
+  private matchesOf(topic: string): SubscriptionQueue[] {
+    let matches = this.cache.get(topic);
+    if (matches === undefined) {
+      // Only cache misses are validated: a cached topic was valid when it was cached.
+      validateTopic(topic);
+      matches = this.trie.match(topic);
+      if (this.cache.size >= MATCH_CACHE_LIMIT) this.cache.clear();
+      this.cache.set(topic, matches);
+    }
+    return matches;
   }
 
   subscribe(pattern: string, handler?: EventHandler, options: SubscribeOptions = {}): Subscription {

@@ -58,6 +58,12 @@ export interface Broker {
    */
   subscribe(pattern: string, handler?: EventHandler, options?: SubscribeOptions): Subscription;
   stats(): BrokerStats;
+  /**
+   * False when publishing on `topic` now would reach no subscriber, so a
+   * producer may skip building the event. Only a broker that knows every
+   * subscriber can say so (LocalBroker); NATS leaves it out. Never throws.
+   */
+  hasSubscribers?(topic: string): boolean;
   /** Ends every subscription (iterators finish) and refuses further publishes. */
   close(): Promise<void>;
 }

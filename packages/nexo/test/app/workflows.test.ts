@@ -179,3 +179,22 @@ test("workflows - an aborted caller signal fails the execution at once with NEXO
   c2.abort();
   await assert.rejects(hung, (e) => isNexoError(e, ErrorCodes.WORKFLOW_ABORTED), "a handler ignoring the signal does not hold the caller");
 });
+
+test("workflows - lifecycle events are built only when observed, and then carry the execution's one workflowId", async (t) => {
+  const { app } = testApp(t);
+  const ids: string[] = [];
+  app.register("w", (_i, ctx) => {
+    ids.push(ctx.workflowId, ctx.workflowId);
+    return 1;
+  });
+  app.register("quiet", () => 2);
+  const completed: Event[] = [];
+  app.broker.subscribe("workflow.w.completed", (e) => void completed.push(e));
+  await app.start();
+  await app.executeWorkflow("w", {});
+  await app.executeWorkflow("quiet", {});
+  await waitFor(() => completed.length === 1, "completed event of w");
+  assert.equal(ids[0], ids[1], "workflowId is stable within an execution");
+  assert.equal((completed[0].payload as { workflow_id: string }).workflow_id, ids[0]);
+  assert.equal(app.broker.stats().published, 1, "no event was published for the unobserved workflow or phases");
+});

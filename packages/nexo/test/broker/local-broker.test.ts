@@ -35,3 +35,18 @@ test("broker - local: subscribing after a cached publish still receives later ev
   await waitFor(() => got.length === 1, "delivery after cache invalidation");
   assert.deepEqual(got, [1]);
 });
+
+test("broker - local: hasSubscribers follows subscribe and unsubscribe, and is false for invalid topics and after close", async () => {
+  const broker = new LocalBroker();
+  assert.equal(broker.hasSubscribers("workflow.a.started"), false);
+  const sub = broker.subscribe("workflow.*.started");
+  assert.equal(broker.hasSubscribers("workflow.a.started"), true);
+  assert.equal(broker.hasSubscribers("workflow.a.completed"), false);
+  assert.equal(broker.hasSubscribers("bad..topic"), false);
+  sub.unsubscribe();
+  assert.equal(broker.hasSubscribers("workflow.a.started"), false, "the cached match was dropped with the subscription");
+  broker.subscribe(">");
+  assert.equal(broker.hasSubscribers("workflow.a.started"), true);
+  await broker.close();
+  assert.equal(broker.hasSubscribers("workflow.a.started"), false);
+});

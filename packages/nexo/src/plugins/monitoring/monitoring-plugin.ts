@@ -101,27 +101,42 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
     const executions = new Counter({ name: "nexo_workflow_executions_total", help: "Workflow executions that ended, by workflow and outcome", labelNames: ["workflow", "outcome"], registers });
     const duration = new Histogram({ name: "nexo_workflow_duration_seconds", help: "Workflow handler duration, by workflow and outcome", labelNames: ["workflow", "outcome"], buckets, registers });
     const inFlight = new Gauge({ name: "nexo_workflows_in_flight", help: "Workflow executions running now, by workflow", labelNames: ["workflow"], registers });
+    // prom-client hashes the label object on every call: keep each label set's child instead
+    // (bounded: workflow names are registered ones, routes are patterns, statuses are few).
+    const perWorkflow = boundedMemo((workflow: string) => ({
+      inFlight: inFlight.labels(workflow),
+      completed: executions.labels(workflow, "completed"),
+      failed: executions.labels(workflow, "failed"),
+      completedDuration: duration.labels(workflow, "completed"),
+      failedDuration: duration.labels(workflow, "failed"),
+    }));
     app.onWorkflowStarted((e) => {
-      inFlight.inc({ workflow: e.workflowName });
+      perWorkflow(e.workflowName).inFlight.inc();
     });
     app.onWorkflowCompleted((e) => {
-      inFlight.dec({ workflow: e.workflowName });
-      executions.inc({ workflow: e.workflowName, outcome: "completed" });
-      duration.observe({ workflow: e.workflowName, outcome: "completed" }, e.duration);
+      const m = perWorkflow(e.workflowName);
+      m.inFlight.dec();
+      m.completed.inc();
+      m.completedDuration.observe(e.duration);
     });
     app.onWorkflowFailed((e) => {
-      inFlight.dec({ workflow: e.workflowName });
-      executions.inc({ workflow: e.workflowName, outcome: "failed" });
-      duration.observe({ workflow: e.workflowName, outcome: "failed" }, e.duration);
+      const m = perWorkflow(e.workflowName);
+      m.inFlight.dec();
+      m.failed.inc();
+      m.failedDuration.observe(e.duration);
     });
 
     const httpRequests = new Counter({ name: "nexo_http_requests_total", help: "HTTP API requests answered, by route, method and status", labelNames: ["route", "method", "status"], registers });
     const httpDuration = new Histogram({ name: "nexo_http_request_duration_seconds", help: "HTTP API response time, by route and method", labelNames: ["route", "method"], buckets, registers });
+    const perResponse = boundedMemo((key: string) => {
+      const [route, method, status] = key.split("\n");
+      return { requests: httpRequests.labels(route, method, status), duration: httpDuration.labels(route, method) };
+    });
     app.http.addHook("onResponse", (request, reply, done) => {
       // The route pattern, not the URL: label values stay bounded whatever clients send.
-      const route = request.routeOptions.url ?? "unmatched";
-      httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
-      httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+      const m = perResponse(`${request.routeOptions.url ?? "unmatched"}\n${request.method}\n${reply.statusCode}`);
+      m.requests.inc();
+      m.duration.observe(reply.elapsedTime / 1000);
       done();
     });
 
@@ -249,4 +264,21 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
       },
     });
   }
+}
+
+/** Most label sets a memo keeps; past it the oldest is forgotten (and made again when needed). */
+const MEMO_LIMIT = 4096;
+
+/** `make(key)` once per key, remembered for the next calls; bounded, insertion-order eviction. */
+function boundedMemo<V>(make: (key: string) => V): (key: string) => V {
+  const memo = new Map<string, V>();
+  return (key) => {
+    let v = memo.get(key);
+    if (v === undefined) {
+      if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string);
+      v = make(key);
+      memo.set(key, v);
+    }
+    return v;
+  };
 }
