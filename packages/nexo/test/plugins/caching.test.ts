@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CachingPlugin } from "../../src/plugins/index.js";
 import { cacheKey, canonicalJson } from "../../src/plugins/caching/index.js";
+import { copyResult } from "../../src/plugins/caching/copy-result.js";
 import { createHash } from "node:crypto";
 import { testApp } from "../helpers/app.js";
 
@@ -40,7 +41,9 @@ test("caching - seed: new CachingPlugin(600) caches through app.use, not by repl
 
 test("caching - key: SHA-256 of the name and canonical JSON (key order does not matter); hits are copies", async (t) => {
   assert.equal(canonicalJson({ b: [2, { d: 1, c: 2 }], a: "x", u: undefined }), '{"a":"x","b":[2,{"c":2,"d":1}]}');
-  assert.equal(cacheKey("w", { a: 1 }), createHash("sha256").update('{"inputs":{"a":1},"workflow":"w"}').digest("hex"));
+  assert.equal(cacheKey("w", { a: 1 }), createHash("sha256").update('"w"\n\n{"a":1}').digest("hex"));
+  assert.equal(cacheKey("w", { a: 1 }, "alice"), createHash("sha256").update('"w"\n"alice"\n{"a":1}').digest("hex"));
+  assert.notEqual(cacheKey("w", { a: 1 }, "alice"), cacheKey("w", { a: 1 }, "bob"));
   assert.equal(cacheKey("w", { a: 1, b: { c: 1, d: 2 } }), cacheKey("w", { b: { d: 2, c: 1 }, a: 1 }));
   assert.notEqual(cacheKey("w", { a: 1 }), cacheKey("v", { a: 1 }));
   const { app } = testApp(t);
@@ -108,4 +111,35 @@ test("caching - per-workflow opt-in and opt-out; results vary by principal", asy
   await app2.start();
   assert.equal(await app2.executeWorkflow("whoami", {}, { principal: { id: "ada" } }), "ada");
   assert.equal(await app2.executeWorkflow("whoami", {}, { principal: { id: "bob" } }), "bob", "one user never gets another's cached result");
+});
+
+test("caching - copyResult: plain data copied deeply, other values through structuredClone, functions refused", () => {
+  const plain = { a: [1, { b: "x" }], n: null, u: undefined, nested: { deep: { deeper: [true] } } };
+  const copy = copyResult(plain);
+  assert.deepEqual(copy, plain);
+  assert.notEqual(copy.a, plain.a);
+  assert.notEqual(copy.nested.deep, plain.nested.deep);
+  assert.ok("u" in copy, "undefined-valued keys are kept, as structuredClone keeps them");
+  // JSON.parse makes an own "__proto__" key: it must stay data, not become the copy's prototype.
+  const tricky = JSON.parse('{"__proto__": {"polluted": true}, "k": 1}') as Record<string, unknown>;
+  const tc = copyResult(tricky);
+  assert.equal(Object.getPrototypeOf(tc), Object.prototype);
+  assert.deepEqual(Object.keys(tc), ["__proto__", "k"]);
+  assert.equal((tc as { polluted?: boolean }).polluted, undefined);
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { x: 1 });
+  assert.equal(Object.getPrototypeOf(copyResult(bare)), null);
+  // Not plain: Dates and Maps keep their type, cycles survive, deep nesting is still copied.
+  const when = new Date(0);
+  const withDate = copyResult({ when, m: new Map([["k", 1]]) });
+  assert.ok(withDate.when instanceof Date && withDate.when !== when && withDate.when.getTime() === 0);
+  assert.equal(withDate.m.get("k"), 1);
+  const cyclic: Record<string, unknown> = { name: "c" };
+  cyclic.self = cyclic;
+  const cc = copyResult(cyclic);
+  assert.equal(cc.self, cc);
+  assert.notEqual(cc, cyclic);
+  let deep: unknown = 0;
+  for (let i = 0; i < 200; i++) deep = [deep];
+  assert.deepEqual(copyResult(deep), deep);
+  assert.throws(() => copyResult({ f: () => 1 }), (err: Error) => err.name === "DataCloneError");
 });

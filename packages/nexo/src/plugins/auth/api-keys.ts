@@ -1,6 +1,7 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Principal } from "../../app/types.js";
+import { digestBytes, digestText } from "../../util/digest.js";
 
 /** Hash algorithms accepted for stored API keys. */
 export type ApiKeyHashAlgorithm = "sha256" | "sha512";
@@ -27,7 +28,7 @@ export function isApiKeyHash(s: string): boolean {
  * `printf %s "$KEY" | sha256sum` with the `sha256:` prefix.
  */
 export function hashApiKey(key: string, algorithm: ApiKeyHashAlgorithm = "sha256"): string {
-  return `${algorithm}:${createHash(algorithm).update(key, "utf8").digest("hex")}`;
+  return `${algorithm}:${digestText(algorithm, key)}`;
 }
 
 /**
@@ -46,10 +47,10 @@ export function apiKeyFromHeaders(headers: IncomingHttpHeaders): string | undefi
 }
 
 interface StoredKey {
-  id: string;
   algorithm: ApiKeyHashAlgorithm;
   digest: Buffer;
-  claims?: Record<string, unknown>;
+  /** Made once: every request with this key shares it (frozen, so no workflow can change another's). */
+  principal: Principal;
 }
 
 /**
@@ -64,20 +65,21 @@ export class ApiKeyVerifier {
   constructor(entries: readonly ApiKeyEntry[]) {
     this.keys = entries.map((e) => {
       const [algorithm, hex] = e.hash.split(":") as [ApiKeyHashAlgorithm, string];
-      return { id: e.id, algorithm, digest: Buffer.from(hex, "hex"), ...(e.claims ? { claims: e.claims } : {}) };
+      const principal: Principal = Object.freeze({ id: e.id, strategy: "api_key", ...(e.claims ? { claims: Object.freeze({ ...e.claims }) } : {}) });
+      return { algorithm, digest: Buffer.from(hex, "hex"), principal };
     });
     this.algorithms = [...new Set(this.keys.map((k) => k.algorithm))];
   }
 
   /** The principal of `key`, or undefined when no stored hash matches. */
   verify(key: string): Principal | undefined {
-    const digests = new Map<ApiKeyHashAlgorithm, Buffer>();
-    for (const a of this.algorithms) digests.set(a, createHash(a).update(key, "utf8").digest());
+    // Almost always one algorithm: no Map for the common case.
+    const only = this.algorithms.length === 1 ? digestBytes(this.algorithms[0], key) : undefined;
+    const byAlgorithm = only ? undefined : new Map(this.algorithms.map((a) => [a, digestBytes(a, key)]));
     let found: StoredKey | undefined;
     for (const k of this.keys) {
-      if (timingSafeEqual(digests.get(k.algorithm)!, k.digest) && found === undefined) found = k;
+      if (timingSafeEqual(only ?? byAlgorithm!.get(k.algorithm)!, k.digest) && found === undefined) found = k;
     }
-    if (!found) return undefined;
-    return { id: found.id, strategy: "api_key", ...(found.claims ? { claims: found.claims } : {}) };
+    return found?.principal;
   }
 }

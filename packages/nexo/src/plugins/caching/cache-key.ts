@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { digestText } from "../../util/digest.js";
 
 /** Deeper than this is treated as cyclic (cheaper than tracking every object on the path). */
 const MAX_DEPTH = 256;
@@ -56,6 +56,7 @@ function write(v: unknown, depth: number): string | undefined {
  * differ per caller.
  */
 export function cacheKey(workflow: string, inputs: unknown, principalId?: string): string {
-  const data = canonicalJson(principalId === undefined ? { workflow, inputs } : { workflow, inputs, principal: principalId });
-  return createHash("sha256").update(data).digest("hex");
+  // JSON strings cannot contain a raw newline, so the three parts never run into each other.
+  const principal = principalId === undefined ? "" : JSON.stringify(principalId);
+  return digestText("sha256", `${JSON.stringify(workflow)}\n${principal}\n${canonicalJson(inputs)}`);
 }

@@ -4,6 +4,7 @@ import type { Logger } from "../../log/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check } from "../option-checks.js";
 import { cacheKey } from "./cache-key.js";
+import { copyResult } from "./copy-result.js";
 
 /** Options of CachingPlugin (nexo.yaml: `in_process_plugins.caching`). */
 export interface CachingOptions {
@@ -135,7 +136,7 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
         this.cache.set(key, hit); // most recently used goes last
         this.counters.hits++;
         this.log?.debug({ workflow: call.workflowName }, `Cache hit for ${call.workflowName}`);
-        return structuredClone(hit.value);
+        return copyResult(hit.value);
       }
       this.counters.expired++;
     }
@@ -143,7 +144,7 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
     const result = await next();
     let value: unknown;
     try {
-      value = structuredClone(result);
+      value = copyResult(result);
     } catch (err) {
       this.log?.debug({ workflow: call.workflowName, err }, "result cannot be copied; not cached");
       return result;

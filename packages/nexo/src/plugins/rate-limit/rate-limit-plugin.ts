@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Nexo } from "../../app/nexo.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "../../surfaces/http/index.js";
+import { digestText } from "../../util/digest.js";
 import { apiKeyFromHeaders } from "../auth/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError, type OptionCheck } from "../option-checks.js";
@@ -233,6 +233,6 @@ export function clientKey(request: FastifyRequest): string {
   const principal = request.principal;
   if (principal) return `p:${principal.id}`;
   const key = apiKeyFromHeaders(request.headers);
-  if (key !== undefined) return `k:${createHash("sha256").update(key).digest("base64url").slice(0, 22)}`;
+  if (key !== undefined) return `k:${digestText("sha256", key, "base64url").slice(0, 22)}`;
   return `ip:${request.ip}`;
 }
