@@ -1,22 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { REPO_ROOT } from "./example-daemon.js";
+import { NEXO_BIN } from "../../packages/nexo/test/helpers/nexo-cli.js";
 
-/** The built `nexo` binary (`npm run build` first, as scripts/test.sh does). */
-export const NEXO_BIN = join(REPO_ROOT, "packages", "nexo", "bin", "nexo.js");
-
-/** Run one `nexo` CLI command to completion. */
-export function runNexo(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [NEXO_BIN, ...args], { env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// One definition of the binary and of a one-shot CLI run, shared with the daemon package's own tests.
+export { NEXO_BIN, runNexo } from "../../packages/nexo/test/helpers/nexo-cli.js";
 
 /** A `nexo run` child process; `output()` is everything it wrote so far (stdout and stderr). */
 export interface NexoRun {

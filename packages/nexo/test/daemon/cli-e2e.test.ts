@@ -1,39 +1,15 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { tempDir } from "../helpers/fixture-plugins.js";
+import { runNexo, startNexoDaemon, startNexoTail } from "../helpers/nexo-cli.js";
 import { waitFor } from "../helpers/wait.js";
 
-const NEXO = fileURLToPath(new URL("../../bin/nexo.js", import.meta.url));
 const EXAMPLES = fileURLToPath(new URL("../../../../examples", import.meta.url));
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [NEXO, ...args], { env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function startDaemon(t: TestContext, config: string): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [NEXO, "run", "--config", config], { env: { ...process.env, NEXO_LOG_LEVEL: "info" } });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("close", r));
-    }
-  });
-  return Object.assign(child, { output: () => out });
-}
+const run = runNexo;
 
 /** Wait until the daemon lists every key in `keys` as ready (the daemon's output is added to a failure). */
 async function waitForReady(daemon: ChildProcess & { output: () => string }, env: NodeJS.ProcessEnv, keys: string[]): Promise<void> {
@@ -50,20 +26,6 @@ async function waitForReady(daemon: ChildProcess & { output: () => string }, env
   ).catch((err) => {
     throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
   });
-}
-
-/** `nexo tail <pattern> --count n`, resolved once its subscription is live. */
-async function startTail(t: TestContext, pattern: string, count: number, env: NodeJS.ProcessEnv): Promise<{ closed: Promise<unknown>; output: () => string }> {
-  const tail = spawn(process.execPath, [NEXO, "tail", pattern, "--count", String(count)], { env: { ...process.env, ...env } });
-  let out = "";
-  let err = "";
-  tail.stdout.on("data", (d) => (out += d));
-  tail.stderr.on("data", (d) => (err += d));
-  // Listen for the exit now: the tail may finish before the test gets to await it.
-  const closed = new Promise((r) => tail.once("close", r));
-  t.after(() => void tail.kill());
-  await waitFor(() => err.includes("tailing"), "tail subscription live");
-  return { closed, output: () => out };
 }
 
 test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound.echo shows up in nexo tail plugin.inbound.>", async (t) => {
@@ -83,14 +45,14 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
     ].join("\n"),
   );
   const socketEnv = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
-  const daemon = startDaemon(t, config);
+  const daemon = startNexoDaemon(t, config);
   await waitForReady(daemon, socketEnv, ["echo"]);
-  const tail = await startTail(t, "plugin.inbound.>", 1, socketEnv);
+  const tail = await startNexoTail(t, "plugin.inbound.>", 1, socketEnv);
 
   const pub = await run(["publish", "plugin.outbound.echo", '{"text":"hi"}'], socketEnv);
   assert.equal(pub.code, 0, pub.stderr);
   assert.equal(await tail.closed, 0);
-  const event = JSON.parse(tail.output().trim().split("\n")[0]);
+  const event = tail.events()[0];
   assert.equal(event.topic, "plugin.inbound.echo");
   assert.deepEqual(event.payload, { text: "hi" });
   assert.equal(event.source, "echo");
@@ -153,9 +115,9 @@ test("daemon - nexo run with the TypeScript and Python echo plugins side by side
     [`state_dir: ${join(dir, "state")}`, `plugin_paths: [${JSON.stringify(EXAMPLES)}]`, "api:", "  port: 0", "plugins:", "  echo: {}", "  echo_py: {}", ""].join("\n"),
   );
   const socketEnv = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
-  const daemon = startDaemon(t, config);
+  const daemon = startNexoDaemon(t, config);
   await waitForReady(daemon, socketEnv, ["echo", "echo_py"]);
-  const tail = await startTail(t, "plugin.inbound.>", 4, socketEnv);
+  const tail = await startNexoTail(t, "plugin.inbound.>", 4, socketEnv);
 
   for (const [topic, payload] of [
     ["plugin.outbound.echo", { lang: "ts", n: 1 }],
@@ -167,7 +129,7 @@ test("daemon - nexo run with the TypeScript and Python echo plugins side by side
     assert.equal(pub.code, 0, pub.stderr);
   }
   assert.equal(await tail.closed, 0);
-  const events = tail.output().trim().split("\n").map((l) => JSON.parse(l) as { topic: string; source: string; payload: { lang: string } });
+  const events = tail.events() as Array<{ topic: string; source: string; payload: { lang: string } }>;
   const by = (source: string) => events.filter((e) => e.source === source).map((e) => [e.topic, e.payload]);
   assert.deepEqual(by("echo"), [
     ["plugin.inbound.echo", { lang: "ts", n: 1 }],
