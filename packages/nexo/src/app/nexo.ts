@@ -13,7 +13,7 @@ import { NEXO_VERSION } from "../version.js";
 import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
 import { HookRunner, OwnedList } from "./hook-runner.js";
 import { Execution } from "./execution.js";
-import { newId, nowIso } from "./ids.js";
+import { newId, nowIso } from "../contract/ids.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import { subprocessHealth } from "./subprocess-health.js";

@@ -1,6 +1,6 @@
 import type { Broker } from "../broker/index.js";
 import type { Event } from "../contract/event.js";
-import { newId, nowIso } from "./ids.js";
+import { newId, nowIso } from "../contract/ids.js";
 import type { Logger } from "../log/index.js";
 import type { WorkflowCompletedEvent, WorkflowEventBase, WorkflowFailedEvent } from "./types.js";
 

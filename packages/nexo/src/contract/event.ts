@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
+import { newId, nowIso } from "./ids.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 
 /** An event on the broker, as it travels on the wire (CONTRACT.md, Broker bridge). */
@@ -25,8 +25,8 @@ export interface NewEventOptions {
 /** A new event with all six fields set. @example newEvent("plugin.outbound.echo", "cli", { text: "hi" }) */
 export function newEvent<P>(topic: string, source: string, payload: P, options: NewEventOptions = {}): Event<P> {
   const event: Event<P> = {
-    id: uuidv7(),
-    timestamp: new Date().toISOString(),
+    id: newId(),
+    timestamp: nowIso(),
     topic,
     source,
     session_id: options.sessionId ?? null,
@@ -72,8 +72,8 @@ export function completeEvent(raw: unknown, topic: string, fallbackSource: strin
     throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, "event.metadata must be an object", { field: "metadata" });
   }
   const event: Event = {
-    id: id && id.length > 0 ? id : uuidv7(),
-    timestamp: timestamp ?? new Date().toISOString(),
+    id: id && id.length > 0 ? id : newId(),
+    timestamp: timestamp ?? nowIso(),
     topic,
     source: source && source.length > 0 ? source : fallbackSource,
     session_id: sessionId ?? null,

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { v7 as uuidv7 } from "uuid";
+import { newId } from "../../contract/ids.js";
 import { ErrorCodes, NexoError, type ErrorCode } from "../../errors.js";
 
 /** HTTP status for each error code a request can end with; anything else is a 500. */
@@ -81,7 +81,7 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
 }
 
 function sendInternal(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const errorId = uuidv7();
+  const errorId = newId();
   request.log.error({ err, errorId, url: request.url, method: request.method }, "request failed");
   const body: ErrorBody = { error: { code: ErrorCodes.HTTP_INTERNAL, message: `internal error; quote error id ${errorId} when reporting it`, errorId } };
   return reply.code(500).type("application/json").send(body);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { validate, version } from "uuid";
-import { newId } from "../../src/app/ids.js";
+import { newId } from "../../src/contract/ids.js";
 
 test("ids - pooled UUID v7s are valid, unique and strictly increasing across pool refills", () => {
   const ids = Array.from({ length: 2000 }, () => newId());
