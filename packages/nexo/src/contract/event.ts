@@ -51,19 +51,11 @@ export function completeEvent(raw: unknown, topic: string, fallbackSource: strin
     throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, "event must be a JSON object", { field: "event" });
   }
   const r = raw as Record<string, unknown>;
-  const str = (k: string): string | undefined => {
-    const v = r[k];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "string") {
-      throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, `event.${k} must be a string, got ${typeof v}`, { field: k });
-    }
-    return v;
-  };
-  const id = str("id");
-  const timestamp = str("timestamp");
-  const source = str("source");
-  const sessionId = str("session_id");
-  const correlationId = str("correlation_id");
+  const id = optionalString(r, "id");
+  const timestamp = optionalString(r, "timestamp");
+  const source = optionalString(r, "source");
+  const sessionId = optionalString(r, "session_id");
+  const correlationId = optionalString(r, "correlation_id");
   if (timestamp !== undefined && Number.isNaN(Date.parse(timestamp))) {
     throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, `event.timestamp is not an RFC 3339 date: ${timestamp}`, { field: "timestamp" });
   }
@@ -82,4 +74,14 @@ export function completeEvent(raw: unknown, topic: string, fallbackSource: strin
   if (correlationId !== undefined) event.correlation_id = correlationId;
   if (metadata) event.metadata = metadata as Record<string, unknown>;
   return event;
+}
+
+/** `r[k]` when it is a string, undefined when absent or null; anything else is an invalid event. */
+function optionalString(r: Record<string, unknown>, k: string): string | undefined {
+  const v = r[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") {
+    throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, `event.${k} must be a string, got ${typeof v}`, { field: k });
+  }
+  return v;
 }

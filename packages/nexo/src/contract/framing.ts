@@ -162,6 +162,8 @@ export function readFrames(
   };
 }
 
+const NOOP = (): void => undefined;
+
 interface QueuedLine {
   line: string;
   resolve: () => void;
@@ -225,17 +227,41 @@ export class NdjsonWriter {
   /** Queue an already-serialized frame (must not contain a raw newline). */
   writeLine(json: string): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
-    // Cheap bound first: a UTF-16 string of n units is at most 3n UTF-8 bytes.
-    if (json.length * 3 > this.max && Buffer.byteLength(json, "utf8") > this.max) {
-      return Promise.reject(new NexoError(ErrorCodes.CONTRACT_FRAME_TOO_LARGE, `frame of ${Buffer.byteLength(json, "utf8")} bytes exceeds the ${this.max}-byte limit`));
+    const tooLarge = this.oversize(json);
+    if (tooLarge) return Promise.reject(tooLarge);
+    return new Promise<void>((resolve, reject) => this.enqueue({ line: json, resolve, reject }));
+  }
+
+  /**
+   * `write` without a promise, for notifications nobody awaits (one per
+   * broker event on the hot path). Throws what `write` would reject with.
+   */
+  post(frame: unknown): void {
+    if (this.closedError) throw this.closedError;
+    let json: string;
+    try {
+      json = JSON.stringify(frame);
+    } catch (err) {
+      throw new NexoError(ErrorCodes.CONTRACT_INVALID_FRAME, `frame is not serializable: ${(err as Error).message}`, { cause: err });
     }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line: json, resolve, reject });
-      if (!this.scheduled && !this.waitingDrain) {
-        this.scheduled = true;
-        queueMicrotask(() => this.flush());
-      }
-    });
+    const tooLarge = this.oversize(json);
+    if (tooLarge) throw tooLarge;
+    this.enqueue({ line: json, resolve: NOOP, reject: NOOP });
+  }
+
+  private oversize(json: string): NexoError | undefined {
+    // Cheap bound first: a UTF-16 string of n units is at most 3n UTF-8 bytes.
+    if (json.length * 3 <= this.max) return undefined;
+    const bytes = Buffer.byteLength(json, "utf8");
+    return bytes > this.max ? new NexoError(ErrorCodes.CONTRACT_FRAME_TOO_LARGE, `frame of ${bytes} bytes exceeds the ${this.max}-byte limit`) : undefined;
+  }
+
+  private enqueue(entry: QueuedLine): void {
+    this.queue.push(entry);
+    if (!this.scheduled && !this.waitingDrain) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
   }
 
   /** Stop writing; queued frames are rejected. The stream is not ended (its owner does that). */

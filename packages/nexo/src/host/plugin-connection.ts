@@ -173,7 +173,11 @@ export class PluginConnection {
 
   /** Deliver a broker event as a `broker.event` notification; false when dropped (queue full). */
   deliver(params: unknown): boolean {
-    const ok = this.peer.notify(Methods.BROKER_EVENT, params);
+    const ok = this.notifyOrLog(Methods.BROKER_EVENT, params);
+    if (ok === undefined) {
+      this.counters.dropped += 1;
+      return false;
+    }
     if (ok) {
       this.counters.delivered += 1;
     } else {
@@ -183,6 +187,17 @@ export class PluginConnection {
       }
     }
     return ok;
+  }
+
+  /** `peer.notify`, with a frame that can never be sent (too large, not JSON) logged with its reason: undefined then. */
+  private notifyOrLog(method: string, params: unknown): boolean | undefined {
+    try {
+      return this.peer.notify(method, params);
+    } catch (err) {
+      const code = err instanceof NexoError ? err.code : undefined;
+      this.log.warn({ method, code, reason: (err as Error).message }, `${method} not sent to the plugin: the frame cannot be written; dropped`);
+      return undefined;
+    }
   }
 
   /**
@@ -296,7 +311,7 @@ export class PluginConnection {
       default: {
         const service = this.ctx.hostServices[method];
         if (service) {
-          return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, notify: (m, p) => this.peer.notify(m, p) });
+          return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, notify: (m, p) => this.notifyOrLog(m, p) === true });
         }
         if (method === Methods.MEMORY_RECALL || method === Methods.LLM_COMPLETE) {
           throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, `${method} is not configured on this host`);

@@ -143,14 +143,16 @@ export class RpcPeer {
   /**
    * Send a notification. Returns false (and counts a drop) when the outbound
    * queue is at its depth: at-most-once delivery for `broker.event` (CONTRACT.md).
+   * Throws NEXO_ERR_CONTRACT_FRAME_TOO_LARGE / _INVALID_FRAME for a frame that
+   * can never be sent, so the caller reports that drop with its reason.
    */
   notify(method: string, params: unknown): boolean {
-    if (this.closedError) return false;
+    if (this.closedError || this.writer.closed) return false;
     if (this.writer.pending >= this.notificationDepth) {
       this.dropped += 1;
       return false;
     }
-    this.writer.write(makeNotification(method, params)).catch(() => undefined);
+    this.writer.post(makeNotification(method, params));
     return true;
   }
 

@@ -129,3 +129,22 @@ test("contract - writer rejects oversize frames and everything after close or a 
   await new Promise((r) => setImmediate(r));
   await assert.rejects(w2.write({ a: 1 }), (e) => isNexoError(e, ErrorCodes.CONTRACT_WRITER_CLOSED));
 });
+
+test("contract - writer.post: no promise, same order as write, throws what write rejects with", async () => {
+  const s = new PassThrough();
+  let out = "";
+  s.on("data", (d) => (out += d));
+  const w = new NdjsonWriter(s, { maxFrameBytes: 100 });
+  w.post({ n: 1 });
+  const second = w.write({ n: 2 });
+  w.post({ n: 3 });
+  await second;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(out.trim().split("\n").map((l) => JSON.parse(l).n), [1, 2, 3]);
+  assert.throws(() => w.post({ x: "y".repeat(200) }), (e) => isNexoError(e, ErrorCodes.CONTRACT_FRAME_TOO_LARGE));
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.throws(() => w.post(cyclic), (e) => isNexoError(e, ErrorCodes.CONTRACT_INVALID_FRAME));
+  w.close();
+  assert.throws(() => w.post({ n: 4 }), (e) => isNexoError(e, ErrorCodes.CONTRACT_WRITER_CLOSED));
+});

@@ -132,6 +132,25 @@ test("host - events without id/timestamp/session_id from a plugin are completed"
   assert.deepEqual(e.payload, { n: 1 });
 });
 
+test("host - an event too large for a plugin's frame limit is dropped, counted and logged, never counted as delivered", async (t) => {
+  const cap = captureLogger();
+  const { host, add, broker } = setup(t, { logger: cap.logger });
+  const sup = add({ id: "echo", mode: "echo" });
+  await host.startAll();
+  const seen = collect(broker, "plugin.inbound.echo");
+  await broker.publish("plugin.outbound.echo", newEvent("plugin.outbound.echo", "test", { big: "x".repeat(1024 * 1024) }));
+  await broker.publish("plugin.outbound.echo", newEvent("plugin.outbound.echo", "test", { text: "after" }));
+  await waitFor(() => seen.length === 1, "the next event still flows");
+  assert.deepEqual(seen[0].payload, { text: "after" });
+  const s = sup.status();
+  assert.equal(s.droppedEvents, 1);
+  assert.equal(s.delivered, 1);
+  const line = cap.lines().find((l) => l.code === ErrorCodes.CONTRACT_FRAME_TOO_LARGE);
+  assert.ok(line, "the drop is logged with its reason");
+  assert.equal(line.method, "broker.event");
+  assert.match(line.msg, /dropped/);
+});
+
 test("host - backpressure: a plugin that never reads gets events dropped and counted; the daemon stays responsive", async (t) => {
   const { host, add, broker } = setup(t, { timeouts: { initMs: 3000, shutdownReplyMs: 200, killGraceMs: 200 } });
   const sup = add({ id: "deaf", mode: "never-reads" });
