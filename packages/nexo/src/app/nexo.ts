@@ -55,6 +55,7 @@ const DEFAULTS: ResolvedNexoOptions = {
   maxPendingHooks: 10_000,
   stateDir: ".nexo-state",
   maxBodyBytes: 1_048_576,
+  mcpAllowedOrigins: [],
 };
 
 /**
@@ -569,6 +570,24 @@ function checkOptions(o: ResolvedNexoOptions): void {
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option apiHost must be a non-empty string, got ${JSON.stringify(o.apiHost)}`, { field: "apiHost" });
   }
   if (typeof o.http !== "boolean") throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option http must be a boolean, got ${typeof o.http}`, { field: "http" });
+  if (!Array.isArray(o.mcpAllowedOrigins)) {
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option mcpAllowedOrigins must be an array of origins, got ${typeof o.mcpAllowedOrigins}`, { field: "mcpAllowedOrigins" });
+  }
+  o.mcpAllowedOrigins.forEach((origin, i) => {
+    if (typeof origin !== "string" || !isOrigin(origin)) {
+      throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option mcpAllowedOrigins[${i}] must be an origin such as "https://app.example.com" (scheme://host[:port] as a browser sends it: no default port, path or trailing slash), got ${JSON.stringify(origin)}`, { field: `mcpAllowedOrigins[${i}]` });
+    }
+  });
+}
+
+/** True for a serialized origin: what `new URL(x).origin` gives back unchanged. */
+function isOrigin(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === "http:" || u.protocol === "https:") && u.origin === s;
+  } catch {
+    return false;
+  }
 }
 
 function hostForUrl(host: string): string {

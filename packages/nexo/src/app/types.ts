@@ -25,6 +25,12 @@ export interface NexoOptions {
   stateDir?: string;
   /** Largest HTTP request body accepted, in bytes (413 above). Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Browser origins (`https://app.example.com`, scheme and host, port if not the
+   * default) allowed to call `/mcp` besides loopback origins and the API's own
+   * host. Default none: the DNS-rebinding defence of the MCP transport.
+   */
+  mcpAllowedOrigins?: string[];
   /** Subprocess plugin deadlines (initialize, tool calls, shutdown grace). Default: CONTRACT.md's. */
   pluginTimeouts?: Partial<HostTimeouts>;
 }

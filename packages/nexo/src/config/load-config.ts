@@ -53,7 +53,7 @@ export interface NexoConfig {
   logLevel: string;
   broker: string;
   store: string;
-  api: { enabled: boolean; host: string; port: number };
+  api: { enabled: boolean; host: string; port: number; maxBodyBytes: number; mcpAllowedOrigins: string[] };
   control: { socket: string };
   pluginPaths: string[];
   /** Plugins to run, by id; null = every plugin found in `pluginPaths`. */
@@ -150,7 +150,13 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     logLevel: r.log_level ?? process.env.NEXO_LOG_LEVEL ?? "info",
     broker: r.broker ?? "local",
     store: storeUrl(r.store, stateDir, abs),
-    api: { enabled: r.api?.enabled ?? true, host: r.api?.host ?? "127.0.0.1", port: r.api?.port ?? 8000 },
+    api: {
+      enabled: r.api?.enabled ?? true,
+      host: r.api?.host ?? "127.0.0.1",
+      port: r.api?.port ?? 8000,
+      maxBodyBytes: r.api?.max_body_bytes ?? 1_048_576,
+      mcpAllowedOrigins: r.api?.mcp_allowed_origins ?? [],
+    },
     control: { socket: abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")) },
     pluginPaths: (r.plugin_paths ?? []).map(abs),
     plugins,

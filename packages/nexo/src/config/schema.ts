@@ -15,6 +15,12 @@ export const configSchema = {
         enabled: { type: "boolean" },
         host: { type: "string", minLength: 1 },
         port: { type: "integer", minimum: 0, maximum: 65535 },
+        max_body_bytes: { type: "integer", minimum: 1, maximum: 1073741824, description: "Largest request body accepted (413 above). Default 1 MiB." },
+        mcp_allowed_origins: {
+          type: "array",
+          items: { type: "string", pattern: "^https?://[^/?#]+$" },
+          description: "Browser origins allowed to call /mcp besides loopback and the API host, e.g. https://app.example.com.",
+        },
       },
     },
     control: {

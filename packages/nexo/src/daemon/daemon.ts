@@ -79,6 +79,8 @@ export class Daemon {
       apiPort: config.api.port,
       apiHost: config.api.host,
       http: config.api.enabled,
+      maxBodyBytes: config.api.maxBodyBytes,
+      mcpAllowedOrigins: config.api.mcpAllowedOrigins,
       stateDir: config.stateDir,
       pluginTimeouts: {
         ...(config.timeouts.pluginInitMs ? { initMs: config.timeouts.pluginInitMs } : {}),

@@ -32,6 +32,17 @@ test("config - a file of one's own describes everything: no plugin paths, plugin
   assert.equal(c.stateDir, join(dir, ".nexo-state"));
 });
 
+test("config - api: defaults, max_body_bytes and mcp_allowed_origins; a path in an origin is refused", () => {
+  assert.deepEqual(normalizeConfig({}, null, "/srv").api, { enabled: true, host: "127.0.0.1", port: 8000, maxBodyBytes: 1_048_576, mcpAllowedOrigins: [] });
+  const c = normalizeConfig({ api: { port: 0, max_body_bytes: 4096, mcp_allowed_origins: ["https://console.example"] } }, null, "/srv");
+  assert.equal(c.api.maxBodyBytes, 4096);
+  assert.deepEqual(c.api.mcpAllowedOrigins, ["https://console.example"]);
+  assert.throws(
+    () => normalizeConfig({ api: { mcp_allowed_origins: ["https://console.example/app"] } }, null, "/srv"),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /mcp_allowed_origins\/0/.test(e.message),
+  );
+});
+
 test("config - own plugin_paths without plugins: every plugin found runs (plugins = null)", () => {
   const c = normalizeConfig({ plugin_paths: ["./mine"] }, null, "/srv");
   assert.equal(c.plugins, null);

@@ -63,7 +63,7 @@ export function mountMcpHttp(app: Nexo, options: McpHttpOptions = {}): void {
   };
 
   const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
-    checkMcpOrigin({ host: request.headers.host, origin: request.headers.origin }, app.options.apiHost);
+    checkMcpOrigin({ host: request.headers.host, origin: request.headers.origin }, app.options.apiHost, app.options.mcpAllowedOrigins);
     const sid = request.headers[SESSION_HEADER];
     let entry: HttpSession | undefined;
     let fresh = false;

@@ -17,22 +17,24 @@ function hostnameOf(hostHeader: string): string {
 /**
  * DNS-rebinding defence the MCP transport spec asks servers for: when the API
  * is bound to a loopback address, the `Host` header must name a loopback host,
- * and an `Origin` (sent by browsers) must be a loopback origin or the API's own
- * host. Throws NEXO_ERR_MCP_ORIGIN_DENIED (403).
+ * and an `Origin` (sent by browsers) must be a loopback origin, the API's own
+ * host, or one of `allowedOrigins` (exact `scheme://host[:port]`). Throws
+ * NEXO_ERR_MCP_ORIGIN_DENIED (403).
  */
-export function checkMcpOrigin(headers: { host?: string | undefined; origin?: string | undefined }, apiHost: string): void {
+export function checkMcpOrigin(headers: { host?: string | undefined; origin?: string | undefined }, apiHost: string, allowedOrigins: readonly string[] = []): void {
   const boundToLoopback = isLoopbackHost(apiHost);
   if (boundToLoopback && headers.host && !isLoopbackHost(hostnameOf(headers.host))) {
     throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `MCP requests must address this loopback server by a loopback name, not Host ${JSON.stringify(headers.host)}`, { httpStatus: 403 });
   }
   const origin = headers.origin;
   if (origin === undefined || origin === "") return;
-  let hostname: string;
+  let url: URL;
   try {
-    hostname = new URL(origin).hostname;
+    url = new URL(origin);
   } catch {
     throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `Origin ${JSON.stringify(origin)} is not a URL`, { httpStatus: 403 });
   }
-  if (isLoopbackHost(hostname) || hostname === apiHost) return;
-  throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `Origin ${origin} may not use this MCP endpoint (only loopback origins and ${apiHost})`, { httpStatus: 403 });
+  if (isLoopbackHost(url.hostname) || url.hostname === apiHost || allowedOrigins.includes(url.origin)) return;
+  const also = allowedOrigins.length > 0 ? `, ${apiHost} and the configured mcp_allowed_origins` : ` and ${apiHost}; add it to api.mcp_allowed_origins to allow it`;
+  throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `Origin ${origin} may not use this MCP endpoint (only loopback origins${also})`, { httpStatus: 403 });
 }

@@ -129,7 +129,7 @@ test("mcp e2e - nexo mcp over stdio: the official client lists and calls plugin 
 });
 
 test("mcp e2e - Streamable HTTP on the daemon's /mcp: same scenario, through the HTTP API's auth hook, principal reaches workflows", async (t) => {
-  const config = loadConfig(writeConfig(t, { port: 0 }));
+  const config = loadConfig(writeConfig(t, { port: 0, mcp_allowed_origins: ["https://console.example"] }));
   const daemon = await Daemon.start(config, {
     logger: captureLogger().logger,
     configure: (app) => {
@@ -175,6 +175,14 @@ test("mcp e2e - Streamable HTTP on the daemon's /mcp: same scenario, through the
   });
   assert.equal(foreign.status, 403);
   assert.equal(((await foreign.json()) as { error: { code: string } }).error.code, ErrorCodes.MCP_ORIGIN_DENIED);
+  // An origin listed in api.mcp_allowed_origins gets through to the MCP transport.
+  const listed = await fetch(url, {
+    method: "POST",
+    headers: { authorization: "Bearer t0ken", "content-type": "application/json", accept: "application/json, text/event-stream", origin: "https://console.example" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
+  });
+  assert.equal(listed.status, 200, await listed.clone().text());
+  await listed.body?.cancel();
 
   // Stopping the daemon closes the client's open GET stream instead of hanging on it.
   await daemon.stop();

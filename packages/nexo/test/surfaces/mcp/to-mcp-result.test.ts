@@ -39,3 +39,24 @@ test("mcp - origin check: on a loopback API only loopback Host and Origin names 
   assert.equal(ok({ host: "127.0.0.1:8000", origin: "not a url" }), false);
   assert.equal(ok({ host: "nexo.internal:8000", origin: "http://nexo.internal:8000" }, "nexo.internal"), true, "a non-loopback API accepts its own host");
 });
+
+test("mcp - origin check: configured origins pass exactly (scheme, host and port), others still fail", () => {
+  const allowed = ["https://console.example", "http://tools.example:8080"];
+  const ok = (origin: string) => {
+    try {
+      checkMcpOrigin({ host: "127.0.0.1:8000", origin }, "127.0.0.1", allowed);
+      return true;
+    } catch (err) {
+      assert.equal((err as { code: string }).code, ErrorCodes.MCP_ORIGIN_DENIED);
+      assert.match((err as Error).message, /mcp_allowed_origins/);
+      return false;
+    }
+  };
+  assert.equal(ok("https://console.example"), true);
+  assert.equal(ok("https://console.example:443"), true, "a default port is the same origin");
+  assert.equal(ok("http://tools.example:8080"), true);
+  assert.equal(ok("http://console.example"), false, "another scheme");
+  assert.equal(ok("https://console.example:8443"), false, "another port");
+  assert.equal(ok("https://evil.console.example"), false, "a subdomain is another origin");
+  assert.throws(() => checkMcpOrigin({ host: "127.0.0.1:8000", origin: "https://x.example" }, "127.0.0.1"), /add it to api.mcp_allowed_origins/);
+});
