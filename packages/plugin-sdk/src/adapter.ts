@@ -148,6 +148,8 @@ export class PluginAdapter {
       this.cleanups.push(g.uninstall);
     }
     this.writer = new FrameWriter(rawWrite, (fn) => process.stdout.once("drain", fn), this.maxFrameBytes);
+    // While more events wait behind the one being handled, their frames share writes.
+    this.writer.holdWhile = () => this.queuedEvents > 1;
     for (const fn of this.beforeRun.splice(0)) fn();
 
     const onStdoutError = (err: Error): void => {
@@ -309,6 +311,7 @@ export class PluginAdapter {
         .catch((err) => this.log(`event handler failed on ${topic}: ${(err as Error)?.stack ?? err}`))
         .finally(() => {
           this.queuedEvents--;
+          if (this.queuedEvents <= 1) this.writer?.release();
           this.done();
         });
       return;
