@@ -149,7 +149,7 @@ export class PluginAdapter {
     }
     this.writer = new FrameWriter(rawWrite, (fn) => process.stdout.once("drain", fn), this.maxFrameBytes);
     // While more events wait behind the one being handled, their frames share writes.
-    this.writer.holdWhile = () => this.queuedEvents > 1;
+    this.writer.holdWhile = () => this.inEventBurst();
     for (const fn of this.beforeRun.splice(0)) fn();
 
     const onStdoutError = (err: Error): void => {
@@ -311,7 +311,7 @@ export class PluginAdapter {
         .catch((err) => this.log(`event handler failed on ${topic}: ${(err as Error)?.stack ?? err}`))
         .finally(() => {
           this.queuedEvents--;
-          if (this.queuedEvents <= 1) this.writer?.release();
+          if (!this.inEventBurst()) this.writer?.release();
           this.done();
         });
       return;
@@ -325,6 +325,11 @@ export class PluginAdapter {
       }
     }
     // Other notifications (future contract additions) are ignored, never answered.
+  }
+
+  /** More events are queued behind the one being handled. */
+  private inEventBurst(): boolean {
+    return this.queuedEvents > 1;
   }
 
   private async handleEvent(topic: string, event: Event, subId: string | undefined): Promise<void> {

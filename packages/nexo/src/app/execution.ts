@@ -1,8 +1,8 @@
+import { newId } from "../contract/ids.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { errorMessage } from "./deadline.js";
 import type { Nexo } from "./nexo.js";
-import { newId } from "../contract/ids.js";
 import type { Principal, WorkflowContext } from "./types.js";
 
 /**

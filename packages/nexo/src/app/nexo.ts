@@ -249,15 +249,10 @@ export class Nexo {
     assertInputsObject(entry.name, call.inputs);
     entry.check(call.inputs);
     const topics = entry.topics;
-    const observed =
-      this.startedHooks.size + this.completedHooks.size + this.failedHooks.size > 0 ||
-      this.broker.hasSubscribers?.(topics.started) !== false ||
-      this.broker.hasSubscribers?.(topics.completed) === true ||
-      this.broker.hasSubscribers?.(topics.failed) === true;
-    const base = observed
+    const base = this.isObserved(topics)
       ? { workflowId: context.workflowId, workflowName: entry.name, sessionId: context.sessionId, channel: context.channel, inputs: call.inputs, timestamp: nowIso() }
       : undefined;
-    const t0 = observed ? performance.now() : 0;
+    const t0 = base ? performance.now() : 0;
     if (base) this.emit("started", this.startedHooks, base, topics.started);
     try {
       const execution = context instanceof Execution ? context : undefined;
@@ -265,19 +260,7 @@ export class Nexo {
       const out = entry.handler(call.inputs, context);
       // A synchronous handler's result needs no race and no extra microtask hop.
       const result = isThenable(out) ? await (execution ? execution.race(Promise.resolve(out)) : out) : out;
-      if (base) {
-        const done: WorkflowCompletedEvent = {
-          workflowId: base.workflowId,
-          workflowName: base.workflowName,
-          sessionId: base.sessionId,
-          channel: base.channel,
-          inputs: base.inputs,
-          timestamp: base.timestamp,
-          result,
-          duration: (performance.now() - t0) / 1000,
-        };
-        this.emit("completed", this.completedHooks, done, topics.completed);
-      }
+      if (base) this.emit("completed", this.completedHooks, { ...base, result, duration: (performance.now() - t0) / 1000 }, topics.completed);
       return result;
     } catch (err) {
       if (base) {
@@ -286,6 +269,13 @@ export class Nexo {
       }
       throw err;
     }
+  }
+
+  /** True when a workflow hook is registered, or the broker has (or cannot rule out) a subscriber for one of the lifecycle topics. */
+  private isObserved(topics: WorkflowEntry["topics"]): boolean {
+    if (this.startedHooks.size + this.completedHooks.size + this.failedHooks.size > 0) return true;
+    if (!this.broker.hasSubscribers) return true;
+    return this.broker.hasSubscribers(topics.started) || this.broker.hasSubscribers(topics.completed) || this.broker.hasSubscribers(topics.failed);
   }
 
   private emit<E extends WorkflowStartedEvent>(phase: "started" | "completed" | "failed", list: OwnedList<WorkflowHook<E>>, event: E, topic: string): void {

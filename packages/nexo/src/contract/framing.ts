@@ -164,6 +164,15 @@ export function readFrames(
 
 const NOOP = (): void => undefined;
 
+/** One frame as JSON text; NEXO_ERR_CONTRACT_INVALID_FRAME when it cannot be (a cycle, a BigInt). */
+function serialize(frame: unknown): string {
+  try {
+    return JSON.stringify(frame);
+  } catch (err) {
+    throw new NexoError(ErrorCodes.CONTRACT_INVALID_FRAME, `frame is not serializable: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 interface QueuedLine {
   line: string;
   resolve: () => void;
@@ -217,9 +226,9 @@ export class NdjsonWriter {
   write(frame: unknown): Promise<void> {
     let json: string;
     try {
-      json = JSON.stringify(frame);
+      json = serialize(frame);
     } catch (err) {
-      return Promise.reject(new NexoError(ErrorCodes.CONTRACT_INVALID_FRAME, `frame is not serializable: ${(err as Error).message}`, { cause: err }));
+      return Promise.reject(err);
     }
     return this.writeLine(json);
   }
@@ -238,12 +247,7 @@ export class NdjsonWriter {
    */
   post(frame: unknown): void {
     if (this.closedError) throw this.closedError;
-    let json: string;
-    try {
-      json = JSON.stringify(frame);
-    } catch (err) {
-      throw new NexoError(ErrorCodes.CONTRACT_INVALID_FRAME, `frame is not serializable: ${(err as Error).message}`, { cause: err });
-    }
+    const json = serialize(frame);
     const tooLarge = this.oversize(json);
     if (tooLarge) throw tooLarge;
     this.enqueue({ line: json, resolve: NOOP, reject: NOOP });
