@@ -7,12 +7,10 @@ export type DigestAlgorithm = "sha256" | "sha512";
 // short inputs, which is what every authenticated or cached request hashes.
 const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
 
-/** Digest of the UTF-8 bytes of `data` as a Buffer. */
-export function digestBytes(algorithm: DigestAlgorithm, data: string): Buffer {
-  return oneShot ? oneShot(algorithm, data, "buffer") : crypto.createHash(algorithm).update(data, "utf8").digest();
-}
-
-/** Digest of the UTF-8 bytes of `data`, in `encoding`. */
+/**
+ * Digest of the UTF-8 bytes of `data`, in `encoding`. Text, not a Buffer, on
+ * purpose: making a Buffer from C++ costs more than hashing a short input.
+ */
 export function digestText(algorithm: DigestAlgorithm, data: string, encoding: "hex" | "base64url" = "hex"): string {
   return oneShot ? oneShot(algorithm, data, encoding) : crypto.createHash(algorithm).update(data, "utf8").digest(encoding);
 }

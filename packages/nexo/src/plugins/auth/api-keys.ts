@@ -1,7 +1,6 @@
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Principal } from "../../app/types.js";
-import { digestBytes, digestText } from "../../util/digest.js";
+import { digestText } from "../../util/digest.js";
 
 /** Hash algorithms accepted for stored API keys. */
 export type ApiKeyHashAlgorithm = "sha256" | "sha512";
@@ -46,40 +45,37 @@ export function apiKeyFromHeaders(headers: IncomingHttpHeaders): string | undefi
   return undefined;
 }
 
-interface StoredKey {
-  algorithm: ApiKeyHashAlgorithm;
-  digest: Buffer;
-  /** Made once: every request with this key shares it (frozen, so no workflow can change another's). */
-  principal: Principal;
-}
-
 /**
- * Checks presented API keys against stored hashes. Every stored key is
- * compared, with `timingSafeEqual`, whether or not an earlier one matched, so
- * the time taken does not depend on which key (if any) matched.
+ * Checks presented API keys against stored hashes: the presented key is
+ * hashed once per algorithm in use and the digest looked up in a table.
+ * A lookup by digest needs no constant-time comparison: how long it takes
+ * depends on the digest of the guess, which tells an attacker nothing about
+ * the stored keys (the same reasoning as looking tokens up by their hash in
+ * a database). Hex digests, not Buffers: a Buffer per request costs more than
+ * the hash itself.
  */
 export class ApiKeyVerifier {
-  private readonly keys: StoredKey[];
-  private readonly algorithms: ApiKeyHashAlgorithm[];
+  /** Per algorithm, hex digest -> principal (made once, frozen: every request with the key shares it). */
+  private readonly tables: Array<{ algorithm: ApiKeyHashAlgorithm; byDigest: Map<string, Principal> }> = [];
 
   constructor(entries: readonly ApiKeyEntry[]) {
-    this.keys = entries.map((e) => {
+    for (const e of entries) {
       const [algorithm, hex] = e.hash.split(":") as [ApiKeyHashAlgorithm, string];
-      const principal: Principal = Object.freeze({ id: e.id, strategy: "api_key", ...(e.claims ? { claims: Object.freeze({ ...e.claims }) } : {}) });
-      return { algorithm, digest: Buffer.from(hex, "hex"), principal };
-    });
-    this.algorithms = [...new Set(this.keys.map((k) => k.algorithm))];
+      let table = this.tables.find((t) => t.algorithm === algorithm);
+      if (!table) this.tables.push((table = { algorithm, byDigest: new Map() }));
+      // Two entries with one hash: the first configured keeps it, as in the order they were listed.
+      if (table.byDigest.has(hex)) continue;
+      table.byDigest.set(hex, Object.freeze({ id: e.id, strategy: "api_key", ...(e.claims ? { claims: Object.freeze({ ...e.claims }) } : {}) }));
+    }
   }
 
   /** The principal of `key`, or undefined when no stored hash matches. */
   verify(key: string): Principal | undefined {
-    // Almost always one algorithm: no Map for the common case.
-    const only = this.algorithms.length === 1 ? digestBytes(this.algorithms[0], key) : undefined;
-    const byAlgorithm = only ? undefined : new Map(this.algorithms.map((a) => [a, digestBytes(a, key)]));
-    let found: StoredKey | undefined;
-    for (const k of this.keys) {
-      if (timingSafeEqual(only ?? byAlgorithm!.get(k.algorithm)!, k.digest) && found === undefined) found = k;
+    for (let i = 0; i < this.tables.length; i++) {
+      const t = this.tables[i];
+      const principal = t.byDigest.get(digestText(t.algorithm, key));
+      if (principal !== undefined) return principal;
     }
-    return found?.principal;
+    return undefined;
   }
 }
