@@ -7,6 +7,8 @@
 // (keep-alive, CONNECTIONS connections, no pipelining) over loopback.
 // Rounds interleave the cases; the median round per case is reported.
 // Run: npm run build && node --import tsx bench/http.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
+// BENCH_ONLY="auth caching,monitoring" adds a case per space-separated set of plugins after the four,
+// to size each plugin's cost (plugins: auth, rate_limit, monitoring, caching).
 // The servers import the built packages/nexo/dist, as `nexo run` does.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -21,7 +23,8 @@ const BODY = JSON.stringify({ text: "hello", n: 42, tags: ["a", "b"] });
 
 interface Case {
   name: string;
-  mode: "bare" | "nexo" | "nexo-all";
+  /** Server mode of fixtures/http-server.ts: bare, nexo, nexo-all, or nexo:<plugin,...>. */
+  mode: string;
   headers: Record<string, string>;
   uniqueInputs?: boolean;
 }
@@ -31,6 +34,10 @@ const CASES: Case[] = [
   { name: "(a) nexo, no plugins", mode: "nexo", headers: {} },
   { name: "(b) nexo + auth + rate limit + monitoring + caching", mode: "nexo-all", headers: { "x-api-key": API_KEY } },
   { name: "(b') same, unique inputs (cache misses)", mode: "nexo-all", headers: { "x-api-key": API_KEY }, uniqueInputs: true },
+  ...(process.env.BENCH_ONLY ?? "")
+    .split(" ")
+    .filter(Boolean)
+    .map((p): Case => ({ name: `(+) nexo + ${p.replaceAll(",", " + ")}`, mode: `nexo:${p}`, headers: { "x-api-key": API_KEY } })),
 ];
 
 interface Server {
@@ -109,14 +116,14 @@ const medianCpu = (rs: Run[]) => [...rs].map((r) => r.cpuPerRequestUs).sort((a, 
 const baseline = median(results.get(CASES[0].name)!).requests.average;
 const baseCpu = medianCpu(results.get(CASES[0].name)!);
 console.log(`\nPOST /workflows/echo/execute, ${CONNECTIONS} keep-alive connections, ${SECONDS} s x ${ROUNDS} rounds (median round), Node ${process.version}`);
-console.log(`${"case".padEnd(52)} ${"req/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)}  vs (c)`);
+console.log(`${"case".padEnd(60)} ${"req/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)}  vs (c)`);
 for (const c of CASES) {
   const r = median(results.get(c.name)!);
   // autocannon measures latency in whole milliseconds.
-  console.log(`${c.name.padEnd(52)} ${Math.round(r.requests.average).toLocaleString("en-US").padStart(9)} ${String(r.latency.p50).padStart(7)} ${String(r.latency.p99).padStart(7)}  ${((r.requests.average / baseline) * 100).toFixed(0)}%`);
+  console.log(`${c.name.padEnd(60)} ${Math.round(r.requests.average).toLocaleString("en-US").padStart(9)} ${String(r.latency.p50).padStart(7)} ${String(r.latency.p99).padStart(7)}  ${((r.requests.average / baseline) * 100).toFixed(0)}%`);
 }
 console.log("\nserver CPU per request (median round; load generator excluded):");
 for (const c of CASES) {
   const us = medianCpu(results.get(c.name)!);
-  console.log(`  ${c.name.padEnd(52)} ${us.toFixed(1).padStart(7)} µs   ${((baseCpu / us) * 100).toFixed(0)}% of baseline efficiency`);
+  console.log(`  ${c.name.padEnd(60)} ${us.toFixed(1).padStart(7)} µs   ${((baseCpu / us) * 100).toFixed(0)}% of baseline efficiency`);
 }
