@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CachingPlugin } from "../../src/plugins/index.js";
 import { cacheKey, canonicalJson } from "../../src/plugins/caching/index.js";
+import { CacheKeys } from "../../src/plugins/caching/cache-key.js";
 import { copyResult } from "../../src/plugins/caching/copy-result.js";
 import { createHash } from "node:crypto";
 import { testApp } from "../helpers/app.js";
@@ -55,6 +56,30 @@ test("caching - key: SHA-256 of the name and canonical JSON (key order does not 
   const second = (await app.executeWorkflow("square", { pad: { r: 2, q: 1 }, x: 2 })) as { nested: { at: number } };
   assert.equal(calls.n, 1);
   assert.equal(second.nested.at, 1);
+});
+
+test("caching - keys compare inputs as JSON; CacheKeys remembers keys by JSON text and gives cacheKey's result", () => {
+  // What JSON drops does not count; what it cannot carry throws (the plugin then skips the cache).
+  assert.equal(cacheKey("w", { a: 1, f: () => 1, u: undefined }), cacheKey("w", { a: 1 }));
+  assert.equal(cacheKey("w", { d: new Date(0) }), cacheKey("w", { d: "1970-01-01T00:00:00.000Z" }));
+  assert.throws(() => cacheKey("w", { n: 1n }), TypeError);
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.throws(() => cacheKey("w", cyclic), TypeError);
+
+  const keys = new CacheKeys(3, 40);
+  const cases: Array<[string, unknown, string | undefined]> = [
+    ["w", { b: 1, a: [1, { y: 2, x: 1 }] }, undefined],
+    ["w", { b: 1, a: [1, { y: 2, x: 1 }] }, "alice"], // same text, other principal
+    ["v", { b: 1, a: [1, { y: 2, x: 1 }] }, "alice"], // same text, other workflow
+    ["w", { a: [1, { x: 1, y: 2 }], b: 1 }, undefined], // other text, same canonical JSON
+    ["w", { long: "x".repeat(100) }, undefined], // longer than maxTextLength: never remembered
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [w, inputs, p] of cases) assert.equal(keys.keyOf(w, inputs, p), cacheKey(w, inputs, p), `${w} ${JSON.stringify(inputs)} ${p}`);
+  }
+  assert.equal(keys.keyOf("w", { b: 1, a: [1, { y: 2, x: 1 }] }), keys.keyOf("w", { a: [1, { x: 1, y: 2 }], b: 1 }));
+  assert.ok(keys.size <= 3, "bounded by maxEntries");
 });
 
 test("caching - TTL expiry, LRU eviction at maxEntries, failures never cached", async (t) => {

@@ -51,12 +51,66 @@ function write(v: unknown, depth: number): string | undefined {
 }
 
 /**
- * The cache key of one call: SHA-256 (hex) of the workflow name and the
- * canonical JSON of its inputs, plus the principal's id when the result may
- * differ per caller.
+ * The cache key of one call: SHA-256 (hex) of the workflow name, the
+ * principal's id when the result may differ per caller, and the canonical
+ * JSON of its inputs. Inputs are compared as JSON, the way they travel over
+ * HTTP: what JSON drops (functions, symbols, undefined) does not count, and
+ * what JSON cannot carry (bigints, cycles) throws; callers then skip the cache.
  */
 export function cacheKey(workflow: string, inputs: unknown, principalId?: string): string {
+  return keyOfJson(workflow, inputsJson(inputs), principalId);
+}
+
+function inputsJson(inputs: unknown): string {
+  return JSON.stringify(inputs) ?? "null";
+}
+
+/** The key from the inputs' JSON text: canonical JSON is made from the parsed text, so one text always gives one key. */
+function keyOfJson(workflow: string, json: string, principalId: string | undefined): string {
   // JSON strings cannot contain a raw newline, so the three parts never run into each other.
   const principal = principalId === undefined ? "" : JSON.stringify(principalId);
-  return digestText("sha256", `${JSON.stringify(workflow)}\n${principal}\n${canonicalJson(inputs)}`);
+  return digestText("sha256", `${JSON.stringify(workflow)}\n${principal}\n${canonicalJson(JSON.parse(json))}`);
+}
+
+interface Remembered {
+  workflow: string;
+  principalId: string | undefined;
+  key: string;
+}
+
+/**
+ * `cacheKey` for repeated calls: remembers the key of each recent inputs JSON
+ * text, so a call seen before costs one native `JSON.stringify` and a lookup
+ * instead of sorting keys and hashing (most of a cache hit's cost).
+ * Bounded: texts longer than `maxTextLength` are not remembered, and the
+ * table is emptied when it reaches `maxEntries`.
+ */
+export class CacheKeys {
+  private readonly remembered = new Map<string, Remembered>();
+
+  constructor(
+    private readonly maxEntries = 4096,
+    private readonly maxTextLength = 1024,
+  ) {}
+
+  /** Same result as `cacheKey(workflow, inputs, principalId)`. */
+  keyOf(workflow: string, inputs: unknown, principalId?: string): string {
+    const json = inputsJson(inputs);
+    if (json.length > this.maxTextLength) return keyOfJson(workflow, json, principalId);
+    const r = this.remembered.get(json);
+    if (r !== undefined && r.workflow === workflow && r.principalId === principalId) return r.key;
+    const key = keyOfJson(workflow, json, principalId);
+    if (this.remembered.size >= this.maxEntries) this.remembered.clear();
+    this.remembered.set(json, { workflow, principalId, key });
+    return key;
+  }
+
+  /** Texts remembered now. */
+  get size(): number {
+    return this.remembered.size;
+  }
+
+  clear(): void {
+    this.remembered.clear();
+  }
 }

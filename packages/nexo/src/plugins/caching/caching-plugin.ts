@@ -3,7 +3,7 @@ import type { WorkflowCall } from "../../app/types.js";
 import type { Logger } from "../../log/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check } from "../option-checks.js";
-import { cacheKey } from "./cache-key.js";
+import { CacheKeys } from "./cache-key.js";
 import { copyResult } from "./copy-result.js";
 
 /** Options of CachingPlugin (nexo.yaml: `in_process_plugins.caching`). */
@@ -63,6 +63,7 @@ const SPECS: OptionSpecs<CachingOptions> = {
  */
 export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
   private readonly cache = new Map<string, Entry>();
+  private keys = new CacheKeys();
   private counters = { hits: 0, misses: 0, evictions: 0, expired: 0 };
   private log: Logger | undefined;
 
@@ -96,11 +97,14 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
   override setup(app: Nexo): void {
     super.setup(app);
     this.log = app.logger.child({ plugin: this.name });
+    // Keys are only worth remembering for inputs that can hit, and at most maxEntries can.
+    this.keys = new CacheKeys(Math.min(this.options.maxEntries, 4096));
     app.use((call, next) => this.handle(call, next));
   }
 
   override teardown(): void {
     this.cache.clear();
+    this.keys.clear();
   }
 
   /** Drop every stored result (counters are kept). */
@@ -123,7 +127,7 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
     if (!this.isCached(call.workflowName)) return next();
     let key: string;
     try {
-      key = cacheKey(call.workflowName, call.inputs, this.options.varyByPrincipal ? call.context.principal?.id : undefined);
+      key = this.keys.keyOf(call.workflowName, call.inputs, this.options.varyByPrincipal ? call.context.principal?.id : undefined);
     } catch (err) {
       this.log?.debug({ workflow: call.workflowName, err }, "inputs cannot be keyed; not cached");
       return next();
