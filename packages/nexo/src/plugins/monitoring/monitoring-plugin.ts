@@ -1,9 +1,10 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Nexo } from "../../app/nexo.js";
 import type { Logger } from "../../log/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError } from "../option-checks.js";
 import { contributedRegistries, contributeMetrics } from "./contributions.js";
+import { HotCounter, HotGauge, HotHistogram, type CounterCell, type HistogramCell } from "./hot-metrics.js";
 
 /** Options of MonitoringPlugin (nexo.yaml: `in_process_plugins.monitoring`). */
 export interface MonitoringOptions {
@@ -98,11 +99,11 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
     const registers = [this.registry];
     const buckets = this.options.buckets;
 
-    const executions = new Counter({ name: "nexo_workflow_executions_total", help: "Workflow executions that ended, by workflow and outcome", labelNames: ["workflow", "outcome"], registers });
-    const duration = new Histogram({ name: "nexo_workflow_duration_seconds", help: "Workflow handler duration, by workflow and outcome", labelNames: ["workflow", "outcome"], buckets, registers });
-    const inFlight = new Gauge({ name: "nexo_workflows_in_flight", help: "Workflow executions running now, by workflow", labelNames: ["workflow"], registers });
-    // prom-client hashes the label object on every call: keep each label set's child instead
-    // (bounded: workflow names are registered ones, routes are patterns, statuses are few).
+    // Recorded on every request or execution: hot-metrics cells, not prom-client's per-call label hashing.
+    const executions = new HotCounter({ name: "nexo_workflow_executions_total", help: "Workflow executions that ended, by workflow and outcome", labelNames: ["workflow", "outcome"], registers });
+    const duration = new HotHistogram({ name: "nexo_workflow_duration_seconds", help: "Workflow handler duration, by workflow and outcome", labelNames: ["workflow", "outcome"], buckets, registers });
+    const inFlight = new HotGauge({ name: "nexo_workflows_in_flight", help: "Workflow executions running now, by workflow", labelNames: ["workflow"], registers });
+    // Bounded: workflow names are registered ones.
     const perWorkflow = boundedMemo((workflow: string) => ({
       inFlight: inFlight.labels(workflow),
       completed: executions.labels(workflow, "completed"),
@@ -126,15 +127,22 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
       m.failedDuration.observe(e.duration);
     });
 
-    const httpRequests = new Counter({ name: "nexo_http_requests_total", help: "HTTP API requests answered, by route, method and status", labelNames: ["route", "method", "status"], registers });
-    const httpDuration = new Histogram({ name: "nexo_http_request_duration_seconds", help: "HTTP API response time, by route and method", labelNames: ["route", "method"], buckets, registers });
-    const perResponse = boundedMemo((key: string) => {
-      const [route, method, status] = key.split("\n");
-      return { requests: httpRequests.labels(route, method, status), duration: httpDuration.labels(route, method) };
-    });
+    const httpRequests = new HotCounter({ name: "nexo_http_requests_total", help: "HTTP API requests answered, by route, method and status", labelNames: ["route", "method", "status"], registers });
+    const httpDuration = new HotHistogram({ name: "nexo_http_request_duration_seconds", help: "HTTP API response time, by route and method", labelNames: ["route", "method"], buckets, registers });
+    // route -> method -> status -> cells: no key string is built per request.
+    // Bounded: routes are registered patterns, methods and statuses are few.
+    const perResponse = new Map<string, Map<string, Map<number, { requests: CounterCell; duration: HistogramCell }>>>();
     app.http.addHook("onResponse", (request, reply, done) => {
       // The route pattern, not the URL: label values stay bounded whatever clients send.
-      const m = perResponse(`${request.routeOptions.url ?? "unmatched"}\n${request.method}\n${reply.statusCode}`);
+      const route = request.routeOptions.url ?? "unmatched";
+      const method = request.method;
+      const status = reply.statusCode;
+      let byMethod = perResponse.get(route);
+      if (byMethod === undefined) perResponse.set(route, (byMethod = new Map()));
+      let byStatus = byMethod.get(method);
+      if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+      let m = byStatus.get(status);
+      if (m === undefined) byStatus.set(status, (m = { requests: httpRequests.labels(route, method, String(status)), duration: httpDuration.labels(route, method) }));
       m.requests.inc();
       m.duration.observe(reply.elapsedTime / 1000);
       done();
