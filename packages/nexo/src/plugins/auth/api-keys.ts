@@ -63,7 +63,7 @@ export class ApiKeyVerifier {
       const [algorithm, hex] = e.hash.split(":") as [ApiKeyHashAlgorithm, string];
       let table = this.tables.find((t) => t.algorithm === algorithm);
       if (!table) this.tables.push((table = { algorithm, byDigest: new Map() }));
-      // Two entries with one hash: the first configured keeps it, as in the order they were listed.
+      // Two entries with one hash: the first listed keeps it.
       if (table.byDigest.has(hex)) continue;
       table.byDigest.set(hex, Object.freeze({ id: e.id, strategy: "api_key", ...(e.claims ? { claims: Object.freeze({ ...e.claims }) } : {}) }));
     }
