@@ -13,7 +13,7 @@ import { newEvent } from "../packages/nexo/src/contract/index.js";
 import { PluginHost } from "../packages/nexo/src/host/index.js";
 import { silentLogger } from "../packages/nexo/src/log/index.js";
 import { loadManifest } from "../packages/nexo/src/manifest/index.js";
-import { printRows, summarize, type Row } from "./stats.js";
+import { onFrames, printRows, summarize, type Row } from "./stats.js";
 
 const SEQ = Number(process.env.BENCH_SEQ ?? 5000);
 const PIPE_TOTAL = Number(process.env.BENCH_PIPE ?? 50_000);
@@ -83,17 +83,7 @@ function rawEchoer(): Echoer {
     send: (i) => void child.stdin.write(frameFor(i)),
     close: async () => void child.stdin.end(),
   };
-  let buf = "";
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf("\n")) !== -1) {
-      JSON.parse(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-      e.onEcho?.();
-    }
-  });
+  onFrames(child.stdout, () => e.onEcho?.());
   return e;
 }
 

@@ -12,7 +12,7 @@ import { newEvent, type Event } from "../packages/nexo/src/contract/index.js";
 import { PluginHost } from "../packages/nexo/src/host/index.js";
 import { silentLogger } from "../packages/nexo/src/log/index.js";
 import { loadManifest } from "../packages/nexo/src/manifest/index.js";
-import { printRows, summarize, type Row } from "./stats.js";
+import { onFrames, printRows, summarize, type Row } from "./stats.js";
 
 const SEQ = Number(process.env.BENCH_SEQ ?? 5000);
 const PIPE_TOTAL = Number(process.env.BENCH_PIPE ?? 50_000);
@@ -31,19 +31,11 @@ function frameFor(i: number): string {
 
 async function rawBaseline(): Promise<{ seq: Row; pipe: Row }> {
   const child = spawn(process.execPath, [RAW], { stdio: ["pipe", "pipe", "inherit"] });
-  let buf = "";
   let onLine: (() => void) | null = null;
   let received = 0;
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf("\n")) !== -1) {
-      JSON.parse(buf.slice(0, nl)); // the host would parse every frame; so does the baseline
-      buf = buf.slice(nl + 1);
-      received++;
-      onLine?.();
-    }
+  onFrames(child.stdout, () => {
+    received++;
+    onLine?.();
   });
   // Warm-up, not measured (the host paths get the same).
   for (let i = 0; i < 200; i++) {

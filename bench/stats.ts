@@ -1,4 +1,22 @@
-/** Shared helpers for benchmarks: percentiles and aligned output. */
+import type { Readable } from "node:stream";
+
+/** Shared helpers for benchmarks: percentiles, aligned output, and reading a raw baseline child's frames. */
+
+/** Call `onFrame` with each NDJSON line of `stream`, parsed (a host parses every frame, so raw baselines do too). */
+export function onFrames(stream: Readable, onFrame: (frame: unknown) => void): void {
+  let buf = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf("\n")) !== -1) {
+      const frame: unknown = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      onFrame(frame);
+    }
+  });
+}
+
 export function percentile(sortedNs: number[], p: number): number {
   if (sortedNs.length === 0) return 0;
   const i = Math.min(sortedNs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedNs.length) - 1));

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Nexo } from "../packages/nexo/src/app/index.js";
 import { silentLogger } from "../packages/nexo/src/log/index.js";
 import { loadManifest } from "../packages/nexo/src/manifest/index.js";
-import { printRows, summarize, type Row } from "./stats.js";
+import { onFrames, printRows, summarize, type Row } from "./stats.js";
 
 const SEQ = Number(process.env.BENCH_SEQ ?? 5000);
 const PIPE_TOTAL = Number(process.env.BENCH_PIPE ?? 50_000);
@@ -62,17 +62,10 @@ async function measureAll(cases: Case[]): Promise<Array<{ seq: Row; pipe: Row }>
 function rawBaseline(): { c: Case; close: () => void } {
   const child = spawn(process.execPath, [RAW], { stdio: ["pipe", "pipe", "inherit"] });
   const waiting = new Map<number, () => void>();
-  let buf = "";
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf("\n")) !== -1) {
-      const frame = JSON.parse(buf.slice(0, nl)) as { id: number };
-      buf = buf.slice(nl + 1);
-      waiting.get(frame.id)?.();
-      waiting.delete(frame.id);
-    }
+  onFrames(child.stdout, (frame) => {
+    const { id } = frame as { id: number };
+    waiting.get(id)?.();
+    waiting.delete(id);
   });
   let id = 0;
   const call = (i: number): Promise<void> =>

@@ -80,36 +80,13 @@ export interface CounterCell {
   inc(by?: number): void;
 }
 
-class CounterValue implements CounterCell {
-  value = 0;
-  inc(by = 1): void {
-    this.value += by;
-  }
-}
-
-/** A counter family (monotonic within a process). */
-export class HotCounter extends HotFamily<CounterCell> {
-  constructor(o: { name: string; help: string; labelNames: readonly string[]; registers: readonly Registry[] }) {
-    super(o.name, o.help, "counter", o.labelNames, o.registers);
-  }
-  protected newCell(): CounterCell {
-    return new CounterValue();
-  }
-  protected zero(cell: CounterCell): void {
-    (cell as CounterValue).value = 0;
-  }
-  protected emit(labels: Record<string, string>, cell: CounterCell, into: Sample[]): void {
-    into.push({ labels, value: (cell as CounterValue).value });
-  }
-}
-
 /** One label set of a HotGauge. */
-export interface GaugeCell {
-  inc(by?: number): void;
+export interface GaugeCell extends CounterCell {
   dec(by?: number): void;
 }
 
-class GaugeValue implements GaugeCell {
+/** The cell of counters and gauges alike: a counter hands it out as a CounterCell, which has no `dec`. */
+class NumberValue implements GaugeCell {
   value = 0;
   inc(by = 1): void {
     this.value += by;
@@ -119,19 +96,37 @@ class GaugeValue implements GaugeCell {
   }
 }
 
+interface NumberFamilyOptions {
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+  registers: readonly Registry[];
+}
+
+/** A family of one number per label set: counters and gauges. */
+abstract class NumberFamily<C extends CounterCell> extends HotFamily<C> {
+  protected newCell(): C {
+    return new NumberValue() as unknown as C;
+  }
+  protected zero(cell: C): void {
+    (cell as unknown as NumberValue).value = 0;
+  }
+  protected emit(labels: Record<string, string>, cell: C, into: Sample[]): void {
+    into.push({ labels, value: (cell as unknown as NumberValue).value });
+  }
+}
+
+/** A counter family (monotonic within a process). */
+export class HotCounter extends NumberFamily<CounterCell> {
+  constructor(o: NumberFamilyOptions) {
+    super(o.name, o.help, "counter", o.labelNames, o.registers);
+  }
+}
+
 /** A gauge family. */
-export class HotGauge extends HotFamily<GaugeCell> {
-  constructor(o: { name: string; help: string; labelNames: readonly string[]; registers: readonly Registry[] }) {
+export class HotGauge extends NumberFamily<GaugeCell> {
+  constructor(o: NumberFamilyOptions) {
     super(o.name, o.help, "gauge", o.labelNames, o.registers);
-  }
-  protected newCell(): GaugeCell {
-    return new GaugeValue();
-  }
-  protected zero(cell: GaugeCell): void {
-    (cell as GaugeValue).value = 0;
-  }
-  protected emit(labels: Record<string, string>, cell: GaugeCell, into: Sample[]): void {
-    into.push({ labels, value: (cell as GaugeValue).value });
   }
 }
 
