@@ -1,8 +1,9 @@
 export { PluginAdapter } from "./adapter.js";
 export { CONFORMANCE_PROBE_ENV, CONFORMANCE_PROBE_TOOL, conformanceProbe } from "./conformance-probe.js";
 export { HostCallAbandonedError, HostCallTimeoutError, RpcError, RpcErrorCodes, ToolDeniedError, ToolError, ToolExecutionFailedError, ToolInvalidArgsError, ToolNotFoundError, ToolUnavailableError } from "./errors.js";
-export { Event, uuidv7 } from "./event.js";
+export { Event } from "./event.js";
 export { FrameTooLargeError, MAX_FRAME_BYTES } from "./framing.js";
+export { nowIso, uuidv7 } from "./ids.js";
 export { BrokerSender, DEFAULT_HOST_CALL_TIMEOUT_MS, LlmStream } from "./host-calls.js";
 export { stateDir } from "./state-dir.js";
 export { installStdoutGuard } from "./stdout-guard.js";

@@ -1,4 +1,4 @@
-import { newId } from "../contract/ids.js";
+import { uuidv7 } from "nexo-plugin-sdk";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { errorMessage } from "./deadline.js";
@@ -32,7 +32,7 @@ export class Execution implements WorkflowContext {
 
   /** UUID v7 of this execution, made on first use (most executions are never asked). */
   get workflowId(): string {
-    return (this.id ??= newId());
+    return (this.id ??= uuidv7());
   }
 
   get signal(): AbortSignal {

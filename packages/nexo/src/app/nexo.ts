@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { nowIso, uuidv7 } from "nexo-plugin-sdk";
 import { LocalBroker, type Broker } from "../broker/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";
@@ -13,7 +14,6 @@ import { NEXO_VERSION } from "../version.js";
 import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
 import { HookRunner, OwnedList } from "./hook-runner.js";
 import { Execution } from "./execution.js";
-import { newId, nowIso } from "../contract/ids.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import { subprocessHealth } from "./subprocess-health.js";

@@ -1,6 +1,6 @@
+import { nowIso, uuidv7 } from "nexo-plugin-sdk";
 import type { Broker } from "../broker/index.js";
 import type { Event } from "../contract/event.js";
-import { newId, nowIso } from "../contract/ids.js";
 import type { Logger } from "../log/index.js";
 import type { WorkflowCompletedEvent, WorkflowEventBase, WorkflowFailedEvent } from "./types.js";
 
@@ -38,7 +38,7 @@ export function publishWorkflowEvent(
   if ("error" in event) payload.error = event.error;
   // Built here rather than with newEvent: two events per execution, on the hot path, with pooled ids.
   const wire: Event = {
-    id: newId(),
+    id: uuidv7(),
     timestamp: phase === "started" ? event.timestamp : nowIso(),
     topic,
     source: WORKFLOW_EVENT_SOURCE,

@@ -1,4 +1,4 @@
-import { newId, nowIso } from "./ids.js";
+import { nowIso, uuidv7 } from "nexo-plugin-sdk";
 import { ErrorCodes, NexoError } from "../errors.js";
 
 /** An event on the broker, as it travels on the wire (CONTRACT.md, Broker bridge). */
@@ -25,7 +25,7 @@ export interface NewEventOptions {
 /** A new event with all six fields set. @example newEvent("plugin.outbound.echo", "cli", { text: "hi" }) */
 export function newEvent<P>(topic: string, source: string, payload: P, options: NewEventOptions = {}): Event<P> {
   const event: Event<P> = {
-    id: newId(),
+    id: uuidv7(),
     timestamp: nowIso(),
     topic,
     source,
@@ -64,7 +64,7 @@ export function completeEvent(raw: unknown, topic: string, fallbackSource: strin
     throw new NexoError(ErrorCodes.CONTRACT_INVALID_EVENT, "event.metadata must be an object", { field: "metadata" });
   }
   const event: Event = {
-    id: id && id.length > 0 ? id : newId(),
+    id: id && id.length > 0 ? id : uuidv7(),
     timestamp: timestamp ?? nowIso(),
     topic,
     source: source && source.length > 0 ? source : fallbackSource,

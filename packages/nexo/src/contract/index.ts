@@ -1,5 +1,4 @@
 export { Event, newEvent, completeEvent } from "./event.js";
-export { newId, nowIso } from "./ids.js";
 export { MAX_FRAME_BYTES, NdjsonDecoder, NdjsonWriter, readFrames } from "./framing.js";
 export { classifyFrame, makeError, makeNotification, makeRequest, makeResult } from "./jsonrpc.js";
 export { Methods } from "./methods.js";

@@ -1,7 +1,7 @@
 import { request as httpRequest, type Agent, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { newId } from "../contract/ids.js";
+import { uuidv7 } from "nexo-plugin-sdk";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { stripHopByHop } from "./hop-headers.js";
@@ -28,7 +28,7 @@ export interface ForwardOptions {
 
 /** The request id to forward: the client's `X-Request-Id` when it is 1-128 safe characters, else a new UUID v7. */
 export function pickRequestId(value: string | string[] | undefined): string {
-  return typeof value === "string" && REQUEST_ID_PATTERN.test(value) ? value : newId();
+  return typeof value === "string" && REQUEST_ID_PATTERN.test(value) ? value : uuidv7();
 }
 
 /** The path below the mount prefix, from the raw URL (so percent-encoding reaches the plugin untouched), query kept. */

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { newId } from "../../contract/ids.js";
+import { uuidv7 } from "nexo-plugin-sdk";
 import { ErrorCodes, NexoError, type ErrorCode } from "../../errors.js";
 
 /** HTTP status for each error code a request can end with; anything else is a 500. */
@@ -81,7 +81,7 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
 }
 
 function sendInternal(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const errorId = newId();
+  const errorId = uuidv7();
   request.log.error({ err, errorId, url: request.url, method: request.method }, "request failed");
   const body: ErrorBody = { error: { code: ErrorCodes.HTTP_INTERNAL, message: `internal error; quote error id ${errorId} when reporting it`, errorId } };
   return reply.code(500).type("application/json").send(body);

@@ -15,9 +15,9 @@ let isoText = "";
  * fifth of a request's CPU on the HTTP hot path), formatted without
  * intermediate buffers. Ids are time-ordered and strictly increasing within a
  * millisecond: a 31-bit counter seeded from random bits (method 1, as the
- * `uuid` package's v7 does); the plugin SDK pools the same way.
+ * `uuid` package's v7 does). The host uses this same generator for its own ids.
  */
-export function newId(): string {
+export function uuidv7(): string {
   if (offset + 16 > pool.length) {
     randomFillSync(pool);
     offset = 0;

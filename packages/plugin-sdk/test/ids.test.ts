@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { validate, version } from "uuid";
-import { newId } from "../../src/contract/ids.js";
+import { uuidv7 } from "../src/ids.js";
 
 test("ids - pooled UUID v7s are valid, unique and strictly increasing across pool refills", () => {
-  const ids = Array.from({ length: 2000 }, () => newId());
+  const ids = Array.from({ length: 2000 }, () => uuidv7());
   for (const id of ids) {
     assert.ok(validate(id), id);
     assert.equal(version(id), 7);
