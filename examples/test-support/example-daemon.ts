@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { TestContext } from "node:test";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import type { Broker, Subscription } from "../../packages/nexo/src/broker/index.js";
+import { LocalBroker, type Broker, type Subscription } from "../../packages/nexo/src/broker/index.js";
 import { normalizeConfig } from "../../packages/nexo/src/config/index.js";
 import type { Event } from "../../packages/nexo/src/contract/index.js";
 import { Daemon } from "../../packages/nexo/src/daemon/index.js";
@@ -87,6 +87,16 @@ export async function startExampleDaemon(t: TestContext, exampleDir: string, opt
   const stop = (): Promise<void> => daemon.stop();
   t.after(stop);
   return { daemon, broker: daemon.broker, log: () => mem?.text() ?? "", stop };
+}
+
+/**
+ * A broker the test owns, closed after the test. Pass it as `broker` to subscribe
+ * before the daemon starts, or to read what the daemon publishes while it stops.
+ */
+export function testBroker(t: TestContext): LocalBroker {
+  const broker = new LocalBroker();
+  t.after(() => broker.close());
+  return broker;
 }
 
 /** Events seen on a subscription, in order; unsubscribed after the test. */

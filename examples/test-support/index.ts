@@ -1,4 +1,4 @@
-export { collect, memoryLogger, readExampleConfig, REPO_ROOT, startExampleDaemon, tempDir, writeExampleConfig } from "./example-daemon.js";
+export { collect, memoryLogger, readExampleConfig, REPO_ROOT, startExampleDaemon, tempDir, testBroker, writeExampleConfig } from "./example-daemon.js";
 export { checkEchoExample } from "./echo-example.js";
 export { waitFor } from "../../packages/nexo/test/helpers/wait.js";
 export { NEXO_BIN, runNexo, spawnNexoRun } from "./nexo-cli.js";

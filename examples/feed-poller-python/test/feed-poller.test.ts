@@ -5,9 +5,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test, type TestContext } from "node:test";
-import { LocalBroker } from "../../../packages/nexo/src/broker/index.js";
 import type { Event } from "../../../packages/nexo/src/contract/index.js";
-import { collect, startExampleDaemon, tempDir, waitFor, type RawConfig } from "../../test-support/index.js";
+import { collect, startExampleDaemon, tempDir, testBroker, waitFor, type RawConfig } from "../../test-support/index.js";
 import { FakeFeed } from "./fake-feed.js";
 
 const EXAMPLE = fileURLToPath(new URL("..", import.meta.url));
@@ -23,13 +22,6 @@ function pointAt(feed: FakeFeed, intervalSecs = 0.1): (raw: RawConfig) => void {
   return (raw) => {
     raw.plugins.feed_poller.config = { ...raw.plugins.feed_poller.config, feed_url: feed.url, interval_secs: intervalSecs };
   };
-}
-
-/** A broker the test owns, so it can subscribe before the daemon (and its plugins) start. */
-function ownBroker(t: TestContext): LocalBroker {
-  const broker = new LocalBroker();
-  t.after(() => broker.close());
-  return broker;
 }
 
 const ids = (events: Event[]): string[] => events.map((e) => (e.payload as { id: string }).id);
@@ -52,7 +44,7 @@ test("feed-poller-python - publishes each new item once; after a plugin restart 
   const stateDir = tempDir(t);
   // Subscribed before the daemon starts: the poller publishes as soon as it is up,
   // which can be before startExampleDaemon returns.
-  const firstBroker = ownBroker(t);
+  const firstBroker = testBroker(t);
   const { events } = collect(t, firstBroker, "plugin.inbound.feed.>");
   const all = collect(t, firstBroker, "plugin.inbound.feed").events;
   const first = await startExampleDaemon(t, EXAMPLE, { stateDir, edit: pointAt(feed), broker: firstBroker });
@@ -93,7 +85,7 @@ test("feed-poller-python - publishes each new item once; after a plugin restart 
   // Daemon restart on the same state dir.
   await first.stop();
   // Again subscribed first, so an old item re-emitted at start-up could not go unseen.
-  const secondBroker = ownBroker(t);
+  const secondBroker = testBroker(t);
   const after = collect(t, secondBroker, "plugin.inbound.feed").events;
   await startExampleDaemon(t, EXAMPLE, { stateDir, edit: pointAt(feed), broker: secondBroker });
   await expectOnlyNew(feed, after, 0, "g");

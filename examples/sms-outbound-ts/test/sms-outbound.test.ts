@@ -4,9 +4,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { test, type TestContext } from "node:test";
-import { LocalBroker } from "../../../packages/nexo/src/broker/index.js";
 import { newEvent, type Event } from "../../../packages/nexo/src/contract/index.js";
-import { collect, startExampleDaemon, tempDir, waitFor } from "../../test-support/index.js";
+import { collect, startExampleDaemon, tempDir, testBroker, waitFor } from "../../test-support/index.js";
 import { FakeTwilio, HANGING_NUMBER, INVALID_NUMBER, SERVER_ERROR_NUMBER } from "./fake-twilio.js";
 
 const EXAMPLE = fileURLToPath(new URL("..", import.meta.url));
@@ -119,8 +118,7 @@ test("sms-outbound-ts - sends through the Messages API and publishes plugin.deli
 test("sms-outbound-ts - a send still unanswered at shutdown is reported as a failed delivery (reason shutdown) and the plugin exits 0", async (t) => {
   const twilio = await startTwilio(t);
   // Our own broker outlives the daemon: the delivery published during its shutdown stays readable.
-  const broker = new LocalBroker();
-  t.after(() => broker.close());
+  const broker = testBroker(t);
   const { daemon, stop } = await startExampleDaemon(t, EXAMPLE, {
     stateDir: tempDir(t),
     broker,

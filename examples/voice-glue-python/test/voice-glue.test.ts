@@ -5,9 +5,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { LocalBroker } from "../../../packages/nexo/src/broker/index.js";
 import { newEvent, type Event } from "../../../packages/nexo/src/contract/index.js";
-import { collect, startExampleDaemon, tempDir, waitFor, type RawConfig } from "../../test-support/index.js";
+import { collect, startExampleDaemon, tempDir, testBroker, waitFor, type RawConfig } from "../../test-support/index.js";
 import { FakeTranscripts, type Fragment } from "./fake-transcripts.js";
 
 const EXAMPLE = fileURLToPath(new URL("..", import.meta.url));
@@ -85,8 +84,7 @@ test("voice-glue-python - interleaved fragments of eight conversations over SSE 
 
 test("voice-glue-python - fragments on plugin.outbound.voice: a silent conversation is flushed after the timeout, a done one at once, and shutdown flushes what is left", async (t) => {
   // Our own broker outlives the daemon: the shutdown flush stays readable.
-  const broker = new LocalBroker();
-  t.after(() => broker.close());
+  const broker = testBroker(t);
   const edit = (raw: RawConfig): void => void Object.assign(raw.plugins.voice_glue.config, { silence_timeout_ms: 1000 });
   const { daemon, stop } = await startExampleDaemon(t, EXAMPLE, { stateDir: tempDir(t), edit, broker });
   const out = collect(t, broker, "plugin.inbound.voice").events;
