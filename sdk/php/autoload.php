@@ -1,6 +1,6 @@
 <?php
 
-// Use the SDK without Composer: require this file, then `use Nexo\PluginSdk\...`.
+// Use the SDK without Composer: require this file, then `use Nexo\Plugin\Sdk\...`.
 // (With Composer, composer.json's PSR-4 and "files" entries do the same.)
 
 declare(strict_types=1);
@@ -8,7 +8,7 @@ declare(strict_types=1);
 require_once __DIR__ . '/src/functions.php';
 
 spl_autoload_register(static function (string $class): void {
-    $prefix = 'Nexo\\PluginSdk\\';
+    $prefix = 'Nexo\\Plugin\\Sdk\\';
     if (strncmp($class, $prefix, strlen($prefix)) !== 0) {
         return;
     }
@@ -17,3 +17,5 @@ spl_autoload_register(static function (string $class): void {
         require $file;
     }
 });
+
+require_once __DIR__ . '/src/legacy.php';

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /**
  * The conformance probe: a tool through which `nexo plugin test` drives the
@@ -43,14 +43,15 @@ final class ConformanceProbe
                 if ($onTool !== null) {
                     return $onTool($inv, $ctx);
                 }
-                throw new ToolNotFoundException($inv->toolName);
+                throw new ToolNotFound($inv->toolName);
             },
         ];
     }
 
     /** Carry out one probe action. */
-    public static function run(array $args, ToolContext $ctx): mixed
+    public static function run(mixed $args, ToolContext $ctx): mixed
     {
+        $args = is_array($args) ? $args : [];
         $timeout = is_int($args['timeout_ms'] ?? null) || is_float($args['timeout_ms'] ?? null) ? $args['timeout_ms'] / 1000 : null;
         switch ($args['action'] ?? null) {
             case 'echo':
@@ -60,17 +61,21 @@ final class ConformanceProbe
                 return text_result($args['text']);
             case 'fail':
                 throw match ($args['code'] ?? null) {
-                    -33401 => new ToolNotFoundException('asked to fail with -33401'),
-                    -33402 => new ToolInvalidArgumentsException('asked to fail with -33402', [['path' => '/', 'message' => 'rejected on request']]),
-                    -33403 => new ToolExecutionFailedException('asked to fail with -33403'),
-                    -33404 => new ToolUnavailableException('asked to fail with -33404', 250),
-                    -33405 => new ToolDeniedException('asked to fail with -33405'),
+                    -33401 => new ToolNotFound('asked to fail with -33401'),
+                    -33402 => new ToolArgumentInvalid('asked to fail with -33402', [['path' => '/', 'message' => 'rejected on request']]),
+                    -33403 => new ToolExecutionFailed('asked to fail with -33403'),
+                    -33404 => new ToolUnavailable('asked to fail with -33404', 250),
+                    -33405 => new ToolDenied('asked to fail with -33405'),
                     default => self::invalid('/code', 'code must be one of -33401..-33405'),
                 };
             case 'throw':
                 throw new \RuntimeException((string) ($args['message'] ?? 'boom'));
             case 'sleep':
-                usleep((int) (($args['ms'] ?? 0) * 1000));
+                // Inside a handler's Fiber the wait lets other handlers run; elsewhere it blocks.
+                $until = microtime(true) + (float) ($args['ms'] ?? 0) / 1000;
+                while (($left = $until - microtime(true)) > 0) {
+                    \Fiber::getCurrent() !== null ? \Fiber::suspend() : usleep((int) ($left * 1e6));
+                }
                 return text_result('slept');
             case 'print':
                 echo (string) ($args['text'] ?? ''), "\n"; // the stdout guard must route this to stderr
@@ -104,17 +109,17 @@ final class ConformanceProbe
     {
         try {
             return ['ok' => true, 'result' => $call()];
-        } catch (HostCallTimeoutException) {
+        } catch (RpcTimeoutError) {
             return ['ok' => false, 'timeout' => true];
-        } catch (RpcException $e) {
-            return ['ok' => false, 'error' => ['code' => $e->getCode(), 'message' => $e->getMessage()]];
+        } catch (RpcServerError $e) {
+            return ['ok' => false, 'error' => ['code' => $e->getCode(), 'message' => $e->serverMessage]];
         } catch (\Throwable $e) {
             return ['ok' => false, 'error' => ['message' => $e->getMessage()]];
         }
     }
 
-    private static function invalid(string $path, string $message): ToolInvalidArgumentsException
+    private static function invalid(string $path, string $message): ToolArgumentInvalid
     {
-        return new ToolInvalidArgumentsException($message, [['path' => $path, 'message' => $message]]);
+        return new ToolArgumentInvalid($message, [['path' => $path, 'message' => $message]]);
     }
 }

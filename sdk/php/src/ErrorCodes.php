@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /** JSON-RPC and contract error codes the SDK sends or receives. */
 final class ErrorCodes

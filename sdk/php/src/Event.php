@@ -2,15 +2,17 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /**
  * An event as it travels on the wire: id, timestamp, topic, source,
  * session_id, payload, plus optional correlation_id and metadata.
  *
- * A payload read from the wire keeps JSON's shape (objects are \stdClass, so
- * `{}` and `[]` stay distinct and an echo is exact); {@see payloadArray()}
- * gives it as plain arrays.
+ * A payload read from the wire has JSON objects as associative arrays, as the
+ * reference SDK gives it (`$event->payload['text']`).
+ *
+ * A `session_id` that is not a UUID is not sent as `session_id` (hosts of the
+ * contract read that field as a UUID): it travels as `metadata.session_id`.
  *
  * @example $broker->publish($t, Event::new($t, 'my_plugin', ['text' => 'hi']));
  */
@@ -52,10 +54,22 @@ final class Event implements \JsonSerializable
             $str('topic') ?? '',
             $str('source') ?? '',
             $str('session_id'),
-            $e['payload'] ?? null,
+            Toml::toArray($e['payload'] ?? null),
             $str('correlation_id'),
-            is_object($meta) || is_array($meta) ? $meta : null,
+            is_object($meta) || is_array($meta) ? Toml::toArray($meta) : null,
         );
+    }
+
+    /**
+     * Read a wire event (reference name): like fromWire(), but `topic` must be a
+     * string. Throws WireError otherwise.
+     */
+    public static function fromJson(array $d): self
+    {
+        if (!is_string($d['topic'] ?? null)) {
+            throw new WireError('event has no string `topic`');
+        }
+        return self::fromWire($d);
     }
 
     /** The payload with JSON objects as associative arrays. */
@@ -64,23 +78,38 @@ final class Event implements \JsonSerializable
         return Toml::toArray($this->payload);
     }
 
+    /** The wire form (reference name); same as jsonSerialize(). */
+    public function toJson(): array
+    {
+        return $this->jsonSerialize();
+    }
+
     /** The wire form; `session_id` is always present, `correlation_id` and `metadata` only when set. */
     public function jsonSerialize(): array
     {
+        $metadata = $this->metadata;
+        $session = $this->sessionId;
+        if ($session !== null && preg_match(self::UUID, $session) !== 1) {
+            $metadata = is_object($metadata) ? (array) $metadata : ($metadata ?? []);
+            $metadata['session_id'] ??= $session;
+            $session = null;
+        }
         $e = [
             'id' => $this->id,
             'timestamp' => $this->timestamp,
             'topic' => $this->topic,
             'source' => $this->source,
-            'session_id' => $this->sessionId,
+            'session_id' => $session,
             'payload' => $this->payload,
         ];
         if ($this->correlationId !== null) {
             $e['correlation_id'] = $this->correlationId;
         }
-        if ($this->metadata !== null) {
-            $e['metadata'] = is_array($this->metadata) && $this->metadata === [] ? new \stdClass() : $this->metadata;
+        if ($metadata !== null) {
+            $e['metadata'] = is_array($metadata) && $metadata === [] ? new \stdClass() : $metadata;
         }
         return $e;
     }
+
+    private const UUID = '/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/';
 }

@@ -2,10 +2,10 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /** A frame the SDK refused to write because it exceeds maxFrameBytes (default 1 MiB). */
-final class FrameTooLargeException extends \RuntimeException
+final class FrameTooLargeException extends WireError
 {
     public function __construct(public readonly int $bytes, public readonly int $limit)
     {

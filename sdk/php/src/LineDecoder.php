@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /**
  * Line splitter for stdin: bounded (a line over `max` bytes is reported once

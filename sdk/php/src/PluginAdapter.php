@@ -2,24 +2,28 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /**
- * Runs a plugin: speaks the contract on stdin/stdout, hands events and tool
- * calls to your handlers one at a time in arrival order, runs your timers and
- * extra streams between them (PHP has no event loop, so the adapter is one:
- * a stream_select() on stdin), and shuts down cleanly on `shutdown`,
- * SIGTERM/SIGINT or stdin EOF: new work is refused, pending host calls fail,
- * queued work drains, onShutdown runs, the host gets `{ok: true}`, exit 0.
+ * Runs a plugin: speaks the contract on stdin/stdout and runs each event, tool
+ * call, timer and readable-stream callback in a Fiber of its own, started in
+ * arrival order. A handler that waits on a host call (or calls Fiber::suspend())
+ * lets the others run meanwhile; one that never suspends finishes before the
+ * next starts. PHP has no event loop, so the adapter is one: a stream_select()
+ * on stdin. It shuts down cleanly on `shutdown`, SIGTERM/SIGINT or stdin EOF:
+ * new work is refused, pending host calls fail, in-flight handlers drain,
+ * onShutdown runs, the host gets `{ok: true}`, exit 0.
+ *
+ * Takes the reference SDK's options array or Nexo's named arguments:
  *
  * @example
- * $adapter = new PluginAdapter(
- *     manifestToml: file_get_contents(__DIR__ . '/nexo-plugin.toml'),
- *     onEvent: function (string $topic, Event $event, BrokerSender $broker): void {
+ * $adapter = new PluginAdapter([
+ *     'manifestToml' => file_get_contents(__DIR__ . '/nexo-plugin.toml'),
+ *     'onEvent' => function (string $topic, Event $event, BrokerSender $broker): void {
  *         $out = str_replace('plugin.outbound.', 'plugin.inbound.', $topic);
  *         $broker->publish($out, Event::new($out, 'my_plugin', $event->payload));
  *     },
- * );
+ * ]);
  * $adapter->run();
  */
 final class PluginAdapter
@@ -46,6 +50,10 @@ final class PluginAdapter
     private readonly ?\Closure $onShutdown;
     private readonly ?\Closure $onConfigure;
     private readonly ?\Closure $onTool;
+    private readonly bool $enableStdoutGuard;
+    private readonly bool $handleProcessSignals;
+    private readonly bool $exitOnShutdown;
+    private readonly int $maxConcurrentHandlers;
     private readonly int $maxFrameBytes;
     private readonly float $hostCallTimeout;
     private readonly int $maxQueuedEvents;
@@ -67,8 +75,16 @@ final class PluginAdapter
     private int $dropped = 0;
 
     private int $nextId = 1;
-    /** @var array<int, array{method: string, onDelta: ?\Closure, raw: bool}> */
+    /** @var array<int, array{method: string, onDelta: ?\Closure, raw: bool, chunks: list<mixed>}> */
     private array $pending = [];
+    /**
+     * Handlers in flight, by spl_object_id of their Fiber: what a suspended one waits
+     * for (a host request id and its deadline, or nothing: it yielded), the event it
+     * handles (replies correlate to it) and the tool request it must answer.
+     *
+     * @var array<int, array{fiber: \Fiber, waitId: ?int, deadline: ?float, eventId: ?string, requestId: int|string|null}>
+     */
+    private array $fibers = [];
     /** @var array<int, \stdClass> */
     private array $responses = [];
 
@@ -88,51 +104,94 @@ final class PluginAdapter
     /** @var list<int|string|null> */
     private array $shutdownReplies = [];
 
+    /** Options the reference SDK's options array takes, beside Nexo's own (all named arguments work as keys). */
+    private const OPTION_KEYS = [
+        'manifestToml', 'onEvent', 'onShutdown', 'onConfigure', 'tools', 'onTool', 'onToolWithContext', 'serverVersion',
+        'enableStdoutGuard', 'maxFrameBytes', 'handleProcessSignals', 'hostCallTimeout', 'maxQueuedEvents',
+        'maxConcurrentHandlers', 'drainTimeout', 'exitOnShutdown', 'input', 'output',
+    ];
+
     /**
-     * @param string $manifestToml the plugin's manifest text; `[plugin].id` (required) and `version` are read from it
-     * @param ?callable $onEvent `fn(string $topic, Event $event, BrokerSender $broker)`: each broker.event, in order; a throw is logged and the next event still runs
+     * @param string|array $manifestToml the plugin's manifest text (`[plugin].id` required), or the reference
+     *        SDK's options array holding every option below by name
+     * @param ?callable $onEvent `fn(string $topic, Event $event, BrokerSender $broker)`: each broker.event; a throw is logged and the next event still runs
      * @param ?callable $onShutdown `fn()`: runs during shutdown after the drain; a throw makes the shutdown reply -32000
-     * @param ?callable $onConfigure `fn(mixed $value)`: the operator's config (arrays); throw to refuse it (-32602)
-     * @param list<ToolDef|array{name: string, description: string, input_schema?: array}> $tools advertised in initialize (omitted when empty)
-     * @param ?callable $onTool `fn(ToolInvocation $inv, ToolContext $ctx): mixed`; throw a ToolException for its code, anything else is -33403; without it tool.invoke is -32601
+     * @param ?callable $onConfigure `fn(mixed $value)`: the operator's config (arrays); throw to refuse it (-32602). Without it plugin.configure is -32601.
+     * @param list<ToolDef|array{name: string, description: string, input_schema?: array}> $tools advertised in initialize (omitted when empty); each must be in `[plugin.extends].tools`
+     * @param ?callable $onTool `fn(ToolInvocation $inv, ToolContext $ctx): mixed` (the context may be left out); throw a ToolError for its code, anything else is -33403; without a tool handler tool.invoke is -32601
+     * @param ?callable $onToolWithContext reference name of the same handler with the context; wins over onTool when both are given
      * @param ?string $serverVersion initialize's server_version; default `<id>-<version>`
      * @param bool $enableStdoutGuard send echo/print output to stderr prefixed `[stdout-guard] ` (default true)
      * @param int $maxFrameBytes largest frame read or written (default 1 MiB); longer input lines are logged and skipped
      * @param bool $handleProcessSignals drain and exit 0 on SIGTERM/SIGINT (needs the pcntl extension; default true)
      * @param float $hostCallTimeout deadline of host calls in seconds (default 30)
-     * @param int $maxQueuedEvents events waiting for onEvent; beyond it new ones are dropped and counted (default 10,000)
-     * @param float $drainTimeout how long shutdown keeps working through queued work, in seconds (default 10)
+     * @param int $maxQueuedEvents events waiting for a handler; beyond it new ones are dropped and counted (default 10,000)
+     * @param int $maxConcurrentHandlers handlers in flight at once; more wait their turn in arrival order (default 256)
+     * @param float $drainTimeout how long shutdown waits for in-flight and queued work, in seconds (default 10)
      * @param bool $exitOnShutdown exit(0) once shut down (default true); false makes run() return
      * @param resource|null $input the stream frames arrive on (default STDIN)
      * @param resource|null $output the stream frames leave on (default STDOUT)
      */
     public function __construct(
-        string $manifestToml,
+        string|array $manifestToml,
         ?callable $onEvent = null,
         ?callable $onShutdown = null,
         ?callable $onConfigure = null,
         array $tools = [],
         ?callable $onTool = null,
+        ?callable $onToolWithContext = null,
         ?string $serverVersion = null,
-        private readonly bool $enableStdoutGuard = true,
+        bool $enableStdoutGuard = true,
         int $maxFrameBytes = MAX_FRAME_BYTES,
-        private readonly bool $handleProcessSignals = true,
+        bool $handleProcessSignals = true,
         float $hostCallTimeout = DEFAULT_HOST_CALL_TIMEOUT,
         int $maxQueuedEvents = 10000,
+        int $maxConcurrentHandlers = 256,
         float $drainTimeout = 10.0,
-        private readonly bool $exitOnShutdown = true,
+        bool $exitOnShutdown = true,
         $input = null,
         $output = null,
     ) {
-        try {
-            $json = Toml::parse($manifestToml);
-        } catch (TomlException $e) {
-            throw new ManifestException("manifestToml is not valid TOML: {$e->getMessage()}", 0, $e);
+        if (is_array($manifestToml)) {
+            // The reference SDK's form: one options array.
+            $o = $manifestToml;
+            foreach (array_keys($o) as $key) {
+                if (!in_array($key, self::OPTION_KEYS, true)) {
+                    throw new \InvalidArgumentException("PluginAdapter option '{$key}' is not known; known: " . implode(', ', self::OPTION_KEYS));
+                }
+            }
+            if (!is_string($o['manifestToml'] ?? null)) {
+                throw new PluginError("PluginAdapter requires the 'manifestToml' string option");
+            }
+            foreach (['onEvent', 'onShutdown', 'onConfigure', 'onTool', 'onToolWithContext'] as $k) {
+                if (isset($o[$k]) && !is_callable($o[$k])) {
+                    throw new \InvalidArgumentException("PluginAdapter option '{$k}' must be callable, got " . get_debug_type($o[$k]));
+                }
+            }
+            if (isset($o['tools']) && !is_array($o['tools'])) {
+                throw new PluginError("PluginAdapter 'tools' option must be an array of ToolDef");
+            }
+            $manifestToml = $o['manifestToml'];
+            $onEvent = $o['onEvent'] ?? null;
+            $onShutdown = $o['onShutdown'] ?? null;
+            $onConfigure = $o['onConfigure'] ?? null;
+            $tools = $o['tools'] ?? [];
+            $onTool = $o['onTool'] ?? null;
+            $onToolWithContext = $o['onToolWithContext'] ?? null;
+            $serverVersion = $o['serverVersion'] ?? null;
+            $enableStdoutGuard = (bool) ($o['enableStdoutGuard'] ?? true);
+            $maxFrameBytes = (int) ($o['maxFrameBytes'] ?? MAX_FRAME_BYTES);
+            $handleProcessSignals = (bool) ($o['handleProcessSignals'] ?? true);
+            $hostCallTimeout = (float) ($o['hostCallTimeout'] ?? DEFAULT_HOST_CALL_TIMEOUT);
+            $maxQueuedEvents = (int) ($o['maxQueuedEvents'] ?? 10000);
+            $maxConcurrentHandlers = (int) ($o['maxConcurrentHandlers'] ?? 256);
+            $drainTimeout = (float) ($o['drainTimeout'] ?? 10.0);
+            $exitOnShutdown = (bool) ($o['exitOnShutdown'] ?? true);
+            $input = $o['input'] ?? null;
+            $output = $o['output'] ?? null;
         }
-        $plugin = $json->plugin ?? null;
-        if (!$plugin instanceof \stdClass || !is_string($plugin->id ?? null) || $plugin->id === '') {
-            throw new ManifestException('manifestToml has no [plugin].id');
-        }
+        $json = Manifest::parseJson($manifestToml);
+        $plugin = $json->plugin;
         $this->manifestJson = $json;
         $this->manifest = Toml::toArray($json);
         $this->pluginId = $plugin->id;
@@ -140,12 +199,20 @@ final class PluginAdapter
         $version = is_string($plugin->version ?? null) ? $plugin->version : '0.0.0';
         $this->serverVersion = $serverVersion ?? "{$this->pluginId}-{$version}";
         $this->tools = array_map(self::toolDef(...), array_values($tools));
+        $this->checkToolsDeclared();
         $this->onEvent = $onEvent === null ? null : $onEvent(...);
         $this->onShutdown = $onShutdown === null ? null : $onShutdown(...);
         $this->onConfigure = $onConfigure === null ? null : $onConfigure(...);
-        $this->onTool = $onTool === null ? null : $onTool(...);
+        // With-context wins when both are given, as in the reference SDKs; a one-argument
+        // handler ignores the context PHP passes it.
+        $handler = $onToolWithContext ?? $onTool;
+        $this->onTool = $handler === null ? null : $handler(...);
+        $this->enableStdoutGuard = $enableStdoutGuard;
+        $this->handleProcessSignals = $handleProcessSignals;
+        $this->exitOnShutdown = $exitOnShutdown;
         $this->maxFrameBytes = self::positive('maxFrameBytes', $maxFrameBytes);
         $this->maxQueuedEvents = self::positive('maxQueuedEvents', $maxQueuedEvents);
+        $this->maxConcurrentHandlers = self::positive('maxConcurrentHandlers', $maxConcurrentHandlers);
         $this->hostCallTimeout = self::positive('hostCallTimeout', $hostCallTimeout);
         $this->drainTimeout = self::positive('drainTimeout', $drainTimeout);
         $this->in = $input ?? STDIN;
@@ -153,6 +220,12 @@ final class PluginAdapter
         $this->work = new \SplQueue();
         $this->broker = new BrokerSender($this);
         $this->decoder = new LineDecoder($this->maxFrameBytes, $this->route(...), $this->onBadLine(...));
+    }
+
+    /** The whole manifest as arrays (reference accessor; same as the `manifest` property). */
+    public function manifest(): array
+    {
+        return $this->manifest;
     }
 
     /** @internal the id of the last adapter constructed, for state_dir() */
@@ -237,7 +310,7 @@ final class PluginAdapter
     public function run(): void
     {
         if ($this->running) {
-            throw new \LogicException('PluginAdapter::run() was already called');
+            throw new PluginError('PluginAdapter::run() was already called');
         }
         $this->running = true;
         if ($this->enableStdoutGuard) {
@@ -285,10 +358,18 @@ final class PluginAdapter
         }
     }
 
-    private function reply(int|string|null $id, mixed $result): void
+    private function reply(int|string|null $id, mixed $result, bool $toolResult = false): void
     {
         try {
             $this->sendFrame(['jsonrpc' => '2.0', 'id' => $id, 'result' => $result]);
+        } catch (\JsonException $e) {
+            if ($toolResult) {
+                // The reference SDKs answer a tool result that cannot be encoded as the tool's failure.
+                $this->replyError($id, ErrorCodes::TOOL_EXECUTION_FAILED, "execution failed: tool result not JSON-serializable: {$e->getMessage()}");
+                return;
+            }
+            $this->log('reply to request ' . json_encode($id) . " not sent: {$e->getMessage()}");
+            $this->replyError($id, ErrorCodes::INTERNAL_ERROR, "reply not sent: {$e->getMessage()}");
         } catch (\Throwable $e) {
             // A result too large for one frame (or not encodable) still gets an answer, so the host's call does not hang until its deadline.
             $this->log('reply to request ' . json_encode($id) . " not sent: {$e->getMessage()}");
@@ -320,43 +401,88 @@ final class PluginAdapter
     // ---- host calls ------------------------------------------------------------------
 
     /**
-     * @internal send a request to the host and wait for its reply, reading (and
-     * queueing) everything else that arrives meanwhile. Returns the result with
-     * objects as arrays; throws RpcException (host error), HostCallTimeoutException,
-     * or HostCallException (shutdown).
+     * @internal send a request to the host and wait for its reply. Inside a handler's
+     * Fiber the Fiber suspends until the reply, its deadline or shutdown, and other
+     * handlers run meanwhile; elsewhere it reads stdin in place (queueing what else
+     * arrives). Returns the result with objects as arrays (or as \stdClass with
+     * `$raw`); throws RpcServerError (host error), RpcTimeoutError, or
+     * RpcTransportError (shutdown, or the host went away).
      */
     public function hostRequest(string $method, mixed $params, ?float $timeout = null, ?\Closure $onDelta = null, bool $raw = false): mixed
     {
         if ($this->shuttingDown) {
-            throw new HostCallException("{$method} not sent: plugin is shutting down");
+            throw new RpcTransportError("{$method} not sent: plugin is shutting down");
         }
         $this->prepareInput();
         $id = $this->nextId++;
-        $this->pending[$id] = ['method' => $method, 'onDelta' => $onDelta, 'raw' => $raw];
+        $this->pending[$id] = ['method' => $method, 'onDelta' => $onDelta, 'raw' => $raw, 'chunks' => []];
         $limit = $timeout ?? $this->hostCallTimeout;
         $deadline = microtime(true) + $limit;
+        $fiber = \Fiber::getCurrent();
+        $slot = $fiber !== null && isset($this->fibers[spl_object_id($fiber)]) ? spl_object_id($fiber) : null;
         try {
             $this->sendFrame(['jsonrpc' => '2.0', 'id' => $id, 'method' => $method, 'params' => $params]);
             while (true) {
+                $this->deliverChunks($id);
                 if (isset($this->responses[$id])) {
                     $frame = $this->responses[$id];
                     if (isset($frame->error) && is_object($frame->error)) {
-                        throw RpcException::fromWire($frame->error);
+                        throw RpcServerError::fromWire($frame->error);
                     }
                     return $raw ? ($frame->result ?? null) : Toml::toArray($frame->result ?? null);
                 }
                 if ($this->shuttingDown) {
-                    throw new HostCallException("{$method} failed: plugin is shutting down");
+                    throw new RpcTransportError("{$method} failed: plugin is shutting down");
+                }
+                if (!$this->inputOpen) {
+                    throw new RpcTransportError("{$method} failed: the host closed stdin");
                 }
                 $left = $deadline - microtime(true);
                 if ($left <= 0) {
-                    throw new HostCallTimeoutException(sprintf('host did not answer %s within %d ms', $method, (int) round($limit * 1000)));
+                    throw new RpcTimeoutError($limit, $method);
                 }
-                $this->pump($left, true);
+                if ($slot !== null) {
+                    $this->fibers[$slot]['waitId'] = $id;
+                    $this->fibers[$slot]['deadline'] = $deadline;
+                    try {
+                        \Fiber::suspend();
+                    } finally {
+                        if (isset($this->fibers[$slot])) {
+                            $this->fibers[$slot]['waitId'] = null;
+                            $this->fibers[$slot]['deadline'] = null;
+                        }
+                    }
+                } else {
+                    $this->pump($left, true);
+                }
             }
         } finally {
             unset($this->pending[$id], $this->responses[$id]);
         }
+    }
+
+    /** Hand streamed chunks of request `$id` to its onDelta, in the waiting handler's own Fiber. */
+    private function deliverChunks(int $id): void
+    {
+        while (isset($this->pending[$id]) && $this->pending[$id]['chunks'] !== []) {
+            $chunk = array_shift($this->pending[$id]['chunks']);
+            $call = $this->pending[$id];
+            try {
+                ($call['onDelta'])($call['raw'] ? $chunk : Toml::toArray($chunk));
+            } catch (\Throwable $e) {
+                $this->log("onDelta handler failed: {$e->getMessage()}");
+            }
+        }
+    }
+
+    /**
+     * @internal the id of the event whose handler is running in the current Fiber
+     * (null outside one): what a publish from that handler correlates to.
+     */
+    public function currentEventId(): ?string
+    {
+        $fiber = \Fiber::getCurrent();
+        return $fiber === null ? null : ($this->fibers[spl_object_id($fiber)]['eventId'] ?? null);
     }
 
     /** @internal */
@@ -442,39 +568,34 @@ final class PluginAdapter
         }
     }
 
+    /** A line that is not a frame is logged and dropped, never answered (the reference SDKs do the same). */
     private function onBadLine(string $kind, string $preview): void
     {
-        $this->log("dropped a bad line from the host ({$kind})" . ($preview !== '' ? ": {$preview}" : ''));
-        // An over-size line is only logged (CONTRACT: logged and dropped); other bad lines get a parse error with id null.
-        if ($kind !== 'too_large') {
-            $this->replyError(null, ErrorCodes::PARSE_ERROR, "parse error ({$kind})");
+        if ($kind === 'too_large') {
+            $this->log("plugin: inbound frame exceeds maxFrameBytes {$this->maxFrameBytes}, dropped");
+            return;
         }
+        $this->log("plugin: malformed jsonrpc line ({$kind})" . ($preview !== '' ? ": {$preview}" : '') . ', dropped');
     }
 
     private function route(mixed $v): void
     {
-        if (!$v instanceof \stdClass || ($v->jsonrpc ?? null) !== '2.0') {
-            $id = $v instanceof \stdClass && (is_int($v->id ?? null) || is_string($v->id ?? null)) ? $v->id : null;
-            $this->replyError($id, ErrorCodes::INVALID_REQUEST, 'invalid request: not a JSON-RPC 2.0 object');
+        if (!$v instanceof \stdClass) {
+            $this->log('plugin: jsonrpc frame must be an object, dropped');
             return;
         }
-        if (!property_exists($v, 'method')) {
-            // A response to one of our host calls; one we no longer wait for (timed out) is dropped.
+        if (!is_string($v->method ?? null)) {
+            // A response to one of our host calls (or garbage): never answered. One we
+            // no longer wait for (timed out) is dropped.
             $id = $v->id ?? null;
             if (is_int($id) && isset($this->pending[$id])) {
                 $this->responses[$id] = $v;
-            } else {
-                $this->log('response to unknown request id ' . json_encode($id) . ' ignored');
+            } elseif ($id !== null) {
+                $this->log('plugin: response for unknown/expired request id ' . json_encode($id) . ', dropped');
             }
             return;
         }
-        $hasId = property_exists($v, 'id');
-        if (!is_string($v->method)) {
-            if ($hasId) {
-                $this->replyError(self::wireId($v->id), ErrorCodes::INVALID_REQUEST, 'invalid request: method must be a string');
-            }
-            return;
-        }
+        $hasId = property_exists($v, 'id') && $v->id !== null;
         $hasParams = property_exists($v, 'params');
         $params = $hasParams ? $v->params : null;
         if (!$hasId) {
@@ -523,19 +644,24 @@ final class PluginAdapter
                 $this->beginShutdown($reason);
                 return;
             case 'tool.invoke':
-                $args = $params instanceof \stdClass ? ($params->args ?? new \stdClass()) : null;
-                if (!$params instanceof \stdClass || !is_string($params->tool_name ?? null) || !$args instanceof \stdClass) {
-                    $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'tool.invoke params must be {plugin_id, tool_name, args, agent_id}');
-                    return;
-                }
+                // No handler wins over the params' shape, as in the reference SDKs.
                 if ($this->onTool === null) {
-                    $this->replyError($id, ErrorCodes::METHOD_NOT_FOUND, 'this plugin has no tool handler');
+                    $this->replyError($id, ErrorCodes::METHOD_NOT_FOUND, 'method not found: tool.invoke (this plugin has no tool handler)');
                     return;
                 }
+                if (!$params instanceof \stdClass) {
+                    $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'tool.invoke params must be an object {plugin_id, tool_name, args, agent_id}');
+                    return;
+                }
+                if (!is_string($params->tool_name ?? null) || $params->tool_name === '') {
+                    $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'tool.invoke params missing string `tool_name`');
+                    return;
+                }
+                // Omitted args reach the handler as null, a scalar as itself.
                 $inv = new ToolInvocation(
                     is_string($params->plugin_id ?? null) ? $params->plugin_id : $this->pluginId,
                     $params->tool_name,
-                    Toml::toArray($args),
+                    Toml::toArray($params->args ?? null),
                     is_string($params->agent_id ?? null) ? $params->agent_id : null,
                 );
                 $this->enqueueRequest(['tool', $id, $inv]);
@@ -583,14 +709,11 @@ final class PluginAdapter
         if ($method === 'llm.complete.delta' && $params instanceof \stdClass) {
             $rid = $params->request_id ?? null;
             $rid = is_string($rid) && ctype_digit($rid) ? (int) $rid : $rid;
-            $call = is_int($rid) ? ($this->pending[$rid] ?? null) : null;
-            if ($call !== null && $call['onDelta'] !== null) {
-                try {
-                    $chunk = $params->chunk ?? null;
-                    ($call['onDelta'])($call['raw'] ? $chunk : Toml::toArray($chunk));
-                } catch (\Throwable $e) {
-                    $this->log("onDelta handler failed: {$e->getMessage()}");
-                }
+            // Chunks wait for the handler that streams them; it runs them through its onDelta in order.
+            if (is_int($rid) && ($this->pending[$rid]['onDelta'] ?? null) !== null) {
+                $this->pending[$rid]['chunks'][] = $params->chunk ?? null;
+            } else {
+                $this->log('plugin: llm.complete.delta for unknown/non-stream request ' . json_encode($rid) . ', dropped');
             }
         }
         // Other notifications (future contract additions) are ignored, never answered.
@@ -604,61 +727,154 @@ final class PluginAdapter
             if (!function_exists('pcntl_async_signals') && function_exists('pcntl_signal_dispatch')) {
                 pcntl_signal_dispatch();
             }
+            $this->startQueuedWork();
+            $progressed = $this->resumeFibers();
             if ($this->shuttingDown) {
-                if ($this->work->isEmpty()) {
+                if ($this->work->isEmpty() && $this->fibers === []) {
                     return;
                 }
                 if (microtime(true) - $this->shutdownStartedAt > $this->drainTimeout) {
-                    $this->abandonQueuedWork();
+                    $this->abandonWork();
                     return;
                 }
-                $this->processNext();
-                continue;
-            }
-            if (!$this->work->isEmpty()) {
-                $this->processNext();
-                $this->runDueTimers();
-                $this->pump(0.0);
+                $this->pump($progressed ? 0.0 : $this->untilNextWake(), true);
                 continue;
             }
             if ($this->runDueTimers()) {
                 continue;
             }
-            $this->pump($this->untilNextTimer());
+            $this->pump($progressed || $this->canStartWork() ? 0.0 : $this->untilNextWake());
         }
     }
 
-    private function processNext(): void
+    private function canStartWork(): bool
     {
-        $item = $this->work->dequeue();
-        switch ($item[0]) {
-            case 'event':
-                $this->queuedEvents--;
-                $this->handleEvent($item[1], $item[2], $item[3]);
-                return;
-            case 'configure':
-                $this->queuedRequests--;
-                try {
-                    if ($this->onConfigure !== null) {
-                        ($this->onConfigure)($item[2]);
-                    }
-                    $this->reply($item[1], ['ok' => true]);
-                } catch (\Throwable $e) {
-                    $this->replyError($item[1], ErrorCodes::INVALID_PARAMS, "configuration refused: {$e->getMessage()}");
-                }
-                return;
-            case 'tool':
-                $this->queuedRequests--;
-                try {
-                    $this->reply($item[1], ($this->onTool)($item[2], new ToolContext($this->broker, $this)));
-                } catch (ToolException $e) {
-                    $this->replyError($item[1], $e->getCode(), $e->getMessage(), $e->getData());
-                } catch (\Throwable $e) {
-                    // Only typed tool errors choose their code; anything else (a host call's error included) is -33403.
-                    $this->replyError($item[1], ErrorCodes::TOOL_EXECUTION_FAILED, $e->getMessage() !== '' ? $e->getMessage() : get_class($e));
-                }
-                return;
+        return !$this->work->isEmpty() && count($this->fibers) < $this->maxConcurrentHandlers;
+    }
+
+    /** Start queued work in arrival order while fewer than maxConcurrentHandlers are in flight. */
+    private function startQueuedWork(): void
+    {
+        while ($this->canStartWork()) {
+            $item = $this->work->dequeue();
+            switch ($item[0]) {
+                case 'event':
+                    $this->queuedEvents--;
+                    [, $topic, $event, $subscriberId] = $item;
+                    $this->spawn(fn () => $this->handleEvent($topic, $event, $subscriberId), $event->id);
+                    break;
+                case 'configure':
+                    $this->queuedRequests--;
+                    [, $id, $value] = $item;
+                    $this->spawn(fn () => $this->handleConfigure($id, $value), null, $id);
+                    break;
+                case 'tool':
+                    $this->queuedRequests--;
+                    [, $id, $inv] = $item;
+                    $this->spawn(fn () => $this->handleTool($id, $inv), null, $id);
+                    break;
+            }
         }
+    }
+
+    /**
+     * Run `$fn` in a Fiber of its own until it finishes or first suspends.
+     * `$eventId` is the event it handles (publishes correlate to it), `$requestId`
+     * the request it answers (answered with an error if shutdown abandons it).
+     */
+    private function spawn(\Closure $fn, ?string $eventId = null, int|string|null $requestId = null): void
+    {
+        $fiber = new \Fiber(function () use ($fn): void {
+            try {
+                $fn();
+            } catch (\Throwable $e) {
+                $this->log('handler failed: ' . get_class($e) . ": {$e->getMessage()}");
+            }
+        });
+        $slot = spl_object_id($fiber);
+        $this->fibers[$slot] = ['fiber' => $fiber, 'waitId' => null, 'deadline' => null, 'eventId' => $eventId, 'requestId' => $requestId];
+        $this->step($slot, static fn () => $fiber->start());
+    }
+
+    private function step(int $slot, \Closure $go): void
+    {
+        try {
+            $go();
+        } catch (\Throwable $e) {
+            $this->log('handler fiber failed: ' . get_class($e) . ": {$e->getMessage()}");
+        }
+        if (isset($this->fibers[$slot]) && $this->fibers[$slot]['fiber']->isTerminated()) {
+            unset($this->fibers[$slot]);
+        }
+    }
+
+    /** Resume every suspended handler that can go on: it yielded, or what it waits for came (or expired). True if any ran. */
+    private function resumeFibers(): bool
+    {
+        $ran = false;
+        $now = microtime(true);
+        foreach ($this->fibers as $slot => $f) {
+            if (!$f['fiber']->isSuspended()) {
+                continue;
+            }
+            $wait = $f['waitId'];
+            if ($wait !== null && !$this->shuttingDown && !$this->inputOpenFailed($wait) && !isset($this->responses[$wait])
+                && ($this->pending[$wait]['chunks'] ?? []) === [] && $now < ($f['deadline'] ?? INF)) {
+                continue;
+            }
+            $ran = true;
+            $this->step($slot, static fn () => $f['fiber']->resume());
+        }
+        return $ran;
+    }
+
+    /** A waiting host call can never be answered once stdin is closed. */
+    private function inputOpenFailed(int $wait): bool
+    {
+        return !$this->inputOpen && !isset($this->responses[$wait]);
+    }
+
+    /** How long the loop may sleep: until the next timer or host-call deadline; 1 ms while a handler yielded by itself. */
+    private function untilNextWake(): ?float
+    {
+        $next = $this->timers === [] || $this->shuttingDown ? INF : min(array_column($this->timers, 'due'));
+        foreach ($this->fibers as $f) {
+            if ($f['fiber']->isSuspended() && $f['waitId'] === null) {
+                return 0.001;
+            }
+            $next = min($next, $f['deadline'] ?? INF);
+        }
+        if ($this->shuttingDown) {
+            $next = min($next, $this->shutdownStartedAt + $this->drainTimeout);
+        }
+        return $next === INF ? null : max(0.0, $next - microtime(true));
+    }
+
+    private function handleConfigure(int|string|null $id, mixed $value): void
+    {
+        try {
+            if ($this->onConfigure !== null) {
+                ($this->onConfigure)($value);
+            }
+            $this->reply($id, ['ok' => true]);
+        } catch (\Throwable $e) {
+            $this->replyError($id, ErrorCodes::INVALID_PARAMS, "configuration refused: {$e->getMessage()}");
+        }
+    }
+
+    private function handleTool(int|string|null $id, ToolInvocation $inv): void
+    {
+        try {
+            $result = ($this->onTool)($inv, new ToolContext($this->broker, $this->pluginId, $this));
+        } catch (ToolError $e) {
+            $this->replyError($id, $e->getCode(), $e->getMessage(), $e->errorData());
+            return;
+        } catch (\Throwable $e) {
+            // Only typed tool errors choose their code; anything else (a host call's error included) is -33403.
+            $this->replyError($id, ErrorCodes::TOOL_EXECUTION_FAILED, 'execution failed: ' . ($e->getMessage() !== '' ? $e->getMessage() : get_class($e)));
+            return;
+        }
+        $this->reply($id, $result, true);
     }
 
     private function handleEvent(string $topic, Event $event, ?string $subscriberId): void
@@ -685,8 +901,10 @@ final class PluginAdapter
     {
         try {
             $payload = ['result' => $handler($event->payloadArray(), $event)];
-        } catch (RpcException $e) {
+        } catch (RpcServerError $e) {
             $payload = ['error' => $e->toArray()];
+        } catch (ToolError $e) {
+            $payload = ['error' => array_filter(['code' => $e->getCode(), 'message' => $e->getMessage(), 'data' => $e->errorData()], static fn ($v) => $v !== null)];
         } catch (\Throwable $e) {
             $payload = ['error' => ['code' => ErrorCodes::TOOL_EXECUTION_FAILED, 'message' => $e->getMessage()]];
         }
@@ -694,16 +912,23 @@ final class PluginAdapter
         $this->broker->publish($out, Event::new($out, $this->pluginId, $payload, $event->sessionId, $event->correlationId ?? $event->id));
     }
 
-    private function abandonQueuedWork(): void
+    /** The drain ran out of time: requests still queued or in flight get an error reply; events are let go. */
+    private function abandonWork(): void
     {
-        $left = count($this->work);
-        $this->log("{$left} queued item(s) still waiting after " . (int) ($this->drainTimeout * 1000) . ' ms; shutting down anyway');
+        $left = count($this->work) + count($this->fibers);
+        $this->log("{$left} queued or in-flight item(s) still waiting after " . (int) ($this->drainTimeout * 1000) . ' ms; shutting down anyway');
         while (!$this->work->isEmpty()) {
             $item = $this->work->dequeue();
             if ($item[0] !== 'event') {
                 $this->replyError($item[1], ErrorCodes::INTERNAL_ERROR, 'plugin is shutting down');
             }
         }
+        foreach ($this->fibers as $f) {
+            if ($f['requestId'] !== null) {
+                $this->replyError($f['requestId'], ErrorCodes::INTERNAL_ERROR, 'plugin is shutting down');
+            }
+        }
+        $this->fibers = [];
     }
 
     // ---- timers ----------------------------------------------------------------------
@@ -734,25 +959,19 @@ final class PluginAdapter
                 $this->timers[$id]['due'] = max($t['due'] + $t['interval'], $now + $t['interval'] / 2);
             }
             $ran = true;
-            try {
-                ($t['fn'])($this->broker);
-            } catch (\Throwable $e) {
-                $this->log("timer failed: {$e->getMessage()}");
-            }
+            $fn = $t['fn'];
+            $this->spawn(function () use ($fn): void {
+                try {
+                    $fn($this->broker);
+                } catch (\Throwable $e) {
+                    $this->log("timer failed: {$e->getMessage()}");
+                }
+            });
             if ($this->shuttingDown) {
                 break;
             }
         }
         return $ran;
-    }
-
-    private function untilNextTimer(): ?float
-    {
-        if ($this->timers === []) {
-            return null;
-        }
-        $next = min(array_column($this->timers, 'due'));
-        return max(0.0, $next - microtime(true));
     }
 
     // ---- shutdown --------------------------------------------------------------------
@@ -821,6 +1040,26 @@ final class PluginAdapter
     private static function wireId(mixed $id): int|string|null
     {
         return is_int($id) || is_string($id) ? $id : (is_float($id) ? (int) $id : null);
+    }
+
+    /** Every advertised tool must be listed in `[plugin.extends].tools`, or the host refuses the plugin: fail here first. */
+    private function checkToolsDeclared(): void
+    {
+        $names = array_values(array_filter(
+            array_map(static fn (ToolDef $t): string => $t->name, $this->tools),
+            static fn (string $n): bool => $n !== ConformanceProbe::TOOL,
+        ));
+        if ($names === []) {
+            return;
+        }
+        $allowed = $this->manifest['plugin']['extends']['tools'] ?? null;
+        if (!is_array($allowed)) {
+            throw new ManifestError('tools are declared but the manifest has no [plugin.extends].tools list; declared: ' . implode(', ', $names));
+        }
+        $missing = array_values(array_diff($names, $allowed));
+        if ($missing !== []) {
+            throw new ManifestError('declared tool(s) not in [plugin.extends].tools [' . implode(', ', $allowed) . ']: ' . implode(', ', $missing));
+        }
     }
 
     private static function toolDef(ToolDef|array $t): ToolDef

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /**
  * A TOML 1.0 reader (plus TOML 1.1's multi-line inline tables, \e and \xHH

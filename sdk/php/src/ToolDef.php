@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /**
  * A tool the plugin serves, advertised in the initialize result. List its name
@@ -18,8 +18,14 @@ final class ToolDef implements \JsonSerializable
     ) {
     }
 
-    public function jsonSerialize(): array
+    /** The catalogue entry `{name, description, input_schema}` (reference name). */
+    public function toJson(): array
     {
         return ['name' => $this->name, 'description' => $this->description, 'input_schema' => $this->inputSchema];
+    }
+
+    public function jsonSerialize(): array
+    {
+        return $this->toJson();
     }
 }

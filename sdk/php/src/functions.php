@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /** Largest frame either side may send (1 MiB). */
 const MAX_FRAME_BYTES = 1048576;

@@ -78,6 +78,8 @@ final class PluginProcess
     /** @var list<self> */
     private static array $live = [];
 
+    /** @var list<string> ids of the events sent with event(), in order */
+    public array $sentEvents = [];
     /** @var list<array> */
     public array $frames = [];
     /** @var list<string> raw stdout lines, in order */
@@ -163,6 +165,7 @@ final class PluginProcess
     public function event(string $topic, mixed $payload, array $extra = []): void
     {
         $ev = array_replace(['id' => 'e-' . $this->nextId++, 'timestamp' => '2026-01-01T00:00:00.000Z', 'topic' => $topic, 'source' => 'test', 'session_id' => null, 'payload' => $payload], $extra);
+        $this->sentEvents[] = $ev['id'];
         $this->notify('broker.event', ['topic' => $topic, 'event' => $ev]);
     }
 

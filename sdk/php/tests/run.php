@@ -9,30 +9,33 @@ declare(strict_types=1);
 require __DIR__ . '/../autoload.php';
 require __DIR__ . '/harness.php';
 
-use Nexo\PluginSdk\ErrorCodes;
-use Nexo\PluginSdk\Event;
-use Nexo\PluginSdk\LineDecoder;
-use Nexo\PluginSdk\ManifestException;
-use Nexo\PluginSdk\PluginAdapter;
-use Nexo\PluginSdk\RpcException;
-use Nexo\PluginSdk\StdoutGuard;
-use Nexo\PluginSdk\Toml;
-use Nexo\PluginSdk\TomlException;
-use Nexo\PluginSdk\ToolDeniedException;
-use Nexo\PluginSdk\ToolExecutionFailedException;
-use Nexo\PluginSdk\ToolInvalidArgumentsException;
-use Nexo\PluginSdk\ToolNotFoundException;
-use Nexo\PluginSdk\ToolUnavailableException;
+use Nexo\Plugin\Sdk\ErrorCodes;
+use Nexo\Plugin\Sdk\Event;
+use Nexo\Plugin\Sdk\LineDecoder;
+use Nexo\Plugin\Sdk\ManifestException;
+use Nexo\Plugin\Sdk\PluginAdapter;
+use Nexo\Plugin\Sdk\RpcException;
+use Nexo\Plugin\Sdk\StdoutGuard;
+use Nexo\Plugin\Sdk\Tool;
+use Nexo\Plugin\Sdk\Toml;
+use Nexo\Plugin\Sdk\TomlException;
+use Nexo\Plugin\Sdk\WireError;
+use Nexo\Plugin\Sdk\ToolDeniedException;
+use Nexo\Plugin\Sdk\ToolExecutionFailedException;
+use Nexo\Plugin\Sdk\ToolInvalidArgumentsException;
+use Nexo\Plugin\Sdk\ToolNotFoundException;
+use Nexo\Plugin\Sdk\ToolUnavailableException;
 
-use function Nexo\PluginSdk\now_rfc3339;
-use function Nexo\PluginSdk\reply_topic;
-use function Nexo\PluginSdk\state_dir;
-use function Nexo\PluginSdk\text_result;
-use function Nexo\PluginSdk\tool_topic;
-use function Nexo\PluginSdk\uuid7;
+use function Nexo\Plugin\Sdk\now_rfc3339;
+use function Nexo\Plugin\Sdk\reply_topic;
+use function Nexo\Plugin\Sdk\state_dir;
+use function Nexo\Plugin\Sdk\text_result;
+use function Nexo\Plugin\Sdk\tool_topic;
+use function Nexo\Plugin\Sdk\uuid7;
 
 const ROOT = __DIR__ . '/../../..';
 const SINK = __DIR__ . '/fixtures/kitchen_sink.php';
+const SESSION = '0190d2a4-7b1c-7cc1-9d3e-2f4a5b6c7d8e';
 
 /** Deep equality of decoded JSON: key order ignored, 1 == 1.0 (smol-toml's JSON cannot tell them apart). */
 function json_equal(mixed $a, mixed $b): bool
@@ -135,8 +138,26 @@ test('event - Event::new fills all six fields; the wire form omits unset optiona
     check(preg_match('/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/', $e->id) === 1, $e->id);
     check(preg_match('/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/', $e->timestamp) === 1, $e->timestamp);
     same(['id', 'timestamp', 'topic', 'source', 'session_id', 'payload'], array_keys($e->jsonSerialize()));
-    $f = Event::new('a.b', 'me', new \stdClass(), sessionId: 's', correlationId: 'c', metadata: ['k' => 1]);
-    same('{"topic":"a.b","source":"me","session_id":"s","payload":{},"correlation_id":"c","metadata":{"k":1}}', json_encode(array_diff_key($f->jsonSerialize(), ['id' => 1, 'timestamp' => 1])));
+    $sid = '0190d2a4-7b1c-7cc1-9d3e-2f4a5b6c7d8e';
+    $f = Event::new('a.b', 'me', new \stdClass(), sessionId: $sid, correlationId: 'c', metadata: ['k' => 1]);
+    same('{"topic":"a.b","source":"me","session_id":"' . $sid . '","payload":{},"correlation_id":"c","metadata":{"k":1}}', json_encode(array_diff_key($f->jsonSerialize(), ['id' => 1, 'timestamp' => 1])));
+    same($f->jsonSerialize(), $f->toJson());
+});
+
+test('event - a session id that is not a UUID travels in metadata, never as session_id', function (): void {
+    $f = Event::new('a.b', 'me', [], sessionId: 'chat-42', metadata: ['k' => 1]);
+    $wire = $f->toJson();
+    same(null, $wire['session_id']);
+    same(['k' => 1, 'session_id' => 'chat-42'], $wire['metadata']);
+    same('chat-42', $f->sessionId, 'the event itself keeps it');
+    same(['session_id' => 'chat-42'], Event::new('a.b', 'me', [], sessionId: 'chat-42')->toJson()['metadata']);
+});
+
+test('event - fromJson needs a string topic; payloads and metadata arrive as arrays', function (): void {
+    throws(WireError::class, fn () => Event::fromJson(['source' => 'x']), '/topic/');
+    $e = Event::fromJson(['topic' => 't', 'source' => 's', 'payload' => json_decode('{"a":{"b":[1]},"o":{}}'), 'metadata' => json_decode('{"m":{"n":1}}')]);
+    same(['a' => ['b' => [1]], 'o' => []], $e->payload);
+    same(['m' => ['n' => 1]], $e->metadata);
 });
 
 test('event - fromWire is lenient and payloadArray converts objects', function (): void {
@@ -146,7 +167,7 @@ test('event - fromWire is lenient and payloadArray converts objects', function (
     same('c', $e->correlationId);
     same(36, strlen($e->id));
     same(['a' => ['b' => [1]]], $e->payloadArray());
-    same('{"a":{"b":[1]}}', json_encode($e->payload), 'the wire shape is kept');
+    same(['a' => ['b' => [1]]], $e->payload, 'payload objects arrive as arrays, as in the reference SDK');
     $bare = Event::fromWire([]);
     same(null, $bare->payload);
     same(null, $bare->sessionId);
@@ -162,14 +183,19 @@ test('event - uuid7 sorts by time; now_rfc3339 is UTC with milliseconds', functi
 });
 
 test('tools - typed tool exceptions carry their contract codes and data', function (): void {
-    same(-33401, (new ToolNotFoundException('x'))->getCode());
-    same(['code' => -33402, 'message' => 'bad', 'data' => ['details' => [['path' => '/a']]]], (new ToolInvalidArgumentsException('bad', [['path' => '/a']]))->toArray());
+    $nf = new ToolNotFoundException('x');
+    same([-33401, 'tool not found: x'], [$nf->getCode(), $nf->getMessage()]);
+    check($nf instanceof \Nexo\Plugin\Sdk\ToolNotFound && $nf instanceof \Nexo\Plugin\Sdk\ToolError && $nf instanceof \Nexo\Plugin\Sdk\PluginError, 'old names are the reference classes');
+    $bad = new ToolInvalidArgumentsException('bad', [['path' => '/a']]);
+    same([-33402, 'invalid argument: bad', ['details' => [['path' => '/a']]]], [$bad->getCode(), $bad->getMessage(), $bad->errorData()]);
     same(-33403, (new ToolExecutionFailedException('boom'))->getCode());
-    same(['code' => -33404, 'message' => 'busy', 'data' => ['retry_after_ms' => 5]], (new ToolUnavailableException('busy', 5))->toArray());
-    same(['code' => -33404, 'message' => 'busy'], (new ToolUnavailableException('busy'))->toArray());
-    same(-33405, (new ToolDeniedException('no'))->getCode());
+    same(['x' => 1], (new ToolExecutionFailedException('boom', ['x' => 1]))->errorData(), 'Nexo addition: data on -33403');
+    same([-33404, ['retry_after_ms' => 5]], [(new ToolUnavailableException('busy', 5))->getCode(), (new ToolUnavailableException('busy', 5))->errorData()]);
+    same(null, (new ToolUnavailableException('busy'))->errorData());
+    same([-33405, 'denied: no'], [(new ToolDeniedException('no'))->getCode(), (new ToolDeniedException('no'))->getMessage()]);
     $host = RpcException::fromWire(json_decode('{"message": 5}'));
-    same([ErrorCodes::INTERNAL_ERROR, '5'], [$host->getCode(), $host->getMessage()]);
+    same([ErrorCodes::INTERNAL_ERROR, '5', 'rpc error -32603: 5'], [$host->getCode(), $host->serverMessage, $host->getMessage()]);
+    check($host instanceof \Nexo\Plugin\Sdk\RpcServerError && $host instanceof \Nexo\Plugin\Sdk\RpcError);
     same(['content' => [['type' => 'text', 'text' => 'hi']], 'is_error' => false], text_result('hi'));
     same('plugin.tool.x.y.reply', reply_topic('plugin.tool.x.y'));
     same('plugin.tool.x.y', tool_topic('x.y'));
@@ -231,7 +257,7 @@ test('framing - UTF-8 split inside a character survives; objects stay objects', 
 
 test('stdout guard - output lines get the prefix; a partial line waits for its newline', function (): void {
     $file = tempnam(sys_get_temp_dir(), 'guard');
-    $code = 'require ' . var_export(realpath(__DIR__ . '/../autoload.php'), true) . '; Nexo\PluginSdk\StdoutGuard::install(); echo "a\nb"; print "c\n"; echo "tail";';
+    $code = 'require ' . var_export(realpath(__DIR__ . '/../autoload.php'), true) . '; Nexo\Plugin\Sdk\StdoutGuard::install(); echo "a\nb"; print "c\n"; echo "tail";';
     exec(escapeshellarg(PHP_BINARY) . ' -r ' . escapeshellarg($code) . ' 2>' . escapeshellarg($file), $stdout, $status);
     same([], $stdout, 'nothing on stdout');
     same("[stdout-guard] a\n[stdout-guard] bc\n[stdout-guard] tail\n", file_get_contents($file));
@@ -241,6 +267,11 @@ test('stdout guard - output lines get the prefix; a partial line waits for its n
 test('adapter - the constructor refuses a manifest without [plugin].id and names a bad option', function (): void {
     throws(ManifestException::class, fn () => new PluginAdapter(manifestToml: "[plugin]\nversion = '1.0.0'\n"), '/no \[plugin\]\.id/');
     throws(ManifestException::class, fn () => new PluginAdapter(manifestToml: 'not = = toml'), '/not valid TOML: line 1, column 7/');
+    throws(ManifestException::class, fn () => new PluginAdapter(manifestToml: "[plugin]\nid = 'Bad-Id'\n"), '/must match/');
+    throws(\InvalidArgumentException::class, fn () => new PluginAdapter(['manifestToml' => "[plugin]\nid = 'x'\n", 'onEvnt' => fn () => null]), "/option 'onEvnt' is not known/");
+    throws(\Nexo\Plugin\Sdk\PluginError::class, fn () => new PluginAdapter(['onEvent' => fn () => null]), '/manifestToml/');
+    throws(\Nexo\Plugin\Sdk\ManifestError::class, fn () => new PluginAdapter(['manifestToml' => "[plugin]\nid = 'x'\n", 'tools' => [new \Nexo\Plugin\Sdk\ToolDef('x_t', 'd')]]), '/no \[plugin\.extends\]\.tools/');
+    throws(\Nexo\Plugin\Sdk\ManifestError::class, fn () => new PluginAdapter(['manifestToml' => "[plugin]\nid = 'x'\n[plugin.extends]\ntools = ['x_a']\n", 'tools' => [new \Nexo\Plugin\Sdk\ToolDef('x_b', 'd')]]), '/not in \[plugin\.extends\]\.tools \[x_a\]: x_b/');
     throws(\InvalidArgumentException::class, fn () => new PluginAdapter(manifestToml: "[plugin]\nid = 'x'\n", maxFrameBytes: -1), '/maxFrameBytes must be positive, got -1 \(int\)/');
     $a = new PluginAdapter(manifestToml: "[plugin]\nid = 'x'\nversion = '2.0.0'\n");
     same('x', $a->pluginId);
@@ -286,10 +317,13 @@ test('process - echo: 1,000 events come back in order with all six fields', func
     }
     $keys = array_keys($p->published()[0]['params']['event']);
     sort($keys);
-    same(['id', 'payload', 'session_id', 'source', 'timestamp', 'topic'], $keys);
+    same(['correlation_id', 'id', 'payload', 'session_id', 'source', 'timestamp', 'topic'], $keys);
+    foreach ($p->published() as $i => $f) {
+        same($p->sentEvents[$i], $f['params']['event']['correlation_id'], 'a reply correlates to the event its handler ran for');
+    }
 });
 
-test('process - UTF-8 payloads come back byte-exact, {} and [] kept apart; a 256 KiB payload passes', function (): void {
+test('process - UTF-8 payloads come back byte-exact (objects as arrays, as in the reference SDK); a 256 KiB payload passes', function (): void {
     $p = started();
     $tricky = ['s' => "emoji 😀🎉 CJK 日本語中文 한국어 control \u{1}\u{1f}\t\n\"quote\" \\ end", 'o' => new \stdClass(), 'l' => []];
     $p->event('plugin.outbound.sink', $tricky);
@@ -298,19 +332,21 @@ test('process - UTF-8 payloads come back byte-exact, {} and [] kept apart; a 256
     [$a, $b] = $p->published();
     same($tricky['s'], $a['params']['event']['payload']['s']);
     $raw = array_values(array_filter($p->lines, fn ($l) => str_contains($l, 'broker.publish')))[0];
-    check(str_contains($raw, '"o":{},"l":[]'), $raw);
+    check(str_contains($raw, '"o":[],"l":[]'), $raw);
     check(str_contains($raw, '😀🎉 CJK 日本語中文 한국어 control \u0001\u001f\t\n'), 'UTF-8 unescaped, control characters escaped');
     same(256 * 1024, strlen($b['params']['event']['payload']['big']));
 });
 
-test('process - unknown method -32601, bad params -32602, invalid request -32600, notifications unanswered', function (): void {
+test('process - unknown method -32601, bad params -32602, frames that are not requests dropped unanswered', function (): void {
     $p = started();
     same(-32601, $p->request('no.such.method', new \stdClass())['error']['code']);
-    same(-32602, $p->tool('add', 5)['error']['code']);
+    same(-32602, $p->request('tool.invoke', 5)['error']['code']);
     same(-32602, $p->request('tool.invoke', ['nope' => 1])['error']['code']);
-    $p->send(['id' => 77, 'method' => 'initialize']);
-    $p->waitFor('invalid request', fn ($f) => ($f['id'] ?? null) === 77 && $f['error']['code'] === -32600);
     $before = count($p->frames);
+    $p->send(['id' => 77, 'method' => 5]);
+    $p->write("[1,2]\n");
+    $p->send(['id' => 12345, 'result' => []]);
+    $p->waitUntil('the drops logged', fn ($q) => str_contains($q->stderr, 'must be an object') && str_contains($q->stderr, 'unknown/expired request id 12345'));
     $p->notify('some.notification', ['x' => 1]);
     $p->request('no.such.method', new \stdClass());
     same($before + 1, count($p->frames), 'only the request got a reply');
@@ -321,10 +357,8 @@ test('process - a non-JSON line and an over-1-MiB line are logged and the plugin
     $p->write("this is not json\n");
     $p->write(str_repeat('y', 1_100_000) . "\n");
     same(-32601, $p->request('no.such.method', new \stdClass())['error']['code']);
-    $p->waitUntil('both bad lines logged', fn ($q) => str_contains($q->stderr, 'invalid_json') && str_contains($q->stderr, 'too_large'));
-    $parseErrors = array_filter($p->frames, fn ($f) => ($f['error']['code'] ?? 0) === -32700);
-    same(1, count($parseErrors), 'an over-size line is only logged');
-    same(null, array_values($parseErrors)[0]['id']);
+    $p->waitUntil('both bad lines logged', fn ($q) => str_contains($q->stderr, 'malformed jsonrpc line') && str_contains($q->stderr, 'exceeds maxFrameBytes'));
+    same([], array_values(array_filter($p->frames, fn ($f) => ($f['id'] ?? 0) === null)), 'bad lines are never answered (as in the reference SDKs)');
 });
 
 test('process - tool.invoke: result, each typed code, any other throwable is -33403, an oversize reply is -32603', function (): void {
@@ -349,17 +383,18 @@ test('process - host calls: memory.recall and llm.complete succeed, fail and tim
 
     $call = $p->sendRequest('tool.invoke', ['plugin_id' => 'sink', 'tool_name' => 'host', 'args' => ['call' => 'complete'], 'agent_id' => null]);
     $req = $p->waitFor('llm.complete', fn ($f) => ($f['method'] ?? null) === 'llm.complete');
-    same([4096, 0.7, false], [$req['params']['max_tokens'], $req['params']['temperature'], $req['params']['stream']]);
+    same([4096, 0.7], [$req['params']['max_tokens'], $req['params']['temperature']]);
+    check(!array_key_exists('stream', $req['params']), 'a non-streamed llm.complete has no stream member, as in the reference SDKs');
     $p->send(['jsonrpc' => '2.0', 'id' => $req['id'], 'error' => ['code' => -32603, 'message' => 'llm not configured']]);
     $r = $p->replyTo($call);
     same(-33403, $r['error']['code']);
     check(str_contains($r['error']['message'], 'llm not configured'));
 
     $r = $p->tool('host', ['call' => 'complete', 'timeout_ms' => 200]);
-    check(str_contains($r['error']['message'], 'did not answer llm.complete within 200 ms'), $r['error']['message']);
+    check(str_contains($r['error']['message'], 'no host reply within 0.2s (llm.complete)'), $r['error']['message']);
 
     $call = $p->sendRequest('tool.invoke', ['plugin_id' => 'sink', 'tool_name' => 'host', 'args' => ['call' => 'stream'], 'agent_id' => null]);
-    $req = $p->waitFor('streaming request', fn ($f) => ($f['method'] ?? null) === 'llm.complete' && $f['params']['stream'] === true);
+    $req = $p->waitFor('streaming request', fn ($f) => ($f['method'] ?? null) === 'llm.complete' && ($f['params']['stream'] ?? null) === true);
     foreach (['Hel', 'lo'] as $chunk) {
         $p->notify('llm.complete.delta', ['request_id' => $req['id'], 'chunk' => $chunk]);
     }
@@ -373,18 +408,40 @@ test('process - host calls: memory.recall and llm.complete succeed, fail and tim
     same(['ok' => true], $p->replyTo($call)['result']);
 });
 
-test('process - events that arrive while a handler waits on the host queue up and keep their order', function (): void {
+test('process - handlers run concurrently on Fibers: events are handled while another handler waits on the host', function (): void {
     $p = started();
     $call = $p->sendRequest('tool.invoke', ['plugin_id' => 'sink', 'tool_name' => 'host', 'args' => ['call' => 'recall', 'query' => 'q'], 'agent_id' => null]);
     $req = $p->waitFor('memory.recall', fn ($f) => ($f['method'] ?? null) === 'memory.recall');
     for ($i = 0; $i < 5; $i++) {
         $p->event('plugin.outbound.sink', ['i' => $i]);
     }
+    $p->waitUntil('five publishes while the tool still waits', publishes($p, 5));
+    same([0, 1, 2, 3, 4], array_map(fn ($f) => $f['params']['event']['payload']['i'], $p->published()), 'handlers that do not suspend keep arrival order');
     same(-32601, $p->request('no.such.method', new \stdClass())['error']['code'], 'answered while the handler waits');
     $p->send(['jsonrpc' => '2.0', 'id' => $req['id'], 'result' => ['entries' => []]]);
     same(['ids' => []], $p->replyTo($call)['result']);
-    $p->waitUntil('five publishes', publishes($p, 5));
-    same([0, 1, 2, 3, 4], array_map(fn ($f) => $f['params']['event']['payload']['i'], $p->published()));
+});
+
+test('process - a handler that yields lets later events finish first; its reply still correlates to its own event', function (): void {
+    $p = started();
+    $p->event('plugin.outbound.sink', ['yield_ms' => 300, 'k' => 'slow']);
+    $p->event('plugin.outbound.sink', ['k' => 'fast']);
+    $p->waitUntil('two publishes', publishes($p, 2));
+    [$first, $second] = $p->published();
+    same(['fast', 'slow'], [$first['params']['event']['payload']['k'], $second['params']['event']['payload']['k']]);
+    same([$p->sentEvents[1], $p->sentEvents[0]], [$first['params']['event']['correlation_id'], $second['params']['event']['correlation_id']]);
+});
+
+test('process - two tool calls wait on the host at once and are answered out of order', function (): void {
+    $p = started();
+    $a = $p->sendRequest('tool.invoke', ['plugin_id' => 'sink', 'tool_name' => 'host', 'args' => ['call' => 'recall', 'query' => 'a'], 'agent_id' => null]);
+    $b = $p->sendRequest('tool.invoke', ['plugin_id' => 'sink', 'tool_name' => 'host', 'args' => ['call' => 'recall', 'query' => 'b'], 'agent_id' => null]);
+    $p->waitUntil('two memory.recall requests in flight', fn ($q) => count(array_filter($q->frames, fn ($f) => ($f['method'] ?? null) === 'memory.recall')) === 2);
+    $reqs = array_values(array_filter($p->frames, fn ($f) => ($f['method'] ?? null) === 'memory.recall'));
+    $p->send(['jsonrpc' => '2.0', 'id' => $reqs[1]['id'], 'result' => ['entries' => [['id' => 'mb']]]]);
+    same(['ids' => ['mb']], $p->replyTo($b)['result']);
+    $p->send(['jsonrpc' => '2.0', 'id' => $reqs[0]['id'], 'result' => ['entries' => [['id' => 'ma']]]]);
+    same(['ids' => ['ma']], $p->replyTo($a)['result']);
 });
 
 test('process - subscriptions route their events to their handler', function (): void {
@@ -403,13 +460,13 @@ test('process - subscriptions route their events to their handler', function ():
 test('process - topic tools answer on the reply topic with the correlation id', function (): void {
     $p = started();
     foreach ([['1', ['a' => 2, 'b' => 3]], ['2', new \stdClass()]] as [$id, $payload]) {
-        $p->notify('broker.event', ['topic' => 'plugin.tool.calc.add', 'event' => ['id' => $id, 'timestamp' => 't', 'topic' => 'plugin.tool.calc.add', 'source' => 'agent', 'session_id' => 's1', 'correlation_id' => "c-{$id}", 'payload' => $payload]]);
+        $p->notify('broker.event', ['topic' => 'plugin.tool.calc.add', 'event' => ['id' => $id, 'timestamp' => 't', 'topic' => 'plugin.tool.calc.add', 'source' => 'agent', 'session_id' => SESSION, 'correlation_id' => "c-{$id}", 'payload' => $payload]]);
     }
     $p->waitUntil('two replies', publishes($p, 2));
     [$a, $b] = $p->published();
     same('plugin.tool.calc.add.reply', $a['params']['topic']);
     same(['result' => 5], $a['params']['event']['payload']);
-    same(['c-1', 's1'], [$a['params']['event']['correlation_id'], $a['params']['event']['session_id']]);
+    same(['c-1', SESSION], [$a['params']['event']['correlation_id'], $a['params']['event']['session_id']]);
     same(-33402, $b['params']['event']['payload']['error']['code']);
 });
 
@@ -563,6 +620,111 @@ test('process - the conformance probe is served only under the runner, and other
 
 // ---- the example and the template --------------------------------------------------
 
+// ---- a plugin written against the reference SDK's API alone --------------------------
+
+const REF = __DIR__ . '/fixtures/reference-plugin/main.php';
+
+/** The reference plugin's answer to host call `$method`: waits for the request, sends `$reply` (a result or an error). */
+function answer_host(PluginProcess $p, string $method, array $reply, int $nth = 0): array
+{
+    $reqs = [];
+    $p->waitUntil($method, function ($q) use ($method, $nth, &$reqs) {
+        $reqs = array_values(array_filter($q->frames, fn ($f) => ($f['method'] ?? null) === $method && isset($f['id'])));
+        return count($reqs) > $nth;
+    });
+    $req = $reqs[$nth];
+    $p->send(['jsonrpc' => '2.0', 'id' => $req['id']] + $reply);
+    return $req;
+}
+
+function ref_published(PluginProcess $p, int $n): array
+{
+    $p->waitUntil("{$n} publishes", publishes($p, $n));
+    return $p->published()[$n - 1]['params']['event'];
+}
+
+test('reference api - initialize, events with self-correlating replies, typed host calls', function (): void {
+    $p = PluginProcess::php(REF);
+    $init = $p->request('initialize', ['nexo_version' => '0.2.0'])['result'];
+    same(['refphp', 'refphp-server-1'], [$init['manifest']['plugin']['id'], $init['server_version']]);
+    same('refphp_echo', $init['tools'][0]['name']);
+    same(['type' => 'object'], $init['tools'][0]['input_schema']);
+
+    $p->event('plugin.outbound.refphp', ['op' => 'echo', 'text' => 'hi']);
+    $e = ref_published($p, 1);
+    same(['echoed' => 'hi', 'topic' => 'plugin.outbound.refphp'], $e['payload']);
+    same($p->sentEvents[0], $e['correlation_id']);
+
+    $p->event('plugin.outbound.refphp', ['op' => 'recall', 'q' => 'prefs']);
+    $req = answer_host($p, 'memory.recall', ['result' => ['entries' => [['id' => 'm1', 'agent_id' => 'agent_x', 'content' => 'likes tea', 'tags' => ['t'], 'concept_tags' => [], 'created_at' => '2026-01-01T00:00:00Z', 'memory_type' => 'fact']]]]);
+    same(['agent_id' => 'agent_x', 'query' => 'prefs', 'limit' => 3], $req['params']);
+    same(['contents' => ['likes tea'], 'agents' => ['agent_x']], ref_published($p, 2)['payload']);
+
+    $p->event('plugin.outbound.refphp', ['op' => 'complete']);
+    $req = answer_host($p, 'llm.complete', ['result' => ['content' => 'hello', 'finish_reason' => 'stop', 'usage' => ['prompt_tokens' => 3, 'completion_tokens' => 1]]]);
+    same(['provider' => 'fake', 'model' => 'm1', 'messages' => [['role' => 'user', 'content' => 'hi']], 'max_tokens' => 4096, 'temperature' => 0.7, 'system_prompt' => 'be brief'], $req['params']);
+    same(['content' => 'hello', 'finish' => 'stop', 'completion_tokens' => 1, 'is_result' => true], ref_published($p, 3)['payload']);
+
+    $p->event('plugin.outbound.refphp', ['op' => 'stream']);
+    $p->waitUntil('stream request', fn ($q) => count(array_filter($q->frames, fn ($f) => ($f['method'] ?? null) === 'llm.complete')) === 2);
+    $req = array_values(array_filter($p->frames, fn ($f) => ($f['method'] ?? null) === 'llm.complete'))[1];
+    same(true, $req['params']['stream']);
+    foreach (['Hel', 'lo'] as $c) {
+        $p->notify('llm.complete.delta', ['request_id' => $req['id'], 'chunk' => $c]);
+    }
+    $p->send(['jsonrpc' => '2.0', 'id' => $req['id'], 'result' => ['finish_reason' => 'stop']]);
+    same(['chunks' => ['Hel', 'lo'], 'content_is_null' => true, 'finish' => 'stop'], ref_published($p, 4)['payload']);
+
+    $p->event('plugin.outbound.refphp', ['op' => 'timeout']);
+    same(['timed_out' => true, 'seconds' => 0.3], ref_published($p, 5)['payload']);
+
+    $p->event('plugin.outbound.refphp', ['op' => 'error']);
+    answer_host($p, 'llm.complete', ['error' => ['code' => -32603, 'message' => 'llm not configured']], 2);
+    same(['code' => -32603, 'server_message' => 'llm not configured'], ref_published($p, 6)['payload']);
+
+    $p->event('plugin.outbound.refphp', ['op' => 'inflight']);
+    $p->waitUntil('in-flight recall', fn ($q) => count(array_filter($q->frames, fn ($f) => ($f['method'] ?? null) === 'memory.recall')) === 3);
+    same(['ok' => true], $p->request('shutdown', ['reason' => 'test'])['result']);
+    same(0, $p->exitCode(3.0));
+    $err = $p->finalStderr();
+    check(str_contains($err, 'INFLIGHT_TRANSPORT_ERROR') && str_contains($err, 'REFPHP_SHUTDOWN_HOOK'), $err);
+});
+
+test('reference api - tools: context, omitted args as null, typed errors, unserializable result is -33403', function (): void {
+    $p = PluginProcess::php(REF);
+    $p->request('initialize', new \stdClass());
+    $call = fn (string $name, array $params) => $p->request('tool.invoke', ['plugin_id' => 'refphp', 'tool_name' => $name, 'agent_id' => 'ag1'] + $params);
+    same(['args' => ['x' => 1], 'agent' => 'ag1', 'plugin' => 'refphp', 'ctx_plugin' => 'refphp'], $call('refphp_echo', ['args' => ['x' => 1]])['result']);
+    same(null, $call('refphp_echo', [])['result']['args'], 'omitted args reach the handler as null');
+    same(5, $call('refphp_echo', ['args' => 5])['result']['args'], 'a scalar passes through');
+    $recall = $p->sendRequest('tool.invoke', ['plugin_id' => 'refphp', 'tool_name' => 'refphp_recall', 'args' => ['q' => 'x'], 'agent_id' => 'ag1']);
+    answer_host($p, 'memory.recall', ['result' => ['entries' => [['id' => '1', 'content' => 'a'], ['id' => '2', 'content' => 'b']]]]);
+    same(Tool::text('a, b'), $p->replyTo($recall)['result']);
+    $cases = [
+        'invalid' => [-33402, 'invalid argument: how is wrong', ['details' => ['field' => 'how']]],
+        'unavailable' => [-33404, 'unavailable: try later', ['retry_after_ms' => 1500]],
+        'denied' => [-33405, 'denied: not you', null],
+        'failed' => [-33403, 'execution failed: downstream 500', null],
+        'not_found' => [-33401, 'tool not found: refphp_fail', null],
+        'generic' => [-33403, 'execution failed: generic failure', null],
+    ];
+    foreach ($cases as $how => [$code, $message, $data]) {
+        $e = $call('refphp_fail', ['args' => ['how' => $how]])['error'];
+        same([$code, $message, $data], [$e['code'], $e['message'], $e['data'] ?? null], $how);
+    }
+    $bad = $call('refphp_badjson', ['args' => []])['error'];
+    same(-33403, $bad['code']);
+    check(str_starts_with($bad['message'], 'execution failed: tool result not JSON-serializable'), $bad['message']);
+});
+
+test('reference api - old Nexo namespace and names still work beside the new ones', function (): void {
+    check(class_exists('Nexo\\PluginSdk\\PluginAdapter', false) && is_a('Nexo\\PluginSdk\\ToolInvalidArgumentsException', \Nexo\Plugin\Sdk\ToolArgumentInvalid::class, true));
+    $ev = \Nexo\Plugin\Sdk\Event::new('t', 's', []);
+    check($ev instanceof \Nexo\PluginSdk\Event, 'an object of the new class satisfies the old type');
+    same(text_result('x'), \Nexo\PluginSdk\text_result('x'));
+    check(is_a('Nexo\\PluginSdk\\HostCallTimeoutException', \Nexo\Plugin\Sdk\RpcTimeoutError::class, true));
+});
+
 function check_echo(PluginProcess $p, string $id): void
 {
     $init = $p->request('initialize', ['nexo_version' => '0.1.0']);
@@ -572,7 +734,7 @@ function check_echo(PluginProcess $p, string $id): void
     same($id, $init['result']['manifest']['plugin']['channels']['register'][0]['kind']);
     same("{$id}-0.1.0", $init['result']['server_version']);
     $payload = ['text' => 'héllo 👋 世界'];
-    $p->event("plugin.outbound.{$id}.room1", $payload, ['session_id' => 's-1', 'correlation_id' => 'c-1']);
+    $p->event("plugin.outbound.{$id}.room1", $payload, ['session_id' => SESSION, 'correlation_id' => 'c-1']);
     $p->event("plugin.outbound.{$id}", ['n' => 2]);
     $p->waitUntil('two echoes', publishes($p, 2));
     [$a, $b] = array_map(fn ($f) => $f['params'], $p->published());
@@ -580,10 +742,10 @@ function check_echo(PluginProcess $p, string $id): void
     same("plugin.inbound.{$id}.room1", $a['event']['topic']);
     same($id, $a['event']['source']);
     same($payload, $a['event']['payload']);
-    same(['s-1', 'c-1'], [$a['event']['session_id'], $a['event']['correlation_id']]);
+    same([SESSION, 'c-1'], [$a['event']['session_id'], $a['event']['correlation_id']]);
     same("plugin.inbound.{$id}", $b['topic']);
     same(null, $b['event']['session_id']);
-    check(!array_key_exists('correlation_id', $b['event']), 'no correlation id is invented');
+    same($p->sentEvents[1], $b['event']['correlation_id'] ?? null, 'the reply to an uncorrelated event correlates to that event');
     same(['ok' => true], $p->request('shutdown', ['reason' => 'test'])['result']);
     same(0, $p->exitCode(2.0));
     same([], $p->stray);

@@ -2,13 +2,13 @@
 
 declare(strict_types=1);
 
-namespace Nexo\PluginSdk;
+namespace Nexo\Plugin\Sdk;
 
 /** -33405: the caller may not use this tool. */
-final class ToolDeniedException extends ToolException
+class ToolDenied extends ToolError
 {
     public function __construct(string $message)
     {
-        parent::__construct(ErrorCodes::TOOL_DENIED, $message);
+        parent::__construct("denied: {$message}", ErrorCodes::TOOL_DENIED);
     }
 }
