@@ -31,6 +31,9 @@ final class PluginAdapter
     /** Requests (tool.invoke, plugin.configure) that may wait for their turn; beyond it they are refused with -32603. */
     public const MAX_QUEUED_REQUESTS = 1024;
 
+    private const WRITE_BATCH_BYTES = 65536;
+    private const MAX_WAIT_SECONDS = 0.2;
+
     private const JSON_FLAGS = JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR;
 
     private static ?string $currentPluginId = null;
@@ -67,6 +70,7 @@ final class PluginAdapter
     private bool $inputReady = false;
     private bool $inputOpen = true;
     private bool $outputBroken = false;
+    private string $outBuf = '';
 
     /** @var \SplQueue<array> events and requests waiting for their handler, in arrival order */
     private \SplQueue $work;
@@ -320,6 +324,7 @@ final class PluginAdapter
         $this->prepareInput();
         $this->loop();
         $this->finishShutdown();
+        $this->flush();
         if ($this->exitOnShutdown) {
             exit(0);
         }
@@ -340,9 +345,34 @@ final class PluginAdapter
         $this->writeLine($line . "\n");
     }
 
+    /**
+     * Frames written in one turn of the loop share a write: they collect here and go
+     * out before the loop waits again (or once 64 KiB piled up), so a burst of
+     * replies costs one syscall instead of one each.
+     */
     private function writeLine(string $line): void
     {
         if ($this->outputBroken) {
+            return;
+        }
+        $this->outBuf .= $line;
+        if (strlen($this->outBuf) >= self::WRITE_BATCH_BYTES) {
+            $this->flush();
+        }
+    }
+
+    /** Frames collected but not yet written (a publish before run(), say) still go out. */
+    public function __destruct()
+    {
+        $this->flush();
+    }
+
+    /** Write out every frame collected so far. */
+    private function flush(): void
+    {
+        $line = $this->outBuf;
+        $this->outBuf = '';
+        if ($line === '' || $this->outputBroken) {
             return;
         }
         $len = strlen($line);
@@ -514,6 +544,8 @@ final class PluginAdapter
      */
     private function pump(?float $timeout, bool $stdinOnly = false): void
     {
+        // Nothing written may wait while the loop sleeps: the host may be waiting for it.
+        $this->flush();
         $read = [];
         if ($this->inputOpen) {
             $read[] = $this->in;
@@ -530,6 +562,9 @@ final class PluginAdapter
             return;
         }
         $write = $except = null;
+        // A signal that lands just before the wait starts is only acted on once the wait
+        // ends (PHP runs signal handlers between opcodes), so never wait long.
+        $timeout = min($timeout ?? self::MAX_WAIT_SECONDS, self::MAX_WAIT_SECONDS);
         $sec = $timeout === null ? null : (int) floor($timeout);
         $usec = $timeout === null ? 0 : (int) (($timeout - floor($timeout)) * 1e6);
         // A signal interrupts the wait (false, EINTR): the loop then sees its flag.

@@ -725,6 +725,58 @@ test('reference api - old Nexo namespace and names still work beside the new one
     check(is_a('Nexo\\PluginSdk\\HostCallTimeoutException', \Nexo\Plugin\Sdk\RpcTimeoutError::class, true));
 });
 
+// ---- the README's code cannot rot ----------------------------------------------------
+
+/** @return list<array{lang: string, code: string}> the fenced code blocks of a Markdown file */
+function code_blocks(string $markdown): array
+{
+    preg_match_all('/^```(\w*)\n(.*?)^```/ms', $markdown, $m, PREG_SET_ORDER);
+    return array_map(fn ($x) => ['lang' => $x[1], 'code' => $x[2]], $m);
+}
+
+test('readme - every PHP snippet compiles with the stated preamble', function (): void {
+    $preamble = "<?php\ndeclare(strict_types=1);\nrequire '" . realpath(__DIR__ . '/../autoload.php') . "';\n"
+        . "use Nexo\\Plugin\\Sdk\\{BrokerSender, Event, PluginAdapter, Tool, ToolDef, ToolInvocation, ToolNotFound};\n"
+        . "use function Nexo\\Plugin\\Sdk\\state_dir;\n\$manifest = file_get_contents(__DIR__ . '/nexo-plugin.toml');\n";
+    $blocks = array_values(array_filter(code_blocks(file_get_contents(__DIR__ . '/../README.md')), fn ($b) => $b['lang'] === 'php'));
+    check(count($blocks) >= 10, 'the README has its snippets: ' . count($blocks));
+    $dir = sys_get_temp_dir() . '/nexo-php-readme-' . getmypid();
+    @mkdir($dir);
+    foreach ($blocks as $i => $b) {
+        $code = str_starts_with($b['code'], '<?php') ? $b['code'] : $preamble . $b['code'];
+        $file = "{$dir}/snippet{$i}.php";
+        file_put_contents($file, $code);
+        exec(escapeshellarg(PHP_BINARY) . ' -l ' . escapeshellarg($file) . ' 2>&1', $out, $status);
+        same(0, $status, "snippet {$i} does not compile:\n" . implode("\n", $out) . "\n{$b['code']}");
+        unlink($file);
+    }
+    rmdir($dir);
+});
+
+test('readme - the quick start, with its manifest, is a working echo plugin', function (): void {
+    $blocks = code_blocks(file_get_contents(__DIR__ . '/../README.md'));
+    $php = array_values(array_filter($blocks, fn ($b) => $b['lang'] === 'php' && str_starts_with($b['code'], '<?php')))[0]['code'];
+    $toml = array_values(array_filter($blocks, fn ($b) => $b['lang'] === 'toml'))[0]['code'];
+    $dir = sys_get_temp_dir() . '/nexo-php-quick-' . getmypid();
+    @mkdir($dir);
+    file_put_contents("{$dir}/nexo-plugin.toml", $toml);
+    file_put_contents("{$dir}/main.php", str_replace("__DIR__ . '/vendor/autoload.php'", var_export(realpath(__DIR__ . '/../autoload.php'), true), $php));
+    try {
+        $p = PluginProcess::php("{$dir}/main.php");
+        same('my_plugin', $p->request('initialize', new \stdClass())['result']['manifest']['plugin']['id']);
+        $p->event('plugin.outbound.my_plugin', ['text' => 'hi']);
+        $p->waitUntil('the echo', publishes($p, 1));
+        $e = $p->published()[0]['params'];
+        same(['plugin.inbound.my_plugin', ['text' => 'hi'], $p->sentEvents[0]], [$e['topic'], $e['event']['payload'], $e['event']['correlation_id']]);
+        same(['ok' => true], $p->request('shutdown', new \stdClass())['result']);
+        same(0, $p->exitCode(3.0));
+    } finally {
+        @unlink("{$dir}/main.php");
+        @unlink("{$dir}/nexo-plugin.toml");
+        @rmdir($dir);
+    }
+});
+
 function check_echo(PluginProcess $p, string $id): void
 {
     $init = $p->request('initialize', ['nexo_version' => '0.1.0']);
