@@ -45,7 +45,7 @@ final class Event implements \JsonSerializable
     /** Read a wire event leniently: a missing id or timestamp is filled in, a missing session is null. */
     public static function fromWire(object|array $e): self
     {
-        $e = is_object($e) ? get_object_vars($e) : $e;
+        $e = is_object($e) ? Toml::toArray($e) : $e;
         $str = static fn (string $k): ?string => isset($e[$k]) && (is_string($e[$k]) || is_int($e[$k]) || is_float($e[$k])) ? (string) $e[$k] : null;
         $meta = $e['metadata'] ?? null;
         return new self(
@@ -54,9 +54,9 @@ final class Event implements \JsonSerializable
             $str('topic') ?? '',
             $str('source') ?? '',
             $str('session_id'),
-            Toml::toArray($e['payload'] ?? null),
+            is_object($e['payload'] ?? null) ? Toml::toArray($e['payload']) : $e['payload'] ?? null,
             $str('correlation_id'),
-            is_object($meta) || is_array($meta) ? Toml::toArray($meta) : null,
+            is_array($meta) ? $meta : (is_object($meta) ? Toml::toArray($meta) : null),
         );
     }
 

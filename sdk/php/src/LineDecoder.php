@@ -8,7 +8,8 @@ namespace Nexo\Plugin\Sdk;
  * Line splitter for stdin: bounded (a line over `max` bytes is reported once
  * and skipped up to its newline without being buffered), CRLF-tolerant, skips
  * blank lines, reports invalid UTF-8 and non-JSON lines. It only frames;
- * dispatch lives elsewhere. Values keep JSON's shape (objects as \stdClass).
+ * dispatch lives elsewhere. Objects decode to associative arrays; the line's
+ * text goes along for a caller that wants JSON's shape kept.
  */
 final class LineDecoder
 {
@@ -16,7 +17,7 @@ final class LineDecoder
     private bool $skipping = false;
 
     /**
-     * @param \Closure(mixed): void $onValue each decoded JSON value
+     * @param \Closure(mixed, string): void $onValue each decoded JSON value, with its line
      * @param \Closure(string, string): void $onBad kind (too_large|invalid_utf8|invalid_json) and a preview
      */
     public function __construct(private readonly int $max, private readonly \Closure $onValue, private readonly \Closure $onBad)
@@ -79,19 +80,17 @@ final class LineDecoder
             ($this->onBad)('too_large', '');
             return;
         }
-        if (preg_match('//u', $raw) !== 1) {
-            ($this->onBad)('invalid_utf8', '');
-            return;
-        }
-        if (trim($raw) === '') {
-            return;
-        }
         try {
-            $value = json_decode($raw, false, 512, JSON_THROW_ON_ERROR);
-        } catch (\JsonException) {
-            ($this->onBad)('invalid_json', mb_substr_safe($raw, 120));
+            // json_decode refuses invalid UTF-8 itself, so no separate scan of the line.
+            $value = json_decode($raw, true, 512, JSON_THROW_ON_ERROR);
+        } catch (\JsonException $e) {
+            if ($e->getCode() === JSON_ERROR_UTF8) {
+                ($this->onBad)('invalid_utf8', '');
+            } elseif (trim($raw) !== '') {
+                ($this->onBad)('invalid_json', mb_substr_safe($raw, 120));
+            }
             return;
         }
-        ($this->onValue)($value);
+        ($this->onValue)($value, $raw);
     }
 }

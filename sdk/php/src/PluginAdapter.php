@@ -33,6 +33,7 @@ final class PluginAdapter
 
     private const WRITE_BATCH_BYTES = 65536;
     private const MAX_WAIT_SECONDS = 0.2;
+    private const MAX_IDLE_FIBERS = 64;
 
     private const JSON_FLAGS = JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR;
 
@@ -89,7 +90,9 @@ final class PluginAdapter
      * @var array<int, array{fiber: \Fiber, waitId: ?int, deadline: ?float, eventId: ?string, requestId: int|string|null}>
      */
     private array $fibers = [];
-    /** @var array<int, \stdClass> */
+    /** @var list<\Fiber> workers whose job is done, ready for the next one */
+    private array $idleFibers = [];
+    /** @var array<int, array<string, mixed>> responses to host calls, by id (objects kept as \stdClass for raw calls) */
     private array $responses = [];
 
     /** @var array<string, \Closure> */
@@ -456,10 +459,10 @@ final class PluginAdapter
                 $this->deliverChunks($id);
                 if (isset($this->responses[$id])) {
                     $frame = $this->responses[$id];
-                    if (isset($frame->error) && is_object($frame->error)) {
-                        throw RpcServerError::fromWire($frame->error);
+                    if (isset($frame['error']) && (is_array($frame['error']) || is_object($frame['error']))) {
+                        throw RpcServerError::fromWire($frame['error']);
                     }
-                    return $raw ? ($frame->result ?? null) : Toml::toArray($frame->result ?? null);
+                    return $frame['result'] ?? null;
                 }
                 if ($this->shuttingDown) {
                     throw new RpcTransportError("{$method} failed: plugin is shutting down");
@@ -498,7 +501,7 @@ final class PluginAdapter
             $chunk = array_shift($this->pending[$id]['chunks']);
             $call = $this->pending[$id];
             try {
-                ($call['onDelta'])($call['raw'] ? $chunk : Toml::toArray($chunk));
+                ($call['onDelta'])($chunk);
             } catch (\Throwable $e) {
                 $this->log("onDelta handler failed: {$e->getMessage()}");
             }
@@ -613,31 +616,41 @@ final class PluginAdapter
         $this->log("plugin: malformed jsonrpc line ({$kind})" . ($preview !== '' ? ": {$preview}" : '') . ', dropped');
     }
 
-    private function route(mixed $v): void
+    /**
+     * Route one decoded frame (objects as arrays; `$line` is its text, decoded again
+     * with objects kept for the calls made with requestRaw()).
+     */
+    private function route(mixed $v, string $line): void
     {
-        if (!$v instanceof \stdClass) {
+        if (!is_array($v) || ($v !== [] && array_is_list($v))) {
             $this->log('plugin: jsonrpc frame must be an object, dropped');
             return;
         }
-        if (!is_string($v->method ?? null)) {
+        $method = $v['method'] ?? null;
+        if (!is_string($method)) {
             // A response to one of our host calls (or garbage): never answered. One we
             // no longer wait for (timed out) is dropped.
-            $id = $v->id ?? null;
+            $id = $v['id'] ?? null;
             if (is_int($id) && isset($this->pending[$id])) {
-                $this->responses[$id] = $v;
+                $this->responses[$id] = $this->pending[$id]['raw'] ? (array) json_decode($line, false) : $v;
             } elseif ($id !== null) {
                 $this->log('plugin: response for unknown/expired request id ' . json_encode($id) . ', dropped');
             }
             return;
         }
-        $hasId = property_exists($v, 'id') && $v->id !== null;
-        $hasParams = property_exists($v, 'params');
-        $params = $hasParams ? $v->params : null;
-        if (!$hasId) {
-            $this->onNotification($v->method, $params);
+        $hasParams = array_key_exists('params', $v);
+        $params = $v['params'] ?? null;
+        if (!isset($v['id'])) {
+            $this->onNotification($method, $params, $line);
             return;
         }
-        $this->onRequest(self::wireId($v->id), $v->method, $hasParams, $params);
+        $this->onRequest(self::wireId($v['id']), $method, $hasParams, $params);
+    }
+
+    /** A JSON object's decoded form (an empty array may be `{}` or `[]`: both pass). */
+    private static function isObject(mixed $v): bool
+    {
+        return is_array($v) && ($v === [] || !array_is_list($v));
     }
 
     private function onRequest(int|string|null $id, string $method, bool $hasParams, mixed $params): void
@@ -648,11 +661,11 @@ final class PluginAdapter
         }
         switch ($method) {
             case 'initialize':
-                if ($hasParams && !$params instanceof \stdClass) {
+                if ($hasParams && !self::isObject($params)) {
                     $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'initialize params must be an object ({nexo_version} or {})');
                     return;
                 }
-                if ($params instanceof \stdClass && property_exists($params, 'nexo_version') && !is_string($params->nexo_version)) {
+                if (is_array($params) && array_key_exists('nexo_version', $params) && !is_string($params['nexo_version'])) {
                     $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'initialize params.nexo_version must be a string');
                     return;
                 }
@@ -663,18 +676,18 @@ final class PluginAdapter
                 $this->reply($id, $result);
                 return;
             case 'plugin.configure':
-                if (!$params instanceof \stdClass || !property_exists($params, 'value')) {
+                if (!self::isObject($params) || !array_key_exists('value', $params)) {
                     $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'plugin.configure params must be {value}');
                     return;
                 }
-                $this->enqueueRequest(['configure', $id, Toml::toArray($params->value)]);
+                $this->enqueueRequest(['configure', $id, $params['value']]);
                 return;
             case 'shutdown':
-                if ($hasParams && !$params instanceof \stdClass) {
+                if ($hasParams && !self::isObject($params)) {
                     $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'shutdown params must be {reason}');
                     return;
                 }
-                $reason = $params instanceof \stdClass && is_string($params->reason ?? null) ? $params->reason : 'shutdown requested';
+                $reason = is_string($params['reason'] ?? null) ? $params['reason'] : 'shutdown requested';
                 $this->shutdownReplies[] = $id;
                 $this->beginShutdown($reason);
                 return;
@@ -684,20 +697,20 @@ final class PluginAdapter
                     $this->replyError($id, ErrorCodes::METHOD_NOT_FOUND, 'method not found: tool.invoke (this plugin has no tool handler)');
                     return;
                 }
-                if (!$params instanceof \stdClass) {
+                if (!self::isObject($params)) {
                     $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'tool.invoke params must be an object {plugin_id, tool_name, args, agent_id}');
                     return;
                 }
-                if (!is_string($params->tool_name ?? null) || $params->tool_name === '') {
+                if (!is_string($params['tool_name'] ?? null) || $params['tool_name'] === '') {
                     $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'tool.invoke params missing string `tool_name`');
                     return;
                 }
                 // Omitted args reach the handler as null, a scalar as itself.
                 $inv = new ToolInvocation(
-                    is_string($params->plugin_id ?? null) ? $params->plugin_id : $this->pluginId,
-                    $params->tool_name,
-                    Toml::toArray($params->args ?? null),
-                    is_string($params->agent_id ?? null) ? $params->agent_id : null,
+                    is_string($params['plugin_id'] ?? null) ? $params['plugin_id'] : $this->pluginId,
+                    $params['tool_name'],
+                    $params['args'] ?? null,
+                    is_string($params['agent_id'] ?? null) ? $params['agent_id'] : null,
                 );
                 $this->enqueueRequest(['tool', $id, $inv]);
                 return;
@@ -716,10 +729,10 @@ final class PluginAdapter
         $this->work->enqueue($item);
     }
 
-    private function onNotification(string $method, mixed $params): void
+    private function onNotification(string $method, mixed $params, string $line): void
     {
         if ($method === 'broker.event') {
-            if (!$params instanceof \stdClass || !($params->event ?? null) instanceof \stdClass) {
+            if (!self::isObject($params) || !self::isObject($params['event'] ?? null)) {
                 $this->log('broker.event without an event object ignored');
                 return;
             }
@@ -734,19 +747,19 @@ final class PluginAdapter
                 }
                 return;
             }
-            $event = Event::fromWire($params->event);
-            $topic = is_string($params->topic ?? null) ? $params->topic : $event->topic;
-            $sub = $params->subscriber_id ?? null;
+            $event = Event::fromWire($params['event']);
+            $topic = is_string($params['topic'] ?? null) ? $params['topic'] : $event->topic;
+            $sub = $params['subscriber_id'] ?? null;
             $this->queuedEvents++;
             $this->work->enqueue(['event', $topic, $event, is_string($sub) || is_int($sub) ? (string) $sub : null]);
             return;
         }
-        if ($method === 'llm.complete.delta' && $params instanceof \stdClass) {
-            $rid = $params->request_id ?? null;
+        if ($method === 'llm.complete.delta' && is_array($params)) {
+            $rid = $params['request_id'] ?? null;
             $rid = is_string($rid) && ctype_digit($rid) ? (int) $rid : $rid;
             // Chunks wait for the handler that streams them; it runs them through its onDelta in order.
             if (is_int($rid) && ($this->pending[$rid]['onDelta'] ?? null) !== null) {
-                $this->pending[$rid]['chunks'][] = $params->chunk ?? null;
+                $this->pending[$rid]['chunks'][] = $this->pending[$rid]['raw'] ? (json_decode($line, false)->params->chunk ?? null) : ($params['chunk'] ?? null);
             } else {
                 $this->log('plugin: llm.complete.delta for unknown/non-stream request ' . json_encode($rid) . ', dropped');
             }
@@ -816,30 +829,57 @@ final class PluginAdapter
      * Run `$fn` in a Fiber of its own until it finishes or first suspends.
      * `$eventId` is the event it handles (publishes correlate to it), `$requestId`
      * the request it answers (answered with an error if shutdown abandons it).
+     * Fibers are reused: making one maps a stack, which costs more than most handlers.
      */
     private function spawn(\Closure $fn, ?string $eventId = null, int|string|null $requestId = null): void
     {
-        $fiber = new \Fiber(function () use ($fn): void {
-            try {
-                $fn();
-            } catch (\Throwable $e) {
-                $this->log('handler failed: ' . get_class($e) . ": {$e->getMessage()}");
+        $fiber = array_pop($this->idleFibers);
+        $fresh = $fiber === null;
+        $fiber ??= new \Fiber(function (\Closure $job): void {
+            while (true) {
+                try {
+                    $job();
+                } catch (\Throwable $e) {
+                    $this->log('handler failed: ' . get_class($e) . ": {$e->getMessage()}");
+                }
+                // Park until the next job; anything else than a job ends the worker.
+                $job = \Fiber::suspend(self::parked());
+                if (!$job instanceof \Closure) {
+                    return;
+                }
             }
         });
         $slot = spl_object_id($fiber);
         $this->fibers[$slot] = ['fiber' => $fiber, 'waitId' => null, 'deadline' => null, 'eventId' => $eventId, 'requestId' => $requestId];
-        $this->step($slot, static fn () => $fiber->start());
+        $this->step($slot, $fresh ? static fn () => $fiber->start($fn) : static fn () => $fiber->resume($fn));
+    }
+
+    /** What a worker Fiber suspends with once its job is done: nothing a handler can pass. */
+    private static function parked(): \stdClass
+    {
+        static $marker = null;
+        return $marker ??= new \stdClass();
     }
 
     private function step(int $slot, \Closure $go): void
     {
         try {
-            $go();
+            $out = $go();
         } catch (\Throwable $e) {
             $this->log('handler fiber failed: ' . get_class($e) . ": {$e->getMessage()}");
+            $out = null;
         }
-        if (isset($this->fibers[$slot]) && $this->fibers[$slot]['fiber']->isTerminated()) {
+        $fiber = $this->fibers[$slot]['fiber'] ?? null;
+        if ($fiber === null) {
+            return;
+        }
+        if ($fiber->isTerminated()) {
             unset($this->fibers[$slot]);
+        } elseif ($out === self::parked()) {
+            unset($this->fibers[$slot]);
+            if (count($this->idleFibers) < self::MAX_IDLE_FIBERS) {
+                $this->idleFibers[] = $fiber;
+            }
         }
     }
 

@@ -224,8 +224,9 @@ test('state dir - NEXO_PLUGIN_STATE_DIR wins, else ./.nexo-state/<id>; created',
 function decode_all(array $chunks, int $max): array
 {
     $got = [];
-    $d = new LineDecoder($max, function (mixed $v) use (&$got): void {
+    $d = new LineDecoder($max, function (mixed $v, string $line) use (&$got): void {
         $got[] = ['ok', json_encode($v)];
+        $GLOBALS['__last_line'] = $line;
     }, function (string $kind, string $preview) use (&$got): void {
         $got[] = [$kind, $preview];
     });
@@ -250,9 +251,10 @@ test('framing - an over-limit line is reported once and skipped without bufferin
     same([['too_large', '']], decode_all(['"' . str_repeat('a', 15) . "\"\n"], 16), 'one byte over');
 });
 
-test('framing - UTF-8 split inside a character survives; objects stay objects', function (): void {
+test('framing - UTF-8 split inside a character survives; objects decode to arrays, the line goes along', function (): void {
     $line = "{\"s\":\"😀 日本語\",\"o\":{},\"l\":[]}\n";
-    same([['ok', '{"s":"\ud83d\ude00 \u65e5\u672c\u8a9e","o":{},"l":[]}']], decode_all([substr($line, 0, 8), substr($line, 8)], 1024));
+    same([['ok', '{"s":"\ud83d\ude00 \u65e5\u672c\u8a9e","o":[],"l":[]}']], decode_all([substr($line, 0, 8), substr($line, 8)], 1024));
+    same(rtrim($line), $GLOBALS['__last_line']);
 });
 
 test('stdout guard - output lines get the prefix; a partial line waits for its newline', function (): void {
