@@ -144,13 +144,25 @@ test('event - Event::new fills all six fields; the wire form omits unset optiona
     same($f->jsonSerialize(), $f->toJson());
 });
 
-test('event - a session id that is not a UUID travels in metadata, never as session_id', function (): void {
+test('event - for an upstream host a non-UUID session id goes out as its v5 UUID with the original in metadata; Nexo takes it as is', function (): void {
     $f = Event::new('a.b', 'me', [], sessionId: 'chat-42', metadata: ['k' => 1]);
-    $wire = $f->toJson();
-    same(null, $wire['session_id']);
-    same(['k' => 1, 'session_id' => 'chat-42'], $wire['metadata']);
-    same('chat-42', $f->sessionId, 'the event itself keeps it');
-    same(['session_id' => 'chat-42'], Event::new('a.b', 'me', [], sessionId: 'chat-42')->toJson()['metadata']);
+    Event::$stringSessionIds = false;
+    try {
+        $wire = $f->toJson();
+        same(Event::sessionUuid('chat-42'), $wire['session_id']);
+        check(preg_match('/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/', $wire['session_id']) === 1, $wire['session_id']);
+        same(['k' => 1, 'session_id' => 'chat-42'], $wire['metadata']);
+        same('chat-42', $f->sessionId, 'the event itself keeps it');
+        same('chat-42', Event::fromWire($wire)->sessionId, 'read back, the original returns');
+        $odd = new Event('not-a-uuid', 't', 'a.b', 'me', null, []);
+        check($odd->toJson()['id'] !== 'not-a-uuid', 'an id an upstream host cannot parse is replaced');
+        // The same derivation as the other SDKs: uuid5(NAMESPACE_URL, "nexo:session:<id>"), value from Python's uuid module.
+        same('95cba63a-98b5-5bb9-982c-841bd55ae4a8', Event::sessionUuid('chat-42'));
+        Event::$stringSessionIds = true;
+        same(['chat-42', ['k' => 1]], [$f->toJson()['session_id'], $f->toJson()['metadata']]);
+    } finally {
+        Event::$stringSessionIds = null;
+    }
 });
 
 test('event - fromJson needs a string topic; payloads and metadata arrive as arrays', function (): void {
