@@ -45,7 +45,7 @@ for (const depth of [10_000, 100_000]) {
     const sup = addHostile({ id: "deep", mode: "deep", env: { HOSTILE_DEPTH: String(depth) }, supervisor: { respawn: false } });
     await host.startAll();
     const pid = sup.status().pid;
-    const done = await waitFor(() => seen.find((e) => (e.payload as { done?: boolean })?.done), "the marker after the deep frames");
+    const done = (await waitFor(() => seen.find((e) => (e.payload as { done?: boolean })?.done), "the marker after the deep frames"))!;
     const sent = (done.payload as { sent: number }).sent;
     assert.equal(sent, 12, "six positions, arrays and objects");
     // The two requests among them were answered with an error, not left hanging.
@@ -78,7 +78,7 @@ test("host - a plugin that sends requests but never reads its stdin is restarted
   const lifecycle = collect(broker, "plugin.lifecycle.staller.>");
   const sup = addHostile({ id: "staller", mode: "stall", env: { HOSTILE_COUNT: "300000" }, supervisor: { max_attempts: 2, backoff_ms: 20 } });
   await host.startAll();
-  const crashed = await waitFor(() => lifecycle.find((e) => e.topic.endsWith(".crashed")), "the stalled plugin killed", 30_000);
+  const crashed = (await waitFor(() => lifecycle.find((e) => e.topic.endsWith(".crashed")), "the stalled plugin killed", 30_000))!;
   assert.match(String((crashed.payload as { reason?: string }).reason), /stopped reading its stdin/);
   await waitFor(() => sup.status().state === "ready" && sup.status().restarts === 1, "respawned (the second run reads)");
   const s = sup.status();
