@@ -86,6 +86,10 @@ export class PluginConnection {
     this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
     this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.forwardStderr(line));
+    // An 'error' without a listener would be thrown; the exit path reports what matters.
+    child.on("error", (err) => this.warnThrottled("child_error", { err: err.message }, "plugin process error"));
+    child.stdout.on("error", () => undefined);
+    child.stderr.on("error", () => undefined);
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => this.guard(() => this.stderr.push(chunk)));
     child.stderr.on("end", () => this.guard(() => this.stderr.end()));
