@@ -104,10 +104,11 @@ export class PluginConnection {
       onStalled: (queue) => this.onStalled(queue),
     });
     if (child.pid !== undefined) ctx.processGroups?.track(child.pid);
+    // Whatever the plugin started dies with it, at once: no stray process
+    // outlives a run, nor keeps the plugin's pipes (and so its exit) open.
+    child.once("exit", () => signalProcessGroup(child, "SIGKILL"));
     this.exited = waitForExit(child).then(({ exitCode, signal }) => {
       this.exitedFlag = true;
-      // Whatever the plugin started dies with it: no stray process outlives a run.
-      signalProcessGroup(child, "SIGKILL");
       if (child.pid !== undefined) ctx.processGroups?.untrack(child.pid);
       this.teardownBridge();
       const exited = new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal });

@@ -217,3 +217,14 @@ test("host - stopping a plugin kills its whole process group, children included"
   await sup.stop();
   await waitFor(() => !isAlive(pids.plugin) && !isAlive(pids.child), "plugin and child gone", 5000);
 });
+
+test("host - a plugin that crashes while a child of its holds its pipes is seen to exit, and the child is killed", async (t) => {
+  const { root, broker, host, addHostile } = setup(t);
+  const lifecycle = collect(broker, "plugin.lifecycle.leaver.>");
+  addHostile({ id: "leaver", mode: "crash-leaving-child", supervisor: { respawn: false } });
+  await host.startAll();
+  const crashed = (await waitFor(() => lifecycle.find((e) => e.topic.endsWith(".crashed")), "the crash seen"))!;
+  assert.equal((crashed.payload as { exit_code: number }).exit_code, 5);
+  const pids = JSON.parse(readFileSync(join(root, "state", "plugins", "leaver", "pids.json"), "utf8")) as { plugin: number; child: number };
+  await waitFor(() => !isAlive(pids.child), "the child gone", 5000);
+});
