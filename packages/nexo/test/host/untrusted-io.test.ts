@@ -228,3 +228,27 @@ test("host - a plugin that crashes while a child of its holds its pipes is seen 
   const pids = JSON.parse(readFileSync(join(root, "state", "plugins", "leaver", "pids.json"), "utf8")) as { plugin: number; child: number };
   await waitFor(() => !isAlive(pids.child), "the child gone", 5000);
 });
+
+test("host - an exception while handling a plugin's line is a fault: counted, logged, the plugin restarted, the host unharmed", async (t) => {
+  const { pino } = await import("pino");
+  const errors: string[] = [];
+  // A host bug a plugin's input reaches, simulated: logging a bad frame throws.
+  const logger = pino({
+    level: "info",
+    hooks: {
+      logMethod(args, method, level) {
+        if (args.some((a) => a === "dropped a bad frame from the plugin")) throw new RangeError("Maximum call stack size exceeded");
+        if (level >= 50) errors.push(String(args[args.length - 1]));
+        return method.apply(this, args);
+      },
+    },
+  }, { write: () => undefined });
+  const { broker, host, addHostile } = setup(t, logger);
+  const lifecycle = collect(broker, "plugin.lifecycle.faulty.>");
+  const sup = addHostile({ id: "faulty", mode: "spam", env: { HOSTILE_SPAM: "bad", HOSTILE_COUNT: "5" }, supervisor: { max_attempts: 1, backoff_ms: 20 } });
+  await host.startAll();
+  const crashed = (await waitFor(() => lifecycle.find((e) => e.topic.endsWith(".crashed")), "the faulty plugin restarted"))!;
+  assert.match(String((crashed.payload as { reason?: string }).reason), /made the host fail/);
+  assert.ok(sup.status().ioFaults >= 1);
+  assert.ok(errors.some((m) => m.includes("restarting the plugin")));
+});
