@@ -67,7 +67,8 @@ test("telegram-bot-ts - one process per instance, each with its own token and to
   const byTopic = Object.fromEntries(inbound().map((e) => [e.topic, e]));
   assert.deepEqual(Object.keys(byTopic).sort(), ["plugin.inbound.telegram.sales-bot", "plugin.inbound.telegram.support-bot"]);
   const sup = byTopic["plugin.inbound.telegram.support-bot"];
-  assert.equal(sup.source, "telegram");
+  // The host stamps the publishing instance's key.
+  assert.equal(sup.source, "telegram.support-bot");
   assert.equal(sup.session_id, "telegram:support-bot:4242");
   assert.deepEqual(
     { instance: (sup.payload as any).instance, chat: (sup.payload as any).chat_id, text: (sup.payload as any).text, update: (sup.payload as any).update_id },
@@ -185,9 +186,13 @@ test("telegram-bot-ts - the host keeps each instance to its own topics: instance
     });
   }
   // Nothing an instance sent landed on another instance's topics.
-  const fromPlugins = seen.filter((e) => e.source === "telegram");
+  const fromPlugins = seen.filter((e) => e.source.startsWith("telegram."));
   assert.equal(fromPlugins.length, 4, "two own messages and two reports");
-  for (const e of fromPlugins) assert.ok(e.topic.startsWith(`plugin.inbound.telegram.${(e.payload as { from: string }).from}`), `${e.topic} came from ${(e.payload as { from: string }).from}`);
+  for (const e of fromPlugins) {
+    const from = (e.payload as { from: string }).from;
+    assert.ok(e.topic.startsWith(`plugin.inbound.telegram.${from}`), `${e.topic} came from ${from}`);
+    assert.equal(e.source, `telegram.${from}`, "the host stamped the publishing instance");
+  }
   // The fire-and-forget attempt is counted too (it follows the acked ones on the same pipe, before the report).
   for (const s of daemon.host.status()) assert.equal(s.deniedPublishes, 6, `${s.key}: 3 acked publishes, 1 notification, 2 subscriptions refused`);
 });

@@ -4,6 +4,15 @@ import { ErrorCodes, NexoError } from "../errors.js";
 /** Largest frame either side may send (CONTRACT.md, Transport). */
 export const MAX_FRAME_BYTES = 1_048_576;
 
+/**
+ * Deepest nesting of arrays and objects a frame may have, the envelope
+ * counting as level 1. 128 is serde_json's default recursion limit, so the
+ * upstream daemon refuses the same frames; it also keeps every later
+ * `JSON.stringify` of what a plugin sent (broker delivery, tail, NATS, logs)
+ * far from the stack limit.
+ */
+export const MAX_FRAME_DEPTH = 128;
+
 /** A line that was dropped, with a preview that is safe to log. */
 export interface FrameProblem {
   kind: "too_large" | "invalid_json" | "invalid_utf8";
@@ -14,8 +23,15 @@ export interface FrameProblem {
 }
 
 export interface NdjsonDecoderHandlers {
-  onFrame(value: unknown): void;
+  /** A parsed frame; `raw` is its line (UTF-8, no newline), already bounded by `maxFrameBytes`. */
+  onFrame(value: unknown, raw: Buffer): void;
   onProblem(problem: FrameProblem): void;
+  /**
+   * A handler threw while handling one line. When given, the exception stops
+   * at that line and reading goes on; without it the exception propagates to
+   * the caller of `push` (for a stream reader: out of its `data` handler).
+   */
+  onFault?(err: unknown): void;
 }
 
 export interface FramingOptions {
@@ -27,8 +43,48 @@ const NEWLINE = 0x0a;
 const CR = 0x0d;
 const PREVIEW_CHARS = 120;
 
-function preview(buf: Buffer): string {
+/** The first ~120 characters of a raw line, for logs; never parses or re-serializes it. */
+export function previewLine(buf: Buffer): string {
   return buf.subarray(0, PREVIEW_CHARS * 4).toString("utf8").slice(0, PREVIEW_CHARS);
+}
+const preview = previewLine;
+
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+
+/**
+ * Fewer `[` and `{` bytes than `limit` means the line cannot nest deeper than
+ * `limit`: a few native `indexOf` calls settle almost every frame without
+ * walking the parsed value.
+ */
+function hasAtLeastOpeners(raw: Buffer, limit: number): boolean {
+  let n = 0;
+  for (const byte of [OPEN_ARRAY, OPEN_OBJECT]) {
+    let at = raw.indexOf(byte);
+    while (at !== -1) {
+      if (++n >= limit) return true;
+      at = raw.indexOf(byte, at + 1);
+    }
+  }
+  return false;
+}
+
+/**
+ * True when `value` nests arrays/objects more than `maxDepth` levels (the
+ * value itself is level 1). Iterative, and stops at the first path that is
+ * too deep, so a hostile value cannot overflow the stack here.
+ */
+export function exceedsDepth(value: unknown, maxDepth: number, raw?: Buffer): boolean {
+  if (raw !== undefined && !hasAtLeastOpeners(raw, maxDepth + 1)) return false;
+  const stack: Array<{ v: unknown; d: number }> = [{ v: value, d: 1 }];
+  while (stack.length > 0) {
+    const { v, d } = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (d > maxDepth) return true;
+    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    for (const c of children) if (typeof c === "object" && c !== null) stack.push({ v: c, d: d + 1 });
+  }
+  return false;
 }
 
 /**
@@ -69,7 +125,7 @@ export class NdjsonDecoder {
         const len = this.partialBytes + (nl - start);
         const endsWithCr = nl > start ? chunk[nl - 1] === CR : this.lastHeldByteIsCr();
         if (len - (endsWithCr ? 1 : 0) > this.max) {
-          this.handlers.onProblem({ kind: "too_large", bytes: len, preview: preview(this.parts[0] ?? chunk.subarray(start, nl)) });
+          this.problem({ kind: "too_large", bytes: len, preview: preview(this.parts[0] ?? chunk.subarray(start, nl)) });
         } else {
           const line = this.parts.length === 0 ? chunk.subarray(start, nl) : Buffer.concat([...this.parts, chunk.subarray(start, nl)], len);
           this.emit(line);
@@ -97,7 +153,7 @@ export class NdjsonDecoder {
     if (rest === 0 || this.skipping) return;
     // +1 leaves room for the CR of a CRLF line of exactly max bytes.
     if (this.partialBytes + rest > this.max + 1) {
-      this.handlers.onProblem({ kind: "too_large", bytes: this.partialBytes + rest, preview: preview(this.parts[0] ?? chunk.subarray(start)) });
+      this.problem({ kind: "too_large", bytes: this.partialBytes + rest, preview: preview(this.parts[0] ?? chunk.subarray(start)) });
       this.parts = [];
       this.partialBytes = 0;
       this.skipping = true;
@@ -116,7 +172,7 @@ export class NdjsonDecoder {
     const line = raw.length > 0 && raw[raw.length - 1] === CR ? raw.subarray(0, raw.length - 1) : raw;
     if (line.length === 0) return;
     if (!isUtf8(line)) {
-      this.handlers.onProblem({ kind: "invalid_utf8", bytes: line.length, preview: preview(line) });
+      this.problem({ kind: "invalid_utf8", bytes: line.length, preview: preview(line) });
       return;
     }
     const text = line.toString("utf8");
@@ -125,10 +181,38 @@ export class NdjsonDecoder {
       value = JSON.parse(text);
     } catch {
       if (text.trim().length === 0) return; // whitespace-only lines are ignored, not errors
-      this.handlers.onProblem({ kind: "invalid_json", bytes: line.length, preview: text.slice(0, PREVIEW_CHARS) });
+      this.problem({ kind: "invalid_json", bytes: line.length, preview: text.slice(0, PREVIEW_CHARS) });
       return;
     }
-    this.handlers.onFrame(value);
+    if (!this.handlers.onFault) {
+      this.handlers.onFrame(value, line);
+      return;
+    }
+    try {
+      this.handlers.onFrame(value, line);
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  private problem(problem: FrameProblem): void {
+    if (!this.handlers.onFault) {
+      this.handlers.onProblem(problem);
+      return;
+    }
+    try {
+      this.handlers.onProblem(problem);
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  private fault(err: unknown): void {
+    try {
+      this.handlers.onFault!(err);
+    } catch {
+      // the fault handler itself failed: nothing is left to tell; keep reading
+    }
   }
 }
 
@@ -192,6 +276,7 @@ export class NdjsonWriter {
   private readonly max: number;
   private queue: QueuedLine[] = [];
   private head = 0;
+  private queuedChars = 0;
   private scheduled = false;
   private waitingDrain = false;
   private closedError: Error | undefined;
@@ -210,6 +295,11 @@ export class NdjsonWriter {
   /** Frames queued but not yet handed to the stream. */
   get pending(): number {
     return this.queue.length - this.head;
+  }
+
+  /** Size of the queued frames in UTF-16 code units (about bytes for ASCII JSON; at most a third of their UTF-8 bytes less). */
+  get pendingChars(): number {
+    return this.queuedChars;
   }
 
   get closed(): boolean {
@@ -262,6 +352,7 @@ export class NdjsonWriter {
 
   private enqueue(entry: QueuedLine): void {
     this.queue.push(entry);
+    this.queuedChars += entry.line.length + 1;
     if (!this.scheduled && !this.waitingDrain) {
       this.scheduled = true;
       queueMicrotask(() => this.flush());
@@ -283,6 +374,7 @@ export class NdjsonWriter {
         data += "\n";
         this.head++;
       }
+      this.queuedChars -= data.length;
       const batch = this.queue.slice(first, this.head);
       let ok: boolean;
       try {
@@ -327,6 +419,7 @@ export class NdjsonWriter {
     const rest = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;
+    this.queuedChars = 0;
     for (const q of rest) q.reject(err);
     this.wakeRoomWaiters();
   }

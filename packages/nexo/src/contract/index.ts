@@ -1,5 +1,5 @@
 export { Event, newEvent, completeEvent } from "./event.js";
-export { MAX_FRAME_BYTES, NdjsonDecoder, NdjsonWriter, readFrames } from "./framing.js";
+export { exceedsDepth, MAX_FRAME_BYTES, MAX_FRAME_DEPTH, NdjsonDecoder, NdjsonWriter, previewLine, readFrames } from "./framing.js";
 export { classifyFrame, makeError, makeNotification, makeRequest, makeResult } from "./jsonrpc.js";
 export { Methods } from "./methods.js";
 export { RpcError, RpcErrorCodes, rpcCodeName } from "./rpc-errors.js";

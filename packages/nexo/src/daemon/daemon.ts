@@ -106,7 +106,8 @@ export class Daemon {
       await daemon.stop();
       throw err;
     }
-    logger.info({ socket: config.control.socket, api: app.url }, "nexo daemon started");
+    // Name the control socket only when this daemon listens on it (`nexo mcp` does not).
+    logger.info({ ...(options.controlSocket !== false ? { socket: config.control.socket } : {}), api: app.url }, "nexo daemon started");
     return daemon;
   }
 
@@ -129,7 +130,7 @@ export class Daemon {
       try {
         this.host.add(spec);
       } catch (err) {
-        logger.error({ err: (err as Error).message }, "plugin refused");
+        logger.error({ err: (err as Error).message, code: (err as { code?: string }).code }, "plugin refused");
       }
     }
   }

@@ -38,6 +38,28 @@ export function buildChildEnv(options: SpawnPluginOptions): Record<string, strin
   return env;
 }
 
+/** POSIX: every plugin leads a process group of its own. */
+export const USE_PROCESS_GROUPS = process.platform !== "win32";
+
+/**
+ * Send `signal` to the plugin's whole process group (the plugin and every
+ * process it started); where there are no groups, to the plugin alone.
+ * Returns false when nothing was left to signal.
+ */
+export function signalProcessGroup(child: Pick<ChildProcessWithoutNullStreams, "pid" | "kill">, signal: NodeJS.Signals): boolean {
+  const pid = child.pid;
+  if (USE_PROCESS_GROUPS && pid !== undefined) {
+    try {
+      process.kill(-pid, signal);
+      return true;
+    } catch {
+      // ESRCH: the group is gone; EPERM cannot happen for our own children
+      return false;
+    }
+  }
+  return child.kill(signal);
+}
+
 /**
  * Spawn a plugin child with piped stdio and no shell. Resolves once the OS has
  * started the process; rejects NEXO_ERR_HOST_SPAWN_FAILED (e.g. ENOENT) naming the command.
@@ -51,6 +73,10 @@ export function spawnPluginProcess(pluginId: string, options: SpawnPluginOptions
         env: buildChildEnv(options),
         shell: false,
         stdio: ["pipe", "pipe", "pipe"],
+        // Its own process group (and session): the host can signal the plugin
+        // with everything it started, and a terminal's Ctrl-C reaches only the
+        // daemon, which then stops the plugins in order.
+        detached: USE_PROCESS_GROUPS,
         windowsHide: true,
       });
     } catch (cause) {

@@ -4,10 +4,11 @@ import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
-import { waitForExit, type ExitOutcome } from "./child.js";
+import { signalProcessGroup, waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
 import { launchPlugin } from "./launch.js";
-import { RpcPeer } from "./rpc-peer.js";
+import { LogThrottle } from "./log-throttle.js";
+import { RpcPeer, type PeerProblem } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
 import { topicFormTools, TopicToolCalls, type TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
@@ -18,13 +19,29 @@ const MAX_PLUGIN_SUBSCRIPTIONS = 64;
 const SUBSCRIPTION_BUFFER = 1024;
 /** Log one line per this many drops of the same kind so a flood cannot flood the log. */
 const DROP_LOG_EVERY = 1000;
+/** Warnings about one kind of plugin mistake: 10 at once, then one per 10 s, per plugin and reason. */
+const WARN_THROTTLE = { burst: 10, refillMs: 10_000 };
+/** Plugin stderr forwarded to the log: 200 lines at once, then 10 a second. */
+const STDERR_THROTTLE = { burst: 200, refillMs: 100 };
 
 /** Counters of one connection. */
 export interface ConnectionCounters {
   published: number;
+  /** broker.publish / broker.subscribe refused (allowlist, invalid topic or event). */
   denied: number;
   delivered: number;
   dropped: number;
+  /** Lines from the plugin dropped as bad frames (not JSON, too large, too deep, not JSON-RPC, unknown reply ...). */
+  badFrames: number;
+  /** Times the host restarted the plugin because it stopped reading its stdin. */
+  stdinStalls: number;
+  /** Lines whose handling threw inside the host (a host bug a plugin reached); the plugin is restarted. */
+  ioFaults: number;
+}
+
+/** A fresh set of zeroed counters. */
+export function zeroCounters(): ConnectionCounters {
+  return { published: 0, denied: 0, delivered: 0, dropped: 0, badFrames: 0, stdinStalls: 0, ioFaults: 0 };
 }
 
 /**
@@ -40,7 +57,9 @@ export class PluginConnection {
   readonly exited: Promise<ExitOutcome>;
   readonly startedAt = Date.now();
   init: InitializeOutcome | undefined;
-  readonly counters: ConnectionCounters = { published: 0, denied: 0, delivered: 0, dropped: 0 };
+  readonly counters: ConnectionCounters = zeroCounters();
+  /** Why the host killed this plugin as unhealthy, if it did. */
+  unhealthy: string | undefined;
 
   private readonly peer: RpcPeer;
   private readonly log: Logger;
@@ -50,7 +69,8 @@ export class PluginConnection {
   private forcefullyTerminated = false;
   private stopping: Promise<ExitOutcome> | undefined;
   private exitedFlag = false;
-  private problemCount = 0;
+  private readonly warnings = new LogThrottle(WARN_THROTTLE);
+  private readonly stderrLines = new LogThrottle(STDERR_THROTTLE);
   private readonly publishVerdicts = new Map<string, boolean>();
   /** Calls of this plugin's topic-form tools (seed 000 pattern 3). */
   private readonly topicCalls: TopicToolCalls;
@@ -65,25 +85,31 @@ export class PluginConnection {
     const topicTools = topicFormTools(spec.manifest);
     this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
     this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
-    this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.log.info({ stream: "stderr" }, line));
+    this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.forwardStderr(line));
+    // An 'error' without a listener would be thrown; the exit path reports what matters.
+    child.on("error", (err) => this.warnThrottled("child_error", { err: err.message }, "plugin process error"));
+    child.stdout.on("error", () => undefined);
+    child.stderr.on("error", () => undefined);
     child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => this.stderr.push(chunk));
-    child.stderr.on("end", () => this.stderr.end());
+    child.stderr.on("data", (chunk: string) => this.guard(() => this.stderr.push(chunk)));
+    child.stderr.on("end", () => this.guard(() => this.stderr.end()));
     this.peer = new RpcPeer({
       pluginId: this.key,
       input: child.stdout,
       output: child.stdin,
       onRequest: (method, params) => this.onRequest(method, params),
       onNotification: (method, params) => this.onNotification(method, params),
-      onProblem: (problem) => {
-        this.problemCount += 1;
-        if (this.problemCount <= 10 || this.problemCount % DROP_LOG_EVERY === 0) {
-          this.log.warn({ problem: problem.kind, preview: problem.preview, count: this.problemCount }, "dropped a bad frame from the plugin");
-        }
-      },
+      onProblem: (problem) => this.onBadFrame(problem),
+      onFault: (err) => this.onFault(err),
+      onStalled: (queue) => this.onStalled(queue),
     });
+    if (child.pid !== undefined) ctx.processGroups?.track(child.pid);
+    // Whatever the plugin started dies with it, at once: no stray process
+    // outlives a run, nor keeps the plugin's pipes (and so its exit) open.
+    child.once("exit", () => signalProcessGroup(child, "SIGKILL"));
     this.exited = waitForExit(child).then(({ exitCode, signal }) => {
       this.exitedFlag = true;
+      if (child.pid !== undefined) ctx.processGroups?.untrack(child.pid);
       this.teardownBridge();
       const exited = new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal });
       this.peer.close(exited);
@@ -97,20 +123,33 @@ export class PluginConnection {
    * killed and the error (NEXO_ERR_HOST_*) names the plugin.
    */
   static async open(spec: PluginSpec, ctx: HostContext): Promise<PluginConnection> {
+    const conn = await PluginConnection.spawn(spec, ctx);
+    await conn.start();
+    return conn;
+  }
+
+  /** Spawn the plugin without the handshake (`start()` does it). Rejects NEXO_ERR_HOST_SPAWN_FAILED. */
+  static async spawn(spec: PluginSpec, ctx: HostContext): Promise<PluginConnection> {
     const { child } = await launchPlugin(spec, {
       stateRoot: ctx.stateRoot,
       nexoVersion: ctx.nexoVersion,
       ...(ctx.extraHostEnv ? { extraHostEnv: await ctx.extraHostEnv(spec) } : {}),
     });
-    const conn = new PluginConnection(spec, ctx, child);
+    return new PluginConnection(spec, ctx, child);
+  }
+
+  /**
+   * The handshake; on failure the child is killed and its exit awaited before
+   * the error is rethrown, so `exited` and `stderr` tell what happened.
+   */
+  async start(): Promise<void> {
     try {
-      await conn.handshake();
+      await this.handshake();
     } catch (err) {
-      conn.kill();
-      await conn.exited;
+      this.kill();
+      await this.exited;
       throw err;
     }
-    return conn;
   }
 
   get pid(): number | null {
@@ -219,7 +258,7 @@ export class PluginConnection {
       }
       if (await this.exitsWithin(killGraceMs)) return this.exited;
       if (!replied) {
-        this.child.kill("SIGTERM");
+        signalProcessGroup(this.child, "SIGTERM");
         if (await this.exitsWithin(killGraceMs)) return this.exited;
       }
       this.log.warn({ graceMs: killGraceMs }, "plugin still running after shutdown grace: SIGKILL");
@@ -229,11 +268,62 @@ export class PluginConnection {
     return this.stopping;
   }
 
-  /** SIGKILL the child now. */
+  /** SIGKILL the child (and its process group) now. */
   kill(): void {
     if (this.exitedFlag) return;
     this.forcefullyTerminated = true;
-    this.child.kill("SIGKILL");
+    signalProcessGroup(this.child, "SIGKILL");
+  }
+
+  /** Run a stream handler step; an exception is a fault, never an exception out of the stream. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.onFault(err);
+    }
+  }
+
+  /** Log a warning about a plugin mistake, rate-limited per `reason`. */
+  private warnThrottled(reason: string, fields: Record<string, unknown>, msg: string): void {
+    const line = this.warnings.take(reason);
+    if (line) this.log.warn({ reason, ...fields, count: line.count, ...(line.suppressed > 0 ? { suppressed: line.suppressed } : {}) }, msg);
+  }
+
+  private forwardStderr(line: string): void {
+    const t = this.stderrLines.take("stderr");
+    if (t) this.log.info({ stream: "stderr", ...(t.suppressed > 0 ? { suppressed: t.suppressed } : {}) }, line);
+  }
+
+  private onBadFrame(problem: PeerProblem): void {
+    this.counters.badFrames += 1;
+    this.warnThrottled(problem.kind, { problem: problem.kind, preview: problem.preview, badFrames: this.counters.badFrames }, "dropped a bad frame from the plugin");
+  }
+
+  /**
+   * Handling a line threw: the host's state for this plugin can no longer be
+   * trusted, so the plugin is restarted (the daemon and other plugins go on).
+   */
+  private onFault(err: unknown): void {
+    this.counters.badFrames += 1;
+    this.counters.ioFaults += 1;
+    const line = this.warnings.take("io_fault");
+    if (line) this.log.error({ err: errMessage(err), count: line.count }, "handling a line from the plugin failed; restarting the plugin");
+    this.markUnhealthy("a line from the plugin made the host fail");
+  }
+
+  /** The plugin stopped reading its stdin while the host had replies for it: restart it. */
+  private onStalled(queue: { frames: number; chars: number }): void {
+    this.counters.stdinStalls += 1;
+    this.log.warn({ queuedFrames: queue.frames, queuedChars: queue.chars }, "plugin stopped reading its stdin; replies are no longer queued; restarting the plugin");
+    this.markUnhealthy(`stopped reading its stdin (${queue.frames} frames queued)`);
+  }
+
+  private markUnhealthy(reason: string): void {
+    if (this.exitedFlag || this.unhealthy !== undefined) return;
+    this.unhealthy = reason;
+    this.teardownBridge();
+    this.kill();
   }
 
   private async exitsWithin(ms: number): Promise<boolean> {
@@ -272,7 +362,8 @@ export class PluginConnection {
         this.ctx.broker.subscribe(pattern, (event) => this.forward({ topic: event.topic, event }), { name: `plugin:${this.key}`, bufferSize: SUBSCRIPTION_BUFFER }),
       );
     }
-    this.log.info({ pid: this.pid, serverVersion: this.init.serverVersion, tools: this.init.tools.map((t) => t.name) }, "plugin ready");
+    // `pid` is pino's own field (the daemon's); the plugin's goes under its own name.
+    this.log.info({ plugin_pid: this.pid, serverVersion: this.init.serverVersion, tools: this.init.tools.map((t) => t.name) }, "plugin ready");
   }
 
   private teardownBridge(): void {
@@ -285,7 +376,10 @@ export class PluginConnection {
 
   private onNotification(method: string, params: unknown): void {
     if (method === Methods.BROKER_PUBLISH) {
-      this.publishFromPlugin(params).catch((err) => this.log.warn({ err: errMessage(err) }, "broker.publish from plugin refused"));
+      // Refusals were counted and logged (throttled) where they were decided.
+      this.publishFromPlugin(params).catch((err) => {
+        if (!(err instanceof RpcError)) this.warnThrottled("publish_failed", { err: errMessage(err) }, "broker.publish from the plugin failed");
+      });
       return;
     }
     // Other notifications (e.g. progress) have no host meaning yet: ignore, as JSON-RPC allows.
@@ -332,8 +426,7 @@ export class PluginConnection {
     try {
       validateTopic(topic);
     } catch (err) {
-      this.counters.denied += 1;
-      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
+      throw this.deny("invalid_topic", { topic: clip(topic) }, new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err)));
     }
     const verdict = isTopicAllowed(this.allowlist.inbound, topic);
     if (this.publishVerdicts.size >= 1024) this.publishVerdicts.clear();
@@ -341,31 +434,49 @@ export class PluginConnection {
     return verdict;
   }
 
-  /** Allowlist check, then completion of missing event fields, then publish. */
+  /** Count a refused publish or subscribe and log it (throttled per reason); returns `err` for the caller to throw. */
+  private deny(reason: string, fields: Record<string, unknown>, err: Error): Error {
+    this.counters.denied += 1;
+    const msg =
+      reason === "topic_not_allowed"
+        ? "broker.publish outside the plugin's allowlist: dropped"
+        : reason === "subscribe_not_allowed"
+          ? "broker.subscribe outside the plugin's allowlist: refused"
+          : "broker request from the plugin refused";
+    this.warnThrottled(reason, { ...fields, denied: this.counters.denied, err: clip(err.message) }, msg);
+    return err;
+  }
+
+  /**
+   * Allowlist check, completion of missing event fields, the host's `source`
+   * stamp, then publish. Subscribers see who really published: `source` is
+   * this plugin's key; a different source the plugin wrote travels in
+   * `metadata.plugin_source`.
+   */
   private async publishFromPlugin(params: unknown): Promise<void> {
     if (!isRecord(params) || typeof params.topic !== "string") {
-      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.publish needs {topic: string, event: object}");
+      throw this.deny("invalid_params", {}, new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.publish needs {topic: string, event: object}"));
     }
     const topic = params.topic;
     if (!this.isPublishAllowed(topic)) {
-      this.counters.denied += 1;
-      this.log.warn({ topic, allowed: this.allowlist.inbound, denied: this.counters.denied }, "broker.publish outside the plugin's allowlist: dropped");
-      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic });
+      throw this.deny(
+        "topic_not_allowed",
+        { topic, allowed: this.allowlist.inbound },
+        new RpcError(RpcErrorCodes.INVALID_PARAMS, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic }),
+      );
     }
     let event: Event;
     try {
-      event = completeEvent(params.event, topic, this.spec.manifest.id);
+      event = stampSource(completeEvent(params.event, topic, this.key), this.key);
     } catch (err) {
-      this.counters.denied += 1;
-      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
+      throw this.deny("invalid_event", { topic }, new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err)));
     }
     if (this.topicCalls.isReplyTopic(topic)) {
       // A tool answer goes to its caller only, never onto the shared broker.
       try {
         if (this.topicCalls.settle(topic, event) === "late") this.log.debug({ topic, correlationId: event.correlation_id }, "late tool reply after the call timed out: dropped");
       } catch (err) {
-        this.counters.denied += 1;
-        throw err;
+        throw this.deny("tool_reply_refused", { topic }, err as Error);
       }
       return;
     }
@@ -382,9 +493,7 @@ export class PluginConnection {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
     }
     if (!isPatternAllowed(this.allowlist.outbound, pattern)) {
-      this.counters.denied += 1;
-      this.log.warn({ pattern }, "broker.subscribe outside the plugin's allowlist: refused");
-      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" });
+      throw this.deny("subscribe_not_allowed", { pattern }, new RpcError(RpcErrorCodes.INVALID_PARAMS, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" }));
     }
     if (this.pluginSubscriptions.size >= MAX_PLUGIN_SUBSCRIPTIONS) {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `at most ${MAX_PLUGIN_SUBSCRIPTIONS} subscriptions per plugin`);
@@ -397,6 +506,22 @@ export class PluginConnection {
     this.pluginSubscriptions.set(id, sub);
     return { subscriber_id: id };
   }
+}
+
+/** Field of `metadata` that keeps the `source` a plugin wrote when the host replaced it with the plugin's key. */
+export const PLUGIN_SOURCE_METADATA = "plugin_source";
+
+/** `event` with `source` set to `key`; a different source the plugin chose moves to `metadata.plugin_source`. */
+function stampSource(event: Event, key: string): Event {
+  if (event.source === key) return event;
+  event.metadata = { ...(event.metadata ?? {}), [PLUGIN_SOURCE_METADATA]: event.source };
+  event.source = key;
+  return event;
+}
+
+/** A plugin-provided string cut for a log line. */
+function clip(s: string, max = 200): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

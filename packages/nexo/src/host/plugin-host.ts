@@ -1,6 +1,7 @@
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { Methods } from "../contract/index.js";
+import { OrphanGuard } from "./orphan-guard.js";
 import { PluginSupervisor, type SupervisorOptions } from "./supervisor.js";
 import { defaultHostTimeouts, pluginKey, type HostContext, type HostServiceHandler, type HostTimeouts, type PluginSpec, type PluginStatus } from "./types.js";
 import type { Broker } from "../broker/index.js";
@@ -35,6 +36,9 @@ export class PluginHost {
   private readonly supervisors = new Map<string, PluginSupervisor>();
   private readonly addedListeners = new Set<(sup: PluginSupervisor) => void>();
   private readonly ctx: HostContext;
+  private readonly orphanGuard = new OrphanGuard();
+  /** Channel kind -> the plugin id that owns it (all its instances share it). */
+  private readonly kindOwners = new Map<string, { id: string; manifest: string }>();
 
   constructor(private readonly options: PluginHostOptions) {
     this.ctx = {
@@ -46,6 +50,7 @@ export class PluginHost {
       hostServices: { ...(options.hostServices ?? {}) },
       ...(options.extraHostEnv ? { extraHostEnv: options.extraHostEnv } : {}),
       ...(options.describeRoute ? { describeRoute: options.describeRoute } : {}),
+      processGroups: this.orphanGuard,
     };
   }
 
@@ -54,7 +59,13 @@ export class PluginHost {
     return this.ctx.timeouts;
   }
 
-  /** Register a plugin to supervise (not started yet). Duplicate keys are refused. */
+  /**
+   * Register a plugin to supervise (not started yet). Refused: a duplicate key
+   * (NEXO_ERR_HOST_DUPLICATE_PLUGIN), and a channel kind another plugin id
+   * already registered (NEXO_ERR_HOST_CHANNEL_KIND_TAKEN): a kind has one
+   * owner, whose instances share it, or the second plugin could read and
+   * write the first one's channel traffic.
+   */
   add(spec: PluginSpec): PluginSupervisor {
     const key = pluginKey(spec);
     const existing = this.supervisors.get(key);
@@ -65,6 +76,18 @@ export class PluginHost {
         { pluginId: key },
       );
     }
+    const { id } = spec.manifest;
+    for (const { kind } of spec.manifest.channels) {
+      const owner = this.kindOwners.get(kind);
+      if (owner && owner.id !== id) {
+        throw new NexoError(
+          ErrorCodes.HOST_CHANNEL_KIND_TAKEN,
+          `plugin ${key} (${spec.manifest.file}) registers channel kind "${kind}", which plugin ${owner.id} (${owner.manifest}) already owns; a channel kind has one owner: rename the kind or disable one plugin`,
+          { pluginId: key, data: { kind, owner: owner.id } },
+        );
+      }
+    }
+    for (const { kind } of spec.manifest.channels) if (!this.kindOwners.has(kind)) this.kindOwners.set(kind, { id, manifest: spec.manifest.file });
     const sup = new PluginSupervisor(spec, this.ctx, this.options.supervisor);
     this.supervisors.set(key, sup);
     for (const fn of this.addedListeners) {
@@ -118,9 +141,25 @@ export class PluginHost {
     return report;
   }
 
-  /** Stop every plugin in parallel (shutdown request, grace, kill). */
+  /** Stop every plugin in parallel (shutdown request, grace, kill), then end the orphan watchdog. */
   async stopAll(reason = "daemon stopping"): Promise<void> {
     await Promise.allSettled(this.list().map((s) => s.stop(reason)));
+    this.orphanGuard.close();
+  }
+
+  /**
+   * SIGKILL every running plugin's process group, synchronously: for the
+   * daemon's last moments (`process.on("exit")`), when there is no time for
+   * an orderly `stopAll`.
+   */
+  killAll(): void {
+    for (const s of this.list()) s.connection?.kill();
+    this.orphanGuard.close();
+  }
+
+  /** The orphan watchdog's pid and the plugin process groups it would kill (tests, diagnostics). */
+  get orphanWatch(): { pid: number | undefined; groups: number[] } {
+    return { pid: this.orphanGuard.pid, groups: this.orphanGuard.tracked };
   }
 
   /** Restart one plugin by key. */

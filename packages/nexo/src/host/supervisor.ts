@@ -2,7 +2,7 @@ import { newEvent } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { ExitOutcome } from "./child.js";
-import { PluginConnection } from "./plugin-connection.js";
+import { PluginConnection, zeroCounters, type ConnectionCounters } from "./plugin-connection.js";
 import { RestartPolicy } from "./restart-policy.js";
 import type { TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec, type PluginState, type PluginStatus, type PluginToolDescriptor } from "./types.js";
@@ -36,7 +36,7 @@ export class PluginSupervisor {
   private lastExit: ExitOutcome | undefined;
   private lastError: string | null = null;
   private lastTail: string[] = [];
-  private totals = { dropped: 0, denied: 0, published: 0, delivered: 0 };
+  private totals: ConnectionCounters = zeroCounters();
   private respawnTimer: NodeJS.Timeout | undefined;
   private respawnAt = 0;
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
@@ -158,7 +158,8 @@ export class PluginSupervisor {
   /** Status as `nexo plugin status` shows it. */
   status(): PluginStatus {
     const c = this.conn;
-    const counters = c ? { ...c.counters, dropped: c.counters.dropped + (c.isExited ? 0 : c.subscriptionDrops) } : { dropped: 0, denied: 0, published: 0, delivered: 0 };
+    const live = c !== undefined && !c.isExited;
+    const counters = c ? { ...c.counters, dropped: c.counters.dropped + (live ? c.subscriptionDrops : 0) } : zeroCounters();
     const m = this.spec.manifest;
     const route = this.ctx.describeRoute?.(this.key);
     return {
@@ -168,15 +169,19 @@ export class PluginSupervisor {
       version: m.version,
       kind: "subprocess",
       state: this.state,
-      pid: c && !c.isExited ? c.pid : null,
+      pid: live ? c.pid : null,
       restarts: this.restarts,
       lastExitCode: this.lastExit?.exitCode ?? null,
       lastSignal: this.lastExit?.signal ?? null,
       lastError: this.lastError,
-      startedAt: c && !c.isExited ? new Date(c.startedAt).toISOString() : null,
-      stderrTail: c ? c.stderr.snapshot() : this.lastTail,
+      startedAt: live ? new Date(c.startedAt).toISOString() : null,
+      // Once a run has ended, its tail was kept in recordExit (also for a run that never got past initialize).
+      stderrTail: live ? c.stderr.snapshot() : this.lastTail,
       droppedEvents: this.totals.dropped + counters.dropped,
       deniedPublishes: this.totals.denied + counters.denied,
+      badFrames: this.totals.badFrames + counters.badFrames,
+      stdinStalls: this.totals.stdinStalls + counters.stdinStalls,
+      ioFaults: this.totals.ioFaults + counters.ioFaults,
       published: this.totals.published + counters.published,
       delivered: this.totals.delivered + counters.delivered,
       tools: this.tools.map((t) => t.name),
@@ -200,20 +205,29 @@ export class PluginSupervisor {
   private async launch(attempt: number): Promise<void> {
     const gen = this.generation;
     this.setState(attempt === 0 ? "starting" : "restarting");
-    let conn: PluginConnection;
+    let conn: PluginConnection | undefined;
     try {
-      conn = await PluginConnection.open(this.spec, this.ctx);
+      conn = await PluginConnection.spawn(this.spec, this.ctx);
+      await conn.start();
     } catch (err) {
+      // A run that failed before `initialize` completed still exited with a code and wrote stderr: keep both.
+      let outcome: ExitOutcome = { exitCode: null, signal: null, forcefullyTerminated: false };
+      let tail: string[] = [];
+      if (conn) {
+        outcome = await conn.exited;
+        tail = conn.stderr.snapshot();
+        this.recordExit(conn, outcome);
+      }
       if (gen !== this.generation) return;
       const e = err instanceof Error ? err : new Error(String(err));
       this.lastError = e.message;
-      this.log.error({ err: e.message, code: (e as NexoError).code }, "plugin failed to start");
+      this.log.error({ err: e.message, code: (e as NexoError).code, exitCode: outcome.exitCode, signal: outcome.signal }, "plugin failed to start");
       const permanent = e instanceof NexoError && PERMANENT_FAILURES.has(e.code);
       if (permanent) {
         this.fail(e);
         return;
       }
-      await this.afterCrash(0, { exitCode: null, signal: null, forcefullyTerminated: true }, []);
+      await this.afterCrash(0, outcome, tail);
       return;
     }
     if (gen !== this.generation) {
@@ -233,14 +247,15 @@ export class PluginSupervisor {
       if (gen !== this.generation || this.conn !== conn) return;
       this.recordExit(conn, outcome);
       if (this.state === "stopped") return;
-      void this.afterCrash(Date.now() - conn.startedAt, outcome, conn.stderr.snapshot());
+      if (conn.unhealthy) this.lastError = `plugin ${this.key} was restarted: ${conn.unhealthy}`;
+      void this.afterCrash(Date.now() - conn.startedAt, outcome, conn.stderr.snapshot(), conn.unhealthy);
     });
   }
 
-  private async afterCrash(uptimeMs: number, outcome: ExitOutcome, stderrTail: string[]): Promise<void> {
+  private async afterCrash(uptimeMs: number, outcome: ExitOutcome, stderrTail: string[], unhealthy?: string): Promise<void> {
     const gen = this.generation;
-    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs }, "plugin exited unexpectedly");
-    await this.publishLifecycle("crashed", { exit_code: outcome.exitCode, signal: outcome.signal, stderr_tail: stderrTail });
+    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(unhealthy ? { reason: unhealthy } : {}) }, unhealthy ? "plugin killed as unhealthy" : "plugin exited unexpectedly");
+    await this.publishLifecycle("crashed", { exit_code: outcome.exitCode, signal: outcome.signal, stderr_tail: stderrTail, ...(unhealthy ? { reason: unhealthy } : {}) });
     if (gen !== this.generation) return;
     const decision = this.policy.onCrash(uptimeMs);
     if (!decision.respawn) {
@@ -268,11 +283,10 @@ export class PluginSupervisor {
   private recordExit(conn: PluginConnection, outcome: ExitOutcome): void {
     this.lastExit = outcome;
     this.lastTail = conn.stderr.snapshot();
-    this.totals.dropped += conn.counters.dropped;
-    this.totals.denied += conn.counters.denied;
-    this.totals.published += conn.counters.published;
-    this.totals.delivered += conn.counters.delivered;
-    conn.counters.dropped = conn.counters.denied = conn.counters.published = conn.counters.delivered = 0;
+    for (const k of Object.keys(this.totals) as Array<keyof ConnectionCounters>) {
+      this.totals[k] += conn.counters[k];
+      conn.counters[k] = 0;
+    }
   }
 
   private setState(state: PluginState): void {

@@ -56,6 +56,8 @@ export interface HostContext {
   extraHostEnv?: (spec: PluginSpec) => Record<string, string> | Promise<Record<string, string>>;
   /** The plugin's HTTP route as `nexo plugin status` shows it (http_server plugins), if any. */
   describeRoute?: (key: string) => string | undefined;
+  /** Process groups to kill should the daemon die (see OrphanGuard). Default none. */
+  processGroups?: { track(pgid: number): void; untrack(pgid: number): void };
 }
 
 /** Supervisor state of one plugin. */
@@ -85,8 +87,14 @@ export interface PluginStatus {
   stderrTail: string[];
   /** broker.event notifications dropped because the plugin's queue was full. */
   droppedEvents: number;
-  /** broker.publish attempts refused by the allowlist. */
+  /** broker.publish / broker.subscribe requests refused (allowlist, invalid topic or event). */
   deniedPublishes: number;
+  /** Lines from the plugin dropped as bad frames (not JSON, too large, nested too deep, not JSON-RPC, replies to nothing). */
+  badFrames: number;
+  /** Restarts because the plugin stopped reading its stdin while the host had replies for it. */
+  stdinStalls: number;
+  /** Lines whose handling failed inside the host; each restarts the plugin. */
+  ioFaults: number;
   published: number;
   delivered: number;
   tools: string[];

@@ -24,7 +24,8 @@ export function startNexoDaemon(t: TestContext, config: string): ChildProcess & 
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   t.after(async () => {
-    if (child.exitCode === null) {
+    // A daemon killed by a signal has no exit code but has ended all the same.
+    if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("close", r));
     }

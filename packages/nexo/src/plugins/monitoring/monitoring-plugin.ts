@@ -245,7 +245,9 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
     };
     fromHost("nexo_plugin_restarts_total", "Subprocess plugin restarts", (s) => s.restarts);
     fromHost("nexo_plugin_dropped_events_total", "Events dropped because a subprocess plugin's queue was full", (s) => s.droppedEvents);
-    fromHost("nexo_plugin_denied_publishes_total", "Publishes refused by a subprocess plugin's topic allowlist", (s) => s.deniedPublishes);
+    fromHost("nexo_plugin_denied_publishes_total", "Broker publishes and subscribes of a subprocess plugin refused (allowlist, invalid topic or event)", (s) => s.deniedPublishes);
+    fromHost("nexo_plugin_bad_frames_total", "Lines from a subprocess plugin dropped as bad frames (not JSON, too large, nested too deep, not JSON-RPC)", (s) => s.badFrames);
+    fromHost("nexo_plugin_stdin_stalls_total", "Restarts of a subprocess plugin that stopped reading its stdin", (s) => s.stdinStalls);
   }
 
   private brokerMetrics(app: Nexo, registers: Registry[]): void {

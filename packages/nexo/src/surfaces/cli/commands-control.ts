@@ -55,6 +55,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
             `  tools:      ${s.tools.join(", ") || "-"}`,
             ...(s.route ? [`  route:      ${s.route}`] : []),
             `  events:     ${s.delivered} delivered, ${s.droppedEvents} dropped, ${s.published} published, ${s.deniedPublishes} denied`,
+            `  frames:     ${s.badFrames ?? 0} bad, ${s.stdinStalls ?? 0} stdin stalls, ${s.ioFaults ?? 0} host faults`,
             `  stderr tail:`,
             ...(s.stderrTail.length ? s.stderrTail.map((l: string) => `    ${l}`) : ["    (empty)"]),
             "",

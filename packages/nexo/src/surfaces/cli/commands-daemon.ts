@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config/index.js";
-import { Daemon } from "../../daemon/index.js";
+import { Daemon, stopOnSignals } from "../../daemon/index.js";
 
-/** `nexo run`: start the daemon in the foreground until SIGINT/SIGTERM. */
+/** `nexo run`: start the daemon in the foreground until SIGINT, SIGTERM or SIGHUP (each a clean stop). */
 export function registerRunCommand(program: Command): void {
   program
     .command("run")
@@ -12,22 +12,6 @@ export function registerRunCommand(program: Command): void {
       // `--config` is also a global option (to find a daemon's socket); commander gives it to whichever is declared first.
       const config = loadConfig(opts.config ?? program.opts<{ config?: string }>().config);
       const daemon = await Daemon.start(config);
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const onSignal = (signal: NodeJS.Signals): void => {
-          if (stopping) {
-            daemon.logger.warn({ signal }, "second signal: exiting now");
-            process.exit(130);
-          }
-          stopping = true;
-          daemon.logger.info({ signal }, "stopping");
-          daemon.stop().then(resolve, (err) => {
-            daemon.logger.error({ err }, "error while stopping");
-            resolve();
-          });
-        };
-        process.on("SIGINT", onSignal);
-        process.on("SIGTERM", onSignal);
-      });
+      await stopOnSignals(daemon);
     });
 }

@@ -50,6 +50,7 @@ export function registerMcpCommand(program: Command): void {
         void server.closed.then(() => stop("MCP client disconnected"));
         process.once("SIGINT", () => stop("SIGINT"));
         process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGHUP", () => stop("SIGHUP"));
       });
     });
 }

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test, type TestContext } from "node:test";
+import { loadConfig } from "../../src/config/index.js";
+import { Daemon } from "../../src/daemon/index.js";
+import { tempDir } from "../helpers/fixture-plugins.js";
+import { hostilePlugin, isAlive, type HostileOptions } from "../helpers/hostile-plugins.js";
+import { captureLogger } from "../helpers/log-capture.js";
+import { startNexoDaemon } from "../helpers/nexo-cli.js";
+import { waitFor } from "../helpers/wait.js";
+
+/** A nexo.yaml running one hostile plugin, no HTTP; returns the config path and the plugin's state dir. */
+function daemonConfig(t: TestContext, plugin: HostileOptions): { config: string; stateDir: string } {
+  const dir = tempDir(t);
+  const plugins = join(dir, "plugins");
+  hostilePlugin(plugins, plugin);
+  const config = join(dir, "nexo.yaml");
+  writeFileSync(config, [`state_dir: ${join(dir, "state")}`, `plugin_paths: [${JSON.stringify(plugins)}]`, "api:", "  enabled: false", ""].join("\n"));
+  return { config, stateDir: join(dir, "state", "plugins", plugin.id) };
+}
+
+test("daemon - SIGHUP stops nexo run cleanly: plugins get shutdown and the daemon exits 0", async (t) => {
+  const { config, stateDir } = daemonConfig(t, { id: "hup", mode: "clean" });
+  const daemon = startNexoDaemon(t, config);
+  const closed = new Promise<number | null>((r) => daemon.once("close", r));
+  await waitFor(() => daemon.output().includes("plugin ready"), "the plugin ready", 20_000).catch((err) => {
+    throw new Error(`${(err as Error).message}\n${daemon.output()}`);
+  });
+  daemon.kill("SIGHUP");
+  assert.equal(await closed, 0, daemon.output());
+  assert.equal(typeof JSON.parse(readFileSync(join(stateDir, "shutdown.json"), "utf8")).reason, "string", "the plugin got a shutdown request");
+});
+
+test("daemon - a SIGKILLed nexo run leaves no plugin behind, even one ignoring SIGTERM and EOF, nor its children", async (t) => {
+  const { config, stateDir } = daemonConfig(t, { id: "stubborn", mode: "ignore-all" });
+  const daemon = startNexoDaemon(t, config);
+  const pidsFile = join(stateDir, "pids.json");
+  await waitFor(() => existsSync(pidsFile), "the plugin and its child started", 20_000).catch((err) => {
+    throw new Error(`${(err as Error).message}\n${daemon.output()}`);
+  });
+  const pids = JSON.parse(readFileSync(pidsFile, "utf8")) as { plugin: number; child: number };
+  t.after(() => {
+    for (const pid of [pids.plugin, pids.child]) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  });
+  assert.ok(isAlive(pids.plugin) && isAlive(pids.child));
+  daemon.kill("SIGKILL");
+  await new Promise((r) => daemon.once("close", r));
+  await waitFor(() => !isAlive(pids.plugin) && !isAlive(pids.child), "the orphaned plugin and its child gone", 5000);
+});
+
+test("daemon - the start line names the control socket only when the daemon opens one (nexo mcp does not)", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "nexo.yaml");
+  writeFileSync(file, [`state_dir: ${join(dir, "state")}`, "plugin_paths: []", "api:", "  enabled: false", ""].join("\n"));
+  const config = loadConfig(file);
+  for (const controlSocket of [false, true]) {
+    const cap = captureLogger("info");
+    const daemon = await Daemon.start(config, { logger: cap.logger, controlSocket });
+    await daemon.stop();
+    const started = cap.lines().find((l) => l.msg === "nexo daemon started");
+    assert.ok(started);
+    assert.equal(started.socket, controlSocket ? config.control.socket : undefined);
+    assert.equal(existsSync(config.control.socket), false, "closed after stop");
+  }
+});
