@@ -86,7 +86,7 @@ test("rate limit - one client, 64 concurrent requests: exactly burst accepted; 4
   const responses = await Promise.all(
     Array.from({ length: 64 }, async () => {
       const res = await fetch(`${app.url}/workflows/echo/execute`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-      return { status: res.status, headers: res.headers, body: await res.json() };
+      return { status: res.status, headers: res.headers, body: (await res.json()) as { error: { code: string; retryAfterMs: number } } };
     }),
   );
   assert.equal(responses.filter((r) => r.status === 200).length, 8);
