@@ -38,6 +38,22 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
 }
 
 /**
+ * True when an already parsed value nests arrays/objects deeper than `max`
+ * (the value itself is depth 1). Iterative, so any depth is safe to check;
+ * for values that did not come through a body parser (MCP over stdio).
+ */
+export function valueDepthExceeds(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
  * Replace fastify's `application/json` parser on `http` with one that refuses
  * bodies nested deeper than `maxDepth` (400 NEXO_ERR_HTTP_JSON_TOO_DEEP) and
  * reads an empty DELETE/OPTIONS body as no body (clients such as the Python
