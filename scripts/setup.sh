@@ -29,6 +29,9 @@ if [ -d sdk/python ]; then
   # setuptools + wheel let the SDK's install test build it offline (pip install --no-build-isolation).
   python3 -c "import setuptools, wheel" 2>/dev/null || python3 -m pip install -q setuptools wheel
 fi
+# The official Python MCP client: the MCP-over-HTTP session tests drive Nexo with it (pinned).
+MCP_PY_VERSION=2.3.0
+python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null || python3 -m pip install -q "mcp==$MCP_PY_VERSION"
 missing=0
 # PHP SDK: SIGTERM/SIGINT drain through pcntl, which Debian's php-cli builds in.
 if ! php -r 'exit(function_exists("pcntl_signal") ? 0 : 1);' 2>/dev/null; then

@@ -59,6 +59,7 @@ export type {
 } from "./app/index.js";
 export type {
   InProcessPluginState,
+  PluginHealth,
   BuiltinPluginFactory,
   AuthOptions,
   AuthStrategy,

@@ -560,6 +560,9 @@ function checkOptions(o: ResolvedNexoOptions): void {
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option apiHost must be a non-empty string, got ${JSON.stringify(o.apiHost)}`, { field: "apiHost" });
   }
   if (typeof o.http !== "boolean") throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option http must be a boolean, got ${typeof o.http}`, { field: "http" });
+  if (o.store !== undefined && (typeof o.store !== "string" || o.store.length === 0)) {
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option store must be a store URL (sqlite:<file> or postgres://...), got ${typeof o.store}`, { field: "store" });
+  }
   if (!Array.isArray(o.mcpAllowedOrigins)) {
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option mcpAllowedOrigins must be an array of origins, got ${typeof o.mcpAllowedOrigins}`, { field: "mcpAllowedOrigins" });
   }

@@ -33,10 +33,16 @@ export interface NexoOptions {
   mcpAllowedOrigins?: string[];
   /** Subprocess plugin deadlines (initialize, tool calls, shutdown grace). Default: CONTRACT.md's. */
   pluginTimeouts?: Partial<HostTimeouts>;
+  /**
+   * The app's store URL (`sqlite:<file>` or `postgres://...`; nexo.yaml `store:`), used by
+   * features that persist (the DatabasePlugin unless it names its own). Default: none, each
+   * feature falls back to `sqlite:<stateDir>/nexo.db`.
+   */
+  store?: string;
 }
 
 /** The same options with every default applied. */
-export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts">>;
+export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "store">> & Pick<NexoOptions, "store">;
 
 /** Who made a call: set by an auth hook (`request.principal`) or by the caller. */
 export interface Principal {

@@ -82,6 +82,7 @@ export class Daemon {
       maxBodyBytes: config.api.maxBodyBytes,
       mcpAllowedOrigins: config.api.mcpAllowedOrigins,
       stateDir: config.stateDir,
+      store: config.store,
       pluginTimeouts: {
         ...(config.timeouts.pluginInitMs ? { initMs: config.timeouts.pluginInitMs } : {}),
         ...(config.timeouts.pluginToolMs ? { toolMs: config.timeouts.pluginToolMs } : {}),

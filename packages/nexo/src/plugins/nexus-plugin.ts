@@ -1,4 +1,15 @@
 import type { Nexo } from "../app/nexo.js";
+import type { HealthStatus } from "../app/types.js";
+
+/** What an in-process plugin reports to `/health` while it is ready. */
+export interface PluginHealth {
+  /** "degraded" serves with a problem (the plugin's entry and the overall status say so); "failed" makes `/health` 503. */
+  status: HealthStatus;
+  /** What is wrong, for the `error` field of the plugin's entry. */
+  message?: string;
+  /** Figures merged into the entry's `details`. */
+  details?: Record<string, unknown>;
+}
 
 /**
  * Base class of in-process plugins. Subclasses name themselves, receive their
@@ -45,4 +56,11 @@ export abstract class NexusPlugin<C extends object = Record<string, unknown>> {
 
   /** Release resources. Called once; errors and hangs are logged, never thrown at the app. */
   teardown(): void | Promise<void> {}
+
+  /**
+   * Optional: the plugin's own view of its health, asked on each `/health`
+   * while it is ready (synchronous and cheap: report state kept as it changes).
+   * Absent: a ready plugin is "ok".
+   */
+  health?(): PluginHealth;
 }

@@ -116,6 +116,12 @@ export class PluginManager {
       const description = safeGet(() => r.plugin.description, "");
       if (description) entry.details = { description };
       if (r.error !== undefined) entry.error = r.error;
+      if (r.state === "ready" && typeof r.plugin.health === "function") {
+        const own = safeGet(() => r.plugin.health!(), { status: "failed", message: "its health() threw" });
+        entry.health = own.status;
+        if (own.message) entry.error = own.message;
+        if (own.details) entry.details = { ...entry.details, ...own.details };
+      }
       return entry;
     });
   }

@@ -41,13 +41,13 @@ async function fakeIssuer(t: TestContext, keys: SigningKey[]) {
   return Object.assign(state, { url: server.url });
 }
 
-function sign(key: SigningKey, issuer: string, claims: Record<string, unknown> = {}, opts: { exp?: number; nbf?: number; aud?: string; iss?: string; alg?: string } = {}): Promise<string> {
+function sign(key: SigningKey, issuer: string, claims: Record<string, unknown> = {}, opts: { exp?: number; nbf?: number; iat?: number; aud?: string; iss?: string; alg?: string } = {}): Promise<string> {
   const jwt = new SignJWT({ email: "ada@example.com", ...claims })
     .setProtectedHeader({ alg: opts.alg ?? "RS256", kid: key.kid })
     .setIssuer(opts.iss ?? issuer)
     .setAudience(opts.aud ?? AUDIENCE)
     .setSubject("user-1")
-    .setIssuedAt(nowS - 60)
+    .setIssuedAt(opts.iat ?? nowS - 60)
     .setExpirationTime(opts.exp ?? nowS + 600);
   if (opts.nbf !== undefined) jwt.setNotBefore(opts.nbf);
   return jwt.sign(key.privateKey);
@@ -118,6 +118,8 @@ test("auth - every bad token is refused with 401, RFC 6750 invalid_token and the
     ["alg none", `${base64url({ alg: "none", typ: "JWT" })}.${p}.`, /algorithm is not allowed/],
     ["expired beyond the 30 s tolerance", await sign(k1, idp.url, {}, { exp: nowS - 31 }), /expired/],
     ["not yet valid", await sign(k1, idp.url, {}, { nbf: nowS + 120 }), /not valid yet/],
+    ["issued an hour in the future", await sign(k1, idp.url, {}, { iat: nowS + 3600, exp: nowS + 7200 }), /issue time is in the future/],
+    ["issued beyond the 30 s tolerance", await sign(k1, idp.url, {}, { iat: nowS + 31 }), /issue time is in the future/],
     ["wrong issuer", await sign(k1, idp.url, {}, { iss: "https://evil.example" }), /unexpected issuer/],
     ["wrong audience", await sign(k1, idp.url, {}, { aud: "someone-else" }), /another audience/],
     ["unknown kid", await sign(await newKey("k9"), idp.url), /unknown kid/],
@@ -134,8 +136,9 @@ test("auth - every bad token is refused with 401, RFC 6750 invalid_token and the
     assert.match(challenge, /^Bearer realm="nexo", error="invalid_token", error_description="/, name);
     assert.match(challenge, why, `${name}: ${challenge}`);
   }
-  // Within the clock tolerance an expired-by-10s token still passes.
+  // Within the clock tolerance an expired-by-10s token, or one issued 10 s ahead, still passes.
   assert.equal((await call(app, await sign(k1, idp.url, {}, { exp: nowS - 10 }))).statusCode, 200);
+  assert.equal((await call(app, await sign(k1, idp.url, {}, { iat: nowS + 10 }))).statusCode, 200);
 });
 
 test("auth - no credentials: 401 with a bare Bearer challenge; a malformed header: 400 invalid_request; /health is exempt", async (t) => {
@@ -255,6 +258,10 @@ test("auth - jwt with an HS256 shared secret: accepted, wrong secret refused, is
   assert.equal((await call(app, await mk(secret, "elsewhere"))).statusCode, 401);
   const noExp = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("svc-7").setIssuer("nexo-tests").sign(new TextEncoder().encode(secret));
   assert.equal((await call(app, noExp)).statusCode, 401, "tokens without exp are refused by default");
+  const future = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("svc-7").setIssuer("nexo-tests").setIssuedAt(nowS + 3600).setExpirationTime(nowS + 7200).sign(new TextEncoder().encode(secret));
+  const refused = await call(app, future);
+  assert.equal(refused.statusCode, 401, "a token issued an hour from now is refused");
+  assert.match(String(refused.headers["www-authenticate"]), /issue time is in the future/);
 });
 
 test("auth - jwt with a public key (PEM and JWK): ES256 accepted, a token signed by another key refused", async (t) => {

@@ -1,18 +1,46 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { test, type TestContext } from "node:test";
 import pg from "pg";
 import { Nexo } from "../../src/app/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { DatabasePlugin } from "../../src/plugins/index.js";
+import { normalizeConfig } from "../../src/config/index.js";
+import { Daemon } from "../../src/daemon/index.js";
 import { createStore } from "../../src/store/index.js";
+import { captureLogger } from "../helpers/log-capture.js";
 import { testApp } from "../helpers/app.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { usePostgresServer } from "../helpers/postgres-server.js";
 import { waitFor } from "../helpers/wait.js";
 
 const postgres = usePostgresServer();
+const RUN_UNTIL_KILLED = fileURLToPath(new URL("../fixtures/database/run-until-killed.ts", import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Run the fixture daemon on `stateDir` until its hanging execution's row is `running`, then SIGKILL it; the row's id. */
+async function killedMidExecution(t: TestContext, stateDir: string, url: string): Promise<string> {
+  const child = spawn(process.execPath, ["--import", "tsx", RUN_UNTIL_KILLED, stateDir, url], { cwd: PACKAGE_DIR, stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => void child.kill("SIGKILL"));
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const id = await new Promise<string>((resolve, reject) => {
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /^running (\S+)$/m.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`fixture exited ${code} before its row was running: ${err.slice(-2000)}`)));
+  });
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGKILL");
+  await exited;
+  return id;
+}
 
 /** Each engine: a connection string for a fresh, empty database. */
 const ENGINES: Array<[string, (t: TestContext) => Promise<string | null>]> = [
@@ -96,10 +124,82 @@ for (const [engine, open] of ENGINES) {
     assert.equal((await second.listExecutions()).length, 2, "the first run's row is still there");
     const store = await createStore(url);
     t.after(() => store.close());
-    const migrations = await store.query("SELECT name FROM nexo_migrations WHERE feature = ?", ["database_workflow_executions"]);
-    assert.equal(migrations.length, 1);
+    const migrations = await store.query("SELECT name FROM nexo_migrations WHERE feature = ? ORDER BY name", ["database_workflow_executions"]);
+    assert.deepEqual(migrations.map((m) => m.name), ["001_create", "002_runner"], "each step applied once");
   });
 }
+
+for (const [engine, open] of ENGINES) {
+  test(`plugins - database (${engine}): rows a SIGKILLed daemon left running are marked interrupted at its next start; another daemon's are not`, async (t) => {
+    const url = await open(t);
+    if (!url) return;
+    const stateDir = tempDir(t);
+    const otherStateDir = tempDir(t);
+    const [mine, others] = await Promise.all([killedMidExecution(t, stateDir, url), killedMidExecution(t, otherStateDir, url)]);
+    const { app } = testApp(t, { stateDir });
+    const db = new DatabasePlugin(url);
+    await app.addPlugin(db);
+    await app.start();
+    const row = await db.getExecution(mine);
+    assert.equal(row?.status, "interrupted");
+    assert.equal(row?.error_code, ErrorCodes.WORKFLOW_INTERRUPTED);
+    assert.equal(row?.completed_at, null);
+    assert.equal(db.stats().interrupted, 1);
+    assert.equal((await db.getExecution(others))?.status, "running", "a row of another daemon (state directory) sharing the database is left alone");
+  });
+}
+
+test("plugins - database: without a connection string it records into the daemon's store: (PostgreSQL), not a SQLite file", async (t) => {
+  const server = await postgres(t);
+  if (!server) return;
+  const url = await server.createDatabase();
+  const dir = tempDir(t);
+  const config = normalizeConfig({ state_dir: join(dir, "state"), store: url, api: { enabled: false }, in_process_plugins: { database: {} } }, null, dir);
+  const daemon = await Daemon.start(config, { logger: captureLogger().logger, controlSocket: false, configure: (app) => void app.register("w", () => "ok") });
+  t.after(() => daemon.stop());
+  await daemon.app.executeWorkflow("w", {}, { channel: "cli" });
+  const db = daemon.app.plugins.get<DatabasePlugin>("database")!;
+  await waitFor(() => db.stats().written === 2 && db.stats().pending === 0, "two writes");
+  const pgStore = await createStore(url);
+  t.after(() => pgStore.close());
+  const rows = await pgStore.query("SELECT workflow_name, status FROM workflow_executions");
+  assert.deepEqual(rows, [{ workflow_name: "w", status: "completed" }]);
+  assert.equal(existsSync(join(dir, "state", "nexo.db")), false, "no SQLite file was written instead");
+});
+
+test("plugins - database: /health is degraded (200, the plugin's entry says why) while writes fail, ok again once they succeed", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "executions.db");
+  const { app } = testApp(t);
+  const db = new DatabasePlugin(`sqlite:${file}`);
+  app.register("w", () => "ok");
+  await app.addPlugin(db);
+  await app.start();
+  await app.executeWorkflow("w", {});
+  await waitFor(() => db.stats().written === 2, "written");
+  const health = async () => {
+    const res = await app.http.inject({ method: "GET", url: "/health" });
+    const body = res.json() as { status: string; plugins: Array<{ name: string; health: string; error?: string; details?: Record<string, unknown> }> };
+    return { code: res.statusCode, status: body.status, database: body.plugins.find((p) => p.name === "database")! };
+  };
+  assert.deepEqual([(await health()).status, (await health()).database.health], ["ok", "ok"]);
+  // Another connection drops the table under the plugin: every write now fails.
+  const other = await createStore(`sqlite:${file}`);
+  t.after(() => other.close());
+  await other.exec("ALTER TABLE workflow_executions RENAME TO moved_away");
+  await app.executeWorkflow("w", {});
+  await waitFor(() => db.stats().dropped.failed >= 1 && db.stats().pending === 0, "a failed write");
+  const degraded = await health();
+  assert.equal(degraded.code, 200);
+  assert.equal(degraded.status, "degraded");
+  assert.equal(degraded.database.health, "degraded");
+  assert.match(degraded.database.error!, /writes are failing.*no such table/);
+  assert.equal(degraded.database.details?.failedWrites, db.stats().dropped.failed);
+  await other.exec("ALTER TABLE moved_away RENAME TO workflow_executions");
+  await app.executeWorkflow("w", {});
+  await waitFor(() => db.stats().written === 4 && db.stats().pending === 0, "writes succeed again");
+  assert.equal((await health()).status, "ok");
+});
 
 test("plugins - database: the seed's style (property set after construction), and the SQLite default in the app's state dir", async (t) => {
   const { app } = testApp(t);

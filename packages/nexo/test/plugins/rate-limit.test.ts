@@ -74,7 +74,7 @@ test("rate limit - 64 concurrent clients over real HTTP, keyed by principal alth
   clock.advance(3000);
   const second = await fire(5);
   for (const c of second.values()) assert.deepEqual(c, { ok: 3, limited: 2 });
-  assert.deepEqual(limiter.stats(), { allowed: 64 * 13, limited: 64 * 7, buckets: 64, evictions: 0 });
+  assert.deepEqual(limiter.stats(), { allowed: 64 * 13, limited: 64 * 7, buckets: 64, evictions: 0, overflowed: 0 });
 });
 
 test("rate limit - one client, 64 concurrent requests: exactly burst accepted; 429 with Retry-After, RateLimit r=0 and the stable body", async (t) => {
@@ -86,7 +86,7 @@ test("rate limit - one client, 64 concurrent requests: exactly burst accepted; 4
   const responses = await Promise.all(
     Array.from({ length: 64 }, async () => {
       const res = await fetch(`${app.url}/workflows/echo/execute`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-      return { status: res.status, headers: res.headers, body: await res.json() };
+      return { status: res.status, headers: res.headers, body: (await res.json()) as { error: { code: string; retryAfterMs: number } } };
     }),
   );
   assert.equal(responses.filter((r) => r.status === 200).length, 8);
@@ -129,7 +129,7 @@ test("rate limit - per-route limits (first match wins) and exempt routes; /healt
   }
 });
 
-test("rate limit - without auth a client is its API key (hashed), else its IP", async (t) => {
+test("rate limit - without a verified principal a client is its IP: an unverified API key is ignored", async (t) => {
   const clock = manualClock();
   const { app } = testApp(t);
   app.register("echo", (i) => i);
@@ -137,14 +137,61 @@ test("rate limit - without auth a client is its API key (hashed), else its IP", 
   await app.start();
   const post = (headers: Record<string, string>, ip = "10.0.0.1") => app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: {}, headers, remoteAddress: ip });
   assert.equal((await post({ "x-api-key": "key-a" })).statusCode, 200);
-  assert.equal((await post({ "x-api-key": "key-a" }, "10.0.0.2")).statusCode, 429, "same key from another IP is the same client");
-  assert.equal((await post({ authorization: "ApiKey key-b" })).statusCode, 200);
-  assert.equal((await post({})).statusCode, 200, "no key: the IP's own bucket");
-  assert.equal((await post({})).statusCode, 429);
+  assert.equal((await post({ "x-api-key": "key-b" })).statusCode, 429, "another made-up key from the same IP is the same client");
+  assert.equal((await post({ authorization: "ApiKey key-c" })).statusCode, 429);
+  assert.equal((await post({ "x-api-key": "key-a" }, "10.0.0.2")).statusCode, 200, "the same key from another IP is another client");
   assert.equal((await post({}, "10.0.0.3")).statusCode, 200);
 });
 
-test("rate limit - memory is bounded: at most maxBuckets, least recently used evicted; full buckets swept", async (t) => {
+test("rate limit - a made-up x-api-key per request is limited like one client: burst 5 of 200", async (t) => {
+  const clock = manualClock();
+  const { app } = testApp(t, { http: true });
+  app.register("echo", (i) => i);
+  const limiter = new RateLimitPlugin({ limit: 60, burst: 5, now: clock.now });
+  await app.addPlugin(limiter);
+  await app.start();
+  const statuses = await Promise.all(
+    Array.from({ length: 200 }, async (_, i) => {
+      const res = await fetch(`${app.url}/workflows/echo/execute`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": `made-up-${i}` }, body: "{}" });
+      await res.arrayBuffer();
+      return res.status;
+    }),
+  );
+  assert.equal(statuses.filter((s) => s === 200).length, 5);
+  assert.equal(statuses.filter((s) => s === 429).length, 195);
+  assert.equal(limiter.stats().buckets, 1);
+});
+
+test("rate limit - a flood of new clients never resets a limited client's bucket: full buckets are evicted, never used ones", async (t) => {
+  const clock = manualClock();
+  const { app } = testApp(t);
+  app.register("echo", (i) => i);
+  const limiter = new RateLimitPlugin({ limit: 60, burst: 5, maxBuckets: 1000, now: clock.now });
+  await app.addPlugin(limiter);
+  await app.start();
+  const post = (ip: string, headers: Record<string, string> = {}) =>
+    app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: {}, headers, remoteAddress: ip });
+  for (let i = 0; i < 5; i++) assert.equal((await post("10.9.9.9")).statusCode, 200);
+  assert.equal((await post("10.9.9.9")).statusCode, 429, "the victim used its burst");
+  // 1,100 made-up keys from one address: one client, one bucket.
+  for (let i = 0; i < 1100; i++) await post("10.8.0.1", { "x-api-key": `made-up-${i}` });
+  assert.equal((await post("10.9.9.9")).statusCode, 429, "made-up keys did not evict the victim");
+  // 1,100 distinct addresses against a table of 1,000: 998 get a bucket, the rest share one overflow bucket.
+  let allowed = 0;
+  for (let i = 0; i < 1100; i++) if ((await post(`10.${1 + (i >> 8)}.${i & 255}.1`)).statusCode === 200) allowed++;
+  assert.equal((await post("10.9.9.9")).statusCode, 429, "1,100 new clients did not reset the victim's bucket");
+  assert.equal(allowed, 998 + 5, "beyond the table, new clients share one bucket of burst 5");
+  assert.equal(limiter.stats().buckets, 1000);
+  assert.equal(limiter.stats().evictions, 0);
+  assert.equal(limiter.stats().overflowed, 1100 - 998);
+  // Once buckets refill to full they equal fresh ones: a newcomer takes the place of an idle one.
+  clock.advance(5000);
+  assert.equal((await post("10.200.0.1")).statusCode, 200);
+  assert.equal(limiter.stats().evictions, 1);
+  assert.equal(limiter.stats().overflowed, 1100 - 998, "a full bucket was evicted instead of overflowing");
+});
+
+test("rate limit - memory is bounded: at most maxBuckets, full buckets swept", async (t) => {
   const clock = manualClock();
   const { app } = testApp(t);
   app.register("echo", (i) => i);
@@ -155,7 +202,8 @@ test("rate limit - memory is bounded: at most maxBuckets, least recently used ev
     await app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: {}, remoteAddress: `10.1.0.${i}` });
   }
   assert.equal(limiter.stats().buckets, 5);
-  assert.equal(limiter.stats().evictions, 7);
+  assert.equal(limiter.stats().evictions, 0, "no bucket was full: none evicted");
+  assert.equal(limiter.stats().overflowed, 7);
   clock.advance(999);
   assert.equal(limiter.sweepIdle(), 0, "not yet refilled to full (1 token a second)");
   clock.advance(1);
@@ -163,14 +211,18 @@ test("rate limit - memory is bounded: at most maxBuckets, least recently used ev
   assert.equal(limiter.stats().buckets, 0);
 });
 
-test("rate limit - token buckets: LRU order follows use, refill caps at burst", () => {
+test("rate limit - token buckets: a full bucket is evicted for a newcomer, a partly used one never; refill caps at burst", () => {
   const b = new TokenBuckets(2);
   assert.equal(b.take("a", 0, 60, 3).remaining, 2);
   b.take("b", 0, 60, 3);
-  b.take("a", 0, 60, 3); // a is now the most recently used
-  b.take("c", 0, 60, 3); // evicts b
-  assert.equal(b.take("a", 0, 60, 3).remaining, 0, "a kept its bucket");
-  assert.equal(b.take("b", 0, 60, 3).remaining, 2, "b got a fresh one");
+  const c = b.take("c", 0, 60, 3, "default");
+  assert.equal(c.overflow, true, "a and b are in use: c shares the overflow bucket");
+  assert.equal(b.take("d", 0, 60, 3, "default").remaining, 1, "the overflow bucket is shared");
+  assert.equal(b.take("a", 0, 60, 3).remaining, 1, "a kept its bucket");
+  assert.equal(b.take("a", 1000, 60, 3).remaining, 1, "a refilled one token and spent it");
+  // At 1 s b is full again (2 + 1): it is evicted for c, not a.
+  assert.equal(b.take("c", 1000, 60, 3).overflow, false);
+  assert.equal(b.evictions, 1);
   assert.equal(b.take("a", 3_600_000, 60, 3).remaining, 2, "an hour later a is full again, not 3600 tokens");
 });
 

@@ -33,7 +33,7 @@ export interface AuthOptions {
   allowAnyAudience: boolean;
   /** Accepted signing algorithms. Default: the preset's, RS256/ES256/PS256/EdDSA for oauth2, HS256 for a secret, the key's own for a public key. `none` is never accepted. */
   algorithms: string[] | undefined;
-  /** Seconds of clock skew tolerated on exp and nbf. Default 30. */
+  /** Seconds of clock skew tolerated on exp, nbf and iat (a token issued further in the future is refused). Default 30. */
   clockTolerance: number;
   /** Refuse tokens without `exp`. Default true. */
   requireExp: boolean;

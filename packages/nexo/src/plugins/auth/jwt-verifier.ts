@@ -30,8 +30,8 @@ export interface JwtVerifierOptions {
 
 /**
  * Verifies bearer JWTs: signature (static key, a JWKS URL, or a JWKS found by
- * OIDC discovery), allowed algorithms (never `none`), issuer, audience, exp
- * and nbf with clock tolerance. The remote JWKS is jose's: cached, refetched
+ * OIDC discovery), allowed algorithms (never `none`), issuer, audience, exp,
+ * nbf and iat (not in the future) with clock tolerance. The remote JWKS is jose's: cached, refetched
  * when a token names an unknown `kid` (at most once per cooldown), so keys
  * the provider adds are picked up and keys it removed stop verifying.
  */
@@ -65,6 +65,11 @@ export class JwtVerifier {
       payload = (typeof key === "function" ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options)).payload;
     } catch (err) {
       throw classify(err);
+    }
+    // jose checks iat only against maxTokenAge: a token "issued" in the future would otherwise outlive its stated age.
+    const nowS = (this.o.now?.() ?? Date.now()) / 1000;
+    if (typeof payload.iat === "number" && payload.iat > nowS + this.o.clockTolerance) {
+      throw new AuthFailure("invalid_token", "the token's issue time is in the future");
     }
     const id = [payload.sub, payload.azp, payload.client_id].find((v): v is string => typeof v === "string" && v.length > 0);
     if (id === undefined) throw new AuthFailure("invalid_token", "the token has no sub claim");

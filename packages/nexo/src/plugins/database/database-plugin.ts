@@ -1,9 +1,13 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Nexo } from "../../app/nexo.js";
 import type { WorkflowCompletedEvent, WorkflowFailedEvent, WorkflowStartedEvent } from "../../app/types.js";
+import { ErrorCodes } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 import { createStore, redactUrl, type Row, type SqlValue, type Store } from "../../store/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
+import type { PluginHealth } from "../nexus-plugin.js";
 import { check } from "../option-checks.js";
 import { executionMigrations } from "./schema.js";
 
@@ -11,7 +15,7 @@ import { executionMigrations } from "./schema.js";
 export interface DatabaseOptions {
   /**
    * `postgres://...` / `postgresql://...`, `sqlite:<file>`, or a bare file path (SQLite).
-   * Default: `sqlite:<app stateDir>/nexo.db`.
+   * Default: the app's store (nexo.yaml `store:`), else `sqlite:<app stateDir>/nexo.db`.
    */
   connectionString: string | undefined;
   /** Table name. Default `workflow_executions` (seed 004). */
@@ -33,7 +37,8 @@ export interface WorkflowExecutionRow {
   completed_at: string | null;
   /** Seconds. */
   duration: number | null;
-  status: "running" | "completed" | "failed";
+  /** `interrupted`: the daemon died (e.g. SIGKILL) while it ran; marked when that daemon starts again. */
+  status: "running" | "completed" | "failed" | "interrupted";
   error_code: string | null;
   error_message: string | null;
 }
@@ -44,6 +49,8 @@ export interface DatabaseStats {
   pending: number;
   /** Writes not done, by reason; each was logged. */
   dropped: { overloaded: number; failed: number; shutdown: number };
+  /** Rows left `running` by an earlier run of this daemon, marked `interrupted` at setup. */
+  interrupted: number;
 }
 
 const SPECS: OptionSpecs<DatabaseOptions> = {
@@ -64,7 +71,10 @@ const FAILURE_LOG_EVERY = 1000;
  * Writes are upserts keyed by workflow_id, so the row is right whatever order
  * the started and completed writes reach the database in (a connection pool
  * gives no order). Writes never hold a workflow up; their number in flight is
- * bounded and anything not written is logged with its reason.
+ * bounded and anything not written is logged with its reason. While the latest
+ * write failed, the plugin reports `degraded` in `/health`. Rows this daemon
+ * (its state directory) left `running` when it died are marked `interrupted`
+ * at the next start; rows of other daemons sharing the database are left alone.
  * @example
  * const db = new DatabasePlugin("postgresql://localhost/nexus");
  * app.addPlugin(db);
@@ -73,8 +83,12 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
   private store: Store | undefined;
   private log: Logger | undefined;
   private readonly pending = new Set<Promise<void>>();
-  private readonly counters = { written: 0, overloaded: 0, failed: 0, shutdown: 0 };
+  private readonly counters = { written: 0, overloaded: 0, failed: 0, shutdown: 0, interrupted: 0 };
   private closing = false;
+  /** Identifies this daemon's rows across restarts: kept in its state directory. */
+  private runner = "";
+  /** Set while the latest write to settle failed: what `/health` reports. */
+  private lastFailure: { at: string; message: string } | undefined;
 
   /** `new DatabasePlugin(url)` as in the seed, `new DatabasePlugin(url, options)` or `new DatabasePlugin({ connectionString, ... })`. */
   constructor(urlOrOptions?: string | Partial<DatabaseOptions>, options?: Partial<DatabaseOptions>) {
@@ -97,12 +111,14 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
   /** Opens the database and creates the table if missing; the app waits for it. */
   override async setup(app: Nexo): Promise<void> {
     super.setup(app);
-    const raw = this.options.connectionString ?? `sqlite:${resolve(app.options.stateDir, "nexo.db")}`;
+    const raw = this.options.connectionString ?? app.options.store ?? `sqlite:${resolve(app.options.stateDir, "nexo.db")}`;
     const url = /^(sqlite:|postgres(ql)?:\/\/)/.test(raw) ? raw : `sqlite:${resolve(raw)}`;
     this.log = app.logger.child({ plugin: this.name, database: redactUrl(url) });
     const store = await createStore(url);
     try {
       await store.migrate(`database_${this.options.table}`, executionMigrations(this.options.table));
+      this.runner = runnerId(app.options.stateDir);
+      await this.markInterrupted(store);
     } catch (err) {
       await store.close();
       throw err;
@@ -142,10 +158,31 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
     return rows.map(toRow);
   }
 
-  /** Written, pending, and dropped by reason. */
+  /** Written, pending, dropped by reason, and rows marked interrupted at setup. */
   stats(): DatabaseStats {
     const c = this.counters;
-    return { written: c.written, pending: this.pending.size, dropped: { overloaded: c.overloaded, failed: c.failed, shutdown: c.shutdown } };
+    return { written: c.written, pending: this.pending.size, dropped: { overloaded: c.overloaded, failed: c.failed, shutdown: c.shutdown }, interrupted: c.interrupted };
+  }
+
+  /** `degraded` while the latest write failed (executions are not being recorded), with its error; else ok. */
+  override health(): PluginHealth {
+    const c = this.counters;
+    const details = { written: c.written, failedWrites: c.failed };
+    if (!this.lastFailure) return { status: "ok", details };
+    return { status: "degraded", message: `writes are failing (last at ${this.lastFailure.at}): ${this.lastFailure.message}`, details };
+  }
+
+  /** Rows this daemon left `running` (it was killed) can never complete: say so. */
+  private async markInterrupted(store: Store): Promise<void> {
+    const t = this.options.table;
+    // NULL runner: rows written before runners were recorded. A wrongly marked row still ends
+    // right: the completion upsert overwrites the status.
+    const { changes } = await store.exec(
+      `UPDATE ${t} SET status = 'interrupted', error_code = ?, error_message = ? WHERE status = 'running' AND (runner = ? OR runner IS NULL)`,
+      [ErrorCodes.WORKFLOW_INTERRUPTED, "the daemon stopped (killed or crashed) before the execution finished", this.runner],
+    );
+    this.counters.interrupted = changes;
+    if (changes > 0) this.log?.warn({ interrupted: changes }, "executions left running by the previous run marked interrupted");
   }
 
   /** Start one upsert in the background; the hook returns at once so a slow database never slows a workflow. */
@@ -168,9 +205,11 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
     const p: Promise<void> = store.exec(sql, params).then(
       () => {
         this.counters.written++;
+        this.lastFailure = undefined;
       },
       (err: unknown) => {
         const n = ++this.counters.failed;
+        this.lastFailure = { at: new Date().toISOString(), message: err instanceof Error ? err.message : String(err) };
         if (n <= 10 || n % FAILURE_LOG_EVERY === 0) {
           this.log?.error({ workflowId: e.workflowId, workflow: e.workflowName, phase, reason: "failed", failed: n, err }, "execution not recorded: the write failed");
         }
@@ -184,7 +223,10 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
     const t = this.options.table;
     const base: SqlValue[] = [e.workflowId, e.workflowName, e.sessionId, e.channel, e.timestamp];
     if (phase === "started") {
-      return [`INSERT INTO ${t} (workflow_id, workflow_name, session_id, channel, started_at, status) VALUES (?, ?, ?, ?, ?, 'running') ON CONFLICT (workflow_id) DO NOTHING`, base];
+      return [
+        `INSERT INTO ${t} (workflow_id, workflow_name, session_id, channel, started_at, status, runner) VALUES (?, ?, ?, ?, ?, 'running', ?) ON CONFLICT (workflow_id) DO NOTHING`,
+        [...base, this.runner],
+      ];
     }
     const done = e as WorkflowCompletedEvent | WorkflowFailedEvent;
     const completedAt = new Date(Date.parse(e.timestamp) + Math.round(done.duration * 1000)).toISOString();
@@ -218,4 +260,19 @@ function toRow(r: Row): WorkflowExecutionRow {
     error_code: (r.error_code as string | null) ?? null,
     error_message: (r.error_message as string | null) ?? null,
   };
+}
+
+/** This daemon's runner id: created once in its state directory, the same after every restart. */
+function runnerId(stateDir: string): string {
+  const file = resolve(stateDir, "runner-id");
+  try {
+    const id = readFileSync(file, "utf8").trim();
+    if (/^[0-9a-f-]{36}$/.test(id)) return id;
+  } catch {
+    // first start: create it below
+  }
+  const id = randomUUID();
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id;
 }

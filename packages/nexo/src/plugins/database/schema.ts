@@ -28,5 +28,12 @@ export function executionMigrations(table: string): Migration[] {
         postgres: `CREATE TABLE IF NOT EXISTS ${table} (${columns("TIMESTAMPTZ", "DOUBLE PRECISION")});${indexes}`,
       },
     },
+    {
+      // Which daemon (state directory) ran the execution: at start, a daemon marks only its own
+      // rows left `running` as interrupted, never those of another daemon sharing the database.
+      name: "002_runner",
+      sql: `ALTER TABLE ${table} ADD COLUMN runner TEXT;
+    CREATE INDEX IF NOT EXISTS ${table}_status_runner ON ${table} (status, runner);`,
+    },
   ];
 }

@@ -2,8 +2,6 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Nexo } from "../../app/nexo.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "../../surfaces/http/index.js";
-import { digestText } from "../../util/digest.js";
-import { apiKeyFromHeaders } from "../auth/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError, type OptionCheck } from "../option-checks.js";
 import { compilePathPatterns, pathOf, patternRegex, type PathMatcher } from "../path-match.js";
@@ -34,7 +32,11 @@ export interface RateLimitOptions {
   exempt: string[];
   /** Per-route limits; the first match wins, else the default limit applies. Default none. */
   routes: RouteLimit[];
-  /** Most client buckets kept (least recently used evicted). Default 10000. */
+  /**
+   * Most client buckets kept. Only buckets that refilled to full are evicted for
+   * a new client; while every bucket is partly used, new clients share one
+   * overflow bucket per policy. Default 10000.
+   */
   maxBuckets: number;
   /** Send `RateLimit-Policy` and `RateLimit` on every limited route's response, not only on 429s. Default true. */
   headers: boolean;
@@ -49,7 +51,10 @@ export interface RateLimitStats {
   allowed: number;
   limited: number;
   buckets: number;
+  /** Full (idle) buckets dropped to make room for a new client. */
   evictions: number;
+  /** Requests counted against the shared overflow bucket because every bucket was in use. */
+  overflowed: number;
 }
 
 interface Policy {
@@ -89,7 +94,8 @@ const SPECS: OptionSpecs<RateLimitOptions> = {
 
 /**
  * Token-bucket rate limiting of the HTTP API, per client: the authenticated
- * principal, else the API key sent, else the IP address. Over the limit: 429
+ * principal, else the IP address (an API key the AuthPlugin did not verify is
+ * ignored: a made-up key per request must not buy a fresh bucket). Over the limit: 429
  * with `Retry-After` and the IETF `RateLimit-Policy` / `RateLimit` fields.
  * Runs in fastify's `preParsing` phase, after every `onRequest` hook, so the
  * AuthPlugin (an `onRequest` hook) has set `request.principal` whatever the
@@ -180,7 +186,7 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
           break;
         }
       }
-      const verdict = this.buckets.take(`${policy.name}\u0000${clientKey(request)}`, this.options.now(), policy.limit, policy.burst);
+      const verdict = this.buckets.take(`${policy.name}\u0000${clientKey(request)}`, this.options.now(), policy.limit, policy.burst, policy.name);
       if (verdict.allowed) {
         this.counters.allowed++;
         if (headers) {
@@ -201,17 +207,14 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
     this.buckets.clear();
   }
 
-  /** Requests allowed and refused, buckets held and evicted. */
+  /** Requests allowed and refused, buckets held, evicted (idle ones only) and overflowed. */
   stats(): RateLimitStats {
-    return { ...this.counters, buckets: this.buckets.size, evictions: this.buckets.evictions };
+    return { ...this.counters, buckets: this.buckets.size, evictions: this.buckets.evictions, overflowed: this.buckets.overflows };
   }
 
   /** Drop buckets that refilled to full (also done every `sweepIntervalMs`); returns how many. */
   sweepIdle(): number {
-    const fallback = { limit: this.options.limit, burst: this.options.burst };
-    const byName = new Map(this.policies.map((p) => [p.name, p]));
-    const policyOf = (key: string) => byName.get(key.slice(0, key.indexOf("\u0000"))) ?? fallback;
-    return this.buckets.sweep(this.options.now(), (k) => policyOf(k).limit, (k) => policyOf(k).burst);
+    return this.buckets.sweep(this.options.now());
   }
 }
 
@@ -228,11 +231,14 @@ function refuse(request: FastifyRequest, reply: FastifyReply, policy: Policy, se
   );
 }
 
-/** Who a request counts against: principal, else API key (hashed, never kept raw), else IP. */
+/**
+ * Who a request counts against: what was verified, never what the client
+ * merely claims. The principal an auth hook set, else the peer's IP address
+ * (forwarding headers are not trusted: behind a reverse proxy, clients share
+ * its address unless they authenticate).
+ */
 export function clientKey(request: FastifyRequest): string {
   const principal = request.principal;
   if (principal) return `p:${principal.id}`;
-  const key = apiKeyFromHeaders(request.headers);
-  if (key !== undefined) return `k:${digestText("sha256", key, "base64url").slice(0, 22)}`;
   return `ip:${request.ip}`;
 }

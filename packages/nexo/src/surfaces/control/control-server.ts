@@ -24,7 +24,9 @@ export interface ControlServerOptions {
 }
 
 /**
- * Serves the control protocol on a Unix socket only the daemon's user can open.
+ * Serves the control protocol on a Unix socket only the daemon's user can open:
+ * created with mode 0600 from the start (umask 0177 around the bind), in a
+ * directory created 0700 when it did not exist.
  * `close()` stops listening, disconnects every client and removes the socket file.
  */
 export class ControlServer {
@@ -35,7 +37,8 @@ export class ControlServer {
 
   async listen(): Promise<void> {
     const path = this.options.socketPath;
-    mkdirSync(dirname(path), { recursive: true });
+    // A directory created here is private; an existing one keeps its mode (the socket's own mode guards it).
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (existsSync(path)) {
       if (await isSocketLive(path)) {
         throw new NexoError(ErrorCodes.CONTROL_BAD_REQUEST, `another nexo daemon is already listening on ${path}; stop it or set control.socket`, {});
@@ -45,10 +48,17 @@ export class ControlServer {
     const server = createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(path, () => {
-        server.off("error", reject);
-        resolve();
-      });
+      // The socket file is created by bind(), synchronously inside listen(): with umask 0177 it is
+      // born 0600, so no other user can connect in the moment before a chmod (which stays as a guard).
+      const umask = process.umask(0o177);
+      try {
+        server.listen(path, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
     });
     chmodSync(path, 0o600);
     this.server = server;

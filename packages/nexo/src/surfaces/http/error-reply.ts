@@ -12,6 +12,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.HTTP_NOT_FOUND]: 404,
   [ErrorCodes.HTTP_PAYLOAD_TOO_LARGE]: 413,
   [ErrorCodes.HTTP_UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ErrorCodes.HTTP_JSON_TOO_DEEP]: 400,
   [ErrorCodes.AUTH_UNAUTHENTICATED]: 401,
   [ErrorCodes.AUTH_INVALID_REQUEST]: 400,
   [ErrorCodes.AUTH_UNAVAILABLE]: 503,

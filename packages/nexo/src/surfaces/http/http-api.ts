@@ -3,6 +3,7 @@ import type { Nexo } from "../../app/nexo.js";
 import type { Principal } from "../../app/types.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "./error-reply.js";
+import { installJsonBodyParser } from "./json-body.js";
 import { buildOpenApi, type OpenApiPaths } from "./openapi.js";
 import { registerToolRoutes } from "./tool-routes.js";
 
@@ -42,6 +43,7 @@ export function createHttpApi(app: Nexo): FastifyInstance {
     childLoggerFactory: (logger) => logger,
     forceCloseConnections: "idle",
   });
+  installJsonBodyParser(http);
   http.decorateRequest("principal", null);
   http.decorate("openApiPaths", {} as OpenApiPaths);
   http.setErrorHandler((err, request, reply) => sendError(err, request, reply));

@@ -2,7 +2,8 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { Nexo } from "../../app/nexo.js";
 import type { Principal } from "../../app/types.js";
-import { ErrorCodes, isNexoError } from "../../errors.js";
+import { ErrorCodes, isNexoError, NexoError } from "../../errors.js";
+import { MAX_JSON_DEPTH, valueDepthExceeds } from "../http/json-body.js";
 import { toMcpError, toMcpResult } from "./to-mcp-result.js";
 
 /** One MCP server session bound to an app, and how to release it. */
@@ -33,6 +34,10 @@ export function createMcpSession(app: Nexo): McpSession {
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args } = request.params;
     const principal = extra.authInfo?.extra?.principal as Principal | undefined;
+    // The HTTP body parser already refused deeper JSON; stdio messages arrive parsed, so check here too.
+    if (valueDepthExceeds(args, MAX_JSON_DEPTH)) {
+      return toMcpError(new NexoError(ErrorCodes.TOOL_INVALID_ARGS, `the arguments of ${name} nest arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, { data: { maxDepth: MAX_JSON_DEPTH } }));
+    }
     try {
       const result = await app.callTool(name, args ?? {}, {
         channel: "mcp",

@@ -1,0 +1,9 @@
+// Pattern 1 in PHP end to end: the daemon started from examples/echo-php/nexo.yaml
+// runs the real echo_php plugin and events make the round trip.
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+import { checkEchoExample } from "../../test-support/index.js";
+
+test("echo-php - nexo.yaml runs only the echo_php plugin; outbound events come back inbound in order with session and correlation ids; exits 0 on stop", async (t) => {
+  await checkEchoExample(t, fileURLToPath(new URL("..", import.meta.url)), "echo_php");
+});
