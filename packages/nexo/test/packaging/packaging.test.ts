@@ -126,12 +126,13 @@ test("packaging - a tampered file, an unlisted file, or a wrong archive checksum
   const unpacked = join(root, "unpacked");
   mkdirSync(unpacked);
   await extractTar({ file, cwd: unpacked });
+  const packedEntry = readFileSync(join(unpacked, "lib", "plugin.mjs"));
   writeFileSync(join(unpacked, "lib", "plugin.mjs"), "process.exit(1)\n");
   const tampered = join(root, "tampered.tgz");
   await createTar({ gzip: true, file: tampered, cwd: unpacked }, ["nexo-package.json", "README.md", "lib/plugin.mjs", "nexo-plugin.toml"]);
   await assert.rejects(installPlugin(tampered, { into }), (e) => isNexoError(e, ErrorCodes.PACKAGE_CHECKSUM) && /lib\/plugin\.mjs/.test(e.message));
 
-  writeFileSync(join(unpacked, "lib", "plugin.mjs"), readFileSync(join(root, "src-plugin", "lib", "plugin.mjs")));
+  writeFileSync(join(unpacked, "lib", "plugin.mjs"), packedEntry);
   writeFileSync(join(unpacked, "extra.sh"), "rm -rf /\n");
   const extra = join(root, "extra.tgz");
   await createTar({ gzip: true, file: extra, cwd: unpacked }, ["nexo-package.json", "README.md", "lib/plugin.mjs", "nexo-plugin.toml", "extra.sh"]);
