@@ -85,6 +85,7 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
         }
       } else {
         await bundleNodeEntry(root, runtime.entry, join(tree, runtime.entry));
+        rmSync(join(tree, `${runtime.entry}.map`), { force: true }); // it maps the unbundled file
       }
     } else if (runtime.kind === "python" && runtime.entry) {
       const sdk = findPythonSdk(root, manifest.entrypoint.command, runtime.entry, manifest.entrypoint.env);
@@ -138,6 +139,7 @@ async function writeRelease(manifest: PluginManifest, runtime: { kind: PackRunti
     target = nativeTriple ?? hostTarget();
   } else {
     for (const rel of files) copyInto(join(tree, rel), join(out, "lib", rel));
+    mkdirSync(join(out, "bin"), { recursive: true });
     writeFileSync(join(out, "bin", manifest.id), launcherScript(manifest.id, manifest.entrypoint.command, manifest.entrypoint.args), { mode: 0o755 });
     writeFileSync(join(out, manifestName), releaseManifest(readFileSync(manifest.file, "utf8"), manifest.id, "lib/"));
     // A native addon in the dependency tree ties the archive to this machine's kind.
