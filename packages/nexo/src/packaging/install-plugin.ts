@@ -253,6 +253,8 @@ function applyModes(tree: string, listing: ListingCheck): void {
 
 /** The entrypoint's files must be in the tree; `bin/<id>` (the release convention) is made executable like upstream does. */
 function checkRunnable(manifest: PluginManifest, tree: string, source: string): void {
+  const releaseBin = join(tree, "bin", manifest.id);
+  if (existsSync(releaseBin) && statSync(releaseBin).isFile()) chmodSync(releaseBin, 0o755);
   for (const p of entrypointPaths(manifest)) {
     if (p.relative === null) {
       if (p.where === "command") continue; // an absolute interpreter path: the operator's machine decides
@@ -262,7 +264,6 @@ function checkRunnable(manifest: PluginManifest, tree: string, source: string): 
     if (!existsSync(full) || !statSync(full).isFile()) {
       throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `${source}: entrypoint ${p.where} ${p.relative} is not in the archive, so the plugin cannot start`, { file: source, pluginId: manifest.id });
     }
-    if (p.where === "command" && p.relative === `bin/${manifest.id}`) chmodSync(full, 0o755);
   }
 }
 

@@ -13,8 +13,8 @@ import { bundleNodeEntry } from "./node-bundle.js";
 import { resolveNodeDependencies } from "./node-dependencies.js";
 import { PACKAGE_FORMAT, PACKAGE_MANIFEST, type PackagedFile, type PackageManifest } from "./package-manifest.js";
 import { findPhpSdk, VENDOR_AUTOLOAD } from "./php-sdk.js";
-import { findPythonSdk } from "./python-sdk.js";
-import { launcherScript, releaseManifest } from "./release-layout.js";
+import { findPythonSdk, pluginVirtualenv, virtualenvPackages } from "./python-sdk.js";
+import { launcherScript, releaseManifest, withEntrypointCommand } from "./release-layout.js";
 import { hostTarget, NOARCH, releaseArchiveName } from "./target.js";
 
 /** Language runtime a plugin's entrypoint needs, as the pack sees it. */
@@ -69,6 +69,7 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
     const withVendor = runtime.kind === "php" && existsSync(join(root, "vendor", "autoload.php"));
     for (const rel of collectFiles(root, { followLinksUnder: withVendor ? ["vendor"] : [] })) copyInto(join(root, rel), join(tree, rel));
     let target: string | null = null;
+    let command = manifest.entrypoint.command;
 
     if (runtime.kind === "native") {
       const bin = paths.find((p) => p.where === "command")!.relative!;
@@ -88,10 +89,25 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
         rmSync(join(tree, `${runtime.entry}.map`), { force: true }); // it maps the unbundled file
       }
     } else if (runtime.kind === "python" && runtime.entry) {
-      const sdk = findPythonSdk(root, manifest.entrypoint.command, runtime.entry, manifest.entrypoint.env);
-      const vendored = join(tree, dirname(runtime.entry), "nexo_plugin_sdk");
-      if (sdk && !existsSync(join(vendored, "__init__.py"))) {
-        for (const rel of listTree(sdk, new Set(["__pycache__"]))) if (!/\.py[co]$/.test(rel)) copyInto(join(sdk, rel), join(vendored, rel));
+      const beside = join(tree, dirname(runtime.entry));
+      const venv = pluginVirtualenv(root, command);
+      if (venv) {
+        // A virtualenv does not survive a move: vendor what it installed and start the plain interpreter.
+        const site = virtualenvPackages(root, command, manifest.entrypoint.env);
+        for (const name of site.names) {
+          if (existsSync(join(beside, name))) continue;
+          const from = join(site.dir, name);
+          const rels = statSync(from).isDirectory() ? listTree(from, new Set(["__pycache__"])).map((r) => `${name}/${r}`) : [name];
+          for (const rel of rels) if (!/\.py[co]$/.test(rel)) copyInto(join(site.dir, rel), join(beside, rel));
+        }
+        command = "python3";
+        writeFileSync(join(tree, basename(manifest.file)), withEntrypointCommand(readFileSync(manifest.file, "utf8"), command));
+      } else {
+        const sdk = findPythonSdk(root, command, runtime.entry, manifest.entrypoint.env);
+        const vendored = join(beside, "nexo_plugin_sdk");
+        if (sdk && !existsSync(join(vendored, "__init__.py"))) {
+          for (const rel of listTree(sdk, new Set(["__pycache__"]))) if (!/\.py[co]$/.test(rel)) copyInto(join(sdk, rel), join(vendored, rel));
+        }
       }
     } else if (runtime.kind === "php" && runtime.entry) {
       const sdk = findPhpSdk(root, runtime.entry);
@@ -104,7 +120,8 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
       }
     }
 
-    for (const p of paths) {
+    const packed = { ...manifest.entrypoint, command };
+    for (const p of entrypointPaths({ entrypoint: packed })) {
       const full = join(tree, p.relative!);
       if (!existsSync(full) || !statSync(full).isFile()) {
         throw notPortable(root, `entrypoint ${p.where} ${p.relative} would not be in the pack (${existsSync(join(root, p.relative!)) ? "it is in an excluded directory such as a virtualenv or build output" : "it does not exist"})`);
@@ -113,7 +130,7 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
 
     const outDir = resolve(options.outDir ?? ".");
     mkdirSync(outDir, { recursive: true });
-    if (options.format === "release") return await writeRelease(manifest, runtime, tree, staging, outDir, target);
+    if (options.format === "release") return await writeRelease(manifest, packed, runtime, tree, staging, outDir, target);
     const name = target ? `${manifest.id}-${manifest.version}-${target}.tgz` : `${manifest.id}-${manifest.version}.tgz`;
     const { file, sha256, listing } = await writeArchive(tree, manifest, join(outDir, name));
     return { file, sha256, manifest: listing, runtime: runtime.kind, target, checksumFile: null };
@@ -123,7 +140,7 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
 }
 
 /** Upstream's layout: manifest and `bin/<id>` at the root; a scripting language's files under `lib/`, started by a launcher. */
-async function writeRelease(manifest: PluginManifest, runtime: { kind: PackRuntime }, tree: string, staging: string, outDir: string, nativeTriple: string | null): Promise<PackResult> {
+async function writeRelease(manifest: PluginManifest, entrypoint: { command: string; args: string[] }, runtime: { kind: PackRuntime }, tree: string, staging: string, outDir: string, nativeTriple: string | null): Promise<PackResult> {
   const out = join(staging, "release");
   const manifestName = basename(manifest.file);
   const files = listTree(tree, new Set());
@@ -140,10 +157,10 @@ async function writeRelease(manifest: PluginManifest, runtime: { kind: PackRunti
   } else {
     for (const rel of files) copyInto(join(tree, rel), join(out, "lib", rel));
     mkdirSync(join(out, "bin"), { recursive: true });
-    writeFileSync(join(out, "bin", manifest.id), launcherScript(manifest.id, manifest.entrypoint.command, manifest.entrypoint.args), { mode: 0o755 });
+    writeFileSync(join(out, "bin", manifest.id), launcherScript(manifest.id, entrypoint.command, entrypoint.args), { mode: 0o755 });
     writeFileSync(join(out, manifestName), releaseManifest(readFileSync(manifest.file, "utf8"), manifest.id, "lib/"));
-    // A native addon in the dependency tree ties the archive to this machine's kind.
-    target = files.some((f) => f.endsWith(".node")) ? hostTarget() : NOARCH;
+    // A native addon or extension module among the dependencies ties the archive to this machine's kind.
+    target = files.some((f) => f.endsWith(".node") || /\.(so|pyd|dylib)$/.test(f)) ? hostTarget() : NOARCH;
   }
   chmodSync(join(out, "bin", manifest.id), 0o755);
   const { file, sha256, listing } = await writeArchive(out, manifest, join(outDir, releaseArchiveName(manifest.id, manifest.version, target)));

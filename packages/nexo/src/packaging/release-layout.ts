@@ -37,3 +37,12 @@ export function releaseManifest(text: string, id: string, prefix: string): strin
   }
   return `# Release manifest written by nexo plugin pack --format release.\n${stringify(raw)}\n`;
 }
+
+/** The manifest with its entrypoint command replaced (a virtualenv interpreter becomes the plain runtime once its packages are vendored). */
+export function withEntrypointCommand(text: string, command: string): string {
+  const raw = parse(text) as Record<string, unknown>;
+  const plugin = (raw.plugin ?? {}) as Record<string, unknown>;
+  const ep = plugin.entrypoint as Record<string, unknown> | undefined;
+  if (ep) ep.command = command;
+  return `# Written by nexo plugin pack: the entrypoint's interpreter is the plain runtime; its packages are vendored.\n${stringify(raw)}\n`;
+}

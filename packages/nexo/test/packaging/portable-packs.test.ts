@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,6 +86,31 @@ test("portable packs - a Python plugin gets the SDK its interpreter imports vend
   const into = join(root, "plugins");
   const installed = await installPlugin(r.file, { into });
   assertNoCheckoutPath(installed.dir);
+  await echoUnderDaemon(t, root, into, "echo_py");
+});
+
+test("portable packs - a Python plugin started from its own virtualenv: the venv's packages are vendored, pip's tooling left out, and the pack starts plain python3", async (t) => {
+  const root = tempDir(t);
+  const plugin = join(root, "venv-plugin");
+  cpSync(join(EXAMPLES, "echo-python"), plugin, { recursive: true, filter: (p) => !p.includes("__pycache__") });
+  execFileSync("python3", ["-m", "venv", "--without-pip", join(plugin, ".venv")]);
+  const site = execFileSync(join(plugin, ".venv", "bin", "python"), ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], { encoding: "utf8" }).trim();
+  // What `pip install nexo-plugin-sdk` leaves in site-packages, plus pip itself.
+  cpSync(join(REPO, "sdk", "python", "nexo_plugin_sdk"), join(site, "nexo_plugin_sdk"), { recursive: true });
+  mkdirSync(join(site, "nexo_plugin_sdk-0.1.0.dist-info"));
+  writeFileSync(join(site, "nexo_plugin_sdk-0.1.0.dist-info", "METADATA"), "Name: nexo-plugin-sdk\n");
+  mkdirSync(join(site, "pip"));
+  writeFileSync(join(site, "pip", "__init__.py"), "");
+  const toml = readFileSync(join(plugin, "nexo-plugin.toml"), "utf8").replace('command = "python3"', 'command = ".venv/bin/python"');
+  writeFileSync(join(plugin, "nexo-plugin.toml"), toml);
+
+  const r = await packPlugin(plugin, { outDir: join(root, "out") });
+  const paths = r.manifest.files.map((f) => f.path);
+  assert.ok(paths.includes("nexo_plugin_sdk/__init__.py"));
+  assert.equal(paths.some((p) => p.startsWith(".venv/") || p.startsWith("pip/") || p.includes("dist-info")), false, paths.join(" "));
+  const into = join(root, "plugins");
+  const installed = await installPlugin(r.file, { into });
+  assert.match(readFileSync(join(installed.dir, "nexo-plugin.toml"), "utf8"), /command = "python3"/);
   await echoUnderDaemon(t, root, into, "echo_py");
 });
 
