@@ -9,7 +9,7 @@ import { newEvent, type Event } from "../../src/contract/index.js";
 import { Daemon } from "../../src/daemon/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { installPlugin, packPlugin, selectArchive } from "../../src/packaging/index.js";
-import { tempDir } from "../helpers/fixture-plugins.js";
+import { FIXTURE_SCRIPT, tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -158,6 +158,29 @@ test("portable packs - release archives: noarch with a bin/<id> launcher for scr
   assert.equal(existsSync(join(into, "echo_rust", "target")), false);
   await echoUnderDaemon(t, root, into, "echo_py", "echo_rust");
   await assert.rejects(installPlugin(join(out, `echo_rust-0.1.0-${rust.target}.tar.gz`), { into: join(root, "elsewhere"), target: "aarch64-apple-darwin" }), (e) => isNexoError(e, ErrorCodes.PACKAGE_TARGET));
+});
+
+test("portable packs - an upstream-style release archive made by GNU tar (a ./ root entry, no listing, no exec bit) installs, is checked against its sha256sum-style .sha256, and runs", async (t) => {
+  const root = tempDir(t);
+  const rel = join(root, "release-tree");
+  mkdirSync(join(rel, "bin"), { recursive: true });
+  mkdirSync(join(rel, "lib"));
+  cpSync(FIXTURE_SCRIPT, join(rel, "lib", "plugin.mjs"));
+  writeFileSync(join(rel, "bin", "upstream"), '#!/bin/sh\nexec node "$(dirname "$0")/../lib/plugin.mjs" echo\n', { mode: 0o644 });
+  writeFileSync(join(rel, "nexo-plugin.toml"), `[plugin]\nid = "upstream"\nversion = "2.0.0"\n\n[plugin.entrypoint]\ncommand = "bin/upstream"\nenv = { FIXTURE_KIND = "upstream" }\n\n[[plugin.channels.register]]\nkind = "upstream"\n`);
+  const out = join(root, "dist");
+  mkdirSync(out);
+  const archive = join(out, "upstream-2.0.0-noarch.tar.gz");
+  execFileSync("tar", ["czf", archive, "-C", rel, "."]);
+  assert.match(execFileSync("tar", ["tzf", archive], { encoding: "utf8" }), /^\.\/\n/, "GNU tar wrote a ./ root entry");
+  writeFileSync(`${archive}.sha256`, execFileSync("sha256sum", ["upstream-2.0.0-noarch.tar.gz"], { cwd: out, encoding: "utf8" }));
+  const into = join(root, "plugins");
+  const r = await installPlugin(selectArchive([out], "x86_64-unknown-linux-gnu"), { into });
+  assert.equal(r.form, "release");
+  assert.equal(statSync(join(into, "upstream", "bin", "upstream")).mode & 0o111, 0o111);
+  await echoUnderDaemon(t, root, into, "upstream");
+  writeFileSync(`${archive}.sha256`, `${"0".repeat(64)}  upstream-2.0.0-noarch.tar.gz\n`);
+  await assert.rejects(installPlugin(archive, { into: join(root, "again") }), (e) => isNexoError(e, ErrorCodes.PACKAGE_CHECKSUM));
 });
 
 test("portable packs - a Rust plugin without its built binary is refused, and so is an entrypoint outside the plugin directory", async (t) => {
