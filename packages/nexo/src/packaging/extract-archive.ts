@@ -19,6 +19,9 @@ export interface ExtractLimits {
 /** Zero padding tolerated after the end-of-archive marker: one default tar record (20 blocks). */
 export const MAX_TRAILING_BYTES = 10_240;
 
+/** Decompressed bytes allowed beyond file contents and their headers: room for pax and long-name metadata. */
+const METADATA_ALLOWANCE = 16 << 20;
+
 /** What an entry looks like before anything of it is written. */
 export interface EntryHeader {
   /** Normalised POSIX path (no `./` prefix, no trailing slash). */
@@ -52,6 +55,7 @@ export interface ExtractArchiveOptions {
 /** What was extracted. */
 export interface ExtractResult {
   files: ExtractedFile[];
+  /** Directory entries seen; only those holding files exist on disk. */
   dirs: string[];
   /** Decompressed bytes read from the archive when it ended (or was refused). */
   decompressedBytes: number;
@@ -99,6 +103,9 @@ export async function extractArchive(archive: string, dest: string, options: Ext
   let sawEof = false;
   parser.on("eof", () => void (sawEof = true));
 
+  // Everything the stream may hold: contents, a header and padding per entry, metadata, trailing padding.
+  // Metadata entries (pax, long names) are not files, so only this total bounds them.
+  const maxDecompressed = limits.maxUnpackedBytes + limits.maxEntries * 1024 + METADATA_ALLOWANCE + MAX_TRAILING_BYTES;
   const files: ExtractedFile[] = [];
   const dirs: string[] = [];
   const seen = new Set<string>();
@@ -124,12 +131,12 @@ export async function extractArchive(archive: string, dest: string, options: Ext
     }
     options.onHeader?.({ path, kind, size, index: entries - 1 });
     const target = join(dest, path);
+    // Directories are only recorded: the files inside create them, so a flood of empty ones costs no disk work.
+    if (kind === "dir") {
+      dirs.push(path);
+      return void entry.resume();
+    }
     try {
-      if (kind === "dir") {
-        await mkdir(target, { recursive: true, mode: 0o755 });
-        dirs.push(path);
-        return void entry.resume();
-      }
       await mkdir(join(target, ".."), { recursive: true, mode: 0o755 });
     } catch (err) {
       throw refuse(ErrorCodes.PACKAGE_INVALID, `cannot create ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -209,6 +216,7 @@ export async function extractArchive(archive: string, dest: string, options: Ext
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       if (failure) break;
       decompressed += chunk.length;
+      if (decompressed > maxDecompressed) throw refuse(ErrorCodes.PACKAGE_TOO_LARGE, `decompresses to more than ${maxDecompressed} bytes`);
       if (first) {
         first = false;
         // The tar parser would silently unwrap a second compression layer, past these counters.

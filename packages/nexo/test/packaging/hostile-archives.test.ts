@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
 import { extractArchive, installPlugin, packPlugin } from "../../src/packaging/index.js";
 import { FIXTURE_SCRIPT, tempDir } from "../helpers/fixture-plugins.js";
-import { END_OF_ARCHIVE, tarBodyOf, tarDir, tarFile, tarHeader } from "./tar-fixtures.js";
+import { END_OF_ARCHIVE, paxHeader, tarBodyOf, tarDir, tarFile, tarHeader } from "./tar-fixtures.js";
 
 const MiB = 1 << 20;
 
@@ -121,6 +121,25 @@ test("hostile archives - a valid pack plus 20,000 empty directories is refused a
   // Directories count against the entry limit.
   await assert.rejects(installPlugin(rel, { into, limits: { maxEntries: 1000 } }), (e) => isNexoError(e, ErrorCodes.PACKAGE_TOO_LARGE) && /more than 1000 entries/.test(e.message));
   assert.deepEqual(readdirSync(into), []);
+});
+
+test("hostile archives - metadata that is no file (2,000 pax headers of 60 KiB) is bounded by the total decompressed size", async (t) => {
+  const root = tempDir(t);
+  const pax = paxHeader("comment", "x".repeat(60 * 1024));
+  const file = join(root, "pax.tgz");
+  writeFileSync(file, gzipSync(Buffer.concat([...Array.from({ length: 2000 }, () => pax), ...releaseEntries(), END_OF_ARCHIVE])));
+  const dest = join(root, "dest");
+  mkdirSync(dest);
+  const err = await extractArchive(file, dest, { limits: { maxUnpackedBytes: MiB, maxEntries: 10 } }).catch((e: unknown) => e);
+  assert.ok(isNexoError(err, ErrorCodes.PACKAGE_TOO_LARGE), String(err));
+  assert.match((err as Error).message, /decompresses to more than/);
+  assert.ok(decompressedAt(err) < 20 * MiB, `stopped at ${decompressedAt(err)} of ${2000 * 61 * 1024} bytes`);
+  // The same metadata in moderation is fine.
+  const few = join(root, "few.tgz");
+  writeFileSync(few, gzipSync(Buffer.concat([pax, ...releaseEntries(), END_OF_ARCHIVE])));
+  const ok = join(root, "ok");
+  mkdirSync(ok);
+  assert.equal((await extractArchive(few, ok, { limits: { maxUnpackedBytes: MiB, maxEntries: 10 } })).files.length, 2);
 });
 
 test("hostile archives - traversal, absolute paths, links, devices, FIFOs, duplicates, double compression and truncation are refused; nothing lands outside", async (t) => {

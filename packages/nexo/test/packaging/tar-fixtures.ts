@@ -6,8 +6,8 @@
 import { gunzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
 
-/** ustar type flags: 0 file, 1 hard link, 2 symlink, 3 char device, 4 block device, 5 directory, 6 FIFO. */
-export type TarType = "0" | "1" | "2" | "3" | "4" | "5" | "6";
+/** ustar type flags: 0 file, 1 hard link, 2 symlink, 3 char device, 4 block device, 5 directory, 6 FIFO, x pax header. */
+export type TarType = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "x";
 
 export interface HeaderOptions {
   type?: TarType;
@@ -73,4 +73,12 @@ export function tarBodyOf(tgz: string): Buffer {
     at += 512 + Math.ceil(size / 512) * 512;
   }
   return tar.subarray(0, at);
+}
+
+/** A pax extended header (type `x`) carrying one `key=value` record, e.g. a long comment. */
+export function paxHeader(key: string, value: string): Buffer {
+  let len = key.length + value.length + 3;
+  while (`${len} ${key}=${value}\n`.length !== len) len = `${len} ${key}=${value}\n`.length;
+  const body = Buffer.from(`${len} ${key}=${value}\n`);
+  return Buffer.concat([tarHeader("PaxHeader", { type: "x", size: body.length }), body, Buffer.alloc((512 - (body.length % 512)) % 512)]);
 }
