@@ -91,3 +91,21 @@ export function resolveNodeDependencies(root: string): PackedDependency[] {
   }
   return out.sort((a, b) => a.at.localeCompare(b.at));
 }
+
+/**
+ * The files of an installed package worth shipping: what its `files` field
+ * names (plain paths; any glob falls back to everything) plus `package.json`,
+ * readme, license and changelog, as npm publishes them. A workspace link
+ * would otherwise drag in its sources, tests and dev dependencies.
+ */
+export function packageFiles(dir: string, all: string[]): string[] {
+  let files: unknown;
+  try {
+    files = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { files?: unknown }).files;
+  } catch {
+    return all;
+  }
+  if (!Array.isArray(files) || files.some((f) => typeof f !== "string" || /[*?[\]{}!]/.test(f))) return all;
+  const roots = (files as string[]).map((f) => f.replace(/^\.\//, "").replace(/\/+$/, ""));
+  return all.filter((rel) => /^(package\.json|readme|license|licence|changelog)/i.test(rel) || roots.some((r) => rel === r || rel.startsWith(`${r}/`)));
+}

@@ -10,7 +10,7 @@ import { collectFiles, listTree } from "./collect-files.js";
 import { entrypointPaths } from "./entrypoint-files.js";
 import { isNativeBinary, nativeTarget } from "./native-binary.js";
 import { bundleNodeEntry } from "./node-bundle.js";
-import { resolveNodeDependencies } from "./node-dependencies.js";
+import { packageFiles, resolveNodeDependencies } from "./node-dependencies.js";
 import { PACKAGE_FORMAT, PACKAGE_MANIFEST, type PackagedFile, type PackageManifest } from "./package-manifest.js";
 import { findPhpSdk, VENDOR_AUTOLOAD } from "./php-sdk.js";
 import { findPythonSdk, pluginVirtualenv, virtualenvPackages } from "./python-sdk.js";
@@ -82,7 +82,7 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
     } else if (runtime.kind === "node" && runtime.entry) {
       if (options.withNodeModules) {
         for (const dep of resolveNodeDependencies(root)) {
-          for (const rel of listTree(dep.from, new Set(["node_modules", ".git"]))) copyInto(join(dep.from, rel), join(tree, dep.at, rel));
+          for (const rel of packageFiles(dep.from, listTree(dep.from, new Set(["node_modules", ".git"])))) copyInto(join(dep.from, rel), join(tree, dep.at, rel));
         }
       } else {
         await bundleNodeEntry(root, runtime.entry, join(tree, runtime.entry));

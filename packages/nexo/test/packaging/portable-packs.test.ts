@@ -72,6 +72,7 @@ test("portable packs - --with-node-modules ships the real dependency tree, hoist
   // smol-toml is the SDK's dependency, hoisted to the workspace root: it must travel too.
   for (const p of ["node_modules/nexo-plugin-sdk/package.json", "node_modules/nexo-plugin-sdk/dist/index.js", "node_modules/smol-toml/package.json"]) assert.ok(paths.includes(p), p);
   assert.equal(paths.some((p) => p.startsWith("node_modules/uuid/")), false, "devDependencies stay out");
+  assert.equal(paths.some((p) => p.startsWith("node_modules/nexo-plugin-sdk/test/") || p === "node_modules/nexo-plugin-sdk/tsconfig.json"), false, "a linked package ships what its files field names");
   const into = join(root, "plugins");
   await installPlugin(r.file, { into });
   await echoUnderDaemon(t, root, into, "echo");
