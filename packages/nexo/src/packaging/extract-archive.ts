@@ -93,6 +93,8 @@ export async function extractArchive(archive: string, dest: string, options: Ext
     source.destroy();
     gunzip.destroy();
   };
+  const stopped = new Promise<never>((_, reject) => aborter.signal.addEventListener("abort", () => reject(new Error("extraction stopped")), { once: true }));
+  stopped.catch(() => undefined);
   const refuse = (code: typeof ErrorCodes.PACKAGE_INVALID | typeof ErrorCodes.PACKAGE_TOO_LARGE, why: string): NexoError =>
     new NexoError(code, `${file}: ${why}`, { file, data: { decompressedBytes: decompressed } });
 
@@ -148,8 +150,12 @@ export async function extractArchive(archive: string, dest: string, options: Ext
     const hash = createHash("sha256");
     let written = 0;
     try {
-      for await (const chunk of entry as AsyncIterable<Buffer>) {
-        if (failure) break;
+      const reader = (entry as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (;;) {
+        // An entry cut off mid-body (corrupt or truncated input) never ends: the abort ends the wait.
+        const next = await Promise.race([reader.next(), stopped]);
+        if (next.done || failure) break;
+        const chunk = next.value;
         // Never trust the framing alone: count what arrives against the declared size and the budget.
         if (written + chunk.length > size || unpacked + chunk.length > limits.maxUnpackedBytes) {
           throw refuse(ErrorCodes.PACKAGE_TOO_LARGE, `${path} holds more bytes than it declares or than the limit allows`);
@@ -179,6 +185,12 @@ export async function extractArchive(archive: string, dest: string, options: Ext
   // Whole blocks go to the parser; a chunk holding an all-zero block is fed block by block so
   // the parser's end-of-archive event tells exactly where the trailing bytes begin.
   let carry: Buffer | undefined;
+  let sniffed = false;
+  const sniff = (head: Buffer): void => {
+    sniffed = true;
+    // The tar parser would silently unwrap a second compression layer, past these counters.
+    if (head.subarray(0, 2).equals(GZIP_MAGIC) || head.subarray(0, 4).equals(ZSTD_MAGIC)) throw refuse(ErrorCodes.PACKAGE_INVALID, "the archive is compressed twice");
+  };
   let trailing = 0;
   const checkTrailing = (bytes: Buffer): void => {
     trailing += bytes.length;
@@ -193,6 +205,7 @@ export async function extractArchive(archive: string, dest: string, options: Ext
     carry = whole < buf.length ? Buffer.from(buf.subarray(whole)) : undefined;
     let hasZeroBlock = false;
     for (let at = 0; at < whole && !hasZeroBlock; at += 512) hasZeroBlock = buf.subarray(at, at + 512).equals(ZERO_BLOCK);
+    if (!sniffed && whole > 0) sniff(buf);
     const pieces: Buffer[] = [];
     if (!hasZeroBlock) pieces.push(buf.subarray(0, whole));
     else for (let at = 0; at < whole; at += 512) pieces.push(buf.subarray(at, at + 512));
@@ -212,32 +225,27 @@ export async function extractArchive(archive: string, dest: string, options: Ext
   try {
     source.pipe(gunzip);
     source.on("error", fail);
-    let first = true;
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       if (failure) break;
       decompressed += chunk.length;
       if (decompressed > maxDecompressed) throw refuse(ErrorCodes.PACKAGE_TOO_LARGE, `decompresses to more than ${maxDecompressed} bytes`);
-      if (first) {
-        first = false;
-        // The tar parser would silently unwrap a second compression layer, past these counters.
-        if (chunk.subarray(0, 2).equals(GZIP_MAGIC) || chunk.subarray(0, 4).equals(ZSTD_MAGIC)) {
-          throw refuse(ErrorCodes.PACKAGE_INVALID, "the archive is compressed twice");
-        }
-      }
       await feed(chunk);
     }
   } catch (err) {
     if (!aborter.signal.aborted || !failure) fail(err);
   }
-  if (!failure) {
-    if (carry && !sawEof) parser.write(carry);
-    else if (carry) {
-      try {
-        checkTrailing(carry);
-      } catch (err) {
-        fail(err);
+  if (!failure && carry) {
+    try {
+      if (sawEof) checkTrailing(carry);
+      else {
+        if (!sniffed) sniff(carry);
+        parser.write(carry);
       }
+    } catch (err) {
+      fail(err);
     }
+  }
+  if (!failure) {
     parser.end();
     await chain;
     if (!failure && !sawEof) fail(refuse(ErrorCodes.PACKAGE_INVALID, "the archive ends without an end-of-archive marker (truncated?)"));

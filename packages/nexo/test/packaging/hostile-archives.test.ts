@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
@@ -140,6 +141,21 @@ test("hostile archives - metadata that is no file (2,000 pax headers of 60 KiB) 
   const ok = join(root, "ok");
   mkdirSync(ok);
   assert.equal((await extractArchive(few, ok, { limits: { maxUnpackedBytes: MiB, maxEntries: 10 } })).files.length, 2);
+});
+
+test("hostile archives - an archive cut off or corrupted in the middle of a file is refused, never left waiting for the rest", { timeout: 60_000 }, async (t) => {
+  const root = tempDir(t);
+  const into = join(root, "plugins");
+  const gz = gzipSync(Buffer.concat([...releaseEntries(), tarFile("data.bin", randomBytes(4 * MiB)), END_OF_ARCHIVE]));
+  const cut = join(root, "cut.tgz");
+  writeFileSync(cut, gz.subarray(0, gz.length >> 1));
+  await assert.rejects(installPlugin(cut, { into }), (e) => isNexoError(e, ErrorCodes.PACKAGE_INVALID) && /unexpected end of file/.test(e.message));
+  const flipped = Buffer.from(gz);
+  for (let i = gz.length >> 1; i < (gz.length >> 1) + 64; i += 1) flipped[i] ^= 0x5a;
+  const corrupt = join(root, "corrupt.tgz");
+  writeFileSync(corrupt, flipped);
+  await assert.rejects(installPlugin(corrupt, { into }), (e) => isNexoError(e, ErrorCodes.PACKAGE_INVALID));
+  assert.deepEqual(readdirSync(into), []);
 });
 
 test("hostile archives - traversal, absolute paths, links, devices, FIFOs, duplicates, double compression and truncation are refused; nothing lands outside", async (t) => {
