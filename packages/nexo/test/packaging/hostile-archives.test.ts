@@ -72,6 +72,12 @@ test("hostile archives - a 960 MiB entry is refused before a byte of it is writt
   const err = await installPlugin(big, { into }).catch((e: unknown) => e);
   assert.ok(isNexoError(err, ErrorCodes.PACKAGE_TOO_LARGE), String(err));
   assert.ok(decompressedAt(err) < MiB);
+  // What reached the disk before the refusal: the manifest and bin/rel, nothing of the blob.
+  const bigDest = join(root, "big-dest");
+  mkdirSync(bigDest);
+  await assert.rejects(extractArchive(big, bigDest, { limits: { maxUnpackedBytes: 512 * MiB, maxEntries: 50_000 } }), (e) => isNexoError(e, ErrorCodes.PACKAGE_TOO_LARGE));
+  assert.ok(diskUsage(bigDest) < 64 * 1024, `${diskUsage(bigDest)} bytes on disk`);
+  assert.equal(existsSync(join(bigDest, "data", "blob.bin")), false);
 
   // With a 16 MiB budget, a 10 MiB file fits and the next 10 MiB one is refused at its header: what is on disk stays under the budget.
   const two = join(root, "two.tgz");
