@@ -1,6 +1,14 @@
 export { packPlugin } from "./pack-plugin.js";
-export { installPlugin, uninstallPlugin } from "./install-plugin.js";
+export { installPlugin, uninstallPlugin, DEFAULT_INSTALL_LIMITS } from "./install-plugin.js";
+export { extractArchive, MAX_TRAILING_BYTES } from "./extract-archive.js";
 export { PACKAGE_MANIFEST, PACKAGE_FORMAT, parsePackageManifest, isSafeRelativePath } from "./package-manifest.js";
+export { generateSigningKey, signArchive, parseSignature, parsePublicKey, formatPublicKey } from "./signing.js";
+export { loadTrustPolicy, defaultTrustedKeysFile, TRUST_MODES } from "./trusted-keys.js";
+export { hostTarget, compatibleTargets, selectArchive, releaseArchiveName, NOARCH } from "./target.js";
+export { sha256File } from "./hash-file.js";
 export type { PackPluginOptions, PackResult } from "./pack-plugin.js";
 export type { InstallLimits, InstallPluginOptions, InstallResult } from "./install-plugin.js";
+export type { ExtractLimits, ExtractArchiveOptions, ExtractResult, ExtractedFile, EntryHeader } from "./extract-archive.js";
 export type { PackageManifest, PackagedFile } from "./package-manifest.js";
+export type { GeneratedKey, ArchiveSignature, PublicKeyText } from "./signing.js";
+export type { TrustMode, TrustPolicy, TrustedAuthor } from "./trusted-keys.js";

@@ -126,12 +126,13 @@ test("packaging - a tampered file, an unlisted file, or a wrong archive checksum
   const unpacked = join(root, "unpacked");
   mkdirSync(unpacked);
   await extractTar({ file, cwd: unpacked });
+  const packedEntry = readFileSync(join(unpacked, "lib", "plugin.mjs"));
   writeFileSync(join(unpacked, "lib", "plugin.mjs"), "process.exit(1)\n");
   const tampered = join(root, "tampered.tgz");
   await createTar({ gzip: true, file: tampered, cwd: unpacked }, ["nexo-package.json", "README.md", "lib/plugin.mjs", "nexo-plugin.toml"]);
   await assert.rejects(installPlugin(tampered, { into }), (e) => isNexoError(e, ErrorCodes.PACKAGE_CHECKSUM) && /lib\/plugin\.mjs/.test(e.message));
 
-  writeFileSync(join(unpacked, "lib", "plugin.mjs"), readFileSync(join(root, "src-plugin", "lib", "plugin.mjs")));
+  writeFileSync(join(unpacked, "lib", "plugin.mjs"), packedEntry);
   writeFileSync(join(unpacked, "extra.sh"), "rm -rf /\n");
   const extra = join(root, "extra.tgz");
   await createTar({ gzip: true, file: extra, cwd: unpacked }, ["nexo-package.json", "README.md", "lib/plugin.mjs", "nexo-plugin.toml", "extra.sh"]);
@@ -158,14 +159,14 @@ test("packaging - archives escaping the target, holding links, or too big are re
 
   const many = join(root, "many.tgz");
   writeTgz(many, [tarEntry("a", "1"), tarEntry("b", "2"), tarEntry("c", "3")]);
-  await assert.rejects(installPlugin(many, { into, limits: { maxFiles: 2 } }), (e) => isNexoError(e, ErrorCodes.PACKAGE_TOO_LARGE));
+  await assert.rejects(installPlugin(many, { into, limits: { maxEntries: 2 } }), (e) => isNexoError(e, ErrorCodes.PACKAGE_TOO_LARGE));
   await assert.rejects(installPlugin(many, { into, limits: { maxArchiveBytes: 10 } }), (e) => isNexoError(e, ErrorCodes.PACKAGE_TOO_LARGE));
 
   const notTar = join(root, "junk.tgz");
   writeFileSync(notTar, "this is not a tarball");
   await assert.rejects(installPlugin(notTar, { into }), (e) => isNexoError(e, ErrorCodes.PACKAGE_INVALID));
   const noPkg = join(root, "nopkg.tgz");
-  writeTgz(noPkg, [tarEntry("nexo-plugin.toml", '[plugin]\nid = "x"\nversion = "1.0.0"\n')]);
-  await assert.rejects(installPlugin(noPkg, { into }), (e) => isNexoError(e, ErrorCodes.PACKAGE_INVALID) && /nexo-package\.json/.test(e.message));
+  writeTgz(noPkg, [tarEntry("README.md", "no manifest here\n")]);
+  await assert.rejects(installPlugin(noPkg, { into }), (e) => isNexoError(e, ErrorCodes.PACKAGE_INVALID) && /no plugin manifest/.test(e.message));
   await assert.rejects(installPlugin(join(root, "missing.tgz"), { into }), (e) => isNexoError(e, ErrorCodes.PACKAGE_NOT_FOUND));
 });
