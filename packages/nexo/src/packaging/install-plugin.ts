@@ -4,7 +4,6 @@ import { join, resolve } from "node:path";
 import { extract as extractTar, type ReadEntry } from "tar";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { loadManifest, type PluginManifest } from "../manifest/index.js";
-import { NEXO_VERSION } from "../version.js";
 import { isSafeRelativePath, PACKAGE_MANIFEST, parsePackageManifest } from "./package-manifest.js";
 
 /** Limits an install enforces on an untrusted archive. */
@@ -143,7 +142,7 @@ function verify(dir: string, source: string): PluginManifest {
     if (sum !== f.sha256) throw new NexoError(ErrorCodes.PACKAGE_CHECKSUM, `${source}: ${f.path} does not match its SHA-256 (tampered or corrupt)`, { file: source });
     chmodSync(full, f.executable ? 0o755 : 0o644);
   }
-  const manifest = loadManifest(dir, { nexoVersion: NEXO_VERSION });
+  const manifest = loadManifest(dir);
   if (manifest.id !== pkg.id || manifest.version !== pkg.version) {
     throw new NexoError(ErrorCodes.PACKAGE_INVALID, `${source}: ${PACKAGE_MANIFEST} says ${pkg.id}@${pkg.version} but the plugin manifest says ${manifest.id}@${manifest.version}`, { file: source });
   }
@@ -162,7 +161,7 @@ function walk(root: string, prefix = ""): string[] {
 
 function loadManifestQuietly(dir: string): PluginManifest | undefined {
   try {
-    return loadManifest(dir, { nexoVersion: NEXO_VERSION });
+    return loadManifest(dir);
   } catch {
     return undefined;
   }

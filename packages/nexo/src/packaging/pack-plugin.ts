@@ -35,7 +35,7 @@ export interface PackResult {
  */
 export async function packPlugin(dir: string, options: PackPluginOptions = {}): Promise<PackResult> {
   const root = resolve(dir);
-  const manifest = loadManifest(root, { nexoVersion: NEXO_VERSION });
+  const manifest = loadManifest(root);
   const files = collectFiles(root, options.withNodeModules ?? false);
   const staging = mkdtempSync(join(tmpdir(), "nexo-pack-"));
   try {
