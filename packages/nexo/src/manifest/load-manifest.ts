@@ -8,7 +8,7 @@ import { ManifestError } from "./manifest-error.js";
 import { askBinaryForManifest, type PrintManifestOptions } from "./print-manifest.js";
 import { PluginFileError, readPluginFile } from "./read-plugin-file.js";
 import type { PluginManifest } from "./types.js";
-import { validateManifest } from "./validate.js";
+import { ID_PATTERN, validateManifest } from "./validate.js";
 
 /** Manifest file names, in order of preference (`plugin.toml` wins). */
 export const MANIFEST_FILE_NAMES = ["plugin.toml", "nexo-plugin.toml"] as const;
@@ -39,8 +39,8 @@ export function findManifestFile(dir: string): string | null {
  * every violation: NEXO_ERR_MANIFEST_UNSUPPORTED when every problem is a
  * section this host does not implement.
  */
-export function parseManifest(text: string, options: { file: string } & LoadManifestOptions): PluginManifest {
-  const file = resolve(options.file);
+export function parseManifest(text: string, options: { file: string; dir?: string; defaultEntrypoint?: string } & LoadManifestOptions): PluginManifest {
+  const file = options.dir ? options.file : resolve(options.file);
   let parsed: Record<string, unknown>;
   try {
     parsed = parse(text) as Record<string, unknown>;
@@ -57,7 +57,10 @@ export function parseManifest(text: string, options: { file: string } & LoadMani
       `manifest_version = 1 (legacy shape) converted to manifest_version = 2; please migrate${converted.dropped.length ? `; dropped as upstream drops them: ${converted.dropped.join(", ")}` : ""}`,
     );
   }
-  const result = validateManifest(parsed, file, options.nexoVersion ?? NEXO_CONTRACT_VERSION);
+  const result = validateManifest(parsed, file, options.nexoVersion ?? NEXO_CONTRACT_VERSION, {
+    ...(options.dir ? { dir: resolve(options.dir) } : {}),
+    ...(options.defaultEntrypoint ? { defaultEntrypoint: options.defaultEntrypoint } : {}),
+  });
   if (!result.manifest) {
     const only = (rule: string): boolean => result.violations.every((v) => v.rule === rule);
     const code = result.versionUnsatisfied && only("version_unsatisfied") ? ErrorCodes.MANIFEST_VERSION_UNSATISFIED : only("unsupported") ? ErrorCodes.MANIFEST_UNSUPPORTED : ErrorCodes.MANIFEST_INVALID;
@@ -141,8 +144,8 @@ function isRegularFile(p: string): boolean {
  * Load a plugin directory as the daemon discovers it: its manifest file, or,
  * when it has none, the manifest its binary prints (`bin/<dir> --print-manifest`,
  * upstream's installed-plugin layout). A printed manifest without
- * `[plugin.entrypoint]` is run as that binary; it must name the same id as
- * the binary's file name.
+ * `[plugin.entrypoint]` is run as that binary; a binary named like an id must
+ * print that id.
  */
 export async function loadPluginManifest(dir: string, options: LoadManifestOptions & Partial<Pick<PrintManifestOptions, "timeoutMs" | "maxBytes">> = {}): Promise<PluginManifest> {
   const root = resolve(dir);
@@ -156,13 +159,14 @@ export async function loadPluginManifest(dir: string, options: LoadManifestOptio
   } catch (err) {
     throw new ManifestError(label, [{ field: "file", rule: "print_manifest", message: (err as Error).message }], ErrorCodes.MANIFEST_UNREADABLE);
   }
-  // Validated as if the manifest sat in the plugin directory (relative paths, bin/<id>).
-  const manifest = parseManifest(text, { file: join(root, "plugin.toml"), ...options });
-  const name = binary.split(/[\\/]/).pop();
-  if (manifest.id !== name) {
+  const name = binary.split(/[\\/]/).pop() as string;
+  // Relative paths resolve against the plugin directory; without [plugin.entrypoint] the binary itself is run.
+  const manifest = parseManifest(text, { file: label, dir: root, defaultEntrypoint: `./bin/${name}`, ...options });
+  // A binary named like a plugin id must print that id (bin/<id> is upstream's layout); a tool-named one (nexo-plugin-x) may not.
+  if (ID_PATTERN.test(name) && manifest.id !== name) {
     throw new ManifestError(label, [{ field: "plugin.id", rule: "binary_name", message: `the printed manifest names plugin "${manifest.id}" but the binary is bin/${name}` }], ErrorCodes.MANIFEST_INVALID);
   }
-  return { ...manifest, file: label };
+  return manifest;
 }
 
 /**

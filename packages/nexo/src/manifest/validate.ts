@@ -47,12 +47,19 @@ function isRegularFile(file: string): boolean {
 /**
  * Validate a parsed manifest against every rule of CONTRACT.md and apply
  * defaults. `raw` is the TOML as parsed (datetimes still datetimes, so a
- * datetime where a string belongs is refused). Returns the manifest or the
- * full list of violations.
+ * datetime where a string belongs is refused). `dir` is the plugin directory
+ * (default: the file's); `defaultEntrypoint` is run when the manifest has no
+ * `[plugin.entrypoint]` (default: `bin/<id>` when that file exists). Returns
+ * the manifest or the full list of violations.
  */
-export function validateManifest(raw: Obj, file: string, nexoVersion: string): { manifest?: PluginManifest; violations: ManifestViolation[]; versionUnsatisfied: boolean; warnings: string[] } {
+export function validateManifest(
+  raw: Obj,
+  file: string,
+  nexoVersion: string,
+  options: { dir?: string; defaultEntrypoint?: string } = {},
+): { manifest?: PluginManifest; violations: ManifestViolation[]; versionUnsatisfied: boolean; warnings: string[] } {
   const c = new Checker();
-  const dir = resolve(file, "..");
+  const dir = options.dir ?? resolve(file, "..");
   let versionUnsatisfied = false;
   const done = (): { violations: ManifestViolation[]; versionUnsatisfied: boolean; warnings: string[] } => ({ violations: c.violations, versionUnsatisfied, warnings: c.warnings });
 
@@ -96,7 +103,10 @@ export function validateManifest(raw: Obj, file: string, nexoVersion: string): {
   let implicit = false;
   const env: Record<string, string> = {};
   if (!ep) {
-    if (plugin.entrypoint === undefined && id !== undefined) {
+    if (plugin.entrypoint === undefined && options.defaultEntrypoint !== undefined) {
+      command = options.defaultEntrypoint;
+      implicit = true;
+    } else if (plugin.entrypoint === undefined && id !== undefined) {
       if (isRegularFile(join(dir, "bin", id))) {
         command = `./bin/${id}`;
         implicit = true;
