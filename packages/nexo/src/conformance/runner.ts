@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { loadManifest, type PluginManifest } from "../manifest/index.js";
+import { findFreePort, HTTP_HOST_ENV, HTTP_PORT_ENV } from "../proxy/index.js";
 import { NEXO_VERSION } from "../version.js";
 import { loadVectors } from "./load-vectors.js";
 import { runVector, type VectorOutcome } from "./run-vector.js";
@@ -110,7 +111,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   }
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new NexoError(ErrorCodes.CONFORMANCE_INVALID_OPTIONS, `timeScale must be a positive number, got ${String(timeScale)}`, { field: "timeScale" });
-  const jobs = options.jobs ?? Math.min(4, availableParallelism());
+  // A plugin that binds a fixed port can only run one vector at a time.
+  const fixedPort = (manifest.httpServer?.port ?? 0) !== 0;
+  const jobs = fixedPort ? 1 : (options.jobs ?? Math.min(4, availableParallelism()));
   if (!Number.isInteger(jobs) || jobs < 1) throw new NexoError(ErrorCodes.CONFORMANCE_INVALID_OPTIONS, `jobs must be a positive integer, got ${String(jobs)}`, { field: "jobs" });
 
   let vectors = loadVectors(options.vectorsDir);
@@ -139,6 +142,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const plugin = { id: manifest.id, version: manifest.version, dir: manifest.dir, tags };
   options.onStart?.(plugin, vectors.length);
   const stateRoot = mkdtempSync(join(tmpdir(), "nexo-conformance-"));
+  // As the daemon does: an http_server plugin is given its port (a free loopback one for port = 0) and bind address.
+  const hs = manifest.httpServer;
+  const hostEnv = async (): Promise<Record<string, string>> => (hs ? { [HTTP_PORT_ENV]: String(hs.port || (await findFreePort(hs.bind))), [HTTP_HOST_ENV]: hs.bind } : {});
   try {
     const results = await mapLimit(
       vectors,
@@ -146,7 +152,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       async (vector): Promise<VectorResult> => {
         const why = whyNotApplicable(vector, tags, manifest);
         if (why) return { id: vector.id, title: vector.title, status: "skip", reason: why, ms: 0 };
-        return runVector(vector, { spec: { manifest, ...(section.config !== undefined ? { config: section.config } : {}) }, probeManifest, scope, stateRoot, nexoVersion: NEXO_VERSION, timeScale });
+        return runVector(vector, { spec: { manifest, ...(section.config !== undefined ? { config: section.config } : {}), ...(section.env ? { env: section.env } : {}) }, probeManifest, scope, stateRoot, nexoVersion: NEXO_VERSION, timeScale, hostEnv });
       },
       (r) => options.onResult?.(r),
     );

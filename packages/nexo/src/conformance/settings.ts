@@ -15,6 +15,8 @@ export interface ConformanceSettings {
   serverVersion?: string;
   /** A valid operator config: given to the plugin at start and sent by the `configure` vector. */
   config?: unknown;
+  /** Variables an operator would give the plugin (e.g. the token a `*_env` setting names), added to its environment. */
+  env?: Record<string, string>;
   /** Where the settings came from (the file, the deprecated manifest section, or none). */
   source: string | null;
   /** Deprecation notices to show the author. */
@@ -35,16 +37,23 @@ function fromTable(t: Obj, where: string, allowed: readonly string[]): Omit<Conf
   const tags = t.tags ?? [];
   if (!Array.isArray(tags) || tags.some((x) => typeof x !== "string")) throw invalid(where, "tags", "must be a list of strings");
   if (t.server_version !== undefined && typeof t.server_version !== "string") throw invalid(where, "server_version", "must be a string");
+  const env = t.env;
+  if (env !== undefined) {
+    if (!isObj(env) || Object.entries(env).some(([k, v]) => typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k.startsWith("NEXO_"))) {
+      throw invalid(where, "env", "must be a table of variable names (not NEXO_*) to strings");
+    }
+  }
   return {
     tags: tags as string[],
     ...(typeof t.server_version === "string" ? { serverVersion: t.server_version } : {}),
     ...(t.config !== undefined ? { config: JSON.parse(JSON.stringify(t.config)) as unknown } : {}),
+    ...(env !== undefined ? { env: env as Record<string, string> } : {}),
   };
 }
 
 /**
  * A plugin's conformance settings: `nexo-conformance.toml` beside its
- * manifest (`tags`, `server_version`, `config`), else the deprecated
+ * manifest (`tags`, `server_version`, `config`, `env`), else the deprecated
  * `[plugin.conformance]` manifest section (read with a warning: upstream
  * hosts refuse a manifest carrying it). Neither: no tags, no settings.
  */
@@ -67,7 +76,7 @@ export function readConformanceSettings(manifest: PluginManifest): ConformanceSe
       throw new NexoError(ErrorCodes.CONFORMANCE_INVALID_OPTIONS, `${file}: not valid TOML: ${(err as Error).message.split("\n")[0]}`, { file, cause: err });
     }
     if (section !== undefined) warnings.push(`${manifest.file}: [plugin.conformance] is ignored because ${CONFORMANCE_FILE_NAME} exists; delete the section`);
-    return { ...fromTable(doc, file, ["tags", "server_version", "config"]), source: file, warnings };
+    return { ...fromTable(doc, file, ["tags", "server_version", "config", "env"]), source: file, warnings };
   }
   if (section === undefined) return { tags: [], source: null, warnings };
   const where = `${manifest.file}: [plugin.conformance]`;
