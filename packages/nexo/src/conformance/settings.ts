@@ -47,7 +47,7 @@ function fromTable(t: Obj, where: string, allowed: readonly string[]): Omit<Conf
     tags: tags as string[],
     ...(typeof t.server_version === "string" ? { serverVersion: t.server_version } : {}),
     ...(t.config !== undefined ? { config: JSON.parse(JSON.stringify(t.config)) as unknown } : {}),
-    ...(env !== undefined ? { env: env as Record<string, string> } : {}),
+    ...(env !== undefined ? { env: { ...(env as Record<string, string>) } } : {}),
   };
 }
 

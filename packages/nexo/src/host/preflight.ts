@@ -59,10 +59,10 @@ export function checkRequirements(spec: PluginSpec, parentEnv: NodeJS.ProcessEnv
 
 function describe(e: ErrorObject, prefix: string): string {
   const p = e.params as Record<string, unknown>;
-  const at = `${prefix}${e.instancePath}` || "/";
-  if (e.keyword === "required") return `${at}/${String(p.missingProperty)} is required`;
-  if (e.keyword === "additionalProperties") return `${at}/${String(p.additionalProperty)} is not allowed`;
-  return `${at} ${e.message ?? e.keyword}`;
+  const base = `${prefix}${e.instancePath}`;
+  if (e.keyword === "required") return `${base}/${String(p.missingProperty)} is required`;
+  if (e.keyword === "additionalProperties") return `${base}/${String(p.additionalProperty)} is not allowed`;
+  return `${base || "/"} ${e.message ?? e.keyword}`;
 }
 
 /**
