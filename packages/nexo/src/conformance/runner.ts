@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { loadManifest, type PluginManifest } from "../manifest/index.js";
+import { loadPluginManifest, type PluginManifest } from "../manifest/index.js";
 import { findFreePort, HTTP_HOST_ENV, HTTP_PORT_ENV } from "../proxy/index.js";
 import { NEXO_VERSION } from "../version.js";
 import { loadVectors } from "./load-vectors.js";
@@ -97,7 +97,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
  * plugin is a failed vector, never an exception.
  */
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
-  const manifest = loadManifest(options.pluginDir);
+  // As discovery loads it: a manifest file, or what bin/<id> --print-manifest prints.
+  const manifest = await loadPluginManifest(options.pluginDir);
   const section = readConformanceSettings(manifest);
   for (const w of [...section.warnings, ...manifest.warnings]) options.onWarning?.(w);
   const tags = options.tags ?? section.tags;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { normalizeConfig } from "../../src/config/index.js";
+import { runConformance } from "../../src/conformance/index.js";
 import { Daemon } from "../../src/daemon/index.js";
 import { ErrorCodes } from "../../src/errors.js";
 import { discoverPlugins } from "../../src/host/index.js";
@@ -114,4 +115,11 @@ test("discovery - the daemon starts with a FIFO, a /dev/zero symlink and an unsu
   assert.deepEqual(refusals.map((l) => l.path.replace(`${plugins}/`, "")).sort(), ["fifo", "poller", "zero"]);
   assert.ok(refusals.some((l) => l.err.includes("[plugin.poller]") && l.err.includes("not supported by this host")));
   assert.equal(ErrorCodes.MANIFEST_UNSUPPORTED, "NEXO_ERR_MANIFEST_UNSUPPORTED");
+});
+
+test("discovery - nexo plugin test loads a bin/<id>-only plugin the way discovery does", async (t) => {
+  const dir = binaryPlugin(tempDir(t), "printer", "printer", manifestFor("printer"));
+  const report = await runConformance({ pluginDir: dir, only: ["unknown-method"] });
+  assert.equal(report.plugin.id, "printer");
+  assert.deepEqual(report.results.map((r) => r.status), ["pass"]);
 });
