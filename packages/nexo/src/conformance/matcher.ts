@@ -7,7 +7,7 @@ export type Scope = Readonly<Record<string, unknown>>;
 export type MatchResult = { ok: true } | { ok: false; path: string; reason: string };
 
 /** Operators a matcher may use (conformance/README.md, "Matchers"). */
-export const MATCH_OPERATORS = ["$any", "$absent", "$type", "$regex", "$eq", "$ref", "$oneOf", "$not", "$each", "$contains", "$minLength"] as const;
+export const MATCH_OPERATORS = ["$any", "$absent", "$type", "$regex", "$eq", "$ref", "$in", "$oneOf", "$not", "$each", "$contains", "$minLength"] as const;
 /** Operators a template (a frame the runner sends) may use. */
 export const TEMPLATE_OPERATORS = ["$ref", "$repeat"] as const;
 const JSON_TYPES = ["string", "number", "integer", "boolean", "null", "object", "array"];
@@ -155,6 +155,11 @@ function matchOperator(op: string, arg: unknown, actual: unknown, scope: Scope, 
       const expected = op === "$eq" ? resolveTemplate(arg, scope) : lookup(scope, String(arg));
       return isDeepStrictEqual(expected, actual) ? OK : fail(path, `expected exactly ${show(expected)}, got ${show(actual)}`);
     }
+    case "$in": {
+      const list = lookup(scope, String(arg));
+      if (!Array.isArray(list)) throw new TemplateError(`$in needs a list, but "${String(arg)}" is ${show(list)}`);
+      return list.some((x) => isDeepStrictEqual(x, actual)) ? OK : fail(path, `expected one of ${show(list)}, got ${show(actual)}`);
+    }
     case "$oneOf": {
       const reasons: string[] = [];
       for (const alt of arg as unknown[]) {
@@ -225,6 +230,7 @@ export function checkMatcher(pattern: unknown, path = "$"): string[] {
           }
         break;
       case "$ref":
+      case "$in":
         if (typeof arg !== "string" || !/^[A-Za-z_][\w.]*$/.test(arg)) problems.push(`${at}: must be a dotted name`);
         break;
       case "$eq":

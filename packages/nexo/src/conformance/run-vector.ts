@@ -10,6 +10,8 @@ export interface VectorRunContext {
   spec: PluginSpec;
   /** The manifest `initialize` is checked against (the probe tool added to `extends.tools` for probe vectors). */
   probeManifest: PluginManifest;
+  /** Host variables for each start beyond the probe switch (an `http_server` plugin's port), as the daemon gives them. */
+  hostEnv?: () => Promise<Record<string, string>>;
   /** `plugin_id`, `kind`, `version`, `server_version`, `nexo_version`, `manifest`. */
   scope: Scope;
   stateRoot: string;
@@ -63,7 +65,7 @@ export async function runVector(vector: Vector, ctx: VectorRunContext): Promise<
     plugin = await PluginUnderTest.start(ctx.spec, {
       stateRoot: ctx.stateRoot,
       nexoVersion: ctx.nexoVersion,
-      ...(vector.probe ? { extraHostEnv: { [PROBE_ENV]: "1" } } : {}),
+      extraHostEnv: { ...(ctx.hostEnv ? await ctx.hostEnv() : {}), ...(vector.probe ? { [PROBE_ENV]: "1" } : {}) },
     });
   } catch (err) {
     return done("fail", `could not start the plugin: ${(err as Error).message}`);

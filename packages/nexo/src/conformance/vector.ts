@@ -1,4 +1,4 @@
-/** Behaviours a plugin can declare (`[plugin.conformance] tags`) so the vectors that need them apply. */
+/** Behaviours a plugin can declare (`tags` in its `nexo-conformance.toml`) so the vectors that need them apply. */
 export const CONFORMANCE_TAGS = {
   /** Pattern 1: every `broker.event` on `plugin.outbound.<kind>[.x]` comes back as `broker.publish` on `plugin.inbound.<kind>[.x]` with the same payload. */
   echo: "echo",

@@ -3,6 +3,7 @@ export { exceedsDepth, MAX_FRAME_BYTES, MAX_FRAME_DEPTH, NdjsonDecoder, NdjsonWr
 export { classifyFrame, makeError, makeNotification, makeRequest, makeResult } from "./jsonrpc.js";
 export { Methods } from "./methods.js";
 export { RpcError, RpcErrorCodes, rpcCodeName } from "./rpc-errors.js";
+export { NEXO_CONTRACT_VERSION } from "./version.js";
 export type { NewEventOptions } from "./event.js";
 export type { FrameProblem, FramingOptions, NdjsonDecoderHandlers } from "./framing.js";
 export type { ClassifiedFrame, JsonRpcFailure, JsonRpcId, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, JsonRpcSuccess } from "./jsonrpc.js";

@@ -91,7 +91,7 @@ export class Daemon {
     });
     const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {}, bindings);
     try {
-      daemon.addSubprocessPlugins();
+      await daemon.addSubprocessPlugins();
       daemon.addPollers(options);
       if (options.controlSocket !== false) daemon.addControlService();
       await loadInProcessPlugins(app, config.inProcessPlugins);
@@ -120,10 +120,11 @@ export class Daemon {
     this.logger.info("nexo daemon stopped");
   }
 
-  private addSubprocessPlugins(): void {
+  private async addSubprocessPlugins(): Promise<void> {
     const { config, logger } = this;
-    const found = discoverPlugins(config.pluginPaths, NEXO_VERSION);
+    const found = await discoverPlugins(config.pluginPaths);
     for (const r of found.rejected) logger.error({ path: r.path, err: r.error.message }, "plugin refused");
+    for (const m of found.manifests) for (const w of m.warnings) logger.warn({ pluginId: m.id, file: m.file }, w);
     const { specs, errors, skipped } = buildPluginSpecs(found.manifests, config.plugins);
     for (const e of errors) logger.error({ code: e.code, pluginId: e.pluginId }, e.message);
     if (skipped.length) logger.info({ skipped }, "plugins found but not started (disabled, or not listed under plugins:)");

@@ -15,8 +15,15 @@ export interface Allowlist {
  * so one instance can never speak for another.
  * Each topic-form tool N the plugin serves adds exactly `plugin.tool.N.reply`
  * to inbound (no wildcard): a plugin may answer its own tools and no one else's.
+ * `extra` are the manifest's own patterns (`[plugin.capabilities.broker]`
+ * subscribe/publish, `[plugin.subscriptions] broker_topics`), added as declared.
  */
-export function deriveAllowlist(channelKinds: readonly string[], instance?: string, topicTools: readonly string[] = []): Allowlist {
+export function deriveAllowlist(
+  channelKinds: readonly string[],
+  instance?: string,
+  topicTools: readonly string[] = [],
+  extra: { subscribe: readonly string[]; publish: readonly string[] } = { subscribe: [], publish: [] },
+): Allowlist {
   const inbound: string[] = [];
   const outbound: string[] = [];
   for (const kind of channelKinds) {
@@ -25,7 +32,9 @@ export function deriveAllowlist(channelKinds: readonly string[], instance?: stri
     inbound.push(`plugin.inbound.${k}`, `plugin.inbound.${k}.>`, `plugin.delivery.${k}`, `plugin.delivery.${k}.>`);
   }
   for (const name of topicTools) inbound.push(toolReplyTopic(name));
-  return { inbound, outbound };
+  inbound.push(...extra.publish);
+  outbound.push(...extra.subscribe);
+  return { inbound: [...new Set(inbound)], outbound: [...new Set(outbound)] };
 }
 
 /** The topic a topic-form tool is called on (seed 000 pattern 3): `plugin.tool.<name>`. */

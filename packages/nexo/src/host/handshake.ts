@@ -17,7 +17,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /**
  * Check an `initialize` result (CONTRACT.md, Lifecycle): `manifest.plugin.id`
  * must be the id we expect (impersonation defence) and every advertised tool
- * must be declared in `[plugin.extends].tools`.
+ * must be declared in `[plugin.extends].tools` or (upstream form)
+ * `[plugin.tools] expose = ["name", ...]`.
  */
 export function checkInitializeResult(result: unknown, manifest: PluginManifest): InitializeOutcome {
   const pluginId = manifest.id;
@@ -40,7 +41,7 @@ export function checkInitializeResult(result: unknown, manifest: PluginManifest)
     if (!Array.isArray(result.tools)) {
       throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${pluginId}: initialize result "tools" must be an array`, { pluginId });
     }
-    const declared = new Set(manifest.extends.tools);
+    const declared = new Set([...manifest.extends.tools, ...manifest.toolsExposeNames]);
     for (const t of result.tools) {
       if (!isObject(t) || typeof t.name !== "string" || t.name.length === 0) {
         throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${pluginId}: each advertised tool needs a string "name"`, { pluginId });
@@ -48,7 +49,7 @@ export function checkInitializeResult(result: unknown, manifest: PluginManifest)
       if (!declared.has(t.name)) {
         throw new NexoError(
           ErrorCodes.HOST_TOOL_UNDECLARED,
-          `plugin ${pluginId}: advertises tool "${t.name}" that [plugin.extends].tools does not declare (declared: ${[...declared].join(", ") || "none"})`,
+          `plugin ${pluginId}: advertises tool "${t.name}" that neither [plugin.extends].tools nor [plugin.tools] expose declares (declared: ${[...declared].join(", ") || "none"})`,
           { pluginId },
         );
       }

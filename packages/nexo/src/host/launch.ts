@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { resolveEntrypoint } from "../manifest/index.js";
 import { spawnPluginProcess } from "./child.js";
+import { checkPluginConfig, checkRequirements } from "./preflight.js";
 import { pluginKey, type PluginSpec } from "./types.js";
 
 export interface LaunchPluginOptions {
@@ -41,9 +42,21 @@ export function pluginHostEnv(spec: PluginSpec, stateDir: string, nexoVersion: s
  * variables, a fresh state dir. The daemon and `nexo plugin test` both start
  * plugins through this one function, so a plugin that passes the conformance
  * kit was started exactly as it will be in production.
+ * Before spawning, `[plugin.requires]` and the operator's config are checked:
+ * a plugin that could not work is not started (NEXO_ERR_HOST_REQUIREMENT_MISSING,
+ * NEXO_ERR_HOST_CONFIG_INVALID). Variables the manifest names for passing
+ * (`requires.env`, `token_env`, `extra_env_passthrough`) come from the parent env.
  * Rejects NEXO_ERR_HOST_SPAWN_FAILED naming the command.
  */
 export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOptions): Promise<LaunchedPlugin> {
+  const parentEnv = options.parentEnv ?? process.env;
+  checkRequirements(spec, parentEnv);
+  checkPluginConfig(spec);
+  const passed: Record<string, string> = {};
+  for (const name of spec.manifest.passEnv) {
+    const v = parentEnv[name];
+    if (v !== undefined) passed[name] = v;
+  }
   const key = pluginKey(spec);
   const stateDir = join(options.stateRoot, "plugins", key);
   mkdirSync(stateDir, { recursive: true });
@@ -52,7 +65,7 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
     command: entry.command,
     args: entry.args,
     cwd: entry.cwd,
-    env: { ...spec.manifest.entrypoint.env, ...(spec.env ?? {}) },
+    env: { ...passed, ...spec.manifest.entrypoint.env, ...(spec.env ?? {}) },
     hostEnv: pluginHostEnv(spec, stateDir, options.nexoVersion, options.extraHostEnv),
     ...(options.parentEnv ? { parentEnv: options.parentEnv } : {}),
   });

@@ -83,7 +83,7 @@ export class PluginConnection {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
     const topicTools = topicFormTools(spec.manifest);
-    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
+    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools, spec.manifest.broker);
     this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.forwardStderr(line));
     // An 'error' without a listener would be thrown; the exit path reports what matters.

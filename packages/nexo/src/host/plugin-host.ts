@@ -173,10 +173,10 @@ export class PluginHost {
     return this.list().map((s) => s.status());
   }
 
-  /** `tool.invoke` on a plugin, with the contract's deadline unless given. */
-  invokeTool(key: string, params: { tool_name: string; args: unknown; agent_id?: string | null }, timeoutMs = this.ctx.timeouts.toolMs): Promise<unknown> {
+  /** `tool.invoke` (or an upstream outbound tool's own `method`) on a plugin, with the contract's deadline unless given. */
+  invokeTool(key: string, params: { tool_name: string; args: unknown; agent_id?: string | null }, timeoutMs = this.ctx.timeouts.toolMs, method: string = Methods.TOOL_INVOKE): Promise<unknown> {
     const s = this.require(key);
-    return s.call(Methods.TOOL_INVOKE, { plugin_id: s.spec.manifest.id, tool_name: params.tool_name, args: params.args, agent_id: params.agent_id ?? null }, timeoutMs);
+    return s.call(method, { plugin_id: s.spec.manifest.id, tool_name: params.tool_name, args: params.args, agent_id: params.agent_id ?? null }, timeoutMs);
   }
 
   /** A topic-form tool call (seed 000 pattern 3) on a plugin, with the contract's tool deadline unless given. */

@@ -11,7 +11,13 @@ import { pluginKey, type HostContext, type PluginSpec, type PluginState, type Pl
 export const SUPERVISOR_SOURCE = "plugin.supervisor";
 
 /** Errors that mean "this plugin is misconfigured": respawning would not help. */
-const PERMANENT_FAILURES = new Set<string>([ErrorCodes.HOST_ID_MISMATCH, ErrorCodes.HOST_TOOL_UNDECLARED, ErrorCodes.HOST_SPAWN_FAILED]);
+const PERMANENT_FAILURES = new Set<string>([
+  ErrorCodes.HOST_ID_MISMATCH,
+  ErrorCodes.HOST_TOOL_UNDECLARED,
+  ErrorCodes.HOST_SPAWN_FAILED,
+  ErrorCodes.HOST_REQUIREMENT_MISSING,
+  ErrorCodes.HOST_CONFIG_INVALID,
+]);
 
 export interface SupervisorOptions {
   /** Uptime after which the crash counter resets. Default 60,000 ms. */

@@ -1,4 +1,12 @@
-export { findManifestFile, formatManifestReport, isOnPath, loadManifest, MANIFEST_FILE_NAMES, parseManifest, resolveEntrypoint } from "./load-manifest.js";
+export { convertV1Manifest, isV1Manifest } from "./compat-v1.js";
+export { findManifestFile, findPluginBinary, formatManifestReport, isOnPath, loadManifest, loadPluginManifest, MANIFEST_FILE_NAMES, parseManifest, resolveEntrypoint } from "./load-manifest.js";
 export { ManifestError } from "./manifest-error.js";
-export { ID_PATTERN, RESERVED_MOUNT_PREFIXES, validateManifest } from "./validate.js";
-export type { ManifestViolation, PluginManifest, ToolExpose } from "./types.js";
+export { askBinaryForManifest, PRINT_MANIFEST_TIMEOUT_MS } from "./print-manifest.js";
+export { MAX_PLUGIN_FILE_BYTES, PluginFileError, readPluginFile } from "./read-plugin-file.js";
+export { EXTENDS_ID_PATTERN, ID_PATTERN, RESERVED_MOUNT_PREFIXES, toSemverRange, validateManifest } from "./validate.js";
+export { OUTBOUND_TOOL_METHOD } from "./validate-sections.js";
+export type { LoadManifestOptions } from "./load-manifest.js";
+export type { PrintManifestOptions } from "./print-manifest.js";
+export type { PluginFileProblem } from "./read-plugin-file.js";
+export type { V1Conversion } from "./compat-v1.js";
+export type { ManifestViolation, PluginConfigContract, PluginManifest, ToolExpose, ToolOutbound } from "./types.js";

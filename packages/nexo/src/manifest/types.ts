@@ -13,12 +13,34 @@ export interface ToolExpose {
   description?: string;
 }
 
+/** A tool declared with `[[plugin.tools.outbound]]` (upstream form): the host calls `rpcMethod {tool_name, args}`. */
+export interface ToolOutbound {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  /** JSON-RPC method sent to the plugin. Default `outbound_tool.invoke`. */
+  rpcMethod: string;
+  /** Per-call deadline; the host's tool deadline when absent. */
+  timeoutMs?: number;
+}
+
+/** The operator-config contract of a plugin (`[plugin.config_schema]` or `[plugin.config] schema_path`). */
+export interface PluginConfigContract {
+  /** JSON Schema of the config (of one element when `shape` is "array"). */
+  schema: Record<string, unknown>;
+  /** Where the schema came from (`[plugin.config_schema]` or the schema file's path). */
+  source: string;
+  /** "object": the config is one map; "array": a list of maps, each checked against `schema`. */
+  shape: "object" | "array";
+}
+
 /** A validated plugin manifest with defaults applied (CONTRACT.md, Manifest). */
 export interface PluginManifest {
-  /** Absolute path of the manifest file. */
+  /** Absolute path of the manifest file (or of the binary that printed it). */
   file: string;
   /** Its directory: base for relative paths and the plugin's cwd. */
   dir: string;
+  /** Always 2 once loaded: a `manifest_version = 1` manifest is converted (see `warnings`). */
   manifestVersion: 2;
   /** The whole parsed TOML as JSON (what `initialize` returns as `manifest`). */
   raw: Record<string, unknown>;
@@ -27,14 +49,30 @@ export interface PluginManifest {
   name: string;
   description: string;
   minNexoVersion?: string;
-  requires: { nexoCapabilities: string[] };
-  entrypoint: { command: string; args: string[]; env: Record<string, string> };
+  /**
+   * `nexoCapabilities` as declared; `bins` must be on PATH and `env` set
+   * when the plugin starts, or it is not started.
+   */
+  requires: { nexoCapabilities: string[]; bins: string[]; env: string[] };
+  /** `implicit` when the manifest had no `[plugin.entrypoint]` and the host runs `bin/<id>`. */
+  entrypoint: { command: string; args: string[]; env: Record<string, string>; implicit?: boolean };
   channels: Array<{ kind: string; adapter?: string }>;
   extends: { channels: string[]; llmProviders: string[]; memoryBackends: string[]; hooks: string[]; tools: string[] };
   toolsExpose: ToolExpose[];
+  /** `[plugin.tools] expose = ["name", ...]` (upstream form): names the plugin may advertise in `initialize`. */
+  toolsExposeNames: string[];
+  /** `[plugin.tools] deferred`: a subset of the expose names (listed like every other tool on this host). */
+  toolsDeferred: string[];
+  toolsOutbound: ToolOutbound[];
+  /** Extra broker topics: `subscribe` patterns forwarded to the plugin, `publish` patterns it may publish on. */
+  broker: { subscribe: string[]; publish: string[] };
+  /** Variables of the daemon's environment passed to the plugin (`token_env`, `extra_env_passthrough`, `requires.env`). */
+  passEnv: string[];
+  /** The operator-config contract, checked before `plugin.configure`. */
+  config?: PluginConfigContract;
   supervisor: { respawn: boolean; maxAttempts: number; backoffMs: number; stderrTailLines: number };
-  httpServer?: { port: number; bind: string; healthPath: string };
+  httpServer?: { port: number; bind: string; healthPath: string; tokenEnv?: string };
   http?: { mountPrefix: string; timeoutSeconds: number };
-  /** Non-fatal findings (unknown top-level sections, non-loopback bind). */
+  /** Non-fatal findings (a converted legacy manifest, deprecated sections, non-loopback bind). */
   warnings: string[];
 }

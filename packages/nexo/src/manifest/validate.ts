@@ -1,165 +1,132 @@
-import { existsSync, readFileSync } from "node:fs";
-import { isIP } from "node:net";
-import { isAbsolute, relative, resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import semver from "semver";
-import type { ManifestViolation, PluginManifest, ToolExpose } from "./types.js";
+import { Checker, isObj, typeName, type Obj } from "./checker.js";
+import type { ManifestViolation, PluginManifest } from "./types.js";
+import { checkCapabilities, checkConfig, checkOtherSections, checkRequires, checkSubscriptions, checkTools } from "./validate-sections.js";
 
 /** Plugin and channel ids (CONTRACT.md). */
 export const ID_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
-const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** `[plugin.extends]` ids: upstream allows 64 characters (multi-word tool names such as `marketing_lead_detect_meeting_intent`). */
+export const EXTENDS_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** SemVer 2.0.0, exactly: no leading `v`, no surrounding space, no leading zeros. */
+const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 /** Prefixes the daemon serves itself; a plugin cannot mount under them. */
 export const RESERVED_MOUNT_PREFIXES = ["/health", "/metrics", "/admin", "/.well-known", "/workflows", "/tools", "/mcp", "/control", "/openapi.json"];
 
-const KNOWN_PLUGIN_KEYS = new Set(["id", "version", "name", "description", "min_nexo_version", "requires", "entrypoint", "channels", "extends", "tools", "supervisor", "capabilities", "http", "conformance"]);
+/** Every `[plugin]` key of upstream's schema, plus Nexo's deprecated `conformance`. Anything else is refused, as upstream refuses it. */
+const KNOWN_PLUGIN_KEYS = new Set([
+  "id", "version", "name", "description", "min_nexo_version", "enabled_by_default", "capabilities", "tools", "advisors", "agents", "channels", "skills",
+  "config", "config_schema", "credentials_schema", "extends", "requires", "capability_gates", "ui", "pairing", "contracts", "meta", "dashboard", "metrics",
+  "admin", "http", "public_tunnel", "entrypoint", "supervisor", "sandbox", "subscriptions", "http_server", "poller", "conformance",
+]);
 const KNOWN_TOP_KEYS = new Set(["manifest_version", "plugin"]);
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const typeName = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "array" : v instanceof Date ? "datetime" : typeof v);
+/**
+ * A `min_nexo_version` requirement in node-semver syntax. Upstream parses it
+ * as a Cargo requirement: comparators separated by commas, and a bare version
+ * (`"0.1.0"`) means a caret range (`^0.1.0`), not an exact one.
+ */
+export function toSemverRange(req: string): string | null {
+  const parts = req.split(",").map((p) => p.trim());
+  if (parts.some((p) => p === "")) return null;
+  const range = parts.map((p) => (/^\d/.test(p) ? `^${p}` : p)).join(" ");
+  return semver.validRange(range) === null ? null : range;
+}
 
-/** Collects violations while walking a manifest. */
-class Checker {
-  readonly violations: ManifestViolation[] = [];
-  readonly warnings: string[] = [];
-
-  add(field: string, rule: string, message: string): void {
-    this.violations.push({ field, rule, message });
-  }
-
-  string(obj: Obj, key: string, field: string, required: boolean): string | undefined {
-    const v = obj[key];
-    if (v === undefined) {
-      if (required) this.add(field, "required", "is required");
-      return undefined;
-    }
-    if (typeof v !== "string") {
-      this.add(field, "type", `must be a string, got ${typeName(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  table(obj: Obj, key: string, field: string): Obj | undefined {
-    const v = obj[key];
-    if (v === undefined) return undefined;
-    if (!isObj(v)) {
-      this.add(field, "type", `must be a table, got ${typeName(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  stringArray(obj: Obj, key: string, field: string): string[] {
-    const v = obj[key];
-    if (v === undefined) return [];
-    if (!Array.isArray(v)) {
-      this.add(field, "type", `must be an array of strings, got ${typeName(v)}`);
-      return [];
-    }
-    const out: string[] = [];
-    v.forEach((item, i) => {
-      if (typeof item !== "string") this.add(`${field}[${i}]`, "type", `must be a string, got ${typeName(item)}`);
-      else out.push(item);
-    });
-    return out;
-  }
-
-  integer(obj: Obj, key: string, field: string, min: number, max: number, fallback: number): number {
-    const v = obj[key];
-    if (v === undefined) return fallback;
-    if (typeof v !== "number" || !Number.isInteger(v)) {
-      this.add(field, "type", `must be an integer, got ${typeName(v)}`);
-      return fallback;
-    }
-    if (v < min || v > max) {
-      this.add(field, "range", `must be between ${min} and ${max}, got ${v}`);
-      return fallback;
-    }
-    return v;
-  }
-
-  boolean(obj: Obj, key: string, field: string, fallback: boolean): boolean {
-    const v = obj[key];
-    if (v === undefined) return fallback;
-    if (typeof v !== "boolean") {
-      this.add(field, "type", `must be a boolean, got ${typeName(v)}`);
-      return fallback;
-    }
-    return v;
-  }
-
-  /** Unknown keys inside a known section are errors: a typo must not pass silently. */
-  onlyKeys(obj: Obj, field: string, allowed: readonly string[]): void {
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k)) this.add(`${field}.${k}`, "unknown_key", `unknown key (expected one of: ${allowed.join(", ")})`);
-    }
+/** Is `file` a regular file the host could start? */
+function isRegularFile(file: string): boolean {
+  try {
+    return existsSync(file) && statSync(file).isFile();
+  } catch {
+    return false;
   }
 }
 
 /**
  * Validate a parsed manifest against every rule of CONTRACT.md and apply
- * defaults. Returns the manifest or the full list of violations.
+ * defaults. `raw` is the TOML as parsed (datetimes still datetimes, so a
+ * datetime where a string belongs is refused). `dir` is the plugin directory
+ * (default: the file's); `defaultEntrypoint` is run when the manifest has no
+ * `[plugin.entrypoint]` (default: `bin/<id>` when that file exists). Returns
+ * the manifest or the full list of violations.
  */
-export function validateManifest(raw: Obj, file: string, nexoVersion: string): { manifest?: PluginManifest; violations: ManifestViolation[]; versionUnsatisfied: boolean } {
+export function validateManifest(
+  raw: Obj,
+  file: string,
+  nexoVersion: string,
+  options: { dir?: string; defaultEntrypoint?: string } = {},
+): { manifest?: PluginManifest; violations: ManifestViolation[]; versionUnsatisfied: boolean; warnings: string[] } {
   const c = new Checker();
-  const dir = resolve(file, "..");
+  const dir = options.dir ?? resolve(file, "..");
   let versionUnsatisfied = false;
+  const done = (): { violations: ManifestViolation[]; versionUnsatisfied: boolean; warnings: string[] } => ({ violations: c.violations, versionUnsatisfied, warnings: c.warnings });
 
   for (const k of Object.keys(raw)) {
-    if (!KNOWN_TOP_KEYS.has(k)) c.warnings.push(`unknown top-level key "${k}" ignored`);
+    if (!KNOWN_TOP_KEYS.has(k)) c.add(k, "unknown_key", "unknown top-level key (expected manifest_version and [plugin])");
   }
   const mv = raw.manifest_version;
-  if (mv !== undefined && mv !== 2) c.add("manifest_version", "value", `must be 2 (or absent), got ${JSON.stringify(mv)}`);
+  if (mv !== undefined && mv !== 2) c.add("manifest_version", "value", `must be 1 or 2 (or absent), got ${JSON.stringify(mv)}`);
 
   const plugin = raw.plugin;
   if (!isObj(plugin)) {
     c.add("plugin", "required", plugin === undefined ? "the [plugin] table is required" : `must be a table, got ${typeName(plugin)}`);
-    return { violations: c.violations, versionUnsatisfied };
+    return done();
   }
   for (const k of Object.keys(plugin)) {
-    if (!KNOWN_PLUGIN_KEYS.has(k)) c.warnings.push(`unknown section [plugin.${k}] ignored`);
+    if (!KNOWN_PLUGIN_KEYS.has(k)) c.add(`plugin.${k}`, "unknown_key", "unknown section or key (upstream's schema refuses unknown fields too)");
   }
 
   const id = c.string(plugin, "id", "plugin.id", true);
   if (id !== undefined && !ID_PATTERN.test(id)) c.add("plugin.id", "id_pattern", `${JSON.stringify(id)} must match ${ID_PATTERN.source}`);
   const version = c.string(plugin, "version", "plugin.version", true);
-  if (version !== undefined && !semver.valid(version)) c.add("plugin.version", "semver", `${JSON.stringify(version)} is not a semantic version (e.g. 1.2.3)`);
+  if (version !== undefined && !STRICT_SEMVER.test(version)) c.add("plugin.version", "semver", `${JSON.stringify(version)} is not a semantic version (e.g. 1.2.3: no leading v, no spaces)`);
   const name = c.string(plugin, "name", "plugin.name", false);
   const description = c.string(plugin, "description", "plugin.description", false);
   const minNexo = c.string(plugin, "min_nexo_version", "plugin.min_nexo_version", false);
   if (minNexo !== undefined) {
-    if (semver.validRange(minNexo) === null) c.add("plugin.min_nexo_version", "semver_range", `${JSON.stringify(minNexo)} is not a semver range (e.g. ">=0.1.0")`);
-    else if (!semver.satisfies(nexoVersion, minNexo, { includePrerelease: true })) {
+    const range = toSemverRange(minNexo);
+    if (range === null) c.add("plugin.min_nexo_version", "semver_range", `${JSON.stringify(minNexo)} is not a version requirement (e.g. ">=0.1.0")`);
+    else if (!semver.satisfies(nexoVersion, range, { includePrerelease: true })) {
       versionUnsatisfied = true;
-      c.add("plugin.min_nexo_version", "version_unsatisfied", `plugin needs nexo ${minNexo} but this is nexo ${nexoVersion}`);
+      c.add("plugin.min_nexo_version", "version_unsatisfied", `plugin needs nexo ${minNexo} but this host implements the nexo ${nexoVersion} contract`);
     }
   }
 
-  const requires = c.table(plugin, "requires", "plugin.requires") ?? {};
-  c.onlyKeys(requires, "plugin.requires", ["nexo_capabilities"]);
-  const nexoCapabilities = c.stringArray(requires, "nexo_capabilities", "plugin.requires.nexo_capabilities");
+  const requires = checkRequires(c, plugin);
 
-  // entrypoint
+  // entrypoint; without one, upstream's convention: the plugin's own bin/<id>
   const ep = c.table(plugin, "entrypoint", "plugin.entrypoint");
   let command = "";
   let args: string[] = [];
+  let implicit = false;
   const env: Record<string, string> = {};
   if (!ep) {
-    if (plugin.entrypoint === undefined) c.add("plugin.entrypoint", "required", "the [plugin.entrypoint] table is required");
+    if (plugin.entrypoint === undefined && options.defaultEntrypoint !== undefined) {
+      command = options.defaultEntrypoint;
+      implicit = true;
+    } else if (plugin.entrypoint === undefined && id !== undefined) {
+      if (isRegularFile(join(dir, "bin", id))) {
+        command = `./bin/${id}`;
+        implicit = true;
+      } else c.add("plugin.entrypoint", "required", `no [plugin.entrypoint] and no bin/${id} in ${dir} to run instead`);
+    }
   } else {
     c.onlyKeys(ep, "plugin.entrypoint", ["command", "args", "env"]);
     const cmd = c.string(ep, "command", "plugin.entrypoint.command", true);
     if (cmd !== undefined && cmd.trim().length === 0) c.add("plugin.entrypoint.command", "non_empty", "must not be empty");
+    if (cmd !== undefined) c.noNul(cmd, "plugin.entrypoint.command");
     command = cmd ?? "";
     args = c.stringArray(ep, "args", "plugin.entrypoint.args");
+    args.forEach((a, i) => c.noNul(a, `plugin.entrypoint.args[${i}]`));
     const e = c.table(ep, "env", "plugin.entrypoint.env") ?? {};
     for (const [k, v] of Object.entries(e)) {
       const field = `plugin.entrypoint.env.${k}`;
       if (k.startsWith("NEXO_")) c.add(field, "reserved_env", "keys starting with NEXO_ are reserved for the host");
       else if (!ENV_NAME_PATTERN.test(k)) c.add(field, "env_name", "is not a valid environment variable name");
       if (typeof v !== "string") c.add(field, "type", `must be a string, got ${typeName(v)}`);
-      else env[k] = v;
+      else if (c.noNul(v, field)) env[k] = v;
     }
   }
 
@@ -196,7 +163,7 @@ export function validateManifest(raw: Obj, file: string, nexoVersion: string): {
     const items = c.stringArray(ext, key, field);
     const within = new Set<string>();
     items.forEach((item, i) => {
-      if (!ID_PATTERN.test(item)) return c.add(`${field}[${i}]`, "id_pattern", `${JSON.stringify(item)} must match ${ID_PATTERN.source}`);
+      if (!EXTENDS_ID_PATTERN.test(item)) return c.add(`${field}[${i}]`, "id_pattern", `${JSON.stringify(item)} must match ${EXTENDS_ID_PATTERN.source}`);
       if (within.has(item)) return c.add(`${field}[${i}]`, "duplicate", `"${item}" is listed twice`);
       const other = everywhere.get(item);
       if (other) return c.add(`${field}[${i}]`, "duplicate_across", `"${item}" is also listed in plugin.extends.${other}`);
@@ -206,70 +173,24 @@ export function validateManifest(raw: Obj, file: string, nexoVersion: string): {
     });
   }
 
-  // tools.expose (seed 000 form)
-  const toolsExpose: ToolExpose[] = [];
-  const tools = c.table(plugin, "tools", "plugin.tools");
-  if (tools) {
-    c.onlyKeys(tools, "plugin.tools", ["expose"]);
-    const ex = tools.expose;
-    if (ex !== undefined && !Array.isArray(ex)) c.add("plugin.tools.expose", "type", `must be an array of tables ([[plugin.tools.expose]]), got ${typeName(ex)}`);
-    const names = new Set<string>();
-    (Array.isArray(ex) ? ex : []).forEach((t, i) => {
-      const field = `plugin.tools.expose[${i}]`;
-      if (!isObj(t)) return c.add(field, "type", `must be a table, got ${typeName(t)}`);
-      c.onlyKeys(t, field, ["name", "schema_path", "description"]);
-      const tname = c.string(t, "name", `${field}.name`, true);
-      const schemaPath = c.string(t, "schema_path", `${field}.schema_path`, true);
-      const desc = c.string(t, "description", `${field}.description`, false);
-      if (tname !== undefined) {
-        if (!TOOL_NAME_PATTERN.test(tname)) c.add(`${field}.name`, "tool_name", `${JSON.stringify(tname)} must be 1-64 letters, digits, _ . or -`);
-        else if (names.has(tname)) c.add(`${field}.name`, "duplicate", `tool "${tname}" is exposed twice`);
-        names.add(tname);
-      }
-      if (schemaPath === undefined) return;
-      const abs = resolve(dir, schemaPath);
-      const rel = relative(dir, abs);
-      if (isAbsolute(schemaPath) || rel.startsWith("..")) return c.add(`${field}.schema_path`, "inside_plugin", "must be a path inside the plugin directory");
-      if (!existsSync(abs)) return c.add(`${field}.schema_path`, "exists", `file not found: ${abs}`);
-      let schema: unknown;
-      try {
-        schema = JSON.parse(readFileSync(abs, "utf8"));
-      } catch (err) {
-        return c.add(`${field}.schema_path`, "json", `is not valid JSON: ${(err as Error).message}`);
-      }
-      if (!isObj(schema)) return c.add(`${field}.schema_path`, "schema_object", "must contain a JSON Schema object");
-      if (schema.type !== undefined && schema.type !== "object") return c.add(`${field}.schema_path`, "schema_object", `a tool's input schema must have type "object", got ${JSON.stringify(schema.type)}`);
-      if (tname !== undefined) toolsExpose.push({ name: tname, schemaPath: abs, inputSchema: schema, ...(desc !== undefined ? { description: desc } : {}) });
-    });
-  }
+  const tools = checkTools(c, plugin, dir);
 
-  // supervisor
+  // supervisor (upstream allows a backoff up to 5 minutes; each wait is still capped at 60 s)
   const sup = c.table(plugin, "supervisor", "plugin.supervisor") ?? {};
   c.onlyKeys(sup, "plugin.supervisor", ["respawn", "max_attempts", "backoff_ms", "stderr_tail_lines"]);
   const supervisor = {
     respawn: c.boolean(sup, "respawn", "plugin.supervisor.respawn", true),
     maxAttempts: c.integer(sup, "max_attempts", "plugin.supervisor.max_attempts", 0, 100, 3),
-    backoffMs: c.integer(sup, "backoff_ms", "plugin.supervisor.backoff_ms", 1, 60_000, 1000),
+    backoffMs: c.integer(sup, "backoff_ms", "plugin.supervisor.backoff_ms", 1, 300_000, 1000),
     stderrTailLines: c.integer(sup, "stderr_tail_lines", "plugin.supervisor.stderr_tail_lines", 1, 512, 32),
   };
 
-  // capabilities.http_server and http
-  let httpServer: PluginManifest["httpServer"];
-  const caps = c.table(plugin, "capabilities", "plugin.capabilities");
-  if (caps) {
-    for (const k of Object.keys(caps)) if (k !== "http_server") c.warnings.push(`unknown capability [plugin.capabilities.${k}] ignored`);
-    const hs = c.table(caps, "http_server", "plugin.capabilities.http_server");
-    if (hs) {
-      c.onlyKeys(hs, "plugin.capabilities.http_server", ["port", "bind", "health_path"]);
-      const port = c.integer(hs, "port", "plugin.capabilities.http_server.port", 0, 65535, 0);
-      const bind = c.string(hs, "bind", "plugin.capabilities.http_server.bind", false) ?? "127.0.0.1";
-      if (isIP(bind) === 0) c.add("plugin.capabilities.http_server.bind", "ip_address", `${JSON.stringify(bind)} must be an IP address`);
-      else if (bind !== "127.0.0.1" && bind !== "::1") c.warnings.push(`http_server binds ${bind}, not loopback: reachable from outside the daemon`);
-      const healthPath = c.string(hs, "health_path", "plugin.capabilities.http_server.health_path", false) ?? "/health";
-      if (!healthPath.startsWith("/")) c.add("plugin.capabilities.http_server.health_path", "path", "must start with /");
-      httpServer = { port, bind, healthPath };
-    }
-  }
+  // capabilities (http_server, broker, ...) and http
+  const caps = checkCapabilities(c, plugin);
+  const httpServer = caps.httpServer;
+  const subscriptions = checkSubscriptions(c, plugin);
+  const config = checkConfig(c, plugin, dir);
+  checkOtherSections(c, plugin);
   let http: PluginManifest["http"];
   const h = c.table(plugin, "http", "plugin.http");
   if (h) {
@@ -289,7 +210,7 @@ export function validateManifest(raw: Obj, file: string, nexoVersion: string): {
     }
   }
 
-  if (c.violations.length > 0) return { violations: c.violations, versionUnsatisfied };
+  if (c.violations.length > 0) return done();
   const manifest: PluginManifest = {
     file,
     dir,
@@ -300,15 +221,18 @@ export function validateManifest(raw: Obj, file: string, nexoVersion: string): {
     name: name ?? id!,
     description: description ?? "",
     ...(minNexo !== undefined ? { minNexoVersion: minNexo } : {}),
-    requires: { nexoCapabilities },
-    entrypoint: { command, args, env },
+    requires,
+    entrypoint: { command, args, env, ...(implicit ? { implicit } : {}) },
     channels,
     extends: { channels: lists.channels, llmProviders: lists.llm_providers, memoryBackends: lists.memory_backends, hooks: lists.hooks, tools: lists.tools },
-    toolsExpose,
+    ...tools,
+    broker: { subscribe: [...new Set([...caps.broker.subscribe, ...subscriptions])], publish: caps.broker.publish },
+    passEnv: [...new Set([...requires.env, ...caps.passEnv])],
+    ...(config ? { config } : {}),
     supervisor,
     ...(httpServer ? { httpServer } : {}),
     ...(http ? { http } : {}),
     warnings: c.warnings,
   };
-  return { manifest, violations: [], versionUnsatisfied };
+  return { manifest, violations: [], versionUnsatisfied, warnings: c.warnings };
 }

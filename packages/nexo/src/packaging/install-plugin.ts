@@ -2,7 +2,6 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync
 import { basename, join, resolve } from "node:path";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
 import { loadManifest, type PluginManifest } from "../manifest/index.js";
-import { NEXO_VERSION } from "../version.js";
 import { entrypointPaths } from "./entrypoint-files.js";
 import { extractArchive, type EntryHeader, type ExtractedFile, type ExtractLimits } from "./extract-archive.js";
 import { copyAndHash } from "./hash-file.js";
@@ -233,7 +232,7 @@ class ListingCheck {
 function checkManifest(tree: string, source: string, listing: PackageManifest | undefined): PluginManifest {
   let manifest: PluginManifest;
   try {
-    manifest = loadManifest(tree, { nexoVersion: NEXO_VERSION });
+    manifest = loadManifest(tree);
   } catch (err) {
     if (isNexoError(err, ErrorCodes.MANIFEST_NOT_FOUND)) {
       throw new NexoError(ErrorCodes.PACKAGE_INVALID, `${source}: no plugin manifest at the archive's root; a plugin archive is made by \`nexo plugin pack\` (with ${PACKAGE_MANIFEST}) or is a release archive (nexo-plugin.toml and bin/<id>)`, { file: source, cause: err });
@@ -278,7 +277,7 @@ function checkTarget(file: string, manifest: PluginManifest, host: string): void
 
 function loadManifestQuietly(dir: string): PluginManifest | undefined {
   try {
-    return loadManifest(dir, { nexoVersion: NEXO_VERSION });
+    return loadManifest(dir);
   } catch {
     return undefined;
   }

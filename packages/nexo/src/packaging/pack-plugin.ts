@@ -55,7 +55,7 @@ export interface PackResult {
  */
 export async function packPlugin(dir: string, options: PackPluginOptions = {}): Promise<PackResult> {
   const root = resolve(dir);
-  const manifest = loadManifest(root, { nexoVersion: NEXO_VERSION });
+  const manifest = loadManifest(root);
   const paths = entrypointPaths(manifest);
   for (const p of paths) {
     if (p.relative !== null) continue;

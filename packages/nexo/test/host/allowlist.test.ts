@@ -55,3 +55,11 @@ test("host - allowlist: each topic-form tool adds exactly its own reply topic, n
   }
   assert.deepEqual(a.outbound, ["plugin.outbound.billing", "plugin.outbound.billing.>"], "calls are delivered by the host, not subscribed to");
 });
+
+test("host - allowlist adds the manifest's own broker patterns as declared, once each", () => {
+  const a = deriveAllowlist(["google"], undefined, [], { subscribe: ["plugin.outbound.google", "plugin.google.admin.>", "_inbox.>"], publish: ["crm.events.lead_created"] });
+  assert.deepEqual(a.outbound, ["plugin.outbound.google", "plugin.outbound.google.>", "plugin.google.admin.>", "_inbox.>"]);
+  assert.equal(isTopicAllowed(a.inbound, "crm.events.lead_created"), true);
+  assert.equal(isTopicAllowed(a.inbound, "crm.events.other"), false);
+  assert.equal(isPatternAllowed(a.outbound, "plugin.google.admin.list"), true);
+});

@@ -37,6 +37,9 @@ interface CompiledPluginTool {
   inputSchema: Record<string, unknown>;
   wire: ToolWire;
   check: ArgsCheck;
+  /** An upstream `[[plugin.tools.outbound]]` tool: the JSON-RPC method it is called with, and its own deadline. */
+  method?: string;
+  timeoutMs?: number;
 }
 
 type Entry =
@@ -175,7 +178,7 @@ export class ToolRegistry {
       const agentId = options.agentId ?? null;
       raw =
         tool.wire === "tool.invoke"
-          ? await this.options.host.invokeTool(sup.key, { tool_name: tool.localName, args, agent_id: agentId }, remaining)
+          ? await this.options.host.invokeTool(sup.key, { tool_name: tool.localName, args, agent_id: agentId }, Math.min(remaining, tool.timeoutMs ?? remaining), tool.method)
           : await this.options.host.invokeTopicTool(sup.key, { tool_name: tool.localName, args, agent_id: agentId, session_id: options.sessionId ?? null }, remaining);
     } catch (err) {
       throw fromPluginError(info.name, err, sup.retryAfterMs ?? sup.spec.manifest.supervisor.backoffMs);
@@ -319,8 +322,12 @@ export class ToolRegistry {
     if (cached && cached.catalogue === catalogue) return cached.tools;
     const manifest = sup.spec.manifest;
     const invoked = new Set(manifest.extends.tools);
-    const raw = new Map<string, { description: string; schema: unknown; wire: ToolWire }>();
+    const raw = new Map<string, { description: string; schema: unknown; wire: ToolWire; method?: string; timeoutMs?: number }>();
     for (const t of catalogue) raw.set(t.name, { description: t.description, schema: t.inputSchema, wire: "tool.invoke" });
+    // Upstream outbound tools: the manifest carries the whole spec, the plugin's catalogue need not list them.
+    for (const o of manifest.toolsOutbound) {
+      raw.set(o.name, { description: o.description, schema: o.inputSchema, wire: "tool.invoke", method: o.rpcMethod, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+    }
     for (const e of manifest.toolsExpose) {
       const wire: ToolWire = invoked.has(e.name) ? "tool.invoke" : "topic";
       if (wire === "topic" && !isTopicName(e.name)) {
@@ -347,7 +354,7 @@ export class ToolRegistry {
         this.warnOnce(`schema:${sup.key}:${localName}:${JSON.stringify(r.schema).slice(0, 200)}`, { code: ErrorCodes.TOOL_INVALID_SCHEMA, plugin: sup.key, tool: localName }, `tool "${localName}" of plugin ${sup.key} is not offered: ${why}`);
         continue;
       }
-      tools.push({ localName, description: r.description, inputSchema, wire: r.wire, check });
+      tools.push({ localName, description: r.description, inputSchema, wire: r.wire, check, ...(r.method !== undefined ? { method: r.method } : {}), ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}) });
     }
     this.compiled.set(sup, { catalogue, tools });
     return tools;

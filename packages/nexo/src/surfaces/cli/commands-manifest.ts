@@ -1,16 +1,15 @@
 import type { Command } from "commander";
-import { formatManifestReport, loadManifest, ManifestError } from "../../manifest/index.js";
-import { NEXO_VERSION } from "../../version.js";
+import { formatManifestReport, loadPluginManifest, ManifestError } from "../../manifest/index.js";
 
 /** `nexo manifest validate <path>`: check a plugin manifest against every contract rule. */
 export function registerManifestCommands(program: Command): void {
   const manifest = program.command("manifest").description("plugin manifests");
   manifest
     .command("validate <path>")
-    .description("validate a plugin.toml / nexo-plugin.toml (file or plugin directory)")
-    .action((path: string) => {
+    .description("validate a plugin.toml / nexo-plugin.toml (file or plugin directory; a directory with only bin/<id> is asked --print-manifest)")
+    .action(async (path: string) => {
       try {
-        const m = loadManifest(path, { nexoVersion: NEXO_VERSION });
+        const m = await loadPluginManifest(path);
         process.stdout.write(`${formatManifestReport(m)}\n`);
       } catch (err) {
         if (err instanceof ManifestError) {

@@ -25,7 +25,7 @@ export function registerPluginDevCommands(plugin: Command): void {
   plugin
     .command("test <dir>")
     .description("run a plugin through every conformance vector (no daemon needed); exit 1 if any fails")
-    .option("--tags <tags>", "behaviours the plugin declares, comma-separated (default: [plugin.conformance] tags of its manifest)", list)
+    .option("--tags <tags>", "behaviours the plugin declares, comma-separated (default: tags of its nexo-conformance.toml)", list)
     .option("--only <ids>", "run only these vectors, comma-separated", list)
     .option("--vectors <dir>", "vector directory (default: the vectors shipped with nexo)")
     .option("-j, --jobs <n>", "vectors run at once, each against its own process (default: min(4, cores))", number("--jobs", true))
@@ -39,6 +39,7 @@ export function registerPluginDevCommands(plugin: Command): void {
         ...(opts.vectors ? { vectorsDir: opts.vectors } : {}),
         ...(opts.jobs ? { jobs: opts.jobs } : {}),
         ...(opts.timeScale ? { timeScale: opts.timeScale } : {}),
+        onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
         ...(opts.json
           ? {}
           : {

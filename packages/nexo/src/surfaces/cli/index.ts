@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { NexoError } from "../../errors.js";
+import { NEXO_CONTRACT_VERSION } from "../../contract/version.js";
 import { NEXO_VERSION } from "../../version.js";
 import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
@@ -14,7 +15,7 @@ import { registerPollerCommands } from "./commands-pollers.js";
 export function buildProgram(): Command {
   const program = new Command("nexo")
     .description("Nexo: a plugin host for agent and workflow daemons")
-    .version(NEXO_VERSION)
+    .version(`nexo ${NEXO_VERSION} (nexo contract/daemon compat ${NEXO_CONTRACT_VERSION})`)
     .option("-s, --socket <path>", "control socket of a running daemon (default: from the config's state_dir)")
     .option("-c, --config <file>", "nexo.yaml used to find the daemon's socket")
     .showHelpAfterError();

@@ -53,7 +53,7 @@ test("cli plugin-dev - nexo plugin new --lang ts makes a plugin that passes nexo
   const dir = join(root, "demo_ts");
   assert.match(created.stdout, /created ts plugin demo_ts/);
   assert.match(created.stdout, /nexo plugin test demo_ts/);
-  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "dist/main.js", "nexo-plugin.toml", "package.json", "src/main.ts", "test/plugin.test.mjs", "tsconfig.json"]);
+  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "dist/main.js", "nexo-conformance.toml", "nexo-plugin.toml", "package.json", "src/main.ts", "test/plugin.test.mjs", "tsconfig.json"]);
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
   assert.match(readFileSync(join(dir, "nexo-plugin.toml"), "utf8"), /^id = "demo_ts"$/m);
   assert.match(readFileSync(join(dir, "README.md"), "utf8"), /^# demo_ts$/m);
@@ -73,7 +73,7 @@ test("cli plugin-dev - nexo plugin new --lang python makes a plugin that passes 
   const dir = join(root, "plugins", "py");
   const created = await nexo(["plugin", "new", "demo_py", "--lang", "python", "--dir", dir]);
   assert.equal(created.code, 0, created.stderr);
-  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "main.py", "nexo-plugin.toml", "test_plugin.py"]);
+  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "main.py", "nexo-conformance.toml", "nexo-plugin.toml", "test_plugin.py"]);
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
   assert.match(readFileSync(join(dir, "main.py"), "utf8"), /sdk\/python/);
 
@@ -88,7 +88,7 @@ test("cli plugin-dev - nexo plugin new --lang php makes a plugin that passes nex
   const dir = join(root, "demo_php");
   const created = await nexo(["plugin", "new", "demo_php", "--lang", "php", "--dir", dir]);
   assert.equal(created.code, 0, created.stderr);
-  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "main.php", "nexo-plugin.toml", "test_plugin.php"]);
+  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "main.php", "nexo-conformance.toml", "nexo-plugin.toml", "test_plugin.php"]);
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
   assert.match(readFileSync(join(dir, "main.php"), "utf8"), /sdk\/php\/autoload\.php/);
   assertFullPass(await nexo(["plugin", "test", dir, "--time-scale", "3"]));
