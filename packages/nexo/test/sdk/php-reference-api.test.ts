@@ -41,8 +41,8 @@ test("sdk php - a plugin written against the reference API runs under the daemon
   const recalled = await daemon.app.callTool("refphp_recall", { q: "tea" });
   assert.deepEqual(recalled.content, [{ type: "text", text: "likes tea" }]);
   for (const [how, code] of [["invalid", -33402], ["unavailable", -33404], ["denied", -33405], ["failed", -33403]] as const) {
-    await assert.rejects(daemon.app.callTool("refphp_fail", { how }), (err: Error & { rpcCode?: number }) => {
-      assert.equal(err.rpcCode, code, `${how}: ${err.message}`);
+    await assert.rejects(daemon.app.callTool("refphp_fail", { how }), (err: Error & { details?: { rpcCode?: number } }) => {
+      assert.equal(err.details?.rpcCode, code, `${how}: ${err.message}`);
       return true;
     });
   }
