@@ -89,35 +89,9 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
         rmSync(join(tree, `${runtime.entry}.map`), { force: true }); // it maps the unbundled file
       }
     } else if (runtime.kind === "python" && runtime.entry) {
-      const beside = join(tree, dirname(runtime.entry));
-      const venv = pluginVirtualenv(root, command);
-      if (venv) {
-        // A virtualenv does not survive a move: vendor what it installed and start the plain interpreter.
-        const site = virtualenvPackages(root, command, manifest.entrypoint.env);
-        for (const name of site.names) {
-          if (existsSync(join(beside, name))) continue;
-          const from = join(site.dir, name);
-          const rels = statSync(from).isDirectory() ? listTree(from, new Set(["__pycache__"])).map((r) => `${name}/${r}`) : [name];
-          for (const rel of rels) if (!/\.py[co]$/.test(rel)) copyInto(join(site.dir, rel), join(beside, rel));
-        }
-        command = "python3";
-        writeFileSync(join(tree, basename(manifest.file)), withEntrypointCommand(readFileSync(manifest.file, "utf8"), command));
-      } else {
-        const sdk = findPythonSdk(root, command, runtime.entry, manifest.entrypoint.env);
-        const vendored = join(beside, "nexo_plugin_sdk");
-        if (sdk && !existsSync(join(vendored, "__init__.py"))) {
-          for (const rel of listTree(sdk, new Set(["__pycache__"]))) if (!/\.py[co]$/.test(rel)) copyInto(join(sdk, rel), join(vendored, rel));
-        }
-      }
+      command = vendorPython(root, manifest, runtime.entry, tree);
     } else if (runtime.kind === "php" && runtime.entry) {
-      const sdk = findPhpSdk(root, runtime.entry);
-      if (sdk) {
-        const into = join(tree, "vendor", "nexo", "plugin-sdk");
-        for (const rel of listTree(sdk, new Set(["vendor", "tests", ".git", "node_modules"]))) {
-          if (rel === "autoload.php" || rel === "composer.json" || rel.startsWith("src/") || /^(LICENSE|README)/.test(rel)) copyInto(join(sdk, rel), join(into, rel));
-        }
-        writeFileSync(join(tree, "vendor", "autoload.php"), VENDOR_AUTOLOAD);
-      }
+      vendorPhpSdk(root, runtime.entry, tree);
     }
 
     const packed = { ...manifest.entrypoint, command };
@@ -137,6 +111,42 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Vendor what a Python plugin imports beside its entry file, where Python
+ * looks first: the SDK its interpreter resolves, or everything its own
+ * virtualenv installed (the venv cannot move, so the pack then starts plain
+ * `python3`). Returns the command the packed manifest runs.
+ */
+function vendorPython(root: string, manifest: PluginManifest, entry: string, tree: string): string {
+  const command = manifest.entrypoint.command;
+  const beside = join(tree, dirname(entry));
+  const copyPackage = (fromDir: string, name: string): void => {
+    const from = join(fromDir, name);
+    const rels = statSync(from).isDirectory() ? listTree(from, new Set(["__pycache__"])).map((r) => `${name}/${r}`) : [name];
+    for (const rel of rels) if (!/\.py[co]$/.test(rel)) copyInto(join(fromDir, rel), join(beside, rel));
+  };
+  if (pluginVirtualenv(root, command)) {
+    const site = virtualenvPackages(root, command, manifest.entrypoint.env);
+    for (const name of site.names) if (!existsSync(join(beside, name))) copyPackage(site.dir, name);
+    writeFileSync(join(tree, basename(manifest.file)), withEntrypointCommand(readFileSync(manifest.file, "utf8"), "python3"));
+    return "python3";
+  }
+  const sdk = findPythonSdk(root, command, entry, manifest.entrypoint.env);
+  if (sdk && !existsSync(join(beside, "nexo_plugin_sdk", "__init__.py"))) copyPackage(dirname(sdk), basename(sdk));
+  return command;
+}
+
+/** Copy the PHP SDK an entry file loads from outside the plugin to `vendor/nexo/plugin-sdk/`, behind a `vendor/autoload.php`. */
+function vendorPhpSdk(root: string, entry: string, tree: string): void {
+  const sdk = findPhpSdk(root, entry);
+  if (!sdk) return;
+  const into = join(tree, "vendor", "nexo", "plugin-sdk");
+  for (const rel of listTree(sdk, new Set(["vendor", "tests", ".git", "node_modules"]))) {
+    if (rel === "autoload.php" || rel === "composer.json" || rel.startsWith("src/") || /^(LICENSE|README)/.test(rel)) copyInto(join(sdk, rel), join(into, rel));
+  }
+  writeFileSync(join(tree, "vendor", "autoload.php"), VENDOR_AUTOLOAD);
 }
 
 /** Upstream's layout: manifest and `bin/<id>` at the root; a scripting language's files under `lib/`, started by a launcher. */

@@ -50,14 +50,14 @@ export class ControlServer {
       server.once("error", reject);
       // The socket file is created by bind(), synchronously inside listen(): with umask 0177 it is
       // born 0600, so no other user can connect in the moment before a chmod (which stays as a guard).
-      const umask = process.umask(0o177);
+      const umask = setUmask(0o177);
       try {
         server.listen(path, () => {
           server.off("error", reject);
           resolve();
         });
       } finally {
-        process.umask(umask);
+        if (umask !== undefined) process.umask(umask);
       }
     });
     chmodSync(path, 0o600);
@@ -154,3 +154,11 @@ function isSocketLive(path: string): Promise<boolean> {
   });
 }
 
+/** Set the process umask, returning the previous one; undefined where it cannot be set (worker threads: the chmod then guards). */
+function setUmask(mask: number): number | undefined {
+  try {
+    return process.umask(mask);
+  } catch {
+    return undefined;
+  }
+}
