@@ -1,6 +1,8 @@
 import type { ManifestViolation } from "./types.js";
 
 export type Obj = Record<string, unknown>;
+/** A POSIX-style environment variable name. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 /** The TOML type of a value, as a manifest author would name it (a TOML datetime is "datetime", not a string). */
 export const typeName = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "array" : v instanceof Date ? "datetime" : typeof v);
@@ -85,6 +87,15 @@ export class Checker {
       return fallback;
     }
     return v as T;
+  }
+
+  /** The strings of `obj[key]` that are environment variable names; every other entry is a violation. */
+  envNames(obj: Obj, key: string, field: string): string[] {
+    return this.stringArray(obj, key, field).filter((name, i) => {
+      if (ENV_NAME_PATTERN.test(name)) return true;
+      this.add(`${field}[${i}]`, "env_name", `${JSON.stringify(name)} is not a valid environment variable name`);
+      return false;
+    });
   }
 
   /** A NUL byte cannot reach a command line or an environment; refuse it instead of letting spawn fail later. */

@@ -4,7 +4,7 @@ export { ManifestError } from "./manifest-error.js";
 export { askBinaryForManifest, PRINT_MANIFEST_TIMEOUT_MS } from "./print-manifest.js";
 export { MAX_PLUGIN_FILE_BYTES, PluginFileError, readPluginFile } from "./read-plugin-file.js";
 export { EXTENDS_ID_PATTERN, ID_PATTERN, RESERVED_MOUNT_PREFIXES, toSemverRange, validateManifest } from "./validate.js";
-export { OUTBOUND_TOOL_METHOD } from "./validate-sections.js";
+export { OUTBOUND_TOOL_METHOD } from "./validate-tools.js";
 export type { LoadManifestOptions } from "./load-manifest.js";
 export type { PrintManifestOptions } from "./print-manifest.js";
 export type { PluginFileProblem } from "./read-plugin-file.js";

@@ -1,15 +1,17 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import semver from "semver";
-import { Checker, isObj, typeName, type Obj } from "./checker.js";
+import { Checker, ENV_NAME_PATTERN, isObj, typeName, type Obj } from "./checker.js";
 import type { ManifestViolation, PluginManifest } from "./types.js";
-import { checkCapabilities, checkConfig, checkOtherSections, checkRequires, checkSubscriptions, checkTools } from "./validate-sections.js";
+import { checkCapabilities, checkRequires, checkSubscriptions } from "./validate-capabilities.js";
+import { checkConfig } from "./validate-config.js";
+import { checkTools } from "./validate-tools.js";
+import { checkOtherSections } from "./validate-unsupported.js";
 
 /** Plugin and channel ids (CONTRACT.md). */
 export const ID_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 /** `[plugin.extends]` ids: upstream allows 64 characters (multi-word tool names such as `marketing_lead_detect_meeting_intent`). */
 export const EXTENDS_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
-const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** SemVer 2.0.0, exactly: no leading `v`, no surrounding space, no leading zeros. */
 const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 /** Prefixes the daemon serves itself; a plugin cannot mount under them. */

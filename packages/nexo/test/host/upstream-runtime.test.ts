@@ -116,12 +116,14 @@ test("upstream runtime - [plugin.capabilities.broker] and [plugin.subscriptions]
   await app.broker.publish("plugin.inbound.email.sales", newEvent("plugin.inbound.email.sales", "test", { n: 2 }));
   await app.broker.publish("crm.other.thing", newEvent("crm.other.thing", "test", { n: 3 }));
   await waitFor(() => got.length >= 2, "the plugin's publishes on its declared topic");
-  await new Promise((r) => setTimeout(r, 200));
+  // Each forwarded event also made the plugin try an undeclared topic, right after the declared one.
+  await waitFor(() => app.host.require("crm").status().deniedPublishes === 2, "both undeclared publishes refused");
   assert.deepEqual(got.map((e) => [e.topic, (e.payload as { from: string }).from]).sort(), [
     ["crm.events.lead_created", "crm.jobs.nightly"],
     ["crm.events.lead_created", "plugin.inbound.email.sales"],
   ]);
-  assert.equal(app.host.require("crm").status().deniedPublishes, 2, "the undeclared topic was refused each time");
+  // crm.other.thing is outside every forwarded pattern: it never reached the plugin, so nothing answered it.
+  assert.equal(got.length, 2);
 });
 
 test("upstream runtime - tools already named <plugin_id>_... keep their name; outbound tools are called with their own method", async (t) => {
