@@ -1,17 +1,25 @@
-"""Bounded NDJSON line splitting (bytes in, JSON values out)."""
+"""Bounded NDJSON line splitting (bytes in, JSON values out) and frame encoding."""
 from __future__ import annotations
 
 import json
 from typing import Any, Callable
 
-MAX_FRAME_BYTES = 1_048_576
+from .wire import MAX_FRAME_BYTES, _encode
+
+__all__ = ["MAX_FRAME_BYTES", "LineDecoder", "encode_frame"]
+
+_loads = json.loads
 
 
 class LineDecoder:
-    """Splits a byte stream into JSON values without ever holding more than one
-    line of at most max_frame_bytes: a longer line is reported once and skipped
-    up to its newline. CRLF and blank lines are tolerated; invalid UTF-8 and
-    non-JSON lines are reported and skipped."""
+    """Splits a byte stream into JSON values without ever holding more than one line
+    of at most ``max_frame_bytes``: a longer line is reported once and skipped up to
+    its newline. CRLF and blank lines are tolerated. Bytes that are not UTF-8 are
+    replaced (U+FFFD) before parsing, as the reference SDK does; a line that is not
+    JSON is reported with the parser's message.
+
+    ``on_bad(kind, detail)``: kind ``too_large`` (detail: the size, or "" when the
+    line was skipped before its end) or ``invalid_json`` (detail: the parser's error)."""
 
     def __init__(self, max_frame_bytes: int, on_value: Callable[[Any], None],
                  on_bad: Callable[[str, str], None]) -> None:
@@ -22,29 +30,41 @@ class LineDecoder:
         self.skipping = False
 
     def push(self, chunk: bytes) -> None:
-        start = 0
-        while True:
-            nl = chunk.find(b"\n", start)
+        if self.skipping:
+            nl = chunk.find(b"\n")
             if nl == -1:
-                rest = chunk[start:]
-                if rest and not self.skipping:
-                    if len(self.buf) + len(rest) > self.max + 1:
-                        self.on_bad("too_large", "")
-                        self.buf = bytearray()
-                        self.skipping = True
-                    else:
-                        self.buf += rest
                 return
-            if self.skipping:
-                self.skipping = False
-            else:
-                if len(self.buf) + (nl - start) > self.max + 1:
-                    self.on_bad("too_large", "")
+            self.skipping = False
+            chunk = chunk[nl + 1:]
+        if self.buf:
+            nl = chunk.find(b"\n")
+            if nl == -1:
+                if len(self.buf) + len(chunk) > self.max + 1:
+                    self._skip()
                 else:
-                    self.buf += chunk[start:nl]
-                    self._line(bytes(self.buf))
-                self.buf = bytearray()
-            start = nl + 1
+                    self.buf += chunk
+                return
+            self.buf += chunk[:nl]
+            line = bytes(self.buf)
+            self.buf = bytearray()
+            self._line(line)
+            chunk = chunk[nl + 1:]
+        # The common case, a chunk of whole lines, is split in C in one call.
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        line_fn = self._line
+        for raw in lines:
+            line_fn(raw)
+        if rest:
+            if len(rest) > self.max + 1:
+                self._skip()
+            else:
+                self.buf = bytearray(rest)
+
+    def _skip(self) -> None:
+        self.on_bad("too_large", "")
+        self.buf = bytearray()
+        self.skipping = True
 
     def end(self) -> None:
         if self.buf and not self.skipping:
@@ -52,27 +72,28 @@ class LineDecoder:
         self.buf = bytearray()
 
     def _line(self, raw: bytes) -> None:
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        if not raw.strip():
-            return
         if len(raw) > self.max:
-            self.on_bad("too_large", "")
-            return
+            if len(raw) == self.max + 1 and raw.endswith(b"\r"):
+                raw = raw[:-1]
+            else:
+                self.on_bad("too_large", str(len(raw)))
+                return
         try:
-            text = raw.decode("utf-8")
+            value = _loads(raw.decode())
         except UnicodeDecodeError:
-            self.on_bad("invalid_utf8", "")
-            return
-        try:
-            value = json.loads(text)
-        except ValueError:
-            self.on_bad("invalid_json", text[:120])
+            try:
+                value = _loads(raw.decode("utf-8", "replace"))
+            except ValueError as exc:
+                self.on_bad("invalid_json", str(exc))
+                return
+        except ValueError as exc:
+            if raw.strip():  # blank lines (and a lone \r) are not errors
+                self.on_bad("invalid_json", str(exc))
             return
         self.on_value(value)
 
 
 def encode_frame(frame: Any) -> bytes:
-    """One frame as a UTF-8 line (no ASCII escaping, so payloads stay byte-exact)."""
-    # allow_nan=False: NaN and Infinity are not JSON; refuse them rather than send a frame the host cannot parse.
-    return (json.dumps(frame, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+    """One frame as a UTF-8 line (no ASCII escaping, so payloads stay byte-exact).
+    Raises TypeError/ValueError for a value JSON cannot carry (NaN, Infinity, objects)."""
+    return (_encode(frame) + "\n").encode()

@@ -24,9 +24,11 @@ def test_framing_partial_lines_crlf_and_blank_lines():
 
 
 def test_framing_invalid_utf8_non_json_and_oversize_lines_are_skipped():
-    values, bad = decode([b"\xff\xfe\n", b"nope\n", b'{"big":"' + b"x" * 5000 + b'"}\n', b'{"ok":1}\n'])
-    assert values == [{"ok": 1}]
-    assert bad == ["invalid_utf8", "invalid_json", "too_large"]
+    values, bad = decode([b"\xff\xfe\n", b"nope\n", b'{"big":"' + b"x" * 5000 + b'"}\n', b'{"ok":1}\n',
+                          b'{"s":"\xff"}\n'])
+    # Bytes that are not UTF-8 are replaced before parsing (as the reference SDK does).
+    assert values == [{"ok": 1}, {"s": "\ufffd"}]
+    assert bad == ["invalid_json", "invalid_json", "too_large"]
 
 
 def test_framing_does_not_buffer_an_oversize_line():
@@ -77,7 +79,7 @@ def test_conformance_probe_is_added_only_under_the_runner():
 def test_probe_argument_errors_are_typed_with_details():
     import asyncio
 
-    from nexo_plugin_sdk import ToolInvalidArguments, ToolUnavailable
+    from nexo_plugin_sdk import ToolArgumentInvalid as ToolInvalidArguments, ToolUnavailable
     from nexo_plugin_sdk.conformance import run_probe
 
     for args in ({}, {"action": "echo"}, {"action": "nope"}, {"action": "fail", "code": 1}):

@@ -1,0 +1,144 @@
+"""Events as they travel on the wire, UUID v7 ids and RFC 3339 timestamps."""
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+_POOL_BYTES = 16 * 256
+_pool = b""
+_pool_off = _POOL_BYTES
+_last_ms = -1
+_seq = 0
+_iso_ms = -1
+_iso_sec = -1
+_iso_prefix = ""
+_iso_text = ""
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Set once the host has sent an event whose session_id is not a UUID: that host reads such ids.
+_host_reads_free_sessions = False
+
+
+def _uuid7_at(ms: int) -> str:
+    global _pool, _pool_off, _last_ms, _seq
+    # Random bits from a pooled buffer: one getrandom call per 409 ids, not one per id.
+    if _pool_off + 10 > _POOL_BYTES:
+        _pool = os.urandom(_POOL_BYTES)
+        _pool_off = 0
+    r = _pool[_pool_off:_pool_off + 10]
+    _pool_off += 10
+    if ms > _last_ms:
+        _last_ms = ms
+        _seq = ((r[0] << 8) | r[1]) & 0x7FF  # random start, headroom to count up within the millisecond
+    else:
+        _seq += 1
+        if _seq > 0xFFF:
+            _last_ms += 1
+            _seq = 0
+    h = (_last_ms.to_bytes(6, "big") + (0x7000 | _seq).to_bytes(2, "big") + bytes((0x80 | (r[2] & 0x3F),)) + r[3:10]).hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def uuid7() -> str:
+    """A UUID v7 (RFC 9562): 48-bit millisecond timestamp, then a counter, so ids made
+    by one process sort in creation order, even within a millisecond."""
+    return _uuid7_at(time.time_ns() // 1_000_000)
+
+
+def _iso_at(ms: int) -> str:
+    global _iso_ms, _iso_sec, _iso_prefix, _iso_text
+    if ms != _iso_ms:
+        sec = ms // 1000
+        if sec != _iso_sec:
+            _iso_sec = sec
+            _iso_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _iso_ms = ms
+        _iso_text = f"{_iso_prefix}.{ms % 1000:03d}Z"
+    return _iso_text
+
+
+def now_rfc3339() -> str:
+    """Current UTC time, RFC 3339 with milliseconds and a Z suffix."""
+    return _iso_at(time.time_ns() // 1_000_000)
+
+
+def is_uuid(value: Any) -> bool:
+    """True for a UUID in its 36-character text form."""
+    return isinstance(value, str) and len(value) == 36 and _UUID.fullmatch(value) is not None
+
+
+@dataclass(slots=True)
+class Event:
+    """A broker event: ``id``, ``timestamp``, ``topic``, ``source``, ``session_id``,
+    ``payload``, and optionally ``correlation_id`` and ``metadata``.
+
+    Upstream hosts read ``session_id`` as a UUID. A ``session_id`` that is not one is
+    sent as it is only to a host that has itself sent such ids (Nexo does); to any
+    other host it goes out as ``null`` with the value kept in ``metadata.session_id``,
+    and ``Event.from_json`` puts it back."""
+
+    id: str
+    timestamp: str
+    topic: str
+    source: str
+    session_id: str | None
+    payload: Any
+    correlation_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    @classmethod
+    def new(cls, topic: str, source: str, payload: Any, *, session_id: str | None = None,
+            correlation_id: str | None = None, metadata: dict[str, Any] | None = None) -> "Event":
+        """A new event (UUID v7 id, current RFC 3339 UTC timestamp).
+
+        Example:
+            Event.new("plugin.inbound.my_kind", "my_plugin", {"text": "hi"})
+        """
+        ms = time.time_ns() // 1_000_000
+        return cls(_uuid7_at(ms), _iso_at(ms), topic, source, session_id, payload, correlation_id, metadata)
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form (a dict ready for ``json.dumps``)."""
+        sid = self.session_id
+        meta = self.metadata
+        if sid is not None and not _host_reads_free_sessions and not is_uuid(sid):
+            meta = {**(meta or {}), "session_id": sid}
+            sid = None
+        d: dict[str, Any] = {"id": self.id, "timestamp": self.timestamp, "topic": self.topic,
+                             "source": self.source, "session_id": sid, "payload": self.payload}
+        if self.correlation_id is not None:
+            d["correlation_id"] = self.correlation_id
+        if meta is not None:
+            d["metadata"] = meta
+        return d
+
+    to_dict = to_json
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Event":
+        """Build from the wire form; tolerates a host that omits ``id``, ``timestamp`` or ``session_id``."""
+        get = d.get
+        sid = get("session_id")
+        meta = get("metadata")
+        if sid is None and isinstance(meta, dict) and isinstance(meta.get("session_id"), str):
+            sid = meta["session_id"]
+        ev_id = get("id")
+        ts = get("timestamp")
+        cid = get("correlation_id")
+        return cls(ev_id if isinstance(ev_id, str) and ev_id else uuid7(),
+                   ts if isinstance(ts, str) and ts else now_rfc3339(),
+                   str(get("topic") or ""), str(get("source") or ""),
+                   sid if sid is None or isinstance(sid, str) else str(sid), get("payload"),
+                   cid if cid is None or isinstance(cid, str) else str(cid),
+                   meta if isinstance(meta, dict) else None)
+
+    from_dict = from_json
+
+
+def _note_host_session(session_id: Any) -> None:
+    """Called for each event the host sends: a non-UUID session id shows the host reads them."""
+    global _host_reads_free_sessions
+    if session_id is not None and not _host_reads_free_sessions and not is_uuid(session_id):
+        _host_reads_free_sessions = True
