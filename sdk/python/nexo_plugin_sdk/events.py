@@ -17,8 +17,10 @@ _iso_sec = -1
 _iso_prefix = ""
 _iso_text = ""
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# Set once the host has sent an event whose session_id is not a UUID: that host reads such ids.
-_host_reads_free_sessions = False
+# Whether the host reads a session_id that is not a UUID (upstream hosts parse it as a UUID and
+# would refuse the whole event). True under a Nexo host, recognised by NEXO_PLUGIN_KEY (a variable
+# only Nexo sets), and once the host itself has sent such an id.
+_host_reads_free_sessions = "NEXO_PLUGIN_KEY" in os.environ
 
 
 def _uuid7_at(ms: int) -> str:
@@ -75,9 +77,9 @@ class Event:
     ``payload``, and optionally ``correlation_id`` and ``metadata``.
 
     Upstream hosts read ``session_id`` as a UUID. A ``session_id`` that is not one is
-    sent as it is only to a host that has itself sent such ids (Nexo does); to any
-    other host it goes out as ``null`` with the value kept in ``metadata.session_id``,
-    and ``Event.from_json`` puts it back."""
+    sent as it is only to a host known to read it (Nexo: ``NEXO_PLUGIN_KEY`` is set, or
+    the host itself sent such an id); to any other host it goes out as ``null`` with
+    the value kept in ``metadata.session_id``, and ``Event.from_json`` puts it back."""
 
     id: str
     timestamp: str
