@@ -21,6 +21,8 @@ const WARMUP = 1000;
 const IN_FLIGHT = 1000;
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
 const RAW = fileURLToPath(new URL("./fixtures/raw-echo.mjs", import.meta.url));
+/** The Python baseline: the same bare echo child in Python (stdlib only), for the Python SDK's ratio. */
+const RAW_PY = fileURLToPath(new URL("./fixtures/raw-echo.py", import.meta.url));
 
 /** One way to send an event and learn when its echo came back. */
 interface Echoer {
@@ -76,8 +78,8 @@ function frameFor(i: number): string {
 }
 
 /** The floor: a bare NDJSON echo child, each reply parsed, no SDK and no host. */
-function rawEchoer(): Echoer {
-  const child = spawn(process.execPath, [RAW], { stdio: ["pipe", "pipe", "inherit"] });
+function rawEchoer(command: string = process.execPath, script: string = RAW): Echoer {
+  const child = spawn(command, [script], { stdio: ["pipe", "pipe", "inherit"] });
   const e: Echoer = {
     onEcho: null,
     send: (i) => void child.stdin.write(frameFor(i)),
@@ -111,17 +113,26 @@ async function hostEchoer(dir: string, id: string): Promise<Echoer> {
 }
 
 const raw = await measure("raw NDJSON echo child (baseline)", rawEchoer());
-const rows: Row[] = [raw.seq];
-const pipeRows: Row[] = [raw.pipe];
+const rawPy = await measure("raw NDJSON echo child, Python (Python baseline)", rawEchoer("python3", RAW_PY));
+rawPy.seq.ratio = `${((rawPy.seq.opsPerSec / raw.seq.opsPerSec) * 100).toFixed(0)}% of baseline`;
+rawPy.pipe.ratio = `${((rawPy.pipe.opsPerSec / raw.pipe.opsPerSec) * 100).toFixed(0)}% of baseline`;
+const rows: Row[] = [raw.seq, rawPy.seq];
+const pipeRows: Row[] = [raw.pipe, rawPy.pipe];
+// BENCH_ONLY=python (comma-separated labels, lower case) runs only those SDK cases.
+const only = process.env.BENCH_ONLY?.toLowerCase().split(",");
 for (const [dir, id, label] of [
   ["echo-ts", "echo", "TypeScript"],
   ["echo-python", "echo_py", "Python"],
   ["echo-php", "echo_php", "PHP"],
   ["echo-rust", "echo_rust", "Rust"],
 ] as const) {
+  if (only && !only.includes(label.toLowerCase())) continue;
   const r = await measure(`host -> ${dir} (${label}) -> host`, await hostEchoer(dir, id));
-  r.seq.ratio = `${((r.seq.opsPerSec / raw.seq.opsPerSec) * 100).toFixed(0)}% of baseline`;
-  r.pipe.ratio = `${((r.pipe.opsPerSec / raw.pipe.opsPerSec) * 100).toFixed(0)}% of baseline`;
+  // Each SDK against the raw child in its own language where the bench has one (Python), else the Node child.
+  const base = label === "Python" ? rawPy : raw;
+  const of = label === "Python" ? "of the Python baseline" : "of baseline";
+  r.seq.ratio = `${((r.seq.opsPerSec / base.seq.opsPerSec) * 100).toFixed(0)}% ${of}`;
+  r.pipe.ratio = `${((r.pipe.opsPerSec / base.pipe.opsPerSec) * 100).toFixed(0)}% ${of}`;
   rows.push(r.seq);
   pipeRows.push(r.pipe);
 }

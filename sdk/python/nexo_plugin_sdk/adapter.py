@@ -13,6 +13,7 @@ from typing import Any, Awaitable, BinaryIO, Callable, Union
 from . import errors as E
 from . import stdout_guard
 from .broker import BrokerSender, current_event
+from . import events as _events
 from .events import Event, _note_host_session
 from .framing import LineDecoder
 from .manifest import manifest_extends_tools, read_manifest
@@ -152,6 +153,7 @@ class PluginAdapter:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._late_replies: set[asyncio.Task[Any]] = set()
         self._shutting_down = asyncio.Event()
+        self._stopping = False  # mirrors _shutting_down for the hot path (a plain attribute read)
         self._shutdown_task: asyncio.Task[None] | None = None
         self._finished: asyncio.Future[None] | None = None
         self.events_dropped = 0
@@ -318,10 +320,11 @@ class PluginAdapter:
     # ---- writing -------------------------------------------------------------------------
 
     def _queue_line(self, line: str) -> None:
+        """Queue one frame's text (without its newline) for stdout."""
         if not self._running:
             raise RuntimeError("PluginAdapter.run() has not started; nothing can be sent yet")
         self._out_parts.append(line)
-        self._out_chars += len(line)
+        self._out_chars += len(line) + 1
         if self._out_chars >= BATCH_BYTES:
             self._flush()
         elif not self._flush_scheduled:
@@ -329,32 +332,38 @@ class PluginAdapter:
             # Every frame queued in this loop turn (a burst of events, their publishes and replies) shares one write.
             self._loop.call_soon(self._flush)  # type: ignore[union-attr]
 
-    async def _send(self, frame: Any, droppable: bool = False) -> None:
-        """Queue one frame for stdout. Raises WireError when it is not JSON or over max_frame_bytes.
-        A full pipe makes the caller wait for drain, so memory stays bounded."""
+    def _post(self, frame: Any) -> bool:
+        """Queue one frame; True when the pipe is so full that the sender should wait for drain.
+        Raises WireError when the frame is not JSON or over max_frame_bytes."""
         try:
             line = _encode(frame)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise E.WireError(f"frame is not JSON-serializable: {exc}") from exc
         # Characters x4 bound the UTF-8 size, so most frames skip the exact count.
         if len(line) * 4 > self.max_frame_bytes and len(line.encode()) > self.max_frame_bytes:
             raise E.WireError(f"frame of {len(line.encode())} bytes exceeds the {self.max_frame_bytes}-byte limit")
-        self._queue_line(line + "\n")
+        self._queue_line(line)
         transport = self._transport
-        if transport is not None and transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+        return transport is not None and transport.get_write_buffer_size() > WRITE_HIGH_WATER
+
+    async def _send(self, frame: Any, droppable: bool = False) -> None:
+        """Queue one frame for stdout; a full pipe makes the caller wait for drain, so memory stays bounded."""
+        if self._post(frame):
             await self._writer.drain()  # type: ignore[union-attr]
 
     def _send_raw_line(self, data: bytes) -> None:
         # A JSON-object line printed by plugin code: forwarded in order with the SDK's own frames.
         if self._running:
-            self._queue_line(data.decode())
+            self._queue_line(data.decode().rstrip("\n"))
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         if not self._out_parts:
             return
-        data = "".join(self._out_parts).encode()
-        self._out_parts.clear()
+        parts = self._out_parts
+        parts.append("")  # the last frame's newline
+        data = "\n".join(parts).encode()
+        parts.clear()
         self._out_chars = 0
         if self._writer is not None:
             self._writer.write(data)
@@ -377,7 +386,7 @@ class PluginAdapter:
         # Replies are sent synchronously (no task per reply): the frame is queued now, written with the batch.
         try:
             line = _encode({"jsonrpc": "2.0", "id": id_, "result": result})
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             # A result that cannot be sent still gets an answer, so the host's call does not wait for its deadline.
             self._log(f"reply to request {id_!r} not sent: {exc}")
             self._reply_error(id_, E.TOOL_EXECUTION_FAILED, f"execution failed: result is not JSON-serializable: {exc}")
@@ -387,7 +396,7 @@ class PluginAdapter:
             self._log(f"reply to request {id_!r} not sent: {size} bytes exceeds the {self.max_frame_bytes}-byte limit")
             self._reply_error(id_, E.INTERNAL_ERROR, f"reply not sent: frame of {size} bytes exceeds the {self.max_frame_bytes}-byte limit")
             return
-        self._queue_line(line + "\n")
+        self._queue_line(line)
 
     def _reply_error(self, id_: Any, code: int, message: str, data: Any = None) -> None:
         err: dict[str, Any] = {"code": code, "message": message}
@@ -395,9 +404,9 @@ class PluginAdapter:
             err["data"] = data
         try:
             line = _encode({"jsonrpc": "2.0", "id": id_, "error": err})
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             line = _encode({"jsonrpc": "2.0", "id": id_, "error": {"code": code, "message": message}})
-        self._queue_line(line + "\n")
+        self._queue_line(line)
 
     async def _request(self, method: str, params: Any, timeout: float | None = None,
                        on_delta: Callable[[Any], None] | None = None) -> Any:
@@ -500,25 +509,26 @@ class PluginAdapter:
             self._reply_error(id_, E.METHOD_NOT_FOUND, f"method not found: {method}")
 
     def _on_event_notification(self, params: Any) -> None:
-        if type(params) is not dict:
-            self._log("broker.event without an event object ignored")
-            return
-        raw = params.get("event")
+        try:
+            raw = params["event"]
+        except (TypeError, KeyError, IndexError):
+            raw = None
         if type(raw) is not dict:
             self._log("broker.event without an event object ignored")
             return
-        if self._shutting_down.is_set():
+        if self._stopping:
             return
         event = Event.from_json(raw)
-        _note_host_session(event.session_id)
+        if event.session_id is not None and not _events._host_reads_free_sessions:
+            _note_host_session(event.session_id)
         topic = params.get("topic")
         if type(topic) is not str:
             topic = event.topic
         sub = params.get("subscriber_id")
         if sub is not None:
             sub = str(sub)
-        else:
-            tool = self._topic_tools.get(topic) if self._topic_tools else None
+        elif self._topic_tools:
+            tool = self._topic_tools.get(topic)
             if tool is not None:
                 # Tool calls are independent requests, not an ordered stream: run them concurrently like tool.invoke.
                 self._spawn(self._answer_topic_tool(topic, event, tool))
@@ -529,14 +539,16 @@ class PluginAdapter:
             if self.events_dropped & (self.events_dropped - 1) == 0:
                 self._log(f"event backlog full ({self.max_queued_events}); {self.events_dropped} event(s) dropped so far")
             return
+        if self._events_busy == 0:
+            self._events_idle.clear()  # type: ignore[union-attr]
         self._events_busy += 1
-        self._events_idle.clear()  # type: ignore[union-attr]
         if not self.ordered_events:
             self._spawn(self._run_event(topic, event, sub))
             return
         self._events.append((topic, event, sub))
         wake = self._events_wake
-        if wake is not None and not wake.done():
+        if wake is not None:
+            self._events_wake = None
             wake.set_result(None)
 
     def _on_notification(self, method: str, params: Any) -> None:
@@ -555,27 +567,46 @@ class PluginAdapter:
     async def _consume_events(self) -> None:
         loop = asyncio.get_running_loop()
         queue = self._events
-        run = self._run_event
+        popleft = queue.popleft
+        broker = self.broker
+        set_current, reset_current = current_event.set, current_event.reset
         while True:
+            # Events run one at a time, in arrival order; the whole backlog is handled without yielding
+            # unless a handler awaits, so the publishes of a burst share one write.
             while queue:
-                topic, event, sub = queue.popleft()
-                await run(topic, event, sub)
-            self._events_wake = loop.create_future()
-            await self._events_wake
-            self._events_wake = None
+                topic, event, sub = popleft()
+                token = set_current(event)
+                try:
+                    if sub is None and self._event_call is not None:
+                        await self._event_call(topic, event, broker)
+                    else:
+                        await self._dispatch_sub(topic, event, sub)
+                except Exception as exc:  # a handler bug must not stop the plugin
+                    self._log_plain(f"on_event raised: {exc!r}")
+                finally:
+                    reset_current(token)
+                    self._events_busy -= 1
+                    if self._events_busy == 0:
+                        self._events_idle.set()  # type: ignore[union-attr]
+            wake = loop.create_future()
+            self._events_wake = wake
+            await wake
+
+    async def _dispatch_sub(self, topic: str, event: Event, sub: str | None) -> None:
+        if sub is not None:
+            handler = self._subscriptions.get(sub)
+            if handler is not None:
+                await _caller(handler)(topic, event)
+                return
+            # An event for a subscription the plugin dropped, or one it did not make via the SDK: the default handler gets it.
+        if self._event_call is not None:
+            await self._event_call(topic, event, self.broker)
 
     async def _run_event(self, topic: str, event: Event, sub: str | None) -> None:
+        """One event in its own task (ordered_events=False)."""
         token = current_event.set(event)
         try:
-            if sub is not None:
-                handler = self._subscriptions.get(sub)
-                if handler is not None:
-                    await _caller(handler)(topic, event)
-                    return
-                # An event for a subscription the plugin dropped, or one it did not make via the SDK: the default handler gets it.
-            call = self._event_call
-            if call is not None:
-                await call(topic, event, self.broker)
+            await self._dispatch_sub(topic, event, sub)
         except Exception as exc:  # a handler bug must not stop the plugin
             self._log_plain(f"on_event raised: {exc!r}")
         finally:
@@ -667,6 +698,7 @@ class PluginAdapter:
     async def _shutdown(self, reply_id: Any, reason: str) -> None:
         self._log(f"shutting down ({reason})")
         self._shutting_down.set()
+        self._stopping = True
         # Handlers awaiting the host would otherwise hold the drain until their own deadline.
         for fut, _ in list(self._pending.values()):
             if not fut.done():

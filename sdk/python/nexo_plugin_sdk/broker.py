@@ -74,11 +74,17 @@ class BrokerSender:
         from .adapter import PluginAdapter
 
         self._a: Any = adapter if isinstance(adapter, PluginAdapter) else _StandaloneLink(adapter, writer, pending, id_alloc)
+        self._post: Callable[[Any], bool] | None = adapter._post if isinstance(adapter, PluginAdapter) else None
 
     async def publish(self, topic: str, event: Event | dict[str, Any]) -> None:
         """``broker.publish`` (a notification; the host enforces your allowlist). Inside an
         event handler, an event without ``correlation_id`` gets the handled event's id."""
-        await self._a._send({"jsonrpc": "2.0", "method": "broker.publish", "params": {"topic": topic, "event": _wire_event(event)}}, True)
+        frame = {"jsonrpc": "2.0", "method": "broker.publish", "params": {"topic": topic, "event": _wire_event(event)}}
+        post = self._post
+        if post is None:
+            await self._a._send(frame, True)
+        elif post(frame):
+            await self._a._writer.drain()
 
     async def publish_acked(self, topic: str, event: Event | dict[str, Any]) -> dict[str, Any]:
         """(Nexo) ``broker.publish`` as a request: ``{ok: true}``, or RpcServerError (e.g. outside the allowlist)."""
@@ -131,7 +137,12 @@ class BrokerSender:
 
 
 def _wire_event(event: Event | dict[str, Any]) -> dict[str, Any]:
-    d = event.to_json() if isinstance(event, Event) else dict(event)
+    if type(event) is Event or isinstance(event, Event):
+        d = event.to_json()
+        if event.correlation_id is not None:
+            return d
+    else:
+        d = dict(event)
     if d.get("correlation_id") is None:
         handled = current_event.get()
         if handled is not None:

@@ -7,11 +7,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-_POOL_BYTES = 16 * 256
-_pool = b""
-_pool_off = _POOL_BYTES
+_POOL_IDS = 512
+_pool = ""
+_pool_off = 16 * _POOL_IDS
 _last_ms = -1
 _seq = 0
+# Hex digit -> the RFC 9562 variant digit (10xx) keeping the digit's two low random bits.
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_SEQ_HEX = [f"7{n:03x}" for n in range(0x1000)]
 _iso_ms = -1
 _iso_sec = -1
 _iso_prefix = ""
@@ -23,24 +26,33 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _host_reads_free_sessions = "NEXO_PLUGIN_KEY" in os.environ
 
 
+_ms_hex_for = -1
+_ms_hex = ""
+
+
 def _uuid7_at(ms: int) -> str:
-    global _pool, _pool_off, _last_ms, _seq
-    # Random bits from a pooled buffer: one getrandom call per 409 ids, not one per id.
-    if _pool_off + 10 > _POOL_BYTES:
-        _pool = os.urandom(_POOL_BYTES)
-        _pool_off = 0
-    r = _pool[_pool_off:_pool_off + 10]
-    _pool_off += 10
+    global _pool, _pool_off, _last_ms, _seq, _ms_hex_for, _ms_hex
+    # Random hex digits from a pooled buffer: one getrandom call per 512 ids, not one per id.
+    off = _pool_off
+    if off >= 16 * _POOL_IDS:
+        _pool = os.urandom(8 * _POOL_IDS).hex()
+        off = 0
+    _pool_off = off + 16
+    r = _pool[off:off + 16]
     if ms > _last_ms:
         _last_ms = ms
-        _seq = ((r[0] << 8) | r[1]) & 0x7FF  # random start, headroom to count up within the millisecond
+        _seq = int(r[13:16], 16) & 0x7FF  # random start, headroom to count up within the millisecond
     else:
         _seq += 1
         if _seq > 0xFFF:
             _last_ms += 1
             _seq = 0
-    h = (_last_ms.to_bytes(6, "big") + (0x7000 | _seq).to_bytes(2, "big") + bytes((0x80 | (r[2] & 0x3F),)) + r[3:10]).hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    if _last_ms != _ms_hex_for:
+        _ms_hex_for = _last_ms
+        h = "%012x" % _last_ms
+        _ms_hex = f"{h[:8]}-{h[8:]}-"
+    # 48-bit ms, version 7 + 12-bit counter, variant 10 + 62 random bits.
+    return f"{_ms_hex}{_SEQ_HEX[_seq]}-{_VARIANT[r[0]]}{r[1:4]}-{r[4:16]}"
 
 
 def uuid7() -> str:
@@ -122,19 +134,24 @@ class Event:
     def from_json(cls, d: dict[str, Any]) -> "Event":
         """Build from the wire form; tolerates a host that omits ``id``, ``timestamp`` or ``session_id``."""
         get = d.get
-        sid = get("session_id")
-        meta = get("metadata")
-        if sid is None and isinstance(meta, dict) and isinstance(meta.get("session_id"), str):
-            sid = meta["session_id"]
         ev_id = get("id")
         ts = get("timestamp")
+        sid = get("session_id")
+        meta = get("metadata")
+        if type(ev_id) is not str or not ev_id:
+            ev_id = uuid7()
+        if type(ts) is not str or not ts:
+            ts = now_rfc3339()
+        if sid is None:
+            if meta is not None and type(meta) is dict and type(meta.get("session_id")) is str:
+                sid = meta["session_id"]
+        elif type(sid) is not str:
+            sid = str(sid)
+        topic = get("topic")
+        source = get("source")
         cid = get("correlation_id")
-        return cls(ev_id if isinstance(ev_id, str) and ev_id else uuid7(),
-                   ts if isinstance(ts, str) and ts else now_rfc3339(),
-                   str(get("topic") or ""), str(get("source") or ""),
-                   sid if sid is None or isinstance(sid, str) else str(sid), get("payload"),
-                   cid if cid is None or isinstance(cid, str) else str(cid),
-                   meta if isinstance(meta, dict) else None)
+        return cls(ev_id, ts, topic if type(topic) is str else str(topic or ""), source if type(source) is str else str(source or ""),
+                   sid, get("payload"), cid if cid is None or type(cid) is str else str(cid), meta if type(meta) is dict else None)
 
     from_dict = from_json
 

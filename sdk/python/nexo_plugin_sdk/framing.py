@@ -9,6 +9,9 @@ from .wire import MAX_FRAME_BYTES, _encode
 __all__ = ["MAX_FRAME_BYTES", "LineDecoder", "encode_frame"]
 
 _loads = json.loads
+# The C scanner behind json.loads, called directly: a frame is one object from its first byte, and
+# this skips loads()'s two whitespace regex passes per line. Anything unusual takes the loads() path.
+_scan = json.JSONDecoder().scan_once
 
 
 class LineDecoder:
@@ -79,7 +82,14 @@ class LineDecoder:
                 self.on_bad("too_large", str(len(raw)))
                 return
         try:
-            value = _loads(raw.decode())
+            text = raw.decode()
+            value, end = _scan(text, 0)
+            if end != len(text):
+                value = _loads(text)  # trailing bytes: whitespace (CRLF) is fine, anything else raises
+        except StopIteration:
+            value = self._slow(raw)
+            if value is _BAD:
+                return
         except UnicodeDecodeError:
             try:
                 value = _loads(raw.decode("utf-8", "replace"))
@@ -92,8 +102,23 @@ class LineDecoder:
             return
         self.on_value(value)
 
+    def _slow(self, raw: bytes) -> Any:
+        # Leading whitespace, a blank line, or not JSON: json.loads decides, with its error message.
+        try:
+            return _loads(raw.decode("utf-8", "replace"))
+        except ValueError as exc:
+            if raw.strip():
+                self.on_bad("invalid_json", str(exc))
+            return _BAD
+
+
+_BAD = object()
+
 
 def encode_frame(frame: Any) -> bytes:
     """One frame as a UTF-8 line (no ASCII escaping, so payloads stay byte-exact).
     Raises TypeError/ValueError for a value JSON cannot carry (NaN, Infinity, objects)."""
-    return (_encode(frame) + "\n").encode()
+    try:
+        return (_encode(frame) + "\n").encode()
+    except RecursionError as exc:
+        raise ValueError(f"frame is not JSON-serializable: {exc}") from exc

@@ -10,9 +10,28 @@ JSONRPC_VERSION = "2.0"
 #: Largest frame either side may send (1 MiB).
 MAX_FRAME_BYTES = 1_048_576
 
-# One encoder for every frame: json.dumps with options builds a new encoder per call.
 # allow_nan=False: NaN and Infinity are not JSON; refuse them rather than send a frame the host cannot parse.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _not_json(o: Any) -> Any:
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+try:
+    from json import encoder as _json_encoder
+
+    # One C encoder for every frame (JSONEncoder.encode builds a new one, and a dict of the
+    # containers it has seen, per call). Without the circular-reference dict, a cycle ends
+    # in RecursionError, which the callers treat like any value JSON cannot carry.
+    _c_encode = _json_encoder.c_make_encoder(None, _not_json, _json_encoder.encode_basestring, None, ":", ",", False, False, False)  # type: ignore[attr-defined,misc]
+
+    def _encode(frame: Any) -> str:
+        if type(frame) is str:
+            return _encoder.encode(frame)
+        return "".join(_c_encode(frame, 0))
+except (AttributeError, TypeError):  # no C accelerator (PyPy, a stripped build)
+    _encode = _encoder.encode
 
 
 def serialize_frame(frame: Any) -> str:
@@ -20,8 +39,8 @@ def serialize_frame(frame: Any) -> str:
     Raises WireError for a value JSON cannot carry."""
     try:
         return _encode(frame) + "\n"
-    except (TypeError, ValueError) as exc:
-        raise WireError(f"frame is not JSON-serializable: {exc}") from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise WireError(f"frame is not JSON-serializable: {exc!r}") from exc
 
 
 def build_response(req_id: Any, result: Any) -> dict[str, Any]:
