@@ -339,6 +339,10 @@ class PluginAdapter:
             line = _encode(frame)
         except (TypeError, ValueError, RecursionError) as exc:
             raise E.WireError(f"frame is not JSON-serializable: {exc}") from exc
+        return self._post_text(line)
+
+    def _post_text(self, line: str) -> bool:
+        """Queue one frame's JSON text; True when the sender should wait for drain."""
         # Characters x4 bound the UTF-8 size, so most frames skip the exact count.
         if len(line) * 4 > self.max_frame_bytes and len(line.encode()) > self.max_frame_bytes:
             raise E.WireError(f"frame of {len(line.encode())} bytes exceeds the {self.max_frame_bytes}-byte limit")

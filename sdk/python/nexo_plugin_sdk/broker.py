@@ -8,8 +8,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, TextIO
 
 from . import wire
-from .errors import RpcServerError, RpcTimeoutError, RpcTransportError
-from .events import Event
+from .errors import RpcServerError, RpcTimeoutError, RpcTransportError, WireError
+from .events import Event, _json_str
 from .host import (DEFAULT_RPC_TIMEOUT, LlmCompleteResult, LlmStream, MemoryEntries, Message, _recall_entries,
                    decode_result)
 
@@ -79,8 +79,22 @@ class BrokerSender:
     async def publish(self, topic: str, event: Event | dict[str, Any]) -> None:
         """``broker.publish`` (a notification; the host enforces your allowlist). Inside an
         event handler, an event without ``correlation_id`` gets the handled event's id."""
-        frame = {"jsonrpc": "2.0", "method": "broker.publish", "params": {"topic": topic, "event": _wire_event(event)}}
         post = self._post
+        if post is not None and type(event) is Event:
+            # The hot path: the frame's text is built directly, with the correlation the handler context gives.
+            cid = event.correlation_id
+            if cid is None:
+                handled = current_event.get()
+                if handled is not None:
+                    cid = handled.id
+            try:
+                text = f'{{"jsonrpc":"2.0","method":"broker.publish","params":{{"topic":{_json_str(topic)},"event":{event._wire_text(cid)}}}}}'
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise WireError(f"frame is not JSON-serializable: {exc}") from exc
+            if self._a._post_text(text):
+                await self._a._writer.drain()
+            return
+        frame = {"jsonrpc": "2.0", "method": "broker.publish", "params": {"topic": topic, "event": _wire_event(event)}}
         if post is None:
             await self._a._send(frame, True)
         elif post(frame):

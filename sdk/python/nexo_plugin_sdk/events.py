@@ -7,6 +7,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .wire import _encode, _encode_str
+
+
+def _json_str(value: Any) -> str:
+    return _encode_str(value) if type(value) is str else _encode(value)
+
 _POOL_IDS = 512
 _pool = ""
 _pool_off = 16 * _POOL_IDS
@@ -129,6 +135,23 @@ class Event:
         return d
 
     to_dict = to_json
+
+    def _wire_text(self, correlation_id: str | None) -> str:
+        """The wire form as JSON text, built field by field (the publish hot path: no dict, and
+        only the payload goes through the general encoder). Same content as ``to_json``."""
+        sid = self.session_id
+        meta = self.metadata
+        if sid is not None and not _host_reads_free_sessions and not is_uuid(sid):
+            meta = {**(meta or {}), "session_id": sid}
+            sid = None
+        text = (f'{{"id":{_json_str(self.id)},"timestamp":{_json_str(self.timestamp)},"topic":{_json_str(self.topic)},'
+                f'"source":{_json_str(self.source)},"session_id":{"null" if sid is None else _json_str(sid)},'
+                f'"payload":{_encode(self.payload)}')
+        if correlation_id is not None:
+            text += f',"correlation_id":{_json_str(correlation_id)}'
+        if meta is not None:
+            text += f',"metadata":{_encode(meta)}'
+        return text + "}"
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Event":

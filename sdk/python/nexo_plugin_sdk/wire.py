@@ -18,8 +18,12 @@ def _not_json(o: Any) -> Any:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
+from json import encoder as _json_encoder
+
+#: A str as a JSON string literal (UTF-8 kept, as ensure_ascii=False does).
+_encode_str = _json_encoder.encode_basestring
+
 try:
-    from json import encoder as _json_encoder
 
     # One C encoder for every frame (JSONEncoder.encode builds a new one, and a dict of the
     # containers it has seen, per call). Without the circular-reference dict, a cycle ends
