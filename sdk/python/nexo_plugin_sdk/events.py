@@ -157,6 +157,16 @@ class Event:
     def from_json(cls, d: dict[str, Any]) -> "Event":
         """Build from the wire form; tolerates a host that omits ``id``, ``timestamp`` or ``session_id``."""
         get = d.get
+        # The usual event (every field a string, no metadata) in one step.
+        ev_id = get("id")
+        ts = get("timestamp")
+        topic = get("topic")
+        source = get("source")
+        sid = get("session_id")
+        cid = get("correlation_id")
+        if (type(ev_id) is str and type(ts) is str and type(topic) is str and type(source) is str and ev_id and ts
+                and (sid is None or type(sid) is str) and (cid is None or type(cid) is str) and "metadata" not in d):
+            return cls(ev_id, ts, topic, source, sid, get("payload"), cid)
         ev_id = get("id")
         ts = get("timestamp")
         sid = get("session_id")

@@ -254,3 +254,28 @@ def test_state_dir_defaults_to_the_adapters_plugin_id(tmp_path):
         assert (tmp_path / ".nexo-state" / "sink").is_dir()
     finally:
         p.close()
+
+
+def test_events_run_one_at_a_time_by_default_or_overlap_with_ordered_events_false():
+    def two_recalls(p):
+        p.request("initialize", {})
+        for q in ("alpha", "beta"):
+            p.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", {"recall": q})})
+        p.wait_for(lambda f: f.get("method") == "memory.recall")
+        time.sleep(0.3)
+        return [f for f in p.frames if f.get("method") == "memory.recall"]
+
+    ordered = PluginProcess.fixture("kitchen_sink.py")
+    concurrent = PluginProcess.fixture("kitchen_sink.py", "concurrent")
+    try:
+        assert len(two_recalls(ordered)) == 1, "the second handler waits for the first"
+        reqs = two_recalls(concurrent)
+        assert [r["params"]["query"] for r in reqs] == ["alpha", "beta"], "the reference SDK's behaviour: both in flight"
+        # Answered out of order, each handler gets its own reply.
+        for r in reversed(reqs):
+            concurrent.send({"jsonrpc": "2.0", "id": r["id"], "result": {"entries": [{"id": "m", "agent_id": "a1", "content": r["params"]["query"]}]}})
+        concurrent.wait_for(lambda f: len(concurrent.published()) == 2)
+        assert [f["params"]["event"]["payload"]["recalled"] for f in concurrent.published()] == [["beta"], ["alpha"]]
+    finally:
+        ordered.close()
+        concurrent.close()
