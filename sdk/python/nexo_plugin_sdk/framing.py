@@ -39,30 +39,74 @@ class LineDecoder:
                 return
             self.skipping = False
             chunk = chunk[nl + 1:]
-        if self.buf:
-            nl = chunk.find(b"\n")
-            if nl == -1:
+        cut = chunk.rfind(b"\n")
+        if cut == -1:
+            if chunk:
                 if len(self.buf) + len(chunk) > self.max + 1:
                     self._skip()
                 else:
                     self.buf += chunk
-                return
-            self.buf += chunk[:nl]
-            line = bytes(self.buf)
+            return
+        head = chunk[:cut]
+        if self.buf:
+            head = bytes(self.buf) + head
             self.buf = bytearray()
-            self._line(line)
-            chunk = chunk[nl + 1:]
-        # The common case, a chunk of whole lines, is split in C in one call.
-        lines = chunk.split(b"\n")
-        rest = lines.pop()
-        line_fn = self._line
-        for raw in lines:
-            line_fn(raw)
+        rest = chunk[cut + 1:]
         if rest:
             if len(rest) > self.max + 1:
                 self._skip()
             else:
                 self.buf = bytearray(rest)
+        # The whole lines of a chunk are decoded once and parsed in place, line by line.
+        try:
+            text = head.decode()
+        except UnicodeDecodeError:
+            for raw in head.split(b"\n"):
+                self._line(raw)
+            return
+        self._lines(text)
+
+    def _lines(self, text: str) -> None:
+        scan = _scan
+        on_value = self.on_value
+        limit = self.max
+        pos = 0
+        size = len(text)
+        while pos <= size:
+            nl = text.find("\n", pos)
+            if nl == -1:
+                nl = size
+            width = nl - pos
+            if width * 4 > limit and (width > limit or len(text[pos:nl].encode()) > limit):
+                line = text[pos:nl].rstrip("\r")
+                if len(line.encode()) > limit:
+                    self.on_bad("too_large", str(len(text[pos:nl].encode())))
+                    pos = nl + 1
+                    continue
+            try:
+                value, end = scan(text, pos)
+            except (StopIteration, ValueError, RecursionError):
+                self._text_line(text[pos:nl])
+            else:
+                # A line is one frame on its own: JSON that runs past its newline is not one.
+                if end == nl or (end < nl and not text[end:nl].strip()):
+                    on_value(value)
+                else:
+                    self._text_line(text[pos:nl])
+            pos = nl + 1
+
+    def _text_line(self, line: str) -> None:
+        # The slow path (leading whitespace, a blank line, or not one JSON value): json.loads decides, with its message.
+        try:
+            value = _loads(line)
+        except ValueError as exc:
+            if line.strip():
+                self.on_bad("invalid_json", str(exc))
+            return
+        except RecursionError:
+            self.on_bad("invalid_json", "nesting too deep")
+            return
+        self.on_value(value)
 
     def _skip(self) -> None:
         self.on_bad("too_large", "")
@@ -90,10 +134,13 @@ class LineDecoder:
             value = self._slow(raw)
             if value is _BAD:
                 return
+        except RecursionError:
+            self.on_bad("invalid_json", "nesting too deep")
+            return
         except UnicodeDecodeError:
             try:
                 value = _loads(raw.decode("utf-8", "replace"))
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 self.on_bad("invalid_json", str(exc))
                 return
         except ValueError as exc:
@@ -109,6 +156,9 @@ class LineDecoder:
         except ValueError as exc:
             if raw.strip():
                 self.on_bad("invalid_json", str(exc))
+            return _BAD
+        except RecursionError:
+            self.on_bad("invalid_json", "nesting too deep")
             return _BAD
 
 
