@@ -279,3 +279,25 @@ def test_events_run_one_at_a_time_by_default_or_overlap_with_ordered_events_fals
     finally:
         ordered.close()
         concurrent.close()
+
+
+def test_exit_on_shutdown_ends_a_process_that_a_thread_would_keep_alive():
+    p = PluginProcess.fixture("lingering.py")
+    kept = PluginProcess.fixture("lingering.py", "keep")
+    try:
+        for q in (p, kept):
+            assert q.request("shutdown", {"reason": "test"})["result"] == {"ok": True}
+        assert p.proc.wait(timeout=10) == 0, "exit_on_shutdown (default) ends the process"
+        deadline = time.time() + 5
+        while "run() returned" not in p.stderr and time.time() < deadline:
+            time.sleep(0.05)
+        assert "run() returned" in p.stderr, "code after run() still ran"
+        kept.wait_for(lambda f: True)
+        deadline = time.time() + 10
+        while "run() returned" not in kept.stderr and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)
+        assert kept.proc.poll() is None, "exit_on_shutdown=False leaves the process to its threads"
+    finally:
+        p.close()
+        kept.close()
