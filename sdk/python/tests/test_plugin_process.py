@@ -301,3 +301,11 @@ def test_exit_on_shutdown_ends_a_process_that_a_thread_would_keep_alive():
     finally:
         p.close()
         kept.close()
+
+
+def test_stdout_guard_forwards_a_printed_json_object_line_as_a_frame(sink):
+    frame = '{"jsonrpc":"2.0","method":"broker.publish","params":{"topic":"plugin.inbound.sink","event":{"topic":"plugin.inbound.sink","source":"sink","payload":{"printed":true}}}}'
+    sink.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", {"log": frame})})
+    sink.wait_for(lambda f: f.get("params", {}).get("event", {}).get("payload") == {"printed": True})
+    assert "[stdout-guard] {" not in sink.stderr, "a whole JSON-object line is a frame, as the reference SDK's guard forwards it"
+    assert sink.bad_stdout == []
