@@ -173,9 +173,9 @@ class PluginAdapter:
         for t in tools:
             name = t.name if isinstance(t, ToolDef) else t.get("name") if isinstance(t, dict) else None
             if not isinstance(name, str):
-                raise ManifestError_(f"a tool definition must be a ToolDef or a dict with a name, got {t!r}")
+                raise E.ManifestError(f"a tool definition must be a ToolDef or a dict with a name, got {t!r}")
             if name not in declared and name != _PROBE_TOOL:
-                raise ManifestError_(f"tool {name!r} is declared but not listed in the manifest's [plugin.extends].tools "
+                raise E.ManifestError(f"tool {name!r} is declared but not listed in the manifest's [plugin.extends].tools "
                                      f"({declared}); add it there")
         self.tools = list(tools)
         return self
@@ -728,4 +728,3 @@ class PluginAdapter:
             self._finished.set_result(None)
 
 
-ManifestError_ = E.ManifestError
