@@ -1,17 +1,57 @@
-"""Python SDK for nexo subprocess plugins: JSON-RPC 2.0, one object per line, over stdio."""
-from .adapter import PluginAdapter, ToolContext
+"""Python SDK for nexo subprocess plugins: JSON-RPC 2.0, one object per line, over stdio.
+
+Every public name of the reference SDK (lordmacu/nexo-plugin-sdks, ``python/``) is
+here with its signature; Nexo's additions sit beside them (README: "Reference API
+and what Nexo adds")."""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from .adapter import EventHandler, PluginAdapter, ShutdownHandler, ToolHandler, ToolHandlerWithContext
+from .broker import BrokerSender
 from .conformance import PROBE_ENV, PROBE_TOOL, conformance_probe
-from .errors import (HostCallAbandoned, HostCallTimeout, RpcError, ToolDenied, ToolError, ToolExecutionFailed,
-                     ToolInvalidArguments, ToolNotFound, ToolUnavailable)
-from .event import Event, uuid7
-from .framing import MAX_FRAME_BYTES
-from .host_calls import BrokerSender, LlmStream
+from .errors import (ManifestError, PluginError, RpcDecodeError, RpcError, RpcServerError, RpcTimeoutError,
+                     RpcTransportError, WireError)
+from .events import Event, uuid7
+from .host import DEFAULT_RPC_TIMEOUT, LlmCompleteResult, LlmStream, MemoryEntry, Message, TokenCount
+from .manifest import read_manifest
 from .state import state_dir
-from .tools import ToolDef, ToolInvocation, text_result
+from .stdout_guard import STDOUT_GUARD_MARKER, install_stdout_guard, is_stdout_guard_installed, uninstall_stdout_guard
+from .tools import (ToolArgumentInvalid, ToolContext, ToolDef, ToolDenied, ToolExecutionFailed, ToolInvocation,
+                    ToolInvocationError, ToolNotFound, ToolUnavailable, text_result)
+from .wire import (JSONRPC_VERSION, MAX_FRAME_BYTES, build_error_response, build_notification, build_response,
+                   serialize_frame)
+
+__version__ = "0.4.0"
+
+# Older Nexo names: still importable, with a DeprecationWarning naming the replacement.
+_DEPRECATED = {
+    "ToolInvalidArguments": ("ToolArgumentInvalid", ToolArgumentInvalid),
+    "ToolError": ("ToolInvocationError", ToolInvocationError),
+    "HostCallTimeout": ("RpcTimeoutError", RpcTimeoutError),
+    "HostCallAbandoned": ("RpcTransportError", RpcTransportError),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        new, value = _DEPRECATED[name]
+        warnings.warn(f"nexo_plugin_sdk.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
-    "PluginAdapter", "ToolContext", "BrokerSender", "LlmStream", "Event", "uuid7", "ToolDef", "ToolInvocation",
-    "text_result", "RpcError", "HostCallTimeout", "HostCallAbandoned", "ToolError", "ToolNotFound",
-    "ToolInvalidArguments", "ToolExecutionFailed", "ToolUnavailable", "ToolDenied", "state_dir", "MAX_FRAME_BYTES",
-    "conformance_probe", "PROBE_TOOL", "PROBE_ENV",
+    # Reference SDK API
+    "PluginAdapter", "BrokerSender", "Event", "EventHandler", "ShutdownHandler", "ToolHandler", "ToolHandlerWithContext",
+    "ToolDef", "ToolInvocation", "ToolContext", "ToolInvocationError", "ToolNotFound", "ToolArgumentInvalid",
+    "ToolExecutionFailed", "ToolUnavailable", "ToolDenied", "text_result",
+    "MemoryEntry", "Message", "TokenCount", "LlmCompleteResult", "LlmStream", "DEFAULT_RPC_TIMEOUT",
+    "PluginError", "ManifestError", "WireError", "RpcError", "RpcServerError", "RpcTimeoutError", "RpcTransportError",
+    "RpcDecodeError", "read_manifest",
+    "install_stdout_guard", "uninstall_stdout_guard", "is_stdout_guard_installed", "STDOUT_GUARD_MARKER",
+    "JSONRPC_VERSION", "MAX_FRAME_BYTES", "serialize_frame", "build_response", "build_error_response", "build_notification",
+    # Nexo additions
+    "uuid7", "state_dir", "conformance_probe", "PROBE_TOOL", "PROBE_ENV",
 ]

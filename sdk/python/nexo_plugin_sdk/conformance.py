@@ -8,9 +8,9 @@ import inspect
 import os
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
-from .errors import (HostCallTimeout, RpcError, ToolDenied, ToolError, ToolExecutionFailed, ToolInvalidArguments, ToolNotFound,
-                     ToolUnavailable)
-from .tools import ToolDef, ToolInvocation, text_result
+from .errors import RpcServerError, RpcTimeoutError
+from .tools import (ToolArgumentInvalid, ToolDef, ToolDenied, ToolExecutionFailed, ToolInvocation, ToolInvocationError,
+                    ToolNotFound, ToolUnavailable, text_result)
 
 if TYPE_CHECKING:
     from .adapter import ToolContext
@@ -26,7 +26,7 @@ PROBE_TOOL_DEF = ToolDef(
     {"type": "object", "properties": {"action": {"type": "string"}}, "required": ["action"]},
 )
 
-ToolHandler = Callable[[ToolInvocation, "ToolContext"], Awaitable[Any] | Any]
+ToolHandler = Callable[..., Awaitable[Any] | Any]
 
 
 def conformance_probe(tools: list[ToolDef | dict[str, Any]] | None = None, on_tool: ToolHandler | None = None,
@@ -47,20 +47,23 @@ def conformance_probe(tools: list[ToolDef | dict[str, Any]] | None = None, on_to
         own["on_tool"] = on_tool
     if environ.get(PROBE_ENV) != "1":
         return own
+    from .adapter import _takes_context
+
+    takes_ctx = on_tool is not None and _takes_context(on_tool)
 
     async def handler(inv: ToolInvocation, ctx: "ToolContext") -> Any:
         if inv.tool_name == PROBE_TOOL:
-            return await run_probe(inv.args, ctx)
+            return await run_probe(inv.args if isinstance(inv.args, Mapping) else {}, ctx)
         if on_tool is not None:
-            result = on_tool(inv, ctx)
+            result = on_tool(inv, ctx) if takes_ctx else on_tool(inv)
             return await result if inspect.isawaitable(result) else result
         raise ToolNotFound(inv.tool_name)
 
     return {"tools": [*(tools or []), PROBE_TOOL_DEF], "on_tool": handler}
 
 
-def _invalid(path: str, message: str) -> ToolInvalidArguments:
-    return ToolInvalidArguments(message, [{"path": path, "message": message}])
+def _invalid(path: str, message: str) -> ToolArgumentInvalid:
+    return ToolArgumentInvalid(message, [{"path": path, "message": message}])
 
 
 def _seconds(args: Mapping[str, Any]) -> float | None:
@@ -71,9 +74,9 @@ def _seconds(args: Mapping[str, Any]) -> float | None:
 async def _outcome(call: Awaitable[Any], chunks: list[Any] | None = None) -> dict[str, Any]:
     try:
         result = await call
-    except HostCallTimeout:
+    except RpcTimeoutError:
         return {"ok": False, "timeout": True}
-    except RpcError as exc:
+    except RpcServerError as exc:
         return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
     except Exception as exc:
         return {"ok": False, "error": {"message": str(exc) or exc.__class__.__name__}}
@@ -83,11 +86,11 @@ async def _outcome(call: Awaitable[Any], chunks: list[Any] | None = None) -> dic
     return out
 
 
-def _typed(code: Any) -> ToolError:
+def _typed(code: Any) -> ToolInvocationError:
     if code == -33401:
         return ToolNotFound("asked to fail with -33401")
     if code == -33402:
-        return ToolInvalidArguments("asked to fail with -33402", [{"path": "/", "message": "rejected on request"}])
+        return ToolArgumentInvalid("asked to fail with -33402", [{"path": "/", "message": "rejected on request"}])
     if code == -33403:
         return ToolExecutionFailed("asked to fail with -33403")
     if code == -33404:
@@ -117,12 +120,16 @@ async def run_probe(args: Mapping[str, Any], ctx: "ToolContext") -> Any:
         return text_result("printed")
     if action == "memory_recall":
         limit = args.get("limit", 10)
-        return await _outcome(ctx.broker.memory_recall(str(args.get("agent_id", "")), str(args.get("query", "")), limit, timeout=_seconds(args)))
+        # The host's result as sent (the probe checks the wire, not the typed decoding).
+        params = {"agent_id": str(args.get("agent_id", "")), "query": str(args.get("query", "")), "limit": limit}
+        return await _outcome(ctx.broker._a._request("memory.recall", params, _seconds(args)))
     if action == "llm_complete":
-        options = {k: args[k] for k in ("provider", "model", "max_tokens", "temperature", "system_prompt") if k in args}
-        messages = args.get("messages") or []
+        from .broker import _llm_params
+
+        params = _llm_params(args.get("provider"), args.get("model"), args.get("messages") or [], args.get("max_tokens", 4096),
+                             args.get("temperature", 0.7), args.get("system_prompt"), args.get("stream") is True)
         if args.get("stream") is True:
             chunks: list[Any] = []
-            return await _outcome(ctx.broker.llm_complete(messages=messages, on_delta=chunks.append, timeout=_seconds(args), **options), chunks)
-        return await _outcome(ctx.broker.llm_complete(messages=messages, timeout=_seconds(args), **options))
+            return await _outcome(ctx.broker._a._request("llm.complete", params, _seconds(args), chunks.append), chunks)
+        return await _outcome(ctx.broker._a._request("llm.complete", params, _seconds(args)))
     raise _invalid("/action", "action is required: echo, fail, throw, sleep, print, memory_recall or llm_complete")

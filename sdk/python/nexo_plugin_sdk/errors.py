@@ -1,4 +1,10 @@
-"""JSON-RPC and contract error codes, and the typed tool errors."""
+"""Exceptions of the SDK and the JSON-RPC / contract error codes.
+
+The class tree is the reference SDK's: ``PluginError`` > ``ManifestError``,
+``WireError``, ``RpcError`` > ``RpcServerError``, ``RpcTimeoutError``,
+``RpcTransportError``, ``RpcDecodeError``. The typed tool errors live in
+``tools`` (re-exported here for older imports).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -16,64 +22,90 @@ TOOL_UNAVAILABLE = -33404
 TOOL_DENIED = -33405
 
 
-class RpcError(Exception):
-    """An error reply (from the host, or one the plugin sends)."""
+class PluginError(Exception):
+    """Base class of every SDK error."""
 
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+
+class ManifestError(PluginError, ValueError):
+    """The manifest TOML does not parse, or a required field is missing or invalid.
+    Also a ValueError, which is what older Nexo code caught."""
+
+
+class WireError(PluginError):
+    """A malformed or oversized frame (from the host, or built by a handler)."""
+
+
+class RpcError(PluginError):
+    """A plugin-to-host request failed; base of the concrete kinds below.
+
+    ``code``/``message``/``data`` are set when the host answered with an error
+    (``RpcServerError``) and are None otherwise. The older Nexo form
+    ``RpcError(code, message, data=None)`` still constructs one."""
+
+    code: int | None = None
+    data: Any = None
+
+    def __init__(self, *args: Any, data: Any = None) -> None:
+        if len(args) >= 2 and isinstance(args[0], int) and not isinstance(args[0], bool):
+            self.code = args[0]
+            self.message = str(args[1])
+            self.data = args[2] if len(args) > 2 else data
+            super().__init__(self.message)
+            return
+        super().__init__(*args)
+        self.message = str(args[0]) if args else ""
         self.data = data
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"code": self.code, "message": self.message}
+        """The JSON-RPC ``error`` object: ``{code, message, data?}`` (-32603 when there is no code)."""
+        d: dict[str, Any] = {"code": INTERNAL_ERROR if self.code is None else self.code, "message": self.message}
         if self.data is not None:
             d["data"] = self.data
         return d
 
 
-class HostCallTimeout(Exception):
-    """The host did not answer a plugin's request within its deadline."""
+class RpcServerError(RpcError):
+    """The host answered with a JSON-RPC error: ``code`` (-32603 backend missing or not
+    configured, -32602 bad params, -32601 not wired host-side), ``message``, and
+    ``data`` when the host sent one."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"rpc error {code}: {message}")
+        self.code = code
+        self.message = message
+        self.data = data
 
 
-class HostCallAbandoned(Exception):
-    """The plugin started shutting down while the host call was pending (or before it was sent)."""
+class RpcTimeoutError(RpcError):
+    """No reply within the call's deadline; ``seconds`` is that deadline."""
+
+    def __init__(self, seconds: float, message: str | None = None) -> None:
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+            # The older Nexo form HostCallTimeout("message").
+            message, seconds = str(seconds), float("nan")
+        super().__init__(message or f"no host reply within {seconds:g}s")
+        self.seconds = seconds
 
 
-class ToolError(RpcError):
-    """Base of the typed tool errors: raise one from on_tool to send its contract code."""
+class RpcTransportError(RpcError):
+    """The request could not be sent, or its reply will never come (the plugin is
+    shutting down, or the host went away)."""
 
 
-class ToolNotFound(ToolError):
-    """-33401: no such tool."""
-
-    def __init__(self, tool_name: str) -> None:
-        super().__init__(TOOL_NOT_FOUND, f"tool not found: {tool_name}")
+class RpcDecodeError(RpcError):
+    """The host's reply does not have the shape the call returns."""
 
 
-class ToolInvalidArguments(ToolError):
-    """-33402: arguments do not fit the schema; details (sent as data.details) lists what is wrong."""
-
-    def __init__(self, message: str, details: Any = None) -> None:
-        super().__init__(TOOL_INVALID_ARGS, message, None if details is None else {"details": details})
+#: Deprecated Nexo names, kept so older plugins keep working.
+HostCallTimeout = RpcTimeoutError
+HostCallAbandoned = RpcTransportError
 
 
-class ToolExecutionFailed(ToolError):
-    """-33403: the tool ran and failed."""
+def __getattr__(name: str) -> Any:
+    # The typed tool errors moved to .tools (where the reference SDK keeps them); old imports still work.
+    from . import tools
 
-    def __init__(self, message: str, data: Any = None) -> None:
-        super().__init__(TOOL_EXECUTION_FAILED, message, data)
-
-
-class ToolUnavailable(ToolError):
-    """-33404: temporarily unavailable; the caller may retry after retry_after_ms (sent as data.retry_after_ms)."""
-
-    def __init__(self, message: str, retry_after_ms: int | None = None) -> None:
-        super().__init__(TOOL_UNAVAILABLE, message, None if retry_after_ms is None else {"retry_after_ms": retry_after_ms})
-
-
-class ToolDenied(ToolError):
-    """-33405: the caller may not use this tool."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(TOOL_DENIED, message)
+    if name in ("ToolError", "ToolNotFound", "ToolInvalidArguments", "ToolArgumentInvalid", "ToolExecutionFailed",
+                "ToolUnavailable", "ToolDenied", "ToolInvocationError"):
+        return getattr(tools, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,9 +24,11 @@ def test_framing_partial_lines_crlf_and_blank_lines():
 
 
 def test_framing_invalid_utf8_non_json_and_oversize_lines_are_skipped():
-    values, bad = decode([b"\xff\xfe\n", b"nope\n", b'{"big":"' + b"x" * 5000 + b'"}\n', b'{"ok":1}\n'])
-    assert values == [{"ok": 1}]
-    assert bad == ["invalid_utf8", "invalid_json", "too_large"]
+    values, bad = decode([b"\xff\xfe\n", b"nope\n", b'{"big":"' + b"x" * 5000 + b'"}\n', b'{"ok":1}\n',
+                          b'{"s":"\xff"}\n'])
+    # Bytes that are not UTF-8 are replaced before parsing (as the reference SDK does).
+    assert values == [{"ok": 1}, {"s": "\ufffd"}]
+    assert bad == ["invalid_json", "invalid_json", "too_large"]
 
 
 def test_framing_does_not_buffer_an_oversize_line():
@@ -77,7 +79,7 @@ def test_conformance_probe_is_added_only_under_the_runner():
 def test_probe_argument_errors_are_typed_with_details():
     import asyncio
 
-    from nexo_plugin_sdk import ToolInvalidArguments, ToolUnavailable
+    from nexo_plugin_sdk import ToolArgumentInvalid as ToolInvalidArguments, ToolUnavailable
     from nexo_plugin_sdk.conformance import run_probe
 
     for args in ({}, {"action": "echo"}, {"action": "nope"}, {"action": "fail", "code": 1}):
@@ -133,3 +135,28 @@ def test_pip_installs_the_sdk_from_its_folder(tmp_path):
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines()[0].startswith(str(target))
     assert (target / "nexo_plugin_sdk" / "py.typed").exists()
+
+
+def test_framing_each_line_is_one_frame_and_deep_nesting_is_a_bad_line_not_a_crash():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    values, bad = decode([b'{"a":\n1}\n', deep + b"\n", b'{"ok":2}\r\n', b'  {"ws":3}\n'], max_bytes=1 << 20)
+    # JSON running past its newline is not a frame; each line is judged alone.
+    assert values == [{"ok": 2}, {"ws": 3}]
+    assert bad == ["invalid_json", "invalid_json", "invalid_json"]
+
+
+def test_framing_the_same_values_whatever_the_chunking():
+    import random
+
+    lines = [b'{"i":%d,"s":"\xc3\xa9\xf0\x9f\x98\x80"}' % i for i in range(300)] + [b"not json", b"", b"\xff\xfe", b'{"x":' + b'"y' * 700 + b'"}']
+    data = b"\n".join(lines) + b"\n"
+    whole = decode([data], max_bytes=1000)
+    rnd = random.Random(7)
+    for _ in range(20):
+        chunks, i = [], 0
+        while i < len(data):
+            n = rnd.randint(1, 700)
+            chunks.append(data[i:i + n])
+            i += n
+        assert decode(chunks, max_bytes=1000) == whole
+    assert len(whole[0]) == 300 and whole[1] == ["invalid_json", "invalid_json", "too_large"]
