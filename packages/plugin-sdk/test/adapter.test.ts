@@ -34,7 +34,7 @@ test("sdk - echo: broker.event in, broker.publish out on the mirrored topic, 1,0
   const sentIds: string[] = [];
   for (let i = 0; i < 1000; i++) {
     const e = event("plugin.outbound.sink", { i });
-    sentIds.push(e.id);
+    sentIds.push(String(e.id));
     p.notify("broker.event", { topic: "plugin.outbound.sink", event: e });
   }
   await p.waitFor(() => p.published().length === 1000, "1000 publishes", 20_000);
