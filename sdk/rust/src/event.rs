@@ -181,3 +181,25 @@ mod tests {
         assert_eq!(bare.session_id, None);
     }
 }
+
+tokio::task_local! {
+    /// The id of the event whose handler runs on this task.
+    static HANDLED_EVENT: String;
+}
+
+/// Run `fut` as the handler of the event `event_id`: an event it publishes
+/// without a `correlation_id` gets that id, through every `.await` (but not in
+/// tasks it spawns).
+pub(crate) fn in_handler_of<F: std::future::Future>(event_id: String, fut: F) -> impl std::future::Future<Output = F::Output> {
+    HANDLED_EVENT.scope(event_id, fut)
+}
+
+/// An event as published: the handled event's id as `correlation_id` when it has none.
+pub(crate) fn outgoing(mut event: Event) -> Event {
+    if event.correlation_id.is_none() {
+        if let Ok(id) = HANDLED_EVENT.try_with(|id| id.clone()) {
+            event.correlation_id = Some(id);
+        }
+    }
+    event
+}
