@@ -1,10 +1,12 @@
 // Round trips host -> echo plugin -> host for each SDK language (TS, Python, PHP, Rust),
-// beside the raw NDJSON baseline measured in the same run.
+// beside the raw NDJSON baseline measured in the same run, and, per language that has
+// one, a raw echo plugin (no SDK) under the same host: the SDK's ratio to the raw child
+// of its own language is its cost.
 // Run: npm run build && bash scripts/setup.sh && node --import tsx bench/roundtrip-polyglot.bench.ts
 // Env: BENCH_SEQ (sequential round trips, default 5000), BENCH_PIPE (pipelined, default 50000).
 // Each case first runs WARMUP untimed round trips, so no case pays for JIT warm-up the others skip.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +22,7 @@ const PIPE_TOTAL = Number(process.env.BENCH_PIPE ?? 50_000);
 const WARMUP = 1000;
 const IN_FLIGHT = 1000;
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const RAW = fileURLToPath(new URL("./fixtures/raw-echo.mjs", import.meta.url));
 
 /** One way to send an event and learn when its echo came back. */
@@ -92,7 +95,7 @@ async function hostEchoer(dir: string, id: string): Promise<Echoer> {
   const state = mkdtempSync(join(tmpdir(), "nexo-bench-"));
   const broker = new LocalBroker();
   const host = new PluginHost({ broker, logger: silentLogger(), nexoVersion: "0.1.0", stateRoot: state });
-  host.add({ manifest: loadManifest(join(EXAMPLES, dir), { nexoVersion: "0.1.0" }) });
+  host.add({ manifest: loadManifest(dir, { nexoVersion: "0.1.0" }) });
   const report = await host.startAll();
   if (report.failed.length) throw new Error(`${dir} failed to start: ${report.failed[0].error} (run npm run build and bash scripts/setup.sh)`);
   const e: Echoer = {
@@ -110,18 +113,34 @@ async function hostEchoer(dir: string, id: string): Promise<Echoer> {
   return e;
 }
 
+/** One language: its SDK's echo example and, when there is one, its raw (no SDK) echo plugin. */
+const LANGUAGES: Array<{ label: string; sdk: [dir: string, id: string]; raw?: [dir: string, id: string] }> = [
+  { label: "TypeScript", sdk: [join(EXAMPLES, "echo-ts"), "echo"], raw: [join(FIXTURES, "raw-echo-node"), "raw_node"] },
+  { label: "Python", sdk: [join(EXAMPLES, "echo-python"), "echo_py"] },
+  { label: "PHP", sdk: [join(EXAMPLES, "echo-php"), "echo_php"] },
+  { label: "Rust", sdk: [join(EXAMPLES, "echo-rust"), "echo_rust"], raw: [join(FIXTURES, "raw-echo-rust"), "raw_rust"] },
+];
+const ONLY = process.env.BENCH_LANGS?.split(",");
+
 const raw = await measure("raw NDJSON echo child (baseline)", rawEchoer());
 const rows: Row[] = [raw.seq];
 const pipeRows: Row[] = [raw.pipe];
-for (const [dir, id, label] of [
-  ["echo-ts", "echo", "TypeScript"],
-  ["echo-python", "echo_py", "Python"],
-  ["echo-php", "echo_php", "PHP"],
-  ["echo-rust", "echo_rust", "Rust"],
-] as const) {
-  const r = await measure(`host -> ${dir} (${label}) -> host`, await hostEchoer(dir, id));
-  r.seq.ratio = `${((r.seq.opsPerSec / raw.seq.opsPerSec) * 100).toFixed(0)}% of baseline`;
-  r.pipe.ratio = `${((r.pipe.opsPerSec / raw.pipe.opsPerSec) * 100).toFixed(0)}% of baseline`;
+const pct = (a: Row, b: Row): string => `${((a.opsPerSec / b.opsPerSec) * 100).toFixed(0)}%`;
+for (const { label, sdk, raw: rawPlugin } of LANGUAGES) {
+  let own = rawPlugin;
+  if (ONLY && !ONLY.includes(label)) continue;
+  if (own && !existsSync(join(own[0], "nexo-plugin.toml"))) own = undefined;
+  let ownRaw: { seq: Row; pipe: Row } | undefined;
+  if (own) {
+    ownRaw = await measure(`host -> ${own[1]} (${label}, no SDK) -> host`, await hostEchoer(own[0], own[1]));
+    ownRaw.seq.ratio = `${pct(ownRaw.seq, raw.seq)} of baseline`;
+    ownRaw.pipe.ratio = `${pct(ownRaw.pipe, raw.pipe)} of baseline`;
+    rows.push(ownRaw.seq);
+    pipeRows.push(ownRaw.pipe);
+  }
+  const r = await measure(`host -> ${sdk[0].split("/").pop()} (${label}) -> host`, await hostEchoer(sdk[0], sdk[1]));
+  r.seq.ratio = `${pct(r.seq, raw.seq)} of baseline${ownRaw ? `, ${pct(r.seq, ownRaw.seq)} of raw ${label}` : ""}`;
+  r.pipe.ratio = `${pct(r.pipe, raw.pipe)} of baseline${ownRaw ? `, ${pct(r.pipe, ownRaw.pipe)} of raw ${label}` : ""}`;
   rows.push(r.seq);
   pipeRows.push(r.pipe);
 }
