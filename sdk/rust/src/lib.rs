@@ -37,6 +37,7 @@ mod errors;
 mod event;
 mod framing;
 mod manifest;
+pub mod plugin;
 mod state_dir;
 mod stdout_guard;
 mod tools;
