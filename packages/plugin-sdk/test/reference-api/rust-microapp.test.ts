@@ -61,7 +61,7 @@ test("rust microapp api - a plugin written against the upstream Rust plugin API 
   ).catch((err) => {
     throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
   });
-  const tool = (suffix: string) => names.find((n) => n.endsWith(suffix))!;
+  const tool = (suffix: string) => names!.find((n) => n.endsWith(suffix))!;
   const call = async (suffix: string, args: unknown) => {
     const r = await fetch(`${base}/tools/${tool(suffix)}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(args) });
     return { status: r.status, body: (await r.json()) as Record<string, any> };
