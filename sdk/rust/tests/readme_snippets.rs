@@ -3,6 +3,9 @@
 // external services the patterns call are stand-ins with the signatures used.
 #![allow(unused, dead_code, unreachable_code, clippy::all)]
 
+// The dependency rename the README shows for code written against the upstream crate.
+extern crate nexo_plugin_sdk as nexo_microapp_sdk;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -126,6 +129,34 @@ mod block_1 {
     use super::*;
     use super::tokio_with_net as tokio;
 // block 1
+use nexo_microapp_sdk::plugin::{BrokerSender, Event, PluginAdapter, ToolContext, ToolInvocation, ToolInvocationError};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    Ok(PluginAdapter::new(MANIFEST)?
+        .on_broker_event(|_topic: String, event: Event, broker: BrokerSender| async move {
+            let t = "plugin.inbound.slack";
+            let _ = broker.publish(t, Event::new(t, "slack", serde_json::json!({ "echo": event.payload }))).await;
+        })
+        .on_tool_with_context(|inv: ToolInvocation, ctx: ToolContext| async move {
+            match inv.tool_name.as_str() {
+                "slack_recall" => match ctx.broker.recall_memory("agent", "prefs", 5).await {
+                    Ok(entries) => Ok(serde_json::json!({ "found": entries.len() })),
+                    Err(e) => Err(ToolInvocationError::Unavailable(e.to_string())),
+                },
+                other => Err(ToolInvocationError::NotFound(other.into())),
+            }
+        })
+        .on_shutdown(|| async { Ok(()) })
+        .run_stdio()
+        .await?)
+}
+}
+
+mod block_2 {
+    use super::*;
+    use super::tokio_with_net as tokio;
+// block 2
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -134,11 +165,11 @@ use serde_json::{json, Value};
 const MANIFEST: &str = include_str!("readme-manifest.toml");
 }
 
-mod block_2 {
+mod block_3 {
     use super::*;
     use super::tokio_with_net as tokio;
     pub async fn snippet() -> std::io::Result<()> {
-// block 2
+// block 3
 PluginAdapter::new(MANIFEST)
     .on_event(|topic, event, broker| async move {
         let out = topic.replace("plugin.outbound.", "plugin.inbound.");
@@ -150,11 +181,11 @@ PluginAdapter::new(MANIFEST)
 }
 }
 
-mod block_3 {
+mod block_4 {
     use super::*;
     use super::tokio_with_net as tokio;
     pub async fn snippet() -> std::io::Result<()> {
-// block 3
+// block 4
 async fn webhook(State(broker): State<BrokerSender>, Json(body): Json<Value>) -> StatusCode {
     let t = "plugin.inbound.webhook";
     match broker.publish(t, Event::new(t, "my_plugin", body)).await { Ok(()) => StatusCode::ACCEPTED, Err(_) => StatusCode::SERVICE_UNAVAILABLE }
@@ -168,11 +199,11 @@ adapter.run().await
 }
 }
 
-mod block_4 {
+mod block_5 {
     use super::*;
     use super::tokio_with_net as tokio;
     pub async fn snippet() -> std::io::Result<()> {
-// block 4
+// block 5
 PluginAdapter::new(MANIFEST)
     .tools(vec![ToolDef::new("create_invoice", "Create a Stripe invoice", json!({ "type": "object" }))])
     .on_tool(|inv, _ctx| async move {
@@ -186,11 +217,11 @@ PluginAdapter::new(MANIFEST)
 }
 }
 
-mod block_5 {
+mod block_6 {
     use super::*;
     use super::tokio_with_net as tokio;
     pub async fn snippet() -> std::io::Result<()> {
-// block 5
+// block 6
 let adapter = PluginAdapter::new(MANIFEST);
 let (broker, mut stop) = (adapter.broker(), adapter.shutdown_signal());
 let file = state_dir(None)?.join("seen.json");
@@ -211,11 +242,11 @@ adapter.run().await
 }
 }
 
-mod block_6 {
+mod block_7 {
     use super::*;
     use super::tokio_with_net as tokio;
     pub async fn snippet() -> std::io::Result<()> {
-// block 6
+// block 7
 let adapter = PluginAdapter::new(MANIFEST);
 let (broker, mut stop) = (adapter.broker(), adapter.shutdown_signal());
 tokio::spawn(async move {
@@ -237,11 +268,11 @@ adapter.run().await // SIGTERM from the daemon drains and exits 0, even mid-conn
 }
 }
 
-mod block_7 {
+mod block_8 {
     use super::*;
     use super::tokio_with_net as tokio;
     pub async fn snippet() -> std::io::Result<()> {
-// block 7
+// block 8
 let buffers: Arc<Mutex<HashMap<String, (Vec<String>, u64)>>> = Default::default();
 PluginAdapter::new(MANIFEST)
     .on_event(move |_topic, event, broker| {
@@ -274,11 +305,11 @@ PluginAdapter::new(MANIFEST)
 }
 }
 
-mod block_8 {
+mod block_9 {
     use super::*;
     use super::tokio_with_net as tokio;
     pub async fn snippet() -> std::io::Result<()> {
-// block 8
+// block 9
 PluginAdapter::new(MANIFEST)
     .on_event(|topic, event, broker| async move {
         if !topic.starts_with("plugin.outbound.sms") { return Ok(()); }
@@ -292,11 +323,11 @@ PluginAdapter::new(MANIFEST)
 }
 }
 
-mod block_9 {
+mod block_10 {
     use super::*;
     use super::tokio_with_net as tokio;
     pub async fn snippet() -> std::io::Result<()> {
-// block 9
+// block 10
 let instance = std::env::var("NEXO_PLUGIN_INSTANCE").unwrap_or_else(|_| "default".into()); // set by the daemon per instance
 let inbound = format!("plugin.inbound.telegram.{instance}");
 let adapter = PluginAdapter::new(MANIFEST).on_event(move |topic, event, _broker| {
@@ -313,7 +344,7 @@ adapter.run().await
 }
 }
 
-const BLOCKS: usize = 10;
+const BLOCKS: usize = 11;
 const INCLUDE_FROM: &str = "include_str!(\"../nexo-plugin.toml\")";
 const INCLUDE_TO: &str = "include_str!(\"readme-manifest.toml\")";
 
