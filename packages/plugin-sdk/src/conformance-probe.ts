@@ -11,6 +11,7 @@ import {
   ToolUnavailableError,
   type ToolError,
 } from "./errors.js";
+import { llmParams, type LlmCompleteParams } from "./host-calls.js";
 import { textResult, type ToolContext, type ToolDef, type ToolInvocation } from "./tools.js";
 
 /** Name of the probe tool. */
@@ -101,11 +102,13 @@ export async function runProbe(args: Record<string, any>, ctx: ToolContext): Pro
     case "llm_complete": {
       const params = { messages: args.messages ?? [] } as Record<string, any>;
       for (const k of ["provider", "model", "max_tokens", "temperature", "system_prompt"]) if (k in args) params[k] = args[k];
+      // The host's reply as sent, so the runner can compare it exactly.
+      const wire = llmParams(params as LlmCompleteParams, args.stream === true);
       if (args.stream === true) {
         const chunks: unknown[] = [];
-        return outcome(ctx.broker.llmCompleteWithDeltas(params as any, (c) => chunks.push(c), timeoutMs), chunks);
+        return outcome(ctx.broker.request("llm.complete", wire, timeoutMs, (c) => chunks.push(c)), chunks);
       }
-      return outcome(ctx.broker.llmComplete(params as any, timeoutMs));
+      return outcome(ctx.broker.request("llm.complete", wire, timeoutMs));
     }
     default:
       throw invalid("/action", "action is required: echo, fail, throw, sleep, print, memory_recall or llm_complete");

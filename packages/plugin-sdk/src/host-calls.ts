@@ -194,7 +194,7 @@ export function parseLlmCompleteResult(v: unknown): LlmCompleteResult {
 }
 
 /** The `llm.complete` params of either spelling; `stream: true` only when streamed (never `stream: false`). */
-function llmParams(o: LlmCompleteOptions | LlmCompleteParams, stream: boolean): Record<string, unknown> {
+export function llmParams(o: LlmCompleteOptions | LlmCompleteParams, stream: boolean): Record<string, unknown> {
   const camel = o as Partial<LlmCompleteOptions>;
   const snake = o as Partial<LlmCompleteParams>;
   const p: Record<string, unknown> = {
@@ -282,6 +282,15 @@ export class BrokerSender {
     const id = String(r.subscriber_id);
     this.link.addSubscription(id, handler);
     return id;
+  }
+
+  /**
+   * Any host method, its result as the host sent it; `onDelta` gets the
+   * method's streamed chunks (`*.delta {request_id, chunk}`) first.
+   * @example const r = await broker.request("memory.recall", { agent_id: "a", query: "q", limit: 5 })
+   */
+  request(method: string, params: unknown, timeoutMs?: number, onDelta?: (chunk: unknown) => void): Promise<unknown> {
+    return this.link.calls.request(method, params, timeoutMs, onDelta);
   }
 
   /** `broker.unsubscribe`: the handler stops at once, then the host is told. */
