@@ -46,7 +46,7 @@ pub use adapter::{PluginAdapter, ShutdownSignal};
 pub use conformance::{CONFORMANCE_PROBE_ENV, CONFORMANCE_PROBE_TOOL};
 pub use broker::{BrokerSender, LlmCompleteParams, LlmCompletion, MemoryEntry, MemoryRecall, Message, DEFAULT_HOST_CALL_TIMEOUT};
 pub use errors::{codes, BoxError, FrameError, HostCallError, ManifestError, RpcError, ToolError};
-pub use event::{now_rfc3339, uuid7, Event};
+pub use event::{is_uuid, now_rfc3339, session_uuid, upstream_readable, uuid7, Event};
 pub use framing::{BadLine, LineDecoder, MAX_FRAME_BYTES};
 pub use manifest::Manifest;
 pub use state_dir::state_dir;

@@ -36,6 +36,8 @@ impl Plugin {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Plugin {
         let mut cmd = Command::new(kitchen_sink());
         cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // This harness plays the Nexo host, which sets NEXO_PLUGIN_KEY (string session ids pass as they are).
+        cmd.env("NEXO_PLUGIN_KEY", "harness");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -362,6 +364,13 @@ fn topic_tools_answer_on_the_reply_topic_with_the_correlation_id() {
     assert_eq!(pubs[0]["params"]["event"]["payload"], json!({ "result": 5.0 }));
     assert_eq!(pubs[0]["params"]["event"]["correlation_id"], "c-1");
     assert_eq!(pubs[0]["params"]["event"]["session_id"], "s1");
+    // Under an upstream host (no NEXO_PLUGIN_KEY) the same reply carries a UUID session id it can parse.
+    let mut up = Plugin::start(&[], &[("NEXO_PLUGIN_KEY", "")]);
+    up.request("initialize", json!({}));
+    up.notify("broker.event", call("u1", json!({ "a": 1, "b": 1 })));
+    up.wait_until("upstream reply", |s| s.frames.iter().any(|f| f["method"] == "broker.publish"));
+    let ev = up.published()[0]["params"]["event"].clone();
+    assert_eq!((ev["session_id"].clone(), ev["metadata"]["session_id"].clone()), (json!(nexo_plugin_sdk::session_uuid("s1")), json!("s1")));
     assert_eq!(pubs[1]["params"]["event"]["payload"]["error"]["code"], -33402);
 }
 
