@@ -11,6 +11,16 @@ async function started(t: TestContext, env: NodeJS.ProcessEnv = {}): Promise<Plu
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
+test("sdk wire - initialize advertises each tool as {name, description, input_schema}: inputSchema is renamed, never sent as is", async (t) => {
+  const p = PluginProcess.start(t, "wire.ts");
+  const init = await p.request("initialize", { nexo_version: "0.1.0" });
+  assert.equal(init.result.tools.length, 4);
+  for (const tool of init.result.tools) {
+    assert.deepEqual(Object.keys(tool).sort(), ["description", "input_schema", "name"]);
+    assert.deepEqual(tool.input_schema, { type: "object" });
+  }
+});
+
 test("sdk wire - omitted tool args reach the handler as null, other JSON as sent; agentId undefined when absent", async (t) => {
   const p = await started(t);
   assert.deepEqual((await p.request("tool.invoke", { plugin_id: "wire", tool_name: "wire_args" })).result, { args: null, agentId: "absent" });
