@@ -467,4 +467,58 @@ impl PluginAdapter {
     pub async fn run_stdio(self) -> std::io::Result<()> {
         self.into_native().run().await
     }
+
+    /// Serve over tokio byte streams (tests drive it with `tokio::io::duplex`): no stdout
+    /// guard, no signals, never exits the process; returns once the plugin shut down.
+    /// The streams are bridged to the adapter's blocking reader and writer through pipes.
+    pub async fn run<R, W>(self, reader: R, writer: W) -> std::io::Result<()>
+    where
+        R: tokio::io::AsyncBufRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        use std::io::{Read, Write};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (plugin_reads, mut into_plugin) = std::io::pipe()?;
+        let (mut from_plugin, plugin_writes) = std::io::pipe()?;
+        // Host to plugin: async reads, blocking pipe writes on a thread; EOF closes the pipe.
+        let (in_tx, in_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            for chunk in in_rx {
+                if into_plugin.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut reader = reader;
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = reader.read(&mut buf).await {
+                if in_tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        // Plugin to host: blocking pipe reads on a thread, async writes.
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = from_plugin.read(&mut buf) {
+                if out_tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut writer = writer;
+        let pump = tokio::spawn(async move {
+            while let Some(chunk) = out_rx.recv().await {
+                if writer.write_all(&chunk).await.is_err() || writer.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let served = self.into_native().run_on(plugin_reads, plugin_writes).await;
+        // The adapter closed its writer: the pump ends once the last frames reached `writer`.
+        let _ = pump.await;
+        served
+    }
 }
