@@ -364,6 +364,14 @@ fn rust_blocks(markdown: &str) -> Vec<String> {
 }
 
 #[test]
+fn readme_pattern_6_runs_as_written() {
+    let program = include_str!("../examples/readme_pattern6.rs");
+    let blocks = rust_blocks(include_str!("../README.md"));
+    let glue = blocks.iter().find(|b| b.contains("\"voice_glue\"")).expect("pattern 6 in the README");
+    assert!(program.contains(glue.as_str()), "examples/readme_pattern6.rs is not README pattern 6: run node sdk/rust/gen-readme-snippets.mjs");
+}
+
+#[test]
 fn every_readme_rust_block_is_compiled_here_as_written() {
     let readme = include_str!("../README.md");
     let this_file = include_str!("readme_snippets.rs");
