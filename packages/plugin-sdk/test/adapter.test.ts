@@ -202,11 +202,16 @@ test("sdk - Event.new fills all six fields; uuidv7 sorts by time", async () => {
   assert.ok(a < uuidv7());
 });
 
-test("sdk - exports every name of the reference SDK's import line", async () => {
+test("sdk - exports every name the reference SDK exports, plus Nexo's own and deprecated names", async () => {
   const sdk = await import("../src/index.js");
-  for (const name of ["PluginAdapter", "Event", "textResult", "ToolError", "ToolNotFoundError", "ToolInvalidArgsError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "stateDir", "BrokerSender", "replyTopic", "conformanceProbe", "HostCallTimeoutError", "HostCallAbandonedError", "LlmStream"]) {
-    assert.ok(name in sdk, name);
-  }
+  // Every value the reference SDK (nexo-plugin-sdk 0.3.0) exports, then Nexo's own and its deprecated names.
+  const reference = ["PluginAdapter", "ToolError", "ToolNotFoundError", "ToolArgumentInvalidError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "toolDefToJson", "textResult", "BrokerSender", "Event", "PluginError", "ManifestError", "WireError", "RpcError", "RpcServerError", "RpcTimeoutError", "RpcTransportError", "RpcDecodeError", "DEFAULT_RPC_TIMEOUT_MS", "LlmStream", "parseMemoryEntry", "parseLlmCompleteResult", "parseManifest", "installStdoutGuard", "uninstallStdoutGuard", "isStdoutGuardInstalled", "STDOUT_GUARD_MARKER", "JSONRPC_VERSION", "MAX_FRAME_BYTES", "serializeFrame", "buildResponse", "buildErrorResponse", "VERSION"];
+  const nexo = ["stateDir", "replyTopic", "toolTopic", "conformanceProbe", "uuidv7", "nowIso", "isUuid", "sessionUuid", "wireEvent", "RpcErrorCodes", "ToolInvalidArgsError", "HostCallTimeoutError", "HostCallAbandonedError"];
+  for (const name of [...reference, ...nexo]) assert.ok(name in sdk, name);
+  assert.equal(typeof sdk.Event.fromJson, "function");
+  assert.equal(typeof sdk.Event.toJson, "function");
+  assert.ok(new sdk.HostCallTimeoutError("m", 5) instanceof sdk.RpcTimeoutError, "the deprecated class is the reference one");
+  assert.ok(new sdk.ToolInvalidArgsError("m") instanceof sdk.ToolArgumentInvalidError);
   assert.equal(sdk.replyTopic("plugin.tool.x.y"), "plugin.tool.x.y.reply");
   assert.equal(sdk.toolTopic("x.y"), "plugin.tool.x.y");
   assert.deepEqual(new sdk.ToolUnavailableError("busy", 5).toJSON(), { code: -33404, message: "unavailable: busy", data: { retry_after_ms: 5 } });
