@@ -1,10 +1,16 @@
 // Round trips host -> echo plugin -> host for each SDK language (TS, Python, PHP, Rust),
-// beside the raw NDJSON baseline measured in the same run.
+// beside the raw NDJSON baseline measured in the same run, and, per language that has
+// one, a raw echo plugin (no SDK) under the same host: the SDK's ratio to the raw child
+// of its own language is its cost.
 // Run: npm run build && bash scripts/setup.sh && node --import tsx bench/roundtrip-polyglot.bench.ts
-// Env: BENCH_SEQ (sequential round trips, default 5000), BENCH_PIPE (pipelined, default 50000).
+// Env: BENCH_SEQ (sequential round trips, default 5000), BENCH_PIPE (pipelined, default 50000),
+// BENCH_LANGS (comma-separated labels, e.g. Python,PHP: only those languages).
+// Besides throughput it prints the CPU each pipelined round trip costs the echo child and
+// this process (driver, plus the host): unlike throughput, that does not depend on the load.
 // Each case first runs WARMUP untimed round trips, so no case pays for JIT warm-up the others skip.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,9 +26,8 @@ const PIPE_TOTAL = Number(process.env.BENCH_PIPE ?? 50_000);
 const WARMUP = 1000;
 const IN_FLIGHT = 1000;
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const RAW = fileURLToPath(new URL("./fixtures/raw-echo.mjs", import.meta.url));
-/** The Python baseline: the same bare echo child in Python (stdlib only), for the Python SDK's ratio. */
-const RAW_PY = fileURLToPath(new URL("./fixtures/raw-echo.py", import.meta.url));
 
 /** One way to send an event and learn when its echo came back. */
 interface Echoer {
@@ -43,11 +48,6 @@ function processCpuMicros(pid: number | null | undefined): number {
   } catch {
     return 0;
   }
-}
-
-/** CPU per pipelined event of the echo child and of this process (driver, plus the host when there is one). */
-function cpuNote(childMicros: number, selfMicros: number, events: number): string {
-  return `child ${(childMicros / events).toFixed(1)} µs/event, bench process ${(selfMicros / events).toFixed(1)} µs/event`;
 }
 
 /** Sequential round trips (latency), then `IN_FLIGHT` at a time (throughput). */
@@ -87,7 +87,8 @@ async function measure(name: string, e: Echoer): Promise<{ seq: Row; pipe: Row; 
   });
   const pipeSecs = Number(process.hrtime.bigint() - p0) / 1e9;
   const selfUsed = process.cpuUsage(self0);
-  const cpu = cpuNote(processCpuMicros(e.pid()) - child0, selfUsed.user + selfUsed.system, PIPE_TOTAL);
+  const childUsed = processCpuMicros(e.pid()) - child0;
+  const cpu = `${name}: child ${(childUsed / PIPE_TOTAL).toFixed(1)} µs/event, bench process ${((selfUsed.user + selfUsed.system) / PIPE_TOTAL).toFixed(1)} µs/event`;
   await e.close();
   return {
     seq: { name: `${name}, sequential`, opsPerSec: SEQ / seqSecs, ...summarize(samples) },
@@ -102,8 +103,8 @@ function frameFor(i: number): string {
 }
 
 /** The floor: a bare NDJSON echo child, each reply parsed, no SDK and no host. */
-function rawEchoer(command: string = process.execPath, script: string = RAW): Echoer {
-  const child = spawn(command, [script], { stdio: ["pipe", "pipe", "inherit"] });
+function rawEchoer(): Echoer {
+  const child = spawn(process.execPath, [RAW], { stdio: ["pipe", "pipe", "inherit"] });
   const e: Echoer = {
     onEcho: null,
     send: (i) => void child.stdin.write(frameFor(i)),
@@ -119,7 +120,7 @@ async function hostEchoer(dir: string, id: string): Promise<Echoer> {
   const state = mkdtempSync(join(tmpdir(), "nexo-bench-"));
   const broker = new LocalBroker();
   const host = new PluginHost({ broker, logger: silentLogger(), nexoVersion: "0.1.0", stateRoot: state });
-  host.add({ manifest: loadManifest(join(EXAMPLES, dir), { nexoVersion: "0.1.0" }) });
+  host.add({ manifest: loadManifest(dir, { nexoVersion: "0.1.0" }) });
   const report = await host.startAll();
   if (report.failed.length) throw new Error(`${dir} failed to start: ${report.failed[0].error} (run npm run build and bash scripts/setup.sh)`);
   const e: Echoer = {
@@ -138,33 +139,40 @@ async function hostEchoer(dir: string, id: string): Promise<Echoer> {
   return e;
 }
 
+/** One language: its SDK's echo example and, when there is one, its raw (no SDK) echo plugin. */
+const LANGUAGES: Array<{ label: string; sdk: [dir: string, id: string]; raw?: [dir: string, id: string] }> = [
+  { label: "TypeScript", sdk: [join(EXAMPLES, "echo-ts"), "echo"], raw: [join(FIXTURES, "raw-echo-node"), "raw_node"] },
+  { label: "Python", sdk: [join(EXAMPLES, "echo-python"), "echo_py"], raw: [join(FIXTURES, "raw-echo-python"), "raw_python"] },
+  { label: "PHP", sdk: [join(EXAMPLES, "echo-php"), "echo_php"], raw: [join(FIXTURES, "raw-echo-php"), "raw_php"] },
+  { label: "Rust", sdk: [join(EXAMPLES, "echo-rust"), "echo_rust"], raw: [join(FIXTURES, "raw-echo-rust"), "raw_rust"] },
+];
+const ONLY = process.env.BENCH_LANGS?.split(",");
+
 const raw = await measure("raw NDJSON echo child (baseline)", rawEchoer());
-const rawPy = await measure("raw NDJSON echo child, Python (Python baseline)", rawEchoer("python3", RAW_PY));
-rawPy.seq.ratio = `${((rawPy.seq.opsPerSec / raw.seq.opsPerSec) * 100).toFixed(0)}% of baseline`;
-rawPy.pipe.ratio = `${((rawPy.pipe.opsPerSec / raw.pipe.opsPerSec) * 100).toFixed(0)}% of baseline`;
-const cpuNotes: string[] = [`raw NDJSON echo child: ${raw.cpu}`, `raw Python echo child: ${rawPy.cpu}`];
-const rows: Row[] = [raw.seq, rawPy.seq];
-const pipeRows: Row[] = [raw.pipe, rawPy.pipe];
-// BENCH_ONLY=python (comma-separated labels, lower case) runs only those SDK cases.
-const only = process.env.BENCH_ONLY?.toLowerCase().split(",");
-for (const [dir, id, label] of [
-  ["echo-ts", "echo", "TypeScript"],
-  ["echo-python", "echo_py", "Python"],
-  ["echo-php", "echo_php", "PHP"],
-  ["echo-rust", "echo_rust", "Rust"],
-] as const) {
-  if (only && !only.includes(label.toLowerCase())) continue;
-  const r = await measure(`host -> ${dir} (${label}) -> host`, await hostEchoer(dir, id));
-  // Each SDK against the raw child in its own language where the bench has one (Python), else the Node child.
-  const base = label === "Python" ? rawPy : raw;
-  const of = label === "Python" ? "of the Python baseline" : "of baseline";
-  r.seq.ratio = `${((r.seq.opsPerSec / base.seq.opsPerSec) * 100).toFixed(0)}% ${of}`;
-  r.pipe.ratio = `${((r.pipe.opsPerSec / base.pipe.opsPerSec) * 100).toFixed(0)}% ${of}`;
+const cpuNotes: string[] = [raw.cpu];
+const rows: Row[] = [raw.seq];
+const pipeRows: Row[] = [raw.pipe];
+const pct = (a: Row, b: Row): string => `${((a.opsPerSec / b.opsPerSec) * 100).toFixed(0)}%`;
+for (const { label, sdk, raw: rawPlugin } of LANGUAGES) {
+  let own = rawPlugin;
+  if (ONLY && !ONLY.includes(label)) continue;
+  if (own && !existsSync(join(own[0], "nexo-plugin.toml"))) own = undefined;
+  let ownRaw: { seq: Row; pipe: Row } | undefined;
+  if (own) {
+    ownRaw = await measure(`host -> ${own[1]} (${label}, no SDK) -> host`, await hostEchoer(own[0], own[1]));
+    ownRaw.seq.ratio = `${pct(ownRaw.seq, raw.seq)} of baseline`;
+    ownRaw.pipe.ratio = `${pct(ownRaw.pipe, raw.pipe)} of baseline`;
+    rows.push(ownRaw.seq);
+    pipeRows.push(ownRaw.pipe);
+    cpuNotes.push(ownRaw.cpu);
+  }
+  const r = await measure(`host -> ${sdk[0].split("/").pop()} (${label}) -> host`, await hostEchoer(sdk[0], sdk[1]));
+  r.seq.ratio = `${pct(r.seq, raw.seq)} of baseline${ownRaw ? `, ${pct(r.seq, ownRaw.seq)} of raw ${label}` : ""}`;
+  r.pipe.ratio = `${pct(r.pipe, raw.pipe)} of baseline${ownRaw ? `, ${pct(r.pipe, ownRaw.pipe)} of raw ${label}` : ""}`;
   rows.push(r.seq);
   pipeRows.push(r.pipe);
-  cpuNotes.push(`${dir}: ${r.cpu}`);
+  cpuNotes.push(r.cpu);
 }
 printRows(`Round trips over stdio per SDK language (${SEQ} sequential, ${PIPE_TOTAL} pipelined), node ${process.version}`, [...rows, ...pipeRows]);
-// CPU per event is what the throughput figures cannot show on a shared machine: it does not depend on the load.
-console.log(`\nCPU per pipelined round trip (load average ${(await import("node:os")).loadavg()[0].toFixed(1)}):`);
+console.log(`\nCPU per pipelined round trip (load average at the end ${loadavg()[0].toFixed(1)} on ${(await import("node:os")).cpus().length} cores):`);
 for (const n of cpuNotes) console.log(`  ${n}`);

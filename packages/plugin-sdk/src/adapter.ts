@@ -1,19 +1,29 @@
-import { parse as parseToml } from "smol-toml";
-import { RpcErrorCodes, ToolError } from "./errors.js";
+import { CONFORMANCE_PROBE_TOOL } from "./conformance-probe.js";
+import { handlerScope } from "./context.js";
+import { ManifestError, PluginError, RpcErrorCodes, ToolError } from "./errors.js";
 import { Event } from "./event.js";
-import { FrameWriter, LineDecoder, MAX_FRAME_BYTES } from "./framing.js";
+import { FrameTooLargeError, FrameWriter, LineDecoder, MAX_FRAME_BYTES } from "./framing.js";
 import { BrokerSender, DEFAULT_HOST_CALL_TIMEOUT_MS, HostCalls, type SubscriptionHandler } from "./host-calls.js";
+import { manifestExtendsTools, parseManifest } from "./manifest.js";
 import { setStateDirPluginId } from "./state-dir.js";
 import { installStdoutGuard } from "./stdout-guard.js";
-import { replyTopic, toolTopic, type ToolDef, type ToolInvocation, type TopicToolHandler } from "./tools.js";
+import {
+  replyTopic,
+  toolDefToJson,
+  toolTopic,
+  type ToolContext,
+  type ToolDef,
+  type ToolHandlerWithContext,
+  type ToolInvocation,
+  type TopicToolHandler,
+} from "./tools.js";
 
-/** What a tool handler gets besides the invocation. */
-export interface ToolContext {
-  /** Publish and call host services from inside the tool. */
-  broker: BrokerSender;
-  /** Aborted when the plugin starts shutting down. */
-  signal: AbortSignal;
-}
+export type { ToolContext } from "./tools.js";
+
+/** An `onEvent` handler: each `broker.event` with a broker to publish and call the host. */
+export type EventHandler = (topic: string, event: Event, broker: BrokerSender) => void | Promise<void>;
+/** An `onShutdown` hook. */
+export type ShutdownHandler = () => void | Promise<void>;
 
 /** Options of a plugin adapter; only `manifestToml` is required. */
 export interface PluginAdapterOptions {
@@ -21,16 +31,20 @@ export interface PluginAdapterOptions {
   manifestToml: string;
   /** Reported in `initialize`. Default `<id>-<version>`. */
   serverVersion?: string;
-  /** Each `broker.event`, one at a time, in the order received. A throw is logged on stderr; the next event still runs. */
-  onEvent?: (topic: string, event: Event, broker: BrokerSender) => void | Promise<void>;
+  /** Each `broker.event`, one at a time, in the order received. A throw is logged on stderr; the next event still runs. Events it publishes without a `correlation_id` get this event's id. */
+  onEvent?: EventHandler;
   /** Runs during shutdown, after in-flight handlers drained. A throw makes the `shutdown` reply a -32000 error. */
-  onShutdown?: () => void | Promise<void>;
+  onShutdown?: ShutdownHandler;
   /** The operator's config (`plugin.configure {value}`); throw to refuse it (-32602 reply). */
   onConfigure?: (value: unknown) => void | Promise<void>;
-  /** Tools advertised in `initialize` (omitted from the result when empty). */
+  /** Tools advertised in `initialize` (omitted from the result when empty); each name must be in `[plugin.extends].tools` (ManifestError otherwise). */
   tools?: ToolDef[];
-  /** Handles `tool.invoke`; throw a ToolError subclass for its code, anything else is -33403. Without it: -32601. */
-  onTool?: (invocation: ToolInvocation, ctx: ToolContext) => unknown | Promise<unknown>;
+  /** Handles `tool.invoke`; throw a ToolError subclass for its code, anything else is -33403. Without a handler: -32601. Gets the context too. */
+  onTool?: ToolHandlerWithContext;
+  /** Handles `tool.invoke` with `(invocation, {broker, pluginId, signal})`; wins over `onTool` when both are set. */
+  onToolWithContext?: ToolHandlerWithContext;
+  /** Whether `session_id` may be any string (the Nexo host) or must be a UUID (an upstream host). Default: any string when the host set `NEXO_PLUGIN_KEY` (Nexo does). See `wireEvent`. */
+  stringSessionIds?: boolean;
   /** Route stray stdout writes (console.log...) to stderr. Default true. */
   enableStdoutGuard?: boolean;
   /** Largest frame read or written. Default 1,048,576 (1 MiB). */
@@ -72,6 +86,8 @@ export class PluginAdapter {
   /** `[plugin].id` of the manifest. */
   readonly pluginId: string;
   private readonly opts: PluginAdapterOptions;
+  private readonly toolHandler: ToolHandlerWithContext | undefined;
+  private readonly tools: ToolDef[];
   private readonly maxFrameBytes: number;
   private readonly maxQueuedEvents: number;
   private readonly drainTimeoutMs: number;
@@ -96,14 +112,11 @@ export class PluginAdapter {
     this.maxFrameBytes = positiveInt("maxFrameBytes", options.maxFrameBytes, MAX_FRAME_BYTES);
     this.maxQueuedEvents = positiveInt("maxQueuedEvents", options.maxQueuedEvents, 10_000);
     this.drainTimeoutMs = positiveInt("drainTimeoutMs", options.drainTimeoutMs, 10_000);
-    try {
-      this.manifest = parseToml(options.manifestToml) as Json;
-    } catch (err) {
-      throw new Error(`manifestToml is not valid TOML: ${errText(err)}`, { cause: err });
-    }
-    const plugin = isObj(this.manifest.plugin) ? this.manifest.plugin : {};
-    if (typeof plugin.id !== "string" || plugin.id === "") throw new Error("manifestToml has no [plugin].id");
-    this.pluginId = plugin.id;
+    const parsed = parseManifest(options.manifestToml);
+    this.manifest = parsed.raw;
+    this.pluginId = parsed.plugin.id;
+    this.toolHandler = options.onToolWithContext ?? options.onTool;
+    this.tools = checkedTools(options.tools ?? [], parsed.raw);
     setStateDirPluginId(this.pluginId);
     this.calls = new HostCalls((frame) => this.send(frame), positiveInt("hostCallTimeoutMs", options.hostCallTimeoutMs, DEFAULT_HOST_CALL_TIMEOUT_MS));
     this.broker = new BrokerSender({
@@ -111,6 +124,7 @@ export class PluginAdapter {
       notify: (method, params) => this.send({ jsonrpc: "2.0", method, params }, true),
       addSubscription: (id, h) => void this.subscriptions.set(id, h),
       removeSubscription: (id) => void this.subscriptions.delete(id),
+      stringSessionIds: options.stringSessionIds ?? process.env.NEXO_PLUGIN_KEY !== undefined,
     });
   }
 
@@ -135,7 +149,7 @@ export class PluginAdapter {
 
   /** Serve until `shutdown`, SIGTERM/SIGINT or stdin EOF; then drain, run `onShutdown` and (by default) exit 0. Call once. */
   run(): Promise<void> {
-    if (this.running) return Promise.reject(new Error("PluginAdapter.run() was already called"));
+    if (this.running) return Promise.reject(new PluginError("PluginAdapter.run() was already called"));
     this.running = true;
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
@@ -160,10 +174,10 @@ export class PluginAdapter {
     const decoder = new LineDecoder(
       this.maxFrameBytes,
       (v) => this.dispatch(v),
-      (kind, preview) => {
-        this.log(`dropped a bad line from the host (${kind})${preview ? `: ${preview}` : ""}`);
-        // An over-size line is only logged (CONTRACT: logged and dropped); a line that is not JSON gets a parse error reply.
-        if (kind !== "too_large") this.sendSafe({ jsonrpc: "2.0", id: null, error: { code: RpcErrorCodes.PARSE_ERROR, message: `parse error (${kind})` } });
+      // A bad line is logged and dropped, never answered: it has no id to answer.
+      (kind, detail) => {
+        if (kind === "too_large") this.log(`plugin: inbound frame ${detail} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
+        else this.log(`plugin: malformed jsonrpc line: ${detail}`);
       },
     );
     const onData = (chunk: Buffer): void => decoder.push(chunk);
@@ -213,11 +227,13 @@ export class PluginAdapter {
     this.send(frame).catch((err) => this.log(`could not send a frame: ${errText(err)}`));
   }
 
-  private reply(id: unknown, result: unknown): void {
+  /** `unserializable` is the answer when the result cannot be JSON (a tool's: -33403); one too large for a frame is -32603. */
+  private reply(id: unknown, result: unknown, unserializable: { code: number; prefix: string } = { code: RpcErrorCodes.INTERNAL_ERROR, prefix: "reply not sent: " }): void {
     this.send({ jsonrpc: "2.0", id, result: result === undefined ? null : result }).catch((err) => {
-      // A result too large for one frame (or not serializable) still gets an answer, so the host's call does not hang until its deadline.
+      // The host's call still gets an answer, so it does not hang until its deadline.
       this.log(`reply to request ${JSON.stringify(id)} not sent: ${errText(err)}`);
-      this.replyError(id, RpcErrorCodes.INTERNAL_ERROR, `reply not sent: ${errText(err)}`);
+      if (err instanceof FrameTooLargeError) this.replyError(id, RpcErrorCodes.INTERNAL_ERROR, `reply not sent: ${errText(err)}`);
+      else this.replyError(id, unserializable.code, `${unserializable.prefix}${errText(err)}`);
     });
   }
 
@@ -230,8 +246,10 @@ export class PluginAdapter {
   }
 
   private dispatch(v: unknown): void {
+    if (typeof v !== "object" || v === null) return this.log("plugin: jsonrpc frame must be an object");
     if (!isObj(v) || v.jsonrpc !== "2.0") {
       const id = isObj(v) && (typeof v.id === "number" || typeof v.id === "string") ? v.id : null;
+      if (id === null) return this.log("plugin: jsonrpc frame is not a JSON-RPC 2.0 object; dropped");
       return this.replyError(id, RpcErrorCodes.INVALID_REQUEST, "invalid request: not a JSON-RPC 2.0 object");
     }
     if (v.method === undefined) {
@@ -257,11 +275,11 @@ export class PluginAdapter {
           return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "initialize params.nexo_version must be a string");
         }
         const plugin = this.manifest.plugin as Json;
-        const tools = this.opts.tools ?? [];
+        const tools = this.tools;
         return this.reply(id, {
           manifest: this.manifest,
           server_version: this.opts.serverVersion ?? `${this.pluginId}-${String(plugin.version ?? "0.0.0")}`,
-          ...(tools.length > 0 ? { tools } : {}),
+          ...(tools.length > 0 ? { tools: tools.map(toolDefToJson) } : {}),
         });
       }
       case "plugin.configure": {
@@ -300,7 +318,11 @@ export class PluginAdapter {
       const toolHandler = subId === undefined ? this.topicTools.get(topic) : undefined;
       if (toolHandler) {
         // Tool calls are independent requests, not an ordered stream: run them concurrently like tool.invoke.
-        void this.track(() => this.answerTopicTool(topic, event, toolHandler).catch((err) => this.log(`reply on ${replyTopic(topic)} not sent: ${errText(err)}`)));
+        void this.track(() =>
+          handlerScope
+            .run({ eventId: typeof event.id === "string" ? event.id : undefined }, () => this.answerTopicTool(topic, event, toolHandler))
+            .catch((err) => this.log(`reply on ${replyTopic(topic)} not sent: ${errText(err)}`)),
+        );
         return;
       }
       this.queuedEvents++;
@@ -332,7 +354,11 @@ export class PluginAdapter {
     return this.queuedEvents > 1;
   }
 
-  private async handleEvent(topic: string, event: Event, subId: string | undefined): Promise<void> {
+  private handleEvent(topic: string, event: Event, subId: string | undefined): Promise<void> {
+    return handlerScope.run({ eventId: typeof event.id === "string" ? event.id : undefined }, () => this.runEventHandler(topic, event, subId));
+  }
+
+  private async runEventHandler(topic: string, event: Event, subId: string | undefined): Promise<void> {
     if (subId !== undefined) {
       const h = this.subscriptions.get(subId);
       if (h) return void (await h(topic, event));
@@ -355,20 +381,27 @@ export class PluginAdapter {
   }
 
   private onToolInvoke(id: unknown, params: unknown): void {
-    if (!isObj(params) || typeof params.tool_name !== "string" || (params.args !== undefined && !isObj(params.args))) {
-      return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "tool.invoke params must be {plugin_id, tool_name, args, agent_id}");
-    }
-    const onTool = this.opts.onTool;
-    if (!onTool) return this.replyError(id, RpcErrorCodes.METHOD_NOT_FOUND, "this plugin has no tool handler");
+    const onTool = this.toolHandler;
+    // No handler is answered before the params are looked at, so the host learns the plugin has no tools at all.
+    if (!onTool) return this.replyError(id, RpcErrorCodes.METHOD_NOT_FOUND, "method not found: tool.invoke");
+    if (!isObj(params)) return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "tool.invoke params must be an object");
+    if (typeof params.tool_name !== "string" || params.tool_name === "") return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, "tool.invoke params missing string `tool_name`");
+    const pluginId = typeof params.plugin_id === "string" ? params.plugin_id : this.pluginId;
+    const agentId = typeof params.agent_id === "string" ? params.agent_id : undefined;
     const invocation: ToolInvocation = {
-      plugin_id: typeof params.plugin_id === "string" ? params.plugin_id : this.pluginId,
+      pluginId,
+      toolName: params.tool_name,
+      // Whatever JSON the caller sent, as sent; null when omitted.
+      args: params.args === undefined ? null : params.args,
+      ...(agentId === undefined ? {} : { agentId }),
+      plugin_id: pluginId,
       tool_name: params.tool_name,
-      args: isObj(params.args) ? params.args : {},
-      agent_id: typeof params.agent_id === "string" ? params.agent_id : null,
+      agent_id: agentId ?? null,
     };
     void this.track(async () => {
       try {
-        this.reply(id, await onTool(invocation, { broker: this.broker, signal: this.abort.signal }));
+        const result = await onTool(invocation, { broker: this.broker, pluginId: this.pluginId, signal: this.abort.signal });
+        this.reply(id, result, { code: RpcErrorCodes.TOOL_EXECUTION_FAILED, prefix: "execution failed: tool result not JSON-serializable: " });
       } catch (err) {
         // Only typed tool errors choose their code; anything else (a host call's error included) is -33403.
         if (err instanceof ToolError) this.replyError(id, err.code, err.message, err.data);
@@ -435,4 +468,20 @@ export class PluginAdapter {
     })();
     return this.shuttingDown;
   }
+}
+
+/** The tool list, each name checked against `[plugin.extends].tools` (the host refuses a plugin advertising others). */
+function checkedTools(tools: ToolDef[], raw: Record<string, unknown>): ToolDef[] {
+  // The conformance probe is added only under `nexo plugin test`, which does not check the manifest for it.
+  const own = tools.filter((t) => t.name !== CONFORMANCE_PROBE_TOOL);
+  if (own.length === 0) return [...tools];
+  const allowed = manifestExtendsTools(raw);
+  if (allowed === undefined) {
+    throw new ManifestError(`tools are declared but the manifest has no [plugin.extends].tools list; declared: ${own.map((t) => t.name).join(", ")}`, "plugin.extends.tools");
+  }
+  const offenders = own.filter((t) => !allowed.includes(t.name)).map((t) => t.name);
+  if (offenders.length > 0) {
+    throw new ManifestError(`declared tool(s) not in [plugin.extends].tools [${allowed.join(", ")}]: ${offenders.join(", ")}`, "plugin.extends.tools");
+  }
+  return [...tools];
 }

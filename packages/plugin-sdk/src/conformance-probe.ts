@@ -1,10 +1,9 @@
 // The conformance probe: a tool through which `nexo plugin test` drives the
 // plugin (host calls, tool errors, a slow handler, stray prints). The
 // language-neutral definition is conformance/README.md, "The probe".
-import type { ToolContext } from "./adapter.js";
 import {
-  HostCallTimeoutError,
-  RpcError,
+  RpcServerError,
+  RpcTimeoutError,
   ToolDeniedError,
   ToolExecutionFailedError,
   ToolInvalidArgsError,
@@ -12,7 +11,8 @@ import {
   ToolUnavailableError,
   type ToolError,
 } from "./errors.js";
-import { textResult, type ToolDef, type ToolInvocation } from "./tools.js";
+import { llmParams, type LlmCompleteParams } from "./host-calls.js";
+import { textResult, type ToolContext, type ToolDef, type ToolInvocation } from "./tools.js";
 
 /** Name of the probe tool. */
 export const CONFORMANCE_PROBE_TOOL = "conformance_probe";
@@ -28,7 +28,7 @@ export interface ToolOptions {
 const PROBE_DEF: ToolDef = {
   name: CONFORMANCE_PROBE_TOOL,
   description: "Lets `nexo plugin test` drive the plugin; present only under the conformance runner",
-  input_schema: { type: "object", properties: { action: { type: "string" } }, required: ["action"] },
+  inputSchema: { type: "object", properties: { action: { type: "string" } }, required: ["action"] },
 };
 
 /**
@@ -43,9 +43,9 @@ export function conformanceProbe(own: ToolOptions = {}, env: NodeJS.ProcessEnv =
   return {
     tools: [...(own.tools ?? []), PROBE_DEF],
     onTool: (inv, ctx) => {
-      if (inv.tool_name === CONFORMANCE_PROBE_TOOL) return runProbe(inv.args ?? {}, ctx);
+      if (inv.toolName === CONFORMANCE_PROBE_TOOL) return runProbe(typeof inv.args === "object" && inv.args !== null ? inv.args : {}, ctx);
       if (own.onTool) return own.onTool(inv, ctx);
-      throw new ToolNotFoundError(inv.tool_name);
+      throw new ToolNotFoundError(inv.toolName);
     },
   };
 }
@@ -57,8 +57,8 @@ async function outcome(call: Promise<unknown>, chunks?: unknown[]): Promise<Reco
     const result = await call;
     return chunks ? { ok: true, chunks, result } : { ok: true, result };
   } catch (err) {
-    if (err instanceof HostCallTimeoutError) return { ok: false, timeout: true };
-    if (err instanceof RpcError) return { ok: false, error: { code: err.code, message: err.message } };
+    if (err instanceof RpcTimeoutError) return { ok: false, timeout: true };
+    if (err instanceof RpcServerError) return { ok: false, error: { code: err.code, message: err.hostMessage } };
     return { ok: false, error: { message: err instanceof Error ? err.message : String(err) } };
   }
 }
@@ -102,11 +102,13 @@ export async function runProbe(args: Record<string, any>, ctx: ToolContext): Pro
     case "llm_complete": {
       const params = { messages: args.messages ?? [] } as Record<string, any>;
       for (const k of ["provider", "model", "max_tokens", "temperature", "system_prompt"]) if (k in args) params[k] = args[k];
+      // The host's reply as sent, so the runner can compare it exactly.
+      const wire = llmParams(params as LlmCompleteParams, args.stream === true);
       if (args.stream === true) {
         const chunks: unknown[] = [];
-        return outcome(ctx.broker.llmCompleteStream(params as any, (c) => chunks.push(c), timeoutMs), chunks);
+        return outcome(ctx.broker.request("llm.complete", wire, timeoutMs, (c) => chunks.push(c)), chunks);
       }
-      return outcome(ctx.broker.llmComplete(params as any, timeoutMs));
+      return outcome(ctx.broker.request("llm.complete", wire, timeoutMs));
     }
     default:
       throw invalid("/action", "action is required: echo, fail, throw, sleep, print, memory_recall or llm_complete");

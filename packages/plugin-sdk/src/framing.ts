@@ -4,19 +4,21 @@ import { isUtf8 } from "node:buffer";
 export const MAX_FRAME_BYTES = 1_048_576;
 
 /**
- * Line splitter for stdin: bounded (a line over `max` bytes is reported once
- * and skipped up to its newline without being buffered), CRLF-tolerant,
- * ignores blank lines, reports invalid UTF-8 and non-JSON lines.
+ * Line splitter for stdin: bounded (a line over `max` bytes is skipped up to
+ * its newline without being buffered, then reported once with its length),
+ * CRLF-tolerant, ignores blank lines, reports invalid UTF-8 and non-JSON
+ * lines (`detail`: the byte count, or the parser's message).
  */
 export class LineDecoder {
   private parts: Buffer[] = [];
   private held = 0;
   private skipping = false;
+  private skipped = 0;
 
   constructor(
     private readonly max: number,
     private readonly onValue: (value: unknown) => void,
-    private readonly onBad: (kind: "too_large" | "invalid_utf8" | "invalid_json", preview: string) => void,
+    private readonly onBad: (kind: "too_large" | "invalid_utf8" | "invalid_json", detail: string) => void,
   ) {}
 
   push(chunk: Buffer): void {
@@ -25,9 +27,10 @@ export class LineDecoder {
       const nl = chunk.indexOf(10, start);
       if (nl === -1) {
         const rest = chunk.length - start;
-        if (rest > 0 && !this.skipping) {
-          if (this.held + rest > this.max + 1) {
-            this.onBad("too_large", "");
+        if (rest > 0) {
+          if (this.skipping) this.skipped += rest;
+          else if (this.held + rest > this.max + 1) {
+            this.skipped = this.held + rest;
             this.parts = [];
             this.held = 0;
             this.skipping = true;
@@ -38,10 +41,13 @@ export class LineDecoder {
         }
         return;
       }
-      if (this.skipping) this.skipping = false;
-      else {
+      if (this.skipping) {
+        this.skipping = false;
+        this.onBad("too_large", String(this.skipped + (nl - start)));
+        this.skipped = 0;
+      } else {
         const len = this.held + (nl - start);
-        if (len > this.max + 1) this.onBad("too_large", "");
+        if (len > this.max + 1) this.onBad("too_large", String(len));
         else this.line(this.parts.length ? Buffer.concat([...this.parts, chunk.subarray(start, nl)], len) : chunk.subarray(start, nl));
         this.parts = [];
         this.held = 0;
@@ -51,7 +57,10 @@ export class LineDecoder {
   }
 
   end(): void {
-    if (!this.skipping && this.held > 0) this.line(Buffer.concat(this.parts, this.held));
+    if (this.skipping) this.onBad("too_large", String(this.skipped));
+    else if (this.held > 0) this.line(Buffer.concat(this.parts, this.held));
+    this.skipping = false;
+    this.skipped = 0;
     this.parts = [];
     this.held = 0;
   }
@@ -59,15 +68,15 @@ export class LineDecoder {
   private line(raw: Buffer): void {
     const buf = raw.length && raw[raw.length - 1] === 13 ? raw.subarray(0, raw.length - 1) : raw;
     if (buf.length === 0) return;
-    if (buf.length > this.max) return this.onBad("too_large", "");
-    if (!isUtf8(buf)) return this.onBad("invalid_utf8", "");
+    if (buf.length > this.max) return this.onBad("too_large", String(buf.length));
+    if (!isUtf8(buf)) return this.onBad("invalid_utf8", "line is not valid UTF-8");
     const text = buf.toString("utf8");
     if (text.trim() === "") return;
     let value: unknown;
     try {
       value = JSON.parse(text);
-    } catch {
-      return this.onBad("invalid_json", text.slice(0, 120));
+    } catch (err) {
+      return this.onBad("invalid_json", err instanceof Error ? err.message : String(err));
     }
     this.onValue(value);
   }

@@ -31,7 +31,12 @@ test("sdk - plugin.configure reaches onConfigure; a refusal is an error reply", 
 
 test("sdk - echo: broker.event in, broker.publish out on the mirrored topic, 1,000 events in order", async (t) => {
   const p = await started(t);
-  for (let i = 0; i < 1000; i++) p.notify("broker.event", { topic: "plugin.outbound.sink", event: event("plugin.outbound.sink", { i }) });
+  const sentIds: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const e = event("plugin.outbound.sink", { i });
+    sentIds.push(String(e.id));
+    p.notify("broker.event", { topic: "plugin.outbound.sink", event: e });
+  }
   await p.waitFor(() => p.published().length === 1000, "1000 publishes", 20_000);
   const pubs = p.published();
   pubs.forEach((f, i) => {
@@ -40,7 +45,9 @@ test("sdk - echo: broker.event in, broker.publish out on the mirrored topic, 1,0
     assert.equal("id" in f, false, "publish is a notification");
   });
   const ev = pubs[0].params.event;
-  assert.deepEqual(Object.keys(ev).sort(), ["id", "payload", "session_id", "source", "timestamp", "topic"]);
+  assert.deepEqual(Object.keys(ev).sort(), ["correlation_id", "id", "payload", "session_id", "source", "timestamp", "topic"]);
+  assert.equal(ev.correlation_id, sentIds[0], "a publish from a handler without a correlation_id gets the handled event's id");
+  assert.ok(pubs.every((f, i) => f.params.event.correlation_id === sentIds[i]));
 });
 
 test("sdk - UTF-8 payloads come back byte-exact; a 256 KiB payload passes", async (t) => {
@@ -70,9 +77,9 @@ test("sdk - a non-JSON line and an over-1-MiB line are logged on stderr and the 
   p.write(`${"y".repeat(1_100_000)}\n`);
   const r = await p.request("no.such.method");
   assert.equal(r.error.code, -32601);
-  assert.match(p.stderr, /invalid_json/);
-  assert.match(p.stderr, /too_large/);
-  assert.ok(p.frames.some((f) => f.id === null && f.error?.code === -32700), "parse error reply with id null");
+  assert.match(p.stderr, /plugin: malformed jsonrpc line: .*not valid JSON/);
+  assert.match(p.stderr, /plugin: inbound frame 1100000 bytes exceeds maxFrameBytes 1048576/);
+  assert.ok(!p.frames.some((f) => f.id === null), "a bad line is logged and dropped, never answered");
 });
 
 test("sdk - tool.invoke: result, each typed error code, plain throw is -33403, no handler is -32601", async (t) => {
@@ -114,13 +121,16 @@ test("sdk - host calls: memory.recall and llm.complete succeed, fail and time ou
 
   const timeoutP = call({ call: "complete", timeout_ms: 200 });
   const tr = await timeoutP;
-  assert.match(tr.error.message, /did not answer llm\.complete within 200 ms/);
+  assert.match(tr.error.message, /no host reply within 0\.2s \(llm\.complete\)/);
 
   const streamP = call({ call: "stream" });
   const req3 = await p.waitFor((f) => f.method === "llm.complete" && f.params.stream === true, "streaming request");
   for (const chunk of ["Hel", "lo"]) p.notify("llm.complete.delta", { request_id: req3.id, chunk });
   p.send({ jsonrpc: "2.0", id: req3.id, result: { finish_reason: "stop", usage: { output_tokens: 2 } } });
-  assert.deepEqual((await streamP).result, { chunks: ["Hel", "lo"], final: { finish_reason: "stop", usage: { output_tokens: 2 } } });
+  assert.deepEqual((await streamP).result, {
+    chunks: ["Hel", "lo"],
+    final: { content: null, finish_reason: "stop", usage: { output_tokens: 2, prompt_tokens: 0, completion_tokens: 0 } },
+  });
 });
 
 test("sdk - llmCompleteChunks: the chunks as an async iterable, then the final reply; the host's error ends the iteration", async (t) => {
@@ -136,13 +146,16 @@ test("sdk - llmCompleteChunks: the chunks as an async iterable, then the final r
   const req = await nextRequest();
   for (const chunk of ["a", "b", "c"]) p.notify("llm.complete.delta", { request_id: req.id, chunk });
   p.send({ jsonrpc: "2.0", id: req.id, result: { finish_reason: "stop" } });
-  assert.deepEqual((await p.waitFor((f) => f.id === "ok", "reply")).result, { chunks: ["a", "b", "c"], final: { finish_reason: "stop" } });
+  assert.deepEqual((await p.waitFor((f) => f.id === "ok", "reply")).result, {
+    chunks: ["a", "b", "c"],
+    final: { content: null, finish_reason: "stop", usage: { prompt_tokens: 0, completion_tokens: 0 } },
+  });
 
   call("err");
   const req2 = await nextRequest();
   p.notify("llm.complete.delta", { request_id: req2.id, chunk: "x" });
   p.send({ jsonrpc: "2.0", id: req2.id, error: { code: -32603, message: "llm.complete is not configured" } });
-  assert.deepEqual((await p.waitFor((f) => f.id === "err", "reply")).result, { chunks: ["x"], error: "llm.complete is not configured" });
+  assert.deepEqual((await p.waitFor((f) => f.id === "err", "reply")).result, { chunks: ["x"], error: "rpc error -32603: llm.complete is not configured" });
   assert.doesNotMatch(p.stderr, /Unhandled|unhandled/);
 });
 
@@ -189,14 +202,19 @@ test("sdk - Event.new fills all six fields; uuidv7 sorts by time", async () => {
   assert.ok(a < uuidv7());
 });
 
-test("sdk - exports every name of the reference SDK's import line", async () => {
+test("sdk - exports every name the reference SDK exports, plus Nexo's own and deprecated names", async () => {
   const sdk = await import("../src/index.js");
-  for (const name of ["PluginAdapter", "Event", "textResult", "ToolError", "ToolNotFoundError", "ToolInvalidArgsError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "stateDir", "BrokerSender", "replyTopic", "conformanceProbe", "HostCallTimeoutError", "HostCallAbandonedError", "LlmStream"]) {
-    assert.ok(name in sdk, name);
-  }
+  // Every value the reference SDK (nexo-plugin-sdk 0.3.0) exports, then Nexo's own and its deprecated names.
+  const reference = ["PluginAdapter", "ToolError", "ToolNotFoundError", "ToolArgumentInvalidError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "toolDefToJson", "textResult", "BrokerSender", "Event", "PluginError", "ManifestError", "WireError", "RpcError", "RpcServerError", "RpcTimeoutError", "RpcTransportError", "RpcDecodeError", "DEFAULT_RPC_TIMEOUT_MS", "LlmStream", "parseMemoryEntry", "parseLlmCompleteResult", "parseManifest", "installStdoutGuard", "uninstallStdoutGuard", "isStdoutGuardInstalled", "STDOUT_GUARD_MARKER", "JSONRPC_VERSION", "MAX_FRAME_BYTES", "serializeFrame", "buildResponse", "buildErrorResponse", "VERSION"];
+  const nexo = ["stateDir", "replyTopic", "toolTopic", "conformanceProbe", "uuidv7", "nowIso", "isUuid", "sessionUuid", "wireEvent", "RpcErrorCodes", "ToolInvalidArgsError", "HostCallTimeoutError", "HostCallAbandonedError"];
+  for (const name of [...reference, ...nexo]) assert.ok(name in sdk, name);
+  assert.equal(typeof sdk.Event.fromJson, "function");
+  assert.equal(typeof sdk.Event.toJson, "function");
+  assert.ok(new sdk.HostCallTimeoutError("m", 5) instanceof sdk.RpcTimeoutError, "the deprecated class is the reference one");
+  assert.ok(new sdk.ToolInvalidArgsError("m") instanceof sdk.ToolArgumentInvalidError);
   assert.equal(sdk.replyTopic("plugin.tool.x.y"), "plugin.tool.x.y.reply");
   assert.equal(sdk.toolTopic("x.y"), "plugin.tool.x.y");
-  assert.deepEqual(new sdk.ToolUnavailableError("busy", 5).toJSON(), { code: -33404, message: "busy", data: { retry_after_ms: 5 } });
+  assert.deepEqual(new sdk.ToolUnavailableError("busy", 5).toJSON(), { code: -33404, message: "unavailable: busy", data: { retry_after_ms: 5 } });
 });
 
 test("sdk - the constructor refuses a manifest without [plugin].id and names a bad option", async () => {

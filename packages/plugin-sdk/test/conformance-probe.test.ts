@@ -6,7 +6,7 @@ import {
   conformanceProbe,
   HostCallAbandonedError,
   HostCallTimeoutError,
-  RpcError,
+  RpcServerError,
   ToolInvalidArgsError,
   ToolNotFoundError,
   ToolUnavailableError,
@@ -17,7 +17,7 @@ import { runProbe } from "../src/conformance-probe.js";
 import { HostCalls } from "../src/host-calls.js";
 
 const mine: ToolDef = { name: "lookup", description: "mine", input_schema: { type: "object" } };
-const inv = (tool_name: string, args: Record<string, unknown>) => ({ plugin_id: "p", tool_name, args, agent_id: null });
+const inv = (tool_name: string, args: Record<string, unknown>) => ({ pluginId: "p", toolName: tool_name, args, plugin_id: "p", tool_name, agent_id: null });
 
 test("sdk probe - conformanceProbe adds the probe tool only under the runner and routes other names to your handler", async () => {
   const onTool = async () => "mine";
@@ -47,7 +47,7 @@ test("sdk probe - host-call outcomes: result, the host's error code and message,
       broker: { memoryRecall: async () => (failure === undefined ? { entries: [] } : Promise.reject(failure)) },
     } as unknown as ToolContext);
   assert.deepEqual(await outcomeOf(undefined), { ok: true, result: { entries: [] } });
-  assert.deepEqual(await outcomeOf(new RpcError(-32603, "not configured")), { ok: false, error: { code: -32603, message: "not configured" } });
+  assert.deepEqual(await outcomeOf(new RpcServerError(-32603, "not configured")), { ok: false, error: { code: -32603, message: "not configured" } });
   assert.deepEqual(await outcomeOf(new HostCallTimeoutError("memory.recall", 5)), { ok: false, timeout: true });
   assert.deepEqual(await outcomeOf(new HostCallAbandonedError("memory.recall", "shutting down")), { ok: false, error: { message: "memory.recall abandoned: shutting down" } });
 });

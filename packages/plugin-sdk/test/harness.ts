@@ -44,9 +44,14 @@ export class PluginProcess {
     return PluginProcess.spawn(t, [path, ...args], env, cwd);
   }
 
-  /** Spawn `node --import tsx <argv...>` (tsx resolved from this repo, so cwd may be anywhere). */
+  /**
+   * Spawn `node --import tsx <argv...>` (tsx resolved from this repo, so cwd may be anywhere).
+   * The harness plays the Nexo host, so it sets NEXO_PLUGIN_KEY as the daemon does (pass `NEXO_PLUGIN_KEY: undefined` to play an upstream host).
+   */
   static spawn(t: TestContext, argv: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): PluginProcess {
-    const child = spawn(process.execPath, ["--import", TSX, ...argv], { env: { ...process.env, ...env }, ...(cwd ? { cwd } : {}) });
+    const merged: NodeJS.ProcessEnv = { ...process.env, NEXO_PLUGIN_KEY: "harness", ...env };
+    for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
+    const child = spawn(process.execPath, ["--import", TSX, ...argv], { env: merged, ...(cwd ? { cwd } : {}) });
     const p = new PluginProcess(child);
     t.after(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")));
     return p;

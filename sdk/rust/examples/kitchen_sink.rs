@@ -16,7 +16,7 @@ command = "./kitchen_sink"
 [[plugin.channels.register]]
 kind = "sink"
 [plugin.extends]
-tools = ["add", "host", "fail"]
+tools = ["add", "host", "fail", "args"]
 "#;
 
 #[tokio::main]
@@ -69,10 +69,12 @@ async fn main() -> std::io::Result<()> {
                 ToolDef::new("add", "adds", json!({ "type": "object", "properties": { "a": { "type": "number" }, "b": { "type": "number" } } })),
                 ToolDef::new("host", "calls the host", json!({ "type": "object" })),
                 ToolDef::new("fail", "fails as asked", json!({ "type": "object" })),
+                ToolDef::new("args", "returns its arguments as received", json!({})),
             ])
             .on_tool(|inv, ctx| async move {
                 let args = &inv.args;
                 match inv.tool_name.as_str() {
+                    "args" => Ok(json!({ "args": inv.args, "agent_id": inv.agent_id })),
                     "add" => {
                         let sum = args["a"].as_f64().unwrap_or(0.0) + args["b"].as_f64().unwrap_or(0.0);
                         Ok(text_result(sum.to_string(), false))

@@ -551,14 +551,12 @@ impl Core {
         }
     }
 
+    /// A bad line is logged (the reference SDKs' wording) and dropped, never answered: it has no id to answer.
     async fn on_bad_line(&self, bad: BadLine) {
         match &bad {
-            BadLine::InvalidJson(preview) => self.shared.log(format!("dropped a bad line from the host (invalid_json): {preview}")),
-            other => self.shared.log(format!("dropped a bad line from the host ({})", other.kind())),
-        }
-        // An over-size line is only logged (CONTRACT: logged and dropped); other bad lines get a parse error with id null.
-        if bad != BadLine::TooLarge {
-            self.reply_error(&Value::Null, codes::PARSE_ERROR, &format!("parse error ({})", bad.kind()), None).await;
+            BadLine::InvalidJson(detail) => self.shared.log(format!("plugin: malformed jsonrpc line: {detail}")),
+            BadLine::InvalidUtf8 => self.shared.log("plugin: malformed jsonrpc line: not valid UTF-8"),
+            BadLine::TooLarge => self.shared.log(format!("plugin: inbound frame exceeds maxFrameBytes {}", self.shared.max_frame_bytes.load(Ordering::Relaxed))),
         }
     }
 
@@ -648,30 +646,23 @@ impl Core {
     }
 
     async fn on_tool_invoke(self: &Arc<Self>, id: Value, params: Option<Value>) {
-        let parsed = match params {
-            Some(Value::Object(mut p)) => {
-                let args = match p.remove("args") {
-                    None => Some(Map::new()),
-                    Some(Value::Object(a)) => Some(a),
-                    Some(_) => None,
-                };
-                match (p.get("tool_name").and_then(Value::as_str), args) {
-                    (Some(name), Some(args)) => Some(ToolInvocation {
-                        plugin_id: p.get("plugin_id").and_then(Value::as_str).unwrap_or(&self.shared.plugin_id).to_string(),
-                        tool_name: name.to_string(),
-                        args,
-                        agent_id: p.get("agent_id").and_then(Value::as_str).map(str::to_string),
-                    }),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        let Some(invocation) = parsed else {
-            return self.reply_error(&id, codes::INVALID_PARAMS, "tool.invoke params must be {plugin_id, tool_name, args, agent_id}", None).await;
-        };
+        // No handler is answered before the params are looked at, as the reference SDKs do.
         let Some(handler) = self.on_tool.clone() else {
-            return self.reply_error(&id, codes::METHOD_NOT_FOUND, "this plugin has no tool handler", None).await;
+            return self.reply_error(&id, codes::METHOD_NOT_FOUND, "method not found: tool.invoke", None).await;
+        };
+        let Some(Value::Object(mut p)) = params else {
+            return self.reply_error(&id, codes::INVALID_PARAMS, "tool.invoke params must be an object", None).await;
+        };
+        let name = match p.get("tool_name").and_then(Value::as_str) {
+            Some(n) if !n.is_empty() => n.to_string(),
+            _ => return self.reply_error(&id, codes::INVALID_PARAMS, "tool.invoke params missing string `tool_name`", None).await,
+        };
+        let invocation = ToolInvocation {
+            plugin_id: p.get("plugin_id").and_then(Value::as_str).unwrap_or(&self.shared.plugin_id).to_string(),
+            tool_name: name,
+            // Whatever JSON the caller sent, as sent; null when omitted.
+            args: p.remove("args").unwrap_or(Value::Null),
+            agent_id: p.get("agent_id").and_then(Value::as_str).map(str::to_string),
         };
         let guard = Inflight::start(self);
         let core = self.clone();
@@ -741,7 +732,8 @@ impl Core {
         if let Some(sub) = subscriber_id {
             let handler: Option<SubscriptionFn> = self.shared.subscriptions.lock().unwrap().get(&sub).cloned();
             if let Some(h) = handler {
-                return self.run_handler(&topic, h(topic.clone(), event)).await;
+                let id = event.id.clone();
+                return self.run_handler(&topic, Box::pin(crate::event::in_handler_of(id, h(topic.clone(), event)))).await;
             }
             // An event for a subscription the plugin dropped, or one not made through the SDK: the default handler gets it.
         }
@@ -749,8 +741,9 @@ impl Core {
             return self.answer_topic_tool(topic, event, tool).await;
         }
         if let Some(h) = self.on_event.clone() {
+            let id = event.id.clone();
             let fut = h(topic.clone(), event, self.broker.clone());
-            self.run_handler(&topic, fut).await;
+            self.run_handler(&topic, Box::pin(crate::event::in_handler_of(id, fut))).await;
         }
     }
 

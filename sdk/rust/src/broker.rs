@@ -250,6 +250,8 @@ impl LlmCompleteParams {
 struct LlmWire<'a> {
     #[serde(flatten)]
     params: &'a LlmCompleteParams,
+    /// Sent only when true: a plain call carries no `stream` member (as the reference SDKs send it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     stream: bool,
 }
 
@@ -303,11 +305,13 @@ impl BrokerSender {
     /// # }
     /// ```
     pub async fn publish(&self, topic: &str, event: Event) -> Result<(), FrameError> {
+        let event = crate::event::outgoing(event);
         self.shared.notify("broker.publish", &PublishParams { topic, event: &event }).await
     }
 
     /// `broker.publish` as a request: `Ok` once the host accepted it, `Err(Rpc)` when refused (e.g. outside the allowlist).
     pub async fn publish_acked(&self, topic: &str, event: Event) -> Result<(), HostCallError> {
+        let event = crate::event::outgoing(event);
         self.shared.request("broker.publish", &PublishParams { topic, event: &event }, self.timeout, None).await.map(|_| ())
     }
 

@@ -58,7 +58,11 @@ fn typed(code: Option<i64>) -> ToolError {
 }
 
 /// Carry out one probe action (conformance/README.md, "The probe").
-pub(crate) async fn run_probe(args: Map<String, Value>, ctx: ToolContext) -> Result<Value, ToolError> {
+pub(crate) async fn run_probe(args: Value, ctx: ToolContext) -> Result<Value, ToolError> {
+    let args = match args {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     let broker = match args.get("timeout_ms").and_then(Value::as_u64) {
         Some(ms) => ctx.broker.with_timeout(Duration::from_millis(ms)),
         None => ctx.broker.clone(),

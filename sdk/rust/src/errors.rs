@@ -112,6 +112,10 @@ impl ToolError {
     pub fn unavailable(message: impl Into<String>, retry_after_ms: Option<u64>) -> Self {
         ToolError(RpcError::new(codes::TOOL_UNAVAILABLE, message, retry_after_ms.map(|ms| json!({ "retry_after_ms": ms }))))
     }
+    /// A tool error with any code and message, sent as is.
+    pub fn with_code(code: i64, message: impl Into<String>) -> Self {
+        ToolError(RpcError::new(code, message, None))
+    }
     /// -33405: the caller may not use this tool.
     pub fn denied(message: impl Into<String>) -> Self {
         ToolError(RpcError::new(codes::TOOL_DENIED, message, None))

@@ -161,6 +161,27 @@ mod tests {
     }
 
     #[test]
+    fn session_uuid_is_the_rfc_4122_v5_every_sdk_computes() {
+        // The same values as Python's uuid.uuid5(NAMESPACE_URL, "nexo:session:chat-42") and the TS SDK's sessionUuid.
+        assert_eq!(super::session_uuid("chat-42"), "95cba63a-98b5-5bb9-982c-841bd55ae4a8");
+        assert_eq!(super::session_uuid(""), "9c026c69-7257-5e03-b0ea-0a8de866d6e6");
+    }
+
+    #[test]
+    fn upstream_readable_events_have_uuid_ids_and_keep_the_originals_in_metadata() {
+        let e = super::upstream_readable(Event::new("t", "s", serde_json::json!(1)).with_session_id(Some("chat-42".to_string())));
+        assert!(super::is_uuid(&e.id) && e.session_id.as_deref() == Some("95cba63a-98b5-5bb9-982c-841bd55ae4a8"));
+        assert_eq!(e.metadata.unwrap()["session_id"], "chat-42");
+        let mut odd = Event::new("t", "s", serde_json::json!(1));
+        odd.id = "e-1".into();
+        let kept = "0190a8f6-1c2b-7d3e-8f40-123456789abc".to_string();
+        let e = super::upstream_readable(odd.with_session_id(Some(kept.clone())));
+        assert!(super::is_uuid(&e.id));
+        assert_eq!(e.session_id, Some(kept));
+        assert_eq!(e.metadata.unwrap(), serde_json::json!({ "event_id": "e-1" }).as_object().unwrap().clone());
+    }
+
+    #[test]
     fn uuid7_sorts_by_time() {
         let a = uuid7();
         std::thread::sleep(std::time::Duration::from_millis(2));
@@ -180,4 +201,119 @@ mod tests {
         assert_eq!(bare.payload, Value::Null);
         assert_eq!(bare.session_id, None);
     }
+}
+
+tokio::task_local! {
+    /// The id of the event whose handler runs on this task.
+    static HANDLED_EVENT: String;
+}
+
+/// Run `fut` as the handler of the event `event_id`: an event it publishes
+/// without a `correlation_id` gets that id, through every `.await` (but not in
+/// tasks it spawns).
+pub(crate) fn in_handler_of<F: std::future::Future>(event_id: String, fut: F) -> impl std::future::Future<Output = F::Output> {
+    HANDLED_EVENT.scope(event_id, fut)
+}
+
+/// An event as published: the handled event's id as `correlation_id` when it
+/// has none, and ids an upstream host can parse (see [`upstream_readable`])
+/// unless the host takes any string (the Nexo daemon sets `NEXO_PLUGIN_KEY`).
+pub(crate) fn outgoing(mut event: Event) -> Event {
+    if event.correlation_id.is_none() {
+        if let Ok(id) = HANDLED_EVENT.try_with(|id| id.clone()) {
+            event.correlation_id = Some(id);
+        }
+    }
+    static STRING_SESSION_IDS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *STRING_SESSION_IDS.get_or_init(|| std::env::var_os("NEXO_PLUGIN_KEY").is_some_and(|v| !v.is_empty())) {
+        event
+    } else {
+        upstream_readable(event)
+    }
+}
+
+/// True for a hyphenated UUID, the only `id` / `session_id` an upstream host's event parser accepts.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36 && b.iter().enumerate().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
+}
+
+/// The name-based UUID (v5, RFC 4122 URL namespace, name `nexo:session:<text>`) of a
+/// session id: the same text always gives the same UUID, in every nexo SDK.
+pub fn session_uuid(text: &str) -> String {
+    const NAMESPACE: [u8; 16] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8];
+    let mut data = NAMESPACE.to_vec();
+    data.extend_from_slice(b"nexo:session:");
+    data.extend_from_slice(text.as_bytes());
+    let mut h = sha1(&data);
+    h[6] = (h[6] & 0x0f) | 0x50;
+    h[8] = (h[8] & 0x3f) | 0x80;
+    let x: String = h[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+}
+
+/// An upstream host parses `id` and `session_id` as UUIDs and drops a publish whose
+/// event does not parse: a non-UUID `session_id` becomes its [`session_uuid`] (one
+/// per conversation) with the text kept in `metadata.session_id`, and a non-UUID
+/// `id` a fresh one (the original in `metadata.event_id`).
+pub fn upstream_readable(mut event: Event) -> Event {
+    if !is_uuid(&event.id) {
+        let original = std::mem::replace(&mut event.id, uuid7());
+        if !original.is_empty() {
+            event.metadata.get_or_insert_with(Map::new).insert("event_id".into(), Value::String(original));
+        }
+    }
+    if let Some(sid) = event.session_id.take() {
+        if is_uuid(&sid) {
+            event.session_id = Some(sid);
+        } else if !sid.is_empty() {
+            event.session_id = Some(session_uuid(&sid));
+            event.metadata.get_or_insert_with(Map::new).insert("session_id".into(), Value::String(sid));
+        }
+    }
+    event
+}
+
+/// SHA-1 (FIPS 180-4), for name-based UUIDs only.
+fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut msg = data.to_vec();
+    let bits = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bits.to_be_bytes());
+    for chunk in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for i in 0..16 {
+            w[i] = u32::from_be_bytes([chunk[4 * i], chunk[4 * i + 1], chunk[4 * i + 2], chunk[4 * i + 3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (i, v) in h.iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&v.to_be_bytes());
+    }
+    out
 }

@@ -19,7 +19,7 @@ pub enum BadLine {
     TooLarge,
     /// Not UTF-8.
     InvalidUtf8,
-    /// Not JSON; carries the first 120 characters.
+    /// Not JSON; carries the parser's message.
     InvalidJson(String),
 }
 
@@ -125,7 +125,7 @@ impl LineDecoder {
         }
         match serde_json::from_str::<Value>(text) {
             Ok(v) => out(Ok(v)),
-            Err(_) => out(Err(BadLine::InvalidJson(text.chars().take(120).collect()))),
+            Err(e) => out(Err(BadLine::InvalidJson(e.to_string()))),
         }
     }
 }
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn reports_bad_lines_and_keeps_going() {
         let got = decode(&[b"not json\n\xff\xfe\n{\"ok\":true}\n"], 1024);
-        assert_eq!(got[0], Err(BadLine::InvalidJson("not json".into())));
+        assert_eq!(got[0], Err(BadLine::InvalidJson("expected ident at line 1 column 2".into())));
         assert_eq!(got[1], Err(BadLine::InvalidUtf8));
         assert_eq!(got[2], Ok(json!({ "ok": true })));
     }

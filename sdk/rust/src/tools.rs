@@ -1,7 +1,7 @@
 //! Tool definitions, invocations and the usual result shape.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::broker::BrokerSender;
 use crate::ShutdownSignal;
@@ -32,8 +32,8 @@ pub struct ToolInvocation {
     pub plugin_id: String,
     /// Which tool.
     pub tool_name: String,
-    /// The arguments (already validated by the host against `input_schema`).
-    pub args: Map<String, Value>,
+    /// The arguments as the caller sent them (already validated by the host against `input_schema`); `Value::Null` when omitted.
+    pub args: Value,
     /// The calling agent, if known.
     pub agent_id: Option<String>,
 }

@@ -36,6 +36,8 @@ impl Plugin {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Plugin {
         let mut cmd = Command::new(kitchen_sink());
         cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // This harness plays the Nexo host, which sets NEXO_PLUGIN_KEY (string session ids pass as they are).
+        cmd.env("NEXO_PLUGIN_KEY", "harness");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -195,10 +197,10 @@ fn initialize_returns_the_whole_manifest_server_version_and_tools() {
     let id = p.send_request("initialize", json!({}));
     let r = p.reply_to(id);
     assert_eq!(r["result"]["manifest"]["plugin"]["id"], "sink");
-    assert_eq!(r["result"]["manifest"]["plugin"]["extends"]["tools"], json!(["add", "host", "fail"]));
+    assert_eq!(r["result"]["manifest"]["plugin"]["extends"]["tools"], json!(["add", "host", "fail", "args"]));
     assert_eq!(r["result"]["server_version"], "sink-1.2.3");
     let names: Vec<_> = r["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
-    assert_eq!(names, [json!("add"), json!("host"), json!("fail")]);
+    assert_eq!(names, [json!("add"), json!("host"), json!("fail"), json!("args")]);
     assert_eq!(r["result"]["tools"][0]["input_schema"]["properties"]["a"]["type"], "number");
 
     let mut q = Plugin::start(&["no-tools"], &[]);
@@ -233,7 +235,20 @@ fn a_thousand_events_come_back_in_order_with_all_six_fields() {
     }
     let mut keys: Vec<_> = pubs[0]["params"]["event"].as_object().unwrap().keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["id", "payload", "session_id", "source", "timestamp", "topic"]);
+    assert_eq!(keys, ["correlation_id", "id", "payload", "session_id", "source", "timestamp", "topic"]);
+    // The handler publishes without a correlation_id: each reply carries the id of the event it handled (e-<n>, n rising by one).
+    let ns: Vec<u64> = pubs.iter().map(|f| f["params"]["event"]["correlation_id"].as_str().unwrap().trim_start_matches("e-").parse().unwrap()).collect();
+    assert!(ns.windows(2).all(|w| w[1] == w[0] + 1), "correlation ids follow the events: {:?}", &ns[..5]);
+}
+
+#[test]
+fn omitted_tool_args_reach_the_handler_as_null_and_other_json_as_sent() {
+    let mut p = Plugin::started();
+    let r = p.request("tool.invoke", json!({ "plugin_id": "sink", "tool_name": "args" }));
+    assert_eq!(r["result"], json!({ "args": null, "agent_id": null }));
+    assert_eq!(p.tool("args", json!([1, "x"]))["result"]["args"], json!([1, "x"]));
+    let bad = p.request("tool.invoke", json!({ "plugin_id": "sink", "args": {} }));
+    assert_eq!((bad["error"]["code"].clone(), bad["error"]["message"].clone()), (json!(-32602), json!("tool.invoke params missing string `tool_name`")));
 }
 
 #[test]
@@ -253,7 +268,7 @@ fn unknown_methods_bad_params_invalid_requests_and_unanswered_notifications() {
     let mut p = Plugin::started();
     let r = p.request("no.such.method", json!({}));
     assert_eq!(r["error"]["code"], -32601);
-    assert_eq!(p.tool("add", json!(5))["error"]["code"], -32602);
+    assert_eq!(p.request("tool.invoke", json!(5))["error"]["code"], -32602);
     assert_eq!(p.request("tool.invoke", json!({ "nope": 1 }))["error"]["code"], -32602);
     p.send(json!({ "id": 77, "method": "initialize" }));
     p.wait_for("invalid request", |f| f["id"] == 77 && f["error"]["code"] == -32600);
@@ -272,9 +287,8 @@ fn bad_lines_are_logged_and_the_plugin_keeps_running() {
     p.write(b"\n");
     assert_eq!(p.request("no.such.method", json!({}))["error"]["code"], -32601);
     // stderr is read on its own pipe: the log lines may trail the reply.
-    p.wait_until("both bad lines logged", |s| s.stderr.contains("invalid_json") && s.stderr.contains("too_large"));
-    assert!(p.frames().iter().any(|f| f["id"].is_null() && f["error"]["code"] == -32700), "parse error with id null");
-    assert_eq!(p.frames().iter().filter(|f| f["error"]["code"] == -32700).count(), 1, "an over-size line is only logged");
+    p.wait_until("both bad lines logged", |s| s.stderr.contains("plugin: malformed jsonrpc line: ") && s.stderr.contains("plugin: inbound frame exceeds maxFrameBytes 1048576"));
+    assert!(!p.frames().iter().any(|f| f["id"].is_null()), "a bad line is logged and dropped, never answered");
 }
 
 #[test]
@@ -305,7 +319,8 @@ fn host_calls_succeed_fail_time_out_and_stream() {
 
     let call = p.send_request("tool.invoke", json!({ "plugin_id": "sink", "tool_name": "host", "args": { "call": "complete" }, "agent_id": null }));
     let req = p.wait_for("llm.complete", |f| f["method"] == "llm.complete");
-    assert_eq!((req["params"]["max_tokens"].clone(), req["params"]["temperature"].clone(), req["params"]["stream"].clone()), (json!(4096), json!(0.7), json!(false)));
+    assert_eq!((req["params"]["max_tokens"].clone(), req["params"]["temperature"].clone()), (json!(4096), json!(0.7)));
+    assert!(req["params"].get("stream").is_none(), "a plain llm.complete carries no stream member: {req}");
     p.send(json!({ "jsonrpc": "2.0", "id": req["id"], "error": { "code": -32603, "message": "llm not configured" } }));
     let r = p.reply_to(call);
     assert_eq!(r["error"]["code"], -33403);
@@ -349,6 +364,13 @@ fn topic_tools_answer_on_the_reply_topic_with_the_correlation_id() {
     assert_eq!(pubs[0]["params"]["event"]["payload"], json!({ "result": 5.0 }));
     assert_eq!(pubs[0]["params"]["event"]["correlation_id"], "c-1");
     assert_eq!(pubs[0]["params"]["event"]["session_id"], "s1");
+    // Under an upstream host (no NEXO_PLUGIN_KEY) the same reply carries a UUID session id it can parse.
+    let mut up = Plugin::start(&[], &[("NEXO_PLUGIN_KEY", "")]);
+    up.request("initialize", json!({}));
+    up.notify("broker.event", call("u1", json!({ "a": 1, "b": 1 })));
+    up.wait_until("upstream reply", |s| s.frames.iter().any(|f| f["method"] == "broker.publish"));
+    let ev = up.published()[0]["params"]["event"].clone();
+    assert_eq!((ev["session_id"].clone(), ev["metadata"]["session_id"].clone()), (json!(nexo_plugin_sdk::session_uuid("s1")), json!("s1")));
     assert_eq!(pubs[1]["params"]["event"]["payload"]["error"]["code"], -33402);
 }
 
@@ -466,7 +488,7 @@ fn the_conformance_probe_is_served_only_under_the_runner_and_other_tools_still_r
     let mut p = Plugin::start(&[], &[("NEXO_CONFORMANCE_PROBE", "1")]);
     let init = p.request("initialize", json!({}));
     let names: Vec<_> = init["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
-    assert_eq!(names, [json!("add"), json!("host"), json!("fail"), json!("conformance_probe")]);
+    assert_eq!(names, [json!("add"), json!("host"), json!("fail"), json!("args"), json!("conformance_probe")]);
     let probe = |p: &mut Plugin, args: Value| p.tool("conformance_probe", args);
     assert_eq!(probe(&mut p, json!({ "action": "echo", "text": "hi" }))["result"], json!({ "content": [{ "type": "text", "text": "hi" }], "is_error": false }));
     assert_eq!(probe(&mut p, json!({ "action": "echo" }))["error"]["code"], -33402);

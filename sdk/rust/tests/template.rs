@@ -46,7 +46,7 @@ fn the_rust_template_builds_and_echoes() {
         .unwrap();
     assert!(status.success(), "cargo build of the rendered template failed");
 
-    let mut child = Command::new(target.join("release/demo_rs")).current_dir(&dir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(target.join("release/demo_rs")).current_dir(&dir).env("NEXO_PLUGIN_KEY", "harness").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<Value>();
     let stdout = child.stdout.take().unwrap();

@@ -63,7 +63,9 @@ test("daemon bindings - nexo publish -> echo plugin -> binding -> workflow -> ou
   assert.deepEqual(reply.payload, { text: "hi" }, "the echo workflow's result");
   const inbound = on("plugin.inbound.echo");
   assert.equal(inbound.length, 2);
-  assert.equal(reply.correlation_id, inbound[0].id, "the reply is correlated to the inbound event that caused it");
+  // The echo plugin's SDK ties its echo to the CLI's event; the binding keeps that correlation for its reply.
+  assert.equal(inbound[0].correlation_id, first.id, "the echo is correlated to the event it answers");
+  assert.equal(reply.correlation_id, inbound[0].correlation_id, "the reply is correlated to the inbound event that caused it");
   assert.equal(inbound[1].correlation_id, reply.correlation_id, "the echo plugin carried it back");
   assert.equal(on("workflow.echo.completed").length, 1, "the workflow ran exactly once");
   assert.equal(on("workflow.echo.completed")[0].payload && (on("workflow.echo.completed")[0].payload as any).channel, "echo");
