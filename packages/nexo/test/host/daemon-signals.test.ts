@@ -64,3 +64,21 @@ test("daemon - the start line names the control socket only when the daemon open
     assert.equal(existsSync(config.control.socket), false, "closed after stop");
   }
 });
+
+test("daemon - a second plugin claiming a channel kind is refused at start with its code, naming both; the owner runs", async (t) => {
+  const dir = tempDir(t);
+  const plugins = join(dir, "plugins");
+  hostilePlugin(plugins, { id: "a_owner", kind: "shared", mode: "clean" });
+  hostilePlugin(plugins, { id: "b_claimer", kind: "shared", mode: "clean" });
+  const file = join(dir, "nexo.yaml");
+  writeFileSync(file, [`state_dir: ${join(dir, "state")}`, `plugin_paths: [${JSON.stringify(plugins)}]`, "api:", "  enabled: false", ""].join("\n"));
+  const cap = captureLogger("info");
+  const daemon = await Daemon.start(loadConfig(file), { logger: cap.logger, controlSocket: false });
+  t.after(() => daemon.stop());
+  assert.deepEqual(daemon.host.status().map((s) => [s.key, s.state]), [["a_owner", "ready"]]);
+  const refused = cap.lines().find((l) => l.msg === "plugin refused");
+  assert.ok(refused);
+  assert.equal(refused.code, "NEXO_ERR_HOST_CHANNEL_KIND_TAKEN");
+  assert.match(refused.err, /b_claimer/);
+  assert.match(refused.err, /a_owner/);
+});
