@@ -53,18 +53,23 @@ const OPEN_ARRAY = 0x5b;
 const OPEN_OBJECT = 0x7b;
 
 /**
- * Fewer `[` and `{` bytes than `limit` means the line cannot nest deeper than
- * `limit`: a few native `indexOf` calls settle almost every frame without
- * walking the parsed value.
+ * Fewer `[` and `{` bytes than `limit` means the line cannot nest `limit`
+ * levels: a short line, or a few native `indexOf` calls, settle almost every
+ * frame without walking the parsed value.
  */
 function hasAtLeastOpeners(raw: Buffer, limit: number): boolean {
+  // Every level needs an opening and a closing byte.
+  if (raw.length < 2 * limit) return false;
   let n = 0;
-  for (const byte of [OPEN_ARRAY, OPEN_OBJECT]) {
-    let at = raw.indexOf(byte);
-    while (at !== -1) {
-      if (++n >= limit) return true;
-      at = raw.indexOf(byte, at + 1);
-    }
+  let at = raw.indexOf(OPEN_OBJECT);
+  while (at !== -1) {
+    if (++n >= limit) return true;
+    at = raw.indexOf(OPEN_OBJECT, at + 1);
+  }
+  at = raw.indexOf(OPEN_ARRAY);
+  while (at !== -1) {
+    if (++n >= limit) return true;
+    at = raw.indexOf(OPEN_ARRAY, at + 1);
   }
   return false;
 }
