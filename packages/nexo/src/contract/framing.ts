@@ -81,13 +81,30 @@ function hasAtLeastOpeners(raw: Buffer, limit: number): boolean {
  */
 export function exceedsDepth(value: unknown, maxDepth: number, raw?: Buffer): boolean {
   if (raw !== undefined && !hasAtLeastOpeners(raw, maxDepth + 1)) return false;
-  const stack: Array<{ v: unknown; d: number }> = [{ v: value, d: 1 }];
-  while (stack.length > 0) {
-    const { v, d } = stack.pop()!;
-    if (typeof v !== "object" || v === null) continue;
+  if (typeof value !== "object" || value === null) return false;
+  // Two parallel stacks, no allocation per node.
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop()!;
+    const d = depths.pop()!;
     if (d > maxDepth) return true;
-    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
-    for (const c of children) if (typeof c === "object" && c !== null) stack.push({ v: c, d: d + 1 });
+    if (Array.isArray(v)) {
+      for (const c of v) {
+        if (typeof c === "object" && c !== null) {
+          values.push(c);
+          depths.push(d + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const c = (v as Record<string, unknown>)[k];
+        if (typeof c === "object" && c !== null) {
+          values.push(c);
+          depths.push(d + 1);
+        }
+      }
+    }
   }
   return false;
 }
