@@ -32,6 +32,18 @@ test("daemon - SIGHUP stops nexo run cleanly: plugins get shutdown and the daemo
   assert.equal(typeof JSON.parse(readFileSync(join(stateDir, "shutdown.json"), "utf8")).reason, "string", "the plugin got a shutdown request");
 });
 
+test("daemon - a SIGTERM during start-up stops nexo run cleanly once it is up", async (t) => {
+  const { config, stateDir } = daemonConfig(t, { id: "slowstart", mode: "clean", env: { HOSTILE_INIT_DELAY_MS: "1500" } });
+  const daemon = startNexoDaemon(t, config);
+  const closed = new Promise<number | null>((r) => daemon.once("close", r));
+  // The plugin is spawned (its first stderr line) but holds its initialize reply: the daemon is still starting.
+  await waitFor(() => daemon.output().includes("hostile clean starting"), "the plugin spawned", 20_000);
+  assert.ok(!daemon.output().includes("plugin ready"));
+  daemon.kill("SIGTERM");
+  assert.equal(await closed, 0, daemon.output());
+  assert.equal(typeof JSON.parse(readFileSync(join(stateDir, "shutdown.json"), "utf8")).reason, "string", "the plugin got a shutdown request");
+});
+
 test("daemon - a SIGKILLed nexo run leaves no plugin behind, even one ignoring SIGTERM and EOF, nor its children", async (t) => {
   const { config, stateDir } = daemonConfig(t, { id: "stubborn", mode: "ignore-all" });
   const daemon = startNexoDaemon(t, config);
