@@ -53,18 +53,23 @@ const OPEN_ARRAY = 0x5b;
 const OPEN_OBJECT = 0x7b;
 
 /**
- * Fewer `[` and `{` bytes than `limit` means the line cannot nest deeper than
- * `limit`: a few native `indexOf` calls settle almost every frame without
- * walking the parsed value.
+ * Fewer `[` and `{` bytes than `limit` means the line cannot nest `limit`
+ * levels: a short line, or a few native `indexOf` calls, settle almost every
+ * frame without walking the parsed value.
  */
 function hasAtLeastOpeners(raw: Buffer, limit: number): boolean {
+  // Every level needs an opening and a closing byte.
+  if (raw.length < 2 * limit) return false;
   let n = 0;
-  for (const byte of [OPEN_ARRAY, OPEN_OBJECT]) {
-    let at = raw.indexOf(byte);
-    while (at !== -1) {
-      if (++n >= limit) return true;
-      at = raw.indexOf(byte, at + 1);
-    }
+  let at = raw.indexOf(OPEN_OBJECT);
+  while (at !== -1) {
+    if (++n >= limit) return true;
+    at = raw.indexOf(OPEN_OBJECT, at + 1);
+  }
+  at = raw.indexOf(OPEN_ARRAY);
+  while (at !== -1) {
+    if (++n >= limit) return true;
+    at = raw.indexOf(OPEN_ARRAY, at + 1);
   }
   return false;
 }
@@ -76,13 +81,30 @@ function hasAtLeastOpeners(raw: Buffer, limit: number): boolean {
  */
 export function exceedsDepth(value: unknown, maxDepth: number, raw?: Buffer): boolean {
   if (raw !== undefined && !hasAtLeastOpeners(raw, maxDepth + 1)) return false;
-  const stack: Array<{ v: unknown; d: number }> = [{ v: value, d: 1 }];
-  while (stack.length > 0) {
-    const { v, d } = stack.pop()!;
-    if (typeof v !== "object" || v === null) continue;
+  if (typeof value !== "object" || value === null) return false;
+  // Two parallel stacks, no allocation per node.
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop()!;
+    const d = depths.pop()!;
     if (d > maxDepth) return true;
-    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
-    for (const c of children) if (typeof c === "object" && c !== null) stack.push({ v: c, d: d + 1 });
+    if (Array.isArray(v)) {
+      for (const c of v) {
+        if (typeof c === "object" && c !== null) {
+          values.push(c);
+          depths.push(d + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const c = (v as Record<string, unknown>)[k];
+        if (typeof c === "object" && c !== null) {
+          values.push(c);
+          depths.push(d + 1);
+        }
+      }
+    }
   }
   return false;
 }

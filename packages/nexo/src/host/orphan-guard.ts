@@ -85,8 +85,10 @@ export class OrphanGuard {
     (w.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     const restart = (): void => {
       if (this.watchdog !== w) return;
-      // Killed from outside: start another with the groups still alive.
       this.watchdog = undefined;
+      // Never started (no /bin/sh): nothing to restart, and no retry loop.
+      if (w.pid === undefined) return;
+      // Killed from outside: start another with the groups still alive.
       if (this.groups.size > 0) this.send([...this.groups].map((g) => `+${g}\n`).join(""));
     };
     w.once("exit", restart);

@@ -377,9 +377,7 @@ export class PluginConnection {
   private onNotification(method: string, params: unknown): void {
     if (method === Methods.BROKER_PUBLISH) {
       // Refusals were counted and logged (throttled) where they were decided.
-      this.publishFromPlugin(params).catch((err) => {
-        if (!(err instanceof RpcError)) this.warnThrottled("publish_failed", { err: errMessage(err) }, "broker.publish from the plugin failed");
-      });
+      this.publishFromPlugin(params).catch((err) => this.warnThrottled("publish_failed", { err: errMessage(err) }, "broker.publish from the plugin failed"));
       return;
     }
     // Other notifications (e.g. progress) have no host meaning yet: ignore, as JSON-RPC allows.
@@ -388,9 +386,11 @@ export class PluginConnection {
 
   private async onRequest(method: string, params: unknown): Promise<unknown> {
     switch (method) {
-      case Methods.BROKER_PUBLISH:
-        await this.publishFromPlugin(params);
+      case Methods.BROKER_PUBLISH: {
+        const refused = await this.publishFromPlugin(params);
+        if (refused) throw new RpcError(refused.code, refused.message, refused.data);
         return { ok: true };
+      }
       case Methods.BROKER_SUBSCRIBE:
         return this.subscribeForPlugin(params);
       case Methods.BROKER_UNSUBSCRIBE: {
@@ -418,15 +418,15 @@ export class PluginConnection {
   /**
    * Topic validity and allowlist in one check, memoized per plugin: a plugin
    * publishes on a handful of topics, so the hot path is one Map lookup.
-   * Throws RpcError for an invalid topic.
+   * An invalid topic comes back as the reason it is invalid.
    */
-  private isPublishAllowed(topic: string): boolean {
+  private isPublishAllowed(topic: string): boolean | { invalid: string } {
     const known = this.publishVerdicts.get(topic);
     if (known !== undefined) return known;
     try {
       validateTopic(topic);
     } catch (err) {
-      throw this.deny("invalid_topic", { topic: clip(topic) }, new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err)));
+      return { invalid: errMessage(err) };
     }
     const verdict = isTopicAllowed(this.allowlist.inbound, topic);
     if (this.publishVerdicts.size >= 1024) this.publishVerdicts.clear();
@@ -434,8 +434,12 @@ export class PluginConnection {
     return verdict;
   }
 
-  /** Count a refused publish or subscribe and log it (throttled per reason); returns `err` for the caller to throw. */
-  private deny(reason: string, fields: Record<string, unknown>, err: Error): Error {
+  /**
+   * Count a refused publish or subscribe and log it (throttled per reason).
+   * Returns the refusal; only a request turns it into an error reply, so a
+   * flood of refused notifications costs no Error objects.
+   */
+  private deny(reason: string, fields: Record<string, unknown>, message: string, data?: unknown, code: number = RpcErrorCodes.INVALID_PARAMS): Refusal {
     this.counters.denied += 1;
     const msg =
       reason === "topic_not_allowed"
@@ -443,8 +447,8 @@ export class PluginConnection {
         : reason === "subscribe_not_allowed"
           ? "broker.subscribe outside the plugin's allowlist: refused"
           : "broker request from the plugin refused";
-    this.warnThrottled(reason, { ...fields, denied: this.counters.denied, err: clip(err.message) }, msg);
-    return err;
+    this.warnThrottled(reason, { ...fields, denied: this.counters.denied, err: clip(message) }, msg);
+    return data === undefined ? { code, message } : { code, message, data };
   }
 
   /**
@@ -453,32 +457,31 @@ export class PluginConnection {
    * this plugin's key; a different source the plugin wrote travels in
    * `metadata.plugin_source`.
    */
-  private async publishFromPlugin(params: unknown): Promise<void> {
+  private async publishFromPlugin(params: unknown): Promise<Refusal | undefined> {
     if (!isRecord(params) || typeof params.topic !== "string") {
-      throw this.deny("invalid_params", {}, new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.publish needs {topic: string, event: object}"));
+      return this.deny("invalid_params", {}, "broker.publish needs {topic: string, event: object}");
     }
     const topic = params.topic;
-    if (!this.isPublishAllowed(topic)) {
-      throw this.deny(
-        "topic_not_allowed",
-        { topic, allowed: this.allowlist.inbound },
-        new RpcError(RpcErrorCodes.INVALID_PARAMS, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic }),
-      );
+    const allowed = this.isPublishAllowed(topic);
+    if (allowed !== true) {
+      if (allowed !== false) return this.deny("invalid_topic", { topic: clip(topic) }, allowed.invalid);
+      return this.deny("topic_not_allowed", { topic, allowed: this.allowlist.inbound }, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic });
     }
     let event: Event;
     try {
       event = stampSource(completeEvent(params.event, topic, this.key), this.key);
     } catch (err) {
-      throw this.deny("invalid_event", { topic }, new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err)));
+      return this.deny("invalid_event", { topic }, errMessage(err));
     }
     if (this.topicCalls.isReplyTopic(topic)) {
       // A tool answer goes to its caller only, never onto the shared broker.
       try {
         if (this.topicCalls.settle(topic, event) === "late") this.log.debug({ topic, correlationId: event.correlation_id }, "late tool reply after the call timed out: dropped");
       } catch (err) {
-        throw this.deny("tool_reply_refused", { topic }, err as Error);
+        const rpc = err instanceof RpcError ? err : undefined;
+        return this.deny("tool_reply_refused", { topic }, errMessage(err), rpc?.data, rpc?.code);
       }
-      return;
+      return undefined;
     }
     this.counters.published += 1;
     await this.ctx.broker.publish(topic, event);
@@ -493,7 +496,8 @@ export class PluginConnection {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
     }
     if (!isPatternAllowed(this.allowlist.outbound, pattern)) {
-      throw this.deny("subscribe_not_allowed", { pattern }, new RpcError(RpcErrorCodes.INVALID_PARAMS, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" }));
+      const r = this.deny("subscribe_not_allowed", { pattern }, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" });
+      throw new RpcError(r.code, r.message, r.data);
     }
     if (this.pluginSubscriptions.size >= MAX_PLUGIN_SUBSCRIPTIONS) {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `at most ${MAX_PLUGIN_SUBSCRIPTIONS} subscriptions per plugin`);
@@ -506,6 +510,13 @@ export class PluginConnection {
     this.pluginSubscriptions.set(id, sub);
     return { subscriber_id: id };
   }
+}
+
+/** A refused broker request: the error reply a request gets. */
+interface Refusal {
+  code: number;
+  message: string;
+  data?: unknown;
 }
 
 /** Field of `metadata` that keeps the `source` a plugin wrote when the host replaced it with the plugin's key. */

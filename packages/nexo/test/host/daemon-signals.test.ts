@@ -32,6 +32,18 @@ test("daemon - SIGHUP stops nexo run cleanly: plugins get shutdown and the daemo
   assert.equal(typeof JSON.parse(readFileSync(join(stateDir, "shutdown.json"), "utf8")).reason, "string", "the plugin got a shutdown request");
 });
 
+test("daemon - a SIGTERM during start-up stops nexo run cleanly once it is up", async (t) => {
+  const { config, stateDir } = daemonConfig(t, { id: "slowstart", mode: "clean", env: { HOSTILE_INIT_DELAY_MS: "1500" } });
+  const daemon = startNexoDaemon(t, config);
+  const closed = new Promise<number | null>((r) => daemon.once("close", r));
+  // The plugin is spawned (its first stderr line) but holds its initialize reply: the daemon is still starting.
+  await waitFor(() => daemon.output().includes("hostile clean starting"), "the plugin spawned", 20_000);
+  assert.ok(!daemon.output().includes("plugin ready"));
+  daemon.kill("SIGTERM");
+  assert.equal(await closed, 0, daemon.output());
+  assert.equal(typeof JSON.parse(readFileSync(join(stateDir, "shutdown.json"), "utf8")).reason, "string", "the plugin got a shutdown request");
+});
+
 test("daemon - a SIGKILLed nexo run leaves no plugin behind, even one ignoring SIGTERM and EOF, nor its children", async (t) => {
   const { config, stateDir } = daemonConfig(t, { id: "stubborn", mode: "ignore-all" });
   const daemon = startNexoDaemon(t, config);
@@ -63,4 +75,22 @@ test("daemon - the start line names the control socket only when the daemon open
     assert.equal(started.socket, controlSocket ? config.control.socket : undefined);
     assert.equal(existsSync(config.control.socket), false, "closed after stop");
   }
+});
+
+test("daemon - a second plugin claiming a channel kind is refused at start with its code, naming both; the owner runs", async (t) => {
+  const dir = tempDir(t);
+  const plugins = join(dir, "plugins");
+  hostilePlugin(plugins, { id: "a_owner", kind: "shared", mode: "clean" });
+  hostilePlugin(plugins, { id: "b_claimer", kind: "shared", mode: "clean" });
+  const file = join(dir, "nexo.yaml");
+  writeFileSync(file, [`state_dir: ${join(dir, "state")}`, `plugin_paths: [${JSON.stringify(plugins)}]`, "api:", "  enabled: false", ""].join("\n"));
+  const cap = captureLogger("info");
+  const daemon = await Daemon.start(loadConfig(file), { logger: cap.logger, controlSocket: false });
+  t.after(() => daemon.stop());
+  assert.deepEqual(daemon.host.status().map((s) => [s.key, s.state]), [["a_owner", "ready"]]);
+  const refused = cap.lines().find((l) => l.msg === "plugin refused");
+  assert.ok(refused);
+  assert.equal(refused.code, "NEXO_ERR_HOST_CHANNEL_KIND_TAKEN");
+  assert.match(refused.err, /b_claimer/);
+  assert.match(refused.err, /a_owner/);
 });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config/index.js";
-import { Daemon, stopOnSignals } from "../../daemon/index.js";
+import { Daemon, runUntilStopSignal } from "../../daemon/index.js";
 
 /** `nexo run`: start the daemon in the foreground until SIGINT, SIGTERM or SIGHUP (each a clean stop). */
 export function registerRunCommand(program: Command): void {
@@ -11,7 +11,6 @@ export function registerRunCommand(program: Command): void {
     .action(async (opts: { config?: string }) => {
       // `--config` is also a global option (to find a daemon's socket); commander gives it to whichever is declared first.
       const config = loadConfig(opts.config ?? program.opts<{ config?: string }>().config);
-      const daemon = await Daemon.start(config);
-      await stopOnSignals(daemon);
+      await runUntilStopSignal(() => Daemon.start(config));
     });
 }
