@@ -2,7 +2,7 @@ export { PluginHttpProxy, HTTP_PORT_ENV, HTTP_HOST_ENV } from "./plugin-http-pro
 export { PluginMount } from "./plugin-mount.js";
 export { PortAllocator, findFreePort, isPortFree } from "./port-allocator.js";
 export { HealthProbe } from "./health-probe.js";
-export { forwardRequest, pickRequestId, upstreamPath, REQUEST_ID_HEADER } from "./forward.js";
+export { forwardRequest, hostHeader, pickRequestId, upstreamPath, REQUEST_ID_HEADER } from "./forward.js";
 export { stripHopByHop } from "./hop-headers.js";
 export type { PluginHttpProxyOptions, ProxyRoute } from "./plugin-http-proxy.js";
 export type { PluginMountOptions } from "./plugin-mount.js";
