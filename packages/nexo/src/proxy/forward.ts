@@ -75,14 +75,15 @@ class BodyLimit extends Transform {
 
 /**
  * Forward one request to a plugin's HTTP server over undici and stream the
- * answer back, both bodies piped chunk by chunk (never buffered whole).
- * Always answers: the plugin's response, or 413 / 502 / 504 as a NexoError
- * through the app's error handler, unless the client itself went away.
- * Call from a fastify handler that does not send anything else.
+ * answer back, both bodies passed on chunk by chunk (never buffered whole),
+ * with backpressure both ways. Always answers: the plugin's response, or
+ * 413 / 502 / 504 as a NexoError through the app's error handler, unless the
+ * client itself went away. Call from a fastify handler that does not send
+ * anything else.
  */
 export function forwardRequest(request: FastifyRequest, reply: FastifyReply, options: ForwardOptions): void {
   const raw = request.raw;
-  const { pluginKey, timeoutMs, maxBodyBytes } = options;
+  const { timeoutMs, maxBodyBytes } = options;
   const incoming = isReadable(request.body) ? request.body : undefined;
   const requestId = pickRequestId(raw.headers[REQUEST_ID_HEADER]);
   reply.header(REQUEST_ID_HEADER, requestId);
@@ -105,7 +106,7 @@ export function forwardRequest(request: FastifyRequest, reply: FastifyReply, opt
   headers["x-forwarded-prefix"] = options.prefix;
   headers[REQUEST_ID_HEADER] = requestId;
 
-  // A declared length is enforced by Node's parser, so that body streams straight through;
+  // A declared length is enforced by Node's parser, so that body goes straight through;
   // a chunked one is counted on the way. undici never destroys the client's socket with it.
   let body: Readable | null = null;
   if (incoming && declared !== undefined) body = incoming;
@@ -115,67 +116,108 @@ export function forwardRequest(request: FastifyRequest, reply: FastifyReply, opt
     body = incoming.pipe(limited);
   }
 
-  const abort = new AbortController();
-  const onClientClose = (): void => {
-    if (!reply.raw.writableFinished) abort.abort();
-  };
-  reply.raw.once("close", onClientClose);
-
-  /** Answer with `err` unless an answer is already on its way or nobody is listening. */
-  const fail = (err: NexoError): void => {
-    if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) return;
-    // The rest of the request body will not be read: close the connection after answering.
-    if (incoming && !raw.complete) reply.header("connection", "close");
-    reply.send(err);
-  };
-
-  options.dispatcher
-    .request({
+  options.dispatcher.dispatch(
+    {
       path: upstreamPath(raw.url ?? "/", options.prefix),
       method: (raw.method ?? "GET") as Dispatcher.HttpMethod,
       headers: headers as IncomingHttpHeaders,
       body,
-      signal: abort.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-    })
-    .then(
-      (res) => {
-        if (reply.raw.destroyed) {
-          res.body.destroy();
-          return;
-        }
-        reply.code(res.statusCode);
-        const resHeaders = stripHopByHop(res.headers as IncomingHttpHeaders);
-        for (const name in resHeaders) {
-          const v = resHeaders[name];
-          if (v !== undefined) reply.header(name, v);
-        }
-        // Fastify pipes the stream and destroys the client connection if it errors mid-body
-        // (undici's bodyTimeout: the plugin went silent for timeoutMs).
-        reply.send(res.body);
-      },
-      (err: Error & { code?: string }) => {
-        if (abort.signal.aborted) return; // the client went away: nobody to answer
-        if (err instanceof BodyTooLargeError || err.cause instanceof BodyTooLargeError) {
-          return fail(new NexoError(ErrorCodes.HTTP_PAYLOAD_TOO_LARGE, `request body is larger than the limit of ${maxBodyBytes} bytes`));
-        }
-        if (err.code === "UND_ERR_HEADERS_TIMEOUT") {
-          options.logger.warn({ plugin: pluginKey, timeoutMs, method: raw.method, requestId }, "plugin did not answer in time: 504");
-          return fail(
-            new NexoError(ErrorCodes.PROXY_TIMEOUT, `plugin ${pluginKey} did not answer within ${timeoutMs / 1000} s ([plugin.http] timeout_seconds)`, { pluginId: pluginKey, httpStatus: 504 }),
-          );
-        }
-        const why = causeCode(err);
-        options.logger.warn({ plugin: pluginKey, err: why, requestId }, "plugin unreachable: 502");
-        fail(
-          new NexoError(ErrorCodes.PROXY_UPSTREAM_FAILED, `plugin ${pluginKey} at ${hostHeader(options.host, options.port)} could not be reached (${why}); see \`nexo plugin status ${pluginKey}\``, {
-            pluginId: pluginKey,
-            httpStatus: 502,
-          }),
-        );
-      },
+    },
+    new ForwardHandler(request, reply, options, requestId, incoming !== undefined),
+  );
+}
+
+/**
+ * One exchange with the plugin. Until the plugin's headers arrive, a failure
+ * is answered through fastify (413 / 502 / 504); from then on the reply is
+ * hijacked and the plugin's answer written to the socket as it comes (the
+ * headers fastify already holds, such as X-Request-Id or rate-limit headers,
+ * go first). A failure mid-body can only cut the connection.
+ */
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private started = false;
+  private clientGone = false;
+
+  constructor(
+    private readonly request: FastifyRequest,
+    private readonly reply: FastifyReply,
+    private readonly options: ForwardOptions,
+    private readonly requestId: string,
+    private readonly hasBody: boolean,
+  ) {
+    reply.raw.once("close", () => {
+      if (reply.raw.writableFinished) return;
+      this.clientGone = true;
+      this.controller?.abort(new Error("client closed the connection"));
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new Error("client closed the connection"));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx informational: the final answer follows
+    const res = this.reply.raw;
+    if (res.destroyed) return controller.abort(new Error("client closed the connection"));
+    this.started = true;
+    this.reply.hijack();
+    const out = this.reply.getHeaders() as OutgoingHttpHeaders;
+    const plugin = stripHopByHop(headers);
+    for (const name in plugin) out[name] = plugin[name];
+    res.writeHead(statusCode, out);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const res = this.reply.raw;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once("drain", () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.reply.raw.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error & { code?: string }): void {
+    const { reply, options } = this;
+    const pluginKey = options.pluginKey;
+    if (this.started) {
+      // Mid-body (the plugin died, or went silent for timeoutMs): all that is left is to cut the connection.
+      reply.raw.destroy(err);
+      return;
+    }
+    if (this.clientGone || reply.sent || reply.raw.headersSent || reply.raw.destroyed) return; // nobody to answer
+    const method = this.request.raw.method;
+    if (err instanceof BodyTooLargeError || err.cause instanceof BodyTooLargeError) {
+      return this.fail(new NexoError(ErrorCodes.HTTP_PAYLOAD_TOO_LARGE, `request body is larger than the limit of ${options.maxBodyBytes} bytes`));
+    }
+    if (err.code === "UND_ERR_HEADERS_TIMEOUT") {
+      options.logger.warn({ plugin: pluginKey, timeoutMs: options.timeoutMs, method, requestId: this.requestId }, "plugin did not answer in time: 504");
+      return this.fail(
+        new NexoError(ErrorCodes.PROXY_TIMEOUT, `plugin ${pluginKey} did not answer within ${options.timeoutMs / 1000} s ([plugin.http] timeout_seconds)`, { pluginId: pluginKey, httpStatus: 504 }),
+      );
+    }
+    const why = causeCode(err);
+    options.logger.warn({ plugin: pluginKey, err: why, requestId: this.requestId }, "plugin unreachable: 502");
+    this.fail(
+      new NexoError(ErrorCodes.PROXY_UPSTREAM_FAILED, `plugin ${pluginKey} at ${hostHeader(options.host, options.port)} could not be reached (${why}); see \`nexo plugin status ${pluginKey}\``, {
+        pluginId: pluginKey,
+        httpStatus: 502,
+      }),
     );
+  }
+
+  private fail(err: NexoError): void {
+    // The rest of the request body will not be read: close the connection after answering.
+    if (this.hasBody && !this.request.raw.complete) this.reply.header("connection", "close");
+    this.reply.send(err);
+  }
 }
 
 /** The most specific code of a connection failure (undici wraps the socket's error). */
