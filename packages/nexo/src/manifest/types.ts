@@ -34,7 +34,12 @@ export interface PluginManifest {
   toolsExpose: ToolExpose[];
   supervisor: { respawn: boolean; maxAttempts: number; backoffMs: number; stderrTailLines: number };
   httpServer?: { port: number; bind: string; healthPath: string };
-  http?: { mountPrefix: string; timeoutSeconds: number };
+  /**
+   * `[plugin.http]`. `mode` says how requests under the prefix reach the plugin:
+   * `reverse_proxy` (with `[plugin.capabilities.http_server]`: to the plugin's own port) or
+   * `broker_rpc` (without: upstream's `plugin.<id>.http.request` request/reply).
+   */
+  http?: { mountPrefix: string; timeoutSeconds: number; mode: "reverse_proxy" | "broker_rpc" };
   /** Non-fatal findings (unknown top-level sections, non-loopback bind). */
   warnings: string[];
 }

@@ -2,14 +2,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { isAbsolute, relative, resolve } from "node:path";
 import semver from "semver";
+import { checkMountPrefix } from "./mount-prefix.js";
 import type { ManifestViolation, PluginManifest, ToolExpose } from "./types.js";
 
 /** Plugin and channel ids (CONTRACT.md). */
 export const ID_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Prefixes the daemon serves itself; a plugin cannot mount under them. */
-export const RESERVED_MOUNT_PREFIXES = ["/health", "/metrics", "/admin", "/.well-known", "/workflows", "/tools", "/mcp", "/control", "/openapi.json"];
 
 const KNOWN_PLUGIN_KEYS = new Set(["id", "version", "name", "description", "min_nexo_version", "requires", "entrypoint", "channels", "extends", "tools", "supervisor", "capabilities", "http", "conformance"]);
 const KNOWN_TOP_KEYS = new Set(["manifest_version", "plugin"]);
@@ -277,15 +276,10 @@ export function validateManifest(raw: Obj, file: string, nexoVersion: string): {
     const prefix = c.string(h, "mount_prefix", "plugin.http.mount_prefix", true);
     const timeoutSeconds = c.integer(h, "timeout_seconds", "plugin.http.timeout_seconds", 1, 3600, 30);
     if (prefix !== undefined) {
-      if (!prefix.startsWith("/") || prefix === "/") c.add("plugin.http.mount_prefix", "path", "must start with / and name a path below the root");
-      else if (prefix.endsWith("/")) c.add("plugin.http.mount_prefix", "path", "must not end with /");
-      else if (prefix.split("/").some((s) => s === ".." || s === ".") || /[\s?#%\\]/.test(prefix)) c.add("plugin.http.mount_prefix", "path", "must not contain . or .. segments, whitespace, ?, #, % or \\");
-      else {
-        const reserved = RESERVED_MOUNT_PREFIXES.find((r) => prefix === r || prefix.startsWith(`${r}/`));
-        if (reserved) c.add("plugin.http.mount_prefix", "reserved_prefix", `${prefix} is under ${reserved}, which the daemon serves itself`);
-      }
-      if (!httpServer) c.add("plugin.http", "requires_http_server", "[plugin.http] needs [plugin.capabilities.http_server]");
-      http = { mountPrefix: prefix, timeoutSeconds };
+      const problem = checkMountPrefix(prefix);
+      if (problem) c.add("plugin.http.mount_prefix", problem.rule, problem.message);
+      // Without [plugin.capabilities.http_server] it is upstream's broker-RPC proxy (plugin.<id>.http.request).
+      http = { mountPrefix: prefix, timeoutSeconds, mode: httpServer ? "reverse_proxy" : "broker_rpc" };
     }
   }
 
