@@ -4,6 +4,7 @@ import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
+import { BrokerRequests, findSubscriber, httpRequestTopic } from "./broker-requests.js";
 import { waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
 import { launchPlugin } from "./launch.js";
@@ -46,6 +47,8 @@ export class PluginConnection {
   private readonly log: Logger;
   private readonly subscriptions: Subscription[] = [];
   private readonly pluginSubscriptions = new Map<string, Subscription>();
+  /** Pattern of each `broker.subscribe` subscription, by subscriber id. */
+  private readonly pluginPatterns = new Map<string, string>();
   private nextSubscriberId = 1;
   private forcefullyTerminated = false;
   private stopping: Promise<ExitOutcome> | undefined;
@@ -54,6 +57,8 @@ export class PluginConnection {
   private readonly publishVerdicts = new Map<string, boolean>();
   /** Calls of this plugin's topic-form tools (seed 000 pattern 3). */
   private readonly topicCalls: TopicToolCalls;
+  /** Host requests in upstream's broker request/reply shape (`[plugin.http]` broker-RPC). */
+  private readonly brokerRequests: BrokerRequests;
 
   private constructor(
     readonly spec: PluginSpec,
@@ -63,7 +68,10 @@ export class PluginConnection {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
     const topicTools = topicFormTools(spec.manifest);
-    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
+    const allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
+    // Upstream's [plugin.http] without http_server: the plugin subscribes to its own request topic.
+    this.allowlist = spec.manifest.http?.mode === "broker_rpc" ? { ...allowlist, outbound: [...allowlist.outbound, httpRequestTopic(spec.manifest.id)] } : allowlist;
+    this.brokerRequests = new BrokerRequests(this.key, (topic) => findSubscriber(this.pluginPatterns, topic), (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.log.info({ stream: "stderr" }, line));
     child.stderr.setEncoding("utf8");
@@ -88,6 +96,7 @@ export class PluginConnection {
       const exited = new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal });
       this.peer.close(exited);
       this.topicCalls.close(exited);
+      this.brokerRequests.close(exited);
       return { exitCode, signal, forcefullyTerminated: this.forcefullyTerminated };
     });
   }
@@ -133,6 +142,15 @@ export class PluginConnection {
    */
   callTopicTool(name: string, args: unknown, options: TopicCallOptions): Promise<unknown> {
     return this.topicCalls.call(name, args, options);
+  }
+
+  /**
+   * Send `payload` on `topic` to this plugin's own subscription as upstream's
+   * broker request and resolve with the answer (see BrokerRequests). Fails at
+   * once if the plugin dies meanwhile.
+   */
+  requestOverBroker(topic: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    return this.brokerRequests.request(topic, payload, timeoutMs);
   }
 
   /** A tool call must not be dropped like a broker event: wait for room in the stdin queue instead. */
@@ -281,6 +299,7 @@ export class PluginConnection {
     this.subscriptions.length = 0;
     for (const s of this.pluginSubscriptions.values()) s.unsubscribe();
     this.pluginSubscriptions.clear();
+    this.pluginPatterns.clear();
   }
 
   private onNotification(method: string, params: unknown): void {
@@ -306,6 +325,7 @@ export class PluginConnection {
         if (!sub) throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `unknown subscriber_id ${id}`);
         sub.unsubscribe();
         this.pluginSubscriptions.delete(id);
+        this.pluginPatterns.delete(id);
         return { ok: true };
       }
       default: {
@@ -347,6 +367,11 @@ export class PluginConnection {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.publish needs {topic: string, event: object}");
     }
     const topic = params.topic;
+    if (this.brokerRequests.isInbox(topic)) {
+      // The answer to a host request goes to the host only, never onto the shared broker.
+      this.brokerRequests.settle(topic, params.event);
+      return;
+    }
     if (!this.isPublishAllowed(topic)) {
       this.counters.denied += 1;
       this.log.warn({ topic, allowed: this.allowlist.inbound, denied: this.counters.denied }, "broker.publish outside the plugin's allowlist: dropped");
@@ -395,6 +420,7 @@ export class PluginConnection {
       bufferSize: SUBSCRIPTION_BUFFER,
     });
     this.pluginSubscriptions.set(id, sub);
+    this.pluginPatterns.set(id, pattern);
     return { subscriber_id: id };
   }
 }

@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { pluginKey, type PluginHost, type PluginSpec } from "../host/index.js";
 import type { Logger } from "../log/index.js";
+import { checkMountPrefix } from "../manifest/index.js";
+import { BrokerHttpMount } from "./broker-http-mount.js";
 import { PluginMount } from "./plugin-mount.js";
 import { PortAllocator } from "./port-allocator.js";
 
@@ -24,6 +26,9 @@ export interface PluginHttpProxyOptions {
   closeGraceMs?: number;
 }
 
+/** What both kinds of route share: the reverse proxy (PluginMount) and the broker-RPC proxy (BrokerHttpMount). */
+type Mount = PluginMount | BrokerHttpMount;
+
 /** A route as listed by `routes()`. */
 export interface ProxyRoute {
   plugin: string;
@@ -43,7 +48,7 @@ export interface ProxyRoute {
  */
 export class PluginHttpProxy {
   private readonly ports = new PortAllocator();
-  private readonly mounts = new Map<string, PluginMount>();
+  private readonly mounts = new Map<string, Mount>();
   private readonly refused = new Map<string, { prefix: string; reason: string }>();
   private mounted = false;
 
@@ -84,38 +89,39 @@ export class PluginHttpProxy {
 
   /**
    * Register a route per plugin with `[plugin.http]` (prefix plus `/<instance>`
-   * for an instance). A prefix equal to or nested in another plugin's, or one
-   * the app already serves, is refused (NEXO_ERR_PROXY_MOUNT_CONFLICT, logged):
-   * that plugin runs without a route. Call once, before the HTTP server starts.
+   * for an instance): a reverse proxy to its port with
+   * `[plugin.capabilities.http_server]`, upstream's broker-RPC proxy without.
+   * A prefix that is not literal or is reserved (checked again here: a manifest
+   * built in code skips validation), equal to or nested in another plugin's,
+   * or one the app already serves, is refused (NEXO_ERR_PROXY_MOUNT_CONFLICT,
+   * logged): that plugin runs without a route, the others are served. Call
+   * once, before the HTTP server starts.
    */
   mountAll(): void {
     if (this.mounted) return;
     this.mounted = true;
     const { http, host, logger } = this.options;
     this.warnSharedFixedPorts();
-    const added: PluginMount[] = [];
+    const added: Mount[] = [];
     for (const sup of host.list()) {
       const m = sup.spec.manifest;
-      if (!m.http || !m.httpServer) continue;
+      if (!m.http) continue;
       const prefix = sup.spec.instance ? `${m.http.mountPrefix}/${sup.spec.instance}` : m.http.mountPrefix;
       const reason = this.conflict(prefix, added);
       if (reason) {
-        const err = new NexoError(ErrorCodes.PROXY_MOUNT_CONFLICT, `plugin ${sup.key}: mount_prefix ${prefix} ${reason}; the plugin runs without a route`, { pluginId: sup.key, field: "plugin.http.mount_prefix" });
-        logger.error({ code: err.code, plugin: sup.key, prefix }, err.message);
-        this.refused.set(sup.key, { prefix, reason });
+        this.refuse(sup.key, prefix, reason);
         continue;
       }
-      const mount = new PluginMount({
-        supervisor: sup,
-        prefix,
-        host: m.httpServer.bind,
-        healthPath: m.httpServer.healthPath,
-        timeoutMs: m.http.timeoutSeconds * 1000,
-        maxBodyBytes: this.options.maxBodyBytes,
-        portOf: () => this.ports.portOf(sup.key),
-        logger,
-        ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
-      });
+      const common = { supervisor: sup, prefix, timeoutMs: m.http.timeoutSeconds * 1000, maxBodyBytes: this.options.maxBodyBytes, logger };
+      const mount: Mount = m.httpServer
+        ? new PluginMount({
+            ...common,
+            host: m.httpServer.bind,
+            healthPath: m.httpServer.healthPath,
+            portOf: () => this.ports.portOf(sup.key),
+            ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
+          })
+        : new BrokerHttpMount(common);
       this.mounts.set(sup.key, mount);
       added.push(mount);
     }
@@ -134,11 +140,18 @@ export class PluginHttpProxy {
       scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
       for (const mount of added) {
         const handler = (request: FastifyRequest, reply: FastifyReply): void => mount.handle(request, reply);
-        scope.all(mount.prefix, handler);
-        scope.all(`${mount.prefix}/*`, handler);
+        try {
+          scope.all(mount.prefix, handler);
+          scope.all(`${mount.prefix}/*`, handler);
+          logger.info({ plugin: mount.key, route: mount.prefix }, "plugin route mounted");
+        } catch (err) {
+          // One plugin's route must never keep the daemon from starting.
+          mount.close();
+          this.mounts.delete(mount.key);
+          this.refuse(mount.key, mount.prefix, `cannot be routed (${(err as Error).message})`);
+        }
       }
     });
-    for (const mount of added) logger.info({ plugin: mount.key, route: mount.prefix }, "plugin route mounted");
   }
 
   /** Stop following plugins (health probes, keep-alive pools). Routes stay registered until the HTTP server closes. */
@@ -149,7 +162,15 @@ export class PluginHttpProxy {
     }
   }
 
-  private conflict(prefix: string, added: readonly PluginMount[]): string | undefined {
+  private refuse(key: string, prefix: string, reason: string): void {
+    const err = new NexoError(ErrorCodes.PROXY_MOUNT_CONFLICT, `plugin ${key}: mount_prefix ${prefix} ${reason}; the plugin runs without a route`, { pluginId: key, field: "plugin.http.mount_prefix" });
+    this.options.logger.error({ code: err.code, plugin: key, prefix }, err.message);
+    this.refused.set(key, { prefix, reason });
+  }
+
+  private conflict(prefix: string, added: readonly Mount[]): string | undefined {
+    const problem = checkMountPrefix(prefix);
+    if (problem) return `is refused: ${problem.message}`;
     const nested = (a: string, b: string): boolean => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
     const other = added.find((m) => nested(prefix, m.prefix));
     if (other) return `overlaps plugin ${other.key}'s route ${other.prefix}`;
