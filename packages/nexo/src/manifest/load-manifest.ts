@@ -74,7 +74,7 @@ export function formatManifestReport(result: PluginManifest | ManifestError): st
     `  channels:   ${m.channels.map((c) => c.kind).join(", ") || "-"}`,
     `  tools:      ${[...m.extends.tools, ...m.toolsExpose.map((t) => t.name)].join(", ") || "-"}`,
   ];
-  if (m.http) lines.push(`  http:       ${m.http.mountPrefix} -> plugin port ${m.httpServer?.port || "(allocated)"}`);
+  if (m.http) lines.push(`  http:       ${m.http.mountPrefix} -> ${m.http.mode === "broker_rpc" ? `broker plugin.${m.id}.http.request` : `plugin port ${m.httpServer?.port || "(allocated)"}`}`);
   for (const w of m.warnings) lines.push(`  warning: ${w}`);
   return lines.join("\n");
 }
