@@ -18,7 +18,7 @@ import { waitFor } from "../helpers/wait.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/plugins/broker-http-plugin.mjs", import.meta.url));
 
-/** An app on a free port with the broker-RPC fixture as plugin `bx`, mounted at /pair/bx... no: /hooks/bx. */
+/** An app on a free port with the broker-RPC fixture as plugin `bx`, mounted at /hooks/bx, started. */
 async function startWith(t: TestContext, opts: { timeoutSeconds?: number; maxBodyBytes?: number; env?: Record<string, string>; respawn?: boolean } = {}) {
   const dir = join(tempDir(t), "bx");
   mkdirSync(dir, { recursive: true });
