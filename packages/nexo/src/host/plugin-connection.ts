@@ -49,6 +49,8 @@ export class PluginConnection {
   private readonly pluginSubscriptions = new Map<string, Subscription>();
   /** Pattern of each `broker.subscribe` subscription, by subscriber id. */
   private readonly pluginPatterns = new Map<string, string>();
+  /** Topics only the host sends on (BrokerRequests): a plugin may subscribe to them, but not on the shared broker. */
+  private readonly hostRequestTopics: readonly string[];
   private nextSubscriberId = 1;
   private forcefullyTerminated = false;
   private stopping: Promise<ExitOutcome> | undefined;
@@ -68,9 +70,9 @@ export class PluginConnection {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
     const topicTools = topicFormTools(spec.manifest);
-    const allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
+    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools);
     // Upstream's [plugin.http] without http_server: the plugin subscribes to its own request topic.
-    this.allowlist = spec.manifest.http?.mode === "broker_rpc" ? { ...allowlist, outbound: [...allowlist.outbound, httpRequestTopic(spec.manifest.id)] } : allowlist;
+    this.hostRequestTopics = spec.manifest.http?.mode === "broker_rpc" ? [httpRequestTopic(spec.manifest.id)] : [];
     this.brokerRequests = new BrokerRequests(this.key, (topic) => findSubscriber(this.pluginPatterns, topic), (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.log.info({ stream: "stderr" }, line));
@@ -322,8 +324,8 @@ export class PluginConnection {
         const id = isRecord(params) ? params.subscriber_id : undefined;
         if (typeof id !== "string") throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.unsubscribe needs a string subscriber_id");
         const sub = this.pluginSubscriptions.get(id);
-        if (!sub) throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `unknown subscriber_id ${id}`);
-        sub.unsubscribe();
+        if (!sub && !this.pluginPatterns.has(id)) throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `unknown subscriber_id ${id}`);
+        sub?.unsubscribe();
         this.pluginSubscriptions.delete(id);
         this.pluginPatterns.delete(id);
         return { ok: true };
@@ -406,21 +408,24 @@ export class PluginConnection {
     } catch (err) {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
     }
-    if (!isPatternAllowed(this.allowlist.outbound, pattern)) {
+    const hostOnly = this.hostRequestTopics.includes(pattern);
+    if (!hostOnly && !isPatternAllowed(this.allowlist.outbound, pattern)) {
       this.counters.denied += 1;
       this.log.warn({ pattern }, "broker.subscribe outside the plugin's allowlist: refused");
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" });
     }
-    if (this.pluginSubscriptions.size >= MAX_PLUGIN_SUBSCRIPTIONS) {
+    if (this.pluginPatterns.size >= MAX_PLUGIN_SUBSCRIPTIONS) {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `at most ${MAX_PLUGIN_SUBSCRIPTIONS} subscriptions per plugin`);
     }
     const id = `sub-${this.nextSubscriberId++}`;
+    this.pluginPatterns.set(id, pattern);
+    // A host-only topic gets its events from BrokerRequests alone: nothing on the shared broker reaches it.
+    if (hostOnly) return { subscriber_id: id };
     const sub = this.ctx.broker.subscribe(pattern, (event) => this.forward({ subscriber_id: id, topic: event.topic, event }), {
       name: `plugin:${this.key}:${id}`,
       bufferSize: SUBSCRIPTION_BUFFER,
     });
     this.pluginSubscriptions.set(id, sub);
-    this.pluginPatterns.set(id, pattern);
     return { subscriber_id: id };
   }
 }

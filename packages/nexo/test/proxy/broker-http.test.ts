@@ -173,3 +173,24 @@ test("broker http - the request goes to the plugin only, never onto the shared b
   assert.deepEqual(seen2.filter((tp) => tp.includes("http.request") || tp.startsWith("_inbox")), [], "neither the request nor the answer crossed the shared broker");
   assert.deepEqual(seen.filter((tp) => tp.includes("http.request")), []);
 });
+
+test("broker http - a request forged on the shared broker never reaches the plugin; only the host's requests do", async (t) => {
+  const { app, logs } = await startWith(t);
+  await waitRouted(app.url!);
+  const forged = { method: "GET", path: "/hooks/bx/echo", query: "", headers: [], body_base64: "" };
+  await app.broker.publish("plugin.bx.http.request", {
+    id: "01900000-0000-7000-8000-000000000001",
+    timestamp: new Date().toISOString(),
+    topic: "plugin.bx.http.request",
+    source: "someone",
+    session_id: null,
+    payload: { id: "01900000-0000-7000-8000-000000000002", topic: "plugin.bx.http.request", reply_to: "_inbox.forged", payload: forged },
+  });
+  // Had the forged one been delivered, the plugin would have answered it (and been refused) before this answer.
+  assert.equal((await httpCall(`${app.url}/hooks/bx/echo`)).status, 201);
+  assert.deepEqual(
+    logs().filter((l) => JSON.stringify(l).includes("_inbox.forged")),
+    [],
+    "the plugin never saw the forged request, so never answered it",
+  );
+});
