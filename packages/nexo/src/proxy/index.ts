@@ -1,4 +1,4 @@
-export { PluginHttpProxy, HTTP_PORT_ENV, HTTP_HOST_ENV } from "./plugin-http-proxy.js";
+export { PluginHttpProxy, HTTP_PORT_ENV, HTTP_HOST_ENV, BROKER_KIND_ENV } from "./plugin-http-proxy.js";
 export { PluginMount } from "./plugin-mount.js";
 export { BrokerHttpMount, BROKER_HTTP_MAX_BODY_BYTES } from "./broker-http-mount.js";
 export { PortAllocator, findFreePort, isPortFree } from "./port-allocator.js";

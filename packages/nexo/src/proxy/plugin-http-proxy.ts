@@ -11,6 +11,8 @@ import { PortAllocator } from "./port-allocator.js";
 export const HTTP_PORT_ENV = "NEXO_PLUGIN_HTTP_PORT";
 /** (Nexo) Env var carrying the address the plugin should bind (its manifest's `bind`). */
 export const HTTP_HOST_ENV = "NEXO_PLUGIN_HTTP_HOST";
+/** Env var upstream's daemon sets to tell a plugin how to reach the broker; Nexo bridges everything over stdio. */
+export const BROKER_KIND_ENV = "NEXO_BROKER_KIND";
 
 /** Options of the http_server capability. */
 export interface PluginHttpProxyOptions {
@@ -55,13 +57,15 @@ export class PluginHttpProxy {
   constructor(private readonly options: PluginHttpProxyOptions) {}
 
   /**
-   * Host env for one (re)spawn of `spec`: its HTTP port and bind address, or
-   * nothing when it does not declare `http_server`. Called by the plugin host
+   * Host env for one (re)spawn of `spec`: its HTTP port and bind address with
+   * `http_server`; `NEXO_BROKER_KIND=stdio_bridge` for a broker-RPC
+   * `[plugin.http]`; nothing otherwise. Called by the plugin host
    * before every spawn, so a restarted plugin gets a port again (the same one while it is free).
    */
   async envFor(spec: PluginSpec): Promise<Record<string, string>> {
     const hs = spec.manifest.httpServer;
-    if (!hs) return {};
+    // Upstream plugins reach the broker through the stdio bridge only when told so (else they dial NATS).
+    if (!hs) return spec.manifest.http ? { [BROKER_KIND_ENV]: "stdio_bridge" } : {};
     const port = await this.ports.allocate(pluginKey(spec), hs.bind, hs.port);
     return { [HTTP_PORT_ENV]: String(port), [HTTP_HOST_ENV]: hs.bind };
   }
