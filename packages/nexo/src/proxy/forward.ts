@@ -107,7 +107,8 @@ export function forwardRequest(request: FastifyRequest, reply: FastifyReply, opt
   headers[REQUEST_ID_HEADER] = requestId;
 
   // A declared length is enforced by Node's parser, so that body goes straight through;
-  // a chunked one is counted on the way. undici never destroys the client's socket with it.
+  // a chunked one is counted on the way. On failure undici destroys the body stream, but it
+  // detaches an IncomingMessage from its socket first, so the client still gets its 502/504.
   let body: Readable | null = null;
   if (incoming && declared !== undefined) body = incoming;
   else if (incoming) {
