@@ -130,12 +130,13 @@ async function main(): Promise<void> {
     if (!client) throw new Error("the daemon did not open its control socket");
     let route = "";
     let api = "";
-    for (let i = 0; i < 300 && !route.endsWith("(ready)"); i++) {
+    // The route can be ready a moment before the API listens: wait for both.
+    for (let i = 0; i < 300 && !(route.endsWith("(ready)") && api); i++) {
       const info = (await client.request(ControlMethods.INFO)) as { api: string | null };
       api = info.api ?? "";
       const status = (await client.request(ControlMethods.PLUGIN_STATUS, { key: "webhook" }).catch(() => ({}))) as { route?: string };
       route = status.route ?? "";
-      if (!route.endsWith("(ready)")) await new Promise((r) => setTimeout(r, 100));
+      if (!(route.endsWith("(ready)") && api)) await new Promise((r) => setTimeout(r, 100));
     }
     client.close();
     const port = /-> 127\.0\.0\.1:(\d+)/.exec(route)?.[1];

@@ -1,5 +1,6 @@
 export { deriveAllowlist, isTopicAllowed, isPatternAllowed, patternCovers, toolCallTopic, toolReplyTopic } from "./allowlist.js";
 export { buildChildEnv, spawnPluginProcess, waitForExit } from "./child.js";
+export { BrokerRequests, httpRequestTopic, MAX_PENDING_BROKER_REQUESTS } from "./broker-requests.js";
 export { checkInitializeResult } from "./handshake.js";
 export { discoverPlugins } from "./discovery.js";
 export { launchPlugin, pluginHostEnv } from "./launch.js";

@@ -4,6 +4,7 @@ import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
+import { BrokerRequests, findSubscriber, httpRequestTopic } from "./broker-requests.js";
 import { signalProcessGroup, waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
 import { launchPlugin } from "./launch.js";
@@ -65,6 +66,10 @@ export class PluginConnection {
   private readonly log: Logger;
   private readonly subscriptions: Subscription[] = [];
   private readonly pluginSubscriptions = new Map<string, Subscription>();
+  /** Pattern of each `broker.subscribe` subscription, by subscriber id. */
+  private readonly pluginPatterns = new Map<string, string>();
+  /** Topics only the host sends on (BrokerRequests): a plugin may subscribe to them, but not on the shared broker. */
+  private readonly hostRequestTopics: readonly string[];
   private nextSubscriberId = 1;
   private forcefullyTerminated = false;
   private stopping: Promise<ExitOutcome> | undefined;
@@ -74,6 +79,8 @@ export class PluginConnection {
   private readonly publishVerdicts = new Map<string, boolean>();
   /** Calls of this plugin's topic-form tools (seed 000 pattern 3). */
   private readonly topicCalls: TopicToolCalls;
+  /** Host requests in upstream's broker request/reply shape (`[plugin.http]` broker-RPC). */
+  private readonly brokerRequests: BrokerRequests;
 
   private constructor(
     readonly spec: PluginSpec,
@@ -84,6 +91,9 @@ export class PluginConnection {
     this.log = ctx.logger.child({ plugin: this.key });
     const topicTools = topicFormTools(spec.manifest);
     this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools, spec.manifest.broker);
+    // Upstream's [plugin.http] without http_server: the plugin subscribes to its own request topic.
+    this.hostRequestTopics = spec.manifest.http?.mode === "broker_rpc" ? [httpRequestTopic(spec.manifest.id)] : [];
+    this.brokerRequests = new BrokerRequests(this.key, (topic) => findSubscriber(this.pluginPatterns, topic), (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.forwardStderr(line));
     // An 'error' without a listener would be thrown; the exit path reports what matters.
@@ -114,6 +124,7 @@ export class PluginConnection {
       const exited = new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal });
       this.peer.close(exited);
       this.topicCalls.close(exited);
+      this.brokerRequests.close(exited);
       return { exitCode, signal, forcefullyTerminated: this.forcefullyTerminated };
     });
   }
@@ -172,6 +183,15 @@ export class PluginConnection {
    */
   callTopicTool(name: string, args: unknown, options: TopicCallOptions): Promise<unknown> {
     return this.topicCalls.call(name, args, options);
+  }
+
+  /**
+   * Send `payload` on `topic` to this plugin's own subscription as upstream's
+   * broker request and resolve with the answer (see BrokerRequests). Fails at
+   * once if the plugin dies meanwhile.
+   */
+  requestOverBroker(topic: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    return this.brokerRequests.request(topic, payload, timeoutMs);
   }
 
   /** A tool call must not be dropped like a broker event: wait for room in the stdin queue instead. */
@@ -372,6 +392,7 @@ export class PluginConnection {
     this.subscriptions.length = 0;
     for (const s of this.pluginSubscriptions.values()) s.unsubscribe();
     this.pluginSubscriptions.clear();
+    this.pluginPatterns.clear();
   }
 
   private onNotification(method: string, params: unknown): void {
@@ -397,9 +418,10 @@ export class PluginConnection {
         const id = isRecord(params) ? params.subscriber_id : undefined;
         if (typeof id !== "string") throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "broker.unsubscribe needs a string subscriber_id");
         const sub = this.pluginSubscriptions.get(id);
-        if (!sub) throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `unknown subscriber_id ${id}`);
-        sub.unsubscribe();
+        if (!sub && !this.pluginPatterns.has(id)) throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `unknown subscriber_id ${id}`);
+        sub?.unsubscribe();
         this.pluginSubscriptions.delete(id);
+        this.pluginPatterns.delete(id);
         return { ok: true };
       }
       default: {
@@ -462,6 +484,11 @@ export class PluginConnection {
       return this.deny("invalid_params", {}, "broker.publish needs {topic: string, event: object}");
     }
     const topic = params.topic;
+    if (this.brokerRequests.isInbox(topic)) {
+      // The answer to a host request goes to the host only, never onto the shared broker.
+      this.brokerRequests.settle(topic, params.event);
+      return undefined;
+    }
     const allowed = this.isPublishAllowed(topic);
     if (allowed !== true) {
       if (allowed !== false) return this.deny("invalid_topic", { topic: clip(topic) }, allowed.invalid);
@@ -495,14 +522,18 @@ export class PluginConnection {
     } catch (err) {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
     }
-    if (!isPatternAllowed(this.allowlist.outbound, pattern)) {
+    const hostOnly = this.hostRequestTopics.includes(pattern);
+    if (!hostOnly && !isPatternAllowed(this.allowlist.outbound, pattern)) {
       const r = this.deny("subscribe_not_allowed", { pattern }, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" });
       throw new RpcError(r.code, r.message, r.data);
     }
-    if (this.pluginSubscriptions.size >= MAX_PLUGIN_SUBSCRIPTIONS) {
+    if (this.pluginPatterns.size >= MAX_PLUGIN_SUBSCRIPTIONS) {
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `at most ${MAX_PLUGIN_SUBSCRIPTIONS} subscriptions per plugin`);
     }
     const id = `sub-${this.nextSubscriberId++}`;
+    this.pluginPatterns.set(id, pattern);
+    // A host-only topic gets its events from BrokerRequests alone: nothing on the shared broker reaches it.
+    if (hostOnly) return { subscriber_id: id };
     const sub = this.ctx.broker.subscribe(pattern, (event) => this.forward({ subscriber_id: id, topic: event.topic, event }), {
       name: `plugin:${this.key}:${id}`,
       bufferSize: SUBSCRIPTION_BUFFER,

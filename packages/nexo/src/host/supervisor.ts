@@ -131,6 +131,11 @@ export class PluginSupervisor {
     return this.withConnection((conn) => conn.callTopicTool(name, args, options));
   }
 
+  /** Send upstream's broker request `payload` on `topic` to the plugin (see BrokerRequests); same fail-fast rules as `call`. */
+  requestOverBroker(topic: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    return this.withConnection((conn) => conn.requestOverBroker(topic, payload, timeoutMs));
+  }
+
   /**
    * While a respawn is scheduled: milliseconds until the next attempt (at
    * least 1); undefined otherwise. Callers use it as a retry hint.

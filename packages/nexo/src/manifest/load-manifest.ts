@@ -199,7 +199,7 @@ export function formatManifestReport(result: PluginManifest | ManifestError): st
   if (m.requires.bins.length || m.requires.env.length) lines.push(`  requires:   ${[...m.requires.bins.map((b) => `bin ${b}`), ...m.requires.env.map((e) => `env ${e}`)].join(", ")}`);
   if (m.broker.subscribe.length || m.broker.publish.length) lines.push(`  broker:     subscribe ${m.broker.subscribe.join(", ") || "-"}; publish ${m.broker.publish.join(", ") || "-"}`);
   if (m.config) lines.push(`  config:     checked against ${m.config.source} (${m.config.shape})`);
-  if (m.http) lines.push(`  http:       ${m.http.mountPrefix} -> plugin port ${m.httpServer?.port || "(allocated)"}`);
+  if (m.http) lines.push(`  http:       ${m.http.mountPrefix} -> ${m.http.mode === "broker_rpc" ? `broker plugin.${m.id}.http.request` : `plugin port ${m.httpServer?.port || "(allocated)"}`}`);
   for (const w of m.warnings) lines.push(`  warning: ${w}`);
   return lines.join("\n");
 }

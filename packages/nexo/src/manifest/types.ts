@@ -72,7 +72,12 @@ export interface PluginManifest {
   config?: PluginConfigContract;
   supervisor: { respawn: boolean; maxAttempts: number; backoffMs: number; stderrTailLines: number };
   httpServer?: { port: number; bind: string; healthPath: string; tokenEnv?: string };
-  http?: { mountPrefix: string; timeoutSeconds: number };
+  /**
+   * `[plugin.http]`. `mode` says how requests under the prefix reach the plugin:
+   * `reverse_proxy` (with `[plugin.capabilities.http_server]`: to the plugin's own port) or
+   * `broker_rpc` (without: upstream's `plugin.<id>.http.request` request/reply).
+   */
+  http?: { mountPrefix: string; timeoutSeconds: number; mode: "reverse_proxy" | "broker_rpc" };
   /** Non-fatal findings (a converted legacy manifest, deprecated sections, non-loopback bind). */
   warnings: string[];
 }

@@ -6,6 +6,7 @@ import type { ManifestViolation, PluginManifest } from "./types.js";
 import { checkCapabilities, checkRequires, checkSubscriptions } from "./validate-capabilities.js";
 import { checkConfig } from "./validate-config.js";
 import { checkTools } from "./validate-tools.js";
+import { checkMountPrefix } from "./mount-prefix.js";
 import { checkOtherSections } from "./validate-unsupported.js";
 
 /** Plugin and channel ids (CONTRACT.md). */
@@ -14,8 +15,6 @@ export const ID_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 export const EXTENDS_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 /** SemVer 2.0.0, exactly: no leading `v`, no surrounding space, no leading zeros. */
 const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-/** Prefixes the daemon serves itself; a plugin cannot mount under them. */
-export const RESERVED_MOUNT_PREFIXES = ["/health", "/metrics", "/admin", "/.well-known", "/workflows", "/tools", "/mcp", "/control", "/openapi.json"];
 
 /** Every `[plugin]` key of upstream's schema, plus Nexo's deprecated `conformance`. Anything else is refused, as upstream refuses it. */
 const KNOWN_PLUGIN_KEYS = new Set([
@@ -200,15 +199,10 @@ export function validateManifest(
     const prefix = c.string(h, "mount_prefix", "plugin.http.mount_prefix", true);
     const timeoutSeconds = c.integer(h, "timeout_seconds", "plugin.http.timeout_seconds", 1, 3600, 30);
     if (prefix !== undefined) {
-      if (!prefix.startsWith("/") || prefix === "/") c.add("plugin.http.mount_prefix", "path", "must start with / and name a path below the root");
-      else if (prefix.endsWith("/")) c.add("plugin.http.mount_prefix", "path", "must not end with /");
-      else if (prefix.split("/").some((s) => s === ".." || s === ".") || /[\s?#%\\]/.test(prefix)) c.add("plugin.http.mount_prefix", "path", "must not contain . or .. segments, whitespace, ?, #, % or \\");
-      else {
-        const reserved = RESERVED_MOUNT_PREFIXES.find((r) => prefix === r || prefix.startsWith(`${r}/`));
-        if (reserved) c.add("plugin.http.mount_prefix", "reserved_prefix", `${prefix} is under ${reserved}, which the daemon serves itself`);
-      }
-      if (!httpServer) c.add("plugin.http", "requires_http_server", "[plugin.http] needs [plugin.capabilities.http_server]");
-      http = { mountPrefix: prefix, timeoutSeconds };
+      const problem = checkMountPrefix(prefix);
+      if (problem) c.add("plugin.http.mount_prefix", problem.rule, problem.message);
+      // Without [plugin.capabilities.http_server] it is upstream's broker-RPC proxy (plugin.<id>.http.request).
+      http = { mountPrefix: prefix, timeoutSeconds, mode: httpServer ? "reverse_proxy" : "broker_rpc" };
     }
   }
 

@@ -1,10 +1,12 @@
-export { PluginHttpProxy, HTTP_PORT_ENV, HTTP_HOST_ENV } from "./plugin-http-proxy.js";
+export { PluginHttpProxy, HTTP_PORT_ENV, HTTP_HOST_ENV, BROKER_KIND_ENV } from "./plugin-http-proxy.js";
 export { PluginMount } from "./plugin-mount.js";
+export { BrokerHttpMount, BROKER_HTTP_MAX_BODY_BYTES } from "./broker-http-mount.js";
 export { PortAllocator, findFreePort, isPortFree } from "./port-allocator.js";
 export { HealthProbe } from "./health-probe.js";
-export { forwardRequest, pickRequestId, upstreamPath, REQUEST_ID_HEADER } from "./forward.js";
+export { forwardRequest, hostHeader, pickRequestId, upstreamPath, REQUEST_ID_HEADER } from "./forward.js";
 export { stripHopByHop } from "./hop-headers.js";
 export type { PluginHttpProxyOptions, ProxyRoute } from "./plugin-http-proxy.js";
 export type { PluginMountOptions } from "./plugin-mount.js";
+export type { BrokerHttpMountOptions } from "./broker-http-mount.js";
 export type { HealthProbeOptions } from "./health-probe.js";
 export type { ForwardOptions } from "./forward.js";

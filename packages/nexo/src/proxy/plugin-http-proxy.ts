@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { pluginKey, type PluginHost, type PluginSpec } from "../host/index.js";
 import type { Logger } from "../log/index.js";
+import { checkMountPrefix } from "../manifest/index.js";
+import { BrokerHttpMount } from "./broker-http-mount.js";
 import { PluginMount } from "./plugin-mount.js";
 import { PortAllocator } from "./port-allocator.js";
 
@@ -9,6 +11,8 @@ import { PortAllocator } from "./port-allocator.js";
 export const HTTP_PORT_ENV = "NEXO_PLUGIN_HTTP_PORT";
 /** (Nexo) Env var carrying the address the plugin should bind (its manifest's `bind`). */
 export const HTTP_HOST_ENV = "NEXO_PLUGIN_HTTP_HOST";
+/** Env var upstream's daemon sets to tell a plugin how to reach the broker; Nexo bridges everything over stdio. */
+export const BROKER_KIND_ENV = "NEXO_BROKER_KIND";
 
 /** Options of the http_server capability. */
 export interface PluginHttpProxyOptions {
@@ -23,6 +27,9 @@ export interface PluginHttpProxyOptions {
   /** When the HTTP server closes, proxied exchanges still running after this are cut (long streams would hold the stop forever). Default 5000 ms. */
   closeGraceMs?: number;
 }
+
+/** What both kinds of route share: the reverse proxy (PluginMount) and the broker-RPC proxy (BrokerHttpMount). */
+type Mount = PluginMount | BrokerHttpMount;
 
 /** A route as listed by `routes()`. */
 export interface ProxyRoute {
@@ -43,20 +50,22 @@ export interface ProxyRoute {
  */
 export class PluginHttpProxy {
   private readonly ports = new PortAllocator();
-  private readonly mounts = new Map<string, PluginMount>();
+  private readonly mounts = new Map<string, Mount>();
   private readonly refused = new Map<string, { prefix: string; reason: string }>();
   private mounted = false;
 
   constructor(private readonly options: PluginHttpProxyOptions) {}
 
   /**
-   * Host env for one (re)spawn of `spec`: its HTTP port and bind address, or
-   * nothing when it does not declare `http_server`. Called by the plugin host
+   * Host env for one (re)spawn of `spec`: its HTTP port and bind address with
+   * `http_server`; `NEXO_BROKER_KIND=stdio_bridge` for a broker-RPC
+   * `[plugin.http]`; nothing otherwise. Called by the plugin host
    * before every spawn, so a restarted plugin gets a port again (the same one while it is free).
    */
   async envFor(spec: PluginSpec): Promise<Record<string, string>> {
     const hs = spec.manifest.httpServer;
-    if (!hs) return {};
+    // Upstream plugins reach the broker through the stdio bridge only when told so (else they dial NATS).
+    if (!hs) return spec.manifest.http ? { [BROKER_KIND_ENV]: "stdio_bridge" } : {};
     const port = await this.ports.allocate(pluginKey(spec), hs.bind, hs.port);
     return { [HTTP_PORT_ENV]: String(port), [HTTP_HOST_ENV]: hs.bind };
   }
@@ -84,38 +93,39 @@ export class PluginHttpProxy {
 
   /**
    * Register a route per plugin with `[plugin.http]` (prefix plus `/<instance>`
-   * for an instance). A prefix equal to or nested in another plugin's, or one
-   * the app already serves, is refused (NEXO_ERR_PROXY_MOUNT_CONFLICT, logged):
-   * that plugin runs without a route. Call once, before the HTTP server starts.
+   * for an instance): a reverse proxy to its port with
+   * `[plugin.capabilities.http_server]`, upstream's broker-RPC proxy without.
+   * A prefix that is not literal or is reserved (checked again here: a manifest
+   * built in code skips validation), equal to or nested in another plugin's,
+   * or one the app already serves, is refused (NEXO_ERR_PROXY_MOUNT_CONFLICT,
+   * logged): that plugin runs without a route, the others are served. Call
+   * once, before the HTTP server starts.
    */
   mountAll(): void {
     if (this.mounted) return;
     this.mounted = true;
     const { http, host, logger } = this.options;
     this.warnSharedFixedPorts();
-    const added: PluginMount[] = [];
+    const added: Mount[] = [];
     for (const sup of host.list()) {
       const m = sup.spec.manifest;
-      if (!m.http || !m.httpServer) continue;
+      if (!m.http) continue;
       const prefix = sup.spec.instance ? `${m.http.mountPrefix}/${sup.spec.instance}` : m.http.mountPrefix;
       const reason = this.conflict(prefix, added);
       if (reason) {
-        const err = new NexoError(ErrorCodes.PROXY_MOUNT_CONFLICT, `plugin ${sup.key}: mount_prefix ${prefix} ${reason}; the plugin runs without a route`, { pluginId: sup.key, field: "plugin.http.mount_prefix" });
-        logger.error({ code: err.code, plugin: sup.key, prefix }, err.message);
-        this.refused.set(sup.key, { prefix, reason });
+        this.refuse(sup.key, prefix, reason);
         continue;
       }
-      const mount = new PluginMount({
-        supervisor: sup,
-        prefix,
-        host: m.httpServer.bind,
-        healthPath: m.httpServer.healthPath,
-        timeoutMs: m.http.timeoutSeconds * 1000,
-        maxBodyBytes: this.options.maxBodyBytes,
-        portOf: () => this.ports.portOf(sup.key),
-        logger,
-        ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
-      });
+      const common = { supervisor: sup, prefix, timeoutMs: m.http.timeoutSeconds * 1000, maxBodyBytes: this.options.maxBodyBytes, logger };
+      const mount: Mount = m.httpServer
+        ? new PluginMount({
+            ...common,
+            host: m.httpServer.bind,
+            healthPath: m.httpServer.healthPath,
+            portOf: () => this.ports.portOf(sup.key),
+            ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
+          })
+        : new BrokerHttpMount(common);
       this.mounts.set(sup.key, mount);
       added.push(mount);
     }
@@ -134,11 +144,18 @@ export class PluginHttpProxy {
       scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
       for (const mount of added) {
         const handler = (request: FastifyRequest, reply: FastifyReply): void => mount.handle(request, reply);
-        scope.all(mount.prefix, handler);
-        scope.all(`${mount.prefix}/*`, handler);
+        try {
+          scope.all(mount.prefix, handler);
+          scope.all(`${mount.prefix}/*`, handler);
+          logger.info({ plugin: mount.key, route: mount.prefix }, "plugin route mounted");
+        } catch (err) {
+          // One plugin's route must never keep the daemon from starting.
+          mount.close();
+          this.mounts.delete(mount.key);
+          this.refuse(mount.key, mount.prefix, `cannot be routed (${(err as Error).message})`);
+        }
       }
     });
-    for (const mount of added) logger.info({ plugin: mount.key, route: mount.prefix }, "plugin route mounted");
   }
 
   /** Stop following plugins (health probes, keep-alive pools). Routes stay registered until the HTTP server closes. */
@@ -149,7 +166,15 @@ export class PluginHttpProxy {
     }
   }
 
-  private conflict(prefix: string, added: readonly PluginMount[]): string | undefined {
+  private refuse(key: string, prefix: string, reason: string): void {
+    const err = new NexoError(ErrorCodes.PROXY_MOUNT_CONFLICT, `plugin ${key}: mount_prefix ${prefix} ${reason}; the plugin runs without a route`, { pluginId: key, field: "plugin.http.mount_prefix" });
+    this.options.logger.error({ code: err.code, plugin: key, prefix }, err.message);
+    this.refused.set(key, { prefix, reason });
+  }
+
+  private conflict(prefix: string, added: readonly Mount[]): string | undefined {
+    const problem = checkMountPrefix(prefix);
+    if (problem) return `is refused: ${problem.message}`;
     const nested = (a: string, b: string): boolean => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
     const other = added.find((m) => nested(prefix, m.prefix));
     if (other) return `overlaps plugin ${other.key}'s route ${other.prefix}`;

@@ -1,13 +1,16 @@
-import { Agent, type ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { Pool } from "undici";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { PluginSupervisor } from "../host/index.js";
 import type { Logger } from "../log/index.js";
-import { forwardRequest } from "./forward.js";
+import { forwardRequest, hostHeader } from "./forward.js";
 import { HealthProbe } from "./health-probe.js";
 
 /** Idle keep-alive sockets to a plugin are closed after this, below Node's 5 s server keep-alive, so a reused socket is never one the plugin just closed. */
 const FREE_SOCKET_TIMEOUT_MS = 4000;
+/** Most connections to one plugin at once; more requests queue in the pool. */
+const MAX_CONNECTIONS = 256;
 /** Seconds a client is told to wait (Retry-After) while a plugin starts or restarts. */
 const RETRY_AFTER_SECONDS = "1";
 
@@ -40,7 +43,8 @@ export class PluginMount {
   private healthy = false;
   private pid: number | null = null;
   private lastError: string | null = null;
-  private agent: Agent;
+  /** Keep-alive connections to the plugin's port, renewed with each new process. */
+  private pool: Pool | undefined;
   private readonly probe: HealthProbe;
   /** Responses being proxied now, so a stopping daemon can cut long streams. */
   private readonly inFlight = new Set<ServerResponse>();
@@ -50,7 +54,6 @@ export class PluginMount {
   constructor(private readonly options: PluginMountOptions) {
     this.prefix = options.prefix;
     this.log = options.logger.child({ plugin: options.supervisor.key, route: options.prefix });
-    this.agent = newAgent();
     this.probe = new HealthProbe({
       host: options.host,
       path: options.healthPath,
@@ -104,7 +107,7 @@ export class PluginMount {
       prefix: this.prefix,
       host: this.options.host,
       port: g.port,
-      agent: this.agent,
+      dispatcher: this.poolFor(g.port),
       timeoutMs: this.options.timeoutMs,
       maxBodyBytes: this.options.maxBodyBytes,
       logger: this.log,
@@ -123,7 +126,7 @@ export class PluginMount {
   close(): void {
     this.offStatus();
     this.probe.stop();
-    this.agent.destroy();
+    this.dropPool();
   }
 
   private follow(state: string, pid: number | null): void {
@@ -131,7 +134,7 @@ export class PluginMount {
       if (pid === this.pid) return;
       this.pid = pid;
       this.healthy = false;
-      this.renewAgent();
+      this.dropPool();
       const port = this.options.portOf();
       if (port !== undefined) this.probe.start(port);
       return;
@@ -141,13 +144,28 @@ export class PluginMount {
       this.healthy = false;
       this.probe.stop();
       // Sockets to a dead process would fail the next requests: start a fresh pool.
-      this.renewAgent();
+      this.dropPool();
     }
   }
 
-  private renewAgent(): void {
-    this.agent.destroy();
-    this.agent = newAgent();
+  /** The pool to `port`, made on first use for each process of the plugin. */
+  private poolFor(port: number): Pool {
+    if (!this.pool) {
+      this.pool = new Pool(`http://${hostHeader(this.options.host, port)}`, {
+        connections: MAX_CONNECTIONS,
+        pipelining: 1,
+        keepAliveTimeout: FREE_SOCKET_TIMEOUT_MS,
+        keepAliveMaxTimeout: FREE_SOCKET_TIMEOUT_MS,
+      });
+    }
+    return this.pool;
+  }
+
+  /** Close the pool's connections; requests still running on it fail (and are answered 502). */
+  private dropPool(): void {
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool) void pool.destroy().catch(() => undefined);
   }
 
   private gate(): Gate {
@@ -184,8 +202,4 @@ export class PluginMount {
       }),
     };
   }
-}
-
-function newAgent(): Agent {
-  return new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: FREE_SOCKET_TIMEOUT_MS, scheduling: "lifo" });
 }

@@ -43,7 +43,6 @@ const EXPECTED: Record<string, [field: string, rule: string]> = {
   health_path: ["plugin.capabilities.http_server.health_path", "path"],
   mount_reserved: ["plugin.http.mount_prefix", "reserved_prefix"],
   mount_path: ["plugin.http.mount_prefix", "path"],
-  mount_needs_server: ["plugin.http", "requires_http_server"],
   http_timeout: ["plugin.http.timeout_seconds", "range"],
   toml_syntax: ["line 1, column 8", "toml_syntax"],
   // upstream's schema refuses unknown fields, and so does this host
@@ -86,7 +85,7 @@ test("manifest - a full manifest parses with every section and defaults", () => 
   assert.deepEqual(m.toolsExpose[0].inputSchema.required, ["amount"]);
   assert.deepEqual(m.supervisor, { respawn: true, maxAttempts: 5, backoffMs: 500, stderrTailLines: 64 });
   assert.deepEqual(m.httpServer, { port: 0, bind: "127.0.0.1", healthPath: "/healthz" });
-  assert.deepEqual(m.http, { mountPrefix: "/webhook/slack", timeoutSeconds: 10 });
+  assert.deepEqual(m.http, { mountPrefix: "/webhook/slack", timeoutSeconds: 10, mode: "reverse_proxy" });
   assert.equal((m.raw.plugin as Record<string, unknown>).id, "slack");
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Agent } from "node:http";
+import { Pool } from "undici";
 import { test } from "node:test";
 import { ErrorCodes } from "../../src/errors.js";
 import { findFreePort, forwardRequest, pickRequestId, stripHopByHop, upstreamPath } from "../../src/proxy/index.js";
@@ -25,9 +25,9 @@ test("proxy forward - pickRequestId keeps a sane client id and replaces anything
 test("proxy forward - nothing listening on the plugin's port: 502 NEXO_ERR_PROXY_UPSTREAM_FAILED naming the plugin and address", async (t) => {
   const { app } = testApp(t);
   const port = await findFreePort("127.0.0.1");
-  const agent = new Agent({ keepAlive: true });
-  t.after(() => agent.destroy());
-  app.http.get("/gone/*", (request, reply) => forwardRequest(request, reply, { pluginKey: "gone", prefix: "/gone", host: "127.0.0.1", port, agent, timeoutMs: 5000, maxBodyBytes: 1024, logger: app.logger }));
+  const dispatcher = new Pool(`http://127.0.0.1:${port}`);
+  t.after(() => dispatcher.destroy());
+  app.http.get("/gone/*", (request, reply) => forwardRequest(request, reply, { pluginKey: "gone", prefix: "/gone", host: "127.0.0.1", port, dispatcher, timeoutMs: 5000, maxBodyBytes: 1024, logger: app.logger }));
   await app.start();
   const r = await app.http.inject({ method: "GET", url: "/gone/x" });
   assert.equal(r.statusCode, 502);

@@ -219,14 +219,24 @@ test("proxy - a killed plugin answers 502 NEXO_ERR_PROXY_PLUGIN_DOWN; after a re
 
 test("proxy - the app's HTTP hooks (auth, rate limits) apply to proxied routes", async (t) => {
   const { app, start } = await appWith(t, [{}]);
-  app.http.addHook("onRequest", async (request) => {
+  const seen: Array<{ url: string; status: number }> = [];
+  app.http.addHook("onRequest", async (request, reply) => {
     if (request.headers["x-api-key"] !== "let-me-in") throw new NexoError(ErrorCodes.AUTH_UNAUTHENTICATED, "missing API key");
+    reply.header("x-ratelimit-remaining", "41");
+  });
+  app.http.addHook("onResponse", async (request, reply) => {
+    seen.push({ url: request.url, status: reply.statusCode });
   });
   await start();
   await waitFor(async () => (await httpCall(`${app.url}/hooks/web/echo`, { headers: { "x-api-key": "let-me-in" } })).status === 200, "route ready", 15_000, 25);
   const denied = await httpCall(`${app.url}/hooks/web/echo`);
   assert.equal(denied.status, 401);
   assert.equal(denied.json.error.code, ErrorCodes.AUTH_UNAUTHENTICATED);
+  const ok = await httpCall(`${app.url}/hooks/web/hop`, { headers: { "x-api-key": "let-me-in" } });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers["x-ratelimit-remaining"], "41", "headers the app set before forwarding reach the client");
+  assert.equal(ok.headers["x-kept"], "yes", "beside the plugin's own");
+  await waitFor(() => seen.some((s) => s.url === "/hooks/web/hop" && s.status === 200), "onResponse hook saw the proxied answer");
 });
 
 test("proxy - the route shows in plugin status and in /health details", async (t) => {
@@ -304,4 +314,26 @@ test("proxy - stopping the app cuts proxied streams still open after the drain g
   assert.equal(app.state, "stopped");
   await closed;
 
+});
+
+test("proxy - a route-syntax or reserved prefix that skipped validation refuses that plugin's route only; the app starts and serves the others", async (t) => {
+  const root = tempDir(t);
+  const { app, logs } = testApp(t, { http: true });
+  const good = httpFixturePlugin(join(root, "good"), { id: "good", mountPrefix: "/hooks/good" });
+  app.host.add({ manifest: good });
+  // Built in code, as an embedding app could: these never went through manifest validation.
+  for (const [id, prefix] of [["star", "/*"], ["param", "/:p"], ["shout", "/METRICS"]] as const) {
+    const m = httpFixturePlugin(join(root, id), { id, mountPrefix: `/hooks/${id}` });
+    app.host.add({ manifest: { ...m, http: { ...m.http!, mountPrefix: prefix } } });
+  }
+  app.http.get("/metrics", async () => "daemon metrics");
+  await app.start();
+  await waitRouteReady(app, "/hooks/good/echo");
+  assert.equal((await httpCall(`${app.url}/hooks/good/echo`)).status, 200);
+  assert.equal((await httpCall(`${app.url}/metrics`)).text, "daemon metrics", "no plugin serves the daemon's /metrics");
+  assert.equal((await httpCall(`${app.url}/admin/login`)).status, 404, "nor anything else through a catch-all");
+  for (const key of ["star", "param", "shout"]) {
+    assert.match(app.host.get(key)!.status().route!, /refused/, `${key} has no route`);
+    assert.ok(logs().some((l) => l.code === ErrorCodes.PROXY_MOUNT_CONFLICT && l.plugin === key), `${key}: refusal logged with its code`);
+  }
 });
