@@ -123,6 +123,16 @@ test("install - packed nexo-host + nexo-plugin-sdk install into an empty npm pre
   const version = JSON.parse(readFileSync(join(REPO, "packages", "nexo", "package.json"), "utf8")).version as string;
   assert.equal(ok(await nexo(["--version"], dirs.authoring), "nexo --version").stdout.trim(), version);
 
+  // The demo ships inside the package: its modules import nexo-host (a self-reference), its plugins run from there.
+  const assets = join(prefix, "lib", "node_modules", "nexo-host", "assets");
+  for (const mod of ["workflows.mjs", "sms-sandbox.mjs"]) {
+    ok(await run(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(assets, "examples", "demo", mod))})`], dirs.authoring, env), `import the demo's ${mod}`);
+  }
+  for (const example of ["echo-ts", "echo-python"]) {
+    const r = ok(await nexo(["plugin", "test", join(assets, "examples", example), "--only", "initialize-result,echo-publish", "--time-scale", "3"], dirs.authoring), `the demo's ${example}`);
+    assert.match(r.stdout, /2 passed, 0 failed/);
+  }
+
   const deployed: Record<string, string> = {};
   for (const lang of LANGS) {
     const id = `echo_${lang}`;
@@ -189,8 +199,10 @@ test("install - packed nexo-host + nexo-plugin-sdk install into an empty npm pre
       .sort(),
   );
 
-  // Nothing generated or installed may point back into the checkout.
+  // Nothing generated or installed may point back into the checkout, and no plugin into the nexo install.
   const needle = Buffer.from(REPO.replace(/\/$/, ""));
   const offenders = [prefix, dirs.authoring, dirs.daemon].flatMap(filesUnder).filter((f) => readFileSync(f).includes(needle));
   assert.deepEqual(offenders, [], `files naming the checkout ${REPO}`);
+  const installPath = Buffer.from(prefix);
+  assert.deepEqual(filesUnder(dirs.authoring).filter((f) => readFileSync(f).includes(installPath)), [], `plugin files naming the nexo install ${prefix}`);
 });
