@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
 command -v php >/dev/null 2>&1 || need_apt+=(php-cli)
+# composer: `composer validate --strict` of the PHP SDK's package metadata.
+command -v composer >/dev/null 2>&1 || need_apt+=(composer)
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then need_apt+=(postgresql); fi
 
@@ -26,8 +28,13 @@ fi
 
 if [ -d sdk/python ]; then
   python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
-  # setuptools + wheel let the SDK's install test build it offline (pip install --no-build-isolation).
-  python3 -c "import setuptools, wheel" 2>/dev/null || python3 -m pip install -q setuptools wheel
+  # setuptools (>=77 for PEP 639 license metadata) + wheel let the SDK build offline
+  # (pip wheel --no-build-isolation: the SDK artifact `nexo plugin new` installs);
+  # build + twine make and check the published wheel and sdist.
+  python3 - <<'PY' 2>/dev/null || python3 -m pip install -q 'setuptools>=77' wheel build twine
+import importlib.metadata as m, build, twine, wheel
+assert int(m.version("setuptools").split(".")[0]) >= 77
+PY
 fi
 # The official Python MCP client: the MCP-over-HTTP session tests drive Nexo with it (pinned).
 MCP_PY_VERSION=2.3.0

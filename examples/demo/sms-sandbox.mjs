@@ -7,7 +7,7 @@
 // broker as `sandbox.sms.sent`. Point api_base_url at https://api.twilio.com
 // to send for real.
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { Event, NexusPlugin } from "nexo";
+import { Event, NexusPlugin } from "nexo-host";
 
 const PREFIX = "/sandbox/twilio";
 const E164 = /^\+[1-9][0-9]{6,14}$/;
@@ -23,7 +23,7 @@ export default class SmsSandboxPlugin extends NexusPlugin {
     return "1.0.0";
   }
 
-  /** @param {import("nexo").Nexo} app */
+  /** @param {import("nexo-host").Nexo} app */
   setup(app) {
     const accountSid = String(this.config.account_sid ?? "");
     const authToken = String(this.config.auth_token ?? "");

@@ -1,7 +1,7 @@
 // Workflows of the bundled demo (`npm start` registers them; examples/demo/nexo.yaml): `nexo workflow run echo --input '{"text":"hi"}'`
 // or `curl -XPOST localhost:8000/workflows/greet/execute -H 'content-type: application/json' -d '{"name":"Ada"}'`.
 
-/** @param {import("nexo").Nexo} app */
+/** @param {import("nexo-host").Nexo} app */
 export default function registerDemoWorkflows(app) {
   app.register("echo", (inputs) => inputs, {
     description: "Returns its inputs unchanged (the smallest workflow; used by the HTTP benchmark)",

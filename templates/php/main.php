@@ -6,8 +6,8 @@
 
 declare(strict_types=1);
 
-// Installed with Composer, or the nexo repository's SDK.
-require is_file(__DIR__ . '/vendor/autoload.php') ? __DIR__ . '/vendor/autoload.php' : '{{sdk_path}}/autoload.php';
+// nexo/plugin-sdk (composer.json), vendored by `nexo plugin new`; `composer install` works too.
+require __DIR__ . '/vendor/autoload.php';
 
 use Nexo\PluginSdk\BrokerSender;
 use Nexo\PluginSdk\Event;

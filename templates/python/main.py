@@ -1,17 +1,12 @@
 """Seed pattern 1 (echo) in Python: every event on plugin.outbound.{{id}}[.x] is
 published back on plugin.inbound.{{id}}[.x] with the same payload."""
 import asyncio
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-try:
-    import nexo_plugin_sdk  # noqa: F401  (installed with `pip install ./sdk/python`)
-except ImportError:
-    # Running from the repository: use the SDK beside it.
-    sys.path.insert(0, str(Path("{{sdk_path}}")))
+# The nexo-plugin-sdk distribution (requirements.txt), installed in this plugin's .venv.
+from nexo_plugin_sdk import Event, PluginAdapter, conformance_probe
 
-from nexo_plugin_sdk import Event, PluginAdapter, conformance_probe  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 MANIFEST = (HERE / "nexo-plugin.toml").read_text()
 

@@ -34,7 +34,8 @@ fn the_rust_template_builds_and_echoes() {
     let root = sdk.parent().unwrap().parent().unwrap();
     let dir = std::env::temp_dir().join(format!("nexo-rust-template-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    render(&root.join("templates/rust"), &dir, &[("{{id}}", "demo_rs"), ("{{sdk_path}}", sdk.to_str().unwrap())]);
+    // The template depends on nexo-plugin-sdk by version, patched to a vendored copy: point the patch at this SDK.
+    render(&root.join("templates/rust"), &dir, &[("{{id}}", "demo_rs"), ("{{sdk_version}}", env!("CARGO_PKG_VERSION")), ("vendor/nexo-plugin-sdk", sdk.to_str().unwrap())]);
     // The echo example's lock file pins the same dependency versions, so its compiled dependencies match.
     std::fs::copy(root.join("examples/echo-rust/Cargo.lock"), dir.join("Cargo.lock")).unwrap();
     let target = root.join("examples/echo-rust/target");

@@ -1,3 +1,3 @@
-export { loadConfig, normalizeConfig, bundledExamplesDir, bundledDemoConfig } from "./load-config.js";
+export { loadConfig, normalizeConfig, bundledExamplesDir, bundledDemoConfig, defaultMcpStateDir } from "./load-config.js";
 export { configSchema } from "./schema.js";
-export type { NormalizeConfigOptions, BindingConfig, InProcessPluginConfig, NexoConfig, PluginInstanceConfig } from "./load-config.js";
+export type { LoadConfigOptions, NormalizeConfigOptions, BindingConfig, InProcessPluginConfig, NexoConfig, PluginInstanceConfig } from "./load-config.js";

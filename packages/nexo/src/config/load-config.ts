@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Ajv } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { loadPollersConfig, type PollersConfig } from "../pollers/pollers-config.js";
+import { examplesDir } from "../scaffold/assets.js";
 import { configSchema } from "./schema.js";
 
 /** One configured instance of a subprocess plugin. */
@@ -68,38 +69,58 @@ export interface NexoConfig {
   workflows: string[];
 }
 
-/** The bundled demo's config, what `nexo run` loads when no config file is given or found. */
+/** The bundled demo's config, what `nexo demo` (and `nexo run --demo`) loads. */
 export function bundledDemoConfig(): string {
   return resolve(bundledExamplesDir(), "demo", "nexo.yaml");
 }
 
-/** The repository's bundled examples. */
+/** The bundled examples: the installed package's assets, else the checkout's `examples/`. */
 export function bundledExamplesDir(): string {
-  // dist/config/load-config.js -> packages/nexo -> repo root
-  const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, "..", "..", "..", "..", "examples");
+  return examplesDir();
+}
+
+/**
+ * Where `nexo mcp` keeps its state when it runs without a config: never the
+ * MCP client's working directory, but `$XDG_STATE_HOME/nexo/mcp`
+ * (default `~/.local/state/nexo/mcp`).
+ */
+export function defaultMcpStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), ".local", "state");
+  return join(base, "nexo", "mcp");
+}
+
+/** Options of `loadConfig`. */
+export interface LoadConfigOptions {
+  /** Load the bundled demo (`nexo demo`), its state under `cwd`. Default false. */
+  demo?: boolean;
+  /** With no config file: the state directory of the empty daemon. Default `<cwd>/.nexo-state`. */
+  emptyStateDir?: string;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validate = ajv.compile(configSchema);
 
 /**
- * Load the given file, else `./nexo.yaml`, else the bundled demo
- * (`examples/demo/nexo.yaml`, with its state under `cwd`), and apply defaults.
+ * Load the given file, else `./nexo.yaml`, else nothing: an empty daemon (no
+ * plugins, no workflows; `file` null) with its state in `options.emptyStateDir`
+ * or `<cwd>/.nexo-state`. `options.demo` loads the bundled demo instead
+ * (`examples/demo/nexo.yaml`, its state under `cwd`). Defaults applied.
  * Errors: NEXO_ERR_CONFIG_PARSE (with line) or NEXO_ERR_CONFIG_INVALID listing every violation.
  */
-export function loadConfig(file?: string, cwd = process.cwd()): NexoConfig {
+export function loadConfig(file?: string, cwd = process.cwd(), options: LoadConfigOptions = {}): NexoConfig {
   let path: string;
   let stateBaseDir: string | undefined;
-  if (file) {
+  if (options.demo) {
+    path = bundledDemoConfig();
+    // The demo's state (and control socket) belongs to where it is run from, not inside nexo's own files.
+    stateBaseDir = cwd;
+  } else if (file) {
     path = resolve(cwd, file);
     if (!existsSync(path)) throw new NexoError(ErrorCodes.CONFIG_INVALID, `config file not found: ${path}`, { file: path });
   } else if (existsSync(resolve(cwd, "nexo.yaml"))) {
     path = resolve(cwd, "nexo.yaml");
   } else {
-    path = bundledDemoConfig();
-    // The demo's state (and control socket) belongs to where it is run from, not inside the checkout's examples.
-    stateBaseDir = cwd;
+    return normalizeConfig({ state_dir: options.emptyStateDir ?? resolve(cwd, ".nexo-state") }, null, cwd);
   }
   let raw: unknown;
   try {

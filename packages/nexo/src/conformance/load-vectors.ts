@@ -1,20 +1,17 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { ErrorCodes, NexoError } from "../errors.js";
+import { vectorsDir } from "../scaffold/assets.js";
 import { checkMatcher, checkTemplate } from "./matcher.js";
 import { vectorSchema, type Vector, type VectorStep } from "./vector.js";
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateShape = ajv.compile(vectorSchema);
 
-/**
- * The vectors shipped with nexo: `conformance/vectors/` of the repository
- * (the same relative place from `src/` and from `dist/`).
- */
+/** The vectors shipped with nexo: the installed package's assets, else the checkout's `conformance/vectors/`. */
 export function defaultVectorsDir(): string {
-  return fileURLToPath(new URL("../../../../conformance/vectors/", import.meta.url));
+  return `${vectorsDir()}/`;
 }
 
 function invalid(file: string, problems: string[]): NexoError {

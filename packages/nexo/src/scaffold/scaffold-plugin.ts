@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { ID_PATTERN } from "../manifest/index.js";
+import { templatesDir } from "./assets.js";
+import { runStep } from "./run-step.js";
+import { sdkArtifact, type SdkArtifact } from "./sdk-artifacts.js";
 
 /** Languages `nexo plugin new` scaffolds, each from `templates/<lang>/`. */
 export const SCAFFOLD_LANGS = ["ts", "python", "php", "rust"] as const;
@@ -14,30 +16,35 @@ export interface ScaffoldOptions {
   lang: string;
   /** Target directory; must not exist or be empty. Default `./<id>`. */
   dir?: string;
-  /** The nexo checkout holding `templates/`, `sdk/python` and `packages/plugin-sdk`. Default: the one this module belongs to. */
-  repoRoot?: string;
-  /** ts only: compile `dist/` right away with nexo's TypeScript. Default true. */
+  /** The templates to render from (`<templates>/<lang>/`). Default: the ones this nexo ships. */
+  templatesDir?: string;
+  /**
+   * Install the SDK and build now: ts `npm install` + `npm run build`, python a
+   * `.venv` with the SDK wheel, rust `cargo build --release` (php needs no step).
+   * Default true; when false the result's `nextSteps` name the commands.
+   */
   build?: boolean;
+  /** Progress of the long steps (SDK build, npm, pip, cargo), one line at a time. Default: silent. */
+  onProgress?: (line: string) => void;
 }
 
 /** What was created. */
 export interface ScaffoldResult {
   dir: string;
   lang: ScaffoldLang;
-  /** Files written, relative to `dir`. */
+  /** Files rendered from the template, relative to `dir` (the vendored SDK and build output not listed). */
   files: string[];
-  /** ts: `dist/` was compiled (else the next step is `npm install && npm run build`). */
+  /** The SDK is installed and the plugin built (ts `dist/`, python `.venv`, rust binary; php always). */
   built: boolean;
+  /** The SDK the plugin depends on, as vendored into it. */
+  sdk: { distName: string; version: string; vendored: string };
   /** Commands to run next, for the CLI to print. */
   nextSteps: string[];
 }
 
-/** The nexo checkout this module runs from (same relative place from `src/` and `dist/`). */
-export function defaultRepoRoot(): string {
-  return fileURLToPath(new URL("../../../../", import.meta.url));
-}
-
-const SKIP = new Set(["node_modules", "dist", "__pycache__", ".nexo-state"]);
+// Templates name dotfiles without the dot, so packing nexo never reads them as its own ignore rules.
+const DOTFILES: Record<string, string> = { gitignore: ".gitignore" };
+const SKIP = new Set(["node_modules", "dist", "__pycache__", ".nexo-state", "target", ".venv", "vendor"]);
 
 function listTemplate(root: string, sub = ""): string[] {
   const out: string[] = [];
@@ -56,13 +63,18 @@ function render(text: string, vars: Record<string, string>): string {
 
 /**
  * Create a working plugin from `templates/<lang>/`: the id filled into the
- * manifest, entrypoint, README and test. For ts the SDK of this nexo checkout
- * is linked in as a `file:` dependency (`node_modules/nexo-plugin-sdk`, as
- * `npm install` would link it) and `dist/` is compiled with nexo's own
- * TypeScript, so the plugin runs and passes `nexo plugin test` at once, with
- * no network. For python, `main.py` falls back to this checkout's SDK when
- * `nexo_plugin_sdk` is not installed.
- * Throws NEXO_ERR_SCAFFOLD_* for a bad id, language or target.
+ * manifest, entrypoint, README and test, and the SDK as its ecosystem installs
+ * it, from the artifact this nexo ships (so it works offline and never points
+ * into a nexo install or checkout):
+ * - ts: `"nexo-plugin-sdk": "^x.y.z"`, the SDK tarball in `vendor/` installed
+ *   with `npm install --no-save`, then `npm run build`;
+ * - python: `requirements.txt` naming `nexo-plugin-sdk`, the wheel in `vendor/`,
+ *   a `.venv` it is installed into, the manifest's entrypoint that venv's python;
+ * - php: `composer.json` requiring `nexo/plugin-sdk`, the package vendored at
+ *   `vendor/nexo/plugin-sdk` with a `vendor/autoload.php` (no Composer needed to run);
+ * - rust: `nexo-plugin-sdk = "x.y"` patched to the crate vendored at
+ *   `vendor/nexo-plugin-sdk`, then `cargo build --release`.
+ * Throws NEXO_ERR_SCAFFOLD_* for a bad id, language or target, or a failed build step.
  */
 export async function scaffoldPlugin(options: ScaffoldOptions): Promise<ScaffoldResult> {
   const { id } = options;
@@ -75,88 +87,95 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
     throw new NexoError(ErrorCodes.SCAFFOLD_UNKNOWN_LANG, `--lang ${JSON.stringify(options.lang)} is not one of ${SCAFFOLD_LANGS.join(", ")}`, { field: "lang" });
   }
   const lang = options.lang as ScaffoldLang;
-  const repo = resolve(options.repoRoot ?? defaultRepoRoot());
-  const templateDir = join(repo, "templates", lang);
+  const templateDir = join(resolve(options.templatesDir ?? templatesDir()), lang);
   if (!existsSync(templateDir)) {
-    throw new NexoError(ErrorCodes.SCAFFOLD_TEMPLATE_MISSING, `no template at ${templateDir}: nexo plugin new needs the nexo checkout's templates/`, { file: templateDir });
+    throw new NexoError(ErrorCodes.SCAFFOLD_TEMPLATE_MISSING, `no template at ${templateDir}: this nexo install is incomplete (reinstall it)`, { file: templateDir });
   }
   const dir = resolve(options.dir ?? id);
   if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
     throw new NexoError(ErrorCodes.SCAFFOLD_TARGET_EXISTS, `${dir} already exists and is not an empty directory; choose another --dir`, { file: dir });
   }
-  const sdkTs = join(repo, "packages", "plugin-sdk");
-  // Python, PHP and Rust templates name their SDK by path: this checkout's.
-  const sdkPath = join(repo, "sdk", lang === "ts" ? "python" : lang);
-  const vars = {
-    id,
-    sdk_path: sdkPath,
-    sdk_dependency: `file:${sdkTs}`,
-  };
-  const files = listTemplate(templateDir);
-  for (const rel of files) {
-    const target = join(dir, rel);
+  const progress = options.onProgress;
+  const sdk = await sdkArtifact(lang, progress);
+  const vars = { id, sdk_version: sdk.version };
+  const files = listTemplate(templateDir).map((rel) => {
+    const out = join(dirname(rel), DOTFILES[basename(rel)] ?? basename(rel));
+    const target = join(dir, out);
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, render(readFileSync(join(templateDir, rel), "utf8"), vars));
-  }
-  let built = false;
-  const nextSteps = [`nexo plugin test ${relative(process.cwd(), dir) || "."}`];
-  if (lang === "ts") {
-    mkdirSync(join(dir, "node_modules"), { recursive: true });
-    symlinkSync(sdkTs, join(dir, "node_modules", "nexo-plugin-sdk"), "dir");
-    if (options.build !== false) built = await compileTs(dir);
-    if (!built) nextSteps.unshift(`cd ${relative(process.cwd(), dir) || "."} && npm install && npm run build`);
-  }
-  if (lang === "rust") {
-    if (options.build !== false) built = await cargoBuild(dir);
-    if (!built) nextSteps.unshift(`cd ${relative(process.cwd(), dir) || "."} && cargo build --release`);
-  }
-  return { dir, lang, files, built, nextSteps };
-}
-
-/**
- * `cargo build --release` in a scaffolded Rust plugin (the manifest's entrypoint
- * is `target/release/<id>`). False when cargo is not installed; throws
- * NEXO_ERR_SCAFFOLD_BUILD_FAILED with cargo's output tail when the build fails.
- */
-async function cargoBuild(dir: string): Promise<boolean> {
-  const { spawn } = await import("node:child_process");
-  return new Promise((resolveBuild, reject) => {
-    const child = spawn("cargo", ["build", "--release", "--quiet"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-    let tail = "";
-    child.stderr.on("data", (d: Buffer) => (tail = (tail + d.toString()).slice(-4000)));
-    child.once("error", () => resolveBuild(false));
-    child.once("close", (code) => {
-      if (code === 0) resolveBuild(true);
-      else reject(new NexoError(ErrorCodes.SCAFFOLD_BUILD_FAILED, `cargo build --release failed in ${dir} (exit ${code}):\n${tail.trim()}`, { file: dir }));
-    });
+    return out;
   });
+  const vendored = vendorSdk(lang, sdk, dir);
+  const here = relative(process.cwd(), dir) || ".";
+  const cd = `cd ${here} && `;
+  const build = options.build !== false;
+  let built = lang === "php";
+  const nextSteps: string[] = [];
+  if (lang === "ts") {
+    if (build) {
+      await step("npm", ["install", "--no-save", "--prefer-offline", "--no-audit", "--no-fund", `./${vendored}`], dir, progress);
+      await step("npm", ["run", "build"], dir, progress);
+      built = true;
+    } else nextSteps.push(`${cd}npm install --no-save ./${vendored} && npm run build`);
+  } else if (lang === "python") {
+    const pip = ["-m", "pip", "install", "--disable-pip-version-check", "--no-index", "--find-links", "vendor", "-r", "requirements.txt"];
+    if (build) {
+      await step("python3", ["-m", "venv", ".venv"], dir, progress);
+      await step(join(".venv", "bin", "python"), pip, dir, progress);
+      built = true;
+    } else nextSteps.push(`${cd}python3 -m venv .venv && .venv/bin/python ${pip.join(" ")}`);
+  } else if (lang === "rust") {
+    if (build) built = await cargoBuild(id, dir, progress);
+    if (!built) nextSteps.push(`${cd}cargo build --release`);
+  }
+  nextSteps.push(`nexo plugin test ${here}`);
+  return { dir, lang, files, built, sdk: { distName: sdk.distName, version: sdk.version, vendored }, nextSteps };
+}
+
+/** Copy the SDK artifact into the plugin's `vendor/`; returns its path relative to the plugin. */
+function vendorSdk(lang: ScaffoldLang, sdk: SdkArtifact, dir: string): string {
+  const vendor = join(dir, "vendor");
+  mkdirSync(vendor, { recursive: true });
+  if (lang === "ts" || lang === "python") {
+    copyFileSync(sdk.path, join(vendor, basename(sdk.path)));
+    return `vendor/${basename(sdk.path)}`;
+  }
+  if (lang === "php") {
+    cpSync(sdk.path, join(vendor, "nexo", "plugin-sdk"), { recursive: true });
+    // What Composer's own vendor/autoload.php would do for this one package; `composer install` replaces it.
+    writeFileSync(
+      join(vendor, "autoload.php"),
+      "<?php\n\n// The vendored nexo/plugin-sdk, loaded like Composer's autoloader would (composer install regenerates this file).\n\ndeclare(strict_types=1);\n\nrequire_once __DIR__ . '/nexo/plugin-sdk/autoload.php';\n",
+    );
+    return "vendor/nexo/plugin-sdk";
+  }
+  cpSync(sdk.path, join(vendor, "nexo-plugin-sdk"), { recursive: true });
+  return "vendor/nexo-plugin-sdk";
+}
+
+async function step(cmd: string, args: string[], cwd: string, progress?: (line: string) => void): Promise<void> {
+  progress?.(`$ ${[cmd, ...args].join(" ")}`);
+  const out = await runStep(cmd, args, { cwd, ...(progress ? { onLine: (l: string) => progress(`  ${l}`) } : {}) });
+  if (!out) throw new NexoError(ErrorCodes.SCAFFOLD_BUILD_FAILED, `${cmd} is not installed; it is needed to set up this plugin (or pass --no-build)`, { file: cwd });
 }
 
 /**
- * Compile a scaffolded TS plugin with the TypeScript compiler nexo was
- * installed with, using nexo's `@types` so no `npm install` is needed.
- * Returns false when no compiler is available here; throws NEXO_ERR_SCAFFOLD_BUILD_FAILED on type errors.
+ * `cargo build --release` in a scaffolded Rust plugin, cargo's own
+ * "Compiling ..." lines as progress. The manifest's entrypoint is
+ * `target/release/<id>`: when CARGO_TARGET_DIR puts the binary elsewhere it is
+ * copied there. False when cargo is not installed.
  */
-async function compileTs(dir: string): Promise<boolean> {
-  let ts: typeof import("typescript");
-  let typesRoot: string;
-  try {
-    const url = import.meta.resolve("typescript");
-    ts = ((await import("typescript")) as { default: typeof import("typescript") }).default;
-    // .../node_modules/typescript/lib/typescript.js -> .../node_modules/@types
-    typesRoot = join(dirname(dirname(dirname(fileURLToPath(url)))), "@types");
-  } catch {
-    return false;
-  }
-  const configFile = join(dir, "tsconfig.json");
-  const read = ts.readConfigFile(configFile, (p) => ts.sys.readFile(p));
-  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, dir, { typeRoots: [typesRoot] }, configFile);
-  const program = ts.createProgram(parsed.fileNames, parsed.options);
-  const emitted = program.emit();
-  const problems = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (problems.length) {
-    const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: () => dir, getNewLine: () => "\n" };
-    throw new NexoError(ErrorCodes.SCAFFOLD_BUILD_FAILED, `the scaffolded plugin in ${dir} does not compile:\n${ts.formatDiagnostics(problems, host)}`, { file: dir });
+async function cargoBuild(id: string, dir: string, progress?: (line: string) => void): Promise<boolean> {
+  progress?.("$ cargo build --release");
+  const out = await runStep("cargo", ["build", "--release", "--color", "never"], { cwd: dir, ...(progress ? { onLine: (l: string) => progress(`  ${l}`) } : {}) });
+  if (!out) return false;
+  const wanted = join(dir, "target", "release", id);
+  const targetDir = process.env.CARGO_TARGET_DIR;
+  if (!existsSync(wanted) && targetDir) {
+    const built = join(isAbsolute(targetDir) ? targetDir : join(dir, targetDir), "release", id);
+    mkdirSync(dirname(wanted), { recursive: true });
+    copyFileSync(built, wanted);
+    chmodSync(wanted, 0o755);
   }
   return true;
 }

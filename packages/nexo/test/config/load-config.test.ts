@@ -1,17 +1,35 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { bundledDemoConfig, bundledExamplesDir, loadConfig, normalizeConfig } from "../../src/config/index.js";
+import { bundledDemoConfig, bundledExamplesDir, defaultMcpStateDir, loadConfig, normalizeConfig } from "../../src/config/index.js";
 import { buildPluginSpecs } from "../../src/daemon/plugin-specs.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { loadManifest } from "../../src/manifest/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
 import { fixturePlugin, tempDir } from "../helpers/fixture-plugins.js";
 
-test("config - no file: the bundled demo (examples/demo/nexo.yaml) with its state and socket under the current directory", (t) => {
+test("config - no file and no ./nexo.yaml: an empty daemon, no plugins or workflows, its state under the current directory (or the given one)", (t) => {
   const dir = tempDir(t);
   const c = loadConfig(undefined, dir);
+  assert.equal(c.file, null);
+  assert.deepEqual([c.pluginPaths, c.plugins, c.workflows, c.inProcessPlugins, c.bindings], [[], null, [], [], []]);
+  assert.equal(c.stateDir, join(dir, ".nexo-state"));
+  assert.equal(c.control.socket, join(dir, ".nexo-state", "nexo.sock"));
+  const elsewhere = join(tempDir(t), "state");
+  assert.equal(loadConfig(undefined, dir, { emptyStateDir: elsewhere }).stateDir, elsewhere);
+});
+
+test("config - the MCP server's state without a config: $XDG_STATE_HOME/nexo/mcp, else ~/.local/state/nexo/mcp", () => {
+  assert.equal(defaultMcpStateDir({ XDG_STATE_HOME: "/srv/state" }), "/srv/state/nexo/mcp");
+  assert.equal(defaultMcpStateDir({}), join(homedir(), ".local", "state", "nexo", "mcp"));
+  assert.equal(defaultMcpStateDir({ XDG_STATE_HOME: "relative" }), join(homedir(), ".local", "state", "nexo", "mcp"), "a relative XDG path is ignored, as the spec says");
+});
+
+test("config - demo: the bundled demo (examples/demo/nexo.yaml) with its state and socket under the current directory", (t) => {
+  const dir = tempDir(t);
+  const c = loadConfig(undefined, dir, { demo: true });
   assert.equal(c.file, bundledDemoConfig());
   assert.deepEqual(c.pluginPaths, [bundledExamplesDir()]);
   assert.deepEqual(Object.keys(c.plugins ?? {}).sort(), ["echo", "echo_py", "sms_outbound", "webhook"]);

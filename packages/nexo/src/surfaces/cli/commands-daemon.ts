@@ -1,16 +1,41 @@
 import type { Command } from "commander";
-import { loadConfig } from "../../config/index.js";
+import { loadConfig, type NexoConfig } from "../../config/index.js";
 import { Daemon, runUntilStopSignal } from "../../daemon/index.js";
 
-/** `nexo run`: start the daemon in the foreground until SIGINT, SIGTERM or SIGHUP (each a clean stop). */
+/** What an empty daemon (no config file) tells its user, on stderr. */
+export function emptyDaemonHint(command: "run" | "mcp"): string {
+  return [
+    `nexo ${command}: no --config and no ./nexo.yaml, so this is an empty daemon: no plugins, no workflows.`,
+    "  to add plugins, list them in a nexo.yaml and pass it with --config:",
+    "    plugin_paths: [./plugins]      # directories holding plugins (each with a nexo-plugin.toml)",
+    "  create one: nexo plugin new my_plugin --lang ts|python|php|rust --dir plugins/my_plugin",
+    "  install one: nexo plugin install <archive>",
+    "  the bundled demo: nexo demo",
+    "",
+  ].join("\n");
+}
+
+/** `nexo run` and `nexo demo`: start the daemon in the foreground until SIGINT, SIGTERM or SIGHUP (each a clean stop). */
 export function registerRunCommand(program: Command): void {
   program
     .command("run")
-    .description("start the daemon (bundled example plugins by default)")
-    .option("-c, --config <file>", "nexo.yaml to load (default ./nexo.yaml if present, else built-in defaults)")
-    .action(async (opts: { config?: string }) => {
+    .description("start the daemon (an empty one unless a config names plugins; --demo for the bundled demo)")
+    .option("-c, --config <file>", "nexo.yaml to load (default ./nexo.yaml if present, else an empty daemon)")
+    .option("--demo", "run the bundled demo (same as `nexo demo`)")
+    .action(async (opts: { config?: string; demo?: boolean }) => {
       // `--config` is also a global option (to find a daemon's socket); commander gives it to whichever is declared first.
-      const config = loadConfig(opts.config ?? program.opts<{ config?: string }>().config);
-      await runUntilStopSignal(() => Daemon.start(config));
+      const config = loadConfig(opts.config ?? program.opts<{ config?: string }>().config, process.cwd(), { demo: opts.demo === true });
+      if (config.file === null) process.stderr.write(emptyDaemonHint("run"));
+      await runForeground(config);
     });
+  program
+    .command("demo")
+    .description("run the bundled demo: echo plugins (TypeScript, Python), a webhook receiver and an SMS sender on a sandbox, state in ./.nexo-state")
+    .action(async () => {
+      await runForeground(loadConfig(undefined, process.cwd(), { demo: true }));
+    });
+}
+
+async function runForeground(config: NexoConfig): Promise<void> {
+  await runUntilStopSignal(() => Daemon.start(config));
 }

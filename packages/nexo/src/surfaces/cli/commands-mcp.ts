@@ -1,10 +1,11 @@
 import { Writable } from "node:stream";
 import type { Command } from "commander";
 import { installStdoutGuard } from "nexo-plugin-sdk";
-import { loadConfig } from "../../config/index.js";
+import { defaultMcpStateDir, loadConfig } from "../../config/index.js";
 import { Daemon } from "../../daemon/index.js";
 import { createLogger } from "../../log/index.js";
 import { serveMcpStdio } from "../mcp/index.js";
+import { emptyDaemonHint } from "./commands-daemon.js";
 
 /**
  * `nexo mcp`: an MCP server on stdio for clients that launch their tools
@@ -13,13 +14,15 @@ import { serveMcpStdio } from "../mcp/index.js";
  * frames only (logs and anything else printed go to stderr). It opens no
  * control socket and, unless `--http`, no HTTP port, so it can run beside a
  * `nexo run` daemon using the same file. A running daemon is reachable
- * directly over Streamable HTTP at `<api>/mcp`.
+ * directly over Streamable HTTP at `<api>/mcp`. Without a config it serves an
+ * empty daemon whose state goes to `defaultMcpStateDir()`, never the client's
+ * working directory.
  */
 export function registerMcpCommand(program: Command): void {
   program
     .command("mcp")
     .description("serve the config's tools and workflows to an MCP client over stdio")
-    .option("-c, --config <file>", "nexo.yaml to load (default ./nexo.yaml if present, else built-in defaults)")
+    .option("-c, --config <file>", "nexo.yaml to load (default ./nexo.yaml if present, else an empty daemon with its state in $XDG_STATE_HOME/nexo/mcp)")
     .option("--http", "also open the HTTP API (and /mcp) on the config's api port")
     .action(async (opts: { config?: string; http?: boolean }) => {
       // First, before anything can print: stdout belongs to the MCP transport.
@@ -29,7 +32,8 @@ export function registerMcpCommand(program: Command): void {
           guard.rawWrite(typeof chunk === "string" ? chunk : chunk.toString("utf8")) ? cb() : process.stdout.once("drain", () => cb());
         },
       });
-      const loaded = loadConfig(opts.config ?? program.opts<{ config?: string }>().config);
+      const loaded = loadConfig(opts.config ?? program.opts<{ config?: string }>().config, process.cwd(), { emptyStateDir: defaultMcpStateDir() });
+      if (loaded.file === null) process.stderr.write(emptyDaemonHint("mcp"));
       const config = { ...loaded, api: { ...loaded.api, enabled: opts.http === true && loaded.api.enabled } };
       const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr });
       const daemon = await Daemon.start(config, { logger, controlSocket: false });

@@ -56,14 +56,17 @@ export function registerPluginDevCommands(plugin: Command): void {
     .description("create a working plugin from the templates (manifest, entrypoint, README, a test); passes `nexo plugin test` at once")
     .requiredOption("-l, --lang <lang>", `language: ${SCAFFOLD_LANGS.join(" | ")}`)
     .option("-d, --dir <dir>", "where to create it (default ./<id>; must not exist or be empty)")
-    .option("--no-build", "ts: do not compile dist/ now; rust: do not run cargo build --release now")
+    .option("--no-build", "do not install the SDK or build now (ts: npm install + build; python: .venv; rust: cargo build --release); print the commands instead")
     .action(async (id: string, opts: { lang: string; dir?: string; build: boolean }) => {
-      const r = await scaffoldPlugin({ id, lang: opts.lang, ...(opts.dir ? { dir: opts.dir } : {}), build: opts.build });
+      // Progress of the long steps (npm install, venv + pip, cargo build) goes to stderr as it happens.
+      const r = await scaffoldPlugin({ id, lang: opts.lang, ...(opts.dir ? { dir: opts.dir } : {}), build: opts.build, onProgress: (line) => process.stderr.write(`${line}\n`) });
+      const built: Record<string, string> = { ts: "node_modules/ and dist/ (npm install, npm run build)", python: ".venv/ with the SDK installed", php: "", rust: "target/release/ (cargo build --release)" };
       process.stdout.write(
         [
           `created ${r.lang} plugin ${id} in ${r.dir}`,
           ...r.files.map((f) => `  ${f}`),
-          ...(r.lang === "ts" ? [`  node_modules/nexo-plugin-sdk -> this nexo's SDK`, r.built ? "  dist/ (compiled)" : "  (dist/ not compiled)"] : []),
+          `  ${r.sdk.vendored} (${r.sdk.distName} ${r.sdk.version}, shipped with nexo)`,
+          ...(r.built && built[r.lang] ? [`  ${built[r.lang]}`] : []),
           "next:",
           ...r.nextSteps.map((s) => `  ${s}`),
           "",

@@ -1,26 +1,28 @@
 // `nexo plugin new` and `nexo plugin test` through the real binary, as a
 // plugin author uses them: scaffold, then the conformance kit, then the
-// scaffold's own test. No daemon, no network.
+// scaffold's own test. No daemon; npm's registry is a fake on loopback.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { loadVectors } from "../../../src/conformance/index.js";
 import { scaffoldPlugin } from "../../../src/scaffold/index.js";
 import { ErrorCodes, NexoError } from "../../../src/errors.js";
+import { startFakeNpmRegistry } from "../../helpers/fake-npm-registry.js";
 import { tempDir } from "../../helpers/fixture-plugins.js";
 
 const NEXO = fileURLToPath(new URL("../../../bin/nexo.js", import.meta.url));
+const REPO = fileURLToPath(new URL("../../../../../", import.meta.url));
 const CONFORMANCE = fileURLToPath(new URL("../../../../../conformance/", import.meta.url));
 const TOTAL = loadVectors().length;
 
-function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], cwd?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // Without NODE_TEST_CONTEXT, a nested `node --test` reports like a top-level run.
     const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
-    const child = spawn(cmd, args, { cwd, env: { ...env, NODE_OPTIONS: "" } });
+    const child = spawn(cmd, args, { cwd, env: { ...env, NODE_OPTIONS: "", ...extraEnv } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -28,12 +30,18 @@ function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number 
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
-const nexo = (args: string[], cwd?: string) => run(process.execPath, [NEXO, ...args], cwd);
+const nexo = (args: string[], cwd?: string, env?: NodeJS.ProcessEnv) => run(process.execPath, [NEXO, ...args], cwd, env);
+
+/** npm pointed at a loopback registry serving the lockfile's packages from npm's cache, with its own cache dir. */
+async function offlineNpm(t: TestContext, root: string): Promise<NodeJS.ProcessEnv> {
+  const registry = await startFakeNpmRegistry(t, { lockfile: join(REPO, "package-lock.json") });
+  return { npm_config_registry: registry.url, npm_config_cache: join(root, ".npm-cache"), npm_config_update_notifier: "false" };
+}
 
 function filesUnder(dir: string, sub = ""): string[] {
   return readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) => {
     const rel = sub ? `${sub}/${e.name}` : e.name;
-    if (e.name === "node_modules") return [];
+    if (["node_modules", ".venv", "vendor", ".npm-cache"].includes(e.name)) return [];
     return e.isDirectory() ? filesUnder(dir, rel) : [rel];
   });
 }
@@ -46,21 +54,28 @@ function assertFullPass(out: { code: number | null; stdout: string; stderr: stri
   assert.equal(lines.at(-1), `${TOTAL} passed, 0 failed`);
 }
 
-test("cli plugin-dev - nexo plugin new --lang ts makes a plugin that passes nexo plugin test and its own test, offline", async (t) => {
+function assertNoCheckoutPath(dir: string): void {
+  for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes(REPO.replace(/\/$/, "")), `${f} names the nexo checkout`);
+}
+
+test("cli plugin-dev - nexo plugin new --lang ts makes a plugin that passes nexo plugin test and its own test, its SDK a version range installed from the shipped tarball", async (t) => {
   const root = tempDir(t);
-  const created = await nexo(["plugin", "new", "demo_ts", "--lang", "ts"], root);
+  const created = await nexo(["plugin", "new", "demo_ts", "--lang", "ts"], root, await offlineNpm(t, root));
   assert.equal(created.code, 0, created.stderr);
   const dir = join(root, "demo_ts");
   assert.match(created.stdout, /created ts plugin demo_ts/);
   assert.match(created.stdout, /nexo plugin test demo_ts/);
-  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "dist/main.js", "nexo-conformance.toml", "nexo-plugin.toml", "package.json", "src/main.ts", "test/plugin.test.mjs", "tsconfig.json"]);
+  assert.match(created.stderr, /^\$ npm install --no-save .*vendor\/nexo-plugin-sdk-\d+\.\d+\.\d+\.tgz$/m, "progress of the npm install");
+  assert.deepEqual(filesUnder(dir).sort(), [".gitignore", "README.md", "dist/main.js", "nexo-conformance.toml", "nexo-plugin.toml", "package.json", "src/main.ts", "test/plugin.test.mjs", "tsconfig.json"]);
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
   assert.match(readFileSync(join(dir, "nexo-plugin.toml"), "utf8"), /^id = "demo_ts"$/m);
   assert.match(readFileSync(join(dir, "README.md"), "utf8"), /^# demo_ts$/m);
   const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
   assert.equal(pkg.name, "demo_ts");
-  assert.match(pkg.dependencies["nexo-plugin-sdk"], /^file:\/.+packages\/plugin-sdk$/);
-  assert.ok(existsSync(join(dir, "node_modules", "nexo-plugin-sdk", "dist", "index.js")), "SDK linked like npm links a file: dependency");
+  assert.match(pkg.dependencies["nexo-plugin-sdk"], /^\^\d+\.\d+\.\d+$/);
+  assert.ok(existsSync(join(dir, "node_modules", "nexo-plugin-sdk", "dist", "index.js")), "the SDK installed by npm");
+  assert.ok(!lstatSync(join(dir, "node_modules", "nexo-plugin-sdk")).isSymbolicLink(), "a copy, not a link into nexo");
+  assertNoCheckoutPath(dir);
 
   assertFullPass(await nexo(["plugin", "test", "demo_ts", "--time-scale", "3"], root));
   const own = await run(process.execPath, ["--test"], dir);
@@ -68,17 +83,21 @@ test("cli plugin-dev - nexo plugin new --lang ts makes a plugin that passes nexo
   assert.match(own.stdout, /# pass 1/);
 });
 
-test("cli plugin-dev - nexo plugin new --lang python makes a plugin that passes nexo plugin test and its own test", async (t) => {
+test("cli plugin-dev - nexo plugin new --lang python makes a plugin with its own .venv holding the SDK wheel, that passes nexo plugin test and its own test", async (t) => {
   const root = tempDir(t);
   const dir = join(root, "plugins", "py");
   const created = await nexo(["plugin", "new", "demo_py", "--lang", "python", "--dir", dir]);
   assert.equal(created.code, 0, created.stderr);
-  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "main.py", "nexo-conformance.toml", "nexo-plugin.toml", "test_plugin.py"]);
+  assert.match(created.stderr, /^\$ python3 -m venv \.venv$/m, "progress of the venv step");
+  assert.deepEqual(filesUnder(dir).sort(), [".gitignore", "README.md", "main.py", "nexo-conformance.toml", "nexo-plugin.toml", "requirements.txt", "test_plugin.py"]);
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
-  assert.match(readFileSync(join(dir, "main.py"), "utf8"), /sdk\/python/);
+  assert.match(readFileSync(join(dir, "requirements.txt"), "utf8"), /^nexo-plugin-sdk ~= \d+\.\d+\.\d+$/m);
+  assert.match(readFileSync(join(dir, "nexo-plugin.toml"), "utf8"), /^command = "\.venv\/bin\/python"$/m);
+  assert.ok(readdirSync(join(dir, "vendor")).some((f) => /^nexo_plugin_sdk-.+\.whl$/.test(f)), "the wheel is vendored");
+  assertNoCheckoutPath(dir);
 
   assertFullPass(await nexo(["plugin", "test", dir, "--time-scale", "3"]));
-  const own = await run("python3", ["-m", "unittest", "-v"], dir);
+  const own = await run(join(dir, ".venv", "bin", "python"), ["-m", "unittest", "-v"], dir);
   assert.equal(own.code, 0, own.stdout + own.stderr);
   assert.match(own.stderr, /Ran 1 test/);
 });
@@ -88,15 +107,17 @@ test("cli plugin-dev - nexo plugin new --lang php makes a plugin that passes nex
   const dir = join(root, "demo_php");
   const created = await nexo(["plugin", "new", "demo_php", "--lang", "php", "--dir", dir]);
   assert.equal(created.code, 0, created.stderr);
-  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "main.php", "nexo-conformance.toml", "nexo-plugin.toml", "test_plugin.php"]);
+  assert.deepEqual(filesUnder(dir).sort(), ["README.md", "composer.json", "main.php", "nexo-conformance.toml", "nexo-plugin.toml", "test_plugin.php"]);
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
-  assert.match(readFileSync(join(dir, "main.php"), "utf8"), /sdk\/php\/autoload\.php/);
+  assert.match(JSON.parse(readFileSync(join(dir, "composer.json"), "utf8")).require["nexo/plugin-sdk"], /^\^\d+\.\d+\.\d+$/);
+  assert.ok(existsSync(join(dir, "vendor", "nexo", "plugin-sdk", "src", "PluginAdapter.php")), "the SDK vendored where Composer puts it");
+  assertNoCheckoutPath(dir);
   assertFullPass(await nexo(["plugin", "test", dir, "--time-scale", "3"]));
   const own = await run("php", ["test_plugin.php"], dir);
   assert.equal(own.code, 0, own.stdout + own.stderr);
 });
 
-test("cli plugin-dev - nexo plugin new --lang rust --no-build renders a crate on this checkout's SDK and says how to build it", async (t) => {
+test("cli plugin-dev - nexo plugin new --lang rust --no-build renders a crate depending on nexo-plugin-sdk, patched to the vendored crate, and says how to build it", async (t) => {
   const root = tempDir(t);
   const dir = join(root, "demo_rs");
   const created = await nexo(["plugin", "new", "demo_rs", "--lang", "rust", "--dir", dir, "--no-build"]);
@@ -104,8 +125,11 @@ test("cli plugin-dev - nexo plugin new --lang rust --no-build renders a crate on
   assert.match(created.stdout, /cargo build --release/);
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
   const cargo = readFileSync(join(dir, "Cargo.toml"), "utf8");
-  const sdk = /nexo-plugin-sdk = \{ path = "([^"]+)" \}/.exec(cargo)?.[1];
-  assert.ok(sdk && existsSync(join(sdk, "Cargo.toml")), `the SDK path resolves: ${sdk}`);
+  assert.match(cargo, /^nexo-plugin-sdk = "\d+\.\d+\.\d+"$/m);
+  assert.match(cargo, /^\[patch\.crates-io\]\nnexo-plugin-sdk = \{ path = "vendor\/nexo-plugin-sdk" \}$/m);
+  assert.ok(existsSync(join(dir, "vendor", "nexo-plugin-sdk", "src", "lib.rs")), "the crate is vendored");
+  assert.ok(!existsSync(join(dir, "vendor", "nexo-plugin-sdk", "tests")), "without the SDK's own tests");
+  assertNoCheckoutPath(dir);
   assert.match(readFileSync(join(dir, "nexo-plugin.toml"), "utf8"), /command = "target\/release\/demo_rs"/);
 });
 
@@ -144,5 +168,5 @@ test("cli plugin-dev - bad input gets a stable error code and exit 1", async (t)
   const badScale = await nexo(["plugin", "test", join(CONFORMANCE, "fixture"), "--time-scale", "zero"]);
   assert.equal(badScale.code, 1);
   assert.match(badScale.stderr, /NEXO_ERR_CONFORMANCE_INVALID_OPTIONS/);
-  await assert.rejects(scaffoldPlugin({ id: "x", lang: "ts", dir: join(root, "t"), repoRoot: root }), (e) => e instanceof NexoError && e.code === ErrorCodes.SCAFFOLD_TEMPLATE_MISSING);
+  await assert.rejects(scaffoldPlugin({ id: "x", lang: "ts", dir: join(root, "t"), templatesDir: root }), (e) => e instanceof NexoError && e.code === ErrorCodes.SCAFFOLD_TEMPLATE_MISSING);
 });
