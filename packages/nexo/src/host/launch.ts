@@ -23,9 +23,14 @@ export interface LaunchedPlugin {
   stateDir: string;
 }
 
-/** The `NEXO_*` variables the host gives every plugin (they win over the plugin's own env). */
+/**
+ * The `NEXO_*` variables the host gives every plugin (they win over the plugin's own env).
+ * `NEXO_BROKER_KIND=stdio_bridge` is how the upstream daemon tells its plugins to reach
+ * the broker over stdio; without it upstream plugins try to connect to NATS themselves.
+ */
 export function pluginHostEnv(spec: PluginSpec, stateDir: string, nexoVersion: string, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   return {
+    NEXO_BROKER_KIND: "stdio_bridge",
     NEXO_PLUGIN_ID: spec.manifest.id,
     NEXO_PLUGIN_KEY: pluginKey(spec),
     NEXO_PLUGIN_STATE_DIR: stateDir,
