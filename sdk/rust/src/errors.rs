@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
-/// The numeric error codes the SDK sends or receives (CONTRACT.md, Errors and Tools).
+/// The numeric error codes the SDK sends or receives (docs/contract.md, Errors and Tools).
 pub mod codes {
     /// The line was not JSON.
     pub const PARSE_ERROR: i64 = -32700;

@@ -77,7 +77,7 @@ export class Nexo {
   readonly broker: Broker;
   /** In-process plugins (seed 004's PluginManager); `app.addPlugin` registers here. */
   readonly plugins: PluginManager;
-  /** Subprocess plugins: spawn, handshake, supervision (CONTRACT.md). */
+  /** Subprocess plugins: spawn, handshake, supervision (docs/contract.md). */
   readonly host: PluginHost;
   /** The HTTP API; in-process plugins may add routes and hooks in `setup`. */
   readonly http: FastifyInstance;

@@ -31,7 +31,7 @@ export interface NexoOptions {
    * host. Default none: the DNS-rebinding defence of the MCP transport.
    */
   mcpAllowedOrigins?: string[];
-  /** Subprocess plugin deadlines (initialize, tool calls, shutdown grace). Default: CONTRACT.md's. */
+  /** Subprocess plugin deadlines (initialize, tool calls, shutdown grace). Default: docs/contract.md's. */
   pluginTimeouts?: Partial<HostTimeouts>;
   /**
    * The app's store URL (`sqlite:<file>` or `postgres://...`; nexo.yaml `store:`), used by

@@ -32,7 +32,7 @@ export interface VectorOutcome {
 
 /** Default deadline of an `expect` step. */
 export const DEFAULT_EXPECT_MS = 3000;
-/** Deadline of the `initialize` reply (CONTRACT.md, NEXO_PLUGIN_INIT_TIMEOUT_MS default). */
+/** Deadline of the `initialize` reply (docs/contract.md, NEXO_PLUGIN_INIT_TIMEOUT_MS default). */
 export const INITIALIZE_MS = 5000;
 /** How long a write to the plugin's stdin may take before the plugin counts as not reading. */
 const WRITE_MS = 10_000;

@@ -28,7 +28,7 @@ export interface Vector {
   /** The file name without `.json`; also the name of its broken plugin in `conformance/bad/`. */
   id: string;
   title: string;
-  /** The CONTRACT.md section it checks. */
+  /** The docs/contract.md section it checks. */
   contract: string;
   description?: string;
   /** Tags the plugin must declare for the vector to apply. */

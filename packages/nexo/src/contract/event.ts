@@ -1,7 +1,7 @@
 import { nowIso, uuidv7 } from "nexo-plugin-sdk";
 import { ErrorCodes, NexoError } from "../errors.js";
 
-/** An event on the broker, as it travels on the wire (CONTRACT.md, Broker bridge). */
+/** An event on the broker, as it travels on the wire (docs/contract.md, Broker bridge). */
 export interface Event<P = unknown> {
   /** UUID v7 (time-ordered). */
   id: string;

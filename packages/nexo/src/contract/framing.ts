@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { ErrorCodes, NexoError } from "../errors.js";
 
-/** Largest frame either side may send (CONTRACT.md, Transport). */
+/** Largest frame either side may send (docs/contract.md, Transport). */
 export const MAX_FRAME_BYTES = 1_048_576;
 
 /**

@@ -1,6 +1,6 @@
 import type { Event } from "./event.js";
 
-/** Every method name of the wire contract (CONTRACT.md). */
+/** Every method name of the wire contract (docs/contract.md). */
 export const Methods = {
   INITIALIZE: "initialize",
   SHUTDOWN: "shutdown",

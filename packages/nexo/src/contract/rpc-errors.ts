@@ -1,5 +1,5 @@
 /**
- * JSON-RPC and contract error codes (CONTRACT.md, Errors), one table mapping
+ * JSON-RPC and contract error codes (docs/contract.md, Errors), one table mapping
  * each number to a stable symbolic name.
  */
 export const RpcErrorCodes = {

@@ -9,7 +9,7 @@ export interface Allowlist {
 }
 
 /**
- * Per channel kind K (CONTRACT.md, Broker bridge): outbound `plugin.outbound.K[.>]`,
+ * Per channel kind K (docs/contract.md, Broker bridge): outbound `plugin.outbound.K[.>]`,
  * inbound `plugin.inbound.K[.>]` plus (Nexo) `plugin.delivery.K[.>]`.
  * With an instance label I (pattern 8) every pattern narrows to `<prefix>.K.I[.>]`
  * so one instance can never speak for another.

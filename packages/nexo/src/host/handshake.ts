@@ -15,7 +15,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Check an `initialize` result (CONTRACT.md, Lifecycle): `manifest.plugin.id`
+ * Check an `initialize` result (docs/contract.md, Lifecycle): `manifest.plugin.id`
  * must be the id we expect (impersonation defence) and every advertised tool
  * must be declared in `[plugin.extends].tools` or (upstream form)
  * `[plugin.tools] expose = ["name", ...]`.

@@ -6,7 +6,7 @@ export interface RestartPolicyOptions {
   maxAttempts: number;
   /** First delay; doubles per attempt. Default 1000. */
   backoffMs: number;
-  /** Upper bound of one delay. Default 60,000 (CONTRACT.md). */
+  /** Upper bound of one delay. Default 60,000 (docs/contract.md). */
   maxBackoffMs?: number;
   /** Jitter as a fraction of the delay (0..1), spread both ways. Default 0.2. */
   jitter?: number;

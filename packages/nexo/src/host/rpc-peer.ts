@@ -27,9 +27,9 @@ export interface RpcPeerOptions {
   input: Readable;
   /** The child's stdin. */
   output: Writable;
-  /** Default 1 MiB (CONTRACT.md MAX_FRAME_BYTES). */
+  /** Default 1 MiB (docs/contract.md MAX_FRAME_BYTES). */
   maxFrameBytes?: number;
-  /** Unflushed frames after which notifications are dropped. Default 64 (CONTRACT.md). */
+  /** Unflushed frames after which notifications are dropped. Default 64 (docs/contract.md). */
   notificationQueueDepth?: number;
   /** Unflushed frames after which new requests fail with NEXO_ERR_HOST_QUEUE_FULL. Default 256. */
   requestQueueDepth?: number;
@@ -196,7 +196,7 @@ export class RpcPeer {
 
   /**
    * Send a notification. Returns false (and counts a drop) when the outbound
-   * queue is at its depth: at-most-once delivery for `broker.event` (CONTRACT.md).
+   * queue is at its depth: at-most-once delivery for `broker.event` (docs/contract.md).
    * Throws NEXO_ERR_CONTRACT_FRAME_TOO_LARGE / _INVALID_FRAME for a frame that
    * can never be sent, so the caller reports that drop with its reason.
    */

@@ -1,4 +1,4 @@
-/** A bounded ring of the last N stderr lines of a plugin (CONTRACT.md: default 32, max 512). */
+/** A bounded ring of the last N stderr lines of a plugin (docs/contract.md: default 32, max 512). */
 export class StderrTail {
   private readonly lines: string[] = [];
   private partial = "";

@@ -7,7 +7,7 @@ import { RestartPolicy } from "./restart-policy.js";
 import type { TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec, type PluginState, type PluginStatus, type PluginToolDescriptor } from "./types.js";
 
-/** Source of every supervisor event (CONTRACT.md, Supervisor events). */
+/** Source of every supervisor event (docs/contract.md, Supervisor events). */
 export const SUPERVISOR_SOURCE = "plugin.supervisor";
 
 /** Errors that mean "this plugin is misconfigured": respawning would not help. */

@@ -37,7 +37,7 @@ export interface HostTimeouts {
   configureMs: number;
   /** How long to wait for the `shutdown` reply before signalling. Default 3000. */
   shutdownReplyMs: number;
-  /** Grace after the shutdown reply (or SIGTERM) before SIGKILL. Default 1000 (CONTRACT.md). */
+  /** Grace after the shutdown reply (or SIGTERM) before SIGKILL. Default 1000 (docs/contract.md). */
   killGraceMs: number;
   /** `tool.invoke` deadline. Default NEXO_PLUGIN_TOOL_TIMEOUT_MS or 60,000. */
   toolMs: number;

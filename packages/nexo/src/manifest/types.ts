@@ -34,7 +34,7 @@ export interface PluginConfigContract {
   shape: "object" | "array";
 }
 
-/** A validated plugin manifest with defaults applied (CONTRACT.md, Manifest). */
+/** A validated plugin manifest with defaults applied (docs/contract.md, Manifest). */
 export interface PluginManifest {
   /** Absolute path of the manifest file (or of the binary that printed it). */
   file: string;

@@ -9,7 +9,7 @@ import { checkTools } from "./validate-tools.js";
 import { checkMountPrefix } from "./mount-prefix.js";
 import { checkOtherSections } from "./validate-unsupported.js";
 
-/** Plugin and channel ids (CONTRACT.md). */
+/** Plugin and channel ids (docs/contract.md). */
 export const ID_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 /** `[plugin.extends]` ids: upstream allows 64 characters (multi-word tool names such as `marketing_lead_detect_meeting_intent`). */
 export const EXTENDS_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -46,7 +46,7 @@ function isRegularFile(file: string): boolean {
 }
 
 /**
- * Validate a parsed manifest against every rule of CONTRACT.md and apply
+ * Validate a parsed manifest against every rule of docs/contract.md and apply
  * defaults. `raw` is the TOML as parsed (datetimes still datetimes, so a
  * datetime where a string belongs is refused). `dir` is the plugin directory
  * (default: the file's); `defaultEntrypoint` is run when the manifest has no

@@ -7,7 +7,7 @@ import { BrokerHttpMount } from "./broker-http-mount.js";
 import { PluginMount } from "./plugin-mount.js";
 import { PortAllocator } from "./port-allocator.js";
 
-/** Env var carrying the plugin's HTTP port (CONTRACT.md, `[plugin.capabilities.http_server]`). */
+/** Env var carrying the plugin's HTTP port (docs/contract.md, `[plugin.capabilities.http_server]`). */
 export const HTTP_PORT_ENV = "NEXO_PLUGIN_HTTP_PORT";
 /** (Nexo) Env var carrying the address the plugin should bind (its manifest's `bind`). */
 export const HTTP_HOST_ENV = "NEXO_PLUGIN_HTTP_HOST";

@@ -7,7 +7,7 @@
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
- * The public name of plugin `pluginKey`'s tool `name` (CONTRACT.md:
+ * The public name of plugin `pluginKey`'s tool `name` (docs/contract.md:
  * `<plugin_id>_<name>`): the two joined by `_`, then every character outside
  * `A-Z a-z 0-9 _ -` (the dots of `stripe.create_invoice`, of an instance key
  * `telegram.sales`) replaced by `_`. A tool already in its plugin's namespace
