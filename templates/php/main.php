@@ -9,23 +9,23 @@ declare(strict_types=1);
 // nexo/plugin-sdk (composer.json), vendored by `nexo plugin new`; `composer install` works too.
 require __DIR__ . '/vendor/autoload.php';
 
-use Nexo\PluginSdk\BrokerSender;
-use Nexo\PluginSdk\Event;
-use Nexo\PluginSdk\PluginAdapter;
+use Nexo\Plugin\Sdk\BrokerSender;
+use Nexo\Plugin\Sdk\Event;
+use Nexo\Plugin\Sdk\PluginAdapter;
 
-use function Nexo\PluginSdk\conformance_probe;
+use function Nexo\Plugin\Sdk\conformance_probe;
 
-$adapter = new PluginAdapter(
-    // conformance_probe() adds the tool `nexo plugin test` drives the SDK with, only when the
-    // test runner starts the plugin (NEXO_CONFORMANCE_PROBE=1); pass your own tools:/onTool: through it.
-    ...conformance_probe(),
-    manifestToml: file_get_contents(__DIR__ . '/nexo-plugin.toml'),
-    onEvent: function (string $topic, Event $event, BrokerSender $broker): void {
+$adapter = new PluginAdapter([
+    'manifestToml' => file_get_contents(__DIR__ . '/nexo-plugin.toml'),
+    'onEvent' => function (string $topic, Event $event, BrokerSender $broker): void {
         if (!str_starts_with($topic, 'plugin.outbound.')) {
             return;
         }
         $out = 'plugin.inbound.' . substr($topic, strlen('plugin.outbound.'));
         $broker->publish($out, Event::new($out, '{{id}}', $event->payload, sessionId: $event->sessionId, correlationId: $event->correlationId));
     },
-);
+    // conformance_probe() adds the tool `nexo plugin test` drives the SDK with, only when the
+    // test runner starts the plugin (NEXO_CONFORMANCE_PROBE=1); pass your own tools/onTool through it.
+    ...conformance_probe(),
+]);
 $adapter->run();
