@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { create as createTar } from "tar";
 import { startFakeNpmRegistry } from "../helpers/fake-npm-registry.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
@@ -81,14 +81,23 @@ async function localPrebuilds(dir: string): Promise<string> {
 }
 
 /**
- * Where the daemon runs a scaffolded plugin from. Today the scaffold itself;
- * `nexo plugin pack` + `nexo plugin install` into a second directory slot in here.
+ * Ship a scaffolded plugin the way its author would: `nexo plugin pack` (Rust in
+ * upstream's release layout, the others as Nexo packs), then `nexo plugin install`
+ * into a directory of its own. Returns where the daemon finds it.
  */
-async function deployPlugin(_lang: Lang, scaffold: string, _t: TestContext): Promise<string> {
-  return scaffold;
+async function deployPlugin(lang: Lang, scaffold: string, nexo: (args: string[], cwd: string) => Promise<Run>, packs: string, installed: string): Promise<string> {
+  mkdirSync(packs, { recursive: true });
+  const format = lang === "rust" ? ["--format", "release"] : [];
+  const packed = ok(await nexo(["plugin", "pack", scaffold, "-o", packs, ...format], packs), `nexo plugin pack (${lang})`);
+  const archive = packed.stdout.split("\n")[0].trim();
+  if (lang === "rust") assert.match(archive, /-x86_64-[a-z0-9_-]+\.tar\.gz$|-aarch64-[a-z0-9_-]+\.tar\.gz$/, "a release archive names its target triple");
+  const inst = ok(await nexo(["plugin", "install", archive, "--into", installed], packs), `nexo plugin install (${lang})`);
+  const id = basename(scaffold);
+  assert.match(inst.stdout, new RegExp(`^installed ${id} `, "m"));
+  return join(installed, id);
 }
 
-test("install - packed nexo-host + nexo-plugin-sdk install into an empty npm prefix; outside the checkout: --version, a plugin in each language passes nexo plugin test, a daemon in a third directory echoes through all four, no file names the checkout", { timeout: 900_000 }, async (t) => {
+test("install - packed nexo-host + nexo-plugin-sdk install into an empty npm prefix; outside the checkout: --version, a plugin in each language passes nexo plugin test, is packed and installed into a second directory, a daemon in a third directory echoes through all four, no file names the checkout", { timeout: 900_000 }, async (t) => {
   const work = tempDir(t, "nexo-install-");
   const prefix = join(work, "prefix");
   const dirs = { tarballs: join(work, "tarballs"), authoring: join(work, "authoring"), daemon: join(work, "daemon") };
@@ -121,7 +130,7 @@ test("install - packed nexo-host + nexo-plugin-sdk install into an empty npm pre
   assert.ok(lstatSync(join(prefix, "bin", "nexo")).isSymbolicLink(), "the nexo binary is linked into <prefix>/bin");
   const nexo = (args: string[], cwd: string): Promise<Run> => run("nexo", args, cwd, env);
   const version = JSON.parse(readFileSync(join(REPO, "packages", "nexo", "package.json"), "utf8")).version as string;
-  assert.equal(ok(await nexo(["--version"], dirs.authoring), "nexo --version").stdout.trim(), version);
+  assert.match(ok(await nexo(["--version"], dirs.authoring), "nexo --version").stdout.trim(), new RegExp(`^nexo ${version.replace(/\./g, "\\.")} \\(nexo contract/daemon compat \\d+\\.\\d+\\.\\d+\\)$`));
 
   // The demo ships inside the package: its modules import nexo-host (a self-reference), its plugins run from there.
   const assets = join(prefix, "lib", "node_modules", "nexo-host", "assets");
@@ -142,7 +151,7 @@ test("install - packed nexo-host + nexo-plugin-sdk install into an empty npm pre
     const dir = join(dirs.authoring, "plugins", id);
     const tested = ok(await nexo(["plugin", "test", dir, "--time-scale", "3"], dirs.authoring), `nexo plugin test (${lang})`);
     assert.match(tested.stdout.trimEnd().split("\n").at(-1) ?? "", /^\d+ passed, 0 failed$/);
-    deployed[id] = await deployPlugin(lang, dir, t);
+    deployed[id] = await deployPlugin(lang, dir, nexo, join(work, "packs"), join(work, "installed"));
   }
 
   const pluginPaths = [...new Set(Object.values(deployed).map((d) => join(d, "..")))];
@@ -201,8 +210,8 @@ test("install - packed nexo-host + nexo-plugin-sdk install into an empty npm pre
 
   // Nothing generated or installed may point back into the checkout, and no plugin into the nexo install.
   const needle = Buffer.from(REPO.replace(/\/$/, ""));
-  const offenders = [prefix, dirs.authoring, dirs.daemon].flatMap(filesUnder).filter((f) => readFileSync(f).includes(needle));
+  const offenders = [prefix, dirs.authoring, dirs.daemon, join(work, "installed")].flatMap(filesUnder).filter((f) => readFileSync(f).includes(needle));
   assert.deepEqual(offenders, [], `files naming the checkout ${REPO}`);
   const installPath = Buffer.from(prefix);
-  assert.deepEqual(filesUnder(dirs.authoring).filter((f) => readFileSync(f).includes(installPath)), [], `plugin files naming the nexo install ${prefix}`);
+  assert.deepEqual([dirs.authoring, join(work, "installed")].flatMap(filesUnder).filter((f) => readFileSync(f).includes(installPath)), [], `plugin files naming the nexo install ${prefix}`);
 });
