@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { classifyFrame, makeError, makeNotification, makeResult, NdjsonWriter, readFrames, RpcError, RpcErrorCodes } from "../../contract/index.js";
+import { classifyFrame, exceedsDepth, makeError, makeNotification, makeResult, MAX_FRAME_DEPTH, NdjsonWriter, readFrames, RpcError, RpcErrorCodes } from "../../contract/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 
@@ -111,13 +111,23 @@ export class ControlServer {
     socket.on("error", () => socket.destroy());
     socket.on("close", cleanup);
     const reader = readFrames(socket, {
-      onFrame: (value) => {
+      onFrame: (value, raw) => {
+        // Deeper frames could overflow the stack of whatever logs or stringifies them later.
+        if (exceedsDepth(value, MAX_FRAME_DEPTH, raw)) {
+          writer.write(makeError(null, RpcErrorCodes.INVALID_REQUEST, `frame nested deeper than ${MAX_FRAME_DEPTH} levels`)).catch(() => undefined);
+          return;
+        }
         const c = classifyFrame(value);
         if (c.kind === "request") void this.handle(c.frame.id, c.frame.method, c.frame.params, session, writer);
         else if (c.kind === "invalid") writer.write(makeError(c.id, RpcErrorCodes.INVALID_REQUEST, c.reason)).catch(() => undefined);
       },
       onProblem: (p) => {
         writer.write(makeError(null, RpcErrorCodes.PARSE_ERROR, `unreadable line (${p.kind})`)).catch(() => undefined);
+      },
+      // Whatever a client sends may fail its own connection, never the daemon.
+      onFault: (err) => {
+        this.options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "control client frame failed: connection closed");
+        socket.destroy();
       },
     });
   }

@@ -36,3 +36,35 @@ test("control - under umask 000 the socket never exists with group/other bits: n
   assert.equal(statSync(dir).mode & 0o777, 0o700, "a directory listen creates is private too");
   assert.equal(process.umask(), 0, "the process umask is restored after listen");
 });
+
+/** One control request over a fresh connection; resolves with the first reply line. */
+function ask(socketPath: string, line: string): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(socketPath);
+    let buf = "";
+    c.on("data", (d) => {
+      buf += d;
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        resolve(JSON.parse(buf.slice(0, nl)));
+        c.end();
+      }
+    });
+    c.on("error", reject);
+    c.write(line);
+  });
+}
+
+test("control - a frame nested 10^5 deep is refused and the server goes on answering", async (t) => {
+  const socketPath = join(tempDir(t), "nexo.sock");
+  const seen: unknown[] = [];
+  const server = new ControlServer({ socketPath, handlers: { echo: (p) => (seen.push(p), p) }, logger: captureLogger().logger });
+  await server.listen();
+  t.after(() => server.close());
+  const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+  const refused = await ask(socketPath, `{"jsonrpc":"2.0","id":1,"method":"echo","params":${deep}}\n`);
+  assert.equal(refused.error.code, -32600);
+  assert.match(refused.error.message, /deeper than 128/);
+  assert.deepEqual(seen, [], "the handler never saw it");
+  assert.deepEqual((await ask(socketPath, '{"jsonrpc":"2.0","id":2,"method":"echo","params":{"a":1}}\n')).result, { a: 1 });
+});
