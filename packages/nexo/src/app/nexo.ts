@@ -156,7 +156,6 @@ export class Nexo {
     if (this.llm.configured) this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
     this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger);
     this.host.setHostService(Methods.MEMORY_RECALL, this.memory.hostService());
-    this.services.add({ name: "memory", start: () => undefined, stop: () => this.memory.close() }, null);
     if (memoryRememberTool) {
       this.register("memory_remember", (inputs) => this.memory.remember(inputs as unknown as RememberInput), {
         description: "Remember a fact for an agent: later memory.recall queries by that agent find it by its words and tags.",
@@ -513,6 +512,8 @@ export class Nexo {
     for (const s of [...this.startedServices].reverse()) if (s.after === "plugins") await this.stopService(s);
     await this.host.stopAll(reason);
     await this.plugins.teardownAll();
+    // After every plugin is gone (subprocess ones call memory.recall, in-process ones may remember in teardown).
+    await this.memory.close().catch((err: unknown) => this.logger.warn({ err }, "closing the memory store failed"));
     for (const s of [...this.startedServices].reverse()) await this.stopService(s);
     if (this.ownsBroker) await this.broker.close();
     this.appState = "stopped";

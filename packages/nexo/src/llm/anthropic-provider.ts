@@ -34,7 +34,9 @@ export class AnthropicProvider implements LlmProvider {
   constructor(readonly name: string, options: ProviderClientOptions) {
     if (options.model !== undefined) this.defaultModel = options.model;
     this.client = new Anthropic({
+      // Only the configured key: null keeps the SDK from reading ANTHROPIC_* variables or credential files instead.
       apiKey: options.apiKey ?? null,
+      authToken: null,
       baseURL: options.baseUrl ?? "https://api.anthropic.com",
       timeout: options.timeoutMs,
       maxRetries: options.maxRetries,
