@@ -31,32 +31,35 @@ for (const [dialect, open] of [["sqlite", sqlite], ["postgres", pg]] as const) {
     const store = await open(t);
     if (!store) return;
     const memory = new MemoryStore(store);
-    await memory.remember({ agent_id: "ana", content: "The deploy of the billing service failed on Friday" });
-    await memory.remember({ agent_id: "ana", content: "Lunch on Friday was pasta" });
-    await memory.remember({ agent_id: "ana", content: "Billing service deploy: the migration timed out, deploy again after the fix", tags: ["ops"] });
-    await memory.remember({ agent_id: "ana", content: "Nothing relevant here at all" });
+    // Inserted so that neither insertion order nor its reverse is the relevance order.
+    const A = "Billing service deploy: the migration timed out";
+    const B = "The deploy of the billing service failed on Friday";
+    const C = "Lunch on Friday was pasta and the oven failed";
+    const D = "Nothing relevant here at all";
+    await memory.remember({ agent_id: "ana", content: A, tags: ["ops"] });
+    await memory.remember({ agent_id: "ana", content: B });
+    await memory.remember({ agent_id: "ana", content: C });
+    await memory.remember({ agent_id: "ana", content: D });
     await memory.remember({ agent_id: "bob", content: "Bob's billing deploy worked" });
+    // Other agents' everyday notes: a corpus where common words are not rare (bm25's idf needs one).
+    for (const note of ["weekly sync moved to Tuesday", "buy milk", "the cat sleeps", "rain expected tomorrow", "read the book on Rust", "call the dentist"]) {
+      await memory.remember({ agent_id: "zed", content: note });
+    }
 
     const hits = await memory.recall({ agent_id: "ana", query: "billing deploy failed" });
-    assert.deepEqual(contents(hits), [
-      "The deploy of the billing service failed on Friday",
-      "Billing service deploy: the migration timed out, deploy again after the fix",
-    ]);
+    assert.deepEqual(contents(hits), [B, A, C], "three matching words, then two, then one");
     assert.ok(hits.every((e) => e.agent_id === "ana"));
-    assert.deepEqual(contents(await memory.recall({ agent_id: "ana", query: "Billing DEPLOY failed!", limit: 1 })), ["The deploy of the billing service failed on Friday"], "case and punctuation do not matter; limit holds");
+    assert.deepEqual(contents(await memory.recall({ agent_id: "ana", query: "Billing DEPLOY failed!", limit: 1 })), [B], "case and punctuation do not matter; limit holds");
     assert.deepEqual(contents(await memory.recall({ agent_id: "bob", query: "billing deploy failed" })), ["Bob's billing deploy worked"]);
-    assert.deepEqual(contents(await memory.recall({ agent_id: "ana", query: "ops" })), ["Billing service deploy: the migration timed out, deploy again after the fix"], "tags are searched");
+    assert.deepEqual(contents(await memory.recall({ agent_id: "ana", query: "ops" })), [A], "tags are searched");
     assert.deepEqual(await memory.recall({ agent_id: "ana", query: "kubernetes" }), []);
     assert.deepEqual(await memory.recall({ agent_id: "carol", query: "billing" }), []);
     // Query syntax of either engine is not interpreted: these are plain words.
     const odd = contents(await memory.recall({ agent_id: "ana", query: `pasta" OR "billing* & !deploy | (` }));
-    assert.ok(odd.includes("Lunch on Friday was pasta") && odd.includes("The deploy of the billing service failed on Friday"), JSON.stringify(odd));
-    assert.ok(!odd.includes("Nothing relevant here at all"));
+    assert.ok(odd.includes(C) && odd.includes(B), JSON.stringify(odd));
+    assert.ok(!odd.includes(D));
     // No words: the newest entries of the agent.
-    assert.deepEqual(contents(await memory.recall({ agent_id: "ana", query: "  ", limit: 2 })), [
-      "Nothing relevant here at all",
-      "Billing service deploy: the migration timed out, deploy again after the fix",
-    ]);
+    assert.deepEqual(contents(await memory.recall({ agent_id: "ana", query: "  ", limit: 2 })), [D, C]);
   });
 
   test(`memory - ${dialect}: entries keep the contract's shape; forget removes one from the index`, async (t) => {
