@@ -16,6 +16,17 @@ export interface LlmCompleteOptions {
   signal?: AbortSignal;
 }
 
+/** A base URL safe to log: no user info or query string, where a credential could hide. */
+function loggableUrl(url: string | undefined): string | null {
+  if (url === undefined) return null;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(unparsable)";
+  }
+}
+
 const invalid = (message: string): RpcError => new RpcError(RpcErrorCodes.INVALID_PARAMS, message);
 
 /** `llm.complete` params checked: messages required, numbers in range; throws -32602 otherwise. */
@@ -72,7 +83,7 @@ export class LlmService {
         else logger.warn({ provider: name, apiKeyEnv: p.apiKeyEnv }, "LLM provider's API key variable is not set; requests go without a key");
       }
       this.providers.set(name, p.kind === "anthropic" ? new AnthropicProvider(name, options) : new OpenAIProvider(name, options));
-      logger.info({ provider: name, kind: p.kind, baseUrl: p.baseUrl ?? null, model: p.model ?? null, maxRetries: options.maxRetries }, "LLM provider configured");
+      logger.info({ provider: name, kind: p.kind, baseUrl: loggableUrl(p.baseUrl), model: p.model ?? null, maxRetries: options.maxRetries }, "LLM provider configured");
     }
     this.defaultName = config.default ?? this.providers.keys().next().value;
   }

@@ -106,6 +106,17 @@ for (const provider of ["oai", "claude"] as const) {
   });
 }
 
+test("llm providers - a credential in the base URL's user info or query is not logged", async (t) => {
+  const fake = await startFakeLlm(t);
+  const cap = captureLogger();
+  const withCreds = fake.url.replace("http://", "http://user:hunter2@") + "/v1?api-key=hunter3";
+  new LlmService({ providers: { p: { kind: "openai", baseUrl: withCreds, model: "m" } } }, cap.logger);
+  const text = JSON.stringify(cap.lines());
+  assert.match(text, /LLM provider configured/);
+  assert.ok(text.includes(`${fake.url}/v1`), text);
+  assert.ok(!text.includes("hunter2") && !text.includes("hunter3"), text);
+});
+
 test("llm providers - an unreachable provider is -33101, bad params -32602, an unknown provider -32602", async (t) => {
   const fake = await startFakeLlm(t);
   const { llm } = service(fake);
