@@ -27,6 +27,10 @@ export { loadConfig } from "./config/index.js";
 export { Daemon } from "./daemon/index.js";
 export { createLogger } from "./log/index.js";
 export { NEXO_VERSION } from "./version.js";
+export { LlmService } from "./llm/index.js";
+export type { LlmConfig, LlmProviderConfig, LlmCompleteRequest, LlmCompleteResult, LlmCompleteOptions, LlmTextDelta } from "./llm/index.js";
+export { MemoryService } from "./memory/index.js";
+export type { MemoryEntry, RecallInput, RememberInput } from "./memory/index.js";
 export type { ErrorCode, NexoErrorDetails } from "./errors.js";
 export type {
   AppHealth,

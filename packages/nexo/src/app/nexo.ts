@@ -5,6 +5,9 @@ import { LocalBroker, type Broker } from "../broker/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
+import { LlmService } from "../llm/index.js";
+import { MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
+import { Methods } from "../contract/index.js";
 import { PluginManager } from "../plugins/plugin-manager.js";
 import type { NexusPlugin } from "../plugins/nexus-plugin.js";
 import { PluginHttpProxy } from "../proxy/index.js";
@@ -83,6 +86,10 @@ export class Nexo {
   readonly http: FastifyInstance;
   /** The `http_server` capability: subprocess plugins' HTTP ports and the reverse proxy of their `[plugin.http]` routes. */
   readonly proxy: PluginHttpProxy;
+  /** The LLM providers of `options.llm` (`app.llm.complete(...)`); they also serve the plugins' `llm.complete`. */
+  readonly llm: LlmService;
+  /** Agent memory on the app's store (`remember`, `recall`); it also serves the plugins' `memory.recall`. */
+  readonly memory: MemoryService;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -106,7 +113,7 @@ export class Nexo {
   private stopping: Promise<void> | undefined;
 
   constructor(options: NexoOptions = {}) {
-    const { broker, logger, pluginTimeouts, ...rest } = options;
+    const { broker, logger, pluginTimeouts, llm, memoryRememberTool, ...rest } = options;
     this.options = { ...DEFAULTS, ...stripUndefined(rest) };
     checkOptions(this.options);
     this.logger = logger ?? createLogger();
@@ -145,6 +152,16 @@ export class Nexo {
     // A service so routes are mounted at start, once every subprocess plugin is known and before HTTP listens.
     this.services.add({ name: "plugin-http-proxy", start: () => this.proxy.mountAll(), stop: () => this.proxy.close() }, null);
     mountMcpHttp(this);
+    this.llm = new LlmService(llm ?? { providers: {} }, this.logger);
+    if (this.llm.configured) this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
+    this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger);
+    this.host.setHostService(Methods.MEMORY_RECALL, this.memory.hostService());
+    if (memoryRememberTool) {
+      this.register("memory_remember", (inputs) => this.memory.remember(inputs as unknown as RememberInput), {
+        description: "Remember a fact for an agent: later memory.recall queries by that agent find it by its words and tags.",
+        inputSchema: { ...REMEMBER_SCHEMA },
+      });
+    }
   }
 
   /** Where the app is in its life: created, starting, running, stopping, stopped. */
@@ -495,6 +512,8 @@ export class Nexo {
     for (const s of [...this.startedServices].reverse()) if (s.after === "plugins") await this.stopService(s);
     await this.host.stopAll(reason);
     await this.plugins.teardownAll();
+    // After every plugin is gone (subprocess ones call memory.recall, in-process ones may remember in teardown).
+    await this.memory.close().catch((err: unknown) => this.logger.warn({ err }, "closing the memory store failed"));
     for (const s of [...this.startedServices].reverse()) await this.stopService(s);
     if (this.ownsBroker) await this.broker.close();
     this.appState = "stopped";

@@ -1,3 +1,4 @@
+import type { LlmConfig } from "../llm/index.js";
 import type { Broker } from "../broker/index.js";
 import type { HostTimeouts } from "../host/index.js";
 import type { Logger } from "../log/index.js";
@@ -39,10 +40,17 @@ export interface NexoOptions {
    * feature falls back to `sqlite:<stateDir>/nexo.db`.
    */
   store?: string;
+  /**
+   * LLM providers (nexo.yaml `llm:`) behind `app.llm` and the plugins' `llm.complete`.
+   * Default none: `llm.complete` answers -32603 "not configured".
+   */
+  llm?: LlmConfig;
+  /** Register the built-in `memory_remember` tool (a workflow over `app.memory.remember`). Default false. */
+  memoryRememberTool?: boolean;
 }
 
 /** The same options with every default applied. */
-export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "store">> & Pick<NexoOptions, "store">;
+export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "store" | "llm" | "memoryRememberTool">> & Pick<NexoOptions, "store">;
 
 /** Who made a call: set by an auth hook (`request.principal`) or by the caller. */
 export interface Principal {

@@ -1,3 +1,5 @@
+import { llmConfigFromYaml } from "../llm/config.js";
+import type { LlmConfig } from "../llm/types.js";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -67,6 +69,10 @@ export interface NexoConfig {
   inProcessPlugins: InProcessPluginConfig[];
   /** Modules that register workflows (absolute paths). */
   workflows: string[];
+  /** LLM providers (`llm:`); empty providers when absent. */
+  llm: LlmConfig;
+  /** The embedded memory (`memory:`). */
+  memory: { rememberTool: boolean };
 }
 
 /** The bundled demo's config, what `nexo demo` (and `nexo run --demo`) loads. */
@@ -189,6 +195,8 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
       return { name, ...(typeof module === "string" ? { module: abs(module) } : {}), options };
     }),
     workflows: (r.workflows ?? []).map(abs),
+    llm: llmConfigFromYaml(r.llm),
+    memory: { rememberTool: r.memory?.remember_tool ?? false },
   };
 }
 

@@ -1,3 +1,5 @@
+import { llmConfigSchema } from "../llm/config.js";
+
 /** JSON Schema of `nexo.yaml` (after defaults). Kept beside the defaults so the two stay in step. */
 export const configSchema = {
   $id: "https://nexo.dev/schemas/nexo.yaml.json",
@@ -58,6 +60,13 @@ export const configSchema = {
       type: "object",
       description: "In-process plugins in setup order: a built-in by name, or `module: ./file.mjs` for your own; other keys are its options.",
       additionalProperties: { anyOf: [{ type: "null" }, { type: "object", properties: { module: { type: "string", minLength: 1 } } }] },
+    },
+    llm: { ...llmConfigSchema, description: "LLM providers by name (kind openai | anthropic, base_url, model, api_key_env, timeout_ms, max_retries)." },
+    memory: {
+      type: "object",
+      additionalProperties: false,
+      description: "The embedded agent memory on the store.",
+      properties: { remember_tool: { type: "boolean", description: "Register the built-in memory_remember tool. Default false." } },
     },
     workflows: {
       type: "array",

@@ -83,6 +83,8 @@ export class Daemon {
       mcpAllowedOrigins: config.api.mcpAllowedOrigins,
       stateDir: config.stateDir,
       store: config.store,
+      llm: config.llm,
+      memoryRememberTool: config.memory.rememberTool,
       pluginTimeouts: {
         ...(config.timeouts.pluginInitMs ? { initMs: config.timeouts.pluginInitMs } : {}),
         ...(config.timeouts.pluginToolMs ? { toolMs: config.timeouts.pluginToolMs } : {}),

@@ -107,7 +107,7 @@ export class PluginConnection {
       pluginId: this.key,
       input: child.stdout,
       output: child.stdin,
-      onRequest: (method, params) => this.onRequest(method, params),
+      onRequest: (method, params, id) => this.onRequest(method, params, id),
       onNotification: (method, params) => this.onNotification(method, params),
       onProblem: (problem) => this.onBadFrame(problem),
       onFault: (err) => this.onFault(err),
@@ -405,7 +405,7 @@ export class PluginConnection {
     this.log.debug({ method }, "ignored notification from plugin");
   }
 
-  private async onRequest(method: string, params: unknown): Promise<unknown> {
+  private async onRequest(method: string, params: unknown, requestId: string | number | null): Promise<unknown> {
     switch (method) {
       case Methods.BROKER_PUBLISH: {
         const refused = await this.publishFromPlugin(params);
@@ -427,7 +427,7 @@ export class PluginConnection {
       default: {
         const service = this.ctx.hostServices[method];
         if (service) {
-          return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, notify: (m, p) => this.notifyOrLog(m, p) === true });
+          return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, requestId, notify: (m, p) => this.notifyOrLog(m, p) === true });
         }
         if (method === Methods.MEMORY_RECALL || method === Methods.LLM_COMPLETE) {
           throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, `${method} is not configured on this host`);

@@ -18,7 +18,8 @@ import {
 import { ErrorCodes, NexoError } from "../errors.js";
 
 /** Handles a request from the plugin; throw RpcError for a specific error reply. */
-export type IncomingRequestHandler = (method: string, params: unknown) => Promise<unknown> | unknown;
+/** `id` is the request's JSON-RPC id, for answers streamed ahead of the reply. */
+export type IncomingRequestHandler = (method: string, params: unknown, id: JsonRpcId) => Promise<unknown> | unknown;
 export type IncomingNotificationHandler = (method: string, params: unknown) => void;
 
 export interface RpcPeerOptions {
@@ -297,7 +298,7 @@ export class RpcPeer {
   private async answer(id: JsonRpcId, method: string, params: unknown): Promise<void> {
     this.incoming += 1;
     try {
-      const result = await this.options.onRequest(method, params);
+      const result = await this.options.onRequest(method, params, id);
       this.reply(makeResult(id, result === undefined ? null : result));
     } catch (err) {
       if (err instanceof RpcError) this.reply(makeError(id, err.code, err.message, err.data));

@@ -22,6 +22,8 @@ export function pluginKey(spec: Pick<PluginSpec, "instance"> & { manifest: Pick<
 export interface HostServiceContext {
   pluginKey: string;
   pluginId: string;
+  /** The id of the plugin's request being served: streamed replies (`llm.complete.delta {request_id}`) carry it. */
+  requestId: string | number | null;
   /** Send a notification to the calling plugin (e.g. `llm.complete.delta`). */
   notify(method: string, params: unknown): boolean;
 }

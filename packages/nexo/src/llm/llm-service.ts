@@ -1,0 +1,141 @@
+import { RpcError, RpcErrorCodes } from "../contract/index.js";
+import type { HostServiceHandler } from "../host/index.js";
+import type { Logger } from "../log/index.js";
+import { AnthropicProvider } from "./anthropic-provider.js";
+import { toLlmRpcError } from "./llm-errors.js";
+import { OpenAIProvider } from "./openai-provider.js";
+import type { ProviderClientOptions } from "./provider-options.js";
+import type { LlmCompleteRequest, LlmCompleteResult, LlmConfig, LlmMessage, LlmProvider, LlmTextDelta } from "./types.js";
+
+const ROLES = new Set(["system", "user", "assistant"]);
+
+/** Options of `app.llm.complete(...)`. */
+export interface LlmCompleteOptions {
+  /** Called with each text chunk; set = the request is streamed. */
+  onDelta?: (chunk: LlmTextDelta) => void;
+  signal?: AbortSignal;
+}
+
+/** A base URL safe to log: no user info or query string, where a credential could hide. */
+function loggableUrl(url: string | undefined): string | null {
+  if (url === undefined) return null;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(unparsable)";
+  }
+}
+
+const invalid = (message: string): RpcError => new RpcError(RpcErrorCodes.INVALID_PARAMS, message);
+
+/** `llm.complete` params checked: messages required, numbers in range; throws -32602 otherwise. */
+export function parseCompleteRequest(params: unknown): LlmCompleteRequest {
+  if (typeof params !== "object" || params === null || Array.isArray(params)) throw invalid("llm.complete needs an object {messages, provider?, model?, ...}");
+  const p = params as Record<string, unknown>;
+  if (!Array.isArray(p.messages) || p.messages.length === 0) throw invalid("llm.complete needs a non-empty messages array");
+  const messages: LlmMessage[] = p.messages.map((m, i) => {
+    const r = m as Record<string, unknown> | null;
+    if (!r || typeof r.role !== "string" || !ROLES.has(r.role) || typeof r.content !== "string") {
+      throw invalid(`llm.complete messages[${i}] must be {role: system|user|assistant, content: string}`);
+    }
+    return { role: r.role as LlmMessage["role"], content: r.content };
+  });
+  const out: LlmCompleteRequest = { messages };
+  for (const k of ["provider", "model", "system_prompt"] as const) {
+    const v = p[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "string" || v.length === 0) throw invalid(`llm.complete ${k} must be a non-empty string`);
+    out[k] = v;
+  }
+  if (p.max_tokens !== undefined && p.max_tokens !== null) {
+    if (!Number.isInteger(p.max_tokens) || (p.max_tokens as number) < 1) throw invalid("llm.complete max_tokens must be a positive integer");
+    out.max_tokens = p.max_tokens as number;
+  }
+  if (p.temperature !== undefined && p.temperature !== null) {
+    if (typeof p.temperature !== "number" || p.temperature < 0 || p.temperature > 2) throw invalid("llm.complete temperature must be a number in [0, 2]");
+    out.temperature = p.temperature;
+  }
+  if (p.stream !== undefined && p.stream !== null) {
+    if (typeof p.stream !== "boolean") throw invalid("llm.complete stream must be a boolean");
+    out.stream = p.stream;
+  }
+  return out;
+}
+
+/**
+ * The LLM providers of `llm.providers`, served to workflows (`app.llm`) and to
+ * plugins (`llm.complete` host service). API keys are read from the env
+ * variables the config names, once, and kept only inside the SDK clients.
+ */
+export class LlmService {
+  private readonly providers = new Map<string, LlmProvider>();
+  private readonly defaultName: string | undefined;
+
+  constructor(config: LlmConfig, private readonly logger: Logger, env: NodeJS.ProcessEnv = process.env) {
+    for (const [name, p] of Object.entries(config.providers)) {
+      const options: ProviderClientOptions = { timeoutMs: p.timeoutMs ?? 60_000, maxRetries: p.maxRetries ?? 2 };
+      if (p.baseUrl !== undefined) options.baseUrl = p.baseUrl;
+      if (p.model !== undefined) options.model = p.model;
+      if (p.apiKeyEnv !== undefined) {
+        const key = env[p.apiKeyEnv];
+        if (key) options.apiKey = key;
+        else logger.warn({ provider: name, apiKeyEnv: p.apiKeyEnv }, "LLM provider's API key variable is not set; requests go without a key");
+      }
+      this.providers.set(name, p.kind === "anthropic" ? new AnthropicProvider(name, options) : new OpenAIProvider(name, options));
+      logger.info({ provider: name, kind: p.kind, baseUrl: loggableUrl(p.baseUrl), model: p.model ?? null, maxRetries: options.maxRetries }, "LLM provider configured");
+    }
+    this.defaultName = config.default ?? this.providers.keys().next().value;
+  }
+
+  /** Names of the configured providers. */
+  list(): string[] {
+    return [...this.providers.keys()];
+  }
+
+  get configured(): boolean {
+    return this.providers.size > 0;
+  }
+
+  /**
+   * One completion. Failures are RpcErrors with the contract's codes: -32602
+   * bad request or unknown provider, -32603 none configured, -331xx from the provider.
+   */
+  async complete(request: LlmCompleteRequest, options: LlmCompleteOptions = {}): Promise<LlmCompleteResult> {
+    const req = parseCompleteRequest(request);
+    if (this.providers.size === 0) throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, "llm.complete is not configured on this host: add llm.providers to nexo.yaml");
+    const name = req.provider ?? this.defaultName!;
+    const provider = this.providers.get(name);
+    if (!provider) throw invalid(`unknown LLM provider ${JSON.stringify(name)}; configured: ${this.list().join(", ")}`);
+    const model = req.model ?? provider.defaultModel;
+    if (!model) throw invalid(`llm.complete needs a model: provider ${name} has no default model`);
+    const started = Date.now();
+    try {
+      const result = await provider.complete(
+        { model, messages: req.messages, maxTokens: req.max_tokens ?? 4096, temperature: req.temperature ?? 0.7, ...(req.system_prompt ? { systemPrompt: req.system_prompt } : {}) },
+        options.onDelta,
+        options.signal,
+      );
+      this.logger.debug({ provider: name, model, ms: Date.now() - started, usage: result.usage, stream: options.onDelta !== undefined }, "llm completion");
+      return result;
+    } catch (err) {
+      const mapped = toLlmRpcError(name, err);
+      this.logger.warn({ provider: name, model, code: mapped.code, err: mapped.message }, "llm completion failed");
+      throw mapped;
+    }
+  }
+
+  /**
+   * The `llm.complete` host service: with `stream: true` every chunk goes to
+   * the plugin as `llm.complete.delta {request_id, chunk}` first, then the
+   * reply carries `finish_reason` and `usage` without `content`.
+   */
+  hostService(): HostServiceHandler {
+    return async (params, ctx) => {
+      const req = parseCompleteRequest(params);
+      if (!req.stream) return this.complete(req);
+      const result = await this.complete(req, { onDelta: (chunk) => void ctx.notify("llm.complete.delta", { request_id: ctx.requestId, chunk }) });
+      return { finish_reason: result.finish_reason, usage: result.usage };
+    };
+  }
+}

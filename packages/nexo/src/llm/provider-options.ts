@@ -1,0 +1,8 @@
+/** What a provider client is built from: the config with the API key already read from its env variable. */
+export interface ProviderClientOptions {
+  baseUrl?: string;
+  model?: string;
+  apiKey?: string;
+  timeoutMs: number;
+  maxRetries: number;
+}

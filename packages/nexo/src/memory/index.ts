@@ -1,0 +1,5 @@
+export { MemoryService, REMEMBER_SCHEMA } from "./memory-service.js";
+export { MemoryStore } from "./memory-store.js";
+export { MEMORY_MIGRATIONS } from "./migrations.js";
+export { DEFAULT_RECALL_LIMIT, MAX_RECALL_LIMIT, parseRecall, parseRemember } from "./params.js";
+export type { MemoryEntry, RecallInput, RememberInput } from "./types.js";

@@ -1,0 +1,79 @@
+import type { HostServiceHandler } from "../host/index.js";
+import type { Logger } from "../log/index.js";
+import { createStore, type Store } from "../store/index.js";
+import { MemoryStore } from "./memory-store.js";
+import { parseRecall } from "./params.js";
+import type { MemoryEntry, RecallInput, RememberInput } from "./types.js";
+
+/** JSON Schema of the `memory_remember` tool's arguments. */
+export const REMEMBER_SCHEMA = {
+  type: "object",
+  required: ["agent_id", "content"],
+  additionalProperties: false,
+  properties: {
+    agent_id: { type: "string", minLength: 1 },
+    content: { type: "string", minLength: 1, maxLength: 65536 },
+    tags: { type: "array", items: { type: "string", minLength: 1, maxLength: 128 }, maxItems: 64 },
+    concept_tags: { type: "array", items: { type: "string", minLength: 1, maxLength: 128 }, maxItems: 64 },
+    memory_type: { type: "string", pattern: "^[a-z][a-z0-9_]{0,31}$" },
+  },
+} as const;
+
+/**
+ * The embedded memory (`app.memory`): opens the daemon's store on first use,
+ * serves `memory.recall` to plugins, and closes what it opened on stop.
+ */
+export class MemoryService {
+  private opened: Promise<MemoryStore> | undefined;
+  private ownedStore: Store | undefined;
+
+  /** `store`: a store URL to open on first use, or an open Store (left open by `close()`). */
+  constructor(private readonly store: string | Store, private readonly logger: Logger) {}
+
+  private memory(): Promise<MemoryStore> {
+    this.opened ??= (async () => {
+      let store: Store;
+      if (typeof this.store === "string") {
+        store = await createStore(this.store, { logger: this.logger });
+        this.ownedStore = store;
+      } else store = this.store;
+      const mem = new MemoryStore(store);
+      await mem.init();
+      this.logger.debug({ store: store.url }, "memory ready");
+      return mem;
+    })();
+    // A failed open (bad URL, database down) is retried on the next call rather than cached.
+    this.opened.catch(() => (this.opened = undefined));
+    return this.opened;
+  }
+
+  async remember(input: RememberInput): Promise<MemoryEntry> {
+    return (await this.memory()).remember(input);
+  }
+
+  async recall(input: RecallInput): Promise<MemoryEntry[]> {
+    return (await this.memory()).recall(input);
+  }
+
+  async forget(agentId: string, id: string): Promise<boolean> {
+    return (await this.memory()).forget(agentId, id);
+  }
+
+  /** The `memory.recall` host service: `{agent_id, query, limit}` -> `{entries}`; bad params -32602. */
+  hostService(): HostServiceHandler {
+    return async (params) => {
+      const input = parseRecall(params);
+      return { entries: await this.recall(input) };
+    };
+  }
+
+  /** Close the store this service opened (a Store passed in stays open). */
+  async close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    if (opened) await opened.catch(() => undefined);
+    const owned = this.ownedStore;
+    this.ownedStore = undefined;
+    await owned?.close();
+  }
+}
