@@ -94,7 +94,8 @@ export function resolveNodeDependencies(root: string): PackedDependency[] {
 
 /**
  * The files of an installed package worth shipping: what its `files` field
- * names (plain paths; any glob falls back to everything) plus `package.json`,
+ * names (plain paths, and negations of the form `dir/**/*.ext`; any other glob
+ * falls back to everything) plus `package.json`,
  * readme, license and changelog, as npm publishes them. A workspace link
  * would otherwise drag in its sources, tests and dev dependencies.
  */
@@ -105,7 +106,21 @@ export function packageFiles(dir: string, all: string[]): string[] {
   } catch {
     return all;
   }
-  if (!Array.isArray(files) || files.some((f) => typeof f !== "string" || /[*?[\]{}!]/.test(f))) return all;
-  const roots = (files as string[]).map((f) => f.replace(/^\.\//, "").replace(/\/+$/, ""));
-  return all.filter((rel) => /^(package\.json|readme|license|licence|changelog)/i.test(rel) || roots.some((r) => rel === r || rel.startsWith(`${r}/`)));
+  if (!Array.isArray(files) || files.some((f) => typeof f !== "string")) return all;
+  const positives = (files as string[]).filter((f) => !f.startsWith("!"));
+  if (positives.some((f) => /[*?[\]{}]/.test(f))) return all;
+  // Negations are honoured in the form packages use them (`dir/**/*.ext`, `**/*.ext`);
+  // any other pattern ships everything rather than risk leaving a needed file out.
+  const excluded: Array<(rel: string) => boolean> = [];
+  for (const neg of (files as string[]).filter((f) => f.startsWith("!"))) {
+    const m = /^!(?:\.\/)?(?:(.+?)\/)?\*\*\/\*(\.[A-Za-z0-9._-]+)$/.exec(neg);
+    if (!m || (m[1] !== undefined && /[*?[\]{}]/.test(m[1]))) return all;
+    const [, base, ext] = m;
+    excluded.push((rel) => rel.endsWith(ext) && (base === undefined || rel.startsWith(`${base}/`)));
+  }
+  const roots = positives.map((f) => f.replace(/^\.\//, "").replace(/\/+$/, ""));
+  return all.filter(
+    (rel) =>
+      (/^(package\.json|readme|license|licence|changelog)/i.test(rel) || roots.some((r) => rel === r || rel.startsWith(`${r}/`))) && !excluded.some((x) => x(rel)),
+  );
 }
