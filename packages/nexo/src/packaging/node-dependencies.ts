@@ -94,8 +94,9 @@ export function resolveNodeDependencies(root: string): PackedDependency[] {
 
 /**
  * The files of an installed package worth shipping: what its `files` field
- * names (plain paths, and negations of the form `dir/**/*.ext`; any other glob
- * falls back to everything) plus `package.json`,
+ * names (plain paths, and negations of one extension under a directory, as
+ * in `!dist/` plus `**` plus `/*.tsbuildinfo`; any other glob falls back to
+ * everything) plus `package.json`,
  * readme, license and changelog, as npm publishes them. A workspace link
  * would otherwise drag in its sources, tests and dev dependencies.
  */
@@ -109,7 +110,7 @@ export function packageFiles(dir: string, all: string[]): string[] {
   if (!Array.isArray(files) || files.some((f) => typeof f !== "string")) return all;
   const positives = (files as string[]).filter((f) => !f.startsWith("!"));
   if (positives.some((f) => /[*?[\]{}]/.test(f))) return all;
-  // Negations are honoured in the form packages use them (`dir/**/*.ext`, `**/*.ext`);
+  // Negations are honoured in the form packages use them (one extension under a directory, or anywhere);
   // any other pattern ships everything rather than risk leaving a needed file out.
   const excluded: Array<(rel: string) => boolean> = [];
   for (const neg of (files as string[]).filter((f) => f.startsWith("!"))) {
