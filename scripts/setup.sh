@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
 command -v php >/dev/null 2>&1 || need_apt+=(php-cli)
+# bubblewrap: plugins declaring [plugin.sandbox] run inside it (docs/sandbox.md).
+command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then need_apt+=(postgresql); fi
 

@@ -1,4 +1,5 @@
 import type { Broker } from "../broker/index.js";
+import type { SandboxOperatorConfig } from "../host/sandbox/index.js";
 import type { HostTimeouts } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import type { Nexo } from "./nexo.js";
@@ -33,6 +34,8 @@ export interface NexoOptions {
   mcpAllowedOrigins?: string[];
   /** Subprocess plugin deadlines (initialize, tool calls, shutdown grace). Default: CONTRACT.md's. */
   pluginTimeouts?: Partial<HostTimeouts>;
+  /** How subprocess plugins are contained (nexo.yaml `sandbox:`). Default: each manifest's own sandbox, no limits. */
+  pluginSandbox?: SandboxOperatorConfig;
   /**
    * The app's store URL (`sqlite:<file>` or `postgres://...`; nexo.yaml `store:`), used by
    * features that persist (the DatabasePlugin unless it names its own). Default: none, each
@@ -42,7 +45,7 @@ export interface NexoOptions {
 }
 
 /** The same options with every default applied. */
-export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "store">> & Pick<NexoOptions, "store">;
+export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store">> & Pick<NexoOptions, "store">;
 
 /** Who made a call: set by an auth hook (`request.principal`) or by the caller. */
 export interface Principal {

@@ -5,6 +5,7 @@ import { Ajv } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { loadPollersConfig, type PollersConfig } from "../pollers/pollers-config.js";
+import type { ResourceLimits, SandboxOperatorConfig } from "../host/sandbox/index.js";
 import { configSchema } from "./schema.js";
 
 /** One configured instance of a subprocess plugin. */
@@ -17,6 +18,8 @@ export interface PluginInstanceConfig {
   env: Record<string, string>;
   /** `<name>_env: VAR` entries: the plugin gets `<NAME>` = the daemon's `$VAR` (secrets stay out of the file). */
   envFrom: Record<string, string>;
+  /** `limits:`, over `sandbox.limits`. */
+  limits?: ResourceLimits;
 }
 
 /** One `in_process_plugins:` entry: a built-in by name, or your own module. */
@@ -66,6 +69,8 @@ export interface NexoConfig {
   inProcessPlugins: InProcessPluginConfig[];
   /** Modules that register workflows (absolute paths). */
   workflows: string[];
+  /** `sandbox:`; `protectedPaths` holds the state dir and control socket. */
+  sandbox?: SandboxOperatorConfig;
 }
 
 /** The bundled demo's config, what `nexo run` loads when no config file is given or found. */
@@ -168,6 +173,26 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
       return { name, ...(typeof module === "string" ? { module: abs(module) } : {}), options };
     }),
     workflows: (r.workflows ?? []).map(abs),
+    sandbox: normalizeSandbox(r.sandbox ?? {}, [stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock"))]),
+  };
+}
+
+function normalizeLimits(l: Record<string, number> | undefined): ResourceLimits {
+  return {
+    ...(l?.memory_mb !== undefined ? { memoryMb: l.memory_mb } : {}),
+    ...(l?.processes !== undefined ? { processes: l.processes } : {}),
+    ...(l?.open_files !== undefined ? { openFiles: l.open_files } : {}),
+  };
+}
+
+function normalizeSandbox(s: Record<string, any>, protectedPaths: string[]): SandboxOperatorConfig {
+  const d = s.default as Record<string, any> | undefined;
+  return {
+    require: s.require === true,
+    ...(d ? { default: { network: d.network ?? "deny", fsReadPaths: d.fs_read_paths ?? [], fsWritePaths: d.fs_write_paths ?? ["${state_dir}"], dropUser: d.drop_user ?? true } } : {}),
+    allowHostNetwork: s.allow_host_network ?? [],
+    limits: normalizeLimits(s.limits),
+    protectedPaths,
   };
 }
 
@@ -188,7 +213,7 @@ function normalizePluginEntry(id: string, index: number, e: Record<string, unkno
   const envFrom: Record<string, string> = {};
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e)) {
-    if (["enabled", "instance", "config", "env"].includes(k)) continue;
+    if (["enabled", "instance", "config", "env", "limits"].includes(k)) continue;
     if (k.endsWith("_env")) {
       if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
         throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}.${k}: must name an environment variable`, { field: `plugins.${id}.${k}` });
@@ -211,5 +236,6 @@ function normalizePluginEntry(id: string, index: number, e: Record<string, unkno
     ...(config !== undefined ? { config } : {}),
     env,
     envFrom,
+    ...(e.limits !== undefined ? { limits: normalizeLimits(e.limits as Record<string, number>) } : {}),
   };
 }

@@ -35,6 +35,16 @@ export interface PluginConfigContract {
 }
 
 /** A validated plugin manifest with defaults applied (CONTRACT.md, Manifest). */
+/** `[plugin.sandbox]`: paths may start with the `${state_dir}` token (the plugin's state dir). */
+export interface ManifestSandbox {
+  enabled: boolean;
+  network: "deny" | "host";
+  fsReadPaths: string[];
+  fsWritePaths: string[];
+  /** Run as an unprivileged uid (default true). */
+  dropUser: boolean;
+}
+
 export interface PluginManifest {
   /** Absolute path of the manifest file (or of the binary that printed it). */
   file: string;
@@ -73,6 +83,8 @@ export interface PluginManifest {
   supervisor: { respawn: boolean; maxAttempts: number; backoffMs: number; stderrTailLines: number };
   httpServer?: { port: number; bind: string; healthPath: string; tokenEnv?: string };
   http?: { mountPrefix: string; timeoutSeconds: number };
+  /** `[plugin.sandbox]` as declared (enforced only when `enabled`; see src/host/sandbox). */
+  sandbox?: ManifestSandbox;
   /** Non-fatal findings (a converted legacy manifest, deprecated sections, non-loopback bind). */
   warnings: string[];
 }
