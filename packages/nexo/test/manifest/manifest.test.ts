@@ -72,6 +72,7 @@ const EXPECTED: Record<string, [field: string, rule: string]> = {
   requires_bin_empty: ["plugin.requires.bins[0]", "non_empty"],
   token_env_name: ["plugin.capabilities.http_server.token_env", "env_name"],
   sandbox_network: ["plugin.sandbox.network", "value"],
+  sandbox_path: ["plugin.sandbox.fs_read_paths[1]", "path"],
   provides_value: ["plugin.capabilities.provides[0]", "value"],
 };
 
