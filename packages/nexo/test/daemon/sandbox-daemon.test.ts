@@ -29,7 +29,7 @@ function daemonDir(t: Parameters<typeof tempDir>[0], sandboxYaml: string[]): { c
 }
 
 async function statusOf(env: Record<string, string>, key: string, settled: (s: Record<string, any>) => boolean): Promise<Record<string, any>> {
-  return waitFor(
+  const found = await waitFor(
     async () => {
       const r = await runNexo(["plugin", "status", key, "--json"], env);
       if (r.code !== 0) return undefined;
@@ -40,6 +40,7 @@ async function statusOf(env: Record<string, string>, key: string, settled: (s: R
     20_000,
     100,
   );
+  return found!;
 }
 
 test("sandbox daemon - with sandbox.require and no bubblewrap on the daemon's PATH, no plugin starts and the errors say why", async (t) => {
