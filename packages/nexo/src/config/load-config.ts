@@ -5,7 +5,7 @@ import { Ajv } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { loadPollersConfig, type PollersConfig } from "../pollers/pollers-config.js";
-import type { ResourceLimits, SandboxOperatorConfig } from "../host/sandbox/index.js";
+import { isWithin, type ResourceLimits, type SandboxOperatorConfig } from "../host/sandbox/index.js";
 import { configSchema } from "./schema.js";
 
 /** One configured instance of a subprocess plugin. */
@@ -173,8 +173,14 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
       return { name, ...(typeof module === "string" ? { module: abs(module) } : {}), options };
     }),
     workflows: (r.workflows ?? []).map(abs),
-    sandbox: normalizeSandbox(r.sandbox ?? {}, [stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock"))]),
+    sandbox: normalizeSandbox(r.sandbox ?? {}, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
   };
+}
+
+/** The daemon's own files no sandbox may see: its state dir, control socket, and a SQLite store kept elsewhere. */
+function daemonPaths(stateDir: string, socket: string, store: string): string[] {
+  const sqlite = store.startsWith("sqlite:") && !store.startsWith("sqlite://") && store !== "sqlite::memory:" ? store.slice("sqlite:".length) : undefined;
+  return [...new Set([stateDir, socket, ...(sqlite && !isWithin(sqlite, stateDir) ? [sqlite] : [])])];
 }
 
 function normalizeLimits(l: Record<string, number> | undefined): ResourceLimits {

@@ -103,6 +103,7 @@ test("config - sandbox: require, default, host-network allow and limits, with pl
   assert.deepEqual(c.plugins?.web?.[0]?.limits, { openFiles: 128 });
   assert.deepEqual(c.plugins?.web?.[0]?.config, { greeting: "hi" });
   assert.deepEqual(normalizeConfig({}, null, "/srv").sandbox?.require, false);
+  assert.deepEqual(normalizeConfig({ store: "sqlite:/var/lib/nexo.db" }, null, "/srv").sandbox?.protectedPaths, ["/srv/.nexo-state", "/srv/.nexo-state/nexo.sock", "/var/lib/nexo.db"]);
   assert.throws(() => normalizeConfig({ sandbox: { limits: { memory_mb: "lots" } } }, null, "/srv"), (err: unknown) => isNexoError(err) && err.code === ErrorCodes.CONFIG_INVALID);
   assert.throws(() => normalizeConfig({ sandbox: { default: { fs_read_paths: ["relative"] } } }, null, "/srv"), (err: unknown) => isNexoError(err) && err.code === ErrorCodes.CONFIG_INVALID);
 });

@@ -161,6 +161,15 @@ test("sandbox - with sandbox.require a plugin declaring no sandbox is refused un
   assert.match(second.host.status()[0]!.sandbox, /^bwrap \(default\)/);
 });
 
+test("sandbox - a plugin directory uid 65534 cannot enter is refused before start, naming the directory and the fix", async (t) => {
+  const { root, host } = setup(t);
+  const manifest = probePlugin(root, "hidden", "enabled = true");
+  chmodSync(join(root, "plugins"), 0o700);
+  host.add({ manifest });
+  const report = await host.startAll();
+  assert.match(report.failed[0]?.error ?? "", new RegExp(`cannot reach the plugin directory: ${join(root, "plugins")} is not open to other users.*chmod o\\+rx`));
+});
+
 test("sandbox - network = host needs the operator's allow", async (t) => {
   const { root, host } = setup(t);
   host.add({ manifest: probePlugin(root, "netty", 'enabled = true\nnetwork = "host"') });

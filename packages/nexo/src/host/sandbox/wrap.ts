@@ -1,4 +1,5 @@
 import { chownSync, realpathSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { buildBwrapArgs } from "./bwrap-args.js";
 import { hasLimits, prlimitArgs } from "./limits.js";
@@ -48,6 +49,14 @@ export function containCommand(input: ContainInput): ContainedCommand {
     const resolved = findOnPath(command, input.pathEnv);
     if (!resolved) throw new NexoError(ErrorCodes.HOST_SPAWN_FAILED, `plugin ${input.key}: cannot start "${command}": not found on PATH`, { pluginId: input.key });
     if (realUid !== undefined) {
+      const blocked = unreachableFor(realpathSync(input.pluginDir), SANDBOX_UID);
+      if (blocked) {
+        throw new NexoError(
+          ErrorCodes.HOST_SANDBOX_UNAVAILABLE,
+          `plugin ${input.key}: its sandbox runs as uid ${SANDBOX_UID} (drop_user), which cannot reach the plugin directory: ${blocked} is not open to other users. It is not started. Run chmod o+rx on it (or set drop_user = false)`,
+          { pluginId: input.key },
+        );
+      }
       chownSync(input.stateDir, SANDBOX_UID, SANDBOX_GID);
       out.uid = SANDBOX_UID;
       out.gid = SANDBOX_GID;
@@ -85,4 +94,15 @@ export function containCommand(input: ContainInput): ContainedCommand {
   out.command = command;
   out.args = args;
   return out;
+}
+
+/** The first directory on the way to `dir` (itself included) that `uid` may not enter and list, by its mode bits; null when all are open. */
+function unreachableFor(dir: string, uid: number): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    const st = statSync(d);
+    const bits = st.uid === uid ? (st.mode >> 6) & 7 : st.gid === uid ? (st.mode >> 3) & 7 : st.mode & 7;
+    const need = d === dir ? 5 : 1;
+    if ((bits & need) !== need) return d;
+    if (d === "/") return null;
+  }
 }
