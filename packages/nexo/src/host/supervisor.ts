@@ -48,6 +48,7 @@ export class PluginSupervisor {
   private lastTail: string[] = [];
   private lastPlan: SandboxPlan | undefined;
   private lastExitReason: "limit" | null = null;
+  private limitExits = 0;
   private totals: ConnectionCounters = zeroCounters();
   private respawnTimer: NodeJS.Timeout | undefined;
   private respawnAt = 0;
@@ -201,6 +202,7 @@ export class PluginSupervisor {
       manifest: m.file,
       ...(this.lastPlan ? describePlan(this.lastPlan) : { sandbox: "none", limits: "none" }),
       lastExitReason: this.lastExitReason,
+      limitExits: this.limitExits,
       ...(route !== undefined ? { route } : {}),
     };
   }
@@ -300,6 +302,7 @@ export class PluginSupervisor {
     this.lastExit = outcome;
     this.lastTail = conn.stderr.snapshot();
     this.lastExitReason = exitReason(conn.plan?.limits, this.lastTail);
+    if (this.lastExitReason === "limit") this.limitExits += 1;
     for (const k of Object.keys(this.totals) as Array<keyof ConnectionCounters>) {
       this.totals[k] += conn.counters[k];
       conn.counters[k] = 0;

@@ -111,6 +111,8 @@ export interface PluginStatus {
   limits: string;
   /** Why its last run ended, where known: `limit` (it hit its memory limit). */
   lastExitReason: "limit" | null;
+  /** Runs that ended over a resource limit (see lastExitReason). */
+  limitExits: number;
   /** Where the daemon proxies to the plugin (`[plugin.http]`), e.g. `/webhook/x -> 127.0.0.1:41234 (ready)`. */
   route?: string;
 }

@@ -12,7 +12,9 @@ import type { SandboxOperatorConfig } from "../../src/host/sandbox/index.js";
 import { silentLogger } from "../../src/log/index.js";
 import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
+import { MonitoringPlugin } from "../../src/plugins/index.js";
 import { testApp } from "../helpers/app.js";
+import { parsePromText, sampleValue } from "../helpers/prom-text.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { httpCall } from "../helpers/http-client.js";
 import { HTTP_FIXTURE_SCRIPT } from "../helpers/http-fixture.js";
@@ -120,18 +122,31 @@ test("sandbox - a fork bomb stops at the process limit and the plugin beside it 
   assert.deepEqual(await probe("calm", "echo", { n: 1 }), { n: 1 });
 });
 
-test("sandbox - a plugin past its memory limit dies, and its status and crashed event say limit", async (t) => {
-  const { root, broker, host, probe } = setup(t, { limits: { memoryMb: 1024 } });
+test("sandbox - a plugin past its memory limit dies, and its status, crashed event and metrics say limit", async (t) => {
+  const root = tempDir(t, "nexo-sandbox-");
+  chmodSync(root, 0o755);
+  const stateDir = join(root, "state");
+  const { app } = testApp(t, { stateDir, pluginSandbox: { require: false, allowHostNetwork: [], limits: { memoryMb: 1024 }, protectedPaths: [stateDir] } });
+  await app.addPlugin(new MonitoringPlugin({ processMetrics: false }));
+  const host = app.host;
+  const probe = async (key: string, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> => {
+    const r = (await host.invokeTool(key, { tool_name: tool, args }, 20_000)) as { content: Array<{ text: string }> };
+    return JSON.parse(r.content[0]!.text) as Record<string, unknown>;
+  };
   host.add({ manifest: probePlugin(root, "hog", 'enabled = true\nfs_write_paths = ["${state_dir}"]') });
   host.add({ manifest: probePlugin(root, "calm", null) });
   const crashed: Event[] = [];
-  await broker.subscribe("plugin.lifecycle.hog.crashed", (e) => void crashed.push(e));
-  assert.deepEqual((await host.startAll()).failed, []);
+  await app.broker.subscribe("plugin.lifecycle.hog.crashed", (e) => void crashed.push(e));
+  await app.start();
   await assert.rejects(probe("hog", "hog"), (err: unknown) => isNexoError(err) && (err.code === ErrorCodes.HOST_PLUGIN_EXITED || err.code === ErrorCodes.HOST_PLUGIN_RESTARTED));
   await waitFor(() => crashed.length === 1, "the crashed event");
   assert.equal((crashed[0]!.payload as { reason?: string }).reason, "limit");
   const status = host.status().find((s) => s.key === "hog")!;
   assert.equal(status.lastExitReason, "limit");
+  assert.equal(status.limitExits, 1);
+  const metrics = parsePromText((await app.http.inject({ method: "GET", url: "/metrics" })).body);
+  assert.equal(sampleValue(metrics, "nexo_plugin_limit_exits_total", { plugin: "hog" }), 1);
+  assert.equal(sampleValue(metrics, "nexo_plugin_limit_exits_total", { plugin: "calm" }), 0);
   assert.match(status.limits, /memory=1024MiB/);
   assert.deepEqual(await probe("calm", "echo", { after: "hog" }), { after: "hog" });
 });
