@@ -161,6 +161,21 @@ test("sandbox - without bubblewrap on PATH a plugin asking for a sandbox is not 
   );
 });
 
+test("sandbox - where bubblewrap cannot create namespaces the plugin is not started, and the error carries bwrap's reason and the fix", async (t) => {
+  const root = tempDir(t, "nexo-sandbox-");
+  const bin = join(root, "bin");
+  mkdirSync(bin);
+  // Stands in for a bwrap on a kernel without unprivileged user namespaces: the same message, the same exit.
+  writeFileSync(join(bin, "bwrap"), "#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n");
+  chmodSync(join(bin, "bwrap"), 0o755);
+  const spec: PluginSpec = { manifest: probePlugin(root, "boxed", "enabled = true\ndrop_user = false") };
+  await assert.rejects(
+    launchPlugin(spec, { stateRoot: join(root, "state"), nexoVersion: NEXO_VERSION, parentEnv: { PATH: bin } }),
+    (err: unknown) =>
+      isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE && /cannot create namespaces here \(bwrap: No permissions to create new namespace/.test(err.message) && /unprivileged_userns_clone/.test(err.message),
+  );
+});
+
 test("sandbox - with sandbox.require a plugin declaring no sandbox is refused unless sandbox.default gives it one", async (t) => {
   const { root, host } = setup(t, { require: true });
   host.add({ manifest: probePlugin(root, "bare", null) });
