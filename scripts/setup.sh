@@ -12,6 +12,8 @@ command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
 command -v php >/dev/null 2>&1 || need_apt+=(php-cli)
 # composer: `composer validate --strict` of the PHP SDK's package metadata.
 command -v composer >/dev/null 2>&1 || need_apt+=(composer)
+# bubblewrap: plugins declaring [plugin.sandbox] run inside it (docs/sandbox.md).
+command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then need_apt+=(postgresql); fi
 

@@ -113,7 +113,7 @@ export class Nexo {
   private stopping: Promise<void> | undefined;
 
   constructor(options: NexoOptions = {}) {
-    const { broker, logger, pluginTimeouts, llm, memoryRememberTool, ...rest } = options;
+    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, ...rest } = options;
     this.options = { ...DEFAULTS, ...stripUndefined(rest) };
     checkOptions(this.options);
     this.logger = logger ?? createLogger();
@@ -126,6 +126,7 @@ export class Nexo {
       nexoVersion: NEXO_VERSION,
       stateRoot: resolve(this.options.stateDir),
       ...(pluginTimeouts ? { timeouts: pluginTimeouts } : {}),
+      ...(pluginSandbox ? { sandbox: pluginSandbox } : {}),
       extraHostEnv: (spec) => this.proxy.envFor(spec),
       describeRoute: (key) => this.proxy.describeRoute(key),
     });

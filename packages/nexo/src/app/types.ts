@@ -1,5 +1,6 @@
 import type { LlmConfig } from "../llm/index.js";
 import type { Broker } from "../broker/index.js";
+import type { SandboxOperatorConfig } from "../host/sandbox/index.js";
 import type { HostTimeouts } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import type { Nexo } from "./nexo.js";
@@ -34,6 +35,8 @@ export interface NexoOptions {
   mcpAllowedOrigins?: string[];
   /** Subprocess plugin deadlines (initialize, tool calls, shutdown grace). Default: docs/contract.md's. */
   pluginTimeouts?: Partial<HostTimeouts>;
+  /** How subprocess plugins are contained (nexo.yaml `sandbox:`). Default: each manifest's own sandbox, no limits. */
+  pluginSandbox?: SandboxOperatorConfig;
   /**
    * The app's store URL (`sqlite:<file>` or `postgres://...`; nexo.yaml `store:`), used by
    * features that persist (the DatabasePlugin unless it names its own). Default: none, each
@@ -50,7 +53,7 @@ export interface NexoOptions {
 }
 
 /** The same options with every default applied. */
-export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "store" | "llm" | "memoryRememberTool">> & Pick<NexoOptions, "store">;
+export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool">> & Pick<NexoOptions, "store">;
 
 /** Who made a call: set by an auth hook (`request.principal`) or by the caller. */
 export interface Principal {

@@ -8,6 +8,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { loadPollersConfig, type PollersConfig } from "../pollers/pollers-config.js";
 import { examplesDir } from "../scaffold/assets.js";
+import { isWithin, type ResourceLimits, type SandboxOperatorConfig } from "../host/sandbox/index.js";
 import { configSchema } from "./schema.js";
 
 /** One configured instance of a subprocess plugin. */
@@ -20,6 +21,8 @@ export interface PluginInstanceConfig {
   env: Record<string, string>;
   /** `<name>_env: VAR` entries: the plugin gets `<NAME>` = the daemon's `$VAR` (secrets stay out of the file). */
   envFrom: Record<string, string>;
+  /** `limits:`, over `sandbox.limits`. */
+  limits?: ResourceLimits;
 }
 
 /** One `in_process_plugins:` entry: a built-in by name, or your own module. */
@@ -73,6 +76,8 @@ export interface NexoConfig {
   llm: LlmConfig;
   /** The embedded memory (`memory:`). */
   memory: { rememberTool: boolean };
+  /** `sandbox:`; `protectedPaths` holds the state dir and control socket. */
+  sandbox?: SandboxOperatorConfig;
 }
 
 /** The bundled demo's config, what `nexo demo` (and `nexo run --demo`) loads. */
@@ -197,6 +202,32 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     workflows: (r.workflows ?? []).map(abs),
     llm: llmConfigFromYaml(r.llm),
     memory: { rememberTool: r.memory?.remember_tool ?? false },
+    sandbox: normalizeSandbox(r.sandbox ?? {}, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
+  };
+}
+
+/** The daemon's own files no sandbox may see: its state dir, control socket, and a SQLite store kept elsewhere. */
+function daemonPaths(stateDir: string, socket: string, store: string): string[] {
+  const sqlite = store.startsWith("sqlite:") && !store.startsWith("sqlite://") && store !== "sqlite::memory:" ? store.slice("sqlite:".length) : undefined;
+  return [...new Set([stateDir, socket, ...(sqlite && !isWithin(sqlite, stateDir) ? [sqlite] : [])])];
+}
+
+function normalizeLimits(l: Record<string, number> | undefined): ResourceLimits {
+  return {
+    ...(l?.memory_mb !== undefined ? { memoryMb: l.memory_mb } : {}),
+    ...(l?.processes !== undefined ? { processes: l.processes } : {}),
+    ...(l?.open_files !== undefined ? { openFiles: l.open_files } : {}),
+  };
+}
+
+function normalizeSandbox(s: Record<string, any>, protectedPaths: string[]): SandboxOperatorConfig {
+  const d = s.default as Record<string, any> | undefined;
+  return {
+    require: s.require === true,
+    ...(d ? { default: { network: d.network ?? "deny", fsReadPaths: d.fs_read_paths ?? [], fsWritePaths: d.fs_write_paths ?? ["${state_dir}"], dropUser: d.drop_user ?? true } } : {}),
+    allowHostNetwork: s.allow_host_network ?? [],
+    limits: normalizeLimits(s.limits),
+    protectedPaths,
   };
 }
 
@@ -217,7 +248,7 @@ function normalizePluginEntry(id: string, index: number, e: Record<string, unkno
   const envFrom: Record<string, string> = {};
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e)) {
-    if (["enabled", "instance", "config", "env"].includes(k)) continue;
+    if (["enabled", "instance", "config", "env", "limits"].includes(k)) continue;
     if (k.endsWith("_env")) {
       if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
         throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}.${k}: must name an environment variable`, { field: `plugins.${id}.${k}` });
@@ -240,5 +271,6 @@ function normalizePluginEntry(id: string, index: number, e: Record<string, unkno
     ...(config !== undefined ? { config } : {}),
     env,
     envFrom,
+    ...(e.limits !== undefined ? { limits: normalizeLimits(e.limits as Record<string, number>) } : {}),
   };
 }

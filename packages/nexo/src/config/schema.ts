@@ -38,6 +38,17 @@ export const configSchema = {
         anyOf: [{ $ref: "#/$defs/pluginEntry" }, { type: "array", items: { $ref: "#/$defs/pluginEntry" }, minItems: 1 }],
       },
     },
+    sandbox: {
+      type: "object",
+      additionalProperties: false,
+      description: "How subprocess plugins are contained (docs/sandbox.md).",
+      properties: {
+        require: { type: "boolean", description: "Refuse to run any plugin without a sandbox (its own [plugin.sandbox] or `default`)." },
+        default: { $ref: "#/$defs/sandboxEntry" },
+        allow_host_network: { type: "array", items: { type: "string", pattern: "^[a-z][a-z0-9_]{0,31}$" }, description: "Plugin ids allowed network = \"host\" in their sandbox." },
+        limits: { $ref: "#/$defs/limitsEntry" },
+      },
+    },
     timeouts: {
       type: "object",
       additionalProperties: false,
@@ -91,9 +102,30 @@ export const configSchema = {
         queue_size: { type: "integer", minimum: 1, maximum: 1048576 },
       },
     },
+    sandboxEntry: {
+      type: "object",
+      additionalProperties: false,
+      description: "A sandbox for plugins that declare none: the fields of [plugin.sandbox].",
+      properties: {
+        network: { enum: ["deny", "host"] },
+        fs_read_paths: { type: "array", items: { type: "string", pattern: "^(/|\\$\\{state_dir\\})" } },
+        fs_write_paths: { type: "array", items: { type: "string", pattern: "^(/|\\$\\{state_dir\\})" } },
+        drop_user: { type: "boolean" },
+      },
+    },
+    limitsEntry: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        memory_mb: { type: "integer", minimum: 16, description: "Address space (RLIMIT_AS) in MiB. Node needs about 1024." },
+        processes: { type: "integer", minimum: 1, description: "Processes (RLIMIT_NPROC), counted per uid." },
+        open_files: { type: "integer", minimum: 8 },
+      },
+    },
     pluginEntry: {
       type: "object",
       properties: {
+        limits: { $ref: "#/$defs/limitsEntry" },
         enabled: { type: "boolean" },
         instance: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" },
         config: {},

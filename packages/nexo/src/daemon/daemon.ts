@@ -1,10 +1,12 @@
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { createBroker, validatePattern, type Broker } from "../broker/index.js";
 import type { NexoConfig } from "../config/index.js";
 import { newEvent, RpcError, RpcErrorCodes } from "../contract/index.js";
 import { Nexo } from "../app/index.js";
 import { BindingsService, parseBindings } from "../bindings/index.js";
-import { discoverPlugins, type PluginHost } from "../host/index.js";
+import { discoverPlugins, pluginKey, type PluginHost, type PluginSpec } from "../host/index.js";
+import { describePlan, planSandbox } from "../host/sandbox/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { ControlMethods, ControlServer, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
 import { loadInProcessPlugins, loadWorkflowModules } from "./load-modules.js";
@@ -85,6 +87,7 @@ export class Daemon {
       store: config.store,
       llm: config.llm,
       memoryRememberTool: config.memory.rememberTool,
+      ...(config.sandbox ? { pluginSandbox: config.sandbox } : {}),
       pluginTimeouts: {
         ...(config.timeouts.pluginInitMs ? { initMs: config.timeouts.pluginInitMs } : {}),
         ...(config.timeouts.pluginToolMs ? { toolMs: config.timeouts.pluginToolMs } : {}),
@@ -131,6 +134,7 @@ export class Daemon {
     for (const e of errors) logger.error({ code: e.code, pluginId: e.pluginId }, e.message);
     if (skipped.length) logger.info({ skipped }, "plugins found but not started (disabled, or not listed under plugins:)");
     for (const spec of specs) {
+      logContainment(logger, spec, config);
       try {
         this.host.add(spec);
       } catch (err) {
@@ -241,4 +245,18 @@ function param(params: unknown, name: string, required: boolean): string | undef
   }
   if (typeof v !== "string") throw new RpcError(RpcErrorCodes.INVALID_PARAMS, `parameter "${name}" must be a string`);
   return v;
+}
+
+/** Say at start how a plugin will be contained; a sandbox it cannot get is reported when it is started. */
+function logContainment(logger: Logger, spec: PluginSpec, config: NexoConfig): void {
+  const key = pluginKey(spec);
+  try {
+    const operator = config.sandbox ?? { require: false, allowHostNetwork: [], limits: {}, protectedPaths: [config.stateDir] };
+    const plan = planSandbox(spec.manifest, key, join(config.stateDir, "plugins", key), operator, spec.limits);
+    const { sandbox, limits } = describePlan(plan);
+    logger.info({ plugin: key, sandbox, limits }, plan.sandbox ? "plugin runs sandboxed" : "plugin runs unsandboxed");
+    if (plan.networkKeptForHttp) logger.warn({ plugin: key }, 'plugin has network = "deny" but serves HTTP through the proxy: it keeps the host network (docs/sandbox.md)');
+  } catch {
+    // planSandbox refuses again at launch, where the refusal is logged with its code.
+  }
 }

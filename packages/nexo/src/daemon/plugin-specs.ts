@@ -57,6 +57,7 @@ export function buildPluginSpecs(
         ...(entry.instance ? { instance: entry.instance } : {}),
         ...(entry.config !== undefined ? { config: entry.config } : {}),
         env: resolved,
+        ...(entry.limits ? { limits: entry.limits } : {}),
       });
     }
   }

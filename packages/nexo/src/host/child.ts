@@ -16,6 +16,9 @@ export interface SpawnPluginOptions {
   hostEnv: Readonly<Record<string, string>>;
   /** Parent environment to take the allow-listed variables from. Default process.env. */
   parentEnv?: NodeJS.ProcessEnv;
+  /** Run as this uid/gid (a sandbox dropping root); default the daemon's. */
+  uid?: number;
+  gid?: number;
 }
 
 /** How a plugin process ended. */
@@ -78,6 +81,8 @@ export function spawnPluginProcess(pluginId: string, options: SpawnPluginOptions
         // daemon, which then stops the plugins in order.
         detached: USE_PROCESS_GROUPS,
         windowsHide: true,
+        ...(options.uid !== undefined ? { uid: options.uid } : {}),
+        ...(options.gid !== undefined ? { gid: options.gid } : {}),
       });
     } catch (cause) {
       reject(spawnError(pluginId, options.command, cause));

@@ -1,9 +1,10 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { resolveEntrypoint } from "../manifest/index.js";
 import { spawnPluginProcess } from "./child.js";
 import { checkPluginConfig, checkRequirements } from "./preflight.js";
+import { containCommand, planSandbox, type SandboxOperatorConfig, type SandboxPlan } from "./sandbox/index.js";
 import { pluginKey, type PluginSpec } from "./types.js";
 
 export interface LaunchPluginOptions {
@@ -15,12 +16,16 @@ export interface LaunchPluginOptions {
   extraHostEnv?: Readonly<Record<string, string>>;
   /** Parent environment to take the allow-listed variables from. Default process.env. */
   parentEnv?: NodeJS.ProcessEnv;
+  /** The operator's sandbox settings. Default: the manifest's sandbox as declared (host network allowed), no limits. */
+  sandbox?: SandboxOperatorConfig;
 }
 
 /** A started plugin child and the state dir it was given. */
 export interface LaunchedPlugin {
   child: ChildProcessWithoutNullStreams;
   stateDir: string;
+  /** How it is contained (sandbox, limits). */
+  plan: SandboxPlan;
 }
 
 /**
@@ -66,13 +71,29 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
   const stateDir = join(options.stateRoot, "plugins", key);
   mkdirSync(stateDir, { recursive: true });
   const entry = resolveEntrypoint(spec.manifest);
+  // The daemon's state (every other plugin's state dir, the store, the control socket) is never visible to a sandbox.
+  const operator = options.sandbox ?? { require: false, allowHostNetwork: [spec.manifest.id], limits: {}, protectedPaths: [] };
+  const protectedPaths = [...new Set([realOrSelf(options.stateRoot), ...operator.protectedPaths])];
+  const plan = planSandbox(spec.manifest, key, stateDir, { ...operator, protectedPaths }, spec.limits, realOrSelf);
+  const contained = containCommand({ key, plan, command: entry.command, args: entry.args, pluginDir: entry.cwd, stateDir, protectedPaths, pathEnv: parentEnv.PATH ?? "" });
   const child = await spawnPluginProcess(key, {
-    command: entry.command,
-    args: entry.args,
+    command: contained.command,
+    args: contained.args,
     cwd: entry.cwd,
-    env: { ...passed, ...spec.manifest.entrypoint.env, ...(spec.env ?? {}) },
+    env: { ...contained.envOverrides, ...passed, ...spec.manifest.entrypoint.env, ...(spec.env ?? {}) },
     hostEnv: pluginHostEnv(spec, stateDir, options.nexoVersion, options.extraHostEnv),
     ...(options.parentEnv ? { parentEnv: options.parentEnv } : {}),
+    ...(contained.uid !== undefined ? { uid: contained.uid } : {}),
+    ...(contained.gid !== undefined ? { gid: contained.gid } : {}),
   });
-  return { child, stateDir };
+  return { child, stateDir, plan };
+}
+
+/** A path with its symlinks resolved, or as given when it does not exist (yet). */
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }

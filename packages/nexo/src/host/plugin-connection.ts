@@ -8,6 +8,7 @@ import { BrokerRequests, findSubscriber, httpRequestTopic } from "./broker-reque
 import { signalProcessGroup, waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
 import { launchPlugin } from "./launch.js";
+import type { SandboxPlan } from "./sandbox/index.js";
 import { LogThrottle } from "./log-throttle.js";
 import { RpcPeer, type PeerProblem } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
@@ -59,6 +60,8 @@ export class PluginConnection {
   readonly startedAt = Date.now();
   init: InitializeOutcome | undefined;
   readonly counters: ConnectionCounters = zeroCounters();
+  /** How this run is contained (sandbox, limits). */
+  plan: SandboxPlan | undefined;
   /** Why the host killed this plugin as unhealthy, if it did. */
   unhealthy: string | undefined;
 
@@ -141,12 +144,15 @@ export class PluginConnection {
 
   /** Spawn the plugin without the handshake (`start()` does it). Rejects NEXO_ERR_HOST_SPAWN_FAILED. */
   static async spawn(spec: PluginSpec, ctx: HostContext): Promise<PluginConnection> {
-    const { child } = await launchPlugin(spec, {
+    const { child, plan } = await launchPlugin(spec, {
       stateRoot: ctx.stateRoot,
       nexoVersion: ctx.nexoVersion,
       ...(ctx.extraHostEnv ? { extraHostEnv: await ctx.extraHostEnv(spec) } : {}),
+      ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
     });
-    return new PluginConnection(spec, ctx, child);
+    const conn = new PluginConnection(spec, ctx, child);
+    conn.plan = plan;
+    return conn;
   }
 
   /**

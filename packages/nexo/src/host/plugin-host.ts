@@ -1,4 +1,5 @@
 import { ErrorCodes, NexoError } from "../errors.js";
+import type { SandboxOperatorConfig } from "./sandbox/index.js";
 import type { Logger } from "../log/index.js";
 import { Methods } from "../contract/index.js";
 import { OrphanGuard } from "./orphan-guard.js";
@@ -20,6 +21,8 @@ export interface PluginHostOptions {
   /** The plugin's HTTP route for its status (see the proxy), if any. */
   describeRoute?: (key: string) => string | undefined;
   supervisor?: SupervisorOptions;
+  /** The operator's sandbox settings (nexo.yaml `sandbox:`). */
+  sandbox?: SandboxOperatorConfig;
 }
 
 /** Result of starting every plugin: the ones that failed, with why. */
@@ -51,6 +54,7 @@ export class PluginHost {
       ...(options.extraHostEnv ? { extraHostEnv: options.extraHostEnv } : {}),
       ...(options.describeRoute ? { describeRoute: options.describeRoute } : {}),
       processGroups: this.orphanGuard,
+      ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     };
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from "../log/index.js";
 import type { ExitOutcome } from "./child.js";
 import { PluginConnection, zeroCounters, type ConnectionCounters } from "./plugin-connection.js";
 import { RestartPolicy } from "./restart-policy.js";
+import { describePlan, exitReason, type SandboxPlan } from "./sandbox/index.js";
 import type { TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec, type PluginState, type PluginStatus, type PluginToolDescriptor } from "./types.js";
 
@@ -17,6 +18,9 @@ const PERMANENT_FAILURES = new Set<string>([
   ErrorCodes.HOST_SPAWN_FAILED,
   ErrorCodes.HOST_REQUIREMENT_MISSING,
   ErrorCodes.HOST_CONFIG_INVALID,
+  ErrorCodes.HOST_SANDBOX_UNAVAILABLE,
+  ErrorCodes.HOST_SANDBOX_REQUIRED,
+  ErrorCodes.HOST_SANDBOX_DENIED,
 ]);
 
 export interface SupervisorOptions {
@@ -42,6 +46,9 @@ export class PluginSupervisor {
   private lastExit: ExitOutcome | undefined;
   private lastError: string | null = null;
   private lastTail: string[] = [];
+  private lastPlan: SandboxPlan | undefined;
+  private lastExitReason: "limit" | null = null;
+  private limitExits = 0;
   private totals: ConnectionCounters = zeroCounters();
   private respawnTimer: NodeJS.Timeout | undefined;
   private respawnAt = 0;
@@ -198,6 +205,9 @@ export class PluginSupervisor {
       tools: this.tools.map((t) => t.name),
       channels: m.channels.map((ch) => ch.kind),
       manifest: m.file,
+      ...(this.lastPlan ? describePlan(this.lastPlan) : { sandbox: "none", limits: "none" }),
+      lastExitReason: this.lastExitReason,
+      limitExits: this.limitExits,
       ...(route !== undefined ? { route } : {}),
     };
   }
@@ -219,6 +229,7 @@ export class PluginSupervisor {
     let conn: PluginConnection | undefined;
     try {
       conn = await PluginConnection.spawn(this.spec, this.ctx);
+      this.lastPlan = conn.plan;
       await conn.start();
     } catch (err) {
       // A run that failed before `initialize` completed still exited with a code and wrote stderr: keep both.
@@ -265,8 +276,9 @@ export class PluginSupervisor {
 
   private async afterCrash(uptimeMs: number, outcome: ExitOutcome, stderrTail: string[], unhealthy?: string): Promise<void> {
     const gen = this.generation;
-    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(unhealthy ? { reason: unhealthy } : {}) }, unhealthy ? "plugin killed as unhealthy" : "plugin exited unexpectedly");
-    await this.publishLifecycle("crashed", { exit_code: outcome.exitCode, signal: outcome.signal, stderr_tail: stderrTail, ...(unhealthy ? { reason: unhealthy } : {}) });
+    const reason = unhealthy ?? this.lastExitReason ?? undefined;
+    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(reason ? { reason } : {}) }, unhealthy ? "plugin killed as unhealthy" : reason === "limit" ? "plugin exited over its memory limit" : "plugin exited unexpectedly");
+    await this.publishLifecycle("crashed", { exit_code: outcome.exitCode, signal: outcome.signal, stderr_tail: stderrTail, ...(reason ? { reason } : {}) });
     if (gen !== this.generation) return;
     const decision = this.policy.onCrash(uptimeMs);
     if (!decision.respawn) {
@@ -294,6 +306,8 @@ export class PluginSupervisor {
   private recordExit(conn: PluginConnection, outcome: ExitOutcome): void {
     this.lastExit = outcome;
     this.lastTail = conn.stderr.snapshot();
+    this.lastExitReason = exitReason(conn.plan?.limits, this.lastTail);
+    if (this.lastExitReason === "limit") this.limitExits += 1;
     for (const k of Object.keys(this.totals) as Array<keyof ConnectionCounters>) {
       this.totals[k] += conn.counters[k];
       conn.counters[k] = 0;

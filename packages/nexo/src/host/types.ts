@@ -1,6 +1,7 @@
 import type { Broker } from "../broker/index.js";
 import type { Logger } from "../log/index.js";
 import type { PluginManifest } from "../manifest/index.js";
+import type { ResourceLimits, SandboxOperatorConfig } from "./sandbox/index.js";
 
 /** One plugin to run: its manifest plus what the operator's config adds. */
 export interface PluginSpec {
@@ -11,6 +12,8 @@ export interface PluginSpec {
   config?: unknown;
   /** Extra environment from the operator (e.g. secrets resolved from `*_env` names). */
   env?: Record<string, string>;
+  /** The operator's `plugins.<id>.limits` (over `sandbox.limits`). */
+  limits?: ResourceLimits;
 }
 
 /** The name a running plugin is known by: `<id>` or `<id>.<instance>`. */
@@ -60,6 +63,8 @@ export interface HostContext {
   describeRoute?: (key: string) => string | undefined;
   /** Process groups to kill should the daemon die (see OrphanGuard). Default none. */
   processGroups?: { track(pgid: number): void; untrack(pgid: number): void };
+  /** The operator's `sandbox:` settings (src/host/sandbox). Default: manifests' sandboxes enforced, nothing required. */
+  sandbox?: SandboxOperatorConfig;
 }
 
 /** Supervisor state of one plugin. */
@@ -102,6 +107,14 @@ export interface PluginStatus {
   tools: string[];
   channels: string[];
   manifest: string;
+  /** How the plugin is contained, e.g. `bwrap (manifest) network=deny drop_user`, or `none`. */
+  sandbox: string;
+  /** Its resource limits, e.g. `rlimits (prlimit) memory=1024MiB processes=64`, or `none`. */
+  limits: string;
+  /** Why its last run ended, where known: `limit` (it hit its memory limit). */
+  lastExitReason: "limit" | null;
+  /** Runs that ended over a resource limit (see lastExitReason). */
+  limitExits: number;
   /** Where the daemon proxies to the plugin (`[plugin.http]`), e.g. `/webhook/x -> 127.0.0.1:41234 (ready)`. */
   route?: string;
 }

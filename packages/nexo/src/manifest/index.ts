@@ -9,6 +9,6 @@ export type { LoadManifestOptions } from "./load-manifest.js";
 export type { PrintManifestOptions } from "./print-manifest.js";
 export type { PluginFileProblem } from "./read-plugin-file.js";
 export type { V1Conversion } from "./compat-v1.js";
-export type { ManifestViolation, PluginConfigContract, PluginManifest, ToolExpose, ToolOutbound } from "./types.js";
+export type { ManifestSandbox, ManifestViolation, PluginConfigContract, PluginManifest, ToolExpose, ToolOutbound } from "./types.js";
 export { checkMountPrefix, RESERVED_MOUNT_PREFIXES } from "./mount-prefix.js";
 export type { MountPrefixProblem } from "./mount-prefix.js";

@@ -200,6 +200,7 @@ export function formatManifestReport(result: PluginManifest | ManifestError): st
   if (m.broker.subscribe.length || m.broker.publish.length) lines.push(`  broker:     subscribe ${m.broker.subscribe.join(", ") || "-"}; publish ${m.broker.publish.join(", ") || "-"}`);
   if (m.config) lines.push(`  config:     checked against ${m.config.source} (${m.config.shape})`);
   if (m.http) lines.push(`  http:       ${m.http.mountPrefix} -> ${m.http.mode === "broker_rpc" ? `broker plugin.${m.id}.http.request` : `plugin port ${m.httpServer?.port || "(allocated)"}`}`);
+  if (m.sandbox?.enabled) lines.push(`  sandbox:    bubblewrap, network ${m.sandbox.network}${m.sandbox.dropUser ? ", uid 65534" : ""}${m.sandbox.fsWritePaths.length ? `, writes ${m.sandbox.fsWritePaths.join(", ")}` : ""}`);
   for (const w of m.warnings) lines.push(`  warning: ${w}`);
   return lines.join("\n");
 }

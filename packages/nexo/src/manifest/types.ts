@@ -34,7 +34,17 @@ export interface PluginConfigContract {
   shape: "object" | "array";
 }
 
-/** A validated plugin manifest with defaults applied (docs/contract.md, Manifest). */
+/** A validated plugin manifest with defaults applied (docs/manifest.md). */
+/** `[plugin.sandbox]`: paths may start with the `${state_dir}` token (the plugin's state dir). */
+export interface ManifestSandbox {
+  enabled: boolean;
+  network: "deny" | "host";
+  fsReadPaths: string[];
+  fsWritePaths: string[];
+  /** Run as an unprivileged uid (default true). */
+  dropUser: boolean;
+}
+
 export interface PluginManifest {
   /** Absolute path of the manifest file (or of the binary that printed it). */
   file: string;
@@ -78,6 +88,8 @@ export interface PluginManifest {
    * `broker_rpc` (without: upstream's `plugin.<id>.http.request` request/reply).
    */
   http?: { mountPrefix: string; timeoutSeconds: number; mode: "reverse_proxy" | "broker_rpc" };
+  /** `[plugin.sandbox]` as declared (enforced only when `enabled`; see src/host/sandbox). */
+  sandbox?: ManifestSandbox;
   /** Non-fatal findings (a converted legacy manifest, deprecated sections, non-loopback bind). */
   warnings: string[];
 }

@@ -1,4 +1,8 @@
 import { isObj, type Checker, type Obj } from "./checker.js";
+import type { ManifestSandbox } from "./types.js";
+
+/** A sandbox path: absolute, or under the plugin's state dir through the `${state_dir}` token. */
+const STATE_DIR_TOKEN = "${state_dir}";
 
 /** Sections whose presence asks for a host feature Nexo does not have; key lists follow upstream's schema. */
 const REFUSED_WHEN_PRESENT: Array<[key: string, keys: string[], what: string]> = [
@@ -13,7 +17,7 @@ const REFUSED_WHEN_PRESENT: Array<[key: string, keys: string[], what: string]> =
  * asks nothing of the host (disabled, empty, or metadata), refused with rule
  * `unsupported` when it asks for a feature this host lacks. Never ignored.
  */
-export function checkOtherSections(c: Checker, plugin: Obj): void {
+export function checkOtherSections(c: Checker, plugin: Obj): { sandbox?: ManifestSandbox } {
   c.boolean(plugin, "enabled_by_default", "plugin.enabled_by_default", false);
   for (const [key, keys, what] of REFUSED_WHEN_PRESENT) {
     const t = c.table(plugin, key, `plugin.${key}`);
@@ -46,12 +50,7 @@ export function checkOtherSections(c: Checker, plugin: Obj): void {
     extra?.(t);
     if (c.boolean(t, flag, `plugin.${key}.${flag}`, false)) c.unsupported(`plugin.${key}.${flag}`, what);
   };
-  enabledFlag("sandbox", ["enabled", "network", "fs_read_paths", "fs_write_paths", "drop_user"], "enabled", "[plugin.sandbox] enabled = true (process sandbox)", (t) => {
-    c.oneOf(t, "network", "plugin.sandbox.network", ["deny", "host"], "deny");
-    c.stringArray(t, "fs_read_paths", "plugin.sandbox.fs_read_paths");
-    c.stringArray(t, "fs_write_paths", "plugin.sandbox.fs_write_paths");
-    c.boolean(t, "drop_user", "plugin.sandbox.drop_user", true);
-  });
+  const sandbox = checkSandbox(c, plugin);
   enabledFlag("credentials_schema", ["enabled", "accounts_shape"], "enabled", "[plugin.credentials_schema] enabled = true (a credential store served by the plugin)", (t) => {
     c.oneOf(t, "accounts_shape", "plugin.credentials_schema.accounts_shape", ["object", "array"], "object");
   });
@@ -73,4 +72,25 @@ export function checkOtherSections(c: Checker, plugin: Obj): void {
   if (plugin.conformance !== undefined) {
     c.warnings.push("[plugin.conformance] in the manifest is deprecated: move it to nexo-conformance.toml beside the manifest (upstream hosts refuse unknown sections)");
   }
+  return sandbox ? { sandbox } : {};
+}
+
+/** `[plugin.sandbox]`: enforced by the host (docs/sandbox.md); paths must be absolute or start with `${state_dir}`. */
+function checkSandbox(c: Checker, plugin: Obj): ManifestSandbox | undefined {
+  const t = c.table(plugin, "sandbox", "plugin.sandbox");
+  if (!t) return undefined;
+  c.onlyKeys(t, "plugin.sandbox", ["enabled", "network", "fs_read_paths", "fs_write_paths", "drop_user"]);
+  const paths = (key: string): string[] =>
+    c.stringArray(t, key, `plugin.sandbox.${key}`).filter((p, i) => {
+      const ok = (p.startsWith("/") || p === STATE_DIR_TOKEN || p.startsWith(`${STATE_DIR_TOKEN}/`)) && !p.includes("\0") && !p.split("/").includes("..") && !(p.startsWith(STATE_DIR_TOKEN) ? p.slice(STATE_DIR_TOKEN.length) : p).includes("${");
+      if (!ok) c.add(`plugin.sandbox.${key}[${i}]`, "path", `${JSON.stringify(p)} must be an absolute path or start with ${STATE_DIR_TOKEN}, without .. segments`);
+      return ok;
+    });
+  return {
+    enabled: c.boolean(t, "enabled", "plugin.sandbox.enabled", false),
+    network: c.oneOf(t, "network", "plugin.sandbox.network", ["deny", "host"], "deny"),
+    fsReadPaths: paths("fs_read_paths"),
+    fsWritePaths: paths("fs_write_paths"),
+    dropUser: c.boolean(t, "drop_user", "plugin.sandbox.drop_user", true),
+  };
 }

@@ -191,7 +191,7 @@ export function validateManifest(
   const httpServer = caps.httpServer;
   const subscriptions = checkSubscriptions(c, plugin);
   const config = checkConfig(c, plugin, dir);
-  checkOtherSections(c, plugin);
+  const { sandbox } = checkOtherSections(c, plugin);
   let http: PluginManifest["http"];
   const h = c.table(plugin, "http", "plugin.http");
   if (h) {
@@ -228,6 +228,7 @@ export function validateManifest(
     supervisor,
     ...(httpServer ? { httpServer } : {}),
     ...(http ? { http } : {}),
+    ...(sandbox ? { sandbox } : {}),
     warnings: c.warnings,
   };
   return { manifest, violations: [], versionUnsatisfied, warnings: c.warnings };

@@ -101,3 +101,27 @@ test("config - <name>_env resolves a secret from the daemon's environment; a mis
   assert.match(r.errors[0].message, /TOKEN_B/);
   assert.doesNotMatch(r.errors[0].message, /s3cret/);
 });
+
+test("config - sandbox: require, default, host-network allow and limits, with plugins.<id>.limits kept out of the plugin's config", () => {
+  const c = normalizeConfig(
+    {
+      sandbox: { require: true, default: { network: "deny", fs_read_paths: ["/usr/share"] }, allow_host_network: ["web"], limits: { memory_mb: 1024, processes: 64 } },
+      plugins: { web: { limits: { open_files: 128 }, greeting: "hi" } },
+    },
+    null,
+    "/srv",
+  );
+  assert.deepEqual(c.sandbox, {
+    require: true,
+    default: { network: "deny", fsReadPaths: ["/usr/share"], fsWritePaths: ["${state_dir}"], dropUser: true },
+    allowHostNetwork: ["web"],
+    limits: { memoryMb: 1024, processes: 64 },
+    protectedPaths: ["/srv/.nexo-state", "/srv/.nexo-state/nexo.sock"],
+  });
+  assert.deepEqual(c.plugins?.web?.[0]?.limits, { openFiles: 128 });
+  assert.deepEqual(c.plugins?.web?.[0]?.config, { greeting: "hi" });
+  assert.deepEqual(normalizeConfig({}, null, "/srv").sandbox?.require, false);
+  assert.deepEqual(normalizeConfig({ store: "sqlite:/var/lib/nexo.db" }, null, "/srv").sandbox?.protectedPaths, ["/srv/.nexo-state", "/srv/.nexo-state/nexo.sock", "/var/lib/nexo.db"]);
+  assert.throws(() => normalizeConfig({ sandbox: { limits: { memory_mb: "lots" } } }, null, "/srv"), (err: unknown) => isNexoError(err) && err.code === ErrorCodes.CONFIG_INVALID);
+  assert.throws(() => normalizeConfig({ sandbox: { default: { fs_read_paths: ["relative"] } } }, null, "/srv"), (err: unknown) => isNexoError(err) && err.code === ErrorCodes.CONFIG_INVALID);
+});

@@ -17,9 +17,9 @@ export function runNexo(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ 
   });
 }
 
-/** `nexo run --config <config>` in the background, SIGTERMed after the test; `output()` is its stdout and stderr so far. */
-export function startNexoDaemon(t: TestContext, config: string): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [NEXO_BIN, "run", "--config", config], { env: { ...process.env, NEXO_LOG_LEVEL: "info" } });
+/** `nexo run --config <config>` in the background (`env` added to its environment), SIGTERMed after the test; `output()` is its stdout and stderr so far. */
+export function startNexoDaemon(t: TestContext, config: string, env: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [NEXO_BIN, "run", "--config", config], { env: { ...process.env, NEXO_LOG_LEVEL: "info", ...env } });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));

@@ -71,6 +71,7 @@ const EXPECTED: Record<string, [field: string, rule: string]> = {
   requires_bin_empty: ["plugin.requires.bins[0]", "non_empty"],
   token_env_name: ["plugin.capabilities.http_server.token_env", "env_name"],
   sandbox_network: ["plugin.sandbox.network", "value"],
+  sandbox_path: ["plugin.sandbox.fs_read_paths[1]", "path"],
   provides_value: ["plugin.capabilities.provides[0]", "value"],
 };
 
@@ -163,6 +164,9 @@ test("manifest - schema files must be JSON object schemas", (t) => {
 
 test("manifest - the validate report lists the plugin or every problem", () => {
   assert.match(formatManifestReport(loadManifest(join(FIX, "good"), V)), /valid manifest for slack 0\.2\.0[\s\S]*\/webhook\/slack/);
+  const boxed = parseManifest('[plugin]\nid = "b"\nversion = "1.0.0"\n[plugin.entrypoint]\ncommand = "x"\n[plugin.sandbox]\nenabled = true\nfs_write_paths = ["${state_dir}"]\n', { file: "/tmp/b/plugin.toml", ...V });
+  assert.deepEqual(boxed.sandbox, { enabled: true, network: "deny", fsReadPaths: [], fsWritePaths: ["${state_dir}"], dropUser: true });
+  assert.match(formatManifestReport(boxed), /sandbox: +bubblewrap, network deny, uid 65534, writes \$\{state_dir\}/);
   try {
     loadManifest(join(FIX, "bad/semver.toml"), V);
   } catch (err) {

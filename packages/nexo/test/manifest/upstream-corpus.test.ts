@@ -83,7 +83,7 @@ const EXPECTED: Record<string, Loads | { unsupported: string[] } | { code: strin
   "credentials-off": (m) => assert.equal(m.id, "tidy"),
   "metrics-off": (m) => assert.equal(m.id, "tidy"),
   "public-tunnel-off": (m) => assert.equal(m.id, "tidy"),
-  "sandbox-on": { unsupported: ["plugin.sandbox.enabled"] },
+  "sandbox-on": (m) => assert.deepEqual(m.sandbox, { enabled: true, network: "host", fsReadPaths: [], fsWritePaths: [], dropUser: true }),
   "credentials-on": { unsupported: ["plugin.credentials_schema.enabled"] },
   "metrics-on": { unsupported: ["plugin.metrics.prometheus"] },
   "public-tunnel-on": { unsupported: ["plugin.public_tunnel.enabled"] },
@@ -105,7 +105,7 @@ const EXPECTED: Record<string, Loads | { unsupported: string[] } | { code: strin
   "like-poller-rss": { unsupported: ["plugin.poller"] },
   "like-poller-gmail": { unsupported: ["plugin.poller"] },
   "like-poller-google-calendar": { unsupported: ["plugin.poller"] },
-  "like-marketing-legacy": { unsupported: ["plugin.sandbox.enabled"] },
+  "like-marketing-legacy": (m) => assert.deepEqual(m.sandbox?.fsWritePaths, ["${state_dir}/outreach"]),
   "like-marketing": (m) => {
     assert.equal(m.extends.tools.length, 4);
     assert.deepEqual(m.broker.publish, ["plugin.outbound.email.>", "agent.email.notification.>"]);

@@ -1,0 +1,49 @@
+/** Per-plugin resource limits, enforced as rlimits through prlimit(1). */
+export interface ResourceLimits {
+  /** Address space (RLIMIT_AS) in MiB: allocations past it fail, and the runtime usually dies. */
+  memoryMb?: number;
+  /** Processes (RLIMIT_NPROC), counted per uid: a fork bomb stops there. */
+  processes?: number;
+  /** Open files (RLIMIT_NOFILE). */
+  openFiles?: number;
+}
+
+/** One sandbox as enforced: the manifest's `[plugin.sandbox]`, or the operator's `sandbox.default`. */
+export interface SandboxSettings {
+  network: "deny" | "host";
+  fsReadPaths: string[];
+  fsWritePaths: string[];
+  dropUser: boolean;
+}
+
+/** The operator's `sandbox:` section of nexo.yaml, plus the daemon's own paths no plugin may see. */
+export interface SandboxOperatorConfig {
+  /** Refuse to run any plugin without a sandbox. */
+  require: boolean;
+  /** Applied to plugins that declare no (enabled) sandbox. */
+  default?: SandboxSettings;
+  /** Plugin ids allowed `network = "host"`. */
+  allowHostNetwork: string[];
+  /** Limits for every plugin; `plugins.<id>.limits` overrides them key by key. */
+  limits: ResourceLimits;
+  /** The daemon's state dir, control socket and the like: never visible inside a sandbox. */
+  protectedPaths: string[];
+}
+
+/** What the host will do to contain one plugin. */
+export interface SandboxPlan {
+  /** null: the plugin runs unsandboxed. */
+  sandbox: SandboxSettings | null;
+  /** Where the sandbox came from. */
+  source: "manifest" | "default" | "none";
+  /** Paths with `${state_dir}` expanded. */
+  readPaths: string[];
+  writePaths: string[];
+  limits: ResourceLimits;
+  /** A plugin with `http_server` under `network = "deny"` keeps the host's network so the proxy reaches it. */
+  networkKeptForHttp: boolean;
+}
+
+/** The unprivileged uid/gid a sandbox drops to (Debian's `nobody`/`nogroup`). */
+export const SANDBOX_UID = 65534;
+export const SANDBOX_GID = 65534;
