@@ -34,7 +34,6 @@ export interface PluginConfigContract {
   shape: "object" | "array";
 }
 
-/** A validated plugin manifest with defaults applied (docs/manifest.md). */
 /** `[plugin.sandbox]`: paths may start with the `${state_dir}` token (the plugin's state dir). */
 export interface ManifestSandbox {
   enabled: boolean;
@@ -45,6 +44,7 @@ export interface ManifestSandbox {
   dropUser: boolean;
 }
 
+/** A validated plugin manifest with defaults applied (docs/manifest.md). */
 export interface PluginManifest {
   /** Absolute path of the manifest file (or of the binary that printed it). */
   file: string;
