@@ -302,17 +302,19 @@ test("proxy - stopping the app cuts proxied streams still open after the drain g
   await start();
   await waitRouteReady(app, "/hooks/web/echo");
   // The first chunk is through; the plugin holds the rest forever (nobody calls /release).
-  const closed = await new Promise<Promise<void>>((resolve, reject) => {
+  // Wrapped in an object: resolving with the bare promise would wait for the stream to close first.
+  const { closed } = await new Promise<{ closed: Promise<void> }>((resolve, reject) => {
     const req = httpRequest(`${app.url}/hooks/web/stream`, { agent: false }, (res) => {
       res.on("error", () => undefined);
-      res.once("data", () => resolve(new Promise<void>((r) => res.once("close", () => r()))));
+      res.once("data", () => resolve({ closed: new Promise<void>((r) => res.once("close", () => r())) }));
     });
     req.on("error", reject);
     req.end();
   });
-  await app.stop();
-  assert.equal(app.state, "stopped");
+  const stopping = app.stop();
   await closed;
+  await stopping;
+  assert.equal(app.state, "stopped");
 
 });
 
