@@ -8,7 +8,7 @@
 // Besides throughput it prints the CPU each pipelined round trip costs the echo child and
 // this process (driver, plus the host): unlike throughput, that does not depend on the load.
 // Each case first runs WARMUP untimed round trips, so no case pays for JIT warm-up the others skip.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { tmpdir } from "node:os";
@@ -157,6 +157,11 @@ for (const { label, sdk, raw: rawPlugin } of LANGUAGES) {
   let own = rawPlugin;
   if (ONLY && !ONLY.includes(label)) continue;
   if (own && !existsSync(join(own[0], "nexo-plugin.toml"))) own = undefined;
+  // The raw Rust child is built here, not by scripts/setup.sh: only this bench needs it.
+  if (own && existsSync(join(own[0], "Cargo.toml"))) {
+    const built = spawnSync("cargo", ["build", "--release", "--quiet"], { cwd: own[0], stdio: "inherit" });
+    if (built.status !== 0) throw new Error(`cargo build --release in ${own[0]} failed`);
+  }
   let ownRaw: { seq: Row; pipe: Row } | undefined;
   if (own) {
     ownRaw = await measure(`host -> ${own[1]} (${label}, no SDK) -> host`, await hostEchoer(own[0], own[1]));

@@ -55,8 +55,6 @@ if command -v cargo >/dev/null 2>&1; then
   (cd examples/echo-rust && cargo build --release --quiet)
   # The upstream-API Rust plugin the TS suite runs under nexo run (sdk/rust's own target dir, reused by cargo test).
   (cd sdk/rust && cargo build --quiet --example microapp_plugin)
-  # The Rust baseline of bench/roundtrip-polyglot.bench.ts (serde_json only).
-  (cd bench/fixtures/raw-echo-rust && cargo build --release --quiet)
 else
   echo "setup: ERROR cargo not found: sdk/rust and examples/echo-rust need a Rust toolchain; install one from https://rustup.rs" >&2
   missing=1
