@@ -508,9 +508,28 @@ fn panic_text(e: tokio::task::JoinError) -> String {
     if !e.is_panic() {
         return "handler cancelled".into();
     }
-    let p = e.into_panic();
+    panic_message(e.into_panic())
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
     format!("handler panicked: {}", msg.unwrap_or_else(|| "(no message)".into()))
+}
+
+/// A future whose panic becomes an `Err` where it is polled, without a task of its own.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        // The handler's own state is dropped with it after a panic, so nothing broken is polled again.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| std::pin::Pin::new(&mut self.0).poll(cx))) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Err(p) => std::task::Poll::Ready(Err(p)),
+        }
+    }
 }
 
 fn id_of(v: &Value) -> Value {
@@ -747,12 +766,13 @@ impl Core {
         }
     }
 
-    /// Run one handler on its own task so a panic is contained and logged like an error.
+    /// Run one handler so a panic is contained and logged like an error. It runs in the
+    /// events task itself: a task spawned per event cost more than most handlers.
     async fn run_handler(&self, topic: &str, fut: BoxFuture<Result<(), BoxError>>) {
-        match tokio::spawn(fut).await {
+        match CatchUnwind(fut).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => self.shared.log(format!("event handler failed on {topic}: {e}")),
-            Err(e) => self.shared.log(format!("event handler failed on {topic}: {}", panic_text(e))),
+            Err(p) => self.shared.log(format!("event handler failed on {topic}: {}", panic_message(p))),
         }
     }
 
