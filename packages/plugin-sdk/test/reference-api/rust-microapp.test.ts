@@ -3,7 +3,7 @@
 // an event through `nexo publish` / `nexo tail`, host calls answered by the daemon.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
@@ -14,24 +14,8 @@ import { waitFor } from "../../../nexo/test/helpers/wait.js";
 
 const RUST_SDK = fileURLToPath(new URL("../../../../sdk/rust", import.meta.url));
 
-/** The manifest the example embeds, with the entrypoint where the test puts the binary. */
-const MANIFEST = `[plugin]
-id = "microapp"
-version = "0.1.0"
-name = "Microapp API"
-description = "Written against the upstream plugin API"
-min_nexo_version = ">=0.1.0"
-
-[plugin.entrypoint]
-command = "./microapp_plugin"
-
-[[plugin.channels.register]]
-kind = "microapp"
-adapter = "MicroappAdapter"
-
-[plugin.extends]
-tools = ["microapp_echo", "microapp_host", "microapp_fail"]
-`;
+/** The manifest the example embeds (its `MANIFEST` raw string), written beside the binary as the daemon needs it. */
+const MANIFEST = /const MANIFEST: &str = r#"\n([\s\S]*?)"#;/.exec(readFileSync(join(RUST_SDK, "examples", "microapp_plugin.rs"), "utf8"))![1];
 
 test("rust microapp api - a plugin written against the upstream Rust plugin API serves tools and events under nexo run", async (t) => {
   // scripts/setup.sh builds it; this is a no-op then, and rebuilds after an SDK edit.
