@@ -98,7 +98,8 @@ test("host - handshake kills a plugin that does not answer initialize within the
 
 test("host - handshake: garbage instead of JSON is dropped and logged, and the plugin times out", async (t) => {
   const cap = captureLogger();
-  const { add } = setup(t, { timeouts: { initMs: 300 }, logger: cap.logger });
+  // Room for a loaded machine to start the plugin and read its garbage before the deadline ends it.
+  const { add } = setup(t, { timeouts: { initMs: 2000 }, logger: cap.logger });
   const sup = add({ id: "garbage", mode: "garbage", supervisor: { respawn: false } });
   await assert.rejects(sup.start());
   assert.ok(cap.lines().some((l) => l.msg === "dropped a bad frame from the plugin" && l.problem === "invalid_json" && l.plugin === "garbage"));
