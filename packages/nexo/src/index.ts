@@ -1,10 +1,8 @@
 export { NexoError, ErrorCodes, isNexoError } from "./errors.js";
 export { Nexo, WORKFLOW_NAME_PATTERN, WORKFLOW_EVENT_SOURCE, publicToolName, TOOL_NAME_PATTERN } from "./app/index.js";
 export { serveMcpStdio, mountMcpHttp, createMcpSession } from "./surfaces/mcp/index.js";
+export { NexusPlugin, PluginManager, PLUGIN_NAME_PATTERN } from "./app/index.js";
 export {
-  NexusPlugin,
-  PluginManager,
-  PLUGIN_NAME_PATTERN,
   registerBuiltinPlugin,
   builtinPluginNames,
   AuthPlugin,
@@ -61,9 +59,8 @@ export type {
   WorkflowMiddleware,
   WorkflowStartedEvent,
 } from "./app/index.js";
+export type { InProcessPluginState, PluginHealth } from "./app/index.js";
 export type {
-  InProcessPluginState,
-  PluginHealth,
   BuiltinPluginFactory,
   AuthOptions,
   AuthStrategy,

@@ -2,6 +2,10 @@ export { Nexo } from "./nexo.js";
 export { WORKFLOW_NAME_PATTERN } from "./workflow-registry.js";
 export { WORKFLOW_EVENT_SOURCE } from "./workflow-events.js";
 export { runInPluginScope, currentPluginScope } from "./plugin-scope.js";
+export { NexusPlugin } from "./nexus-plugin.js";
+export type { PluginHealth } from "./nexus-plugin.js";
+export { PluginManager, PLUGIN_NAME_PATTERN } from "./plugin-manager.js";
+export type { InProcessPluginState } from "./plugin-manager.js";
 export { publicToolName, TOOL_NAME_PATTERN, TOOL_EVENT_SOURCE } from "./tools/index.js";
 export type {
   AppHealth,

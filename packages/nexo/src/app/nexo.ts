@@ -8,8 +8,6 @@ import { createLogger, type Logger } from "../log/index.js";
 import { LlmService } from "../llm/index.js";
 import { MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
 import { Methods } from "../contract/index.js";
-import { PluginManager } from "../plugins/plugin-manager.js";
-import type { NexusPlugin } from "../plugins/nexus-plugin.js";
 import { PluginHttpProxy } from "../proxy/index.js";
 import { createHttpApi } from "../surfaces/http/index.js";
 import { mountMcpHttp } from "../surfaces/mcp/index.js";
@@ -19,6 +17,9 @@ import { HookRunner, OwnedList } from "./hook-runner.js";
 import { Execution } from "./execution.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
+import type { NexusPlugin } from "./nexus-plugin.js";
+import { removePluginContributions } from "./plugin-contributions.js";
+import { PluginManager } from "./plugin-manager.js";
 import { subprocessHealth } from "./subprocess-health.js";
 import { ToolRegistry, type CallToolOptions, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
 import type {
@@ -392,7 +393,7 @@ export class Nexo {
   }
 
   /** Drop every hook, middleware and workflow registered by plugin `name` (it was unregistered or failed). */
-  removePluginContributions(name: string): void {
+  [removePluginContributions](name: string): void {
     for (const list of [this.middleware, this.startupHooks, this.shutdownHooks, this.startedHooks, this.completedHooks, this.failedHooks, this.toolHooks]) {
       (list as OwnedList<unknown>).removeOwner(name);
     }

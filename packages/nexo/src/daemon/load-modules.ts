@@ -1,10 +1,9 @@
 import { pathToFileURL } from "node:url";
 import type { Nexo } from "../app/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { builtinPluginFactory, builtinPluginNames } from "../plugins/builtin-registry.js";
-// Registers the built-ins (auth, monitoring, rate_limit, ...) under their nexo.yaml names.
-import "../plugins/builtins.js";
-import type { NexusPlugin } from "../plugins/nexus-plugin.js";
+// Loading the folder registers the built-ins (auth, monitoring, rate_limit, ...) under their nexo.yaml names.
+import { builtinPluginFactory, builtinPluginNames } from "../plugins/index.js";
+import type { NexusPlugin } from "../app/index.js";
 import type { InProcessPluginConfig } from "../config/index.js";
 
 /** What a workflow module exports: `default` or `register`, a function of the app. */

@@ -1,7 +1,7 @@
 import type { Nexo } from "../app/nexo.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { NEXO_VERSION } from "../version.js";
-import { NexusPlugin } from "./nexus-plugin.js";
+import { NexusPlugin } from "../app/index.js";
 import { describeValue, optionError, snakeCase, type OptionCheck } from "./option-checks.js";
 
 /** One check per option of a built-in plugin. */

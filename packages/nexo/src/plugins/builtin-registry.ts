@@ -1,4 +1,4 @@
-import type { NexusPlugin } from "./nexus-plugin.js";
+import type { NexusPlugin } from "../app/index.js";
 
 /** Builds a built-in plugin from its `in_process_plugins.<name>` section of nexo.yaml. */
 export type BuiltinPluginFactory = (options: Record<string, unknown>) => NexusPlugin<any>;

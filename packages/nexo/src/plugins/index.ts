@@ -1,9 +1,5 @@
 import "./builtins.js";
 
-export { NexusPlugin } from "./nexus-plugin.js";
-export { PluginManager, PLUGIN_NAME_PATTERN } from "./plugin-manager.js";
-export type { InProcessPluginState } from "./plugin-manager.js";
-export type { PluginHealth } from "./nexus-plugin.js";
 export { registerBuiltinPlugin, builtinPluginFactory, builtinPluginNames } from "./builtin-registry.js";
 export type { BuiltinPluginFactory } from "./builtin-registry.js";
 export { BUILTIN_PLUGIN_NAMES } from "./builtins.js";

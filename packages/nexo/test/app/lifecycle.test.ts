@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Nexo } from "../../src/app/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
-import { NexusPlugin } from "../../src/plugins/index.js";
+import { NexusPlugin } from "../../src/app/index.js";
 import { fixturePlugin, tempDir } from "../helpers/fixture-plugins.js";
 import { testApp } from "../helpers/app.js";
 import { waitFor } from "../helpers/wait.js";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Nexo } from "../../src/app/index.js";
-import { MetricsPlugin, NexusPlugin, PluginManager } from "../../src/plugins/index.js";
+import { NexusPlugin, PluginManager } from "../../src/app/index.js";
+import { MetricsPlugin } from "../../src/plugins/index.js";
 import { testApp } from "../helpers/app.js";
 
 test("metrics - seed: getMetrics() returns exactly the seed's keys, zero before any request", async (t) => {

@@ -7,7 +7,7 @@ import { ErrorCodes } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 import { createStore, redactUrl, type Row, type SqlValue, type Store } from "../../store/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
-import type { PluginHealth } from "../nexus-plugin.js";
+import type { PluginHealth } from "../../app/index.js";
 import { check } from "../option-checks.js";
 import { executionMigrations } from "./schema.js";
 

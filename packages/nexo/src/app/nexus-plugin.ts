@@ -1,5 +1,5 @@
-import type { Nexo } from "../app/nexo.js";
-import type { HealthStatus } from "../app/types.js";
+import type { Nexo } from "./nexo.js";
+import type { HealthStatus } from "./types.js";
 
 /** What an in-process plugin reports to `/health` while it is ready. */
 export interface PluginHealth {

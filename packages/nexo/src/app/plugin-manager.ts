@@ -1,8 +1,9 @@
-import { callWithDeadline, errorMessage, isThenable } from "../app/deadline.js";
-import type { Nexo } from "../app/nexo.js";
-import { runInPluginScope } from "../app/plugin-scope.js";
-import type { PluginStatusEntry } from "../app/types.js";
-import { newEvent } from "../contract/event.js";
+import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
+import type { Nexo } from "./nexo.js";
+import { removePluginContributions } from "./plugin-contributions.js";
+import { runInPluginScope } from "./plugin-scope.js";
+import type { PluginStatusEntry } from "./types.js";
+import { newEvent } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { NexusPlugin } from "./nexus-plugin.js";
 
@@ -86,7 +87,7 @@ export class PluginManager {
     if (!record) return false;
     this.records.delete(name);
     if (record.pending) await record.pending.catch(noop);
-    this.app.removePluginContributions(name);
+    this.app[removePluginContributions](name);
     if (record.state === "ready") await this.teardownOne(record, name);
     record.state = "stopped";
     this.app.logger.info({ plugin: name }, `Plugin unregistered: ${name}`);
@@ -154,7 +155,7 @@ export class PluginManager {
   private setupFailed(record: PluginRecord, name: string, err: unknown): NexoError {
     record.state = "failed";
     record.error = errorMessage(err);
-    this.app.removePluginContributions(name);
+    this.app[removePluginContributions](name);
     const error = new NexoError(ErrorCodes.PLUGIN_SETUP_FAILED, `plugin "${name}" failed to set up: ${record.error}`, { pluginId: name, cause: err });
     this.app.logger.error({ plugin: name, err }, error.message);
     this.publish(name, "failed", { plugin: name, kind: "in-process", error: { code: error.code, message: error.message } });
