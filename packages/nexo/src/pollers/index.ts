@@ -1,5 +1,4 @@
 export { PollerService } from "./poller-service.js";
-export { pollerControlHandlers } from "./poller-control.js";
 export { describeJob } from "./job-status.js";
 export { loadPollersConfig, normalizePollersConfig, pollersConfigSchema, POLLER_KINDS } from "./pollers-config.js";
 export { PollerStateStore, POLLER_MIGRATIONS } from "./poller-state.js";

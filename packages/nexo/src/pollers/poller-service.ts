@@ -6,7 +6,6 @@ import { newEvent } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
-import type { ControlHandler } from "../surfaces/control/index.js";
 import { breakerGate, breakerGaugeValue, recordSuccess, recordTransient, type FailurePolicy } from "./circuit-breaker.js";
 import { FetchAgents, fetchFeed } from "./http-fetch.js";
 import { POLLER_KIND_REGISTRY, type FeedJobOptions, type PolledItem, type PollerKind } from "./kinds/index.js";
@@ -14,7 +13,6 @@ import { configError, PollError, toPollError, type PollErrorClass } from "./poll
 import { PollerMetrics } from "./poller-metrics.js";
 import { emptyState, PollerStateStore, type JobState } from "./poller-state.js";
 import { describeJob } from "./job-status.js";
-import { pollerControlHandlers } from "./poller-control.js";
 import type { PollerJobConfig, PollersConfig } from "./pollers-config.js";
 import { JobSchedule } from "./schedule.js";
 import { Semaphore } from "./semaphore.js";
@@ -246,11 +244,6 @@ export class PollerService {
   /** This process's view of every job, synchronously (state as of its last run or `list()`). */
   stats(): JobStatus[] {
     return [...this.jobs.values()].map((job) => this.describe(job, job.running ? this.holder : null));
-  }
-
-  /** Control-socket handlers for `nexo pollers ...`; the daemon merges them into its own. */
-  controlHandlers(): Record<string, ControlHandler> {
-    return pollerControlHandlers(this);
   }
 
   /** The pollers section this service runs. */

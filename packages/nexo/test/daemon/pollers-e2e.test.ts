@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { pollerControlHandlers } from "../../src/pollers/index.js";
+import { pollerControlHandlers } from "../../src/surfaces/control/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { ControlMethods } from "../../src/surfaces/control/index.js";
 import { FakeFeeds } from "../helpers/fake-feeds.js";

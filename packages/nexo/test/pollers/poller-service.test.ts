@@ -8,7 +8,7 @@ import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { silentLogger } from "../../src/log/index.js";
 import { normalizePollersConfig, PollerService, PollerStateStore, type PollerServiceOptions } from "../../src/pollers/index.js";
 import { createStore } from "../../src/store/index.js";
-import { ControlMethods } from "../../src/surfaces/control/index.js";
+import { ControlMethods, pollerControlHandlers } from "../../src/surfaces/control/index.js";
 import { FakeFeeds, atomDoc, rssDoc } from "../helpers/fake-feeds.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -458,7 +458,7 @@ test("pollers - control handlers: list, run, pause, resume, reset; unknown ids a
   feeds.json("/c", () => [{ id: 1 }]);
   const log = captureLogger();
   const h = await harness(t, { jobs: [jsonJob("c", feeds.url("/c"))] }, { logger: log.logger });
-  const handlers = h.svc.controlHandlers();
+  const handlers = pollerControlHandlers(h.svc);
   const list = (await handlers[ControlMethods.POLLER_LIST]({}, undefined as never)) as { enabled: boolean; jobs: Array<{ id: string }> };
   assert.equal(list.enabled, true);
   assert.deepEqual(list.jobs.map((j) => j.id), ["c"]);
@@ -475,7 +475,7 @@ test("pollers - a disabled section (enabled: false) opens no store and runs noth
   const feeds = await FakeFeeds.start(t);
   feeds.json("/d", () => [{ id: 1 }]);
   const h = await harness(t, { enabled: false, jobs: [jsonJob("d", feeds.url("/d"))] }, { scheduling: true, defaultStoreUrl: "postgres://nobody@127.0.0.1:1/none" });
-  const handlers = h.svc.controlHandlers();
+  const handlers = pollerControlHandlers(h.svc);
   assert.deepEqual(await handlers[ControlMethods.POLLER_LIST]({}, undefined as never), { enabled: false, source: null, jobs: [] });
   assert.throws(() => handlers[ControlMethods.POLLER_RUN]({ id: "d" }, undefined as never), (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED));
   await assert.rejects(h.svc.run("d"), (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED));

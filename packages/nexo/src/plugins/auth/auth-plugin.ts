@@ -4,7 +4,6 @@ import type { Nexo } from "../../app/nexo.js";
 import type { Principal } from "../../app/types.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
-import { sendError } from "../../surfaces/http/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError, type OptionCheck } from "../option-checks.js";
 import { compilePathPatterns, pathOf } from "../path-match.js";
@@ -247,21 +246,22 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
     const isExempt = compilePathPatterns(this.options.exempt);
     const scheme = this.options.strategy === "api_key" ? "ApiKey" : "Bearer";
     const realm = this.options.realm;
-    const refuse = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    // The refusal goes to `done`: the HTTP surface's error handler writes every error response.
+    const refuse = (err: unknown, request: FastifyRequest, reply: FastifyReply, done: (err: Error) => void): void => {
       if (!(err instanceof AuthFailure)) {
-        sendError(err, request, reply);
+        done(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       this.log?.debug({ reason: err.kind, description: err.description, url: pathOf(request.url) }, "request not authenticated");
       if (err.kind === "unavailable") {
         this.log?.warn({ reason: err.description }, "authentication unavailable");
         reply.header("retry-after", "5");
-        sendError(new NexoError(ErrorCodes.AUTH_UNAVAILABLE, "authentication is unavailable: the identity provider cannot be reached; try again shortly"), request, reply);
+        done(new NexoError(ErrorCodes.AUTH_UNAVAILABLE, "authentication is unavailable: the identity provider cannot be reached; try again shortly"));
         return;
       }
       reply.header("www-authenticate", challenge(scheme, realm, err));
       const code = err.kind === "invalid_request" ? ErrorCodes.AUTH_INVALID_REQUEST : ErrorCodes.AUTH_UNAUTHENTICATED;
-      sendError(new NexoError(code, err.kind === "missing" ? "authentication required" : `not authenticated: ${err.description}`), request, reply);
+      done(new NexoError(code, err.kind === "missing" ? "authentication required" : `not authenticated: ${err.description}`));
     };
     // Callback style: the api_key path is synchronous and skips a promise per request.
     app.http.addHook("onRequest", (request, reply, done) => {
@@ -270,7 +270,7 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
       try {
         out = authenticate(request);
       } catch (err) {
-        return refuse(err, request, reply);
+        return refuse(err, request, reply, done);
       }
       if (out instanceof Promise) {
         out.then(
@@ -278,7 +278,7 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
             request.principal = principal;
             done();
           },
-          (err: unknown) => refuse(err, request, reply),
+          (err: unknown) => refuse(err, request, reply, done),
         );
       } else {
         request.principal = out;

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Nexo } from "../../app/nexo.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
-import { sendError } from "../../surfaces/http/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError, type OptionCheck } from "../option-checks.js";
 import { compilePathPatterns, pathOf, patternRegex, type PathMatcher } from "../path-match.js";
@@ -196,7 +195,7 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
         return done(null, payload);
       }
       this.counters.limited++;
-      refuse(request, reply, policy, verdict.nextTokenS);
+      done(refusal(reply, policy, verdict.nextTokenS));
     });
     this.sweepTimer = setInterval(() => this.sweepIdle(), o.sweepIntervalMs);
     this.sweepTimer.unref();
@@ -218,17 +217,14 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
   }
 }
 
-function refuse(request: FastifyRequest, reply: FastifyReply, policy: Policy, seconds: number): void {
+/** Set the refusal's headers and return its error, which the HTTP surface's error handler writes as the 429. */
+function refusal(reply: FastifyReply, policy: Policy, seconds: number): NexoError {
   reply.header("retry-after", String(seconds));
   reply.header("ratelimit-policy", policy.policyHeader);
   reply.header("ratelimit", rateLimitField(policy.name, 0, seconds));
-  sendError(
-    new NexoError(ErrorCodes.RATE_LIMITED, `rate limit exceeded (policy ${policy.name}: ${policy.limit}/min, burst ${policy.burst}); retry in ${seconds} s`, {
-      data: { retryAfterMs: seconds * 1000 },
-    }),
-    request,
-    reply,
-  );
+  return new NexoError(ErrorCodes.RATE_LIMITED, `rate limit exceeded (policy ${policy.name}: ${policy.limit}/min, burst ${policy.burst}); retry in ${seconds} s`, {
+    data: { retryAfterMs: seconds * 1000 },
+  });
 }
 
 /**

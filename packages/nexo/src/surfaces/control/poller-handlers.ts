@@ -1,6 +1,7 @@
-import { ErrorCodes, NexoError } from "../errors.js";
-import { ControlMethods, type ControlHandler } from "../surfaces/control/index.js";
-import type { PollerService } from "./poller-service.js";
+import { ErrorCodes, NexoError } from "../../errors.js";
+import type { PollerService } from "../../pollers/index.js";
+import type { ControlHandler } from "./control-server.js";
+import { ControlMethods } from "./protocol.js";
 
 /**
  * The `poller.*` control methods behind `nexo pollers ...`: the service's, or,
