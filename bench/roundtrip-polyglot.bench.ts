@@ -162,7 +162,7 @@ for (const { label, sdk, raw: rawPlugin } of LANGUAGES) {
     const built = spawnSync("cargo", ["build", "--release", "--quiet"], { cwd: own[0], stdio: "inherit" });
     if (built.status !== 0) throw new Error(`cargo build --release in ${own[0]} failed`);
   }
-  let ownRaw: { seq: Row; pipe: Row } | undefined;
+  let ownRaw: { seq: Row; pipe: Row; cpu: string } | undefined;
   if (own) {
     ownRaw = await measure(`host -> ${own[1]} (${label}, no SDK) -> host`, await hostEchoer(own[0], own[1]));
     ownRaw.seq.ratio = `${pct(ownRaw.seq, raw.seq)} of baseline`;

@@ -9,6 +9,8 @@ fi
 npm run build --silent
 
 status=0
+# Static checks first (they take seconds): sources and tests type-checked together.
+npx tsc -p tsconfig.test.json || status=$?
 mapfile -t all < <(find packages conformance examples -path '*/node_modules' -prune -o -name '*.test.ts' -print 2>/dev/null | sort)
 # The longest files start first, so the run does not end waiting on one of them alone.
 slow='/install/packaged-install|/conformance/bad-plugins|/conformance/examples|/hostile/flood'

@@ -84,7 +84,7 @@ test("lifecycle - one lifecycle for both kinds: a subprocess plugin starts with 
     get name() {
       return "watcher";
     }
-    setup(app: Nexo) {
+    override setup(app: Nexo) {
       app.broker.subscribe("plugin.lifecycle.>", (e) => void this.seen.push(e.topic));
     }
   }

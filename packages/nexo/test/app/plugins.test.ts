@@ -12,17 +12,17 @@ class MyCustomPlugin extends NexusPlugin {
   get name() {
     return "my_custom_plugin";
   }
-  get description() {
+  override get description() {
     return "My custom Nexus plugin";
   }
-  get version() {
+  override get version() {
     return "1.0.0";
   }
-  setup(app: Nexo) {
+  override setup(app: Nexo) {
     this.app = app;
     this.calls.push(`Setting up ${this.name}`);
   }
-  teardown() {
+  override teardown() {
     this.calls.push(`Tearing down ${this.name}`);
   }
 }
@@ -49,12 +49,12 @@ test("plugins - seed: lifecycle order is instantiated, setup, startup, shutdown,
     get name() {
       return "lifecycle_demo";
     }
-    setup(app: Nexo) {
+    override setup(app: Nexo) {
       order.push("2. Plugin setup called");
       app.onStartup(() => void order.push("3. Nexus started, plugin running"));
       app.onShutdown(() => void order.push("5. Nexus shutting down"));
     }
-    teardown() {
+    override teardown() {
       order.push("6. Plugin teardown called");
     }
   }
@@ -79,14 +79,14 @@ test("plugins - seed: configuration through the constructor, with defaults", asy
     get name() {
       return "configurable";
     }
-    setup() {
+    override setup() {
       seen.push([this.config.enabled ?? true, this.config.log_level ?? "INFO", this.config.max_retries ?? 3]);
     }
   }
   await app.addPlugin(new ConfigurablePlugin({ enabled: true, log_level: "DEBUG", max_retries: 5 }));
   const pm = new PluginManager(app);
   await pm.register(new (class extends ConfigurablePlugin {
-    get name() {
+    override get name() {
       return "configurable_defaults";
     }
   })());
@@ -123,7 +123,7 @@ test("plugins - teardown runs in reverse order of setup, and one failing or hang
       get name() {
         return name;
       }
-      teardown() {
+      override teardown() {
         order.push(name);
         return teardown() as void;
       }
@@ -154,7 +154,7 @@ test("plugins - invalid plugins and names are refused; a failing setup leaves no
     get name() {
       return "broken";
     }
-    setup(app: Nexo) {
+    override setup(app: Nexo) {
       app.register("from_broken", () => 1);
       app.onWorkflowStarted(() => undefined);
       throw new Error("no database");
@@ -173,7 +173,7 @@ test("plugins - async setup is awaited by start(), its hooks belong to it even a
     get name() {
       return "slow";
     }
-    async setup(app: Nexo) {
+    override async setup(app: Nexo) {
       await new Promise((r) => setTimeout(r, 20));
       app.onWorkflowCompleted((e) => void seen.push(e.workflowName));
       app.register("slow_wf", () => "ok");
@@ -197,7 +197,7 @@ test("plugins - a throwing or hanging workflow hook never breaks the workflow; f
     get name() {
       return "rude";
     }
-    setup(app: Nexo) {
+    override setup(app: Nexo) {
       app.onWorkflowStarted(() => {
         throw new Error("hook exploded");
       });

@@ -42,7 +42,10 @@ test("workflows - invalid inputs are refused with every violation listed, and th
   const violations = (err.details.data as { violations: Array<{ path: string; message: string }> }).violations;
   assert.deepEqual(violations.map((v) => v.path).sort(), ["/age", "/extra", "/lang", "/name"]);
   assert.match(violations.find((v) => v.path === "/lang")!.message, /"en", "es"/);
-  const missing = await app.executeWorkflow("person", {}).catch((e: NexoError) => e);
+  const missing = await app.executeWorkflow("person", {}).then(
+    () => assert.fail("inputs missing required fields must be refused"),
+    (e: NexoError) => e,
+  );
   assert.deepEqual((missing.details.data as any).violations.map((v: any) => v.path).sort(), ["/age", "/name"]);
   for (const notObject of [null, [], "x", 3]) {
     await assert.rejects(app.executeWorkflow("person", notObject), (e) => isNexoError(e, ErrorCodes.WORKFLOW_INVALID_INPUT));

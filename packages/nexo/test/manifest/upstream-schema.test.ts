@@ -22,7 +22,7 @@ test("manifest upstream schema - the strict reader refuses unknown fields, missi
 for (const lang of SCAFFOLD_LANGS) {
   test(`manifest upstream schema - a plugin scaffolded with --lang ${lang} parses strictly as an upstream manifest`, async (t) => {
     const dir = join(tempDir(t), "demo_plugin");
-    await scaffoldPlugin({ id: "demo_plugin", lang, dir, build: false, repoRoot: REPO });
+    await scaffoldPlugin({ id: "demo_plugin", lang, dir, build: false });
     const manifest = readFileSync(join(dir, "nexo-plugin.toml"), "utf8");
     assert.deepEqual(strictUpstreamParse(manifest), []);
     // Its conformance settings are beside it, not in it.

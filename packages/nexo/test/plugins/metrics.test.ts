@@ -42,10 +42,10 @@ test("metrics - seed: a PluginManager registers MyCustomPlugin and MetricsPlugin
     get name() {
       return "my_custom_plugin";
     }
-    get version() {
+    override get version() {
       return "1.0.0";
     }
-    setup(nexusApp: Nexo) {
+    override setup(nexusApp: Nexo) {
       this.app = nexusApp;
     }
   }

@@ -122,7 +122,7 @@ test("pollers - a restarted service on the same store delivers nothing old", asy
 test("pollers - rss and atom: entries are delivered oldest first with guid / id / link ids, then only new ones", async (t) => {
   const feeds = await FakeFeeds.start(t);
   const rssItems = [{ guid: "g1", title: "one" }, { title: "two", link: "https://blog.test/2" }];
-  const atomEntries = [{ id: "urn:a:1", title: "alpha", href: "https://a.test/1" }];
+  const atomEntries: Parameters<typeof atomDoc>[0] = [{ id: "urn:a:1", title: "alpha", href: "https://a.test/1" }];
   feeds.xml("/rss.xml", () => rssDoc(rssItems));
   feeds.xml("/atom.xml", () => atomDoc(atomEntries), "application/atom+xml");
   const rssJob = { id: "blog", kind: "rss", schedule: { every_secs: 60 }, config: { feed_url: feeds.url("/rss.xml"), allow_private_networks: true } };
@@ -466,8 +466,8 @@ test("pollers - control handlers: list, run, pause, resume, reset; unknown ids a
   assert.equal(((await handlers[ControlMethods.POLLER_PAUSE]({ id: "c", reason: "why not" }, undefined as never)) as { pauseReason: string }).pauseReason, "why not");
   assert.equal(((await handlers[ControlMethods.POLLER_RESUME]({ id: "c" }, undefined as never)) as { state: string }).state, "active");
   assert.equal(((await handlers[ControlMethods.POLLER_RESET]({ id: "c" }, undefined as never)) as { state: string }).state, "active");
-  await assert.rejects(handlers[ControlMethods.POLLER_RUN]({ id: "nope" }, undefined as never), (e) => isNexoError(e, ErrorCodes.POLLER_NOT_FOUND));
-  await assert.rejects(handlers[ControlMethods.POLLER_PAUSE]({}, undefined as never), (e) => isNexoError(e, ErrorCodes.CONTROL_BAD_REQUEST));
+  await assert.rejects(async () => handlers[ControlMethods.POLLER_RUN]({ id: "nope" }, undefined as never), (e) => isNexoError(e, ErrorCodes.POLLER_NOT_FOUND));
+  await assert.rejects(async () => handlers[ControlMethods.POLLER_PAUSE]({}, undefined as never), (e) => isNexoError(e, ErrorCodes.CONTROL_BAD_REQUEST));
   assert.ok(log.lines().some((l) => l.msg === "pollers started"));
 });
 
