@@ -1,6 +1,6 @@
 import { nowIso, uuidv7 } from "nexo-plugin-sdk";
 import type { Broker } from "../broker/index.js";
-import type { Event } from "../contract/event.js";
+import type { Event } from "../contract/index.js";
 import type { Logger } from "../log/index.js";
 import type { WorkflowCompletedEvent, WorkflowEventBase, WorkflowFailedEvent } from "./types.js";
 

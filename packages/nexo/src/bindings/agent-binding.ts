@@ -1,4 +1,4 @@
-import type { Nexo } from "../app/nexo.js";
+import type { Nexo } from "../app/index.js";
 import type { Subscription } from "../broker/index.js";
 import { newEvent, type Event } from "../contract/index.js";
 import { ErrorCodes, isNexoError } from "../errors.js";

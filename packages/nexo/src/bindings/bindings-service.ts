@@ -1,5 +1,5 @@
-import type { Nexo } from "../app/nexo.js";
-import type { NexoService, ServiceHealth } from "../app/types.js";
+import type { Nexo } from "../app/index.js";
+import type { NexoService, ServiceHealth } from "../app/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { AgentBinding } from "./agent-binding.js";
 import type { BindingSpec, BindingStats } from "./types.js";

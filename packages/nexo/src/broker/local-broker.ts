@@ -1,4 +1,4 @@
-import type { Event } from "../contract/event.js";
+import type { Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { checkBufferSize, DEFAULT_BUFFER_SIZE, DeliveryScheduler, SubscriptionQueue } from "./subscription-queue.js";

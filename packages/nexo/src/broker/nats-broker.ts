@@ -1,5 +1,5 @@
 import { connect, type NatsConnection, type Subscription as NatsSubscription } from "nats";
-import { completeEvent, type Event } from "../contract/event.js";
+import { completeEvent, type Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { checkBufferSize, DEFAULT_BUFFER_SIZE, DeliveryScheduler, LOG_EVERY, SubscriptionQueue } from "./subscription-queue.js";

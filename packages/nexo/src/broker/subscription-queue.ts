@@ -1,4 +1,4 @@
-import type { Event } from "../contract/event.js";
+import type { Event } from "../contract/index.js";
 import type { Logger } from "../log/index.js";
 import type { EventHandler, Subscription } from "./types.js";
 

@@ -1,4 +1,4 @@
-import type { Event } from "../contract/event.js";
+import type { Event } from "../contract/index.js";
 
 /**
  * Called for each event matching a subscription, in publish order. The event

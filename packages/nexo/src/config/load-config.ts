@@ -1,13 +1,13 @@
-import { llmConfigFromYaml } from "../llm/config.js";
-import type { LlmConfig } from "../llm/types.js";
+import { llmConfigFromYaml } from "./llm-config.js";
+import type { LlmConfig } from "../llm/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Ajv } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { loadPollersConfig, type PollersConfig } from "../pollers/pollers-config.js";
-import { examplesDir } from "../scaffold/assets.js";
+import { loadPollersConfig, type PollersConfig } from "./pollers-config.js";
+import { examplesDir } from "../util/index.js";
 import { isWithin, type ResourceLimits, type SandboxOperatorConfig } from "../host/sandbox/index.js";
 import { configSchema } from "./schema.js";
 

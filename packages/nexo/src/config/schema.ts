@@ -1,4 +1,4 @@
-import { llmConfigSchema } from "../llm/config.js";
+import { llmConfigSchema } from "./llm-config.js";
 
 /** JSON Schema of `nexo.yaml` (after defaults). Kept beside the defaults so the two stay in step. */
 export const configSchema = {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { Ajv } from "ajv";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { vectorsDir } from "../scaffold/assets.js";
+import { vectorsDir } from "../util/index.js";
 import { checkMatcher, checkTemplate } from "./matcher.js";
 import { vectorSchema, type Vector, type VectorStep } from "./vector.js";
 

@@ -12,7 +12,7 @@ import { ControlMethods, ControlServer, pollerControlHandlers, TAIL_EVENT, type 
 import { loadInProcessPlugins, loadWorkflowModules } from "./load-modules.js";
 import type { PollerService } from "../pollers/index.js";
 import { createPollers, type DaemonPollerOptions } from "./pollers.js";
-import { contributeMetrics } from "../plugins/monitoring/index.js";
+import { contributeMetrics } from "../plugins/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError } from "../errors.js";

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import { NEXO_CONTRACT_VERSION } from "../contract/version.js";
+import { NEXO_CONTRACT_VERSION } from "../contract/index.js";
 import { ErrorCodes } from "../errors.js";
 import { convertV1Manifest, isV1Manifest } from "./compat-v1.js";
 import { ManifestError } from "./manifest-error.js";

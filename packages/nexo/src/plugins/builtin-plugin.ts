@@ -1,4 +1,4 @@
-import type { Nexo } from "../app/nexo.js";
+import type { Nexo } from "../app/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { NEXO_VERSION } from "../version.js";
 import { NexusPlugin } from "../app/index.js";

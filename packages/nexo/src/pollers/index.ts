@@ -1,6 +1,6 @@
 export { PollerService } from "./poller-service.js";
 export { describeJob } from "./job-status.js";
-export { loadPollersConfig, normalizePollersConfig, pollersConfigSchema, POLLER_KINDS } from "./pollers-config.js";
+export { loadPollersConfig, normalizePollersConfig, pollersConfigSchema, POLLER_KINDS } from "../config/index.js";
 export { PollerStateStore, POLLER_MIGRATIONS } from "./poller-state.js";
 export { PollError, isTransientClass } from "./poll-error.js";
 export { isPrivateAddress } from "./private-network.js";
@@ -9,7 +9,7 @@ export { JobSchedule, describeSchedule } from "./schedule.js";
 export { POLLER_KIND_REGISTRY, parseFeed, rssKind, webhookPollKind } from "./kinds/index.js";
 export type { PollerServiceOptions } from "./poller-service.js";
 export type { DeliverToAgent, JobCounters, JobStatus, PollerDelivery, PollerJobInfo, RunResult, RunStatus } from "./types.js";
-export type { PollerJobConfig, PollersConfig, PollerSchedule } from "./pollers-config.js";
+export type { PollerJobConfig, PollersConfig, PollerSchedule } from "../config/index.js";
 export type { BreakerState, JobState } from "./poller-state.js";
 export type { PollErrorClass } from "./poll-error.js";
 export type { FeedRequest, FeedResponse, FetchLimits } from "./http-fetch.js";

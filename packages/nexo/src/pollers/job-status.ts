@@ -1,5 +1,5 @@
 import type { JobState } from "./poller-state.js";
-import type { PollerJobConfig } from "./pollers-config.js";
+import type { PollerJobConfig } from "../config/index.js";
 import { describeSchedule } from "./schedule.js";
 import type { JobCounters, JobStatus } from "./types.js";
 

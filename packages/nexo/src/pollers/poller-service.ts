@@ -13,7 +13,7 @@ import { configError, PollError, toPollError, type PollErrorClass } from "./poll
 import { PollerMetrics } from "./poller-metrics.js";
 import { emptyState, PollerStateStore, type JobState } from "./poller-state.js";
 import { describeJob } from "./job-status.js";
-import type { PollerJobConfig, PollersConfig } from "./pollers-config.js";
+import type { PollerJobConfig, PollersConfig } from "../config/index.js";
 import { JobSchedule } from "./schedule.js";
 import { Semaphore } from "./semaphore.js";
 import type { DeliverToAgent, JobCounters, JobStatus, RunResult, RunStatus } from "./types.js";

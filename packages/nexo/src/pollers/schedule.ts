@@ -1,5 +1,5 @@
 import { Cron } from "croner";
-import type { PollerSchedule } from "./pollers-config.js";
+import type { PollerSchedule } from "../config/index.js";
 
 /**
  * When a job runs next. `every_secs` counts from the end of the previous run

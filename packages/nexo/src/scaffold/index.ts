@@ -1,4 +1,4 @@
-export { assetsRoot, checkoutRoot, examplesDir, isPackedAssets, packageRoot, templatesDir, vectorsDir } from "./assets.js";
+export { assetsRoot, checkoutRoot, examplesDir, isPackedAssets, packageRoot, templatesDir, vectorsDir } from "../util/index.js";
 export { prepareAssets } from "./prepare-assets.js";
 export { SCAFFOLD_LANGS, scaffoldPlugin } from "./scaffold-plugin.js";
 export { buildSdkArtifact, sdkArtifact, SDK_DIST_DIR } from "./sdk-artifacts.js";

@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, re
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { ID_PATTERN } from "../manifest/index.js";
-import { templatesDir } from "./assets.js";
+import { templatesDir } from "../util/index.js";
 import { runStep } from "./run-step.js";
 import { sdkArtifact, type SdkArtifact } from "./sdk-artifacts.js";
 

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { assetsRoot, checkoutRoot, isPackedAssets } from "./assets.js";
+import { assetsRoot, checkoutRoot, isPackedAssets } from "../util/index.js";
 import { runStep } from "./run-step.js";
 
 /** The SDK languages, one artifact each. */

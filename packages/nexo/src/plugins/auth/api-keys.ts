@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { Principal } from "../../app/types.js";
-import { digestText } from "../../util/digest.js";
+import type { Principal } from "../../app/index.js";
+import { digestText } from "../../util/index.js";
 
 /** Hash algorithms accepted for stored API keys. */
 export type ApiKeyHashAlgorithm = "sha256" | "sha512";

@@ -1,13 +1,13 @@
 import type { KeyObject } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Nexo } from "../../app/nexo.js";
-import type { Principal } from "../../app/types.js";
+import type { Nexo } from "../../app/index.js";
+import type { Principal } from "../../app/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError, type OptionCheck } from "../option-checks.js";
 import { compilePathPatterns, pathOf } from "../path-match.js";
-import { ApiKeyVerifier, apiKeyFromHeaders, hashApiKey, isApiKeyHash, type ApiKeyEntry } from "./api-keys.js";
+import { ApiKeyVerifier, apiKeyFromHeaders, hashApiKey, type ApiKeyEntry } from "./api-keys.js";
 import { AuthFailure, challenge } from "./auth-error.js";
 import { algorithmsForKey, importStaticKey, JwtVerifier, type KeySource } from "./jwt-verifier.js";
 import { isSecureOrLoopback } from "./oidc-discovery.js";

@@ -1,6 +1,6 @@
 import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
-import type { Principal } from "../../app/types.js";
+import type { Principal } from "../../app/index.js";
 import { AuthFailure } from "./auth-error.js";
 import { discoverOidc } from "./oidc-discovery.js";
 

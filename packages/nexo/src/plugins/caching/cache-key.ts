@@ -1,4 +1,4 @@
-import { digestText } from "../../util/digest.js";
+import { digestText } from "../../util/index.js";
 
 /** Deeper than this is treated as cyclic (cheaper than tracking every object on the path). */
 const MAX_DEPTH = 256;

@@ -1,5 +1,5 @@
-import type { Nexo } from "../../app/nexo.js";
-import type { WorkflowCall } from "../../app/types.js";
+import type { Nexo } from "../../app/index.js";
+import type { WorkflowCall } from "../../app/index.js";
 import type { Logger } from "../../log/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check } from "../option-checks.js";

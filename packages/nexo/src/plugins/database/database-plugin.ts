@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Nexo } from "../../app/nexo.js";
-import type { WorkflowCompletedEvent, WorkflowFailedEvent, WorkflowStartedEvent } from "../../app/types.js";
+import type { Nexo } from "../../app/index.js";
+import type { WorkflowCompletedEvent, WorkflowFailedEvent, WorkflowStartedEvent } from "../../app/index.js";
 import { ErrorCodes } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 import { createStore, redactUrl, type Row, type SqlValue, type Store } from "../../store/index.js";

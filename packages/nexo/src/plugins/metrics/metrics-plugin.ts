@@ -1,4 +1,4 @@
-import type { Nexo } from "../../app/nexo.js";
+import type { Nexo } from "../../app/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 
 /** What `MetricsPlugin.getMetrics()` returns: seed 004's keys, durations in seconds. */

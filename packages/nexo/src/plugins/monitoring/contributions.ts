@@ -1,6 +1,6 @@
 import type { Registry } from "prom-client";
-import type { Nexo } from "../../app/nexo.js";
-import type { Unsubscribe } from "../../app/types.js";
+import type { Nexo } from "../../app/index.js";
+import type { Unsubscribe } from "../../app/index.js";
 
 // Per app, so several apps in one process never see each other's metrics.
 const contributed = new WeakMap<Nexo, Set<Registry>>();

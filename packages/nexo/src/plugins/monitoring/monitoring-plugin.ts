@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
-import type { Nexo } from "../../app/nexo.js";
+import type { Nexo } from "../../app/index.js";
 import type { Logger } from "../../log/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError } from "../option-checks.js";
@@ -23,7 +23,7 @@ export interface MonitoringOptions {
 const SPECS: OptionSpecs<MonitoringOptions> = {
   backend: check.oneOf(["prometheus"] as const),
   interval: check.number(1, 86_400),
-  path: check.string(2, /^\/[A-Za-z0-9._~\/-]*$/, "a route path such as /metrics"),
+  path: check.string(2, /^\/[A-Za-z0-9._~/-]*$/, "a route path such as /metrics"),
   processMetrics: check.bool(),
   buckets: (v, p) => {
     const b = check.array(check.number(0.000001, 86_400), 64)(v, p);

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Nexo } from "../../app/nexo.js";
+import type { Nexo } from "../../app/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError, type OptionCheck } from "../option-checks.js";

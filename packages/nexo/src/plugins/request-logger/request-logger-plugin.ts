@@ -1,4 +1,4 @@
-import type { Nexo } from "../../app/nexo.js";
+import type { Nexo } from "../../app/index.js";
 import type { Logger } from "../../log/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check } from "../option-checks.js";

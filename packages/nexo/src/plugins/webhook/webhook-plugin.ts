@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Nexo } from "../../app/nexo.js";
-import type { WorkflowCompletedEvent, WorkflowFailedEvent } from "../../app/types.js";
+import type { Nexo } from "../../app/index.js";
+import type { WorkflowCompletedEvent, WorkflowFailedEvent } from "../../app/index.js";
 import type { Logger } from "../../log/index.js";
 import { NEXO_VERSION } from "../../version.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";

@@ -29,7 +29,8 @@ export function registerMcpCommand(program: Command): void {
       const guard = installStdoutGuard();
       const frames = new Writable({
         write(chunk: Buffer | string, _enc, cb) {
-          guard.rawWrite(typeof chunk === "string" ? chunk : chunk.toString("utf8")) ? cb() : process.stdout.once("drain", () => cb());
+          if (guard.rawWrite(typeof chunk === "string" ? chunk : chunk.toString("utf8"))) cb();
+          else process.stdout.once("drain", () => cb());
         },
       });
       const loaded = loadConfig(opts.config ?? program.opts<{ config?: string }>().config, process.cwd(), { emptyStateDir: defaultMcpStateDir() });

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { Nexo } from "../../app/nexo.js";
-import type { Principal } from "../../app/types.js";
+import type { Nexo } from "../../app/index.js";
+import type { Principal } from "../../app/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "./error-reply.js";
 import { installJsonBodyParser } from "./json-body.js";

@@ -1,4 +1,4 @@
-import type { WorkflowInfo } from "../../app/types.js";
+import type { WorkflowInfo } from "../../app/index.js";
 
 /** Extra paths a surface contributes to the OpenAPI document (e.g. the tools routes). */
 export type OpenApiPaths = Record<string, Record<string, unknown>>;

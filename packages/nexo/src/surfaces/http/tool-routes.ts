@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { Nexo } from "../../app/nexo.js";
+import type { Nexo } from "../../app/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { SESSION_HEADER } from "./http-api.js";
 

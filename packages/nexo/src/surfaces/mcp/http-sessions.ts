@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { Nexo } from "../../app/nexo.js";
+import type { Nexo } from "../../app/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { createMcpSession, type McpSession } from "./mcp-server.js";
 import { checkMcpOrigin } from "./origin-check.js";

@@ -1,9 +1,9 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
-import type { Nexo } from "../../app/nexo.js";
-import type { Principal } from "../../app/types.js";
+import type { Nexo } from "../../app/index.js";
+import type { Principal } from "../../app/index.js";
 import { ErrorCodes, isNexoError, NexoError } from "../../errors.js";
-import { MAX_JSON_DEPTH, valueDepthExceeds } from "../http/json-body.js";
+import { MAX_JSON_DEPTH, valueDepthExceeds } from "../http/index.js";
 import { toMcpError, toMcpResult } from "./to-mcp-result.js";
 
 /** One MCP server session bound to an app, and how to release it. */

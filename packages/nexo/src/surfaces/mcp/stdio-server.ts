@@ -1,6 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { Nexo } from "../../app/nexo.js";
+import type { Nexo } from "../../app/index.js";
 import { createMcpSession } from "./mcp-server.js";
 
 /** Options of `serveMcpStdio`. */

@@ -1,5 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { ToolContent, ToolResult } from "../../app/tools/index.js";
+import type { ToolContent, ToolResult } from "../../app/index.js";
 import type { NexoError } from "../../errors.js";
 
 /** Content item types MCP clients accept (ContentBlock); anything else is sent as its JSON text. */

@@ -1,4 +1,4 @@
-import type { LlmConfig, LlmProviderConfig } from "./types.js";
+import type { LlmConfig, LlmProviderConfig } from "../llm/index.js";
 
 /** JSON Schema of nexo.yaml's `llm:` section. */
 export const llmConfigSchema = {

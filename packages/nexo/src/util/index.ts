@@ -1,0 +1,3 @@
+export { digestText } from "./digest.js";
+export { assetsRoot, checkoutRoot, examplesDir, isPackedAssets, packageRoot, templatesDir, vectorsDir } from "./assets.js";
+export type { DigestAlgorithm } from "./digest.js";
