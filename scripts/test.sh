@@ -9,8 +9,10 @@ fi
 npm run build --silent
 
 status=0
-# Static checks first (they take seconds): sources and tests type-checked together.
+# Static checks first (seconds each): sources and tests type-checked together, lint (folder boundaries included), format.
 npx tsc -p tsconfig.test.json || status=$?
+npm run --silent lint || status=$?
+npm run --silent format:check || status=$?
 mapfile -t all < <(find packages conformance examples -path '*/node_modules' -prune -o -name '*.test.ts' -print 2>/dev/null | sort)
 # The longest files start first, so the run does not end waiting on one of them alone.
 slow='/install/packaged-install|/conformance/bad-plugins|/conformance/examples|/hostile/flood'

@@ -74,6 +74,7 @@ export class BotApi {
       if (signal.aborted) throw err;
       // undici's "fetch failed" keeps the reason in `cause` (e.g. ECONNREFUSED host:port); never the URL.
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      // eslint-disable-next-line preserve-caught-error -- the caught error names the URL, which holds the bot token
       throw new Error(`${method}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
     }
     if (!body || body.ok !== true) {

@@ -11,7 +11,6 @@ import {
   replyTopic,
   toolDefToJson,
   toolTopic,
-  type ToolContext,
   type ToolDef,
   type ToolHandlerWithContext,
   type ToolInvocation,

@@ -98,7 +98,7 @@ export async function startFakeLlm(t: TestContext): Promise<FakeLlm> {
     const parts: Buffer[] = [];
     req.on("data", (c: Buffer) => parts.push(c));
     req.on("end", () => {
-      let body: Record<string, any> = {};
+      let body: Record<string, any>;
       try {
         body = JSON.parse(Buffer.concat(parts).toString("utf8") || "{}");
       } catch {

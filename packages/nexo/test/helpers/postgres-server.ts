@@ -82,7 +82,7 @@ function initCluster(bin: string, ids: { uid: number; gid: number } | null): str
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? "";
-    throw new Error(`initdb failed: ${stderr.trim() || (err as Error).message}`);
+    throw new Error(`initdb failed: ${stderr.trim() || (err as Error).message}`, { cause: err });
   }
   return dir;
 }

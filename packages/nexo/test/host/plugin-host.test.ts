@@ -78,7 +78,7 @@ test("host - handshake refuses a plugin that reports another id, and does not re
 });
 
 test("host - handshake refuses a plugin advertising a tool it did not declare", async (t) => {
-  const { host, add } = setup(t);
+  const { add } = setup(t);
   const sup = add({ id: "tooly", mode: "undeclared-tool" });
   await assert.rejects(sup.start(), (err) => isNexoError(err, ErrorCodes.HOST_TOOL_UNDECLARED));
   assert.equal(sup.status().state, "failed");

@@ -21,7 +21,7 @@ async function waitWith(check: () => boolean | Promise<boolean>, what: string, c
   try {
     await waitFor(check, what, timeoutMs, 250);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${context()}`);
+    throw new Error(`${(err as Error).message}\n${context()}`, { cause: err });
   }
 }
 
