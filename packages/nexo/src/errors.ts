@@ -34,7 +34,6 @@ export const ErrorCodes = {
   HOST_PLUGIN_RESTARTED: "NEXO_ERR_HOST_PLUGIN_RESTARTED",
   HOST_REQUEST_TIMEOUT: "NEXO_ERR_HOST_REQUEST_TIMEOUT",
   HOST_QUEUE_FULL: "NEXO_ERR_HOST_QUEUE_FULL",
-  HOST_TOPIC_DENIED: "NEXO_ERR_HOST_TOPIC_DENIED",
   HOST_PLUGIN_NOT_FOUND: "NEXO_ERR_HOST_PLUGIN_NOT_FOUND",
   HOST_PLUGIN_NOT_RUNNING: "NEXO_ERR_HOST_PLUGIN_NOT_RUNNING",
   HOST_DUPLICATE_PLUGIN: "NEXO_ERR_HOST_DUPLICATE_PLUGIN",
@@ -56,7 +55,6 @@ export const ErrorCodes = {
   WORKFLOW_INVALID_INPUT: "NEXO_ERR_WORKFLOW_INVALID_INPUT",
   WORKFLOW_FAILED: "NEXO_ERR_WORKFLOW_FAILED",
   PLUGIN_DUPLICATE: "NEXO_ERR_PLUGIN_DUPLICATE",
-  PLUGIN_NOT_FOUND: "NEXO_ERR_PLUGIN_NOT_FOUND",
   PLUGIN_SETUP_FAILED: "NEXO_ERR_PLUGIN_SETUP_FAILED",
   PLUGIN_HOOK_TIMEOUT: "NEXO_ERR_PLUGIN_HOOK_TIMEOUT",
   WORKFLOW_INVALID_DEFINITION: "NEXO_ERR_WORKFLOW_INVALID_DEFINITION",
@@ -141,8 +139,117 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/** How an error leaves the daemon: the HTTP status of a reply that ends with it, and its contract code where it has one. */
+export interface ErrorWire {
+  readonly status: number;
+  /** JSON-RPC error code from the contract's bands (the -334xx tool band: RpcErrorCodes in contract/rpc-errors.ts). */
+  readonly rpc?: number;
+}
+
+/**
+ * The catalogue's wire columns: one row for each code a request may end with,
+ * the only place an error's HTTP status and contract code are decided (code and
+ * status kept together, as fastify's lib/errors.js does). A code without a row
+ * is an internal failure: HTTP 500, its message kept out of the reply.
+ */
+const WIRE: Partial<Record<ErrorCode, ErrorWire>> = {
+  [ErrorCodes.WORKFLOW_NOT_FOUND]: { status: 404 },
+  [ErrorCodes.WORKFLOW_INVALID_INPUT]: { status: 400 },
+  [ErrorCodes.WORKFLOW_ABORTED]: { status: 503 },
+  [ErrorCodes.APP_STOPPED]: { status: 503 },
+  [ErrorCodes.HTTP_BAD_REQUEST]: { status: 400 },
+  [ErrorCodes.HTTP_NOT_FOUND]: { status: 404 },
+  [ErrorCodes.HTTP_PAYLOAD_TOO_LARGE]: { status: 413 },
+  [ErrorCodes.HTTP_UNSUPPORTED_MEDIA_TYPE]: { status: 415 },
+  [ErrorCodes.HTTP_JSON_TOO_DEEP]: { status: 400 },
+  [ErrorCodes.AUTH_UNAUTHENTICATED]: { status: 401 },
+  [ErrorCodes.AUTH_INVALID_REQUEST]: { status: 400 },
+  [ErrorCodes.AUTH_UNAVAILABLE]: { status: 503 },
+  [ErrorCodes.RATE_LIMITED]: { status: 429 },
+  [ErrorCodes.HOST_PLUGIN_RESTARTED]: { status: 503 },
+  [ErrorCodes.HOST_PLUGIN_NOT_RUNNING]: { status: 503 },
+  [ErrorCodes.TOOL_NOT_FOUND]: { status: 404, rpc: -33401 },
+  [ErrorCodes.TOOL_INVALID_ARGS]: { status: 400, rpc: -33402 },
+  [ErrorCodes.TOOL_EXECUTION_FAILED]: { status: 502, rpc: -33403 },
+  [ErrorCodes.TOOL_UNAVAILABLE]: { status: 503, rpc: -33404 },
+  [ErrorCodes.TOOL_PLUGIN_EXITED]: { status: 503, rpc: -33404 },
+  [ErrorCodes.TOOL_DENIED]: { status: 403, rpc: -33405 },
+  // Not a contract condition: the host gave up waiting. -33403 is what a plugin-side deadline would say.
+  [ErrorCodes.TOOL_TIMEOUT]: { status: 504, rpc: -33403 },
+  [ErrorCodes.MCP_ORIGIN_DENIED]: { status: 403 },
+  [ErrorCodes.MCP_SESSION_LIMIT]: { status: 503 },
+  [ErrorCodes.PROXY_PLUGIN_DOWN]: { status: 502 },
+  [ErrorCodes.PROXY_UPSTREAM_FAILED]: { status: 502 },
+  [ErrorCodes.PROXY_NOT_READY]: { status: 503 },
+  [ErrorCodes.PROXY_TIMEOUT]: { status: 504 },
+};
+
+/** The catalogue's wire row for `code`: its HTTP status and contract code, or undefined for an internal failure. */
+export function errorWire(code: ErrorCode): ErrorWire | undefined {
+  return WIRE[code];
+}
+
+/** One broken rule in a value the caller sent; `path` is a JSON Pointer ("" = the whole value). The one shape every validator reports. */
+export interface Violation {
+  path: string;
+  message: string;
+}
+
+/** `details.data` of the tool family: what a caller branches on. */
+export interface ToolErrorData {
+  tool: string;
+  /** Every broken rule of the arguments (NEXO_ERR_TOOL_INVALID_ARGS). */
+  violations?: Violation[];
+  /** When to try again (NEXO_ERR_TOOL_UNAVAILABLE, NEXO_ERR_TOOL_PLUGIN_EXITED). */
+  retryAfterMs?: number;
+  /** The plugin's own error `data`, when it sent one. */
+  pluginData?: unknown;
+  /** The nesting limit the arguments broke, when that was the problem. */
+  maxDepth?: number;
+}
+
+/** `details.data` of the workflow family. */
+export interface WorkflowErrorData {
+  workflow: string;
+  /** Every broken rule of the inputs (NEXO_ERR_WORKFLOW_INVALID_INPUT). */
+  violations?: Violation[];
+}
+
+/** `details.data` of refusals that say when to come back (429 and 503 replies carry it as Retry-After). */
+export interface RetryErrorData {
+  retryAfterMs: number;
+}
+
+/** `details.data` of store failures: the driver's own code (SQLSTATE, SQLITE_*), for telling causes apart. */
+export interface StoreErrorData {
+  driverCode?: string;
+}
+
+/**
+ * The type of `details.data` per code, for the codes whose data callers read.
+ * `isNexoError(err, code)` narrows to it; a code not listed has `unknown` data.
+ */
+export interface ErrorDataByCode {
+  [ErrorCodes.WORKFLOW_NOT_FOUND]: WorkflowErrorData;
+  [ErrorCodes.WORKFLOW_INVALID_INPUT]: WorkflowErrorData & { violations: Violation[] };
+  [ErrorCodes.TOOL_NOT_FOUND]: ToolErrorData;
+  [ErrorCodes.TOOL_INVALID_ARGS]: ToolErrorData;
+  [ErrorCodes.TOOL_EXECUTION_FAILED]: ToolErrorData;
+  [ErrorCodes.TOOL_UNAVAILABLE]: ToolErrorData;
+  [ErrorCodes.TOOL_PLUGIN_EXITED]: ToolErrorData;
+  [ErrorCodes.TOOL_DENIED]: ToolErrorData;
+  [ErrorCodes.TOOL_TIMEOUT]: ToolErrorData;
+  [ErrorCodes.RATE_LIMITED]: RetryErrorData;
+  [ErrorCodes.MCP_SESSION_LIMIT]: RetryErrorData;
+  [ErrorCodes.STORE_QUERY]: StoreErrorData;
+  [ErrorCodes.STORE_CONNECT]: StoreErrorData;
+}
+
+/** The `details.data` type of code `C` (`unknown` for codes without typed data, and for the union of all codes). */
+export type ErrorData<C extends ErrorCode> = C extends keyof ErrorDataByCode ? ErrorDataByCode[C] : unknown;
+
 /** Fields callers branch on; all optional. */
-export interface NexoErrorDetails {
+export interface NexoErrorDetails<D = unknown> {
   pluginId?: string;
   topic?: string;
   exitCode?: number | null;
@@ -150,35 +257,50 @@ export interface NexoErrorDetails {
   file?: string;
   field?: string;
   rule?: string;
+  /** Only where the status is not the catalogue's (a framework's own 4xx); otherwise read `NexoError.httpStatus`. */
   httpStatus?: number;
+  /** The contract code; set from the catalogue when the code has one and the caller gave none. */
   rpcCode?: number;
-  data?: unknown;
+  data?: D;
   cause?: unknown;
 }
 
 /** Base error for everything nexo throws on purpose. */
-export class NexoError extends Error {
-  readonly code: ErrorCode;
-  readonly details: NexoErrorDetails;
+export class NexoError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly details: NexoErrorDetails<ErrorData<C>>;
 
-  constructor(code: ErrorCode, message: string, details: NexoErrorDetails = {}) {
+  constructor(code: C, message: string, details: NexoErrorDetails<ErrorData<C>> = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "NexoError";
     this.code = code;
-    this.details = details;
+    const rpc = WIRE[code]?.rpc;
+    this.details = rpc !== undefined && details.rpcCode === undefined ? { ...details, rpcCode: rpc } : details;
   }
 
   get pluginId(): string | undefined {
     return this.details.pluginId;
   }
 
-  toJSON(): { code: ErrorCode; message: string } & Omit<NexoErrorDetails, "cause"> {
+  /** The HTTP status a reply ending with this error carries: the catalogue's, or 500 for a code it does not list. */
+  get httpStatus(): number {
+    return this.details.httpStatus ?? WIRE[this.code]?.status ?? 500;
+  }
+
+  /** True when the catalogue lists the code (or it carries a framework's 4xx), so its message may be shown to the client. */
+  get isPublic(): boolean {
+    return WIRE[this.code] !== undefined || (this.details.httpStatus !== undefined && this.details.httpStatus < 500);
+  }
+
+  toJSON(): { code: C; message: string } & Omit<NexoErrorDetails<ErrorData<C>>, "cause"> {
     const { cause: _cause, ...rest } = this.details;
     return { code: this.code, message: this.message, ...rest };
   }
 }
 
-/** True when `err` is a NexoError carrying `code`. */
+/** True when `err` is a NexoError carrying `code` (its `details.data` then has that code's type). */
+export function isNexoError<C extends ErrorCode>(err: unknown, code: C): err is NexoError<C>;
+export function isNexoError(err: unknown): err is NexoError;
 export function isNexoError(err: unknown, code?: ErrorCode): err is NexoError {
   return err instanceof NexoError && (code === undefined || err.code === code);
 }

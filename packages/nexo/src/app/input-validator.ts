@@ -1,14 +1,11 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import formatsModule from "ajv-formats";
-import { ErrorCodes, NexoError } from "../errors.js";
+import { ErrorCodes, NexoError, type Violation } from "../errors.js";
 import { errorMessage } from "./deadline.js";
 import type { WorkflowInputs } from "./types.js";
 
-/** One failed rule in a workflow's inputs; `path` is a JSON Pointer ("" = the whole object). */
-export interface InputViolation {
-  path: string;
-  message: string;
-}
+/** One failed rule in a workflow's inputs or a tool's arguments (the catalogue's Violation). */
+export type InputViolation = Violation;
 
 /** Checks inputs; throws NEXO_ERR_WORKFLOW_INVALID_INPUT listing every violation. */
 export type InputCheck = (inputs: WorkflowInputs) => void;
@@ -49,7 +46,7 @@ export class InputValidator {
 /** The error for bad inputs: the message lists each violation, `details.data.violations` carries them. */
 export function invalidInput(name: string, violations: InputViolation[]): NexoError {
   const list = violations.map((v) => `${v.path || "/"} ${v.message}`).join("; ");
-  return new NexoError(ErrorCodes.WORKFLOW_INVALID_INPUT, `invalid inputs for workflow "${name}": ${list}`, { httpStatus: 400, data: { workflow: name, violations } });
+  return new NexoError(ErrorCodes.WORKFLOW_INVALID_INPUT, `invalid inputs for workflow "${name}": ${list}`, { data: { workflow: name, violations } });
 }
 
 /** One ajv error as a violation pointing at the offending property (shared with the tool registry). */

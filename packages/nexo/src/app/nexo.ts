@@ -217,11 +217,11 @@ export class Nexo {
    */
   async executeWorkflow(name: string, inputs: unknown = {}, options: ExecuteWorkflowOptions = {}): Promise<unknown> {
     if (this.appState === "stopping" || this.appState === "stopped") {
-      throw new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; workflow "${name}" not run`, { httpStatus: 503 });
+      throw new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; workflow "${name}" not run`);
     }
     const entry = this.workflows.get(name);
     if (!entry) {
-      throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { httpStatus: 404, data: { workflow: name } });
+      throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { data: { workflow: name } });
     }
     assertInputsObject(name, inputs);
     const execution = new Execution(name, options.sessionId ?? null, options.channel ?? "local", this);
@@ -324,7 +324,7 @@ export class Nexo {
    */
   callTool(name: string, args: unknown = {}, options: CallToolOptions = {}): Promise<ToolResult> {
     if (this.appState === "stopping" || this.appState === "stopped") {
-      return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; tool "${name}" not called`, { httpStatus: 503 }));
+      return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; tool "${name}" not called`));
     }
     return this.tools.call(name, args, options);
   }

@@ -66,7 +66,7 @@ export class BrokerRequests {
     const subscriberId = this.subscriberFor(topic);
     if (subscriberId === undefined) {
       return Promise.reject(
-        new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${this.pluginKey} has not subscribed to ${topic} (yet); retry shortly`, { pluginId: this.pluginKey, topic, httpStatus: 503 }),
+        new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${this.pluginKey} has not subscribed to ${topic} (yet); retry shortly`, { pluginId: this.pluginKey, topic }),
       );
     }
     if (this.pending.size >= MAX_PENDING_BROKER_REQUESTS) {

@@ -100,8 +100,8 @@ export class BrokerHttpMount {
       if (retry) reply.header("retry-after", RETRY_AFTER_SECONDS);
       const err =
         state === "starting"
-          ? new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${key} is starting; retry shortly`, { pluginId: key, httpStatus: 503 })
-          : new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} is down (${state}); see \`nexo plugin status ${key}\``, { pluginId: key, httpStatus: 502 });
+          ? new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${key} is starting; retry shortly`, { pluginId: key })
+          : new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} is down (${state}); see \`nexo plugin status ${key}\``, { pluginId: key });
       return void reply.send(err);
     }
     const body = await this.readBody(request, reply);
@@ -135,7 +135,6 @@ export class BrokerHttpMount {
       return void reply.send(
         new NexoError(ErrorCodes.PROXY_UPSTREAM_FAILED, `plugin ${key} answered ${this.topic} with a bad reply: ${checked} (expected {status, headers: [[name, value]], body_base64})`, {
           pluginId: key,
-          httpStatus: 502,
         }),
       );
     }
@@ -197,18 +196,18 @@ export class BrokerHttpMount {
     switch (err.code) {
       case ErrorCodes.HOST_REQUEST_TIMEOUT:
         this.log.warn({ timeoutMs: this.options.timeoutMs }, "plugin did not answer the HTTP request in time: 504");
-        return new NexoError(ErrorCodes.PROXY_TIMEOUT, `plugin ${key} did not answer within ${this.options.timeoutMs / 1000} s ([plugin.http] timeout_seconds)`, { pluginId: key, httpStatus: 504 });
+        return new NexoError(ErrorCodes.PROXY_TIMEOUT, `plugin ${key} did not answer within ${this.options.timeoutMs / 1000} s ([plugin.http] timeout_seconds)`, { pluginId: key });
       case ErrorCodes.PROXY_NOT_READY:
       case ErrorCodes.HOST_QUEUE_FULL:
         reply.header("retry-after", RETRY_AFTER_SECONDS);
-        return new NexoError(ErrorCodes.PROXY_NOT_READY, err.message, { pluginId: key, httpStatus: 503 });
+        return new NexoError(ErrorCodes.PROXY_NOT_READY, err.message, { pluginId: key });
       case ErrorCodes.HOST_PLUGIN_RESTARTED:
       case ErrorCodes.HOST_PLUGIN_EXITED:
       case ErrorCodes.HOST_PLUGIN_NOT_RUNNING:
         this.log.warn({ err: err.message }, "plugin went down during an HTTP request: 502");
-        return new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} went down before answering (${err.message}); see \`nexo plugin status ${key}\``, { pluginId: key, httpStatus: 502 });
+        return new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} went down before answering (${err.message}); see \`nexo plugin status ${key}\``, { pluginId: key });
       default:
-        return new NexoError(ErrorCodes.PROXY_UPSTREAM_FAILED, `plugin ${key}: ${err.message}`, { pluginId: key, httpStatus: 502, cause: err });
+        return new NexoError(ErrorCodes.PROXY_UPSTREAM_FAILED, `plugin ${key}: ${err.message}`, { pluginId: key, cause: err });
     }
   }
 }

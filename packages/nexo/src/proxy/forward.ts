@@ -201,7 +201,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (err.code === "UND_ERR_HEADERS_TIMEOUT") {
       options.logger.warn({ plugin: pluginKey, timeoutMs: options.timeoutMs, method, requestId: this.requestId }, "plugin did not answer in time: 504");
       return this.fail(
-        new NexoError(ErrorCodes.PROXY_TIMEOUT, `plugin ${pluginKey} did not answer within ${options.timeoutMs / 1000} s ([plugin.http] timeout_seconds)`, { pluginId: pluginKey, httpStatus: 504 }),
+        new NexoError(ErrorCodes.PROXY_TIMEOUT, `plugin ${pluginKey} did not answer within ${options.timeoutMs / 1000} s ([plugin.http] timeout_seconds)`, { pluginId: pluginKey }),
       );
     }
     const why = causeCode(err);
@@ -209,7 +209,6 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.fail(
       new NexoError(ErrorCodes.PROXY_UPSTREAM_FAILED, `plugin ${pluginKey} at ${hostHeader(options.host, options.port)} could not be reached (${why}); see \`nexo plugin status ${pluginKey}\``, {
         pluginId: pluginKey,
-        httpStatus: 502,
       }),
     );
   }

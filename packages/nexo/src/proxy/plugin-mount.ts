@@ -178,17 +178,17 @@ export class PluginMount {
       return {
         ok: false,
         retryAfter: true,
-        error: new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${key} is running but GET ${this.options.healthPath} has not answered 2xx yet; retry shortly`, { pluginId: key, httpStatus: 503 }),
+        error: new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${key} is running but GET ${this.options.healthPath} has not answered 2xx yet; retry shortly`, { pluginId: key }),
       };
     }
     if (state === "starting") {
-      return { ok: false, retryAfter: true, error: new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${key} is starting; retry shortly`, { pluginId: key, httpStatus: 503 }) };
+      return { ok: false, retryAfter: true, error: new NexoError(ErrorCodes.PROXY_NOT_READY, `plugin ${key} is starting; retry shortly`, { pluginId: key }) };
     }
     if (state === "restarting") {
       return {
         ok: false,
         retryAfter: true,
-        error: new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} is down (it exited and is being restarted); retry shortly`, { pluginId: key, httpStatus: 502 }),
+        error: new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} is down (it exited and is being restarted); retry shortly`, { pluginId: key }),
       };
     }
     // Not sup.status(): that asks this mount for its route line.
@@ -198,7 +198,6 @@ export class PluginMount {
       retryAfter: false,
       error: new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} is down (${state}${last ? `: ${last}` : ""}); see \`nexo plugin status ${key}\`, restart it with \`nexo plugin restart ${key}\``, {
         pluginId: key,
-        httpStatus: 502,
       }),
     };
   }

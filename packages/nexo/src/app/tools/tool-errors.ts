@@ -1,35 +1,13 @@
 import { RpcError, RpcErrorCodes } from "../../contract/index.js";
-import { ErrorCodes, NexoError, type ErrorCode } from "../../errors.js";
+import { ErrorCodes, NexoError, type ErrorCode, type ToolErrorData } from "../../errors.js";
 import type { InputViolation } from "../input-validator.js";
 
-/** What a caller branches on, in `err.details.data` of every tool error. */
-export interface ToolErrorData {
-  tool: string;
-  /** Every broken rule of the arguments (NEXO_ERR_TOOL_INVALID_ARGS). */
-  violations?: InputViolation[];
-  /** When to try again (NEXO_ERR_TOOL_UNAVAILABLE, NEXO_ERR_TOOL_PLUGIN_EXITED). */
-  retryAfterMs?: number;
-  /** The plugin's own error `data`, when it sent one. */
-  pluginData?: unknown;
-}
+/** What a caller branches on, in `err.details.data` of every tool error (defined with the catalogue). */
+export type { ToolErrorData };
 
-/** Contract code (-334xx) and HTTP status of each tool error code. */
-const WIRE: Partial<Record<ErrorCode, { rpc: number; http: number }>> = {
-  [ErrorCodes.TOOL_NOT_FOUND]: { rpc: RpcErrorCodes.TOOL_NOT_FOUND, http: 404 },
-  [ErrorCodes.TOOL_INVALID_ARGS]: { rpc: RpcErrorCodes.TOOL_INVALID_ARGS, http: 400 },
-  [ErrorCodes.TOOL_EXECUTION_FAILED]: { rpc: RpcErrorCodes.TOOL_EXECUTION_FAILED, http: 502 },
-  [ErrorCodes.TOOL_UNAVAILABLE]: { rpc: RpcErrorCodes.TOOL_UNAVAILABLE, http: 503 },
-  [ErrorCodes.TOOL_PLUGIN_EXITED]: { rpc: RpcErrorCodes.TOOL_UNAVAILABLE, http: 503 },
-  [ErrorCodes.TOOL_DENIED]: { rpc: RpcErrorCodes.TOOL_DENIED, http: 403 },
-  // Not a contract code: the host gave up waiting. -33403 is what a plugin-side deadline would say.
-  [ErrorCodes.TOOL_TIMEOUT]: { rpc: RpcErrorCodes.TOOL_EXECUTION_FAILED, http: 504 },
-};
-
-/** A NEXO_ERR_TOOL_* error with its contract code (`details.rpcCode`), HTTP status and `details.data` (ToolErrorData). */
+/** A NEXO_ERR_TOOL_* error with `details.data` (ToolErrorData); its contract code and HTTP status come from the catalogue (errors.ts). */
 export function toolError(code: ErrorCode, message: string, data: ToolErrorData, cause?: unknown): NexoError {
-  const wire = WIRE[code];
   return new NexoError(code, message, {
-    ...(wire ? { rpcCode: wire.rpc, httpStatus: wire.http } : {}),
     data,
     ...(cause !== undefined ? { cause } : {}),
   });

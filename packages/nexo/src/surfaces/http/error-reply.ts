@@ -1,40 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { uuidv7 } from "nexo-plugin-sdk";
-import { ErrorCodes, NexoError, type ErrorCode } from "../../errors.js";
-
-/** HTTP status for each error code a request can end with; anything else is a 500. */
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
-  [ErrorCodes.WORKFLOW_NOT_FOUND]: 404,
-  [ErrorCodes.WORKFLOW_INVALID_INPUT]: 400,
-  [ErrorCodes.WORKFLOW_ABORTED]: 503,
-  [ErrorCodes.APP_STOPPED]: 503,
-  [ErrorCodes.HTTP_BAD_REQUEST]: 400,
-  [ErrorCodes.HTTP_NOT_FOUND]: 404,
-  [ErrorCodes.HTTP_PAYLOAD_TOO_LARGE]: 413,
-  [ErrorCodes.HTTP_UNSUPPORTED_MEDIA_TYPE]: 415,
-  [ErrorCodes.HTTP_JSON_TOO_DEEP]: 400,
-  [ErrorCodes.AUTH_UNAUTHENTICATED]: 401,
-  [ErrorCodes.AUTH_INVALID_REQUEST]: 400,
-  [ErrorCodes.AUTH_UNAVAILABLE]: 503,
-  [ErrorCodes.TOOL_DENIED]: 403,
-  [ErrorCodes.RATE_LIMITED]: 429,
-  [ErrorCodes.TOOL_NOT_FOUND]: 404,
-  [ErrorCodes.TOOL_INVALID_ARGS]: 400,
-  [ErrorCodes.TOOL_UNAVAILABLE]: 503,
-  [ErrorCodes.TOOL_TIMEOUT]: 504,
-  [ErrorCodes.HOST_PLUGIN_RESTARTED]: 503,
-  [ErrorCodes.HOST_PLUGIN_NOT_RUNNING]: 503,
-  // tools and MCP (issue 6)
-  [ErrorCodes.TOOL_EXECUTION_FAILED]: 502,
-  [ErrorCodes.TOOL_PLUGIN_EXITED]: 503,
-  [ErrorCodes.MCP_ORIGIN_DENIED]: 403,
-  [ErrorCodes.MCP_SESSION_LIMIT]: 503,
-  // reverse proxy (src/proxy)
-  [ErrorCodes.PROXY_PLUGIN_DOWN]: 502,
-  [ErrorCodes.PROXY_UPSTREAM_FAILED]: 502,
-  [ErrorCodes.PROXY_NOT_READY]: 503,
-  [ErrorCodes.PROXY_TIMEOUT]: 504,
-};
+import { ErrorCodes, NexoError } from "../../errors.js";
 
 /** The body of every error response: a stable code, a message, and what the caller needs to fix the request. */
 export interface ErrorBody {
@@ -67,8 +33,8 @@ function fromFastify(err: FastifyError): NexoError | undefined {
 export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const known = err instanceof NexoError ? err : fromFastify(err as FastifyError);
   if (known) {
-    const status = known.details.httpStatus ?? STATUS_BY_CODE[known.code] ?? 500;
-    if (status >= 500 && !STATUS_BY_CODE[known.code]) return sendInternal(err, request, reply);
+    if (!known.isPublic) return sendInternal(err, request, reply);
+    const status = known.httpStatus;
     const body: ErrorBody = { error: { code: known.code, message: known.message } };
     const data = known.details.data as Record<string, unknown> | undefined;
     if (data && typeof data === "object" && "violations" in data) body.error.violations = data.violations;

@@ -36,7 +36,7 @@ export function registerToolRoutes(http: FastifyInstance, app: Nexo): void {
 
   http.get<{ Params: { name: string } }>("/tools/:name", async (request) => {
     const tool = app.getTool(request.params.name);
-    if (!tool) throw new NexoError(ErrorCodes.TOOL_NOT_FOUND, `no tool named "${request.params.name}"`, { httpStatus: 404, data: { tool: request.params.name } });
+    if (!tool) throw new NexoError(ErrorCodes.TOOL_NOT_FOUND, `no tool named "${request.params.name}"`, { data: { tool: request.params.name } });
     return tool;
   });
 

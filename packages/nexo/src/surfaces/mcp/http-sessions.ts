@@ -133,7 +133,7 @@ export function mountMcpHttp(app: Nexo, options: McpHttpOptions = {}): McpHttpEn
       // The client's own oldest session gives way before the global bound refuses anyone.
       if (sessions.size + pending >= maxSessions) makeRoomFor(client);
       if (sessions.size + pending >= maxSessions) {
-        throw new NexoError(ErrorCodes.MCP_SESSION_LIMIT, `too many MCP sessions open (${maxSessions}); close one or retry later`, { httpStatus: 503, data: { retryAfterMs: 1000 } });
+        throw new NexoError(ErrorCodes.MCP_SESSION_LIMIT, `too many MCP sessions open (${maxSessions}); close one or retry later`, { data: { retryAfterMs: 1000 } });
       }
       pending++;
       try {

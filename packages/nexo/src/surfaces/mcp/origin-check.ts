@@ -24,7 +24,7 @@ function hostnameOf(hostHeader: string): string {
 export function checkMcpOrigin(headers: { host?: string | undefined; origin?: string | undefined }, apiHost: string, allowedOrigins: readonly string[] = []): void {
   const boundToLoopback = isLoopbackHost(apiHost);
   if (boundToLoopback && headers.host && !isLoopbackHost(hostnameOf(headers.host))) {
-    throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `MCP requests must address this loopback server by a loopback name, not Host ${JSON.stringify(headers.host)}`, { httpStatus: 403 });
+    throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `MCP requests must address this loopback server by a loopback name, not Host ${JSON.stringify(headers.host)}`);
   }
   const origin = headers.origin;
   if (origin === undefined || origin === "") return;
@@ -32,9 +32,9 @@ export function checkMcpOrigin(headers: { host?: string | undefined; origin?: st
   try {
     url = new URL(origin);
   } catch {
-    throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `Origin ${JSON.stringify(origin)} is not a URL`, { httpStatus: 403 });
+    throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `Origin ${JSON.stringify(origin)} is not a URL`);
   }
   if (isLoopbackHost(url.hostname) || url.hostname === apiHost || allowedOrigins.includes(url.origin)) return;
   const also = allowedOrigins.length > 0 ? `, ${apiHost} and the configured mcp_allowed_origins` : ` and ${apiHost}; add it to api.mcp_allowed_origins to allow it`;
-  throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `Origin ${origin} may not use this MCP endpoint (only loopback origins${also})`, { httpStatus: 403 });
+  throw new NexoError(ErrorCodes.MCP_ORIGIN_DENIED, `Origin ${origin} may not use this MCP endpoint (only loopback origins${also})`);
 }
