@@ -11,8 +11,8 @@ let isoText = "";
 
 /**
  * A UUID v7 (RFC 9562) whose random bits come from a pooled buffer: one
- * getrandom call per 256 ids instead of one per id (the per-id call was a
- * fifth of a request's CPU on the HTTP hot path), formatted without
+ * getrandom call per 256 ids instead of one per id (the per-id call showed
+ * on the HTTP hot path: BENCHMARKS.md, HTTP API), formatted without
  * intermediate buffers. Ids are time-ordered and strictly increasing within a
  * millisecond: a 31-bit counter seeded from random bits (method 1, as the
  * `uuid` package's v7 does). The host uses this same generator for its own ids.

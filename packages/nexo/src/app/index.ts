@@ -2,6 +2,7 @@ export { Nexo } from "./nexo.js";
 export { WORKFLOW_NAME_PATTERN } from "./workflow-registry.js";
 export { WORKFLOW_EVENT_SOURCE } from "./workflow-events.js";
 export { runInPluginScope, currentPluginScope } from "./plugin-scope.js";
+export { ON_ABORTABLE } from "./abort-hook.js";
 export { NexusPlugin } from "./nexus-plugin.js";
 export type { PluginHealth } from "./nexus-plugin.js";
 export { PluginManager, PLUGIN_NAME_PATTERN } from "./plugin-manager.js";

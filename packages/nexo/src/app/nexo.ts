@@ -18,6 +18,7 @@ import { Execution } from "./execution.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import type { NexusPlugin } from "./nexus-plugin.js";
+import { ON_ABORTABLE } from "./abort-hook.js";
 import { removePluginContributions } from "./plugin-contributions.js";
 import { PluginManager } from "./plugin-manager.js";
 import { subprocessHealth } from "./subprocess-health.js";
@@ -233,7 +234,7 @@ export class Nexo {
       if (external.aborted) execution.abort(external.reason);
       else external.addEventListener("abort", (onExternalAbort = () => execution.abort(external.reason)), { once: true });
     }
-    options.onAbortable?.((reason) => execution.abort(reason));
+    options[ON_ABORTABLE]?.((reason) => execution.abort(reason));
     const call: WorkflowCall = { workflowName: name, inputs, context: execution };
     const done = runMiddleware(this.middleware.fns, call, (c) => this.runHandler(entry, c));
     execution.done = done;
@@ -293,7 +294,6 @@ export class Nexo {
   /** True when a workflow hook is registered, or the broker has (or cannot rule out) a subscriber for one of the lifecycle topics. */
   private isObserved(topics: WorkflowEntry["topics"]): boolean {
     if (this.startedHooks.size + this.completedHooks.size + this.failedHooks.size > 0) return true;
-    if (!this.broker.hasSubscribers) return true;
     return this.broker.hasSubscribers(topics.started) || this.broker.hasSubscribers(topics.completed) || this.broker.hasSubscribers(topics.failed);
   }
 

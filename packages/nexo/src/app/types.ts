@@ -3,6 +3,7 @@ import type { Broker } from "../broker/index.js";
 import type { SandboxOperatorConfig } from "../host/sandbox/index.js";
 import type { HostTimeouts } from "../host/index.js";
 import type { Logger } from "../log/index.js";
+import type { ON_ABORTABLE } from "./abort-hook.js";
 import type { Nexo } from "./nexo.js";
 
 /** Options of `new Nexo(...)`; every field has a default. */
@@ -117,12 +118,8 @@ export interface ExecuteWorkflowOptions {
   headers?: Record<string, string | string[] | undefined>;
   /** Abort this execution (e.g. the HTTP client went away). */
   signal?: AbortSignal;
-  /**
-   * Called at once with a function that aborts this execution: a cheaper
-   * `signal` for surfaces that abort rarely (the HTTP API calls it when the
-   * client disconnects, without an AbortController per request).
-   */
-  onAbortable?: (abort: (reason?: unknown) => void) => void;
+  /** Package-internal (the key is not exported by the package): see abort-hook.ts. */
+  [ON_ABORTABLE]?: (abort: (reason?: unknown) => void) => void;
 }
 
 /** What a middleware sees: mutable `inputs` (validated after the chain), the execution's context. */

@@ -24,7 +24,7 @@ export function publishWorkflowEvent(
   topic = `workflow.${event.workflowName}.${phase}`,
 ): void {
   // Two events per execution on the hot path: not even built when no local subscriber would get them.
-  if (broker.hasSubscribers?.(topic) === false) return;
+  if (!broker.hasSubscribers(topic)) return;
   const payload: Record<string, unknown> = {
     workflow_id: event.workflowId,
     workflow_name: event.workflowName,

@@ -62,6 +62,11 @@ export class NatsBroker implements Broker {
   }
 
   /** Validate, stamp `event.topic`, send as JSON. Resolves once handed to the client, not when delivered. */
+  /** True while open: subscribers in other processes are invisible from here, so none can be ruled out. */
+  hasSubscribers(_topic: string): boolean {
+    return !this.closed;
+  }
+
   async publish(topic: string, event: Event): Promise<void> {
     if (this.closed || this.nc.isClosed()) throw new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot publish on ${topic}`, { topic });
     validateTopic(topic);

@@ -60,10 +60,11 @@ export interface Broker {
   stats(): BrokerStats;
   /**
    * False when publishing on `topic` now would reach no subscriber, so a
-   * producer may skip building the event. Only a broker that knows every
-   * subscriber can say so (LocalBroker); NATS leaves it out. Never throws.
+   * producer may skip building the event. A broker that cannot know every
+   * subscriber (NATS: other processes subscribe too) answers true while open.
+   * Never throws.
    */
-  hasSubscribers?(topic: string): boolean;
+  hasSubscribers(topic: string): boolean;
   /** Ends every subscription (iterators finish) and refuses further publishes. */
   close(): Promise<void>;
 }

@@ -12,6 +12,16 @@ import { waitFor } from "../helpers/wait.js";
 export function runBrokerContract(name: string, make: (t: import("node:test").TestContext) => Promise<{ broker: Broker; settle: () => Promise<void> } | null>): void {
   const ev = (topic: string, payload: unknown): Event => newEvent(topic, "test", payload);
 
+  test(`${name} - hasSubscribers is true while a subscriber matches and false once the broker is closed`, async (t) => {
+    const b = await make(t);
+    if (!b) return;
+    b.broker.subscribe("probe.>", () => undefined);
+    await b.settle();
+    assert.equal(b.broker.hasSubscribers("probe.x"), true);
+    await b.broker.close();
+    assert.equal(b.broker.hasSubscribers("probe.x"), false);
+  });
+
   test(`${name} - fans out to every matching pattern and not to others`, async (t) => {
     const b = await make(t);
     if (!b) return;

@@ -14,7 +14,7 @@ export const TOOL_EVENT_SOURCE = "nexo";
  */
 export function publishToolEvent(broker: Broker, logger: Logger, event: ToolCalledEvent): void {
   const topic = `tool.${event.toolName}.${event.ok ? "completed" : "failed"}`;
-  if (broker.hasSubscribers?.(topic) === false) return;
+  if (!broker.hasSubscribers(topic)) return;
   const payload: Record<string, unknown> = {
     call_id: event.callId,
     tool_name: event.toolName,

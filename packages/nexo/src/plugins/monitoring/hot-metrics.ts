@@ -21,8 +21,8 @@ export interface FamilySnapshot {
  * Counters, gauges and histograms for the per-request hot path, read by a
  * prom-client `Registry` at scrape time. prom-client's own metrics rebuild a
  * label hash string and look it up on every `inc`/`observe`, even through a
- * `labels()` child; on the HTTP path that cost about 2.5 µs of server CPU
- * per request (bench/http.bench.ts). Here a child is a cell made once per
+ * `labels()` child, a cost measured on the HTTP path (BENCHMARKS.md, HTTP
+ * API; ADR 0011). Here a child is a cell made once per
  * label set, and recording is a field update. The registry still does the
  * exposition (text format, escaping, merging), so scrapes look exactly like
  * prom-client's: `get()` returns the same shape its metrics return.

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Nexo } from "../../app/index.js";
-import type { Principal } from "../../app/index.js";
+import { ON_ABORTABLE, type Principal } from "../../app/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "./error-reply.js";
 import { installJsonBodyParser } from "./json-body.js";
@@ -90,7 +90,7 @@ async function executeRoute(app: Nexo, request: FastifyRequest<{ Params: { name:
     sessionId: typeof session === "string" && session.length > 0 && session.length <= 256 ? session : null,
     ...(request.principal ? { principal: request.principal } : {}),
     headers: request.headers,
-    onAbortable: (fn) => (abort = fn),
+    [ON_ABORTABLE]: (fn) => (abort = fn),
   });
   return reply.type("application/json").send(JSON.stringify(result === undefined ? null : result));
 }
