@@ -9,13 +9,9 @@ fi
 npm run build --silent
 
 status=0
-mapfile -t all < <(find packages conformance examples -path '*/node_modules' -prune -o -name '*.test.ts' -print 2>/dev/null | sort)
-# The longest files start first, so the run does not end waiting on one of them alone.
-slow='/install/packaged-install|/conformance/bad-plugins|/conformance/examples|/hostile/flood'
-files=($(printf '%s\n' "${all[@]}" | grep -E "$slow" | sort -r) $(printf '%s\n' "${all[@]}" | grep -vE "$slow"))
-# Four files at a time: most tests wait on child processes and sockets, not on the 2 cores.
-# A file gets 5 minutes: the packaged-install file alone takes 1.5 on a quiet machine.
-node --import tsx --test --test-concurrency=4 --test-timeout=300000 "${files[@]}" || status=$?
+# Every node tier (unit, e2e, conformance mutations, hostile floods) in one run,
+# the slowest files first; scripts/test-node.sh defines the tiers.
+bash scripts/test-node.sh || status=$?
 
 if [ -d sdk/python/tests ]; then
   (cd sdk/python && python3 -m pytest -q tests) || status=$?
