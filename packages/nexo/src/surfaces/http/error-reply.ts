@@ -24,7 +24,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.TOOL_TIMEOUT]: 504,
   [ErrorCodes.HOST_PLUGIN_RESTARTED]: 503,
   [ErrorCodes.HOST_PLUGIN_NOT_RUNNING]: 503,
-  // tools and MCP (issue 6)
+  // tools and MCP
   [ErrorCodes.TOOL_EXECUTION_FAILED]: 502,
   [ErrorCodes.TOOL_PLUGIN_EXITED]: 503,
   [ErrorCodes.MCP_ORIGIN_DENIED]: 403,
