@@ -1,4 +1,4 @@
-// LocalBroker publish-to-deliver (issue 3, bench a), beside a bare callback loop.
+// LocalBroker publish-to-deliver, beside a bare callback loop.
 // Run: node --import tsx bench/broker.bench.ts
 import { LocalBroker } from "../packages/nexo/src/broker/index.js";
 import { newEvent, type Event } from "../packages/nexo/src/contract/index.js";

@@ -1,4 +1,4 @@
-// HTTP API throughput (issue 5): POST /workflows/echo/execute on
+// HTTP API throughput: POST /workflows/echo/execute on
 //   (c) a bare fastify server returning the body (baseline),
 //   (a) a Nexo app with no plugins,
 //   (b) a Nexo app with Auth (api_key) + RateLimit (never refusing) + Monitoring + Caching,

@@ -1,4 +1,4 @@
-// YAML-only pollers (issue 7, bench): 100 feeds polled every second from a
+// YAML-only pollers: 100 feeds polled every second from a
 // loopback fake, CPU % of this process and items/s, beside a baseline in the
 // same run: the same fetch loop with a bare setInterval + fetch + JSON.parse +
 // a Set of seen ids, no poller logic (no store, leases, breaker, broker).

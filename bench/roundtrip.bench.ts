@@ -1,5 +1,5 @@
-// Round trips host -> plugin -> host over stdio: the TS echo plugin (issue 3, bench b) and the
-// Python echo plugin (issue 4), each beside the same baseline measured in the same run:
+// Round trips host -> plugin -> host over stdio: the TS echo plugin and the
+// Python echo plugin, each beside the same baseline measured in the same run:
 // a raw NDJSON echo child driven by a bare line reader/writer, no SDK, no host logic.
 // Run: npm run build && node --import tsx bench/roundtrip.bench.ts
 import { spawn } from "node:child_process";

@@ -1,4 +1,4 @@
-// Tool call latency and throughput (issue 6): app.callTool -> TS SDK plugin -> back,
+// Tool call latency and throughput: app.callTool -> TS SDK plugin -> back,
 // on both wires, sequential and 64 in flight, beside the raw stdio round trip of a
 // tool.invoke-sized frame measured in the same run (the floor any host can reach).
 // Run: npm run build && node --import tsx bench/tools.bench.ts

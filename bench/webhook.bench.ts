@@ -1,4 +1,4 @@
-// Webhook path (issue 7, pattern 2): requests/s and latency through the daemon's reverse
+// Webhook path (pattern 2): requests/s and latency through the daemon's reverse
 // proxy vs straight to the plugin's own port, same run, same load generator.
 // Daemon: a real `nexo run` child with examples/webhook-receiver-ts (itself a child of the daemon).
 // Load generator: this process, node:http with a keep-alive Agent, CONNECTIONS sockets each

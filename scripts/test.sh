@@ -13,22 +13,37 @@ status=0
 npx tsc -p tsconfig.test.json || status=$?
 npm run --silent lint || status=$?
 npm run --silent format:check || status=$?
-mapfile -t all < <(find packages conformance examples -path '*/node_modules' -prune -o -name '*.test.ts' -print 2>/dev/null | sort)
-# The longest files start first, so the run does not end waiting on one of them alone.
-slow='/install/packaged-install|/conformance/bad-plugins|/conformance/examples|/hostile/flood'
-files=($(printf '%s\n' "${all[@]}" | grep -E "$slow" | sort -r) $(printf '%s\n' "${all[@]}" | grep -vE "$slow"))
-# Four files at a time: most tests wait on child processes and sockets, not on the 2 cores.
-# A file gets 5 minutes: the packaged-install file alone takes 1.5 on a quiet machine.
-node --import tsx --test --test-concurrency=4 --test-timeout=300000 "${files[@]}" || status=$?
 
+# Python, PHP and Rust run beside the node tiers: pytest spends most of its time
+# waiting on its plugins' deadlines, not on the CPU, so run one after the other
+# they added minutes of wall time. Each writes its own log, printed when it ends.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+side=()
 if [ -d sdk/python/tests ]; then
-  (cd sdk/python && python3 -m pytest -q tests) || status=$?
+  (cd sdk/python && python3 -m pytest -q tests) >"$logs/python" 2>&1 &
+  side+=("python:$!")
 fi
 if [ -d sdk/php/tests ]; then
-  php sdk/php/tests/run.php || status=$?
+  php sdk/php/tests/run.php >"$logs/php" 2>&1 &
+  side+=("php:$!")
 fi
 if [ -d sdk/rust ]; then
   # A missing cargo fails here too (command not found), so Rust is never skipped silently.
-  (cd sdk/rust && cargo test --quiet) || status=$?
+  (cd sdk/rust && cargo test --quiet) >"$logs/rust" 2>&1 &
+  side+=("rust:$!")
 fi
+
+# Every node tier (unit, e2e, conformance mutations, hostile floods) in one run,
+# the slowest files first; scripts/test-node.sh defines the tiers.
+bash scripts/test-node.sh || status=$?
+
+for entry in "${side[@]}"; do
+  name=${entry%%:*}
+  code=0
+  wait "${entry#*:}" || code=$?
+  echo "== $name SDK tests (exit $code)"
+  cat "$logs/$name"
+  [ $code -eq 0 ] || status=$code
+done
 exit $status

@@ -1,6 +1,6 @@
 <?php
 
-// Seed pattern 1 (echo channel) in PHP: every event on plugin.outbound.echo_php[.x]
+// Plugin pattern 1 (echo channel) in PHP: every event on plugin.outbound.echo_php[.x]
 // comes back on the mirrored plugin.inbound.echo_php[.x] topic with the same payload,
 // session id and correlation id, so a round trip can be matched end to end.
 // It also serves one tool, `echo`, which returns its `text` argument.

@@ -1,4 +1,4 @@
-"""Seed pattern 1 (echo) in Python: every event on plugin.outbound.echo_py[.x] is
+"""Plugin pattern 1 (echo) in Python: every event on plugin.outbound.echo_py[.x] is
 published back on plugin.inbound.echo_py[.x] with the same payload."""
 import asyncio
 import sys

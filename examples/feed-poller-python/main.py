@@ -1,4 +1,4 @@
-"""Seed pattern 4 (scheduled poller) in Python: poll a JSON feed every
+"""Plugin pattern 4 (scheduled poller) in Python: poll a JSON feed every
 `interval_secs`, publish each item not seen before on plugin.inbound.feed, and
 remember what was published in <state dir>/state.json so that a restart (of the
 plugin or of the daemon) emits nothing old. Standard library only."""

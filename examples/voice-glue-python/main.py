@@ -1,4 +1,4 @@
-"""Seed pattern 6 (stateful conversation glue) in Python: transcript fragments
+"""Plugin pattern 6 (stateful conversation glue) in Python: transcript fragments
 arrive interleaved across conversations, from an external Server-Sent Events
 stream (`stream_url`) and/or as events on plugin.outbound.voice[.x]; each
 conversation's fragments are buffered apart and published as one utterance on

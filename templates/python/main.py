@@ -1,4 +1,4 @@
-"""Seed pattern 1 (echo) in Python: every event on plugin.outbound.{{id}}[.x] is
+"""Plugin pattern 1 (echo) in Python: every event on plugin.outbound.{{id}}[.x] is
 published back on plugin.inbound.{{id}}[.x] with the same payload."""
 import asyncio
 from pathlib import Path

@@ -61,13 +61,13 @@ test("demo - POST /webhook/demo -> binding -> notify -> sms_outbound -> Twilio s
   await waitFor(() => /NEXO_ERR_WORKFLOW_INVALID_INPUT/.test(log()), "the binding logs the refused inputs");
   assert.equal(sent.length, 1);
 
-  // Pattern 1 in both languages, the /metrics endpoint, and seed 004's metrics plugin.
+  // Pattern 1 in both languages, the /metrics endpoint, and the reference plugin API's metrics plugin.
   const inbound = collect(t, broker, "plugin.inbound.*").events;
   for (const id of ["echo", "echo_py"]) await broker.publish(`plugin.outbound.${id}`, newEvent(`plugin.outbound.${id}`, "test", { text: "hi" }));
   await waitFor(() => inbound.filter((e) => e.topic.startsWith("plugin.inbound.echo")).length === 2, "both echoes");
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /nexo_workflow_executions_total\{[^}]*workflow="notify"[^}]*\} 1/);
-  // Refused inputs never start a workflow, so seed 004's counters saw one request, which succeeded.
+  // Refused inputs never start a workflow, so the reference plugin API's counters saw one request, which succeeded.
   const m = (daemon.app.plugins.get("metrics") as unknown as { getMetrics(): Record<string, number> }).getMetrics();
   assert.deepEqual([m.requests_total, m.requests_success, m.requests_failed], [1, 1, 0]);
 });

@@ -1,4 +1,4 @@
-//! Seed pattern 1 (echo channel) in Rust: every event on plugin.outbound.echo_rust[.x]
+//! Plugin pattern 1 (echo channel) in Rust: every event on plugin.outbound.echo_rust[.x]
 //! comes back on the mirrored plugin.inbound.echo_rust[.x] topic with the same payload,
 //! session id and correlation id, so a round trip can be matched end to end.
 //! It also serves one tool, `echo`, which returns its `text` argument.

@@ -1,4 +1,4 @@
-// Seed pattern 1 (echo channel): every event on plugin.outbound.echo[.x] comes
+// Plugin pattern 1 (echo channel): every event on plugin.outbound.echo[.x] comes
 // back on the mirrored plugin.inbound.echo[.x] topic with the same payload,
 // session id and correlation id, so a round trip can be matched end to end.
 import { readFileSync } from "node:fs";

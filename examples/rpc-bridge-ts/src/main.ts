@@ -1,5 +1,5 @@
-// Seed pattern 3 (RPC bridge): a third-party HTTP API (Stripe-style invoices) as
-// agent tools. stripe.create_invoice uses the seed's topic form (a call arrives
+// Plugin pattern 3 (RPC bridge): a third-party HTTP API (Stripe-style invoices) as
+// agent tools. stripe.create_invoice uses the topic form (a call arrives
 // on plugin.tool.stripe.create_invoice, the answer goes to its .reply topic);
 // get_invoice uses the contract's tool.invoke. The daemon checks arguments
 // against each tool's schema before the call reaches this process.

@@ -1,4 +1,4 @@
-// Seed pattern 7 (outbound-only with delivery status): every event on
+// Plugin pattern 7 (outbound-only with delivery status): every event on
 // plugin.outbound.sms[.x] ({to, body, from?}) is sent through a Twilio-shaped
 // Messages API, and the outcome is published on plugin.delivery.sms[.x] with the
 // outbound event's correlation id: the provider's message id and status, or a

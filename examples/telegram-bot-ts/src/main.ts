@@ -1,4 +1,4 @@
-// Seed pattern 8 (provider abstraction, multi-instance): one Telegram bot per
+// Plugin pattern 8 (provider abstraction, multi-instance): one Telegram bot per
 // instance. The operator's nexo.yaml lists instances, each with its own
 // `bot_token_env`; the host starts one process per instance with
 // NEXO_PLUGIN_INSTANCE=<label> and BOT_TOKEN=<that bot's token>, and lets it use

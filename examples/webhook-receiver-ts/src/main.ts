@@ -1,4 +1,4 @@
-// Seed pattern 2 (webhook receiver): an HTTP server on the port the daemon
+// Plugin pattern 2 (webhook receiver): an HTTP server on the port the daemon
 // allocated (NEXO_PLUGIN_HTTP_PORT). The daemon reverse-proxies
 // /webhook/demo[/...] on its own port to it, with the prefix stripped.
 //

@@ -1,4 +1,4 @@
-// Seed pattern 5 (long-running connection): hold a WebSocket to the configured
+// Plugin pattern 5 (long-running connection): hold a WebSocket to the configured
 // URL. Each message from it becomes an event on plugin.inbound.ws; each event on
 // plugin.outbound.ws[.x] is sent over it as JSON. Connection changes are
 // published on plugin.inbound.ws.status. On shutdown (request, SIGTERM/SIGINT or

@@ -128,7 +128,7 @@ export class PluginAdapter {
   }
 
   /**
-   * Serve a tool in the topic form of seed 000 pattern 3: a call arrives as
+   * Serve a tool in the topic form of tools (docs/writing-plugins.md, Tools): a call arrives as
    * an event on `plugin.tool.<name>` (subscribe to it via the manifest or
    * `broker.subscribe`), and the handler's return value is published as
    * `{result}` (or `{error: {message}}` when it throws) on

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { WireError } from "./errors.js";
 import { nowIso, uuidv7 } from "./ids.js";
 
-/** An event as it travels on the wire. `P` defaults to `any` so seed-style `event.payload.to` compiles. */
+/** An event as it travels on the wire. `P` defaults to `any` so reference-style `event.payload.to` compiles. */
 export interface Event<P = any> {
   id: string;
   timestamp: string;

@@ -61,7 +61,7 @@ export function textResult(text: string, isError = false): { content: { type: "t
   return { content: [{ type: "text", text }], is_error: isError };
 }
 
-/** Handles one call of a topic-form tool (seed 000 pattern 3); its return value becomes `{result}` on the reply topic. */
+/** Handles one call of a topic-form tool (docs/writing-plugins.md, Tools); its return value becomes `{result}` on the reply topic. */
 export type TopicToolHandler = (args: any, event: Event) => unknown | Promise<unknown>;
 
 /** The topic a topic-form tool call is answered on: `plugin.tool.<name>` -> `plugin.tool.<name>.reply`. @example replyTopic("plugin.tool.stripe.create_invoice") */

@@ -242,7 +242,7 @@ final class PluginAdapter
     }
 
     /**
-     * Serve a tool in the topic form of seed pattern 3: a call arrives as an event on
+     * Serve a tool in the topic form of tools (docs/writing-plugins.md, Tools): a call arrives as an event on
      * `plugin.tool.<name>`; the handler's return value is published as `{result}` (or
      * `{error: {code, message}}` when it throws) on `plugin.tool.<name>.reply`, with
      * the call's correlation id (else its id) and session id.

@@ -22,7 +22,7 @@ function reply_topic(string $topic): string
     return "{$topic}.reply";
 }
 
-/** The topic a topic-form tool (seed pattern 3) is called on: `plugin.tool.<name>`. */
+/** The topic a topic-form tool (docs/writing-plugins.md, Tools) is called on: `plugin.tool.<name>`. */
 function tool_topic(string $name): string
 {
     return "plugin.tool.{$name}";

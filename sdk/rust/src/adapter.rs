@@ -186,7 +186,7 @@ impl PluginAdapter {
         self
     }
 
-    /// Serve a tool in the topic form of seed pattern 3: a call arrives as an event
+    /// Serve a tool in the topic form of tools (docs/writing-plugins.md, Tools): a call arrives as an event
     /// on `plugin.tool.<name>`; the handler's value is published as `{result}` (or
     /// `{error: {code, message}}`) on `plugin.tool.<name>.reply` with the call's
     /// correlation id (else its id) and session id.

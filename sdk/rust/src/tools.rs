@@ -62,7 +62,7 @@ pub fn reply_topic(topic: &str) -> String {
     format!("{topic}.reply")
 }
 
-/// The topic a topic-form tool (seed pattern 3) is called on: `plugin.tool.<name>`.
+/// The topic a topic-form tool (docs/writing-plugins.md, Tools) is called on: `plugin.tool.<name>`.
 pub fn tool_topic(name: &str) -> String {
     format!("plugin.tool.{name}")
 }

@@ -211,7 +211,7 @@ PluginAdapter::new(MANIFEST)
         let invoice = stripe_create_invoice(&inv.args).await?;   // any error -> -33403
         Ok(text_result(invoice.to_string(), false))
     })
-    // Topic form of the seed: calls on plugin.tool.stripe.create_invoice, answers on ...create_invoice.reply
+    // Topic form (docs/writing-plugins.md, Tools): calls on plugin.tool.stripe.create_invoice, answers on ...create_invoice.reply
     .on_topic_tool("stripe.create_invoice", |args, _event| async move { Ok(stripe_create_invoice_value(args).await?) })
     .run().await
 }

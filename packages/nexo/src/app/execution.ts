@@ -9,7 +9,7 @@ import type { Principal, WorkflowContext } from "./types.js";
  * One workflow execution: the context its handler sees, and how to abort it.
  * `workflowId`, `signal` and `logger` are made on first use: most handlers touch neither,
  * and an AbortController plus a pino child per call were a measurable share
- * of the HTTP hot path (BENCHMARKS.md, issue 5).
+ * of the HTTP hot path (BENCHMARKS.md, HTTP API).
  */
 export class Execution implements WorkflowContext {
   principal?: Principal;

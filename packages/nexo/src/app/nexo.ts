@@ -80,7 +80,7 @@ export class Nexo {
   readonly options: ResolvedNexoOptions;
   readonly logger: Logger;
   readonly broker: Broker;
-  /** In-process plugins (seed 004's PluginManager); `app.addPlugin` registers here. */
+  /** In-process plugins (the reference plugin API's PluginManager, docs/writing-plugins.md); `app.addPlugin` registers here. */
   readonly plugins: PluginManager;
   /** Subprocess plugins: spawn, handshake, supervision (docs/contract.md). */
   readonly host: PluginHost;
@@ -214,7 +214,7 @@ export class Nexo {
    * violation in `details.data.violations`), NEXO_ERR_WORKFLOW_ABORTED,
    * NEXO_ERR_APP_STOPPED, or whatever the handler threw.
    * Surfaces call this through the instance, so a plugin that replaces
-   * `app.executeWorkflow` (the seed's caching example) wraps every surface.
+   * `app.executeWorkflow` (the reference plugin API's caching example, docs/writing-plugins.md) wraps every surface.
    */
   async executeWorkflow(name: string, inputs: unknown = {}, options: ExecuteWorkflowOptions = {}): Promise<unknown> {
     if (this.appState === "stopping" || this.appState === "stopped") {
@@ -372,7 +372,7 @@ export class Nexo {
   // ---- plugins and services ----------------------------------------------
 
   /**
-   * Register an in-process plugin and run its `setup(app)` (seed 004's
+   * Register an in-process plugin and run its `setup(app)` (the reference plugin API's
    * `app.add_plugin`). Same as `app.plugins.register(plugin)`.
    */
   addPlugin(plugin: NexusPlugin<any>): Promise<void> {

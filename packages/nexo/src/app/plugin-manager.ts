@@ -27,7 +27,7 @@ const noop = (): void => {};
 /**
  * Registers in-process plugins on an app and runs their lifecycle. Every
  * manager of one app shares the app's registry (`app.plugins`), so plugins
- * registered through `new PluginManager(app)` as in the seed are torn down by
+ * registered through `new PluginManager(app)` as in the reference plugin API are torn down by
  * `app.stop()` like any other: one lifecycle for all plugins.
  *
  * `register` is sync-friendly: a synchronous `setup` has run when it returns,

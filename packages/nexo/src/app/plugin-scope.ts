@@ -6,8 +6,8 @@ import { isThenable } from "./deadline.js";
 // plugins set up concurrently.
 const scope = new AsyncLocalStorage<string>();
 // On Node 20 an enabled AsyncLocalStorage keeps promise hooks on for every
-// promise in the process (a tenth of an HTTP request's CPU in the issue 5
-// profile), so it is disabled again whenever no setup is running.
+// promise in the process (a tenth of an HTTP request's CPU in the HTTP API
+// profile of BENCHMARKS.md), so it is disabled again whenever no setup is running.
 let active = 0;
 
 function settle(): void {

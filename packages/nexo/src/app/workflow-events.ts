@@ -13,7 +13,7 @@ export const WORKFLOW_EVENT_SOURCE = "nexo";
 /**
  * Publish a lifecycle event on the broker. The payload uses the wire's
  * snake_case (like `session_id` in the envelope) so subprocess plugins in any
- * language read the seed's field names; hooks get the camelCase object.
+ * language read the reference field names; hooks get the camelCase object.
  * Never throws: a closed broker or an unserializable result is logged.
  */
 export function publishWorkflowEvent(

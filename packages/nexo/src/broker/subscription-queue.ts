@@ -2,7 +2,7 @@ import type { Event } from "../contract/index.js";
 import type { Logger } from "../log/index.js";
 import type { EventHandler, Subscription } from "./types.js";
 
-/** Default per-subscriber buffer (issue 3: 256). */
+/** Default per-subscriber buffer (256; ADR 0002). */
 export const DEFAULT_BUFFER_SIZE = 256;
 /** Within one drop episode (or run of handler errors), one log line per this many. */
 export const LOG_EVERY = 1000;

@@ -37,7 +37,7 @@ export function newEvent<P>(topic: string, source: string, payload: P, options: 
   return event;
 }
 
-/** `Event.new(topic, source, payload)`, the seed's spelling. */
+/** `Event.new(topic, source, payload)`, the reference SDK's spelling. */
 export const Event = { new: newEvent };
 
 /**

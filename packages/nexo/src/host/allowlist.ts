@@ -37,7 +37,7 @@ export function deriveAllowlist(
   return { inbound: [...new Set(inbound)], outbound: [...new Set(outbound)] };
 }
 
-/** The topic a topic-form tool is called on (seed 000 pattern 3): `plugin.tool.<name>`. */
+/** The topic a topic-form tool is called on (docs/writing-plugins.md, Tools): `plugin.tool.<name>`. */
 export function toolCallTopic(name: string): string {
   return `plugin.tool.${name}`;
 }

@@ -80,7 +80,7 @@ export class PluginConnection {
   private readonly warnings = new LogThrottle(WARN_THROTTLE);
   private readonly stderrLines = new LogThrottle(STDERR_THROTTLE);
   private readonly publishVerdicts = new Map<string, boolean>();
-  /** Calls of this plugin's topic-form tools (seed 000 pattern 3). */
+  /** Calls of this plugin's topic-form tools (docs/writing-plugins.md, Tools). */
   private readonly topicCalls: TopicToolCalls;
   /** Host requests in upstream's broker request/reply shape (`[plugin.http]` broker-RPC). */
   private readonly brokerRequests: BrokerRequests;

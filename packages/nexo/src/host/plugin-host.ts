@@ -183,7 +183,7 @@ export class PluginHost {
     return s.call(method, { plugin_id: s.spec.manifest.id, tool_name: params.tool_name, args: params.args, agent_id: params.agent_id ?? null }, timeoutMs);
   }
 
-  /** A topic-form tool call (seed 000 pattern 3) on a plugin, with the contract's tool deadline unless given. */
+  /** A topic-form tool call (docs/writing-plugins.md, Tools) on a plugin, with the contract's tool deadline unless given. */
   invokeTopicTool(
     key: string,
     params: { tool_name: string; args: unknown; agent_id?: string | null; session_id?: string | null },

@@ -15,7 +15,7 @@ const MAX_EXPIRED_IDS = 1024;
 export const TOOL_CALL_SOURCE = "nexo";
 
 /**
- * Tools a plugin serves in the topic form of seed 000 pattern 3: every
+ * Tools a plugin serves in the topic form of tools (docs/writing-plugins.md, Tools): every
  * `[[plugin.tools.expose]]` tool NOT named in `[plugin.extends].tools` (those
  * are called with `tool.invoke`). Names that cannot form a topic (`a..b`) are
  * left out; the tool registry reports them.

@@ -5,7 +5,7 @@ export interface ManifestViolation {
   message: string;
 }
 
-/** A tool declared with `[[plugin.tools.expose]]` (seed 000 form), schema loaded from `schema_path`. */
+/** A tool declared with `[[plugin.tools.expose]]` (docs/manifest.md), schema loaded from `schema_path`. */
 export interface ToolExpose {
   name: string;
   schemaPath: string;

@@ -9,7 +9,7 @@ export const OUTBOUND_TOOL_METHOD = "outbound_tool.invoke";
 
 /**
  * `[plugin.tools]`: `expose` as tool names (upstream) or tables with a schema
- * file (seed 000), `deferred` (a subset of expose), and
+ * file (docs/manifest.md), `deferred` (a subset of expose), and
  * `[[plugin.tools.outbound]]` (upstream: a full tool spec the host calls with
  * `rpc_method {tool_name, args}`; its name must be in expose).
  */

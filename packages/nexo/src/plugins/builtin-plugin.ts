@@ -9,7 +9,7 @@ export type OptionSpecs<O> = { [K in keyof O]-?: OptionCheck<O[K]> };
 
 /**
  * Base of the built-in plugins: options come from the constructor, from
- * properties set after construction (seed 004: `rateLimit.limit = 1000`), or
+ * properties set after construction (the reference plugin API, docs/writing-plugins.md: `rateLimit.limit = 1000`), or
  * from nexo.yaml through the plugin's factory; every value is checked when
  * it is set, and the set is frozen once `setup` runs (change options before
  * `app.addPlugin`). `toJSON()` hides secrets, so logging a plugin is safe.

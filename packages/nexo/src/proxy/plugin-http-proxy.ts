@@ -41,7 +41,7 @@ export interface ProxyRoute {
 }
 
 /**
- * The `http_server` capability (seed 000 pattern 2): hands each plugin that
+ * The `http_server` capability (pattern 2, docs/writing-plugins.md): hands each plugin that
  * declares it a port (`NEXO_PLUGIN_HTTP_PORT`, free loopback port for
  * `port = 0`), and reverse-proxies each `[plugin.http] mount_prefix` on the
  * app's own HTTP port to it. Routes are registered by `mountAll()` before the

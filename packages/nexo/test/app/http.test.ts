@@ -86,7 +86,7 @@ test("http - a crashing workflow is a 500 with an error id and no internals; the
   assert.match(JSON.stringify(logged), /secret internal detail/);
 });
 
-test("http - the HTTP surface calls executeWorkflow through the instance, so the seed's monkey-patching wraps it", async (t) => {
+test("http - the HTTP surface calls executeWorkflow through the instance, so the reference monkey-patching wraps it", async (t) => {
   const { app } = appWithWorkflows(t);
   const original = app.executeWorkflow.bind(app);
   const seen: string[] = [];

@@ -6,7 +6,7 @@ import { NexusPlugin, PluginManager } from "../../src/app/index.js";
 import { testApp } from "../helpers/app.js";
 import { waitFor } from "../helpers/wait.js";
 
-// Seed 004, "Plugin Base Class", in TypeScript idiom.
+// The reference plugin API's "Plugin Base Class" (docs/writing-plugins.md), in TypeScript idiom.
 class MyCustomPlugin extends NexusPlugin {
   readonly calls: string[] = [];
   get name() {
@@ -27,7 +27,7 @@ class MyCustomPlugin extends NexusPlugin {
   }
 }
 
-test("plugins - seed: MyCustomPlugin via app.addPlugin is set up at once and torn down when the app stops", async (t) => {
+test("plugins - reference API: MyCustomPlugin via app.addPlugin is set up at once and torn down when the app stops", async (t) => {
   const { app, logs } = testApp(t);
   const plugin = new MyCustomPlugin();
   await app.addPlugin(plugin);
@@ -38,7 +38,7 @@ test("plugins - seed: MyCustomPlugin via app.addPlugin is set up at once and tor
   assert.ok(logs().some((l) => l.msg === "Plugin registered: my_custom_plugin v1.0.0"));
 });
 
-test("plugins - seed: lifecycle order is instantiated, setup, startup, shutdown, teardown", async (t) => {
+test("plugins - reference API: lifecycle order is instantiated, setup, startup, shutdown, teardown", async (t) => {
   const { app } = testApp(t);
   const order: string[] = [];
   class PluginLifecycle extends NexusPlugin {
@@ -72,7 +72,7 @@ test("plugins - seed: lifecycle order is instantiated, setup, startup, shutdown,
   ]);
 });
 
-test("plugins - seed: configuration through the constructor, with defaults", async (t) => {
+test("plugins - reference API: configuration through the constructor, with defaults", async (t) => {
   const { app } = testApp(t);
   const seen: unknown[] = [];
   class ConfigurablePlugin extends NexusPlugin<{ enabled?: boolean; log_level?: string; max_retries?: number }> {
@@ -93,7 +93,7 @@ test("plugins - seed: configuration through the constructor, with defaults", asy
   assert.deepEqual(seen, [[true, "DEBUG", 5], [true, "INFO", 3]]);
 });
 
-test("plugins - seed: PluginManager register/get/list/unregister; duplicates refused; managers share the app's registry", async (t) => {
+test("plugins - reference API: PluginManager register/get/list/unregister; duplicates refused; managers share the app's registry", async (t) => {
   const { app } = testApp(t);
   const pm = new PluginManager(app);
   const custom = new MyCustomPlugin();

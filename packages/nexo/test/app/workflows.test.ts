@@ -68,7 +68,7 @@ test("workflows - unknown names, bad names, duplicates and invalid schemas are r
   assert.equal(app.getWorkflow("temp"), undefined);
 });
 
-test("workflows - started/completed/failed reach hooks with the seed's fields and the broker as workflow.<name>.<phase>", async (t) => {
+test("workflows - started/completed/failed reach hooks with the reference fields and the broker as workflow.<name>.<phase>", async (t) => {
   const { app } = testApp(t);
   const started: WorkflowStartedEvent[] = [];
   const completed: WorkflowCompletedEvent[] = [];

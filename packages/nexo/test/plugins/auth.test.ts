@@ -192,12 +192,12 @@ test("auth - discovery refuses a document naming another issuer", async (t) => {
   assert.equal(res.json().error.code, ErrorCodes.AUTH_UNAVAILABLE);
 });
 
-test("auth - seed: strategy oauth2 with provider google by properties; the preset's issuer and JWKS, no request to Google", async (t) => {
+test("auth - reference API: strategy oauth2 with provider google by properties; the preset's issuer and JWKS, no request to Google", async (t) => {
   const { app } = testApp(t);
   const auth = new AuthPlugin();
   auth.strategy = "oauth2";
   auth.provider = "google";
-  // Not in the seed: Google issues tokens for every OAuth client, so nexo insists on yours.
+  // Not in the reference API: Google issues tokens for every OAuth client, so nexo insists on yours.
   auth.audience = "1234-abc.apps.googleusercontent.com";
   await app.addPlugin(auth);
   await app.start();

@@ -16,7 +16,7 @@ function counting(app: ReturnType<typeof testApp>["app"], name = "square") {
   return calls;
 }
 
-test("caching - seed: new CachingPlugin(600) caches through app.use, not by replacing executeWorkflow", async (t) => {
+test("caching - reference API: new CachingPlugin(600) caches through app.use, not by replacing executeWorkflow", async (t) => {
   const { app } = testApp(t);
   const original = app.executeWorkflow;
   const calls = counting(app);

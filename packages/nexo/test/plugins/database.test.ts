@@ -66,7 +66,7 @@ function appWith(t: TestContext, db: DatabasePlugin): Nexo {
 }
 
 for (const [engine, open] of ENGINES) {
-  test(`plugins - database (${engine}): seed 004's table records completed and failed executions with their columns`, async (t) => {
+  test(`plugins - database (${engine}): the reference plugin API's table records completed and failed executions with their columns`, async (t) => {
     const url = await open(t);
     if (!url) return;
     const db = new DatabasePlugin(url);
@@ -201,7 +201,7 @@ test("plugins - database: /health is degraded (200, the plugin's entry says why)
   assert.equal((await health()).status, "ok");
 });
 
-test("plugins - database: the seed's style (property set after construction), and the SQLite default in the app's state dir", async (t) => {
+test("plugins - database: the reference style (property set after construction), and the SQLite default in the app's state dir", async (t) => {
   const { app } = testApp(t);
   const db = new DatabasePlugin();
   app.register("w", () => 1);

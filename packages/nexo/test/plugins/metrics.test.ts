@@ -5,7 +5,7 @@ import { NexusPlugin, PluginManager } from "../../src/app/index.js";
 import { MetricsPlugin } from "../../src/plugins/index.js";
 import { testApp } from "../helpers/app.js";
 
-test("metrics - seed: getMetrics() returns exactly the seed's keys, zero before any request", async (t) => {
+test("metrics - reference API: getMetrics() returns exactly the reference keys, zero before any request", async (t) => {
   const { app } = testApp(t);
   const metricsPlugin = new MetricsPlugin();
   app.addPlugin(metricsPlugin);
@@ -36,7 +36,7 @@ test("metrics - counts successes, failures, durations; derives avg_duration and 
   assert.equal(m.avg_duration, m.total_duration / 3);
 });
 
-test("metrics - seed: a PluginManager registers MyCustomPlugin and MetricsPlugin; list() names both", async (t) => {
+test("metrics - reference API: a PluginManager registers MyCustomPlugin and MetricsPlugin; list() names both", async (t) => {
   const { app, logs } = testApp(t);
   class MyCustomPlugin extends NexusPlugin {
     get name() {

@@ -17,7 +17,7 @@ async function scrape(app: { http: { inject: (o: { method: "GET"; url: string })
   return parsePromText(res.body);
 }
 
-test("monitoring - seed: backend and interval as properties; /metrics counts executions by workflow and outcome, durations and HTTP requests", async (t) => {
+test("monitoring - reference API: backend and interval as properties; /metrics counts executions by workflow and outcome, durations and HTTP requests", async (t) => {
   const { app } = testApp(t);
   app.register("echo", (i) => i);
   app.register("boom", () => {

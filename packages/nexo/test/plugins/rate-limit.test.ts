@@ -12,7 +12,7 @@ function manualClock(start = 1_000_000) {
   return { now: () => now, advance: (ms: number) => void (now += ms) };
 }
 
-test("rate limit - seed: limit and burst set as properties; headers carry the IETF fields", async (t) => {
+test("rate limit - reference API: limit and burst set as properties; headers carry the IETF fields", async (t) => {
   const { app } = testApp(t);
   app.register("echo", (i) => i);
   const rateLimitPlugin = new RateLimitPlugin();

@@ -4,7 +4,7 @@ import { RequestLoggerPlugin } from "../../src/plugins/index.js";
 import { redact } from "../../src/plugins/request-logger/index.js";
 import { testApp } from "../helpers/app.js";
 
-test("request logger - seed: app.addPlugin(new RequestLoggerPlugin()) logs [REQUEST] and [RESPONSE] with the seed's fields", async (t) => {
+test("request logger - reference API: app.addPlugin(new RequestLoggerPlugin()) logs [REQUEST] and [RESPONSE] with the reference fields", async (t) => {
   const { app, logs } = testApp(t);
   app.register("greet", (i: { name: string }) => ({ text: `hi ${i.name}` }));
   app.addPlugin(new RequestLoggerPlugin());

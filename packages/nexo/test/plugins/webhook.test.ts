@@ -9,7 +9,7 @@ import { waitFor } from "../helpers/wait.js";
 
 const SECRET = "whsec_0123456789abcdef";
 
-test("webhook - seed: POSTs the seed's payload on completion, signed; the receiver fails 3 times, the 4th attempt lands", async (t) => {
+test("webhook - reference API: POSTs the reference payload on completion, signed; the receiver fails 3 times, the 4th attempt lands", async (t) => {
   let failures = 3;
   const verified: boolean[] = [];
   const receiver = await loopbackServer(t, (req, res) => {

@@ -1,6 +1,6 @@
 // Python plugins written against the reference SDK's API (lordmacu/nexo-plugin-sdks, python/)
 // run under the daemon exactly as `nexo run --config` starts it: tools, events, host calls
-// answered by host services the test installs, and seed 000's pattern 3 as written.
+// answered by host services the test installs, and pattern 3's reference snippet as written.
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -118,7 +118,7 @@ test("sdk-python - a plugin written against the reference API runs under the dae
   assert.equal(sup.status().lastExitCode, 0, sup.status().stderrTail.join("\n"));
 });
 
-// Seed 000, pattern 3 ("RPC bridge to an external API"), written in Python as the seed
+// Pattern 3 ("RPC bridge to an external API"), written in Python as the reference snippet
 // writes it: the handler publishes the .reply event without a correlation_id.
 const SEED_PATTERN_3 = (sdk: string) => `
 import asyncio, sys
@@ -151,7 +151,7 @@ adapter = PluginAdapter(manifest_toml=MANIFEST, on_event=on_event)
 asyncio.run(adapter.run())
 `;
 
-test("sdk-python - seed pattern 3 as written (reply published without a correlation_id) answers the tool call", async (t) => {
+test("sdk-python - plugin pattern 3 as written (reply published without a correlation_id) answers the tool call", async (t) => {
   const dir = join(tempDir(t), "stripe_bridge");
   mkdirSync(join(dir, "tools"), { recursive: true });
   writeFileSync(join(dir, "tools", "create_invoice.json"), JSON.stringify({ type: "object", required: ["amount"], properties: { amount: { type: "integer" } } }));

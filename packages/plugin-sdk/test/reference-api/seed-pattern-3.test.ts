@@ -1,9 +1,9 @@
-// Seed 000, pattern 3 ("RPC bridge to an external API"), run as the seed prints
-// it: the snippet below is the seed's TypeScript, character for character. Its
+// Pattern 3 ("RPC bridge to an external API"), run as its reference snippet prints
+// it: the snippet below is the reference TypeScript, character for character. Its
 // handler publishes the reply without a correlation_id; the SDK gives it the id
 // of the call event being handled, so the daemon matches it and the tool call
 // succeeds. The plugin runs under `nexo run` (a real daemon process); the
-// seed's `stripeClient` talks to a loopback fake of the Stripe invoices API.
+// snippet's `stripeClient` talks to a loopback fake of the Stripe invoices API.
 import assert from "node:assert/strict";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +17,7 @@ import { waitFor } from "../../../nexo/test/helpers/wait.js";
 
 const SDK_DIR = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Seed 000, pattern 3, verbatim (TypeScript that is also plain JavaScript). */
+/** Pattern 3, verbatim (TypeScript that is also plain JavaScript). */
 export const SEED_PATTERN_3 = `import { PluginAdapter } from "nexo-plugin-sdk";
 const adapter = new PluginAdapter({
 manifestToml: MANIFEST,
@@ -30,7 +30,7 @@ Event.new("plugin.tool.reply", "stripe-bridge", { result: inv }));
 },
 });`;
 
-/** The seed's manifest lines for the tool, verbatim, under a [plugin] table and an entrypoint. */
+/** The reference manifest lines for the tool, verbatim, under a [plugin] table and an entrypoint. */
 const MANIFEST = `[plugin]
 id = "invoicing"
 version = "0.1.0"
@@ -45,7 +45,7 @@ schema_path = "./tools/create_invoice.json"
 `;
 
 /**
- * What the seed leaves to the reader: \`Event\` and \`MANIFEST\` in scope, a
+ * What the snippet leaves to the reader: \`Event\` and \`MANIFEST\` in scope, a
  * \`stripeClient\` (here a form-encoded client of the fake), and starting the adapter.
  */
 const PROGRAM = `import { readFileSync } from "node:fs";
@@ -68,7 +68,7 @@ ${SEED_PATTERN_3}
 await adapter.run();
 `;
 
-test("seed pattern 3 - the seed's own code answers a tool call under nexo run: the reply needs no correlation_id", async (t) => {
+test("plugin pattern 3 - the reference snippet answers a tool call under nexo run: the reply needs no correlation_id", async (t) => {
   const key = "sk_test_seedpattern3000000000000000000000000000000000000";
   const fake = await startFakeStripe(key);
   t.after(() => fake.close());
@@ -97,7 +97,7 @@ test("seed pattern 3 - the seed's own code answers a tool call under nexo run: t
       const list = Array.isArray(body) ? body : (body.tools ?? []);
       return list.find((x) => x.name.endsWith("create_invoice"))?.name;
     },
-    "the seed's tool listed",
+    "the reference tool listed",
     30_000,
     100,
   ).catch((err) => {

@@ -3,7 +3,7 @@ import type { Principal } from "../types.js";
 /** Where a tool comes from: a subprocess plugin, or a workflow registered on the app. */
 export type ToolSource = "plugin" | "workflow";
 
-/** How the host reaches a plugin tool: the `tool.invoke` request, or seed 000's `plugin.tool.<name>` topics. */
+/** How the host reaches a plugin tool: the `tool.invoke` request, or the topic form's `plugin.tool.<name>` topics (docs/writing-plugins.md, Tools). */
 export type ToolWire = "tool.invoke" | "topic";
 
 /** A tool as `app.listTools()`, `GET /tools` and MCP's `tools/list` show it. */

@@ -49,7 +49,7 @@ const SPECS: OptionSpecs<CachingOptions> = {
 };
 
 /**
- * Seed 004's caching plugin, as middleware (`app.use`) instead of replacing
+ * The reference plugin API's caching plugin, as middleware (`app.use`) instead of replacing
  * `executeWorkflow`: a hit returns a copy of the stored result without running
  * the workflow (no lifecycle hooks fire for it); a miss runs it and stores a
  * copy of a successful result. Failures are never cached. Key: SHA-256 of the
@@ -67,7 +67,7 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
   private counters = { hits: 0, misses: 0, evictions: 0, expired: 0 };
   private log: Logger | undefined;
 
-  /** `new CachingPlugin(600)` is the seed's `CachingPlugin(ttl=600)`. */
+  /** `new CachingPlugin(600)` is the reference plugin API's `CachingPlugin(ttl=600)`. */
   constructor(options?: Partial<CachingOptions> | number) {
     super(
       "caching",

@@ -18,7 +18,7 @@ export interface DatabaseOptions {
    * Default: the app's store (nexo.yaml `store:`), else `sqlite:<app stateDir>/nexo.db`.
    */
   connectionString: string | undefined;
-  /** Table name. Default `workflow_executions` (seed 004). */
+  /** Table name. Default `workflow_executions` (the reference plugin API, docs/writing-plugins.md). */
   table: string;
   /** Writes in flight at most; beyond it new ones are dropped (each drop logged with the workflow id). Default 10000. */
   maxPendingWrites: number;
@@ -64,7 +64,7 @@ const SPECS: OptionSpecs<DatabaseOptions> = {
 const FAILURE_LOG_EVERY = 1000;
 
 /**
- * Seed 004's database plugin: one row per workflow execution in
+ * The reference plugin API's database plugin: one row per workflow execution in
  * `workflow_executions` (workflow_id, workflow_name, session_id, channel,
  * started_at, completed_at, duration, status, plus error_code and
  * error_message), created if missing. SQLite by default, PostgreSQL by URL.
@@ -90,7 +90,7 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
   /** Set while the latest write to settle failed: what `/health` reports. */
   private lastFailure: { at: string; message: string } | undefined;
 
-  /** `new DatabasePlugin(url)` as in the seed, `new DatabasePlugin(url, options)` or `new DatabasePlugin({ connectionString, ... })`. */
+  /** `new DatabasePlugin(url)` as in the reference plugin API, `new DatabasePlugin(url, options)` or `new DatabasePlugin({ connectionString, ... })`. */
   constructor(urlOrOptions?: string | Partial<DatabaseOptions>, options?: Partial<DatabaseOptions>) {
     const given = typeof urlOrOptions === "string" ? { ...options, connectionString: urlOrOptions } : urlOrOptions;
     super("database", SPECS, { connectionString: undefined, table: "workflow_executions", maxPendingWrites: 10_000, drainTimeoutMs: 5000 }, given, ["connectionString"]);
@@ -100,7 +100,7 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
     return "Records every workflow execution in a SQL table (SQLite or PostgreSQL)";
   }
 
-  /** Seed 004's `connection_string`. */
+  /** The reference plugin API's `connection_string`. */
   get connectionString(): string | undefined {
     return this.options.connectionString;
   }

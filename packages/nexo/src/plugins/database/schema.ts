@@ -1,7 +1,7 @@
 import type { Migration } from "../../store/index.js";
 
 /**
- * The executions table, seed 004's columns plus the error. Timestamps are
+ * The executions table, the reference plugin API's columns plus the error. Timestamps are
  * TIMESTAMPTZ on PostgreSQL (queryable by time) and RFC 3339 text on SQLite
  * (which sorts the same); `table` is checked as an identifier before it gets here.
  */

@@ -1,7 +1,7 @@
 import type { Nexo } from "../../app/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 
-/** What `MetricsPlugin.getMetrics()` returns: seed 004's keys, durations in seconds. */
+/** What `MetricsPlugin.getMetrics()` returns: the reference plugin API's keys, durations in seconds. */
 export interface WorkflowMetricsSnapshot {
   requests_total: number;
   requests_success: number;
@@ -18,7 +18,7 @@ export interface WorkflowMetricsSnapshot {
 export type MetricsPluginOptions = Record<string, never>;
 
 /**
- * Seed 004's metrics collection plugin: counts workflow executions from the
+ * The reference plugin API's metrics collection plugin: counts workflow executions from the
  * lifecycle hooks and reports them with `getMetrics()`. For Prometheus, use
  * MonitoringPlugin.
  * @example

@@ -6,7 +6,7 @@ import { DEFAULT_REDACT_KEYS, normalizeKey, redact } from "./redact.js";
 
 /** Options of RequestLoggerPlugin (nexo.yaml: `in_process_plugins.request_logger`). */
 export interface RequestLoggerOptions {
-  /** Log each execution's inputs (after redaction). Default true, as in the seed. */
+  /** Log each execution's inputs (after redaction). Default true, as in the reference plugin API. */
   includeInputs: boolean;
   /** Input keys whose values are replaced by "[redacted]" at any depth. Default: password, token, secret, apiKey, authorization, ... */
   redactKeys: string[];
@@ -21,11 +21,11 @@ const SPECS: OptionSpecs<RequestLoggerOptions> = {
 };
 
 /**
- * Seed 004's request logger: one `[REQUEST] <workflow> - <channel>` line when
+ * The reference plugin API's request logger: one `[REQUEST] <workflow> - <channel>` line when
  * a workflow starts (with its inputs, secrets redacted) and one
  * `[RESPONSE] <workflow>` line with its duration when it ends, through the
  * app's logger. A completed execution logs `success: true` and `hasResult`
- * (the seed's `result is not None`); a failed one `success: false` and its error code.
+ * (the reference plugin API's `result is not None`); a failed one `success: false` and its error code.
  * @example
  * app.addPlugin(new RequestLoggerPlugin({ redactKeys: ["password", "ssn"] }));
  */

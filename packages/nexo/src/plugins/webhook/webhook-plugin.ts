@@ -13,7 +13,7 @@ export interface WebhookOptions {
   url: string;
   /** HMAC-SHA256 key for the `x-nexo-signature-256` header. Default: none (unsigned). */
   secret: string | undefined;
-  /** Which outcomes to send. Default ["completed"], as in the seed. */
+  /** Which outcomes to send. Default ["completed"], as in the reference plugin API. */
   events: Array<"completed" | "failed">;
   /** Retries after the first attempt (network errors, timeouts, 408, 429, 5xx). Default 5. */
   maxRetries: number;
@@ -43,7 +43,7 @@ export interface WebhookStats {
   dropped: { queueFull: number; retriesExhausted: number; rejected: number; shutdown: number };
 }
 
-/** The JSON body: seed 004's fields plus the execution id (for receivers to deduplicate). */
+/** The JSON body: the reference plugin API's fields plus the execution id (for receivers to deduplicate). */
 export interface WebhookPayload {
   workflow: string;
   status: "completed" | "failed";
@@ -85,7 +85,7 @@ const SPECS: OptionSpecs<WebhookOptions> = {
 class Aborted extends Error {}
 
 /**
- * Seed 004's webhook plugin: POSTs `{workflow, status, duration, timestamp,
+ * The reference plugin API's webhook plugin: POSTs `{workflow, status, duration, timestamp,
  * workflow_id}` as JSON when a workflow completes (and, if asked, fails).
  * Deliveries are queued (bounded) and sent in the background, so a slow or
  * failing receiver never fails or slows a workflow. Each body is signed with
@@ -103,7 +103,7 @@ export class WebhookPlugin extends BuiltinPlugin<WebhookOptions> {
   private idleWaiters: Array<() => void> = [];
   private log: Logger | undefined;
 
-  /** `new WebhookPlugin(url)` as in the seed, `new WebhookPlugin(url, options)` or `new WebhookPlugin({ url, ... })`. */
+  /** `new WebhookPlugin(url)` as in the reference plugin API, `new WebhookPlugin(url, options)` or `new WebhookPlugin({ url, ... })`. */
   constructor(urlOrOptions?: string | Partial<WebhookOptions>, options?: Partial<WebhookOptions>) {
     const given = typeof urlOrOptions === "string" ? { ...options, url: urlOrOptions } : urlOrOptions;
     super(
@@ -187,7 +187,7 @@ export class WebhookPlugin extends BuiltinPlugin<WebhookOptions> {
     };
   }
 
-  /** Seed 004's `send_notification`: queue one delivery for `event`. Never throws, never waits. */
+  /** The reference plugin API's `send_notification`: queue one delivery for `event`. Never throws, never waits. */
   sendNotification(event: WorkflowCompletedEvent | WorkflowFailedEvent): void {
     this.enqueue(event, "error" in event ? "failed" : "completed");
   }

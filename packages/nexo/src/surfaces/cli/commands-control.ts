@@ -1,18 +1,14 @@
 import type { Command } from "commander";
 import { ErrorCodes, NexoError } from "../../errors.js";
-import { ControlClient, ControlMethods, TAIL_EVENT } from "../control/index.js";
+import type { ControlClient } from "../control/index.js";
+import { connectDaemon, loadControl, type ControlModule } from "./daemon-client.js";
 import { formatTable } from "./format.js";
-import { resolveSocketPath } from "./socket-path.js";
 
-interface GlobalOpts {
-  socket?: string;
-  config?: string;
-}
-
-async function withClient<T>(program: Command, fn: (client: ControlClient) => Promise<T>): Promise<T> {
-  const client = await ControlClient.connect(resolveSocketPath(program.opts<GlobalOpts>()));
+/** Run `fn` on a connection to the daemon, with the control surface's names (`ControlMethods`). */
+async function withClient<T>(program: Command, fn: (client: ControlClient, control: ControlModule) => Promise<T>): Promise<T> {
+  const [control, client] = await Promise.all([loadControl(), connectDaemon(program)]);
   try {
-    return await fn(client);
+    return await fn(client, control);
   } finally {
     client.close();
   }
@@ -29,7 +25,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
     .description("list the daemon's subprocess plugins")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
-      const rows = (await withClient(program, (c) => c.request(ControlMethods.PLUGIN_LIST))) as Array<Record<string, any>>;
+      const rows = (await withClient(program, (c, { ControlMethods }) => c.request(ControlMethods.PLUGIN_LIST))) as Array<Record<string, any>>;
       if (opts.json) return print(rows);
       process.stdout.write(`${formatTable(["PLUGIN", "VERSION", "STATE", "PID", "RESTARTS"], rows.map((r) => [r.key, r.version, r.state, r.pid, r.restarts]))}\n`);
     });
@@ -39,7 +35,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
     .description("status of one plugin (or all): state, pid, restarts, last exit, stderr tail")
     .option("--json", "machine-readable output")
     .action(async (key: string | undefined, opts: { json?: boolean }) => {
-      const result = await withClient(program, (c) => c.request(ControlMethods.PLUGIN_STATUS, key ? { key } : {}));
+      const result = await withClient(program, (c, { ControlMethods }) => c.request(ControlMethods.PLUGIN_STATUS, key ? { key } : {}));
       const list = (Array.isArray(result) ? result : [result]) as Array<Record<string, any>>;
       if (opts.json) return print(result);
       for (const s of list) {
@@ -70,7 +66,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
     .command("restart <key>")
     .description("restart a plugin (resets its crash counter)")
     .action(async (key: string) => {
-      const s = (await withClient(program, (c) => c.request(ControlMethods.PLUGIN_RESTART, { key }))) as Record<string, any>;
+      const s = (await withClient(program, (c, { ControlMethods }) => c.request(ControlMethods.PLUGIN_RESTART, { key }))) as Record<string, any>;
       process.stdout.write(`${s.key}: ${s.state} (pid ${s.pid ?? "-"})\n`);
     });
 
@@ -86,7 +82,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
           throw new NexoError(ErrorCodes.CONTROL_BAD_REQUEST, `payload is not valid JSON: ${(err as Error).message}`);
         }
       }
-      const r = (await withClient(program, (c) => c.request(ControlMethods.PUBLISH, { topic, payload }))) as { id: string };
+      const r = (await withClient(program, (c, { ControlMethods }) => c.request(ControlMethods.PUBLISH, { topic, payload }))) as { id: string };
       process.stdout.write(`${r.id}\n`);
     });
 
@@ -95,7 +91,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
     .description("print events matching a pattern as they happen, one JSON line each (Ctrl-C to stop)")
     .option("-n, --count <n>", "exit after this many events", (v) => Number.parseInt(v, 10))
     .action(async (pattern: string, opts: { count?: number }) => {
-      const client = await ControlClient.connect(resolveSocketPath(program.opts<GlobalOpts>()));
+      const [{ ControlMethods, TAIL_EVENT }, client] = await Promise.all([loadControl(), connectDaemon(program)]);
       let seen = 0;
       await new Promise<void>((resolve, reject) => {
         client.onNotification((method, params) => {

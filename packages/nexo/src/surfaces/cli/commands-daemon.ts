@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { loadConfig, type NexoConfig } from "../../config/index.js";
-import { Daemon, runUntilStopSignal } from "../../daemon/index.js";
+import type { NexoConfig } from "../../config/index.js";
 
 /** What an empty daemon (no config file) tells its user, on stderr. */
 export function emptyDaemonHint(command: "run" | "mcp"): string {
@@ -23,6 +22,7 @@ export function registerRunCommand(program: Command): void {
     .option("-c, --config <file>", "nexo.yaml to load (default ./nexo.yaml if present, else an empty daemon)")
     .option("--demo", "run the bundled demo (same as `nexo demo`)")
     .action(async (opts: { config?: string; demo?: boolean }) => {
+      const { loadConfig } = await import("../../config/index.js");
       // `--config` is also a global option (to find a daemon's socket); commander gives it to whichever is declared first.
       const config = loadConfig(opts.config ?? program.opts<{ config?: string }>().config, process.cwd(), { demo: opts.demo === true });
       if (config.file === null) process.stderr.write(emptyDaemonHint("run"));
@@ -32,10 +32,12 @@ export function registerRunCommand(program: Command): void {
     .command("demo")
     .description("run the bundled demo: echo plugins (TypeScript, Python), a webhook receiver and an SMS sender on a sandbox, state in ./.nexo-state")
     .action(async () => {
+      const { loadConfig } = await import("../../config/index.js");
       await runForeground(loadConfig(undefined, process.cwd(), { demo: true }));
     });
 }
 
 async function runForeground(config: NexoConfig): Promise<void> {
+  const { Daemon, runUntilStopSignal } = await import("../../daemon/index.js");
   await runUntilStopSignal(() => Daemon.start(config));
 }

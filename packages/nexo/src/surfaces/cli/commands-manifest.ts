@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { formatManifestReport, loadPluginManifest, ManifestError } from "../../manifest/index.js";
 
 /** `nexo manifest validate <path>`: check a plugin manifest against every contract rule. */
 export function registerManifestCommands(program: Command): void {
@@ -8,6 +7,7 @@ export function registerManifestCommands(program: Command): void {
     .command("validate <path>")
     .description("validate a plugin.toml / nexo-plugin.toml (file or plugin directory; a directory with only bin/<id> is asked --print-manifest)")
     .action(async (path: string) => {
+      const { formatManifestReport, loadPluginManifest, ManifestError } = await import("../../manifest/index.js");
       try {
         const m = await loadPluginManifest(path);
         process.stdout.write(`${formatManifestReport(m)}\n`);

@@ -1,10 +1,5 @@
 import { Writable } from "node:stream";
 import type { Command } from "commander";
-import { installStdoutGuard } from "nexo-plugin-sdk";
-import { defaultMcpStateDir, loadConfig } from "../../config/index.js";
-import { Daemon } from "../../daemon/index.js";
-import { createLogger } from "../../log/index.js";
-import { serveMcpStdio } from "../mcp/index.js";
 import { emptyDaemonHint } from "./commands-daemon.js";
 
 /**
@@ -26,7 +21,14 @@ export function registerMcpCommand(program: Command): void {
     .option("--http", "also open the HTTP API (and /mcp) on the config's api port")
     .action(async (opts: { config?: string; http?: boolean }) => {
       // First, before anything can print: stdout belongs to the MCP transport.
+      const { installStdoutGuard } = await import("nexo-plugin-sdk");
       const guard = installStdoutGuard();
+      const [{ defaultMcpStateDir, loadConfig }, { Daemon }, { createLogger }, { serveMcpStdio }] = await Promise.all([
+        import("../../config/index.js"),
+        import("../../daemon/index.js"),
+        import("../../log/index.js"),
+        import("../mcp/index.js"),
+      ]);
       const frames = new Writable({
         write(chunk: Buffer | string, _enc, cb) {
           if (guard.rawWrite(typeof chunk === "string" ? chunk : chunk.toString("utf8"))) cb();

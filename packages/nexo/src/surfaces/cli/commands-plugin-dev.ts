@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { formatHeader, formatResult, formatSummary, runConformance } from "../../conformance/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
-import { scaffoldPlugin, SCAFFOLD_LANGS } from "../../scaffold/index.js";
+import { CLI_SCAFFOLD_LANGS } from "./choices.js";
 
 function list(value: string): string[] {
   return value
@@ -32,6 +31,7 @@ export function registerPluginDevCommands(plugin: Command): void {
     .option("--time-scale <x>", "multiply every deadline and window, for slow machines (default 1)", number("--time-scale", false))
     .option("--json", "print the report as one JSON object instead of lines")
     .action(async (dir: string, opts: { tags?: string[]; only?: string[]; vectors?: string; jobs?: number; timeScale?: number; json?: boolean }) => {
+      const { formatHeader, formatResult, formatSummary, runConformance } = await import("../../conformance/index.js");
       const report = await runConformance({
         pluginDir: dir,
         ...(opts.tags ? { tags: opts.tags } : {}),
@@ -54,10 +54,11 @@ export function registerPluginDevCommands(plugin: Command): void {
   plugin
     .command("new <id>")
     .description("create a working plugin from the templates (manifest, entrypoint, README, a test); passes `nexo plugin test` at once")
-    .requiredOption("-l, --lang <lang>", `language: ${SCAFFOLD_LANGS.join(" | ")}`)
+    .requiredOption("-l, --lang <lang>", `language: ${CLI_SCAFFOLD_LANGS.join(" | ")}`)
     .option("-d, --dir <dir>", "where to create it (default ./<id>; must not exist or be empty)")
     .option("--no-build", "do not install the SDK or build now (ts: npm install + build; python: .venv; rust: cargo build --release); print the commands instead")
     .action(async (id: string, opts: { lang: string; dir?: string; build: boolean }) => {
+      const { scaffoldPlugin } = await import("../../scaffold/index.js");
       // Progress of the long steps (npm install, venv + pip, cargo build) goes to stderr as it happens.
       const r = await scaffoldPlugin({ id, lang: opts.lang, ...(opts.dir ? { dir: opts.dir } : {}), build: opts.build, onProgress: (line) => process.stderr.write(`${line}\n`) });
       const built: Record<string, string> = { ts: "node_modules/ and dist/ (npm install, npm run build)", python: ".venv/ with the SDK installed", php: "", rust: "target/release/ (cargo build --release)" };

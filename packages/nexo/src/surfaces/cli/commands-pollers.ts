@@ -1,17 +1,18 @@
 import type { Command } from "commander";
-import { RpcError } from "../../contract/index.js";
 import { NexoError, type ErrorCode } from "../../errors.js";
-import { ControlClient, ControlMethods } from "../control/index.js";
+import { connectDaemon, loadControl, type ControlModule } from "./daemon-client.js";
 import { formatTable } from "./format.js";
-import { resolveSocketPath } from "./socket-path.js";
+
+/** A control method named by its key, resolved once the control surface is loaded. */
+type MethodKey = keyof ControlModule["ControlMethods"];
 
 /** `nexo pollers list|run|pause|resume|reset`: the YAML-only pollers of a running daemon. */
 export function registerPollerCommands(program: Command): void {
   const pollers = program.command("pollers").description("YAML-only pollers of the running daemon: list, run, pause, resume, reset");
-  const call = async (method: string, params?: unknown): Promise<any> => {
-    const client = await ControlClient.connect(resolveSocketPath(program.opts<{ socket?: string; config?: string }>()));
+  const call = async (method: MethodKey, params?: unknown): Promise<any> => {
+    const [{ ControlMethods }, { RpcError }, client] = await Promise.all([loadControl(), import("../../contract/index.js"), connectDaemon(program)]);
     try {
-      return await client.request(method, params);
+      return await client.request(ControlMethods[method], params);
     } catch (err) {
       // The daemon sends its NexoError as error data: show its code like any local error.
       const data = err instanceof RpcError ? (err.data as { code?: string } | undefined) : undefined;
@@ -28,7 +29,7 @@ export function registerPollerCommands(program: Command): void {
     .description("every job: state, schedule, next run, last success, counters, pause reason")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
-      const r = (await call(ControlMethods.POLLER_LIST)) as { enabled: boolean; jobs: Array<Record<string, any>> };
+      const r = (await call("POLLER_LIST")) as { enabled: boolean; jobs: Array<Record<string, any>> };
       if (opts.json) return print(r);
       if (!r.enabled) return void process.stdout.write("pollers are disabled or not configured\n");
       const when = (iso: string | null): string => (iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-");
@@ -56,14 +57,14 @@ export function registerPollerCommands(program: Command): void {
     .description("run a job now (schedule, pause and breaker are bypassed; a run elsewhere is not)")
     .option("--json", "machine-readable output")
     .action(async (id: string, opts: { json?: boolean }) => {
-      const r = (await call(ControlMethods.POLLER_RUN, { id })) as Record<string, any>;
+      const r = (await call("POLLER_RUN", { id })) as Record<string, any>;
       if (opts.json) return print(r);
       const error = r.error ? ` [${r.error.code}] ${r.error.message}` : "";
       process.stdout.write(`${r.id}: ${r.status}, ${r.itemsEmitted} new of ${r.itemsSeen} items in ${r.durationMs} ms${error}\n`);
       if (r.status === "transient" || r.status === "permanent") process.exitCode = 1;
     });
 
-  const stateCommand = (name: "pause" | "resume" | "reset", method: string, description: string): Command =>
+  const stateCommand = (name: "pause" | "resume" | "reset", method: MethodKey, description: string): Command =>
     pollers
       .command(`${name} <id>`)
       .description(description)
@@ -71,7 +72,7 @@ export function registerPollerCommands(program: Command): void {
         const s = (await call(method, { id, ...(opts.reason ? { reason: opts.reason } : {}) })) as Record<string, any>;
         process.stdout.write(`${s.id}: ${s.state}${s.pauseReason ? ` (${s.pauseReason})` : ""}\n`);
       });
-  stateCommand("pause", ControlMethods.POLLER_PAUSE, "pause a job on every daemon sharing the store").option("--reason <text>", "shown by `nexo pollers list`");
-  stateCommand("resume", ControlMethods.POLLER_RESUME, "resume a paused job (it runs at once)");
-  stateCommand("reset", ControlMethods.POLLER_RESET, "forget a job's cursor, seen ids, errors and pause: the next run delivers every item again");
+  stateCommand("pause", "POLLER_PAUSE", "pause a job on every daemon sharing the store").option("--reason <text>", "shown by `nexo pollers list`");
+  stateCommand("resume", "POLLER_RESUME", "resume a paused job (it runs at once)");
+  stateCommand("reset", "POLLER_RESET", "forget a job's cursor, seen ids, errors and pause: the next run delivers every item again");
 }

@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { RpcError } from "../../contract/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
-import { ControlClient, ControlMethods } from "../control/index.js";
+import { connectDaemon, loadControl } from "./daemon-client.js";
 import { formatTable } from "./format.js";
-import { resolveSocketPath } from "./socket-path.js";
 
 /** Parse `--input`: inline JSON, `@file.json`, or `-` for stdin. */
 export function parseInputOption(raw: string | undefined, readStdin: () => string = () => readFileSync(0, "utf8")): unknown {
@@ -32,14 +30,13 @@ export function parseInputOption(raw: string | undefined, readStdin: () => strin
 /** `nexo workflow list|run`: workflows of a running daemon, through its control socket. */
 export function registerWorkflowCommands(program: Command): void {
   const workflow = program.command("workflow").description("workflows of the running daemon");
-  const connect = (): Promise<ControlClient> => ControlClient.connect(resolveSocketPath(program.opts<{ socket?: string; config?: string }>()));
 
   workflow
     .command("list")
     .description("registered workflows with their descriptions")
     .option("--json", "machine-readable output, with input schemas")
     .action(async (opts: { json?: boolean }) => {
-      const client = await connect();
+      const [{ ControlMethods }, client] = await Promise.all([loadControl(), connectDaemon(program)]);
       try {
         const rows = (await client.request(ControlMethods.WORKFLOW_LIST)) as Array<{ name: string; description: string; inputSchema: unknown }>;
         if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -55,7 +52,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option("-i, --input <json>", "inputs: a JSON object, @file.json, or - for stdin (default {})")
     .action(async (name: string, opts: { input?: string }) => {
       const inputs = parseInputOption(opts.input);
-      const client = await connect();
+      const [{ ControlMethods }, { RpcError }, client] = await Promise.all([loadControl(), import("../../contract/index.js"), connectDaemon(program)]);
       try {
         const reply = (await client.request(ControlMethods.WORKFLOW_RUN, { name, inputs })) as { result: unknown };
         process.stdout.write(`${JSON.stringify(reply.result, null, 2)}\n`);
