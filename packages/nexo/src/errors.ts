@@ -137,6 +137,9 @@ export const ErrorCodes = {
   // agent bindings (issue 7, item 9)
   BINDING_INVALID: "NEXO_ERR_BINDING_INVALID",
   BINDING_WORKFLOW_NOT_FOUND: "NEXO_ERR_BINDING_WORKFLOW_NOT_FOUND",
+  // authorization gate (docs/authorization.md)
+  AUTHZ_FORBIDDEN: "NEXO_ERR_AUTHZ_FORBIDDEN",
+  AUTHZ_CONFIG: "NEXO_ERR_AUTHZ_CONFIG",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
