@@ -135,6 +135,9 @@ export const ErrorCodes = {
   // agent bindings (issue 7, item 9)
   BINDING_INVALID: "NEXO_ERR_BINDING_INVALID",
   BINDING_WORKFLOW_NOT_FOUND: "NEXO_ERR_BINDING_WORKFLOW_NOT_FOUND",
+  // authorization gate (docs/authorization.md)
+  AUTHZ_FORBIDDEN: "NEXO_ERR_AUTHZ_FORBIDDEN",
+  AUTHZ_CONFIG: "NEXO_ERR_AUTHZ_CONFIG",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -182,6 +185,7 @@ const WIRE: Partial<Record<ErrorCode, ErrorWire>> = {
   [ErrorCodes.PROXY_UPSTREAM_FAILED]: { status: 502 },
   [ErrorCodes.PROXY_NOT_READY]: { status: 503 },
   [ErrorCodes.PROXY_TIMEOUT]: { status: 504 },
+  [ErrorCodes.AUTHZ_FORBIDDEN]: { status: 403 },
 };
 
 /** The catalogue's wire row for `code`: its HTTP status and contract code, or undefined for an internal failure. */
@@ -206,6 +210,14 @@ export interface ToolErrorData {
   pluginData?: unknown;
   /** The nesting limit the arguments broke, when that was the problem. */
   maxDepth?: number;
+}
+
+/** `details.data` of NEXO_ERR_AUTHZ_FORBIDDEN: who was refused what, and the deciding rule (`default` when none matched). */
+export interface AuthorizationErrorData {
+  principal: string;
+  kind: "workflow" | "tool" | "admin";
+  name: string;
+  rule: string;
 }
 
 /** `details.data` of the workflow family. */
@@ -240,6 +252,7 @@ export interface ErrorDataByCode {
   [ErrorCodes.TOOL_DENIED]: ToolErrorData;
   [ErrorCodes.TOOL_TIMEOUT]: ToolErrorData;
   [ErrorCodes.RATE_LIMITED]: RetryErrorData;
+  [ErrorCodes.AUTHZ_FORBIDDEN]: AuthorizationErrorData;
   [ErrorCodes.MCP_SESSION_LIMIT]: RetryErrorData;
   [ErrorCodes.STORE_QUERY]: StoreErrorData;
   [ErrorCodes.STORE_CONNECT]: StoreErrorData;

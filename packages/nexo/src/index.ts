@@ -28,6 +28,8 @@ export { NEXO_VERSION } from "./version.js";
 export { LlmService } from "./llm/index.js";
 export type { LlmConfig, LlmProviderConfig, LlmCompleteRequest, LlmCompleteResult, LlmCompleteOptions, LlmTextDelta } from "./llm/index.js";
 export { MemoryService } from "./memory/index.js";
+export { AuthorizationGate, AuditLog, internalPrincipal } from "./authz/index.js";
+export type { ActionKind, AuditEntry, AuditQuery, AuthorizationConfig, AuthorizationDecision, AuthorizationRuleConfig } from "./authz/index.js";
 export type { MemoryEntry, RecallInput, RememberInput } from "./memory/index.js";
 export type { ErrorCode, NexoErrorDetails } from "./errors.js";
 export type {

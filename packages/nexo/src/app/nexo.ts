@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { nowIso } from "nexo-plugin-sdk";
+import { AuditLog, AuthorizationGate, compileAuthorization, type ActionKind } from "../authz/index.js";
 import { LocalBroker, type Broker } from "../broker/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";
@@ -32,6 +33,7 @@ import type {
   NexoOptions,
   NexoService,
   PluginStatusEntry,
+  Principal,
   RegisterWorkflowOptions,
   ResolvedNexoOptions,
   ServiceHealth,
@@ -92,6 +94,8 @@ export class Nexo {
   readonly llm: LlmService;
   /** Agent memory on the app's store (`remember`, `recall`); it also serves the plugins' `memory.recall`. */
   readonly memory: MemoryService;
+  /** The authorization gate of `options.authorization` (its audit trail in `.audit`), or undefined when every caller may run everything. */
+  readonly authorization: AuthorizationGate | undefined;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -115,7 +119,7 @@ export class Nexo {
   private stopping: Promise<void> | undefined;
 
   constructor(options: NexoOptions = {}) {
-    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, ...rest } = options;
+    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, authorization, ...rest } = options;
     this.options = { ...DEFAULTS, ...stripUndefined(rest) };
     checkOptions(this.options);
     this.logger = logger ?? createLogger();
@@ -140,6 +144,7 @@ export class Nexo {
       listWorkflows: () => this.workflows.list(),
       // Through the instance: a plugin that wraps app.executeWorkflow wraps workflow tools too.
       executeWorkflow: (name, inputs, options) => this.executeWorkflow(name, inputs, options),
+      authorize: (principal, name, surface) => this.authorization?.authorize({ principal, kind: "tool", name, surface }),
       onCalled: (event) => {
         if (this.toolHooks.size > 0) void this.hooks.dispatch(this.toolHooks, event, "onToolCalled");
       },
@@ -159,6 +164,7 @@ export class Nexo {
     if (this.llm.configured) this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
     this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger);
     this.host.setHostService(Methods.MEMORY_RECALL, this.memory.hostService());
+    this.authorization = authorization === undefined ? undefined : this.createGate(authorization);
     if (memoryRememberTool) {
       this.register("memory_remember", (inputs) => this.memory.remember(inputs as unknown as RememberInput), {
         description: "Remember a fact for an agent: later memory.recall queries by that agent find it by its words and tags.",
@@ -225,6 +231,10 @@ export class Nexo {
       throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { data: { workflow: name } });
     }
     assertInputsObject(name, inputs);
+    // Before the middleware: a cache hit or any other short-circuit must not skip the gate.
+    if (this.authorization !== undefined && options.channel !== undefined && options.channel !== "local") {
+      this.authorization.authorize({ principal: options.principal, kind: "workflow", name, surface: options.channel });
+    }
     const execution = new Execution(name, options.sessionId ?? null, options.channel ?? "local", this);
     if (options.principal) execution.principal = options.principal;
     if (options.headers) execution.headers = options.headers;
@@ -302,11 +312,39 @@ export class Nexo {
     publishWorkflowEvent(this.broker, this.logger, phase, event, topic);
   }
 
+  // ---- authorization (logic in ../authz) ----------------------------------
+
+  private createGate(config: NonNullable<NexoOptions["authorization"]>): AuthorizationGate {
+    const compiled = compileAuthorization(config);
+    const audit = compiled.audit.enabled
+      ? new AuditLog(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger, { retentionDays: compiled.audit.retentionDays })
+      : undefined;
+    return new AuthorizationGate(compiled, this.logger, audit);
+  }
+
+  /**
+   * Ask the gate whether `principal` may do `kind name` through `surface`;
+   * throws NEXO_ERR_AUTHZ_FORBIDDEN (403) when refused. Without
+   * `authorization` configured, everything is allowed. For surfaces and
+   * plugins that add their own actions (workflows and plugin tools are
+   * checked by `executeWorkflow` and `callTool` themselves).
+   */
+  authorize(principal: Principal | undefined, kind: ActionKind, name: string, surface: string): void {
+    this.authorization?.authorize({ principal, kind, name, surface });
+  }
+
   // ---- tools (logic in ./tools) -----------------------------------------
 
-  /** Tools callable now: every workflow, and the tools of ready subprocess plugins (`<plugin_key>_<name>`). */
-  listTools(): ToolInfo[] {
-    return this.tools.list();
+  /**
+   * Tools callable now: every workflow, and the tools of ready subprocess plugins (`<plugin_key>_<name>`).
+   * Given a principal (or `null` for an anonymous caller), only those the authorization gate lets it call.
+   */
+  listTools(principal?: Principal | null): ToolInfo[] {
+    const all = this.tools.list();
+    const gate = this.authorization;
+    if (gate === undefined || principal === undefined) return all;
+    const p = principal ?? undefined;
+    return all.filter((t) => gate.decide(p, t.source === "workflow" ? "workflow" : "tool", t.name).allowed);
   }
 
   /** One callable tool's description, or undefined. */
@@ -516,6 +554,7 @@ export class Nexo {
     await this.plugins.teardownAll();
     // After every plugin is gone (subprocess ones call memory.recall, in-process ones may remember in teardown).
     await this.memory.close().catch((err: unknown) => this.logger.warn({ err }, "closing the memory store failed"));
+    await this.authorization?.audit?.close().catch((err: unknown) => this.logger.warn({ err }, "closing the audit trail failed"));
     for (const s of [...this.startedServices].reverse()) await this.stopService(s);
     if (this.ownsBroker) await this.broker.close();
     this.appState = "stopped";

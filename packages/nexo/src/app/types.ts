@@ -1,3 +1,4 @@
+import type { AuthorizationConfig } from "../authz/index.js";
 import type { LlmConfig } from "../llm/index.js";
 import type { Broker } from "../broker/index.js";
 import type { SandboxOperatorConfig } from "../host/sandbox/index.js";
@@ -49,12 +50,18 @@ export interface NexoOptions {
    * Default none: `llm.complete` answers -32603 "not configured".
    */
   llm?: LlmConfig;
+  /**
+   * Who may run which workflow and call which tool, checked on every surface
+   * (nexo.yaml `authorization:`, docs/authorization.md). Default none: every
+   * caller that passed authentication may run everything.
+   */
+  authorization?: AuthorizationConfig;
   /** Register the built-in `memory_remember` tool (a workflow over `app.memory.remember`). Default false. */
   memoryRememberTool?: boolean;
 }
 
 /** The same options with every default applied. */
-export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool">> & Pick<NexoOptions, "store">;
+export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization">> & Pick<NexoOptions, "store">;
 
 /** Who made a call: set by an auth hook (`request.principal`) or by the caller. */
 export interface Principal {

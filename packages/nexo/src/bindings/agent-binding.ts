@@ -1,4 +1,5 @@
 import type { Nexo } from "../app/index.js";
+import { internalPrincipal } from "../authz/index.js";
 import type { Subscription } from "../broker/index.js";
 import { newEvent, type Event } from "../contract/index.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
@@ -88,7 +89,7 @@ export class AgentBinding {
     const { spec, app } = this;
     try {
       const inputs = spec.inputs === "payload" ? event.payload : { ...event };
-      const result = await app.executeWorkflow(spec.workflow, inputs, { channel: channelOfTopic(event.topic), sessionId: event.session_id });
+      const result = await app.executeWorkflow(spec.workflow, inputs, { channel: channelOfTopic(event.topic), sessionId: event.session_id, principal: internalPrincipal("binding", spec.name) });
       this.counts.completed += 1;
       if (result === undefined || result === null || spec.outbound.mode === "none") {
         this.counts.noReply += 1;

@@ -1,5 +1,6 @@
 import { llmConfigFromYaml } from "./llm-config.js";
 import type { LlmConfig } from "../llm/index.js";
+import { compileAuthorization, type AuthorizationConfig } from "../authz/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -76,6 +77,8 @@ export interface NexoConfig {
   llm: LlmConfig;
   /** The embedded memory (`memory:`). */
   memory: { rememberTool: boolean };
+  /** `authorization:` as written (checked); undefined when absent: every caller may run everything. */
+  authorization?: AuthorizationConfig;
   /** `sandbox:`; `protectedPaths` holds the state dir and control socket. */
   sandbox?: SandboxOperatorConfig;
 }
@@ -202,8 +205,19 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     workflows: (r.workflows ?? []).map(abs),
     llm: llmConfigFromYaml(r.llm),
     memory: { rememberTool: r.memory?.remember_tool ?? false },
+    ...(r.authorization !== undefined ? { authorization: checkAuthorization(r.authorization, file) } : {}),
     sandbox: normalizeSandbox(r.sandbox ?? {}, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
   };
+}
+
+/** Compile once to report every mistake at load (and reload) time, with the file's name. */
+function checkAuthorization(a: AuthorizationConfig, file: string | null): AuthorizationConfig {
+  try {
+    compileAuthorization(a);
+  } catch (err) {
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"}: ${(err as Error).message}`, { file: file ?? undefined, field: (err as NexoError).details?.field });
+  }
+  return a;
 }
 
 /** The daemon's own files no sandbox may see: its state dir, control socket, and a SQLite store kept elsewhere. */

@@ -79,6 +79,37 @@ export const configSchema = {
       description: "The embedded agent memory on the store.",
       properties: { remember_tool: { type: "boolean", description: "Register the built-in memory_remember tool. Default false." } },
     },
+    authorization: {
+      type: "object",
+      additionalProperties: false,
+      description: "Who may run which workflow and call which tool, on every surface (docs/authorization.md). Checked in detail when loaded.",
+      properties: {
+        default: { enum: ["allow", "deny"] },
+        roles_claim: { type: "string", minLength: 1 },
+        tenant_claim: { type: "string", minLength: 1 },
+        rules: {
+          type: "array",
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["principals"],
+            properties: {
+              name: { type: "string", minLength: 1, maxLength: 64 },
+              principals: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+              workflows: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+              tools: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+              admin: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+              effect: { enum: ["allow", "deny"] },
+            },
+          },
+        },
+        audit: {
+          type: "object",
+          additionalProperties: false,
+          properties: { enabled: { type: "boolean" }, decisions: { enum: ["all", "denied"] }, retention_days: { type: "integer", minimum: 1, maximum: 3650 } },
+        },
+      },
+    },
     workflows: {
       type: "array",
       description: "Modules registering workflows: each exports default (or register) (app) => void.",

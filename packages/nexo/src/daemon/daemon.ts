@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { internalPrincipal, parseAuditQuery } from "../authz/index.js";
 import { createBroker, validatePattern, type Broker } from "../broker/index.js";
 import type { NexoConfig } from "../config/index.js";
 import { newEvent, RpcError, RpcErrorCodes } from "../contract/index.js";
@@ -16,6 +17,9 @@ import { contributeMetrics } from "../plugins/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
+
+/** Whoever can open the control socket (its file mode lets only the daemon's user in): the `control_socket` principal of authorization rules. */
+const CONTROL_SOCKET_PRINCIPAL = internalPrincipal("local", "control_socket");
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -87,6 +91,7 @@ export class Daemon {
       store: config.store,
       llm: config.llm,
       memoryRememberTool: config.memory.rememberTool,
+      ...(config.authorization ? { authorization: config.authorization } : {}),
       ...(config.sandbox ? { pluginSandbox: config.sandbox } : {}),
       pluginTimeouts: {
         ...(config.timeouts.pluginInitMs ? { initMs: config.timeouts.pluginInitMs } : {}),
@@ -152,7 +157,7 @@ export class Daemon {
       options.deliverToAgent ??
       (async (agent, item, job) => {
         const inputs = item.data !== null && typeof item.data === "object" && !Array.isArray(item.data) ? (item.data as Record<string, unknown>) : { item: item.data };
-        await this.app.executeWorkflow(agent, inputs, { channel: "poller", sessionId: `poller:${job.id}` });
+        await this.app.executeWorkflow(agent, inputs, { channel: "poller", sessionId: `poller:${job.id}`, principal: internalPrincipal("poller", job.id) });
       });
     const pollers = createPollers(this.config, this.broker, this.logger, {
       deliverToAgent,
@@ -218,16 +223,28 @@ export class Daemon {
         session.onClose(() => sub.unsubscribe());
         return { pattern };
       },
+      [ControlMethods.AUDIT_QUERY]: async (params) => {
+        const audit = this.app.authorization?.audit;
+        if (audit === undefined) throw new RpcError(RpcErrorCodes.INVALID_REQUEST, "this daemon keeps no audit trail (configure authorization: with audit enabled)", { code: ErrorCodes.HTTP_NOT_FOUND });
+        try {
+          this.app.authorize(CONTROL_SOCKET_PRINCIPAL, "admin", "audit", "cli");
+          const raw = params !== null && typeof params === "object" && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
+          return await audit.query(parseAuditQuery(raw));
+        } catch (err) {
+          if (isNexoError(err)) throw new RpcError(RpcErrorCodes.INVALID_PARAMS, err.message, { code: err.code });
+          throw err;
+        }
+      },
       [ControlMethods.WORKFLOW_LIST]: () => this.app.listWorkflows().map(({ name, description, inputSchema }) => ({ name, description, inputSchema })),
       [ControlMethods.WORKFLOW_RUN]: async (params) => {
         const name = param(params, "name", true)!;
         const inputs = (params as Record<string, unknown>).inputs ?? {};
         try {
-          return { result: (await this.app.executeWorkflow(name, inputs, { channel: "cli" })) ?? null };
+          return { result: (await this.app.executeWorkflow(name, inputs, { channel: "cli", principal: CONTROL_SOCKET_PRINCIPAL })) ?? null };
         } catch (err) {
           // Keep the stable code and the violations: the CLI prints them.
           if (isNexoError(err)) {
-            const badCall = err.code === ErrorCodes.WORKFLOW_INVALID_INPUT || err.code === ErrorCodes.WORKFLOW_NOT_FOUND;
+            const badCall = err.code === ErrorCodes.WORKFLOW_INVALID_INPUT || err.code === ErrorCodes.WORKFLOW_NOT_FOUND || err.code === ErrorCodes.AUTHZ_FORBIDDEN;
             throw new RpcError(badCall ? RpcErrorCodes.INVALID_PARAMS : RpcErrorCodes.INTERNAL_ERROR, err.message, { code: err.code, ...(err.details.data as object | undefined) });
           }
           throw err;

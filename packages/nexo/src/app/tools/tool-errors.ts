@@ -20,7 +20,7 @@ export function invalidArgs(tool: string, violations: InputViolation[], cause?: 
 }
 
 /** Codes a workflow (or its middleware) may throw that keep their meaning when it runs as a tool. */
-const PASS_THROUGH = new Set<string>([ErrorCodes.TOOL_DENIED, ErrorCodes.AUTH_UNAUTHENTICATED, ErrorCodes.RATE_LIMITED, ErrorCodes.APP_STOPPED]);
+const PASS_THROUGH = new Set<string>([ErrorCodes.TOOL_DENIED, ErrorCodes.AUTHZ_FORBIDDEN, ErrorCodes.AUTH_UNAUTHENTICATED, ErrorCodes.RATE_LIMITED, ErrorCodes.APP_STOPPED]);
 
 /**
  * Translate whatever a plugin call raised into a tool error (style: codes of

@@ -22,6 +22,8 @@ export interface ToolRegistryOptions {
   listWorkflows: () => WorkflowInfo[];
   /** Runs a workflow through the app's middleware chain. */
   executeWorkflow: (name: string, inputs: unknown, options: ExecuteWorkflowOptions) => Promise<unknown>;
+  /** The authorization gate for plugin tools (workflow tools are checked by `executeWorkflow`); throws when refused. */
+  authorize?: (principal: CallToolOptions["principal"], name: string, surface: string) => void;
   /** Hands each ToolCalledEvent to the app's `onToolCalled` hooks. */
   onCalled?: (event: ToolCalledEvent) => void;
   /** Calls in flight to one plugin; more wait in a queue. Default 128 (below the host's 256-frame request queue). */
@@ -124,6 +126,8 @@ export class ToolRegistry {
     this.ensureFresh();
     const entry = this.entries.get(name);
     if (!entry) throw toolError(ErrorCodes.TOOL_NOT_FOUND, `no tool named "${name}"`, { tool: name });
+    const channel = options.channel;
+    if (entry.kind === "plugin" && channel !== undefined && channel !== "local") this.options.authorize?.(options.principal, name, channel);
     const timeoutMs = options.timeoutMs ?? this.options.host.timeouts.toolMs;
     if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) {
       throw new NexoError(ErrorCodes.CONFIG_INVALID, `callTool option timeoutMs must be a positive number of milliseconds, got ${JSON.stringify(timeoutMs)} (${typeof timeoutMs})`, {

@@ -127,7 +127,11 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
     if (!this.isCached(call.workflowName)) return next();
     let key: string;
     try {
-      key = this.keys.keyOf(call.workflowName, call.inputs, this.options.varyByPrincipal ? call.context.principal?.id : undefined);
+      const principal = call.context.principal;
+      const who = this.options.varyByPrincipal ? principal?.id : undefined;
+      // A tenant's results are never served to another tenant, even when results are shared between principals.
+      const tenant = call.context.app.authorization?.tenantOf(principal) ?? null;
+      key = this.keys.keyOf(call.workflowName, call.inputs, tenant === null ? who : `${tenant}\u0000${who ?? ""}`);
     } catch (err) {
       this.log?.debug({ workflow: call.workflowName, err }, "inputs cannot be keyed; not cached");
       return next();

@@ -9,6 +9,7 @@ import { registerPluginDevCommands } from "./commands-plugin-dev.js";
 import { registerMcpCommand } from "./commands-mcp.js";
 import { registerPackageCommands } from "./commands-plugin-package.js";
 import { registerWorkflowCommands } from "./commands-workflow.js";
+import { registerAuditCommands } from "./commands-audit.js";
 import { registerPollerCommands } from "./commands-pollers.js";
 
 /** Build the `nexo` command tree. */
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerPluginDevCommands(plugin);
   registerWorkflowCommands(program);
   registerPollerCommands(program);
+  registerAuditCommands(program);
   registerMcpCommand(program);
   return program;
 }

@@ -13,6 +13,8 @@ export const ControlMethods = {
   TAIL: "broker.tail",
   WORKFLOW_LIST: "workflow.list",
   WORKFLOW_RUN: "workflow.run",
+  /** `{principal?, tenant?, kind?, name?, allowed?, since?, limit?, before?}` -> AuditEntry[] (newest first). */
+  AUDIT_QUERY: "audit.query",
   /** YAML-only pollers: `{enabled, source, jobs: JobStatus[]}`. */
   POLLER_LIST: "poller.list",
   /** `{id}` -> RunResult: run a job now. */

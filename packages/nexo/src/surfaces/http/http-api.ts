@@ -5,6 +5,7 @@ import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "./error-reply.js";
 import { installJsonBodyParser } from "./json-body.js";
 import { buildOpenApi, type OpenApiPaths } from "./openapi.js";
+import { registerAuditRoutes } from "./audit-routes.js";
 import { registerToolRoutes } from "./tool-routes.js";
 
 declare module "fastify" {
@@ -69,6 +70,7 @@ export function createHttpApi(app: Nexo): FastifyInstance {
   http.post<{ Params: { name: string } }>("/workflows/:name/execute", (request, reply) => executeRoute(app, request, reply));
 
   registerToolRoutes(http, app);
+  registerAuditRoutes(http, app);
 
   http.get("/openapi.json", async () => buildOpenApi(app.version, app.listWorkflows(), http.openApiPaths));
   return http;

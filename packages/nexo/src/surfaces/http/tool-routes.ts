@@ -32,7 +32,7 @@ function header(value: string | string[] | undefined): string | null {
  * Retry-After, 504 timeout), and their entries in `/openapi.json`.
  */
 export function registerToolRoutes(http: FastifyInstance, app: Nexo): void {
-  http.get("/tools", async () => ({ tools: app.listTools() }));
+  http.get("/tools", async (request) => ({ tools: app.listTools(request.principal) }));
 
   http.get<{ Params: { name: string } }>("/tools/:name", async (request) => {
     const tool = app.getTool(request.params.name);

@@ -13,6 +13,12 @@ export interface McpSession {
   close(): Promise<void>;
 }
 
+/** Options of one MCP session. */
+export interface McpSessionOptions {
+  /** The caller when the transport authenticates nobody (stdio: the local user, `local:mcp_stdio`). */
+  principal?: Principal;
+}
+
 /**
  * An MCP server (official SDK, low-level `Server`: the tools are JSON Schema,
  * not zod) exposing every tool of `app`: `tools/list` is `app.listTools()`,
@@ -20,7 +26,7 @@ export interface McpSession {
  * the tool list is sent as `notifications/tools/list_changed` once the client
  * has initialized. One per connection (stdio) or per session (HTTP).
  */
-export function createMcpSession(app: Nexo): McpSession {
+export function createMcpSession(app: Nexo, options: McpSessionOptions = {}): McpSession {
   const server = new Server(
     { name: "nexo", version: app.version },
     {
@@ -28,12 +34,14 @@ export function createMcpSession(app: Nexo): McpSession {
       instructions: "Tools of a Nexo daemon: plugin tools are named <plugin>_<tool>, workflows by their own name.",
     },
   );
-  server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: app.listTools().map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as { type: "object" } })),
-  }));
+  server.setRequestHandler(ListToolsRequestSchema, (_request, extra) => {
+    const principal = (extra.authInfo?.extra?.principal as Principal | undefined) ?? options.principal;
+    // Only what this caller may call: a tool it would be refused is not offered to its model.
+    return { tools: app.listTools(principal).map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as { type: "object" } })) };
+  });
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args } = request.params;
-    const principal = extra.authInfo?.extra?.principal as Principal | undefined;
+    const principal = (extra.authInfo?.extra?.principal as Principal | undefined) ?? options.principal;
     // The HTTP body parser already refused deeper JSON; stdio messages arrive parsed, so check here too.
     if (valueDepthExceeds(args, MAX_JSON_DEPTH)) {
       return toMcpError(new NexoError(ErrorCodes.TOOL_INVALID_ARGS, `the arguments of ${name} nest arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, { data: { tool: name, maxDepth: MAX_JSON_DEPTH } }));

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Nexo } from "../../app/index.js";
+import { internalPrincipal } from "../../authz/index.js";
 import { createMcpSession } from "./mcp-server.js";
 
 /** Options of `serveMcpStdio`. */
@@ -25,7 +26,7 @@ export interface McpStdioServer {
  */
 export async function serveMcpStdio(app: Nexo, options: McpStdioOptions = {}): Promise<McpStdioServer> {
   const stdin = options.stdin ?? process.stdin;
-  const session = createMcpSession(app);
+  const session = createMcpSession(app, { principal: internalPrincipal("local", "mcp_stdio") });
   const transport = new StdioServerTransport(stdin, options.stdout ?? process.stdout);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
