@@ -2,8 +2,10 @@ import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { nowIso, uuidv7 } from "nexo-plugin-sdk";
 import { LocalBroker, type Broker } from "../broker/index.js";
+import { ChannelService } from "../channels/index.js";
+import { HookNames, HookPoints, isHookName, type HookName, type InProcessHook } from "../hooks/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { PluginHost } from "../host/index.js";
+import { PluginHost, type PluginSupervisor } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { LlmService } from "../llm/index.js";
 import { MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
@@ -20,7 +22,7 @@ import { Execution } from "./execution.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import { subprocessHealth } from "./subprocess-health.js";
-import { ToolRegistry, type CallToolOptions, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
+import { toolError, ToolRegistry, type CallToolOptions, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
 import type {
   AppHealth,
   AppState,
@@ -90,6 +92,10 @@ export class Nexo {
   readonly llm: LlmService;
   /** Agent memory on the app's store (`remember`, `recall`); it also serves the plugins' `memory.recall`. */
   readonly memory: MemoryService;
+  /** Hook points (`before_message`, `before_tool_call`, `before_outbound`): `app.onHook` and plugins' `[plugin.extends] hooks`. */
+  readonly hookPoints: HookPoints;
+  /** Channels of subprocess plugins: `app.channels.send(kind, instance, msg)`, `list()`, `stats()` (docs/channels-and-hooks.md). */
+  readonly channels: ChannelService;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -111,6 +117,7 @@ export class Nexo {
   private boundPort: number | null = null;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private readonly extensionDetach = new Map<string, () => void>();
 
   constructor(options: NexoOptions = {}) {
     const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, ...rest } = options;
@@ -130,6 +137,9 @@ export class Nexo {
       extraHostEnv: (spec) => this.proxy.envFor(spec),
       describeRoute: (key) => this.proxy.describeRoute(key),
     });
+    this.hookPoints = new HookPoints({ logger: this.logger });
+    this.channels = new ChannelService({ broker: this.broker, logger: this.logger, hooks: this.hookPoints, listPlugins: () => this.host.list() });
+    this.host.onPluginAdded((sup) => this.attachPluginExtensions(sup));
     this.plugins = new PluginManager(this);
     this.tools = new ToolRegistry({
       host: this.host,
@@ -325,7 +335,55 @@ export class Nexo {
     if (this.appState === "stopping" || this.appState === "stopped") {
       return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; tool "${name}" not called`, { httpStatus: 503 }));
     }
+    if (this.hookPoints.has(HookNames.BEFORE_TOOL_CALL)) return this.callToolHooked(name, args, options);
     return this.tools.call(name, args, options);
+  }
+
+  /** `callTool` behind the `before_tool_call` hooks: a block is NEXO_ERR_TOOL_DENIED; an `args` override replaces the arguments. */
+  private async callToolHooked(name: string, args: unknown, options: CallToolOptions): Promise<ToolResult> {
+    const outcome = await this.hookPoints.fire(HookNames.BEFORE_TOOL_CALL, { tool_name: name, args, agent_id: options.agentId ?? null, session_id: options.sessionId ?? null });
+    if (outcome.blocked) {
+      throw toolError(ErrorCodes.TOOL_DENIED, `tool "${name}" call blocked by the before_tool_call hook of ${outcome.by}: ${outcome.reason}`, {
+        tool: name,
+        pluginData: { hook: HookNames.BEFORE_TOOL_CALL, by: outcome.by, reason: outcome.reason },
+      });
+    }
+    return this.tools.call(name, outcome.changed ? outcome.event.args : args, options);
+  }
+
+  /**
+   * Serve a subprocess plugin's `[plugin.extends] channels` and `hooks`; done
+   * for each plugin the host adds. A plugin removed from the host (live
+   * reload) is detached with `detachPluginExtensions(key)`.
+   */
+  private attachPluginExtensions(sup: PluginSupervisor): void {
+    this.detachPluginExtensions(sup.key);
+    const offHooks = this.hookPoints.attachPlugin(sup);
+    let offChannels: () => void = () => undefined;
+    try {
+      offChannels = this.channels.attach(sup);
+    } catch (err) {
+      offHooks();
+      throw err;
+    }
+    this.extensionDetach.set(sup.key, () => {
+      offHooks();
+      offChannels();
+    });
+  }
+
+  /**
+   * Stop serving plugin `key`'s channels and hooks (its outbound events go
+   * nowhere through the channel service, its hooks are no longer called).
+   * Stopping the plugin sends `channel.stop` by itself; this only unregisters.
+   * Re-added with the next `app.host.add` of the same key. False when nothing was attached.
+   */
+  detachPluginExtensions(key: string): boolean {
+    const off = this.extensionDetach.get(key);
+    if (!off) return false;
+    this.extensionDetach.delete(key);
+    off();
+    return true;
   }
 
   /** Called after every call of a known tool with its outcome and duration (never its arguments or result). Also on the broker as `tool.<name>.completed|failed`. */
@@ -340,6 +398,23 @@ export class Nexo {
   }
 
   // ---- hooks -----------------------------------------------------------
+
+  /**
+   * Intercept at a hook point, like a plugin listing it in `[plugin.extends]
+   * hooks`: `before_message` (an inbound event before its binding runs),
+   * `before_tool_call`, `before_outbound`. Return a HookResponse (`{decision:
+   * "block", reason}`, `{override: {...}}`, `{decision: "transform",
+   * transformed_body}`, `{do_not_reply_again: true}`) or nothing to allow.
+   * In-process hooks run before plugin hooks, in registration order; a throw
+   * or a miss of the hook deadline counts as allow.
+   * @example app.onHook("before_message", (e) => (/stop/i.test(String(e.body)) ? { decision: "block", reason: "opt-out", do_not_reply_again: true } : undefined));
+   */
+  onHook(name: HookName, fn: InProcessHook): Unsubscribe {
+    if (typeof name !== "string" || !isHookName(name)) {
+      throw new NexoError(ErrorCodes.HOOK_INVALID, `onHook needs a hook point (before_message, before_tool_call, before_outbound), got ${JSON.stringify(name)}`, { field: "name" });
+    }
+    return this.hookPoints.on(name, checkFn(fn, "onHook"), currentPluginScope());
+  }
 
   /** Run `fn` once the app has started (immediately, guarded, if it already has). */
   onStartup(fn: LifecycleHook): Unsubscribe {
@@ -397,6 +472,7 @@ export class Nexo {
       (list as OwnedList<unknown>).removeOwner(name);
     }
     this.workflows.removeOwner(name);
+    this.hookPoints.removeOwner(name);
     this.tools.invalidate();
     for (const { fn, owner } of this.services.entries) {
       if (owner === name && this.startedServices.includes(fn)) void this.stopService(fn);
