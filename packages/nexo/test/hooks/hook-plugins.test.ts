@@ -89,7 +89,7 @@ test("hooks - a Python SDK hook plugin and in-process hooks at before_message, b
     return e;
   };
   const replyTo = (e: Event): Event | undefined => replies.find((r) => r.correlation_id === e.id);
-  const answer = async (e: Event): Promise<string> => (await waitFor(() => replyTo(e), `the reply to ${JSON.stringify(e.payload)}`, 15_000))!.payload.text as string;
+  const answer = async (e: Event): Promise<string> => ((await waitFor(() => replyTo(e), `the reply to ${JSON.stringify(e.payload)}`, 15_000))!.payload as { text: string }).text;
 
   await t.test("hooks - a plugin hook that blocks stops the inbound message before its binding runs", async () => {
     const blocked = await inbound("please blockme");
