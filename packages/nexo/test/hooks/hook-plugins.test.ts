@@ -12,6 +12,7 @@ import { BindingsService, parseBindings } from "../../src/bindings/index.js";
 import { newEvent, type Event } from "../../src/contract/index.js";
 import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
 import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
+import { MonitoringPlugin } from "../../src/plugins/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -64,6 +65,8 @@ test("hooks - a Python SDK hook plugin and in-process hooks at before_message, b
   const app = new Nexo({ http: false, stateDir: join(dir, "state"), logger: cap.logger });
   t.after(() => app.stop());
 
+  const monitoring = new MonitoringPlugin({ processMetrics: false });
+  await app.addPlugin(monitoring);
   const ran: string[] = [];
   app.register("echo", (inputs: { text: string }) => {
     ran.push(inputs.text);
@@ -119,6 +122,9 @@ test("hooks - a Python SDK hook plugin and in-process hooks at before_message, b
     assert.ok(warns.some((l) => l.by === "plugin:hk" && l.code === ErrorCodes.PLUGIN_HOOK_TIMEOUT), JSON.stringify(warns));
     assert.ok(warns.some((l) => l.by === "app" && /in-process hook failed/.test(l.msg)), JSON.stringify(warns));
     assert.ok(cap.lines().some((l) => /lists hooks this host never fires: after_message/.test(l.msg)));
+    const metrics = await monitoring.metricsText();
+    assert.match(metrics, /nexo_hook_calls_total\{hook="before_message",outcome="timed_out"\} 1/);
+    assert.match(metrics, /nexo_hook_calls_total\{hook="before_message",outcome="failed"\} 2/);
   });
 
   await t.test("hooks - before_tool_call: a block is NEXO_ERR_TOOL_DENIED, an args override reaches the tool", async () => {
