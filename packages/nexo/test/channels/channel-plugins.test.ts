@@ -7,10 +7,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { Nexo } from "../../src/app/index.js";
+import { normalizeConfig } from "../../src/config/index.js";
+import { Daemon } from "../../src/daemon/index.js";
 import { newEvent, type Event } from "../../src/contract/index.js";
 import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
 import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
+import type { MonitoringPlugin } from "../../src/plugins/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -66,11 +68,18 @@ async function rejection(p: Promise<unknown>): Promise<NexoError> {
 test("channels - a TS SDK channel plugin is started, sent to (typed -330xx errors), fed outbound events once, respawned and stopped", async (t) => {
   const dir = tempDir(t);
   const log = join(dir, "channel.log");
+  channelPlugin(join(dir, "plugins"), "chatbot", ["chat"], log);
+  // The instance comes from nexo.yaml, as an operator writes it.
+  const config = normalizeConfig(
+    { state_dir: join(dir, "state"), plugin_paths: [join(dir, "plugins")], plugins: { chatbot: [{ instance: "sales" }] }, api: { enabled: false }, in_process_plugins: { monitoring: { process_metrics: false } } },
+    join(dir, "nexo.yaml"),
+    dir,
+  );
   const cap = captureLogger("info");
-  const app = new Nexo({ http: false, stateDir: join(dir, "state"), logger: cap.logger });
-  t.after(() => app.stop());
-  app.host.add({ manifest: channelPlugin(join(dir, "plugins"), "chatbot", ["chat"], log), instance: "sales" });
-  await app.start();
+  const daemon = await Daemon.start(config, { logger: cap.logger, controlSocket: false });
+  t.after(() => daemon.stop());
+  const app = daemon.app;
+  const monitoring = app.plugins.get<MonitoringPlugin>("monitoring")!;
 
   await t.test("channels - channel.start {kind, instance} reaches the plugin once it is ready", async () => {
     const [start] = (await waitFor(() => {
@@ -106,6 +115,9 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
     assert.equal((await rejection(app.channels.send("fax", null, { kind: "text", to: "1", body: "x" }))).code, ErrorCodes.CHANNEL_NOT_FOUND);
     assert.equal((await rejection(app.channels.send("chat", "sales", { kind: "text", to: "1" }))).code, ErrorCodes.CHANNEL_INVALID_MESSAGE);
     assert.deepEqual(app.channels.stats(), { sent: 1, failed: 2, blocked: 0, events: 0 });
+    const metrics = await monitoring.metricsText();
+    assert.match(metrics, /nexo_channel_messages_total\{outcome="sent"\} 1/);
+    assert.match(metrics, /nexo_channel_messages_total\{outcome="failed"\} 2/);
   });
 
   await t.test("channels - an outbound event is sent once through channel.send_outbound, never as broker.event, and its outcome is published", async () => {
@@ -156,7 +168,7 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
 
   await t.test("channels - stopping the app sends channel.stop before the plugin's shutdown", async () => {
     const pid = readLog(log).filter((e) => e.call === "start").at(-1)!.pid;
-    await app.stop();
+    await daemon.stop();
     const mine = readLog(log).filter((e) => e.pid === pid).map((e) => e.call);
     assert.deepEqual(mine.slice(-2), ["stop", "shutdown"]);
   });
