@@ -33,8 +33,8 @@ export function messageHookEvent(event: Event): HookEvent {
 }
 
 /**
- * Run the `before_message` hooks over an inbound event (nothing to do, and
- * no allocation, when none listens). A transform's new body lands where the
+ * Run the `before_message` hooks over an inbound event (no hook event is
+ * built when none listens). A transform's new body lands where the
  * body was read from (`text`, else `body`, else a new `text`); an override of
  * `payload` replaces the payload. `replyAllowed` is false once a hook answered
  * `do_not_reply_again` for this event or its session.
