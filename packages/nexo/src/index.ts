@@ -31,6 +31,10 @@ export { LlmService } from "./llm/index.js";
 export type { LlmConfig, LlmProviderConfig, LlmCompleteRequest, LlmCompleteResult, LlmCompleteOptions, LlmTextDelta } from "./llm/index.js";
 export { MemoryService } from "./memory/index.js";
 export type { MemoryEntry, RecallInput, RememberInput } from "./memory/index.js";
+export { ChannelService } from "./channels/index.js";
+export type { ChannelInfo, ChannelSendOptions, ChannelSendResult, ChannelStats, OutboundMessage } from "./channels/index.js";
+export { HookNames, HookPoints } from "./hooks/index.js";
+export type { HookContext, HookEvent, HookName, HookOutcome, HookPointStats, HookResponse, InProcessHook } from "./hooks/index.js";
 export type { ErrorCode, NexoErrorDetails } from "./errors.js";
 export type {
   AppHealth,
