@@ -215,7 +215,7 @@ export class PluginSupervisor {
       published: this.totals.published + counters.published,
       delivered: this.totals.delivered + counters.delivered,
       tools: this.tools.map((t) => t.name),
-      channels: m.channels.map((ch) => ch.kind),
+      channels: [...new Set([...m.channels.map((ch) => ch.kind), ...m.extends.channels])],
       manifest: m.file,
       ...(this.lastPlan ? describePlan(this.lastPlan) : { sandbox: "none", limits: "none" }),
       lastExitReason: this.lastExitReason,

@@ -92,6 +92,7 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
       app.channels.list().map(({ kind, instance, plugin, via }) => ({ kind, instance, plugin, via })),
       [{ kind: "chat", instance: "sales", plugin: "chatbot.sales", via: "send_outbound" }],
     );
+    assert.deepEqual(app.host.get("chatbot.sales")!.status().channels, ["chat"], "nexo plugin status lists served kinds");
   });
 
   await t.test("channels - app.channels.send answers the plugin's message id; -33004 and -33003 come back typed", async () => {
