@@ -2,10 +2,10 @@ import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { nowIso, uuidv7 } from "nexo-plugin-sdk";
 import { LocalBroker, type Broker } from "../broker/index.js";
-import { ChannelService } from "../channels/index.js";
-import { HookNames, HookPoints, isHookName, type HookName, type InProcessHook } from "../hooks/index.js";
+import { ChannelService, PluginExtensions } from "../channels/index.js";
+import { beforeToolCall, HookNames, HookPoints, isHookName, type HookName, type InProcessHook } from "../hooks/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { PluginHost, type PluginSupervisor } from "../host/index.js";
+import { PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { LlmService } from "../llm/index.js";
 import { MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
@@ -22,7 +22,7 @@ import { Execution } from "./execution.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import { subprocessHealth } from "./subprocess-health.js";
-import { toolError, ToolRegistry, type CallToolOptions, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
+import { ToolRegistry, type CallToolOptions, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
 import type {
   AppHealth,
   AppState,
@@ -117,7 +117,7 @@ export class Nexo {
   private boundPort: number | null = null;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private readonly extensionDetach = new Map<string, () => void>();
+  private readonly extensions: PluginExtensions;
 
   constructor(options: NexoOptions = {}) {
     const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, ...rest } = options;
@@ -139,7 +139,8 @@ export class Nexo {
     });
     this.hookPoints = new HookPoints({ logger: this.logger });
     this.channels = new ChannelService({ broker: this.broker, logger: this.logger, hooks: this.hookPoints, listPlugins: () => this.host.list() });
-    this.host.onPluginAdded((sup) => this.attachPluginExtensions(sup));
+    this.extensions = new PluginExtensions(this.hookPoints, this.channels);
+    this.host.onPluginAdded((sup) => this.extensions.attach(sup));
     this.plugins = new PluginManager(this);
     this.tools = new ToolRegistry({
       host: this.host,
@@ -335,41 +336,8 @@ export class Nexo {
     if (this.appState === "stopping" || this.appState === "stopped") {
       return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; tool "${name}" not called`, { httpStatus: 503 }));
     }
-    if (this.hookPoints.has(HookNames.BEFORE_TOOL_CALL)) return this.callToolHooked(name, args, options);
+    if (this.hookPoints.has(HookNames.BEFORE_TOOL_CALL)) return beforeToolCall(this.hookPoints, name, args, options).then((a) => this.tools.call(name, a, options));
     return this.tools.call(name, args, options);
-  }
-
-  /** `callTool` behind the `before_tool_call` hooks: a block is NEXO_ERR_TOOL_DENIED; an `args` override replaces the arguments. */
-  private async callToolHooked(name: string, args: unknown, options: CallToolOptions): Promise<ToolResult> {
-    const outcome = await this.hookPoints.fire(HookNames.BEFORE_TOOL_CALL, { tool_name: name, args, agent_id: options.agentId ?? null, session_id: options.sessionId ?? null });
-    if (outcome.blocked) {
-      throw toolError(ErrorCodes.TOOL_DENIED, `tool "${name}" call blocked by the before_tool_call hook of ${outcome.by}: ${outcome.reason}`, {
-        tool: name,
-        pluginData: { hook: HookNames.BEFORE_TOOL_CALL, by: outcome.by, reason: outcome.reason },
-      });
-    }
-    return this.tools.call(name, outcome.changed ? outcome.event.args : args, options);
-  }
-
-  /**
-   * Serve a subprocess plugin's `[plugin.extends] channels` and `hooks`; done
-   * for each plugin the host adds. A plugin removed from the host (live
-   * reload) is detached with `detachPluginExtensions(key)`.
-   */
-  private attachPluginExtensions(sup: PluginSupervisor): void {
-    this.detachPluginExtensions(sup.key);
-    const offHooks = this.hookPoints.attachPlugin(sup);
-    let offChannels: () => void = () => undefined;
-    try {
-      offChannels = this.channels.attach(sup);
-    } catch (err) {
-      offHooks();
-      throw err;
-    }
-    this.extensionDetach.set(sup.key, () => {
-      offHooks();
-      offChannels();
-    });
   }
 
   /**
@@ -379,11 +347,7 @@ export class Nexo {
    * Re-added with the next `app.host.add` of the same key. False when nothing was attached.
    */
   detachPluginExtensions(key: string): boolean {
-    const off = this.extensionDetach.get(key);
-    if (!off) return false;
-    this.extensionDetach.delete(key);
-    off();
-    return true;
+    return this.extensions.detach(key);
   }
 
   /** Called after every call of a known tool with its outcome and duration (never its arguments or result). Also on the broker as `tool.<name>.completed|failed`. */

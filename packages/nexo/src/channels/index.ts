@@ -4,3 +4,4 @@ export { checkOutboundMessage, MESSAGE_KINDS, messageFromPayload } from "./outbo
 export type { ChannelInfo, ChannelSendOptions, ChannelSendResult, ChannelServiceOptions, ChannelStats, ChannelTimeouts } from "./channel-service.js";
 export type { ChannelTarget } from "./channel-errors.js";
 export type { OutboundMessage } from "./outbound-message.js";
+export { PluginExtensions } from "./plugin-extensions.js";

@@ -4,3 +4,4 @@ export type { HookContext, HookEvent, HookOutcome, HookPlugin, HookPointStats, H
 export type { HookName, HookResponse, ReadResponse } from "./hook-response.js";
 export { beforeMessage, messageHookEvent } from "./message-hook.js";
 export type { MessageVerdict } from "./message-hook.js";
+export { beforeToolCall } from "./tool-hook.js";
