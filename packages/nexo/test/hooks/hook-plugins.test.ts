@@ -156,4 +156,10 @@ test("hooks - a Python SDK hook plugin and in-process hooks at before_message, b
     const refused = await rejection(app.channels.send("hk", null, { kind: "text", to: "u", body: "x" }, { sessionId: "s-quiet" }));
     assert.equal(refused.code, ErrorCodes.HOOK_BLOCKED);
   });
+
+  await t.test("hooks - a plugin's hooks detached (live reload) are no longer called", async () => {
+    assert.equal(app.detachPluginExtensions("hk"), true);
+    assert.match(JSON.stringify(await app.callTool("echo", { text: "blockme" })), /echo: blockme/);
+    assert.equal(app.detachPluginExtensions("hk"), false);
+  });
 });
