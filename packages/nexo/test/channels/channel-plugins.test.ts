@@ -145,6 +145,29 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
     assert.equal(app.host.get("chatbot.sales")!.status().delivered, 0, "the host forwarded no broker.event to it");
   });
 
+  await t.test("channels - a before_outbound hook blocks a send and an outbound event before the plugin sees them, and rewrites others", async () => {
+    const off = app.onHook("before_outbound", (e) => {
+      if (e.body === "forbidden") return { decision: "block", reason: "policy" };
+      if (e.body === "rude") return { decision: "transform", transformed_body: "polite" };
+      return undefined;
+    });
+    const blocked = await rejection(app.channels.send("chat", "sales", { kind: "text", to: "1", body: "forbidden" }));
+    assert.equal(blocked.code, ErrorCodes.HOOK_BLOCKED);
+    assert.deepEqual((blocked.details.data as { by: string; reason: string }), { hook: "before_outbound", by: "app", reason: "policy" });
+    const statuses: Event[] = [];
+    const sub = app.broker.subscribe("plugin.delivery.chat.sales", (e) => void statuses.push(e));
+    const topic = "plugin.outbound.chat.sales";
+    await app.broker.publish(topic, newEvent(topic, "test", { text: "forbidden", to: "1" }));
+    await app.broker.publish(topic, newEvent(topic, "test", { text: "rude", to: "1" }));
+    await waitFor(() => statuses.length === 2, "two delivery statuses");
+    assert.deepEqual(statuses.map((s) => (s.payload as { status: string }).status).sort(), ["blocked", "sent"]);
+    const bodies = readLog(log).filter((e) => e.call === "send").map((e) => (e.msg as { body?: string }).body);
+    assert.ok(!bodies.includes("forbidden"), "the plugin never saw a blocked message");
+    assert.ok(bodies.includes("polite") && !bodies.includes("rude"), "the plugin got the rewritten body");
+    off();
+    sub.unsubscribe();
+  });
+
   await t.test("channels - a second plugin serving the same kind is refused with a clear error", () => {
     const other = channelPlugin(join(dir, "plugins"), "rival", ["chat"], log);
     assert.throws(
