@@ -1,3 +1,4 @@
+import type { ServiceHealth } from "../app/types.js";
 import type { Broker, Subscription } from "../broker/index.js";
 import { Methods, newEvent, RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
@@ -199,6 +200,17 @@ export class ChannelService {
       }
     }
     return out;
+  }
+
+  /** For `/health`: every channel and the counters; degraded while a served channel failed to start. */
+  health(): ServiceHealth {
+    const channels = this.list();
+    const failed = channels.filter((c) => c.state === "start_failed").map((c) => (c.instance === null ? c.kind : `${c.kind}.${c.instance}`));
+    return {
+      status: failed.length > 0 ? "degraded" : "ok",
+      ...(failed.length > 0 ? { message: `channel.start failed for ${failed.join(", ")}` } : {}),
+      details: { channels, ...this.stats() },
+    };
   }
 
   /** Counters since the app started. */

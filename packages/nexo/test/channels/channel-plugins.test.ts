@@ -93,6 +93,9 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
       [{ kind: "chat", instance: "sales", plugin: "chatbot.sales", via: "send_outbound" }],
     );
     assert.deepEqual(app.host.get("chatbot.sales")!.status().channels, ["chat"], "nexo plugin status lists served kinds");
+    const health = (await app.health()).services.find((x) => x.name === "channels");
+    assert.equal(health?.status, "ok");
+    assert.equal((health?.details as { channels: Array<{ state: string }> }).channels[0]!.state, "started");
   });
 
   await t.test("channels - app.channels.send answers the plugin's message id; -33004 and -33003 come back typed", async () => {
