@@ -81,6 +81,8 @@ interface ServedKind {
   subs: Subscription[];
 }
 
+/** One topic segment. */
+const SEGMENT = /^[^.*>\s]+$/;
 /** Outbound events of served channels being sent at once; more wait in the bounded subscription. */
 const MAX_IN_FLIGHT = 64;
 /** Source of the delivery-status events the service publishes for outbound events. */
@@ -174,8 +176,9 @@ export class ChannelService {
    */
   async send(kind: string, instance: string | null, msg: unknown, options: ChannelSendOptions = {}): Promise<ChannelSendResult> {
     if (typeof kind !== "string" || kind === "") throw new NexoError(ErrorCodes.CHANNEL_NOT_FOUND, `channel kind must be a non-empty string, got ${JSON.stringify(kind)}`, { httpStatus: 400 });
-    if (instance !== null && (typeof instance !== "string" || instance === "")) {
-      throw new NexoError(ErrorCodes.CHANNEL_NOT_FOUND, `channel instance must be a non-empty string or null, got ${JSON.stringify(instance)}`, { httpStatus: 400 });
+    // Both become topic segments: a dot or wildcard would address other topics.
+    if (!SEGMENT.test(kind) || (instance !== null && (typeof instance !== "string" || !SEGMENT.test(instance)))) {
+      throw new NexoError(ErrorCodes.CHANNEL_NOT_FOUND, `channel kind and instance must each be one topic segment (no ".", "*", ">" or spaces), got ${JSON.stringify(kind)} / ${JSON.stringify(instance)}`, { httpStatus: 400 });
     }
     let message = checkOutboundMessage(msg, `channel ${kind}`);
     const sessionId = options.sessionId ?? null;

@@ -143,6 +143,8 @@ test("hooks - a Python SDK hook plugin and in-process hooks at before_message, b
     assert.equal(sent.via, "event", "a register-only channel gets the message as an event");
     const ev = (await waitFor(() => replies.slice(before).find((r) => r.id === sent.message_id), "the published message"))!;
     assert.deepEqual(ev.payload, { kind: "text", to: "u1", body: "redact ##" });
+    const bad = await rejection(app.channels.send("hk", "a.>", { kind: "text", to: "u1", body: "x" }));
+    assert.equal(bad.code, ErrorCodes.CHANNEL_NOT_FOUND, "an instance is one topic segment, never a pattern");
   });
 
   await t.test("hooks - do_not_reply_again: the workflow runs but its session gets no reply, now or later", async () => {
