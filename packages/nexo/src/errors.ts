@@ -138,6 +138,19 @@ export const ErrorCodes = {
   // authorization gate (docs/authorization.md)
   AUTHZ_FORBIDDEN: "NEXO_ERR_AUTHZ_FORBIDDEN",
   AUTHZ_CONFIG: "NEXO_ERR_AUTHZ_CONFIG",
+  // channels served by plugins (channel.start / stop / send_outbound) and hook points
+  CHANNEL_NOT_FOUND: "NEXO_ERR_CHANNEL_NOT_FOUND",
+  CHANNEL_INVALID_MESSAGE: "NEXO_ERR_CHANNEL_INVALID_MESSAGE",
+  CHANNEL_CONNECTION: "NEXO_ERR_CHANNEL_CONNECTION",
+  CHANNEL_AUTHENTICATION: "NEXO_ERR_CHANNEL_AUTHENTICATION",
+  CHANNEL_RECIPIENT_INVALID: "NEXO_ERR_CHANNEL_RECIPIENT_INVALID",
+  CHANNEL_RATE_LIMITED: "NEXO_ERR_CHANNEL_RATE_LIMITED",
+  CHANNEL_UNSUPPORTED: "NEXO_ERR_CHANNEL_UNSUPPORTED",
+  CHANNEL_UNAVAILABLE: "NEXO_ERR_CHANNEL_UNAVAILABLE",
+  CHANNEL_TIMEOUT: "NEXO_ERR_CHANNEL_TIMEOUT",
+  CHANNEL_SEND_FAILED: "NEXO_ERR_CHANNEL_SEND_FAILED",
+  HOOK_BLOCKED: "NEXO_ERR_HOOK_BLOCKED",
+  HOOK_INVALID: "NEXO_ERR_HOOK_INVALID",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -186,6 +199,13 @@ const WIRE: Partial<Record<ErrorCode, ErrorWire>> = {
   [ErrorCodes.PROXY_NOT_READY]: { status: 503 },
   [ErrorCodes.PROXY_TIMEOUT]: { status: 504 },
   [ErrorCodes.AUTHZ_FORBIDDEN]: { status: 403 },
+  [ErrorCodes.CHANNEL_NOT_FOUND]: { status: 404 },
+  [ErrorCodes.CHANNEL_INVALID_MESSAGE]: { status: 400 },
+  [ErrorCodes.CHANNEL_RATE_LIMITED]: { status: 429, rpc: -33004 },
+  [ErrorCodes.CHANNEL_RECIPIENT_INVALID]: { status: 400, rpc: -33003 },
+  [ErrorCodes.CHANNEL_UNSUPPORTED]: { status: 501, rpc: -33005 },
+  [ErrorCodes.CHANNEL_UNAVAILABLE]: { status: 503 },
+  [ErrorCodes.CHANNEL_TIMEOUT]: { status: 504 },
 };
 
 /** The catalogue's wire row for `code`: its HTTP status and contract code, or undefined for an internal failure. */

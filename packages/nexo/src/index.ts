@@ -31,6 +31,10 @@ export { MemoryService } from "./memory/index.js";
 export { AuthorizationGate, AuditLog, internalPrincipal } from "./authz/index.js";
 export type { ActionKind, AuditEntry, AuditQuery, AuthorizationConfig, AuthorizationDecision, AuthorizationRuleConfig } from "./authz/index.js";
 export type { MemoryEntry, RecallInput, RememberInput } from "./memory/index.js";
+export { ChannelService } from "./channels/index.js";
+export type { ChannelInfo, ChannelSendOptions, ChannelSendResult, ChannelStats, OutboundMessage } from "./channels/index.js";
+export { HookNames, HookPoints } from "./app/hooks/index.js";
+export type { HookContext, HookEvent, HookName, HookOutcome, HookPointStats, HookResponse, InProcessHook } from "./app/hooks/index.js";
 export type { ErrorCode, NexoErrorDetails } from "./errors.js";
 export type {
   AppHealth,

@@ -1,3 +1,4 @@
+import { extensionCall, extensionError, type ChannelHandlers, type HookHandler } from "./channels.js";
 import { CONFORMANCE_PROBE_TOOL } from "./conformance-probe.js";
 import { handlerScope } from "./context.js";
 import { ManifestError, PluginError, RpcErrorCodes, ToolError } from "./errors.js";
@@ -42,6 +43,10 @@ export interface PluginAdapterOptions {
   onTool?: ToolHandlerWithContext;
   /** Handles `tool.invoke` with `(invocation, {broker, pluginId, signal})`; wins over `onTool` when both are set. */
   onToolWithContext?: ToolHandlerWithContext;
+  /** Channel methods (`channel.start`, `channel.stop`, `channel.send_outbound`) for the kinds in `[plugin.extends] channels`. Without it they answer -32601. */
+  channels?: ChannelHandlers;
+  /** Answers `hook.on_hook` for the names in `[plugin.extends] hooks`; return a HookResponse or nothing (allow). Without it: -32601 (the host allows). */
+  onHook?: HookHandler;
   /** Whether `session_id` may be any string (the Nexo host) or must be a UUID (an upstream host). Default: any string when the host set `NEXO_PLUGIN_KEY` (Nexo does). See `wireEvent`. */
   stringSessionIds?: boolean;
   /** Route stray stdout writes (console.log...) to stderr. Default true. */
@@ -297,8 +302,18 @@ export class PluginAdapter {
         return void this.shutdown(id, isObj(params) && typeof params.reason === "string" ? params.reason : "shutdown requested");
       case "tool.invoke":
         return this.onToolInvoke(id, params);
-      default:
-        return this.replyError(id, RpcErrorCodes.METHOD_NOT_FOUND, `method not found: ${method}`);
+      default: {
+        const ext = extensionCall(method, params, { channels: this.opts.channels, onHook: this.opts.onHook }, { broker: this.broker, pluginId: this.pluginId, signal: this.abort.signal });
+        if (!ext) return this.replyError(id, RpcErrorCodes.METHOD_NOT_FOUND, `method not found: ${method}`);
+        return void this.track(async () => {
+          try {
+            this.reply(id, await ext());
+          } catch (err) {
+            const e = extensionError(err);
+            this.replyError(id, e.code, e.message, e.data);
+          }
+        });
+      }
     }
   }
 

@@ -1,5 +1,14 @@
 export { PluginAdapter } from "./adapter.js";
 export type { EventHandler, PluginAdapterOptions, ShutdownHandler } from "./adapter.js";
+export {
+  ChannelAuthenticationError,
+  ChannelConnectionError,
+  ChannelError,
+  ChannelRateLimitedError,
+  ChannelRecipientInvalidError,
+  ChannelUnsupportedError,
+} from "./channels.js";
+export type { ChannelContext, ChannelHandlers, HookHandler, HookInvocation, HookResponse, OutboundAck, OutboundMessage } from "./channels.js";
 export { CONFORMANCE_PROBE_ENV, CONFORMANCE_PROBE_TOOL, conformanceProbe } from "./conformance-probe.js";
 export type { ToolOptions } from "./conformance-probe.js";
 export {

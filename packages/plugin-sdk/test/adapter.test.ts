@@ -206,7 +206,7 @@ test("sdk - exports every name the reference SDK exports, plus Nexo's own and de
   const sdk = await import("../src/index.js");
   // Every value the reference SDK (nexo-plugin-sdk 0.3.0) exports, then Nexo's own and its deprecated names.
   const reference = ["PluginAdapter", "ToolError", "ToolNotFoundError", "ToolArgumentInvalidError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "toolDefToJson", "textResult", "BrokerSender", "Event", "PluginError", "ManifestError", "WireError", "RpcError", "RpcServerError", "RpcTimeoutError", "RpcTransportError", "RpcDecodeError", "DEFAULT_RPC_TIMEOUT_MS", "LlmStream", "parseMemoryEntry", "parseLlmCompleteResult", "parseManifest", "installStdoutGuard", "uninstallStdoutGuard", "isStdoutGuardInstalled", "STDOUT_GUARD_MARKER", "JSONRPC_VERSION", "MAX_FRAME_BYTES", "serializeFrame", "buildResponse", "buildErrorResponse", "VERSION"];
-  const nexo = ["stateDir", "replyTopic", "toolTopic", "conformanceProbe", "uuidv7", "nowIso", "isUuid", "sessionUuid", "wireEvent", "RpcErrorCodes", "ToolInvalidArgsError", "HostCallTimeoutError", "HostCallAbandonedError"];
+  const nexo = ["stateDir", "replyTopic", "toolTopic", "conformanceProbe", "uuidv7", "nowIso", "isUuid", "sessionUuid", "wireEvent", "RpcErrorCodes", "ToolInvalidArgsError", "HostCallTimeoutError", "HostCallAbandonedError", "ChannelError", "ChannelConnectionError", "ChannelAuthenticationError", "ChannelRecipientInvalidError", "ChannelRateLimitedError", "ChannelUnsupportedError"];
   for (const name of [...reference, ...nexo]) assert.ok(name in sdk, name);
   assert.equal(typeof sdk.Event.fromJson, "function");
   assert.equal(typeof sdk.Event.toJson, "function");

@@ -19,4 +19,9 @@ final class ErrorCodes
     public const TOOL_EXECUTION_FAILED = -33403;
     public const TOOL_UNAVAILABLE = -33404;
     public const TOOL_DENIED = -33405;
+    public const CHANNEL_CONNECTION = -33001;
+    public const CHANNEL_AUTHENTICATION = -33002;
+    public const CHANNEL_RECIPIENT_INVALID = -33003;
+    public const CHANNEL_RATE_LIMITED = -33004;
+    public const CHANNEL_UNSUPPORTED = -33005;
 }

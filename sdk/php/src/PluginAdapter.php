@@ -54,6 +54,9 @@ final class PluginAdapter
     private readonly ?\Closure $onShutdown;
     private readonly ?\Closure $onConfigure;
     private readonly ?\Closure $onTool;
+    /** @var array{start?: \Closure, stop?: \Closure, sendOutbound?: \Closure}|null */
+    private readonly ?array $channels;
+    private readonly ?\Closure $onHook;
     private readonly bool $enableStdoutGuard;
     private readonly bool $handleProcessSignals;
     private readonly bool $exitOnShutdown;
@@ -115,7 +118,7 @@ final class PluginAdapter
     private const OPTION_KEYS = [
         'manifestToml', 'onEvent', 'onShutdown', 'onConfigure', 'tools', 'onTool', 'onToolWithContext', 'serverVersion',
         'enableStdoutGuard', 'maxFrameBytes', 'handleProcessSignals', 'hostCallTimeout', 'maxQueuedEvents',
-        'maxConcurrentHandlers', 'drainTimeout', 'exitOnShutdown', 'input', 'output',
+        'maxConcurrentHandlers', 'drainTimeout', 'exitOnShutdown', 'input', 'output', 'channels', 'onHook',
     ];
 
     /**
@@ -138,6 +141,8 @@ final class PluginAdapter
      * @param bool $exitOnShutdown exit(0) once shut down (default true); false makes run() return
      * @param resource|null $input the stream frames arrive on (default STDIN)
      * @param resource|null $output the stream frames leave on (default STDOUT)
+     * @param ?array $channels channel methods for `[plugin.extends] channels`: `start` `fn(string $kind, ?string $instance)`, `stop` `fn(string $kind)`, `sendOutbound` `fn(string $kind, array $msg, ?string $instance): array` returning `['message_id' => ..., 'sent_at_unix' => ...]`; throw a ChannelError subclass for the contract's -330xx codes. Without it the channel methods are -32601.
+     * @param ?callable $onHook `fn(string $hookName, array $event, string $pluginId): ?array` answering hook.on_hook with a HookResponse (null allows); without it hook.on_hook is -32601 (the host allows)
      */
     public function __construct(
         string|array $manifestToml,
@@ -158,6 +163,8 @@ final class PluginAdapter
         bool $exitOnShutdown = true,
         $input = null,
         $output = null,
+        ?array $channels = null,
+        ?callable $onHook = null,
     ) {
         if (is_array($manifestToml)) {
             // The reference SDK's form: one options array.
@@ -196,6 +203,13 @@ final class PluginAdapter
             $exitOnShutdown = (bool) ($o['exitOnShutdown'] ?? true);
             $input = $o['input'] ?? null;
             $output = $o['output'] ?? null;
+            $channels = $o['channels'] ?? null;
+            $onHook = $o['onHook'] ?? null;
+        }
+        foreach ($channels ?? [] as $k => $fn) {
+            if (!in_array($k, ['start', 'stop', 'sendOutbound'], true) || !is_callable($fn)) {
+                throw new \InvalidArgumentException("PluginAdapter 'channels' takes callables under start, stop and sendOutbound; got " . var_export($k, true) . ' => ' . get_debug_type($fn));
+            }
         }
         $json = Manifest::parseJson($manifestToml);
         $plugin = $json->plugin;
@@ -214,6 +228,8 @@ final class PluginAdapter
         // handler ignores the context PHP passes it.
         $handler = $onToolWithContext ?? $onTool;
         $this->onTool = $handler === null ? null : $handler(...);
+        $this->channels = $channels === null ? null : array_map(static fn (callable $fn): \Closure => $fn(...), $channels);
+        $this->onHook = $onHook === null ? null : $onHook(...);
         $this->enableStdoutGuard = $enableStdoutGuard;
         $this->handleProcessSignals = $handleProcessSignals;
         $this->exitOnShutdown = $exitOnShutdown;
@@ -714,6 +730,12 @@ final class PluginAdapter
                 );
                 $this->enqueueRequest(['tool', $id, $inv]);
                 return;
+            case 'channel.start':
+            case 'channel.stop':
+            case 'channel.send_outbound':
+            case 'hook.on_hook':
+                $this->enqueueRequest(['extension', $id, $method, $params]);
+                return;
             default:
                 $this->replyError($id, ErrorCodes::METHOD_NOT_FOUND, "method not found: {$method}");
         }
@@ -820,6 +842,11 @@ final class PluginAdapter
                     $this->queuedRequests--;
                     [, $id, $inv] = $item;
                     $this->spawn(fn () => $this->handleTool($id, $inv), null, $id);
+                    break;
+                case 'extension':
+                    $this->queuedRequests--;
+                    [, $id, $method, $params] = $item;
+                    $this->spawn(fn () => $this->handleExtension($id, $method, $params), null, $id);
                     break;
             }
         }
@@ -950,6 +977,66 @@ final class PluginAdapter
             return;
         }
         $this->reply($id, $result, true);
+    }
+
+    /**
+     * `channel.start {kind, instance}`, `channel.stop {kind}`, `channel.send_outbound
+     * {kind, msg, instance}` and `hook.on_hook {plugin_id, hook_name, event}`. A
+     * ChannelError keeps its code and data; any other throwable is -32603.
+     */
+    private function handleExtension(int|string|null $id, string $method, mixed $params): void
+    {
+        $p = is_array($params) ? $params : [];
+        $kind = is_string($p['kind'] ?? null) && $p['kind'] !== '' ? $p['kind'] : null;
+        $instance = is_string($p['instance'] ?? null) ? $p['instance'] : null;
+        try {
+            if ($method === 'hook.on_hook') {
+                if ($this->onHook === null) {
+                    $this->replyError($id, ErrorCodes::METHOD_NOT_FOUND, 'method not found: hook.on_hook');
+                    return;
+                }
+                if (!is_string($p['hook_name'] ?? null)) {
+                    $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'hook.on_hook params need a string hook_name');
+                    return;
+                }
+                $pluginId = is_string($p['plugin_id'] ?? null) ? $p['plugin_id'] : $this->pluginId;
+                $out = ($this->onHook)($p['hook_name'], is_array($p['event'] ?? null) ? $p['event'] : [], $pluginId);
+                $this->reply($id, $out === null || $out === [] ? new \stdClass() : $out);
+                return;
+            }
+            $handler = $this->channels[$method === 'channel.send_outbound' ? 'sendOutbound' : ($method === 'channel.start' ? 'start' : 'stop')] ?? null;
+            if ($this->channels === null || ($method === 'channel.send_outbound' && $handler === null)) {
+                $this->replyError($id, ErrorCodes::METHOD_NOT_FOUND, "method not found: {$method}");
+                return;
+            }
+            if ($kind === null) {
+                $this->replyError($id, ErrorCodes::INVALID_PARAMS, "{$method} params need a string kind");
+                return;
+            }
+            if ($method === 'channel.send_outbound') {
+                $msg = $p['msg'] ?? null;
+                if (!is_array($msg) || !is_string($msg['kind'] ?? null)) {
+                    $this->replyError($id, ErrorCodes::INVALID_PARAMS, 'channel.send_outbound params need msg: {kind, ...}');
+                    return;
+                }
+                $ack = $handler($kind, $msg, $instance);
+                if (!is_array($ack) || !(is_string($ack['message_id'] ?? null) || is_int($ack['message_id'] ?? null))) {
+                    $this->replyError($id, ErrorCodes::INTERNAL_ERROR, 'sendOutbound must return [message_id, sent_at_unix]');
+                    return;
+                }
+                $at = $ack['sent_at_unix'] ?? null;
+                $this->reply($id, ['message_id' => $ack['message_id'], 'sent_at_unix' => is_int($at) || is_float($at) ? $at : time()]);
+                return;
+            }
+            if ($handler !== null) {
+                $method === 'channel.start' ? $handler($kind, $instance) : $handler($kind);
+            }
+            $this->reply($id, ['ok' => true]);
+        } catch (ChannelError $e) {
+            $this->replyError($id, $e->getCode(), $e->getMessage(), $e->errorData());
+        } catch (\Throwable $e) {
+            $this->replyError($id, ErrorCodes::INTERNAL_ERROR, $e->getMessage() !== '' ? $e->getMessage() : get_class($e));
+        }
     }
 
     private function handleEvent(string $topic, Event $event, ?string $subscriberId): void

@@ -849,4 +849,28 @@ test('template - templates/php rendered with an id is a working echo plugin with
     }
 });
 
+test('channels - channel methods answer; ChannelError subclasses are the contract\'s -330xx replies; hook.on_hook answers', function (): void {
+    $p = PluginProcess::php(__DIR__ . '/fixtures/channel_hook.php');
+    check(isset($p->request('initialize', new \stdClass())['result']));
+    same(['ok' => true], $p->request('channel.start', ['kind' => 'chat', 'instance' => 'a'])['result']);
+    same(['ok' => true], $p->request('channel.stop', ['kind' => 'chat'])['result']);
+    $send = fn (array $msg) => $p->request('channel.send_outbound', ['kind' => 'chat', 'msg' => $msg, 'instance' => 'a']);
+    same(['message_id' => 'chat:a:1', 'sent_at_unix' => 1700000000], $send(['kind' => 'text', 'to' => '1', 'body' => 'hi'])['result']);
+    same(['code' => -33004, 'message' => 'rate limited', 'data' => ['retry_after_secs' => 12]], $send(['kind' => 'text', 'to' => 'limited', 'body' => 'x'])['error']);
+    same(['recipient' => 'nobody', 'reason' => 'unknown chat'], $send(['kind' => 'text', 'to' => 'nobody', 'body' => 'x'])['error']['data']);
+    same(-33005, $send(['kind' => 'media', 'to' => '1', 'url' => 'u'])['error']['code']);
+    same(-32603, $send(['kind' => 'text', 'to' => 'crash', 'body' => 'x'])['error']['code']);
+    same(-32602, $p->request('channel.send_outbound', ['kind' => 'chat'])['error']['code']);
+    same(['decision' => 'block', 'reason' => 'before_message by chan'], $p->request('hook.on_hook', ['plugin_id' => 'chan', 'hook_name' => 'before_message', 'event' => ['body' => 'spam!']])['result']);
+    $allow = $p->request('hook.on_hook', ['plugin_id' => 'chan', 'hook_name' => 'before_message', 'event' => ['body' => 'hi']]);
+    check(in_array('{"jsonrpc":"2.0","id":' . $allow['id'] . ',"result":{}}', $p->lines, true), 'allow is sent as {}: ' . implode("\n", $p->lines));
+    $p->kill();
+    $q = PluginProcess::php(__DIR__ . '/fixtures/channel_hook.php', ['bare']);
+    check(isset($q->request('initialize', new \stdClass())['result']));
+    foreach (['channel.start', 'channel.send_outbound', 'hook.on_hook'] as $method) {
+        same(-32601, $q->request($method, ['kind' => 'chat', 'hook_name' => 'x', 'msg' => ['kind' => 'text']])['error']['code'], $method);
+    }
+    $q->kill();
+});
+
 run_tests($argv[1] ?? null);

@@ -10,6 +10,8 @@ from typing import Any
 
 from .adapter import EventHandler, PluginAdapter, ShutdownHandler, ToolHandler, ToolHandlerWithContext
 from .broker import BrokerSender
+from .channels import (ChannelAuthenticationError, ChannelConnectionError, ChannelError, ChannelHandlers, ChannelRateLimited,
+                       ChannelRecipientInvalid, ChannelUnsupported, HookHandler, HookInvocation)
 from .conformance import PROBE_ENV, PROBE_TOOL, conformance_probe
 from .errors import (ManifestError, PluginError, RpcDecodeError, RpcError, RpcServerError, RpcTimeoutError,
                      RpcTransportError, WireError)
@@ -54,4 +56,6 @@ __all__ = [
     "JSONRPC_VERSION", "MAX_FRAME_BYTES", "serialize_frame", "build_response", "build_error_response", "build_notification",
     # Nexo additions
     "uuid7", "state_dir", "conformance_probe", "PROBE_TOOL", "PROBE_ENV",
+    "ChannelError", "ChannelConnectionError", "ChannelAuthenticationError", "ChannelRecipientInvalid", "ChannelRateLimited",
+    "ChannelUnsupported", "ChannelHandlers", "HookInvocation", "HookHandler",
 ]

@@ -13,6 +13,7 @@ from typing import Any, Awaitable, BinaryIO, Callable, Union
 from . import errors as E
 from . import stdout_guard
 from .broker import BrokerSender, current_event
+from .channels import extension_call, extension_error
 from . import events as _events
 from .events import Event, _note_host_session
 from .framing import LineDecoder
@@ -91,7 +92,8 @@ class PluginAdapter:
     ``on_tool`` (``fn(invocation)`` or ``fn(invocation, ctx)``), ``on_tool_with_context``
     (wins over ``on_tool``), ``enable_stdout_guard``, ``max_frame_bytes``,
     ``handle_process_signals``. Nexo adds ``on_configure``, ``host_call_timeout``,
-    ``max_queued_events``, ``drain_timeout``, ``ordered_events``, ``exit_on_shutdown``.
+    ``max_queued_events``, ``drain_timeout``, ``ordered_events``, ``exit_on_shutdown``,
+    ``channels`` (channel methods, see ``serve_channels``) and ``on_hook`` (``hook.on_hook``).
 
     Example:
         adapter = PluginAdapter(manifest_toml=MANIFEST, on_event=on_event)
@@ -108,7 +110,8 @@ class PluginAdapter:
                  enable_stdout_guard: bool = True, max_frame_bytes: int = MAX_FRAME_BYTES,
                  handle_process_signals: bool = True, host_call_timeout: float = 30.0,
                  max_queued_events: int = 10_000, drain_timeout: float = 10.0,
-                 ordered_events: bool = True, exit_on_shutdown: bool = True) -> None:
+                 ordered_events: bool = True, exit_on_shutdown: bool = True,
+                 channels: Any = None, on_hook: Callable[..., Any] | None = None) -> None:
         self.manifest: dict[str, Any] = read_manifest(manifest_toml)
         plugin = self.manifest["plugin"]
         self.plugin_id: str = plugin["id"]
@@ -157,6 +160,8 @@ class PluginAdapter:
         self._shutdown_task: asyncio.Task[None] | None = None
         self._finished: asyncio.Future[None] | None = None
         self.events_dropped = 0
+        self._channels: Any = channels
+        self._hook_handler: Callable[..., Any] | None = on_hook
         if tools:
             self.declare_tools(tools)
         if on_tool is not None:
@@ -193,6 +198,19 @@ class PluginAdapter:
         self._tool_handler = _caller(handler)
         self._tool_with_ctx = True
         self._tool_handler_ctx_set = True
+        return self
+
+    def serve_channels(self, handlers: Any) -> "PluginAdapter":
+        """Answer ``channel.start``/``channel.stop``/``channel.send_outbound`` with ``handlers``
+        (an object with ``start(kind, instance)``, ``stop(kind)``, ``send_outbound(kind, msg, instance)``,
+        plain or async); see ``nexo_plugin_sdk.channels``."""
+        self._channels = handlers
+        return self
+
+    def on_hook(self, handler: Callable[..., Any]) -> "PluginAdapter":
+        """Answer ``hook.on_hook`` with ``handler(invocation)`` (a HookInvocation), returning a
+        HookResponse dict or None (allow). Usable as a decorator."""
+        self._hook_handler = handler
         return self
 
     def on_topic_tool(self, name: str, handler: TopicToolHandler) -> "PluginAdapter":
@@ -510,7 +528,20 @@ class PluginAdapter:
             reason = params.get("reason") if isinstance(params, dict) else None
             self._begin_shutdown(id_, str(reason or "shutdown requested"))
         else:
-            self._reply_error(id_, E.METHOD_NOT_FOUND, f"method not found: {method}")
+            work = extension_call(method, params, self._channels, self._hook_handler, self.plugin_id)
+            if work is None:
+                self._reply_error(id_, E.METHOD_NOT_FOUND, f"method not found: {method}")
+            else:
+                self._spawn(self._run_extension(id_, work))
+
+    async def _run_extension(self, id_: Any, work: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            result = await work()
+        except Exception as exc:
+            err = extension_error(exc)
+            self._reply_error(id_, err["code"], err["message"], err.get("data"))
+            return
+        self._reply(id_, result)
 
     def _on_event_notification(self, params: Any) -> None:
         try:

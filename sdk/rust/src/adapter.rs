@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::broker::{BoxFuture, BrokerSender, Shared, SubscriptionFn};
+use crate::channels::{channel_request, ChannelError, ChannelRequest, HookInvocation};
 use crate::errors::{codes, BoxError, ManifestError, ToolError};
 use crate::event::Event;
 use crate::framing::{spawn_writer, BadLine, LineDecoder, Outgoing, OUT_QUEUE_FRAMES};
@@ -23,6 +24,8 @@ type EventFn = Arc<dyn Fn(String, Event, BrokerSender) -> BoxFuture<Result<(), B
 type ToolFn = Arc<dyn Fn(ToolInvocation, ToolContext) -> BoxFuture<Result<Value, ToolError>> + Send + Sync>;
 type ConfigureFn = Arc<dyn Fn(Value) -> BoxFuture<Result<(), BoxError>> + Send + Sync>;
 type ShutdownFn = Box<dyn FnOnce() -> BoxFuture<Result<(), BoxError>> + Send>;
+type ChannelFn = Arc<dyn Fn(ChannelRequest, ToolContext) -> BoxFuture<Result<Value, ChannelError>> + Send + Sync>;
+type HookFn = Arc<dyn Fn(HookInvocation, ToolContext) -> BoxFuture<Result<Value, BoxError>> + Send + Sync>;
 type TopicToolFn = Arc<dyn Fn(Value, Event) -> BoxFuture<Result<Value, ToolError>> + Send + Sync>;
 
 /// Lines from the host waiting for dispatch; the reader thread waits beyond it.
@@ -84,6 +87,8 @@ pub struct PluginAdapter {
     on_tool: Option<ToolFn>,
     on_configure: Option<ConfigureFn>,
     on_shutdown: Option<ShutdownFn>,
+    on_channel: Option<ChannelFn>,
+    on_hook: Option<HookFn>,
     topic_tools: HashMap<String, TopicToolFn>,
     enable_stdout_guard: bool,
     handle_process_signals: bool,
@@ -126,6 +131,8 @@ impl PluginAdapter {
             on_tool: None,
             on_configure: None,
             on_shutdown: None,
+            on_channel: None,
+            on_hook: None,
             topic_tools: HashMap::new(),
             enable_stdout_guard: true,
             handle_process_signals: true,
@@ -157,6 +164,32 @@ impl PluginAdapter {
         Fut: Future<Output = Result<Value, ToolError>> + Send + 'static,
     {
         self.on_tool = Some(Arc::new(move |i, c| Box::pin(handler(i, c))));
+        self
+    }
+
+    /// Handles the channel methods (`channel.start`, `channel.stop`,
+    /// `channel.send_outbound`) for the kinds in `[plugin.extends] channels`,
+    /// concurrently. Answer `{ok: true}` to start/stop and `{message_id,
+    /// sent_at_unix}` to a send; a [`ChannelError`] picks the contract's -330xx
+    /// code, a panic is -32603. Without a handler the methods answer -32601.
+    pub fn on_channel<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(ChannelRequest, ToolContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, ChannelError>> + Send + 'static,
+    {
+        self.on_channel = Some(Arc::new(move |r, c| Box::pin(handler(r, c))));
+        self
+    }
+
+    /// Answers `hook.on_hook` for the names in `[plugin.extends] hooks` with a
+    /// HookResponse (`{}` allows); an error or panic is -32603, which the host
+    /// treats as allow. Without a handler: -32601.
+    pub fn on_hook<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(HookInvocation, ToolContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, BoxError>> + Send + 'static,
+    {
+        self.on_hook = Some(Arc::new(move |i, c| Box::pin(handler(i, c))));
         self
     }
 
@@ -335,6 +368,8 @@ impl PluginAdapter {
             on_event: self.on_event,
             on_tool: self.on_tool,
             on_configure: self.on_configure,
+            on_channel: self.on_channel,
+            on_hook: self.on_hook,
             on_shutdown: Mutex::new(self.on_shutdown),
             topic_tools: self.topic_tools,
             event_tx: Mutex::new(Some(event_tx)),
@@ -477,6 +512,8 @@ struct Core {
     on_event: Option<EventFn>,
     on_tool: Option<ToolFn>,
     on_configure: Option<ConfigureFn>,
+    on_channel: Option<ChannelFn>,
+    on_hook: Option<HookFn>,
     on_shutdown: Mutex<Option<ShutdownFn>>,
     topic_tools: HashMap<String, TopicToolFn>,
     /// Taken at the end of shutdown, which ends the consumer task.
@@ -660,8 +697,62 @@ impl Core {
                 self.begin_shutdown(Some(id), &reason);
             }
             "tool.invoke" => self.on_tool_invoke(id, params).await,
+            "channel.start" | "channel.stop" | "channel.send_outbound" => self.on_channel_request(id, method, params).await,
+            "hook.on_hook" => self.on_hook_request(id, params).await,
             other => self.reply_error(&id, codes::METHOD_NOT_FOUND, &format!("method not found: {other}"), None).await,
         }
+    }
+
+    async fn on_channel_request(self: &Arc<Self>, id: Value, method: &str, params: Option<Value>) {
+        let Some(handler) = self.on_channel.clone() else {
+            return self.reply_error(&id, codes::METHOD_NOT_FOUND, &format!("method not found: {method}"), None).await;
+        };
+        let request = match channel_request(method, params.as_ref()) {
+            Ok(r) => r,
+            Err(e) => return self.reply_error(&id, e.code, &e.message, None).await,
+        };
+        let guard = Inflight::start(self);
+        let core = self.clone();
+        let ctx = ToolContext { broker: self.broker.clone(), shutdown: ShutdownSignal(self.shared.shutdown.subscribe()) };
+        let task = tokio::spawn(handler(request, ctx));
+        tokio::spawn(async move {
+            match task.await {
+                Ok(Ok(result)) => core.reply(&id, &result).await,
+                Ok(Err(e)) => {
+                    let e = e.into_rpc_error();
+                    core.reply_error(&id, e.code, &e.message, e.data.as_ref()).await
+                }
+                Err(e) => core.reply_error(&id, codes::INTERNAL_ERROR, &panic_text(e), None).await,
+            }
+            drop(guard);
+        });
+    }
+
+    async fn on_hook_request(self: &Arc<Self>, id: Value, params: Option<Value>) {
+        let Some(handler) = self.on_hook.clone() else {
+            return self.reply_error(&id, codes::METHOD_NOT_FOUND, "method not found: hook.on_hook", None).await;
+        };
+        let Some(hook_name) = params.as_ref().and_then(|p| p.get("hook_name")).and_then(Value::as_str).map(str::to_string) else {
+            return self.reply_error(&id, codes::INVALID_PARAMS, "hook.on_hook params need a string hook_name", None).await;
+        };
+        let invocation = HookInvocation {
+            plugin_id: params.as_ref().and_then(|p| p.get("plugin_id")).and_then(Value::as_str).unwrap_or(&self.shared.plugin_id).to_string(),
+            hook_name,
+            event: params.as_ref().and_then(|p| p.get("event")).cloned().unwrap_or_else(|| json!({})),
+        };
+        let guard = Inflight::start(self);
+        let core = self.clone();
+        let ctx = ToolContext { broker: self.broker.clone(), shutdown: ShutdownSignal(self.shared.shutdown.subscribe()) };
+        let task = tokio::spawn(handler(invocation, ctx));
+        tokio::spawn(async move {
+            match task.await {
+                Ok(Ok(Value::Null)) => core.reply(&id, &json!({})).await,
+                Ok(Ok(result)) => core.reply(&id, &result).await,
+                Ok(Err(e)) => core.reply_error(&id, codes::INTERNAL_ERROR, &e.to_string(), None).await,
+                Err(e) => core.reply_error(&id, codes::INTERNAL_ERROR, &panic_text(e), None).await,
+            }
+            drop(guard);
+        });
     }
 
     async fn on_tool_invoke(self: &Arc<Self>, id: Value, params: Option<Value>) {

@@ -18,6 +18,16 @@ pub mod codes {
     pub const INTERNAL_ERROR: i64 = -32603;
     /// The shutdown hook failed.
     pub const SHUTDOWN_FAILED: i64 = -32000;
+    /// Channel: the service cannot be reached.
+    pub const CHANNEL_CONNECTION: i64 = -33001;
+    /// Channel: the credentials were refused.
+    pub const CHANNEL_AUTHENTICATION: i64 = -33002;
+    /// Channel: the recipient is invalid (`data.recipient`, `data.reason`).
+    pub const CHANNEL_RECIPIENT_INVALID: i64 = -33003;
+    /// Channel: rate limited (`data.retry_after_secs`).
+    pub const CHANNEL_RATE_LIMITED: i64 = -33004;
+    /// Channel: the message needs a feature the channel lacks (`data.feature`).
+    pub const CHANNEL_UNSUPPORTED: i64 = -33005;
     /// Tool not found.
     pub const TOOL_NOT_FOUND: i64 = -33401;
     /// Invalid tool arguments (`data.details`).

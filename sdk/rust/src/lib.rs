@@ -32,6 +32,7 @@
 
 mod adapter;
 mod broker;
+mod channels;
 mod conformance;
 mod errors;
 mod event;
@@ -43,6 +44,7 @@ mod stdout_guard;
 mod tools;
 
 pub use adapter::{PluginAdapter, ShutdownSignal};
+pub use channels::{ChannelError, ChannelRequest, HookInvocation};
 pub use conformance::{CONFORMANCE_PROBE_ENV, CONFORMANCE_PROBE_TOOL};
 pub use broker::{BrokerSender, LlmCompleteParams, LlmCompletion, MemoryEntry, MemoryRecall, Message, DEFAULT_HOST_CALL_TIMEOUT};
 pub use errors::{codes, BoxError, FrameError, HostCallError, ManifestError, RpcError, ToolError};

@@ -36,3 +36,5 @@ export type {
 } from "./types.js";
 export type { InputViolation } from "./input-validator.js";
 export type { CallToolOptions, ToolCalledEvent, ToolCalledHook, ToolContent, ToolErrorData, ToolInfo, ToolResult, ToolSource, ToolWire } from "./tools/index.js";
+export { beforeMessage, HookNames, HookPoints, isHookName } from "./hooks/index.js";
+export type { HookContext, HookEvent, HookName, HookOutcome, HookPointStats, HookResponse, InProcessHook, MessageVerdict } from "./hooks/index.js";

@@ -3,6 +3,8 @@ import type { FastifyInstance } from "fastify";
 import { nowIso } from "nexo-plugin-sdk";
 import { AuditLog, AuthorizationGate, compileAuthorization, type ActionKind } from "../authz/index.js";
 import { LocalBroker, type Broker } from "../broker/index.js";
+import { ChannelService, PluginExtensions } from "../channels/index.js";
+import { beforeToolCall, HookNames, HookPoints, isHookName, type HookName, type InProcessHook } from "./hooks/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
@@ -96,6 +98,10 @@ export class Nexo {
   readonly memory: MemoryService;
   /** The authorization gate of `options.authorization` (its audit trail in `.audit`), or undefined when every caller may run everything. */
   readonly authorization: AuthorizationGate | undefined;
+  /** Hook points (`before_message`, `before_tool_call`, `before_outbound`): `app.onHook` and plugins' `[plugin.extends] hooks`. */
+  readonly hookPoints: HookPoints;
+  /** Channels of subprocess plugins: `app.channels.send(kind, instance, msg)`, `list()`, `stats()` (docs/channels-and-hooks.md). */
+  readonly channels: ChannelService;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -117,6 +123,7 @@ export class Nexo {
   private boundPort: number | null = null;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private readonly extensions: PluginExtensions;
 
   constructor(options: NexoOptions = {}) {
     const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, authorization, ...rest } = options;
@@ -136,6 +143,11 @@ export class Nexo {
       extraHostEnv: (spec) => this.proxy.envFor(spec),
       describeRoute: (key) => this.proxy.describeRoute(key),
     });
+    this.hookPoints = new HookPoints({ logger: this.logger });
+    this.channels = new ChannelService({ broker: this.broker, logger: this.logger, hooks: this.hookPoints, listPlugins: () => this.host.list() });
+    this.extensions = new PluginExtensions(this.hookPoints, this.channels);
+    this.host.onPluginAdded((sup) => this.extensions.attach(sup));
+    this.services.add({ name: "channels", start: () => undefined, stop: () => undefined, health: () => this.channels.health() }, null);
     this.plugins = new PluginManager(this);
     this.tools = new ToolRegistry({
       host: this.host,
@@ -364,7 +376,18 @@ export class Nexo {
     if (this.appState === "stopping" || this.appState === "stopped") {
       return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; tool "${name}" not called`));
     }
+    if (this.hookPoints.has(HookNames.BEFORE_TOOL_CALL)) return beforeToolCall(this.hookPoints, name, args, options).then((a) => this.tools.call(name, a, options));
     return this.tools.call(name, args, options);
+  }
+
+  /**
+   * Stop serving plugin `key`'s channels and hooks (its outbound events go
+   * nowhere through the channel service, its hooks are no longer called).
+   * Stopping the plugin sends `channel.stop` by itself; this only unregisters.
+   * Re-added with the next `app.host.add` of the same key. False when nothing was attached.
+   */
+  detachPluginExtensions(key: string): boolean {
+    return this.extensions.detach(key);
   }
 
   /** Called after every call of a known tool with its outcome and duration (never its arguments or result). Also on the broker as `tool.<name>.completed|failed`. */
@@ -379,6 +402,23 @@ export class Nexo {
   }
 
   // ---- hooks -----------------------------------------------------------
+
+  /**
+   * Intercept at a hook point, like a plugin listing it in `[plugin.extends]
+   * hooks`: `before_message` (an inbound event before its binding runs),
+   * `before_tool_call`, `before_outbound`. Return a HookResponse (`{decision:
+   * "block", reason}`, `{override: {...}}`, `{decision: "transform",
+   * transformed_body}`, `{do_not_reply_again: true}`) or nothing to allow.
+   * In-process hooks run before plugin hooks, in registration order; a throw
+   * or a miss of the hook deadline counts as allow.
+   * @example app.onHook("before_message", (e) => (/stop/i.test(String(e.body)) ? { decision: "block", reason: "opt-out", do_not_reply_again: true } : undefined));
+   */
+  onHook(name: HookName, fn: InProcessHook): Unsubscribe {
+    if (typeof name !== "string" || !isHookName(name)) {
+      throw new NexoError(ErrorCodes.HOOK_INVALID, `onHook needs a hook point (before_message, before_tool_call, before_outbound), got ${JSON.stringify(name)}`, { field: "name" });
+    }
+    return this.hookPoints.on(name, checkFn(fn, "onHook"), currentPluginScope());
+  }
 
   /** Run `fn` once the app has started (immediately, guarded, if it already has). */
   onStartup(fn: LifecycleHook): Unsubscribe {
@@ -436,6 +476,7 @@ export class Nexo {
       (list as OwnedList<unknown>).removeOwner(name);
     }
     this.workflows.removeOwner(name);
+    this.hookPoints.removeOwner(name);
     this.tools.invalidate();
     for (const { fn, owner } of this.services.entries) {
       if (owner === name && this.startedServices.includes(fn)) void this.stopService(fn);

@@ -3,6 +3,7 @@ import { internalPrincipal } from "../authz/index.js";
 import type { Subscription } from "../broker/index.js";
 import { newEvent, type Event } from "../contract/index.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
+import { beforeMessage } from "../app/index.js";
 import type { Logger } from "../log/index.js";
 import { ReplyGuard } from "./reply-guard.js";
 import { autoOutboundTopic, channelOfTopic } from "./topics.js";
@@ -88,10 +89,17 @@ export class AgentBinding {
     this.running += 1;
     const { spec, app } = this;
     try {
-      const inputs = spec.inputs === "payload" ? event.payload : { ...event };
+      // before_message hooks: a block drops the event; do_not_reply_again keeps the run but not its reply.
+      const verdict = await beforeMessage(app.hookPoints, event);
+      if (verdict.action === "blocked") {
+        this.counts.noReply += 1;
+        return void this.log.info({ eventId: event.id, by: verdict.by, reason: verdict.reason }, "inbound event blocked by a before_message hook; workflow not run");
+      }
+      const inbound = verdict.event;
+      const inputs = spec.inputs === "payload" ? inbound.payload : { ...inbound };
       const result = await app.executeWorkflow(spec.workflow, inputs, { channel: channelOfTopic(event.topic), sessionId: event.session_id, principal: internalPrincipal("binding", spec.name) });
       this.counts.completed += 1;
-      if (result === undefined || result === null || spec.outbound.mode === "none") {
+      if (result === undefined || result === null || spec.outbound.mode === "none" || !verdict.replyAllowed || app.hookPoints.isSilenced(event.session_id)) {
         this.counts.noReply += 1;
         return;
       }

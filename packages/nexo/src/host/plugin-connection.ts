@@ -93,7 +93,7 @@ export class PluginConnection {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
     const topicTools = topicFormTools(spec.manifest);
-    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools, spec.manifest.broker);
+    this.allowlist = channelAllowlist(spec, topicTools);
     // Upstream's [plugin.http] without http_server: the plugin subscribes to its own request topic.
     this.hostRequestTopics = spec.manifest.http?.mode === "broker_rpc" ? [httpRequestTopic(spec.manifest.id)] : [];
     this.brokerRequests = new BrokerRequests(this.key, (topic) => findSubscriber(this.pluginPatterns, topic), (params, stillWanted) => this.deliverReliably(params, stillWanted));
@@ -547,6 +547,24 @@ export class PluginConnection {
     this.pluginSubscriptions.set(id, sub);
     return { subscriber_id: id };
   }
+}
+
+/**
+ * The plugin's allowlist over every kind it registers or serves. The outbound
+ * topics of a kind it serves (`[plugin.extends] channels`) reach it as
+ * `channel.send_outbound` only (src/channels), so they are neither forwarded
+ * as `broker.event` nor open to its `broker.subscribe`: one delivery per message.
+ */
+function channelAllowlist(spec: PluginSpec, topicTools: readonly string[]): Allowlist {
+  const served = spec.manifest.extends.channels;
+  const kinds = [...new Set([...spec.manifest.channels.map((c) => c.kind), ...served])];
+  const all = deriveAllowlist(kinds, spec.instance, topicTools, spec.manifest.broker);
+  if (served.length === 0) return all;
+  const isServedOutbound = (p: string): boolean => {
+    const s = p.split(".");
+    return s[0] === "plugin" && s[1] === "outbound" && served.includes(s[2] ?? "");
+  };
+  return { inbound: all.inbound, outbound: all.outbound.filter((p) => !isServedOutbound(p)) };
 }
 
 /** A refused broker request: the error reply a request gets. */

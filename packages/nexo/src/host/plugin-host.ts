@@ -81,7 +81,8 @@ export class PluginHost {
       );
     }
     const { id } = spec.manifest;
-    for (const { kind } of spec.manifest.channels) {
+    const kinds = [...new Set([...spec.manifest.channels.map((c) => c.kind), ...spec.manifest.extends.channels])];
+    for (const kind of kinds) {
       const owner = this.kindOwners.get(kind);
       if (owner && owner.id !== id) {
         throw new NexoError(
@@ -91,7 +92,7 @@ export class PluginHost {
         );
       }
     }
-    for (const { kind } of spec.manifest.channels) if (!this.kindOwners.has(kind)) this.kindOwners.set(kind, { id, manifest: spec.manifest.file });
+    for (const kind of kinds) if (!this.kindOwners.has(kind)) this.kindOwners.set(kind, { id, manifest: spec.manifest.file });
     const sup = new PluginSupervisor(spec, this.ctx, this.options.supervisor);
     this.supervisors.set(key, sup);
     for (const fn of this.addedListeners) {

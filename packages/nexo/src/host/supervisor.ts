@@ -55,6 +55,7 @@ export class PluginSupervisor {
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private generation = 0;
   private listeners = new Set<(status: PluginStatus) => void>();
+  private readonly beforeStop = new Set<() => Promise<void>>();
 
   constructor(
     readonly spec: PluginSpec,
@@ -93,6 +94,16 @@ export class PluginSupervisor {
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * Await `fn` before every orderly stop of the ready plugin (daemon stop,
+   * restart, removal), while calls still reach it: e.g. `channel.stop`. `fn`
+   * keeps its own deadline and never throws. Returns an unsubscribe function.
+   */
+  onBeforeStop(fn: () => Promise<void>): () => void {
+    this.beforeStop.add(fn);
+    return () => this.beforeStop.delete(fn);
+  }
+
   /** Start the plugin; resolves when ready, rejects if the first start fails for good. */
   async start(): Promise<void> {
     if (this.state === "ready" || this.state === "starting") return this.waitReady();
@@ -104,6 +115,7 @@ export class PluginSupervisor {
 
   /** Stop the plugin (shutdown, grace, kill); cancels a pending respawn. */
   async stop(reason = "daemon stopping"): Promise<void> {
+    if (this.state === "ready" && this.beforeStop.size > 0) await Promise.allSettled([...this.beforeStop].map((fn) => fn()));
     this.generation += 1;
     if (this.respawnTimer) clearTimeout(this.respawnTimer);
     this.respawnTimer = undefined;
@@ -203,7 +215,7 @@ export class PluginSupervisor {
       published: this.totals.published + counters.published,
       delivered: this.totals.delivered + counters.delivered,
       tools: this.tools.map((t) => t.name),
-      channels: m.channels.map((ch) => ch.kind),
+      channels: [...new Set([...m.channels.map((ch) => ch.kind), ...m.extends.channels])],
       manifest: m.file,
       ...(this.lastPlan ? describePlan(this.lastPlan) : { sandbox: "none", limits: "none" }),
       lastExitReason: this.lastExitReason,

@@ -150,6 +150,7 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
 
     this.pluginMetrics(app, registers);
     this.brokerMetrics(app, registers);
+    this.extensionMetrics(app, registers);
 
     if (this.options.processMetrics) {
       this.processRegistry = new Registry();
@@ -249,6 +250,34 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
     fromHost("nexo_plugin_bad_frames_total", "Lines from a subprocess plugin dropped as bad frames (not JSON, too large, nested too deep, not JSON-RPC)", (s) => s.badFrames);
     fromHost("nexo_plugin_limit_exits_total", "Runs of a subprocess plugin that ended over a resource limit (its memory limit)", (s) => s.limitExits);
     fromHost("nexo_plugin_stdin_stalls_total", "Restarts of a subprocess plugin that stopped reading its stdin", (s) => s.stdinStalls);
+  }
+
+  /** Hook points and plugin-served channels, from their own counters at scrape time. */
+  private extensionMetrics(app: Nexo, registers: Registry[]): void {
+    new Counter({
+      name: "nexo_hook_calls_total",
+      help: "Hook calls per hook point and outcome (failed and timed_out calls counted as allow)",
+      labelNames: ["hook", "outcome"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [hook, s] of Object.entries(app.hookPoints.stats())) {
+          const passed = s.calls - s.blocked - s.changed - s.failed - s.timedOut;
+          for (const [outcome, n] of [["allowed", passed], ["blocked", s.blocked], ["changed", s.changed], ["failed", s.failed], ["timed_out", s.timedOut]] as const) this.inc({ hook, outcome }, n);
+        }
+      },
+    });
+    new Counter({
+      name: "nexo_channel_messages_total",
+      help: "Messages sent on plugin channels by outcome (sent, failed, blocked by a hook)",
+      labelNames: ["outcome"],
+      registers,
+      collect() {
+        this.reset();
+        const s = app.channels.stats();
+        for (const [outcome, n] of [["sent", s.sent], ["failed", s.failed], ["blocked", s.blocked]] as const) this.inc({ outcome }, n);
+      },
+    });
   }
 
   private brokerMetrics(app: Nexo, registers: Registry[]): void {
