@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { nowIso } from "nexo-plugin-sdk";
+import { nowIso } from "nexo-plugin-sdk/contract";
 import { LocalBroker, type Broker } from "../broker/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";

@@ -1,4 +1,4 @@
-import { uuidv7 } from "nexo-plugin-sdk";
+import { uuidv7 } from "nexo-plugin-sdk/contract";
 import type { Broker } from "../../broker/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { isTopicName, type PluginHost, type PluginSupervisor, type PluginToolDescriptor } from "../../host/index.js";
