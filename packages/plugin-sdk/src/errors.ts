@@ -1,22 +1,7 @@
-/** JSON-RPC and contract error codes the SDK sends or receives. */
-export const RpcErrorCodes = {
-  PARSE_ERROR: -32700,
-  INVALID_REQUEST: -32600,
-  METHOD_NOT_FOUND: -32601,
-  INVALID_PARAMS: -32602,
-  INTERNAL_ERROR: -32603,
-  SHUTDOWN_FAILED: -32000,
-  TOOL_NOT_FOUND: -33401,
-  TOOL_INVALID_ARGS: -33402,
-  TOOL_EXECUTION_FAILED: -33403,
-  TOOL_UNAVAILABLE: -33404,
-  TOOL_DENIED: -33405,
-  CHANNEL_CONNECTION: -33001,
-  CHANNEL_AUTHENTICATION: -33002,
-  CHANNEL_RECIPIENT_INVALID: -33003,
-  CHANNEL_RATE_LIMITED: -33004,
-  CHANNEL_UNSUPPORTED: -33005,
-} as const;
+import { RpcErrorCodes } from "./contract.js";
+
+/** JSON-RPC and contract error codes (the table the host uses too). */
+export { RpcErrorCodes };
 
 /**
  * Base of every error the SDK raises. Each subclass sets `name`, so

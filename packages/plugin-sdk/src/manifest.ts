@@ -1,8 +1,7 @@
 import { parse as parseToml } from "smol-toml";
+import { PLUGIN_ID_PATTERN as ID_PATTERN } from "./contract.js";
 import { ManifestError } from "./errors.js";
 
-/** A plugin id: a lowercase letter, then up to 31 lowercase letters, digits or underscores (the host's rule). */
-const ID_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 
 /** The `[plugin]` table of a manifest: `id` checked, the rest as written. */
 export interface ManifestPluginSection {

@@ -1,4 +1,4 @@
-import { uuidv7 } from "nexo-plugin-sdk";
+import { uuidv7 } from "nexo-plugin-sdk/contract";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { errorMessage } from "./deadline.js";

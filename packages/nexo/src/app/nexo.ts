@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { nowIso } from "nexo-plugin-sdk";
+import { nowIso } from "nexo-plugin-sdk/contract";
 import { AuditLog, AuthorizationGate, compileAuthorization, type ActionKind } from "../authz/index.js";
 import { LocalBroker, type Broker } from "../broker/index.js";
 import { ChannelService, PluginExtensions } from "../channels/index.js";

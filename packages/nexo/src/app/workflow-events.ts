@@ -1,4 +1,4 @@
-import { nowIso, uuidv7 } from "nexo-plugin-sdk";
+import { nowIso, uuidv7 } from "nexo-plugin-sdk/contract";
 import type { Broker } from "../broker/index.js";
 import type { Event } from "../contract/index.js";
 import type { Logger } from "../log/index.js";

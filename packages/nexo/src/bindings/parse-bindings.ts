@@ -1,3 +1,4 @@
+import { PLUGIN_ID_PATTERN } from "nexo-plugin-sdk/contract";
 import { matchTopic, validatePattern, validateTopic } from "../broker/index.js";
 import type { BindingConfig } from "../config/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
@@ -6,7 +7,7 @@ import type { BindingOutbound, BindingSpec } from "./types.js";
 
 const DEFAULT_CONCURRENCY = 1;
 const DEFAULT_QUEUE_SIZE = 256;
-const KIND = /^[a-z][a-z0-9_]{0,31}$/;
+const KIND = PLUGIN_ID_PATTERN;
 const INSTANCE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 

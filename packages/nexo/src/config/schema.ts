@@ -1,3 +1,4 @@
+import { PLUGIN_ID_PATTERN } from "nexo-plugin-sdk/contract";
 import { llmConfigSchema } from "./llm-config.js";
 
 /** JSON Schema of `nexo.yaml` (after defaults). Kept beside the defaults so the two stay in step. */
@@ -45,7 +46,7 @@ export const configSchema = {
       properties: {
         require: { type: "boolean", description: "Refuse to run any plugin without a sandbox (its own [plugin.sandbox] or `default`)." },
         default: { $ref: "#/$defs/sandboxEntry" },
-        allow_host_network: { type: "array", items: { type: "string", pattern: "^[a-z][a-z0-9_]{0,31}$" }, description: "Plugin ids allowed network = \"host\" in their sandbox." },
+        allow_host_network: { type: "array", items: { type: "string", pattern: PLUGIN_ID_PATTERN.source }, description: "Plugin ids allowed network = \"host\" in their sandbox." },
         limits: { $ref: "#/$defs/limitsEntry" },
       },
     },
@@ -123,7 +124,7 @@ export const configSchema = {
       required: ["workflow"],
       properties: {
         name: { type: "string", pattern: "^[a-z0-9][a-z0-9_.-]{0,63}$" },
-        channel: { type: "string", pattern: "^[a-z][a-z0-9_]{0,31}$" },
+        channel: { type: "string", pattern: PLUGIN_ID_PATTERN.source },
         instance: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" },
         inbound: { type: "string", minLength: 1 },
         workflow: { type: "string", minLength: 1 },

@@ -1,4 +1,4 @@
-import { nowIso, uuidv7 } from "nexo-plugin-sdk";
+import { nowIso, uuidv7 } from "nexo-plugin-sdk/contract";
 import { ErrorCodes, NexoError } from "../errors.js";
 
 /** An event on the broker, as it travels on the wire (docs/contract.md, Broker bridge). */

@@ -1,8 +1,9 @@
 import { isUtf8 } from "node:buffer";
+import { MAX_FRAME_BYTES } from "nexo-plugin-sdk/contract";
 import { ErrorCodes, NexoError } from "../errors.js";
 
-/** Largest frame either side may send (docs/contract.md, Transport). */
-export const MAX_FRAME_BYTES = 1_048_576;
+/** Largest frame either side may send (docs/contract.md, Transport): the SDK's constant, one value for both ends. */
+export { MAX_FRAME_BYTES };
 
 /**
  * Deepest nesting of arrays and objects a frame may have, the envelope

@@ -1,4 +1,4 @@
-import { uuidv7 } from "nexo-plugin-sdk";
+import { uuidv7 } from "nexo-plugin-sdk/contract";
 import { matchTopic } from "../broker/index.js";
 import type { Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";

@@ -1,4 +1,4 @@
-import { uuidv7 } from "nexo-plugin-sdk";
+import { uuidv7 } from "nexo-plugin-sdk/contract";
 import { validateTopic } from "../broker/index.js";
 import { RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";

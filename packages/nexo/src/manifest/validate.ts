@@ -1,3 +1,4 @@
+import { PLUGIN_ID_PATTERN } from "nexo-plugin-sdk/contract";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import semver from "semver";
@@ -10,7 +11,7 @@ import { checkMountPrefix } from "./mount-prefix.js";
 import { checkOtherSections } from "./validate-unsupported.js";
 
 /** Plugin and channel ids (docs/contract.md). */
-export const ID_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+export const ID_PATTERN = PLUGIN_ID_PATTERN;
 /** `[plugin.extends]` ids: upstream allows 64 characters (multi-word tool names such as `marketing_lead_detect_meeting_intent`). */
 export const EXTENDS_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 /** SemVer 2.0.0, exactly: no leading `v`, no surrounding space, no leading zeros. */

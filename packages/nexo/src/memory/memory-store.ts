@@ -1,4 +1,4 @@
-import { uuidv7 } from "nexo-plugin-sdk";
+import { uuidv7 } from "nexo-plugin-sdk/contract";
 import type { Row, Store } from "../store/index.js";
 import { MEMORY_MIGRATIONS } from "./migrations.js";
 import { parseRecall, parseRemember, queryTerms } from "./params.js";

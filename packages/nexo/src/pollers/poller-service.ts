@@ -6,6 +6,7 @@ import { newEvent } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
+import { Limiter } from "../util/index.js";
 import { breakerGate, breakerGaugeValue, recordSuccess, recordTransient, type FailurePolicy } from "./circuit-breaker.js";
 import { FetchAgents, fetchFeed } from "./http-fetch.js";
 import { POLLER_KIND_REGISTRY, type FeedJobOptions, type PolledItem, type PollerKind } from "./kinds/index.js";
@@ -15,7 +16,6 @@ import { emptyState, PollerStateStore, type JobState } from "./poller-state.js";
 import { describeJob } from "./job-status.js";
 import type { PollerJobConfig, PollersConfig } from "../config/index.js";
 import { JobSchedule } from "./schedule.js";
-import { Semaphore } from "./semaphore.js";
 import type { DeliverToAgent, JobCounters, JobStatus, RunResult, RunStatus } from "./types.js";
 
 /** Options of `new PollerService()`. */
@@ -82,7 +82,7 @@ export class PollerService {
   private readonly metrics: PollerMetrics;
   private readonly jobs = new Map<string, Job>();
   private readonly agents = new FetchAgents();
-  private readonly semaphore: Semaphore;
+  private readonly runs: Limiter;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly holder: string;
@@ -96,7 +96,7 @@ export class PollerService {
     const c = options.config;
     this.registry = options.registry ?? new Registry();
     this.metrics = new PollerMetrics(this.registry);
-    this.semaphore = new Semaphore(c.maxConcurrency);
+    this.runs = new Limiter(c.maxConcurrency);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
@@ -300,7 +300,8 @@ export class PollerService {
   }
 
   private async runGuarded(job: Job, manual: boolean, signal: AbortSignal): Promise<RunResult> {
-    const release = await this.semaphore.acquire();
+    const slot = this.runs.acquire(Infinity);
+    if (slot !== true) await slot;
     try {
       return await this.runLeased(job, manual, signal);
     } catch (err) {
@@ -310,7 +311,7 @@ export class PollerService {
       this.options.logger.warn({ job: job.cfg.id, code: e.code, err: e.message }, "poller run failed before fetching");
       return { id: job.cfg.id, status: "transient", itemsEmitted: 0, itemsSeen: 0, durationMs: 0, error: { code: e.code, class: e.errorClass, message: e.message }, nextRunAt: null };
     } finally {
-      release();
+      this.runs.release();
     }
   }
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { uuidv7 } from "nexo-plugin-sdk";
+import { uuidv7 } from "nexo-plugin-sdk/contract";
 import type { Dispatcher } from "undici";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";

@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { abbreviate, bindParams } from "./bind.js";
 import { applyMigrationStep, checkMigrations, MIGRATIONS_TABLE_DDL, migrationSql } from "./migrations.js";
-import { Mutex } from "./mutex.js";
+import { Limiter } from "../util/index.js";
 import { countPlaceholders } from "./placeholders.js";
 import type { ExecResult, Migration, Queryable, Row, SqlValue, Store } from "./types.js";
 
@@ -25,10 +25,10 @@ const STATEMENT_CACHE_LIMIT = 256;
  * every connection to a file goes through one process-wide lock; other
  * processes are waited for with SQLite's busy timeout.
  */
-const fileLocks = new Map<string, { mutex: Mutex; refs: number }>();
+const fileLocks = new Map<string, { mutex: Limiter; refs: number }>();
 
 /** The file lock whose transaction the current async context runs in: re-entering it would wait forever. */
-const insideTransaction = new AsyncLocalStorage<Mutex>();
+const insideTransaction = new AsyncLocalStorage<Limiter>();
 
 type Db = Database.Database;
 type Statement = Database.Statement;
@@ -52,7 +52,7 @@ export class SqliteStore implements Store {
     private readonly db: Db,
     readonly url: string,
     private readonly lockKey: string,
-    private readonly lock: Mutex,
+    private readonly lock: Limiter,
   ) {}
 
   /** Open (creating it and its directory if needed) the database at `path`, or `:memory:`. NEXO_ERR_STORE_CONNECT on failure. */
@@ -75,7 +75,7 @@ export class SqliteStore implements Store {
     const key = memory ? `:memory:${Math.random()}` : realpathSync(path);
     let entry = fileLocks.get(key);
     if (!entry) {
-      entry = { mutex: new Mutex(), refs: 0 };
+      entry = { mutex: new Limiter(1), refs: 0 };
       fileLocks.set(key, entry);
     }
     entry.refs += 1;

@@ -1,3 +1,5 @@
 export { digestText } from "./digest.js";
+export { Limiter } from "./limiter.js";
+export type { LimiterRefusal } from "./limiter.js";
 export { assetsRoot, checkoutRoot, examplesDir, isPackedAssets, packageRoot, templatesDir, vectorsDir } from "./assets.js";
 export type { DigestAlgorithm } from "./digest.js";

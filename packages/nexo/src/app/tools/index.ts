@@ -1,11 +1,9 @@
-export { CallLimiter } from "./call-limiter.js";
 export { fromPluginError, fromWorkflowError, invalidArgs, toolError } from "./tool-errors.js";
 export { publishToolEvent, TOOL_EVENT_SOURCE } from "./tool-events.js";
 export { publicToolName, TOOL_NAME_PATTERN } from "./tool-names.js";
 export { ToolRegistry } from "./tool-registry.js";
 export { toToolResult } from "./tool-result.js";
 export { compileArgsCheck, normalizeInputSchema } from "./tool-schema.js";
-export type { LimiterRefusal } from "./call-limiter.js";
 export type { ToolErrorData } from "./tool-errors.js";
 export type { ToolRegistryOptions } from "./tool-registry.js";
 export type { ArgsCheck } from "./tool-schema.js";

@@ -1,11 +1,11 @@
-import { uuidv7 } from "nexo-plugin-sdk";
+import { uuidv7 } from "nexo-plugin-sdk/contract";
 import type { Broker } from "../../broker/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { isTopicName, type PluginHost, type PluginSupervisor, type PluginToolDescriptor } from "../../host/index.js";
 import type { Logger } from "../../log/index.js";
 import { createAjv } from "../input-validator.js";
 import type { ExecuteWorkflowOptions, WorkflowInfo } from "../types.js";
-import { CallLimiter } from "./call-limiter.js";
+import { Limiter } from "../../util/index.js";
 import { fromPluginError, fromWorkflowError, invalidArgs, toolError } from "./tool-errors.js";
 import { publishToolEvent } from "./tool-events.js";
 import { publicToolName } from "./tool-names.js";
@@ -66,7 +66,7 @@ export class ToolRegistry {
   private scheduled = false;
   private fingerprint = "";
   private readonly compiled = new Map<PluginSupervisor, { catalogue: readonly PluginToolDescriptor[]; tools: CompiledPluginTool[] }>();
-  private readonly limiters = new Map<PluginSupervisor, CallLimiter>();
+  private readonly limiters = new Map<PluginSupervisor, Limiter>();
   private readonly changeListeners = new Set<() => void>();
   private readonly warned = new Set<string>();
   private readonly disposers: Array<() => void> = [];
@@ -226,10 +226,10 @@ export class ToolRegistry {
       : toolError(ErrorCodes.TOOL_UNAVAILABLE, `tool "${tool}" is unavailable while plugin ${sup.key} is ${state}; retry in ${retryAfterMs} ms`, { tool, retryAfterMs });
   }
 
-  private limiterFor(sup: PluginSupervisor): CallLimiter {
+  private limiterFor(sup: PluginSupervisor): Limiter {
     let l = this.limiters.get(sup);
     if (!l) {
-      l = new CallLimiter(this.maxInFlight, this.maxQueued);
+      l = new Limiter(this.maxInFlight, this.maxQueued);
       this.limiters.set(sup, l);
     }
     return l;

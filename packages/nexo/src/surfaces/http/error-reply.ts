@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { uuidv7 } from "nexo-plugin-sdk";
+import { uuidv7 } from "nexo-plugin-sdk/contract";
 import { ErrorCodes, NexoError } from "../../errors.js";
 
 /** The body of every error response: a stable code, a message, and what the caller needs to fix the request. */

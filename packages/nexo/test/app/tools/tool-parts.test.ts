@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CallLimiter, normalizeInputSchema, publicToolName, toToolResult } from "../../../src/app/tools/index.js";
+import { normalizeInputSchema, publicToolName, toToolResult } from "../../../src/app/tools/index.js";
+import { Limiter } from "../../../src/util/index.js";
 
 test("tools - publicToolName joins key and name with _ and maps every other character outside [A-Za-z0-9_-] to _", () => {
   assert.equal(publicToolName("billing", "stripe.create_invoice"), "billing_stripe_create_invoice");
@@ -28,8 +29,8 @@ test("tools - normalizeInputSchema: arguments are objects, so no type means obje
   assert.equal(normalizeInputSchema([]), undefined);
 });
 
-test("tools - CallLimiter grants up to maxInFlight at once, queues the rest in order, refuses past the queue bound, times waiters out", async () => {
-  const l = new CallLimiter(2, 2);
+test("tools - the call limiter grants up to maxInFlight at once, queues the rest in order, refuses past the queue bound, times waiters out", async () => {
+  const l = new Limiter(2, 2);
   assert.equal(l.acquire(1000), true);
   assert.equal(l.acquire(1000), true);
   const order: string[] = [];

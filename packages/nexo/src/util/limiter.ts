@@ -8,21 +8,34 @@ interface Waiter {
 }
 
 /**
- * Bounds the tool calls in flight to one plugin. Beyond `maxInFlight` calls
- * wait (FIFO) in a queue of at most `maxQueued`; a waiter gives up at its
- * deadline. Why: the host refuses requests once 256 frames sit unflushed in a
- * plugin's stdin queue, so 1,000 calls fired in one tick must be paced, and a
- * plugin should not be handed unbounded concurrency.
+ * The package's one concurrency primitive: at most `maxInFlight` holders;
+ * beyond that callers wait (FIFO) in a queue of at most `maxQueued`, each
+ * giving up at its own deadline. Tool calls to one plugin use it bounded
+ * (the host refuses requests once 256 frames sit unflushed in a plugin's
+ * stdin, so 1,000 calls fired in one tick must be paced); poller runs use it
+ * as a semaphore, and the SQLite store with `maxInFlight` 1 as a FIFO lock.
  */
-export class CallLimiter {
+export class Limiter {
   private active = 0;
   private readonly queue: Waiter[] = [];
   private head = 0;
 
+  /** `maxQueued` defaults to unbounded. */
   constructor(
     readonly maxInFlight: number,
-    readonly maxQueued: number,
+    readonly maxQueued: number = Infinity,
   ) {}
+
+  /** Run `fn` holding a slot (waiting up to `timeoutMs`), and give the slot back however it ends. */
+  async run<T>(fn: () => T | Promise<T>, timeoutMs = Infinity): Promise<T> {
+    const slot = this.acquire(timeoutMs);
+    if (slot !== true) await slot;
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
 
   /** Calls holding a slot. */
   get inFlight(): number {

@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as sdk from "nexo-plugin-sdk";
+import * as shared from "nexo-plugin-sdk/contract";
+import { MAX_FRAME_BYTES, RpcErrorCodes } from "../../src/contract/index.js";
+import { ID_PATTERN } from "../../src/manifest/validate.js";
+
+test("contract - the host's error codes, frame limit and plugin id rule are the SDK's own objects, not copies", () => {
+  assert.equal(RpcErrorCodes, shared.RpcErrorCodes);
+  assert.equal(sdk.RpcErrorCodes, shared.RpcErrorCodes, "plugin authors see the same table");
+  assert.equal(MAX_FRAME_BYTES, shared.MAX_FRAME_BYTES);
+  assert.equal(ID_PATTERN, shared.PLUGIN_ID_PATTERN);
+  assert.equal(sdk.uuidv7, shared.uuidv7);
+});
+
+test("contract - the shared table carries every band: JSON-RPC, channels, LLM and tools", () => {
+  assert.equal(shared.RpcErrorCodes.METHOD_NOT_FOUND, -32601);
+  assert.equal(shared.RpcErrorCodes.CHANNEL_RATE_LIMITED, -33004);
+  assert.equal(shared.RpcErrorCodes.LLM_RATE_LIMITED, -33104);
+  assert.equal(shared.RpcErrorCodes.TOOL_DENIED, -33405);
+  assert.ok(shared.PLUGIN_ID_PATTERN.test("sms_gateway"));
+  assert.ok(!shared.PLUGIN_ID_PATTERN.test("Sms"));
+});
