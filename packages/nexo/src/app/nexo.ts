@@ -5,7 +5,7 @@ import { LocalBroker, type Broker } from "../broker/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
-import { LlmService } from "../llm/index.js";
+import { attachLlmProviderPlugins, LlmService } from "../llm/index.js";
 import { MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
 import { Methods } from "../contract/index.js";
 import { PluginManager } from "../plugins/plugin-manager.js";
@@ -154,7 +154,9 @@ export class Nexo {
     this.services.add({ name: "plugin-http-proxy", start: () => this.proxy.mountAll(), stop: () => this.proxy.close() }, null);
     mountMcpHttp(this);
     this.llm = new LlmService(llm ?? { providers: {} }, this.logger);
-    if (this.llm.configured) this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
+    // Always served: LLM provider plugins may add providers after construction; with none, the reply says "not configured".
+    this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
+    attachLlmProviderPlugins(this.host, this.llm);
     this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger);
     this.host.setHostService(Methods.MEMORY_RECALL, this.memory.hostService());
     if (memoryRememberTool) {

@@ -11,7 +11,7 @@ export { RpcPeer } from "./rpc-peer.js";
 export { StderrTail } from "./stderr-tail.js";
 export { PluginSupervisor, SUPERVISOR_SOURCE } from "./supervisor.js";
 export { isTopicName, MAX_PENDING_TOPIC_CALLS, TOOL_CALL_SOURCE, topicFormTools, TopicToolCalls } from "./topic-tool-calls.js";
-export { pluginKey, defaultHostTimeouts } from "./types.js";
+export { pluginKey, defaultHostTimeouts, envMs } from "./types.js";
 export type { Allowlist } from "./allowlist.js";
 export type { ExitOutcome, SpawnPluginOptions } from "./child.js";
 export type { InitializeOutcome } from "./handshake.js";
