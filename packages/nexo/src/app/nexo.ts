@@ -6,7 +6,7 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { attachLlmProviderPlugins, LlmService } from "../llm/index.js";
-import { MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
+import { attachMemoryBackendPlugins, MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
 import { Methods } from "../contract/index.js";
 import { PluginManager } from "../plugins/plugin-manager.js";
 import type { NexusPlugin } from "../plugins/nexus-plugin.js";
@@ -113,7 +113,7 @@ export class Nexo {
   private stopping: Promise<void> | undefined;
 
   constructor(options: NexoOptions = {}) {
-    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, ...rest } = options;
+    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, memoryBackend, ...rest } = options;
     this.options = { ...DEFAULTS, ...stripUndefined(rest) };
     checkOptions(this.options);
     this.logger = logger ?? createLogger();
@@ -157,7 +157,8 @@ export class Nexo {
     // Always served: LLM provider plugins may add providers after construction; with none, the reply says "not configured".
     this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
     attachLlmProviderPlugins(this.host, this.llm);
-    this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger);
+    this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger, memoryBackend);
+    attachMemoryBackendPlugins(this.host, this.memory);
     this.host.setHostService(Methods.MEMORY_RECALL, this.memory.hostService());
     if (memoryRememberTool) {
       this.register("memory_remember", (inputs) => this.memory.remember(inputs as unknown as RememberInput), {

@@ -75,7 +75,7 @@ export interface NexoConfig {
   /** LLM providers (`llm:`); empty providers when absent. */
   llm: LlmConfig;
   /** The embedded memory (`memory:`). */
-  memory: { rememberTool: boolean };
+  memory: { rememberTool: boolean; backend?: string };
   /** `sandbox:`; `protectedPaths` holds the state dir and control socket. */
   sandbox?: SandboxOperatorConfig;
 }
@@ -201,7 +201,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     }),
     workflows: (r.workflows ?? []).map(abs),
     llm: llmConfigFromYaml(r.llm),
-    memory: { rememberTool: r.memory?.remember_tool ?? false },
+    memory: { rememberTool: r.memory?.remember_tool ?? false, ...(r.memory?.backend !== undefined ? { backend: r.memory.backend } : {}) },
     sandbox: normalizeSandbox(r.sandbox ?? {}, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
   };
 }

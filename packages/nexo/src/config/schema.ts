@@ -77,7 +77,10 @@ export const configSchema = {
       type: "object",
       additionalProperties: false,
       description: "The embedded agent memory on the store.",
-      properties: { remember_tool: { type: "boolean", description: "Register the built-in memory_remember tool. Default false." } },
+      properties: {
+        remember_tool: { type: "boolean", description: "Register the built-in memory_remember tool. Default false." },
+        backend: { type: "string", pattern: "^[a-z][a-z0-9_]{0,63}$", description: "A memory backend plugin (extends.memory_backends) used instead of the embedded store; `embedded` is the store." },
+      },
     },
     workflows: {
       type: "array",

@@ -87,6 +87,7 @@ export class Daemon {
       store: config.store,
       llm: config.llm,
       memoryRememberTool: config.memory.rememberTool,
+      ...(config.memory.backend !== undefined ? { memoryBackend: config.memory.backend } : {}),
       ...(config.sandbox ? { pluginSandbox: config.sandbox } : {}),
       pluginTimeouts: {
         ...(config.timeouts.pluginInitMs ? { initMs: config.timeouts.pluginInitMs } : {}),
