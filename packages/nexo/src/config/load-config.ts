@@ -42,7 +42,10 @@ export interface BindingConfig {
   instance?: string;
   /** Inbound topic pattern under `plugin.inbound.` (instead of channel/instance). */
   inbound?: string;
-  workflow: string;
+  /** The workflow to run; or give `agent` instead. */
+  workflow?: string;
+  /** An LLM agent to run instead of a workflow (src/agents `parseAgent`). */
+  agent?: unknown;
   /** `auto` (default), `none`, or a topic. */
   outbound?: string;
   /** `payload` (default): the event's payload is the workflow's inputs; `event`: the whole event is. */

@@ -28,6 +28,7 @@ export const REMEMBER_SCHEMA = {
 export class MemoryService {
   private opened: Promise<MemoryStore> | undefined;
   private ownedStore: Store | undefined;
+  private openedStore: Store | undefined;
   private readonly backends = new Map<string, PluginMemoryBackend>();
 
   /**
@@ -78,6 +79,7 @@ export class MemoryService {
         store = await createStore(this.store, { logger: this.logger });
         this.ownedStore = store;
       } else store = this.store;
+      this.openedStore = store;
       const mem = new MemoryStore(store);
       await mem.init();
       this.logger.debug({ store: store.url }, "memory ready");
@@ -86,6 +88,12 @@ export class MemoryService {
     // A failed open (bad URL, database down) is retried on the next call rather than cached.
     this.opened.catch(() => (this.opened = undefined));
     return this.opened;
+  }
+
+  /** The app's store as memory opened it (on first use; closed with the app): agent conversations live there too. */
+  async openStore(): Promise<Store> {
+    await this.memory();
+    return this.openedStore!;
   }
 
   /** Write a memory; `backend` names a memory backend plugin (default: `memory.backend`, else the embedded store). */
