@@ -55,7 +55,7 @@ for (const [kind, provider] of Object.entries(KINDS)) {
     const inbound = await publish('CALL lookup_order {"id":"A1"}');
     await waitFor(() => on("plugin.outbound.chat.web").length === 1, "the reply");
     const [reply] = on("plugin.outbound.chat.web");
-    assert.deepEqual(reply!.payload, { text: 'done: {"order":"A1","status":"shipped"}', chat_id: 7, reply_to_message_id: inbound.payload.message_id as number });
+    assert.deepEqual(reply!.payload, { text: 'done: {"order":"A1","status":"shipped"}', chat_id: 7, reply_to_message_id: (inbound.payload as { message_id: number }).message_id });
     assert.equal(reply!.session_id, "chat:7");
     assert.equal(reply!.correlation_id, inbound.id);
     assert.equal(reply!.source, "binding.support");
