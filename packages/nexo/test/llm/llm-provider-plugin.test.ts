@@ -1,7 +1,7 @@
 // An LLM provider plugin and a memory backend plugin (test/fixtures/plugins/agentkit-plugin.mjs,
 // a real child written with the TS SDK) reached through app.llm and app.memory.
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test, type TestContext } from "node:test";
@@ -107,4 +107,53 @@ test("memory backend plugin - memory.backend routes app.memory and the plugins' 
   assert.equal(await app.memory.forget("ada", a.id), true);
   assert.deepEqual(await app.memory.recall({ agent_id: "ada", query: "email" }), []);
   await assert.rejects(app.memory.recall({ agent_id: "ada", query: "x" }, "nowhere"), (e: { code?: string }) => e.code === ErrorCodes.MEMORY_BACKEND_UNAVAILABLE);
+});
+
+const EXAMPLES = fileURLToPath(new URL("../../../../examples", import.meta.url));
+const PY_PROVIDER = fileURLToPath(new URL("../fixtures/plugins/py-llm-provider.py", import.meta.url));
+
+/** The echo-ts example with its conformance probe tool on (it calls llm.complete on request), and the Python provider plugin. */
+async function pythonProviderAndProbe(t: TestContext) {
+  const root = tempDir(t);
+  const py = join(root, "pyllm");
+  mkdirSync(py, { recursive: true });
+  writeFileSync(join(py, "nexo-plugin.toml"), `[plugin]\nid = "pyllm"\nversion = "0.1.0"\n\n[plugin.entrypoint]\ncommand = "python3"\nargs = [${JSON.stringify(PY_PROVIDER)}]\n\n[plugin.extends]\nllm_providers = ["pyscripted"]\n`);
+  const echo = join(root, "echo-ts");
+  mkdirSync(echo, { recursive: true });
+  const toml = readFileSync(join(EXAMPLES, "echo-ts", "nexo-plugin.toml"), "utf8").replace(
+    /\[plugin\.entrypoint\]\ncommand = .*\nargs = .*\n/,
+    `[plugin.entrypoint]\ncommand = "env"\nargs = ${JSON.stringify(["NEXO_CONFORMANCE_PROBE=1", process.execPath, join(EXAMPLES, "echo-ts", "dist", "main.js")])}\n`,
+  );
+  writeFileSync(join(echo, "nexo-plugin.toml"), `${toml}\n[plugin.extends]\ntools = ["conformance_probe"]\n`);
+  const { app } = testApp(t);
+  app.host.add({ manifest: await loadManifest(py) });
+  app.host.add({ manifest: await loadManifest(echo) });
+  await app.start();
+  const tool = app.listTools().find((x) => x.pluginTool === "conformance_probe");
+  assert.ok(tool, "the echo plugin serves the probe");
+  const probe = async (args: Record<string, unknown>): Promise<Record<string, any>> => {
+    const r = await app.callTool(tool.name, args, { timeoutMs: 30_000 });
+    assert.equal(r.is_error, false, JSON.stringify(r));
+    return (r.structured_content ?? JSON.parse(String((r.content[0] as { text: string }).text))) as Record<string, any>;
+  };
+  return { app, probe };
+}
+
+test("llm provider plugin - a Python SDK provider serves app.llm.chat with tool calls and a TS plugin's streamed llm.complete", async (t) => {
+  const { app, probe } = await pythonProviderAndProbe(t);
+  const tools = [{ name: "lookup", description: "look up", parameters: { type: "object" } }];
+  const call = await app.llm.chat({ provider: "pyscripted", messages: [{ role: "user", content: 'CALL lookup {"q":1}' }], tools });
+  assert.deepEqual(call.content, { type: "tool_calls", tool_calls: [{ id: "py_call_1", name: "lookup", arguments: { q: 1 } }] });
+
+  // The TS plugin asks the host for llm.complete (streamed); the host asks the Python plugin for llm.chat (streamed).
+  const streamed = await probe({ action: "llm_complete", provider: "pyscripted", stream: true, messages: [{ role: "user", content: "hi from ts" }] });
+  assert.equal(streamed.ok, true, JSON.stringify(streamed));
+  assert.deepEqual(streamed.chunks.map((c: { type: string; text: string }) => c.text), ["pyth", "on e", "cho:", " hi ", "from", " ts"]);
+  assert.ok(streamed.chunks.every((c: { type: string }) => c.type === "text_delta"));
+  assert.equal(streamed.result.finish_reason, "stop");
+  const plain = await probe({ action: "llm_complete", provider: "pyscripted", messages: [{ role: "user", content: "plain" }] });
+  assert.equal(plain.result.content, "python echo: plain");
+  const failed = await probe({ action: "llm_complete", provider: "pyscripted", messages: [{ role: "user", content: "FAIL -33102" }] });
+  assert.equal(failed.ok, false);
+  assert.equal(failed.error.code, RpcErrorCodes.LLM_AUTHENTICATION);
 });
