@@ -12,6 +12,8 @@ import { contributedRegistries } from "../../src/plugins/monitoring/contribution
 import { testApp } from "../helpers/app.js";
 import { startFakeLlm, type FakeLlm } from "../helpers/fake-llm.js";
 import { waitFor } from "../helpers/wait.js";
+import { agentkitManifest } from "../helpers/agentkit.js";
+import { tempDir } from "../helpers/fixture-plugins.js";
 
 const KINDS = { openai: "oai", anthropic: "claude" } as const;
 
@@ -143,3 +145,27 @@ test("agents - agent settings are checked with the binding: each bad field named
   );
 });
 
+
+test("agents - on an LLM provider plugin with a memory backend plugin: the tool call, the recall and the answer all go through the plugin", async (t) => {
+  const { app } = testApp(t);
+  const calls: unknown[] = [];
+  app.register("lookup_order", (inputs: { id: string }) => (calls.push(inputs), { status: "packed" }), {
+    inputSchema: { type: "object", required: ["id"], properties: { id: { type: "string" } } },
+  });
+  app.host.add({ manifest: await agentkitManifest(tempDir(t)) });
+  app.addService(new BindingsService(parseBindings([{ name: "kit", channel: "chat", agent: { provider: "scripted", tools: ["lookup_*"], memory: { recall: 2, backend: "wordmem" } } }])));
+  const replies: Event[] = [];
+  const sub = app.broker.subscribe("plugin.outbound.chat.>", (e) => void replies.push(e), { bufferSize: 100 });
+  t.after(() => sub.unsubscribe());
+  await app.start();
+  await app.memory.remember({ agent_id: "kit", content: "orders ship on tuesdays" }, "wordmem");
+  const send = (text: string) => app.broker.publish("plugin.inbound.chat.x", newEvent("plugin.inbound.chat.x", "test", { text, chat_id: 1 }, { sessionId: "k1" }));
+  await send('CALL lookup_order {"id":"Z9"}');
+  await waitFor(() => replies.length === 1, "the first reply");
+  assert.equal((replies[0]!.payload as { text: string }).text, 'done: {"status":"packed"}');
+  assert.deepEqual(calls, [{ id: "Z9" }]);
+  // The plugin echoes the system prompt it got: the memory recalled from the backend plugin is in it.
+  await send("when do orders ship");
+  await waitFor(() => replies.length === 2, "the second reply");
+  assert.match((replies[1]!.payload as { text: string }).text, /^plugin echo: when do orders ship \[system: What you remember \(most relevant first\):\n- orders ship on tuesdays\]$/);
+});

@@ -10,33 +10,8 @@ import { ErrorCodes } from "../../src/errors.js";
 import { loadManifest } from "../../src/manifest/index.js";
 import type { LlmTextDelta } from "../../src/llm/index.js";
 import { testApp } from "../helpers/app.js";
+import { agentkitManifest } from "../helpers/agentkit.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
-
-const SCRIPT = fileURLToPath(new URL("../fixtures/plugins/agentkit-plugin.mjs", import.meta.url));
-
-/** A plugin dir running the agentkit fixture, with its manifest on disk as the host reads it. */
-export async function agentkitManifest(root: string, id = "agentkit", providers = ["scripted"], backends = ["wordmem"]) {
-  const dir = join(root, id);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, "nexo-plugin.toml"),
-    [
-      "[plugin]",
-      `id = "${id}"`,
-      'version = "0.1.0"',
-      "",
-      "[plugin.entrypoint]",
-      `command = ${JSON.stringify(process.execPath)}`,
-      `args = [${JSON.stringify(SCRIPT)}]`,
-      "",
-      "[plugin.extends]",
-      `llm_providers = ${JSON.stringify(providers)}`,
-      `memory_backends = ${JSON.stringify(backends)}`,
-      "",
-    ].join("\n"),
-  );
-  return loadManifest(dir);
-}
 
 async function startWithPlugin(t: TestContext, options: Parameters<typeof testApp>[1] = {}) {
   const { app, logs } = testApp(t, options);
