@@ -24,7 +24,8 @@ const WARMUP = 100;
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 1000);
 
-type Case = { name: string; modelCalls: number; run: (i: number) => Promise<unknown>; samples: number[] };
+/** `cpuUs`: CPU time (user + system) the process spent, fake model included, per operation: unlike wall time, other processes' load does not inflate it. */
+type Case = { name: string; modelCalls: number; run: (i: number) => Promise<unknown>; samples: number[]; cpuUs: number[] };
 
 async function agentBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "nexo-agent-bench-"));
@@ -54,19 +55,22 @@ async function agentBench(): Promise<void> {
     return app.broker.publish(e.topic, e).then(() => replied);
   };
   const cases: Case[] = [
-    { name: "direct app.llm.chat to the fake (baseline)", modelCalls: 1, samples: [], run: () => app.llm.chat({ messages: [{ role: "user", content: "hello" }], system_prompt: "Be brief." }) },
-    { name: "agent turn, answer only (1 model call)", modelCalls: 1, samples: [], run: (i) => turn("hello", i) },
-    { name: "agent turn, 1 tool call (2 model calls)", modelCalls: 2, samples: [], run: (i) => turn(`status of invoice in_${i}?`, i) },
+    { name: "direct app.llm.chat to the fake (baseline)", modelCalls: 1, samples: [], cpuUs: [], run: () => app.llm.chat({ messages: [{ role: "user", content: "hello" }], system_prompt: "Be brief." }) },
+    { name: "agent turn, answer only (1 model call)", modelCalls: 1, samples: [], cpuUs: [], run: (i) => turn("hello", i) },
+    { name: "agent turn, 1 tool call (2 model calls)", modelCalls: 2, samples: [], cpuUs: [], run: (i) => turn(`status of invoice in_${i}?`, i) },
   ];
   for (const c of cases) for (let i = 0; i < WARMUP; i++) await c.run(i);
   const per = Math.ceil(TURNS / ROUNDS);
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
+      const cpu0 = process.cpuUsage();
       for (let i = 0; i < per; i++) {
         const s = process.hrtime.bigint();
         await c.run(i);
         c.samples.push(Number(process.hrtime.bigint() - s));
       }
+      const cpu = process.cpuUsage(cpu0);
+      c.cpuUs.push((cpu.user + cpu.system) / per);
     }
   }
   const base = summarize(cases[0]!.samples);
@@ -83,6 +87,13 @@ async function agentBench(): Promise<void> {
     };
   });
   printRows(`Agent turn vs direct model call (${ROUNDS} rounds x ${per} sequential, fake model answering at once)`, rows);
+  // CPU per operation, best round (least disturbed): the overhead that load cannot blur.
+  const cpu = cases.map((c) => Math.min(...c.cpuUs));
+  console.log("\nCPU per operation (process total, fake model included; best round)");
+  cases.forEach((c, i) => {
+    const extra = cpu[i]! - cpu[0]! * c.modelCalls;
+    console.log(`${c.name.padEnd(52)} ${cpu[i]!.toFixed(0).padStart(7)} µs${i === 0 ? "" : `  beyond ${c.modelCalls} direct call(s): ${extra.toFixed(0)} µs (${((cpu[i]! / (cpu[0]! * c.modelCalls)) * 100).toFixed(0)}%)`}`);
+  });
   await app.stop();
   await fake.close();
   rmSync(dir, { recursive: true, force: true });
