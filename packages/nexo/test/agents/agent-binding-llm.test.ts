@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { ConversationStore } from "../../src/agents/index.js";
 import { BindingsService, parseBindings } from "../../src/bindings/index.js";
-import type { BindingConfig } from "../../src/config/index.js";
+import { normalizeConfig, type BindingConfig } from "../../src/config/index.js";
 import { newEvent, type Event } from "../../src/contract/index.js";
 import { ErrorCodes } from "../../src/errors.js";
 import { contributedRegistries } from "../../src/plugins/monitoring/contributions.js";
@@ -168,4 +168,22 @@ test("agents - on an LLM provider plugin with a memory backend plugin: the tool 
   await send("when do orders ship");
   await waitFor(() => replies.length === 2, "the second reply");
   assert.match((replies[1]!.payload as { text: string }).text, /^plugin echo: when do orders ship \[system: What you remember \(most relevant first\):\n- orders ship on tuesdays\]$/);
+});
+
+test("agents config - nexo.yaml with an agent binding and memory.backend loads; a binding with neither workflow nor agent does not", () => {
+  const config = normalizeConfig(
+    {
+      memory: { backend: "wordmem", remember_tool: true },
+      bindings: [{ name: "desk", channel: "telegram", instance: "helpdesk", agent: { provider: "main", tools: ["billing_*"], memory: { recall: 3 }, max_steps: 4 } }],
+    },
+    "/tmp/nexo.yaml",
+    "/tmp",
+  );
+  assert.deepEqual(config.memory, { rememberTool: true, backend: "wordmem" });
+  const [spec] = parseBindings(config.bindings);
+  assert.equal(spec!.workflow, undefined);
+  assert.deepEqual(spec!.agent, { provider: "main", systemPrompt: "", tools: ["billing_*"], agentId: "desk", recall: 3, maxSteps: 4, history: 40, textField: "text" });
+  assert.deepEqual(spec!.patterns, ["plugin.inbound.telegram.helpdesk", "plugin.inbound.telegram.helpdesk.>"]);
+  assert.throws(() => normalizeConfig({ bindings: [{ channel: "telegram" }] }, "/tmp/nexo.yaml", "/tmp"), (e: { code?: string }) => e.code === ErrorCodes.CONFIG_INVALID);
+  assert.throws(() => normalizeConfig({ memory: { backend: "Bad Name" } }, "/tmp/nexo.yaml", "/tmp"), (e: { code?: string }) => e.code === ErrorCodes.CONFIG_INVALID);
 });
