@@ -2,12 +2,11 @@
 // /v1/chat/completions, plain JSON or SSE with `stream: true`, tool calls), so
 // the example runs with no network and no key. Its "model" is a few rules, so
 // the demo is the same every time:
-//   - "remember (that) X"               -> calls memory_remember {agent_id, content: X}
+//   - "remember (that) X"               -> calls memory_remember {content: X}
 //   - "... invoice in_XXX ..."           -> calls the *get_invoice tool {id: in_XXX}
 //   - a tool result                      -> answers with it
 //   - a question while memories are in the system prompt -> answers from them
 //   - anything else                      -> says what it can do
-// The agent id comes from the system prompt's "Your memory agent_id is <id>."
 // Usage: npx tsx examples/agent-telegram/fake-llm.ts [port]   (default 8091; 0 = any free port)
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -29,8 +28,7 @@ export function decide(body: { messages: Msg[]; tools?: Array<{ function: { name
   }
   const text = String(last?.content ?? "");
   const remember = /^\s*remember(?: that)?\s+(.+)$/is.exec(text);
-  const agentId = /Your memory agent_id is ([\w.-]+)\./.exec(system)?.[1];
-  if (remember && agentId && tools.includes("memory_remember")) return { call: { name: "memory_remember", args: { agent_id: agentId, content: remember[1]!.trim() } } };
+  if (remember && tools.includes("memory_remember")) return { call: { name: "memory_remember", args: { content: remember[1]!.trim() } } };
   const invoice = /\b(in_[A-Za-z0-9]+)\b/.exec(text);
   const getInvoice = tools.find((n) => n.endsWith("get_invoice"));
   if (invoice && getInvoice) return { call: { name: getInvoice, args: { id: invoice[1]! } } };

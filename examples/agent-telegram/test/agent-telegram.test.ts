@@ -29,12 +29,12 @@ test("agent-telegram - the demo command answers three messages: memory_remember,
   assert.match(out, /the model was asked 5 time\(s\)/);
 });
 
-test("agent-telegram - the fake model's rules: tools only when offered, the agent id from the system prompt, answers from tool results and memories", () => {
+test("agent-telegram - the fake model's rules: tools only when offered, answers from tool results and memories", () => {
   const tools = [{ function: { name: "billing_get_invoice" } }, { function: { name: "memory_remember" } }];
-  const sys = { role: "system", content: "Be brief. Your memory agent_id is desk." };
+  const sys = { role: "system", content: "Be brief." };
   assert.deepEqual(decide({ messages: [sys, { role: "user", content: "invoice in_9 please" }], tools }), { call: { name: "billing_get_invoice", args: { id: "in_9" } } });
   assert.ok("text" in decide({ messages: [sys, { role: "user", content: "invoice in_9 please" }] }), "no tool offered: no call");
-  assert.deepEqual(decide({ messages: [sys, { role: "user", content: "Remember that tea > coffee" }], tools }), { call: { name: "memory_remember", args: { agent_id: "desk", content: "tea > coffee" } } });
+  assert.deepEqual(decide({ messages: [sys, { role: "user", content: "Remember that tea > coffee" }], tools }), { call: { name: "memory_remember", args: { content: "tea > coffee" } } });
   const afterTool = decide({
     messages: [
       { role: "user", content: "x" },

@@ -7,6 +7,9 @@ import type { ConversationStore } from "./conversation-store.js";
 import { selectTools } from "./tool-selection.js";
 import type { AgentSpec, AgentTurnResult } from "./types.js";
 
+/** The built-in memory write tool: an agent writes only its own memories, so `agent_id` is filled in, not asked of the model. */
+const REMEMBER_TOOL = "memory_remember";
+
 /** Longest tool result handed back to the model; the rest is cut (and said so). */
 const MAX_TOOL_RESULT_CHARS = 16_384;
 
@@ -83,6 +86,7 @@ export class AgentRunner {
     const history = store ? await store.load(binding, session!, spec.history) : [];
     const system = await this.systemPrompt(text);
     const tools = spec.tools.length > 0 ? selectTools(app.listTools(), spec.tools) : { defs: [], names: new Map<string, string>() };
+    for (const def of tools.defs) if (tools.names.get(def.name) === REMEMBER_TOOL) def.parameters = withoutAgentId(def.parameters);
     const turn: ChatMessage[] = [{ role: "user", content: text }];
     let toolCalls = 0;
     for (let step = 1; step <= spec.maxSteps; step++) {
@@ -150,7 +154,8 @@ export class AgentRunner {
       code = ErrorCodes.TOOL_NOT_FOUND;
     } else {
       try {
-        const result = await app.callTool(real, call.arguments, { agentId: spec.agentId, sessionId: session, channel: "agent" });
+        const args = real === REMEMBER_TOOL && isObj(call.arguments) ? { ...call.arguments, agent_id: spec.agentId } : call.arguments;
+        const result = await app.callTool(real, args, { agentId: spec.agentId, sessionId: session, channel: "agent" });
         content = toolResultText(result);
         isError = result.is_error === true;
       } catch (err) {
@@ -173,6 +178,14 @@ export class AgentRunner {
       .publish(topic, newEvent(topic, `agent.${this.binding}`, payload, { sessionId: cause.session_id, correlationId: cause.correlation_id ?? cause.id }))
       .catch((err: unknown) => this.app.logger.debug({ topic, err: (err as Error).message }, "agent event not published"));
   }
+}
+
+/** A tool schema without its `agent_id` property (the agent supplies its own). */
+function withoutAgentId(schema: Record<string, unknown>): Record<string, unknown> {
+  const props = isObj(schema.properties) ? { ...schema.properties } : {};
+  delete props.agent_id;
+  const required = Array.isArray(schema.required) ? schema.required.filter((r) => r !== "agent_id") : undefined;
+  return { ...schema, properties: props, ...(required ? { required } : {}) };
 }
 
 function round(ms: number): number {

@@ -17,11 +17,12 @@ import { tempDir } from "../helpers/fixture-plugins.js";
 
 const KINDS = { openai: "oai", anthropic: "claude" } as const;
 
-async function setup(t: TestContext, fake: FakeLlm, provider: string, agent: Record<string, unknown>, extra: Partial<BindingConfig> = {}) {
+async function setup(t: TestContext, fake: FakeLlm, provider: string, agent: Record<string, unknown>, extra: Partial<BindingConfig> = {}, memoryRememberTool = false) {
   // The Anthropic client insists on a key; the fake accepts any.
   process.env.NEXO_TEST_AGENT_KEY = "sk-agent-test";
   t.after(() => delete process.env.NEXO_TEST_AGENT_KEY);
   const { app } = testApp(t, {
+    memoryRememberTool,
     llm: {
       providers: {
         oai: { kind: "openai", baseUrl: `${fake.url}/v1`, model: "gpt-fake", maxRetries: 0 },
@@ -186,4 +187,17 @@ test("agents config - nexo.yaml with an agent binding and memory.backend loads; 
   assert.deepEqual(spec!.patterns, ["plugin.inbound.telegram.helpdesk", "plugin.inbound.telegram.helpdesk.>"]);
   assert.throws(() => normalizeConfig({ bindings: [{ channel: "telegram" }] }, "/tmp/nexo.yaml", "/tmp"), (e: { code?: string }) => e.code === ErrorCodes.CONFIG_INVALID);
   assert.throws(() => normalizeConfig({ memory: { backend: "Bad Name" } }, "/tmp/nexo.yaml", "/tmp"), (e: { code?: string }) => e.code === ErrorCodes.CONFIG_INVALID);
+});
+
+test("agents - memory_remember writes the agent's own memories: agent_id is not asked of the model and cannot be chosen by it", async (t) => {
+  const fake = await startFakeLlm(t);
+  const { app, publish, on } = await setup(t, fake, "oai", { tools: ["memory_*"] }, {}, true);
+  await publish('CALL memory_remember {"content":"likes green tea","agent_id":"someone-else"}');
+  await waitFor(() => on("plugin.outbound.chat.web").length === 1, "the reply");
+  const offered = (fake.requests[0]!.body.tools as Array<any>)[0].function;
+  assert.equal(offered.name, "memory_remember");
+  assert.equal(offered.parameters.properties.agent_id, undefined);
+  assert.deepEqual(offered.parameters.required, ["content"]);
+  assert.deepEqual((await app.memory.recall({ agent_id: "support", query: "tea" })).map((e) => e.content), ["likes green tea"]);
+  assert.deepEqual(await app.memory.recall({ agent_id: "someone-else", query: "tea" }), []);
 });
