@@ -46,6 +46,8 @@ function toolResultText(result: { content?: unknown; is_error?: unknown }): stri
  */
 export class AgentRunner {
   private readonly topics: { step: string; completed: string; failed: string };
+  /** Per session id: the end of its last queued turn. Turns of one session run one after the other (each sees the previous one's history); other sessions run alongside up to the binding's concurrency. */
+  private readonly sessionTails = new Map<string, Promise<void>>();
 
   constructor(
     readonly binding: string,
@@ -58,8 +60,23 @@ export class AgentRunner {
     this.topics = { step: `${base}.step`, completed: `${base}.completed`, failed: `${base}.failed` };
   }
 
-  /** Run one turn for `event`; null when the payload holds no text to answer. */
-  async run(event: Event): Promise<AgentTurnResult | null> {
+  /** Run one turn for `event`, after the turns of its session already queued; null when the payload holds no text to answer. */
+  run(event: Event): Promise<AgentTurnResult | null> {
+    const session = event.session_id;
+    if (session === null || session === undefined) return this.runNow(event);
+    const turn = (this.sessionTails.get(session) ?? Promise.resolve()).then(() => this.runNow(event));
+    const tail = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sessionTails.set(session, tail);
+    void tail.then(() => {
+      if (this.sessionTails.get(session) === tail) this.sessionTails.delete(session);
+    });
+    return turn;
+  }
+
+  private async runNow(event: Event): Promise<AgentTurnResult | null> {
     const { spec, binding } = this;
     const text = userText(event.payload, spec.textField);
     if (text.trim() === "") return null;

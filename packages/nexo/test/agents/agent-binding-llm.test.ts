@@ -201,3 +201,13 @@ test("agents - memory_remember writes the agent's own memories: agent_id is not 
   assert.deepEqual((await app.memory.recall({ agent_id: "support", query: "tea" })).map((e) => e.content), ["likes green tea"]);
   assert.deepEqual(await app.memory.recall({ agent_id: "someone-else", query: "tea" }), []);
 });
+
+test("agents - with concurrency above 1, turns of one session still run one after the other, each seeing the previous one", async (t) => {
+  const fake = await startFakeLlm(t);
+  const { publish, on } = await setup(t, fake, "oai", {}, { concurrency: 4 });
+  await Promise.all([publish("one"), publish("two"), publish("three"), publish("other session", "chat:9")]);
+  await waitFor(() => on("plugin.outbound.chat.web").length === 4, "four replies");
+  const byLast = (text: string) => fake.requests.find((r) => (r.body.messages as Array<{ content: string }>).at(-1)!.content === text)!.body.messages as Array<{ role: string; content: string }>;
+  assert.deepEqual(byLast("three").filter((m) => m.role === "user").map((m) => m.content), ["one", "two", "three"]);
+  assert.deepEqual(byLast("other session").filter((m) => m.role === "user").map((m) => m.content), ["other session"]);
+});
