@@ -5,6 +5,7 @@ import { ManifestError, PluginError, RpcErrorCodes, ToolError } from "./errors.j
 import { Event } from "./event.js";
 import { FrameTooLargeError, FrameWriter, LineDecoder, MAX_FRAME_BYTES } from "./framing.js";
 import { BrokerSender, DEFAULT_HOST_CALL_TIMEOUT_MS, HostCalls, type SubscriptionHandler } from "./host-calls.js";
+import { checkLlmChatParams, llmErrorReply, type LlmChatHandler } from "./llm-provider.js";
 import { manifestExtendsTools, parseManifest } from "./manifest.js";
 import { setStateDirPluginId } from "./state-dir.js";
 import { installStdoutGuard } from "./stdout-guard.js";
@@ -47,6 +48,8 @@ export interface PluginAdapterOptions {
   channels?: ChannelHandlers;
   /** Answers `hook.on_hook` for the names in `[plugin.extends] hooks`; return a HookResponse or nothing (allow). Without it: -32601 (the host allows). */
   onHook?: HookHandler;
+  /** Serves `llm.chat` for the providers the manifest lists in `[plugin.extends].llm_providers`; without it: -32601. Streamed requests send chunks with `ctx.emit`. */
+  onLlmChat?: LlmChatHandler;
   /** Whether `session_id` may be any string (the Nexo host) or must be a UUID (an upstream host). Default: any string when the host set `NEXO_PLUGIN_KEY` (Nexo does). See `wireEvent`. */
   stringSessionIds?: boolean;
   /** Route stray stdout writes (console.log...) to stderr. Default true. */
@@ -100,6 +103,7 @@ export class PluginAdapter {
   private readonly beforeRun: Array<() => void> = [];
   private readonly subscriptions = new Map<string, SubscriptionHandler>();
   private readonly topicTools = new Map<string, TopicToolHandler>();
+  private readonly served = new Map<string, (params: unknown) => unknown>();
   private eventChain: Promise<void> = Promise.resolve();
   private queuedEvents = 0;
   private droppedEvents = 0;
@@ -130,6 +134,20 @@ export class PluginAdapter {
       removeSubscription: (id) => void this.subscriptions.delete(id),
       stringSessionIds: options.stringSessionIds ?? process.env.NEXO_PLUGIN_KEY !== undefined,
     });
+  }
+
+  /**
+   * Answer a host-to-plugin request the SDK has no option for (e.g. a memory
+   * backend's `memory.vector_upsert|search|delete`). The handler's return
+   * value is the result; a thrown error with a numeric `code` (and `data`)
+   * answers that code, anything else -32603. Requests the SDK handles itself
+   * (initialize, shutdown, tool.invoke, llm.chat...) cannot be replaced.
+   * @example adapter.serve("memory.vector_search", async ({ collection, query, limit }) => ({ hits: await index.search(collection, query, limit) }));
+   */
+  serve(method: string, handler: (params: any) => unknown): this {
+    if (typeof handler !== "function") throw new TypeError(`serve(${JSON.stringify(method)}) needs a handler function`);
+    this.served.set(method, handler);
+    return this;
   }
 
   /**
@@ -302,7 +320,11 @@ export class PluginAdapter {
         return void this.shutdown(id, isObj(params) && typeof params.reason === "string" ? params.reason : "shutdown requested");
       case "tool.invoke":
         return this.onToolInvoke(id, params);
+      case "llm.chat":
+        return this.onLlmChat(id, params);
       default: {
+        const handler = this.served.get(method);
+        if (handler) return void this.track(() => this.answerServed(id, handler, params));
         const ext = extensionCall(method, params, { channels: this.opts.channels, onHook: this.opts.onHook }, { broker: this.broker, pluginId: this.pluginId, signal: this.abort.signal });
         if (!ext) return this.replyError(id, RpcErrorCodes.METHOD_NOT_FOUND, `method not found: ${method}`);
         return void this.track(async () => {
@@ -420,6 +442,34 @@ export class PluginAdapter {
         // Only typed tool errors choose their code; anything else (a host call's error included) is -33403.
         if (err instanceof ToolError) this.replyError(id, err.code, err.message, err.data);
         else this.replyError(id, RpcErrorCodes.TOOL_EXECUTION_FAILED, errText(err));
+      }
+    });
+  }
+
+  private async answerServed(id: unknown, handler: (params: unknown) => unknown, params: unknown): Promise<void> {
+    try {
+      this.reply(id, await handler(params));
+    } catch (err) {
+      const code = (err as { code?: unknown })?.code;
+      if (typeof code === "number" && Number.isInteger(code)) this.replyError(id, code, errText(err), (err as { data?: unknown }).data);
+      else this.replyError(id, RpcErrorCodes.INTERNAL_ERROR, errText(err));
+    }
+  }
+
+  private onLlmChat(id: unknown, raw: unknown): void {
+    const handler = this.opts.onLlmChat;
+    if (!handler) return this.replyError(id, RpcErrorCodes.METHOD_NOT_FOUND, "method not found: llm.chat");
+    const params = checkLlmChatParams(raw);
+    if (typeof params === "string") return this.replyError(id, RpcErrorCodes.INVALID_PARAMS, params);
+    const emit = (chunk: unknown): void => {
+      if (params.stream) void this.send({ jsonrpc: "2.0", method: "llm.chat.delta", params: { request_id: id, chunk } });
+    };
+    void this.track(async () => {
+      try {
+        this.reply(id, await handler(params, { stream: params.stream, emit, signal: this.abort.signal }));
+      } catch (err) {
+        const e = llmErrorReply(err);
+        this.replyError(id, e.code, e.message, e.data);
       }
     });
   }

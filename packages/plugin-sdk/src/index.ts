@@ -48,6 +48,8 @@ export type {
   SubscriptionHandler,
   TokenCount,
 } from "./host-calls.js";
+export { checkLlmChatParams, LlmErrorCodes, LlmProviderError, llmText } from "./llm-provider.js";
+export type { LlmChatChunk, LlmChatContext, LlmChatHandler, LlmChatMessage, LlmChatParams, LlmChatRequest, LlmChatResponse, LlmChatUsage, LlmFinishReason, LlmToolCall } from "./llm-provider.js";
 export { parseManifest } from "./manifest.js";
 export type { ManifestPluginSection, ParsedManifest } from "./manifest.js";
 export { stateDir } from "./state-dir.js";

@@ -17,6 +17,7 @@ from .errors import (ManifestError, PluginError, RpcDecodeError, RpcError, RpcSe
                      RpcTransportError, WireError)
 from .events import Event, uuid7
 from .host import DEFAULT_RPC_TIMEOUT, LlmCompleteResult, LlmStream, MemoryEntry, Message, TokenCount
+from .llm_provider import LlmChatContext, LlmProviderError, llm_text
 from .manifest import read_manifest
 from .state import state_dir
 from .stdout_guard import STDOUT_GUARD_MARKER, install_stdout_guard, is_stdout_guard_installed, uninstall_stdout_guard
@@ -58,4 +59,5 @@ __all__ = [
     "uuid7", "state_dir", "conformance_probe", "PROBE_TOOL", "PROBE_ENV",
     "ChannelError", "ChannelConnectionError", "ChannelAuthenticationError", "ChannelRecipientInvalid", "ChannelRateLimited",
     "ChannelUnsupported", "ChannelHandlers", "HookInvocation", "HookHandler",
+    "LlmChatContext", "LlmProviderError", "llm_text",
 ]

@@ -10,6 +10,7 @@ import sys
 import threading
 from typing import Any, Awaitable, BinaryIO, Callable, Union
 
+from .llm_provider import LlmChatContext, check_llm_chat_params, llm_error_reply
 from . import errors as E
 from . import stdout_guard
 from .broker import BrokerSender, current_event
@@ -111,7 +112,7 @@ class PluginAdapter:
                  handle_process_signals: bool = True, host_call_timeout: float = 30.0,
                  max_queued_events: int = 10_000, drain_timeout: float = 10.0,
                  ordered_events: bool = True, exit_on_shutdown: bool = True,
-                 channels: Any = None, on_hook: Callable[..., Any] | None = None) -> None:
+                 channels: Any = None, on_hook: Callable[..., Any] | None = None, on_llm_chat: Any = None) -> None:
         self.manifest: dict[str, Any] = read_manifest(manifest_toml)
         plugin = self.manifest["plugin"]
         self.plugin_id: str = plugin["id"]
@@ -162,6 +163,10 @@ class PluginAdapter:
         self.events_dropped = 0
         self._channels: Any = channels
         self._hook_handler: Callable[..., Any] | None = on_hook
+        self._served: dict[str, Callable[..., Awaitable[Any]]] = {}
+        self._llm_chat: Callable[..., Awaitable[Any]] | None = None
+        if on_llm_chat is not None:
+            self.on_llm_chat(on_llm_chat)
         if tools:
             self.declare_tools(tools)
         if on_tool is not None:
@@ -220,6 +225,22 @@ class PluginAdapter:
         ``plugin.tool.<name>.reply`` with the call's correlation id (else its id) and
         session id. Calls run concurrently."""
         self._topic_tools[f"plugin.tool.{name}"] = handler
+        return self
+
+    def on_llm_chat(self, handler: Any) -> "PluginAdapter":
+        """(Nexo) Serve ``llm.chat`` for the providers the manifest lists in
+        ``[plugin.extends].llm_providers``: ``handler(params, ctx)`` (sync or async) returns the
+        chat response (see ``llm_text``); a streamed request sends chunks with ``ctx.emit``.
+        Raise LlmProviderError for a -331xx code. Without a handler: -32601."""
+        self._llm_chat = _caller(handler)
+        return self
+
+    def serve(self, method: str, handler: Callable[..., Any]) -> "PluginAdapter":
+        """(Nexo) Answer a host request the SDK has no option for (e.g. a memory backend's
+        ``memory.vector_upsert|search|delete``) with ``handler(params)``, sync or async. An
+        exception with an integer ``code`` attribute answers that code (and its ``data``),
+        anything else -32603."""
+        self._served[method] = _caller(handler)
         return self
 
     # ---- running -------------------------------------------------------------------------
@@ -527,6 +548,14 @@ class PluginAdapter:
                 return
             reason = params.get("reason") if isinstance(params, dict) else None
             self._begin_shutdown(id_, str(reason or "shutdown requested"))
+        elif method == "llm.chat" and self._llm_chat is not None:
+            checked = check_llm_chat_params(params)
+            if isinstance(checked, str):
+                self._reply_error(id_, E.INVALID_PARAMS, checked)
+                return
+            self._spawn(self._run_llm_chat(id_, checked))
+        elif method in self._served:
+            self._spawn(self._run_served(id_, self._served[method], params))
         else:
             work = extension_call(method, params, self._channels, self._hook_handler, self.plugin_id)
             if work is None:
@@ -540,6 +569,34 @@ class PluginAdapter:
         except Exception as exc:
             err = extension_error(exc)
             self._reply_error(id_, err["code"], err["message"], err.get("data"))
+            return
+        self._reply(id_, result)
+
+    async def _run_llm_chat(self, id_: Any, params: dict[str, Any]) -> None:
+        handler = self._llm_chat
+        assert handler is not None
+
+        def emit(chunk: dict[str, Any]) -> None:
+            if params["stream"]:
+                self._post({"jsonrpc": "2.0", "method": "llm.chat.delta", "params": {"request_id": id_, "chunk": chunk}})
+
+        try:
+            result = await handler(params, LlmChatContext(stream=params["stream"], emit=emit))
+        except Exception as exc:
+            code, message, data = llm_error_reply(exc)
+            self._reply_error(id_, code, message, data)
+            return
+        self._reply(id_, result)
+
+    async def _run_served(self, id_: Any, handler: Callable[..., Awaitable[Any]], params: Any) -> None:
+        try:
+            result = await handler(params)
+        except Exception as exc:
+            code = getattr(exc, "code", None)
+            if isinstance(code, int) and not isinstance(code, bool):
+                self._reply_error(id_, code, str(exc) or repr(exc), getattr(exc, "data", None))
+            else:
+                self._reply_error(id_, E.INTERNAL_ERROR, str(exc) or repr(exc))
             return
         self._reply(id_, result)
 

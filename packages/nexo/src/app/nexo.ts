@@ -8,8 +8,8 @@ import { beforeToolCall, HookNames, HookPoints, isHookName, type HookName, type 
 import { ErrorCodes, NexoError } from "../errors.js";
 import { PluginHost } from "../host/index.js";
 import { createLogger, type Logger } from "../log/index.js";
-import { LlmService } from "../llm/index.js";
-import { MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
+import { attachLlmProviderPlugins, LlmService } from "../llm/index.js";
+import { attachMemoryBackendPlugins, MemoryService, REMEMBER_SCHEMA, type RememberInput } from "../memory/index.js";
 import { Methods } from "../contract/index.js";
 import { PluginHttpProxy } from "../proxy/index.js";
 import { createHttpApi } from "../surfaces/http/index.js";
@@ -126,7 +126,7 @@ export class Nexo {
   private readonly extensions: PluginExtensions;
 
   constructor(options: NexoOptions = {}) {
-    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, authorization, ...rest } = options;
+    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, memoryBackend, authorization, ...rest } = options;
     this.options = { ...DEFAULTS, ...stripUndefined(rest) };
     checkOptions(this.options);
     this.logger = logger ?? createLogger();
@@ -173,8 +173,11 @@ export class Nexo {
     this.services.add({ name: "plugin-http-proxy", start: () => this.proxy.mountAll(), stop: () => this.proxy.close() }, null);
     mountMcpHttp(this);
     this.llm = new LlmService(llm ?? { providers: {} }, this.logger);
-    if (this.llm.configured) this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
-    this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger);
+    // Always served: LLM provider plugins may add providers after construction; with none, the reply says "not configured".
+    this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
+    attachLlmProviderPlugins(this.host, this.llm);
+    this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger, memoryBackend);
+    attachMemoryBackendPlugins(this.host, this.memory);
     this.host.setHostService(Methods.MEMORY_RECALL, this.memory.hostService());
     this.authorization = authorization === undefined ? undefined : this.createGate(authorization);
     if (memoryRememberTool) {

@@ -58,10 +58,12 @@ export interface NexoOptions {
   authorization?: AuthorizationConfig;
   /** Register the built-in `memory_remember` tool (a workflow over `app.memory.remember`). Default false. */
   memoryRememberTool?: boolean;
+  /** A memory backend plugin's name used by `app.memory` and `memory.recall` instead of the embedded store (nexo.yaml `memory.backend`). Default: the embedded store. */
+  memoryBackend?: string;
 }
 
 /** The same options with every default applied. */
-export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization">> & Pick<NexoOptions, "store">;
+export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization" | "memoryBackend">> & Pick<NexoOptions, "store">;
 
 /** Who made a call: set by an auth hook (`request.principal`) or by the caller. */
 export interface Principal {

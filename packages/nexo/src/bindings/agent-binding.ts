@@ -5,9 +5,27 @@ import { newEvent, type Event } from "../contract/index.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
 import { beforeMessage } from "../app/index.js";
 import type { Logger } from "../log/index.js";
+import type { AgentRunner, AgentTurnResult } from "../agents/index.js";
 import { ReplyGuard } from "./reply-guard.js";
 import { autoOutboundTopic, channelOfTopic } from "./topics.js";
 import type { BindingSpec, BindingStats } from "./types.js";
+
+/**
+ * An agent's answer as the outbound payload: `{text}`, plus the inbound's
+ * `chat_id` and its `message_id` as `reply_to_message_id` when it had them,
+ * so a chat channel answers in the same chat. Null (no reply) when the
+ * inbound held no text.
+ */
+function agentReply(event: Event, turn: AgentTurnResult | null): Record<string, unknown> | null {
+  if (!turn) return null;
+  const p = event.payload as Record<string, unknown> | null;
+  const out: Record<string, unknown> = { text: turn.text };
+  if (p && typeof p === "object") {
+    if (p.chat_id !== undefined) out.chat_id = p.chat_id;
+    if (p.message_id !== undefined) out.reply_to_message_id = p.message_id;
+  }
+  return out;
+}
 
 /** Log the first few of a kind of problem, then one line per this many. */
 const LOG_EVERY = 1000;
@@ -33,11 +51,14 @@ export class AgentBinding {
   private readonly counts = { received: 0, completed: 0, failed: 0, replies: 0, noReply: 0, loopsStopped: 0 };
   private running = 0;
 
+  /** `agent`: the runner of an agent binding (`spec.agent`); absent for a workflow binding. */
   constructor(
     readonly spec: BindingSpec,
     private readonly app: Nexo,
+    private readonly agent?: AgentRunner,
   ) {
-    this.log = app.logger.child({ binding: spec.name, workflow: spec.workflow });
+    if (spec.agent && !agent) throw new TypeError(`binding ${spec.name} runs an agent: pass its AgentRunner`);
+    this.log = app.logger.child({ binding: spec.name, ...(spec.agent ? { agent: true } : { workflow: spec.workflow }) });
   }
 
   /** Subscribe to the inbound patterns. */
@@ -60,7 +81,7 @@ export class AgentBinding {
     return {
       name: this.spec.name,
       patterns: this.spec.patterns,
-      workflow: this.spec.workflow,
+      workflow: this.spec.workflow ?? "agent",
       outbound: outbound.mode === "topic" ? outbound.topic : outbound.mode,
       ...this.counts,
       dropped: this.subs.reduce((n, s) => n + s.dropped, 0),
@@ -97,7 +118,9 @@ export class AgentBinding {
       }
       const inbound = verdict.event;
       const inputs = spec.inputs === "payload" ? inbound.payload : { ...inbound };
-      const result = await app.executeWorkflow(spec.workflow, inputs, { channel: channelOfTopic(event.topic), sessionId: event.session_id, principal: internalPrincipal("binding", spec.name) });
+      const result = this.agent
+        ? agentReply(inbound, await this.agent.run(inbound))
+        : await app.executeWorkflow(spec.workflow!, inputs, { channel: channelOfTopic(event.topic), sessionId: event.session_id, principal: internalPrincipal("binding", spec.name) });
       this.counts.completed += 1;
       if (result === undefined || result === null || spec.outbound.mode === "none" || !verdict.replyAllowed || app.hookPoints.isSilenced(event.session_id)) {
         this.counts.noReply += 1;
@@ -111,7 +134,7 @@ export class AgentBinding {
         newEvent(topic, `binding.${spec.name}`, result, {
           sessionId: event.session_id,
           correlationId,
-          metadata: { binding: spec.name, workflow: spec.workflow, in_reply_to: event.id },
+          metadata: { binding: spec.name, ...(spec.agent ? { agent: true } : { workflow: spec.workflow }), in_reply_to: event.id },
         }),
       );
       this.counts.replies += 1;
@@ -122,7 +145,7 @@ export class AgentBinding {
       if (this.counts.failed <= LOG_FIRST || this.counts.failed % LOG_EVERY === 0) {
         this.log.warn(
           { eventId: event.id, topic: event.topic, code: isNexoError(err) ? err.code : ErrorCodes.WORKFLOW_FAILED, err: (err as Error).message, failed: this.counts.failed },
-          "binding: workflow failed; nothing published on the outbound topic",
+          this.agent ? "binding: agent turn failed; nothing published on the outbound topic" : "binding: workflow failed; nothing published on the outbound topic",
         );
       }
     } finally {

@@ -1,7 +1,22 @@
 import type { Nexo } from "../app/index.js";
 import type { NexoService, ServiceHealth } from "../app/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
+import { AgentMetrics, AgentRunner, ConversationStore } from "../agents/index.js";
+import { contributeMetrics } from "../plugins/monitoring/index.js";
 import { AgentBinding } from "./agent-binding.js";
+
+/** What every agent binding of an app shares: the conversation store (opened on first use) and the metrics, contributed to /metrics. */
+function agentSupport(app: Nexo): { conversations: () => Promise<ConversationStore>; metrics: AgentMetrics } {
+  const metrics = new AgentMetrics();
+  contributeMetrics(app, metrics.registry);
+  let store: Promise<ConversationStore> | undefined;
+  const conversations = (): Promise<ConversationStore> => {
+    store ??= app.memory.openStore().then((s) => new ConversationStore(s));
+    store.catch(() => (store = undefined));
+    return store;
+  };
+  return { conversations, metrics };
+}
 import type { BindingSpec, BindingStats } from "./types.js";
 
 /**
@@ -18,7 +33,7 @@ export class BindingsService implements NexoService {
 
   /** NEXO_ERR_BINDING_WORKFLOW_NOT_FOUND naming every binding whose workflow `app` does not have. */
   checkWorkflows(app: Nexo): void {
-    const missing = this.specs.filter((s) => !app.getWorkflow(s.workflow));
+    const missing = this.specs.filter((s) => s.workflow !== undefined && !app.getWorkflow(s.workflow));
     if (missing.length === 0) return;
     const known = app.listWorkflows().map((w) => w.name);
     throw new NexoError(
@@ -30,12 +45,13 @@ export class BindingsService implements NexoService {
 
   start(app: Nexo): void {
     this.checkWorkflows(app);
+    const agents = this.specs.some((s) => s.agent) ? agentSupport(app) : undefined;
     for (const spec of this.specs) {
-      const b = new AgentBinding(spec, app);
+      const b = new AgentBinding(spec, app, spec.agent && agents ? new AgentRunner(spec.name, spec.agent, app, agents.conversations, agents.metrics) : undefined);
       b.start();
       this.running.push(b);
     }
-    if (this.specs.length) app.logger.info({ bindings: this.specs.map((s) => ({ name: s.name, inbound: s.patterns, workflow: s.workflow })) }, "agent bindings started");
+    if (this.specs.length) app.logger.info({ bindings: this.specs.map((s) => ({ name: s.name, inbound: s.patterns, ...(s.agent ? { agent: { provider: s.agent.provider ?? null, model: s.agent.model ?? null, tools: s.agent.tools } } : { workflow: s.workflow }) })) }, "agent bindings started");
   }
 
   async stop(): Promise<void> {

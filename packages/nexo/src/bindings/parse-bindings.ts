@@ -2,6 +2,8 @@ import { PLUGIN_ID_PATTERN } from "nexo-plugin-sdk/contract";
 import { matchTopic, validatePattern, validateTopic } from "../broker/index.js";
 import type { BindingConfig } from "../config/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
+import { parseAgent } from "../agents/index.js";
+import type { AgentSpec } from "../agents/index.js";
 import { INBOUND_PREFIX } from "./topics.js";
 import type { BindingOutbound, BindingSpec } from "./types.js";
 
@@ -25,8 +27,9 @@ export function parseBindings(entries: readonly BindingConfig[]): BindingSpec[] 
     const at = `bindings[${i}]`;
     const bad = (field: string, message: string): void => void violations.push(`${at}.${field}: ${message}`);
     const before = violations.length;
-    if (typeof b.workflow !== "string" || b.workflow.length === 0) bad("workflow", "is required: the name of the workflow to run");
-    const name = b.name ?? `${b.workflow}-${i}`;
+    if (b.agent !== undefined && b.workflow !== undefined) bad("workflow", "give either workflow or agent, not both");
+    else if (b.agent === undefined && (typeof b.workflow !== "string" || b.workflow.length === 0)) bad("workflow", "is required: the name of the workflow to run (or give agent: to run an LLM agent)");
+    const name = b.name ?? (b.agent !== undefined ? `agent-${i}` : `${b.workflow}-${i}`);
     if (!NAME.test(name)) bad("name", `${JSON.stringify(name)} must be 1-64 of a-z 0-9 _ . - (set name:)`);
     else if (names.has(name)) bad("name", `"${name}" is used by another binding`);
     names.add(name);
@@ -70,7 +73,9 @@ export function parseBindings(entries: readonly BindingConfig[]): BindingSpec[] 
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) bad("concurrency", `must be an integer from 1 to 1024, got ${JSON.stringify(concurrency)}`);
     const queueSize = b.queueSize ?? DEFAULT_QUEUE_SIZE;
     if (!Number.isInteger(queueSize) || queueSize < 1 || queueSize > 1_048_576) bad("queue_size", `must be an integer from 1 to 1048576, got ${JSON.stringify(queueSize)}`);
-    if (violations.length === before) specs.push({ name, patterns, workflow: b.workflow, outbound, inputs, concurrency, queueSize });
+    let agent: AgentSpec | undefined;
+    if (b.agent !== undefined) agent = parseAgent(b.agent, name, bad);
+    if (violations.length === before) specs.push({ name, patterns, ...(agent ? { agent } : { workflow: b.workflow! }), outbound, inputs, concurrency, queueSize });
   });
   if (violations.length > 0) {
     throw new NexoError(ErrorCodes.BINDING_INVALID, `bindings are invalid:\n  ${violations.join("\n  ")}`, { field: violations[0].split(":")[0], data: { violations } });

@@ -1,3 +1,5 @@
+import type { AgentSpec } from "../agents/index.js";
+
 /** Where a binding publishes the workflow's result. */
 export type BindingOutbound = { mode: "auto" } | { mode: "none" } | { mode: "topic"; topic: string };
 
@@ -7,7 +9,10 @@ export interface BindingSpec {
   name: string;
   /** Inbound topic patterns, all under `plugin.inbound.`. */
   patterns: string[];
-  workflow: string;
+  /** The workflow run per event; absent when the binding runs an agent. */
+  workflow?: string;
+  /** The agent run per event (instead of a workflow). */
+  agent?: AgentSpec;
   outbound: BindingOutbound;
   /** `payload`: the event's payload is the inputs (must be an object); `event`: the whole event is. */
   inputs: "payload" | "event";
@@ -21,6 +26,7 @@ export interface BindingSpec {
 export interface BindingStats {
   name: string;
   patterns: string[];
+  /** The workflow's name, or `agent` for an agent binding. */
   workflow: string;
   outbound: string;
   /** Events taken off the subscription (loops stopped included). */

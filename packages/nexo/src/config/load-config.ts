@@ -43,7 +43,10 @@ export interface BindingConfig {
   instance?: string;
   /** Inbound topic pattern under `plugin.inbound.` (instead of channel/instance). */
   inbound?: string;
-  workflow: string;
+  /** The workflow to run; or give `agent` instead. */
+  workflow?: string;
+  /** An LLM agent to run instead of a workflow (src/agents `parseAgent`). */
+  agent?: unknown;
   /** `auto` (default), `none`, or a topic. */
   outbound?: string;
   /** `payload` (default): the event's payload is the workflow's inputs; `event`: the whole event is. */
@@ -76,7 +79,7 @@ export interface NexoConfig {
   /** LLM providers (`llm:`); empty providers when absent. */
   llm: LlmConfig;
   /** The embedded memory (`memory:`). */
-  memory: { rememberTool: boolean };
+  memory: { rememberTool: boolean; backend?: string };
   /** `authorization:` as written (checked); undefined when absent: every caller may run everything. */
   authorization?: AuthorizationConfig;
   /** `sandbox:`; `protectedPaths` holds the state dir and control socket. */
@@ -204,7 +207,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     }),
     workflows: (r.workflows ?? []).map(abs),
     llm: llmConfigFromYaml(r.llm),
-    memory: { rememberTool: r.memory?.remember_tool ?? false },
+    memory: { rememberTool: r.memory?.remember_tool ?? false, ...(r.memory?.backend !== undefined ? { backend: r.memory.backend } : {}) },
     ...(r.authorization !== undefined ? { authorization: checkAuthorization(r.authorization, file) } : {}),
     sandbox: normalizeSandbox(r.sandbox ?? {}, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
   };

@@ -78,7 +78,10 @@ export const configSchema = {
       type: "object",
       additionalProperties: false,
       description: "The embedded agent memory on the store.",
-      properties: { remember_tool: { type: "boolean", description: "Register the built-in memory_remember tool. Default false." } },
+      properties: {
+        remember_tool: { type: "boolean", description: "Register the built-in memory_remember tool. Default false." },
+        backend: { type: "string", pattern: "^[a-z][a-z0-9_]{0,63}$", description: "A memory backend plugin (extends.memory_backends) used instead of the embedded store; `embedded` is the store." },
+      },
     },
     authorization: {
       type: "object",
@@ -121,13 +124,15 @@ export const configSchema = {
     bindingEntry: {
       type: "object",
       additionalProperties: false,
-      required: ["workflow"],
+      description: "Runs a workflow or an agent: exactly one of the two.",
+      oneOf: [{ required: ["workflow"] }, { required: ["agent"] }],
       properties: {
         name: { type: "string", pattern: "^[a-z0-9][a-z0-9_.-]{0,63}$" },
         channel: { type: "string", pattern: PLUGIN_ID_PATTERN.source },
         instance: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" },
         inbound: { type: "string", minLength: 1 },
         workflow: { type: "string", minLength: 1 },
+        agent: { type: "object", description: "An LLM agent instead of a workflow: provider, model, system_prompt, tools (names or globs), memory {recall, backend, agent_id}, max_steps, history, max_tokens, temperature, text_field (checked in detail by parseAgent)." },
         outbound: { type: "string", minLength: 1 },
         inputs: { enum: ["payload", "event"] },
         concurrency: { type: "integer", minimum: 1, maximum: 1024 },

@@ -92,6 +92,7 @@ export class Daemon {
       llm: config.llm,
       memoryRememberTool: config.memory.rememberTool,
       ...(config.authorization ? { authorization: config.authorization } : {}),
+      ...(config.memory.backend !== undefined ? { memoryBackend: config.memory.backend } : {}),
       ...(config.sandbox ? { pluginSandbox: config.sandbox } : {}),
       pluginTimeouts: {
         ...(config.timeouts.pluginInitMs ? { initMs: config.timeouts.pluginInitMs } : {}),

@@ -80,6 +80,8 @@ export class PluginConnection {
   private readonly warnings = new LogThrottle(WARN_THROTTLE);
   private readonly stderrLines = new LogThrottle(STDERR_THROTTLE);
   private readonly publishVerdicts = new Map<string, boolean>();
+  /** Streamed requests in flight: request id -> where its `<method>.delta` chunks go. */
+  private readonly streams = new Map<number, { deltaMethod: string; onDelta: (chunk: unknown) => void }>();
   /** Calls of this plugin's topic-form tools (docs/writing-plugins.md, Tools). */
   private readonly topicCalls: TopicToolCalls;
   /** Host requests in upstream's broker request/reply shape (`[plugin.http]` broker-RPC). */
@@ -180,6 +182,20 @@ export class PluginConnection {
   /** Send a request to the plugin (e.g. `tool.invoke`). Fails at once if the plugin dies meanwhile. */
   call(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
     return this.peer.request(method, params, { timeoutMs });
+  }
+
+  /**
+   * A request whose answer streams ahead of the reply as `deltaMethod
+   * {request_id, chunk}` notifications (`llm.chat` and `llm.chat.delta`):
+   * each chunk goes to `onDelta` until the reply settles the call.
+   */
+  async callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void): Promise<unknown> {
+    let id: number | undefined;
+    try {
+      return await this.peer.request(method, params, { timeoutMs, onId: (i) => void this.streams.set((id = i), { deltaMethod, onDelta }) });
+    } finally {
+      if (id !== undefined) this.streams.delete(id);
+    }
   }
 
   /**
@@ -406,6 +422,17 @@ export class PluginConnection {
       // Refusals were counted and logged (throttled) where they were decided.
       this.publishFromPlugin(params).catch((err) => this.warnThrottled("publish_failed", { err: errMessage(err) }, "broker.publish from the plugin failed"));
       return;
+    }
+    if (this.streams.size > 0 && isRecord(params) && typeof params.request_id === "number") {
+      const stream = this.streams.get(params.request_id);
+      if (stream && stream.deltaMethod === method) {
+        try {
+          stream.onDelta(params.chunk);
+        } catch (err) {
+          this.warnThrottled("delta_failed", { method, err: errMessage(err) }, "a streamed chunk from the plugin could not be handled");
+        }
+        return;
+      }
     }
     // Other notifications (e.g. progress) have no host meaning yet: ignore, as JSON-RPC allows.
     this.log.debug({ method }, "ignored notification from plugin");

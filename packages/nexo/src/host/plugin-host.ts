@@ -38,6 +38,7 @@ export interface StartReport {
 export class PluginHost {
   private readonly supervisors = new Map<string, PluginSupervisor>();
   private readonly addedListeners = new Set<(sup: PluginSupervisor) => void>();
+  private readonly validators = new Set<(spec: PluginSpec) => void>();
   private readonly ctx: HostContext;
   private readonly orphanGuard = new OrphanGuard();
   /** Channel kind -> the plugin id that owns it (all its instances share it). */
@@ -71,6 +72,7 @@ export class PluginHost {
    * write the first one's channel traffic.
    */
   add(spec: PluginSpec): PluginSupervisor {
+    for (const check of this.validators) check(spec);
     const key = pluginKey(spec);
     const existing = this.supervisors.get(key);
     if (existing) {
@@ -103,6 +105,12 @@ export class PluginHost {
       }
     }
     return sup;
+  }
+
+  /** Checks run first in `add`: one that throws (a NexoError naming the conflict) refuses the plugin. Returns an unsubscribe function. */
+  addValidator(fn: (spec: PluginSpec) => void): () => void {
+    this.validators.add(fn);
+    return () => this.validators.delete(fn);
   }
 
   /** Called with each supervisor `add` creates (e.g. the tool registry follows its status). Returns an unsubscribe function. */

@@ -77,6 +77,8 @@ export interface RequestOptions {
   timeoutMs: number;
   /** Bypass the queue-depth check (shutdown must always be attempted). */
   force?: boolean;
+  /** Told the request's id before it is written, so notifications streamed ahead of the reply (`llm.chat.delta {request_id}`) can be matched. */
+  onId?: (id: number) => void;
 }
 
 /**
@@ -163,6 +165,7 @@ export class RpcPeer {
       );
     }
     const id = this.nextId++;
+    options.onId?.(id);
     return new Promise<unknown>((resolve, reject) => {
       const entry: Pending = { method, resolve, reject, timer: undefined };
       if (options.timeoutMs > 0 && Number.isFinite(options.timeoutMs)) {

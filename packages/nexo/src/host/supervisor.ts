@@ -142,6 +142,11 @@ export class PluginSupervisor {
     return this.withConnection((conn) => conn.call(method, params, timeoutMs));
   }
 
+  /** A request answered in streamed chunks first (see PluginConnection.callStreaming); same fail-fast rules as `call`. */
+  callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void): Promise<unknown> {
+    return this.withConnection((conn) => conn.callStreaming(method, params, timeoutMs, deltaMethod, onDelta));
+  }
+
   /**
    * Call one of the plugin's topic-form tools (`plugin.tool.<name>` and its
    * `.reply`); same fail-fast rules as `call`.

@@ -1,10 +1,12 @@
 import { RpcError, RpcErrorCodes } from "../contract/index.js";
+import { ErrorCodes, NexoError } from "../errors.js";
 import type { HostServiceHandler } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import { AnthropicProvider } from "./anthropic-provider.js";
 import { toLlmRpcError } from "./llm-errors.js";
 import { OpenAIProvider } from "./openai-provider.js";
 import type { ProviderClientOptions } from "./provider-options.js";
+import type { ChatInput, ChatResponse } from "./chat-types.js";
 import type { LlmCompleteRequest, LlmCompleteResult, LlmConfig, LlmMessage, LlmProvider, LlmTextDelta } from "./types.js";
 
 const ROLES = new Set(["system", "user", "assistant"]);
@@ -70,7 +72,7 @@ export function parseCompleteRequest(params: unknown): LlmCompleteRequest {
  */
 export class LlmService {
   private readonly providers = new Map<string, LlmProvider>();
-  private readonly defaultName: string | undefined;
+  private defaultName: string | undefined;
 
   constructor(config: LlmConfig, private readonly logger: Logger, env: NodeJS.ProcessEnv = process.env) {
     for (const [name, p] of Object.entries(config.providers)) {
@@ -88,9 +90,73 @@ export class LlmService {
     this.defaultName = config.default ?? this.providers.keys().next().value;
   }
 
-  /** Names of the configured providers. */
+  /** Names of the providers: configured ones, then those plugins serve. */
   list(): string[] {
     return [...this.providers.keys()];
+  }
+
+  /** The provider called `name`, if any. */
+  get(name: string): LlmProvider | undefined {
+    return this.providers.get(name);
+  }
+
+  /**
+   * Add a provider served from elsewhere (an LLM provider plugin). A name
+   * already taken is refused (NEXO_ERR_LLM_PROVIDER_CONFLICT): a plugin never
+   * shadows a configured provider or another plugin's.
+   */
+  addProvider(provider: LlmProvider): void {
+    const existing = this.providers.get(provider.name);
+    if (existing) {
+      throw new NexoError(
+        ErrorCodes.LLM_PROVIDER_CONFLICT,
+        `LLM provider "${provider.name}" already exists (${existing.kind === "plugin" ? "served by another plugin" : `configured under llm.providers as kind ${existing.kind}`}); rename one of them`,
+        { field: "plugin.extends.llm_providers", data: { provider: provider.name } },
+      );
+    }
+    this.providers.set(provider.name, provider);
+    this.defaultName ??= provider.name;
+    this.logger.info({ provider: provider.name, kind: provider.kind }, "LLM provider added");
+  }
+
+  /** Remove a provider added with `addProvider` (its plugin went away). */
+  removeProvider(name: string): void {
+    if (this.providers.get(name)?.kind === "plugin") this.providers.delete(name);
+  }
+
+  /**
+   * One chat turn with tool calling (what an agent runs on). Errors as
+   * `complete`: -32602 bad request or unknown provider, -32603 none
+   * configured, -331xx from the provider.
+   */
+  async chat(input: ChatInput, options: { signal?: AbortSignal } = {}): Promise<ChatResponse> {
+    if (this.providers.size === 0) throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, "llm.chat is not configured on this host: add llm.providers to nexo.yaml or run an LLM provider plugin");
+    const name = input.provider ?? this.defaultName!;
+    const provider = this.providers.get(name);
+    if (!provider) throw invalid(`unknown LLM provider ${JSON.stringify(name)}; available: ${this.list().join(", ")}`);
+    const model = input.model ?? provider.defaultModel ?? (provider.kind === "plugin" ? name : undefined);
+    if (!model) throw invalid(`a chat needs a model: provider ${name} has no default model`);
+    const started = Date.now();
+    try {
+      const result = await provider.chat(
+        {
+          model,
+          messages: input.messages,
+          max_tokens: input.max_tokens ?? 4096,
+          temperature: input.temperature ?? 0.7,
+          ...(input.system_prompt ? { system_prompt: input.system_prompt } : {}),
+          ...(input.tools?.length ? { tools: input.tools } : {}),
+          ...(input.tool_choice ? { tool_choice: input.tool_choice } : {}),
+        },
+        options.signal,
+      );
+      this.logger.debug({ provider: name, model, ms: Date.now() - started, usage: result.usage, content: result.content.type }, "llm chat");
+      return result;
+    } catch (err) {
+      const mapped = toLlmRpcError(name, err);
+      this.logger.warn({ provider: name, model, code: mapped.code, err: mapped.message }, "llm chat failed");
+      throw mapped;
+    }
   }
 
   get configured(): boolean {
@@ -103,11 +169,11 @@ export class LlmService {
    */
   async complete(request: LlmCompleteRequest, options: LlmCompleteOptions = {}): Promise<LlmCompleteResult> {
     const req = parseCompleteRequest(request);
-    if (this.providers.size === 0) throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, "llm.complete is not configured on this host: add llm.providers to nexo.yaml");
+    if (this.providers.size === 0) throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, "llm.complete is not configured on this host: add llm.providers to nexo.yaml or run an LLM provider plugin");
     const name = req.provider ?? this.defaultName!;
     const provider = this.providers.get(name);
     if (!provider) throw invalid(`unknown LLM provider ${JSON.stringify(name)}; configured: ${this.list().join(", ")}`);
-    const model = req.model ?? provider.defaultModel;
+    const model = req.model ?? provider.defaultModel ?? (provider.kind === "plugin" ? name : undefined);
     if (!model) throw invalid(`llm.complete needs a model: provider ${name} has no default model`);
     const started = Date.now();
     try {

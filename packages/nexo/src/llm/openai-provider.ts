@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import type { ChatFinishReason, ChatMessage, ChatRequest, ChatResponse, ChatToolCall } from "./chat-types.js";
 import type { LlmCompleteResult, LlmProvider, LlmTextDelta, ResolvedLlmRequest } from "./types.js";
 import type { ProviderClientOptions } from "./provider-options.js";
 
@@ -6,6 +7,35 @@ import type { ProviderClientOptions } from "./provider-options.js";
 function finishReason(raw: string | null | undefined): string {
   if (raw === "stop" || raw === "length" || raw === "tool_calls" || raw === "content_filter") return raw;
   return raw ? "other" : "stop";
+}
+
+/** Tool call arguments as the model wrote them: parsed JSON, or the raw text when it is not JSON (the caller reports that back). */
+export function parseArguments(raw: string | undefined): unknown {
+  if (raw === undefined || raw.trim() === "") return {};
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+function chatFinish(raw: string | null | undefined): ChatFinishReason {
+  if (raw === "tool_calls" || raw === "function_call") return { kind: "tool_use" };
+  if (raw === "length") return { kind: "length" };
+  if (raw === "stop" || !raw) return { kind: "stop" };
+  return { kind: "other", reason: raw };
+}
+
+function toOpenAIMessage(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam {
+  if (m.role === "tool") return { role: "tool", tool_call_id: m.tool_call_id ?? "", content: m.content };
+  if (m.role === "assistant" && m.tool_calls?.length) {
+    return {
+      role: "assistant",
+      content: m.content || null,
+      tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {}) } })),
+    };
+  }
+  return { role: m.role, content: m.content } as OpenAI.Chat.ChatCompletionMessageParam;
 }
 
 /**
@@ -29,6 +59,31 @@ export class OpenAIProvider implements LlmProvider {
       // The SDK's own console logging could print request details; Nexo logs what matters itself.
       logLevel: "off",
     });
+  }
+
+  /** One chat turn with tool calling (not streamed). */
+  async chat(req: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [];
+    if (req.system_prompt) messages.push({ role: "system", content: req.system_prompt });
+    for (const m of req.messages) messages.push(toOpenAIMessage(m));
+    const body: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = { model: req.model, messages, max_tokens: req.max_tokens, temperature: req.temperature };
+    if (req.stop_sequences?.length) body.stop = req.stop_sequences;
+    if (req.tools?.length) {
+      body.tools = req.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } }));
+      const choice = req.tool_choice;
+      if (choice) {
+        body.tool_choice =
+          choice.kind === "specific" ? { type: "function", function: { name: choice.name } } : choice.kind === "any" ? "required" : choice.kind;
+      }
+    }
+    const res = await this.client.chat.completions.create(body, signal ? { signal } : {});
+    const choice = res.choices[0];
+    const usage = { prompt_tokens: res.usage?.prompt_tokens ?? 0, completion_tokens: res.usage?.completion_tokens ?? 0 };
+    const calls: ChatToolCall[] = (choice?.message?.tool_calls ?? []).flatMap((c) =>
+      c.type === "function" ? [{ id: c.id, name: c.function.name, arguments: parseArguments(c.function.arguments) }] : [],
+    );
+    if (calls.length > 0) return { content: { type: "tool_calls", tool_calls: calls }, usage, finish_reason: { kind: "tool_use" } };
+    return { content: { type: "text", text: choice?.message?.content ?? "" }, usage, finish_reason: chatFinish(choice?.finish_reason) };
   }
 
   async complete(req: ResolvedLlmRequest, onDelta?: (chunk: LlmTextDelta) => void, signal?: AbortSignal): Promise<LlmCompleteResult> {

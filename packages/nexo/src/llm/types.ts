@@ -1,9 +1,11 @@
-/** Wire protocol a provider speaks. */
-export type LlmProviderKind = "openai" | "anthropic";
+import type { ChatRequest, ChatResponse } from "./chat-types.js";
+
+/** Wire protocol a provider speaks (`plugin`: an LLM provider plugin, over `llm.chat`). */
+export type LlmProviderKind = "openai" | "anthropic" | "plugin";
 
 /** One provider of `llm.providers.<name>` in nexo.yaml. */
 export interface LlmProviderConfig {
-  kind: LlmProviderKind;
+  kind: "openai" | "anthropic";
   /** Endpoint root, e.g. `https://api.openai.com/v1` or a local Ollama `http://127.0.0.1:11434/v1`. Default: the vendor's. */
   baseUrl?: string;
   /** Model used when a request names none. */
@@ -72,4 +74,6 @@ export interface LlmProvider {
   readonly kind: LlmProviderKind;
   readonly defaultModel?: string;
   complete(req: ResolvedLlmRequest, onDelta?: (chunk: LlmTextDelta) => void, signal?: AbortSignal): Promise<LlmCompleteResult>;
+  /** One chat turn with tool calling. */
+  chat(req: ChatRequest, signal?: AbortSignal): Promise<ChatResponse>;
 }

@@ -1,7 +1,9 @@
 import type { HostServiceHandler } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
+import { ErrorCodes, NexoError } from "../errors.js";
 import { MemoryStore } from "./memory-store.js";
+import type { PluginMemoryBackend } from "./plugin-backend.js";
 import { parseRecall } from "./params.js";
 import type { MemoryEntry, RecallInput, RememberInput } from "./types.js";
 
@@ -26,9 +28,49 @@ export const REMEMBER_SCHEMA = {
 export class MemoryService {
   private opened: Promise<MemoryStore> | undefined;
   private ownedStore: Store | undefined;
+  private openedStore: Store | undefined;
+  private readonly backends = new Map<string, PluginMemoryBackend>();
 
-  /** `store`: a store URL to open on first use, or an open Store (left open by `close()`). */
-  constructor(private readonly store: string | Store, private readonly logger: Logger) {}
+  /**
+   * `store`: a store URL to open on first use, or an open Store (left open by `close()`).
+   * `defaultBackend`: a memory backend plugin's name to use instead of the store (`memory.backend`), or undefined.
+   */
+  constructor(
+    private readonly store: string | Store,
+    private readonly logger: Logger,
+    readonly defaultBackend?: string,
+  ) {}
+
+  getBackend(name: string): PluginMemoryBackend | undefined {
+    return this.backends.get(name);
+  }
+
+  /** Add a memory backend plugin (see attachMemoryBackendPlugins). */
+  addBackend(backend: PluginMemoryBackend): void {
+    this.backends.set(backend.name, backend);
+    this.logger.info({ backend: backend.name, plugin: backend.pluginKey }, "memory backend added");
+  }
+
+  /** Names of the memory backend plugins. */
+  listBackends(): string[] {
+    return [...this.backends.keys()];
+  }
+
+  /**
+   * The backend `name` (else the default) or the embedded store when neither is
+   * set; an unknown name is NEXO_ERR_MEMORY_BACKEND_UNAVAILABLE.
+   */
+  private backend(name: string | undefined): PluginMemoryBackend | undefined {
+    const wanted = name ?? this.defaultBackend;
+    if (wanted === undefined || wanted === "embedded") return undefined;
+    const b = this.backends.get(wanted);
+    if (!b) {
+      throw new NexoError(ErrorCodes.MEMORY_BACKEND_UNAVAILABLE, `memory backend "${wanted}" is not served by any plugin (available: ${["embedded", ...this.backends.keys()].join(", ")}); add a plugin listing it in [plugin.extends].memory_backends`, {
+        data: { backend: wanted },
+      });
+    }
+    return b;
+  }
 
   private memory(): Promise<MemoryStore> {
     this.opened ??= (async () => {
@@ -37,6 +79,7 @@ export class MemoryService {
         store = await createStore(this.store, { logger: this.logger });
         this.ownedStore = store;
       } else store = this.store;
+      this.openedStore = store;
       const mem = new MemoryStore(store);
       await mem.init();
       this.logger.debug({ store: store.url }, "memory ready");
@@ -47,16 +90,26 @@ export class MemoryService {
     return this.opened;
   }
 
-  async remember(input: RememberInput): Promise<MemoryEntry> {
-    return (await this.memory()).remember(input);
+  /** The app's store as memory opened it (on first use; closed with the app): agent conversations live there too. */
+  async openStore(): Promise<Store> {
+    await this.memory();
+    return this.openedStore!;
   }
 
-  async recall(input: RecallInput): Promise<MemoryEntry[]> {
-    return (await this.memory()).recall(input);
+  /** Write a memory; `backend` names a memory backend plugin (default: `memory.backend`, else the embedded store). */
+  async remember(input: RememberInput, backend?: string): Promise<MemoryEntry> {
+    const b = this.backend(backend);
+    return b ? b.remember(input) : (await this.memory()).remember(input);
   }
 
-  async forget(agentId: string, id: string): Promise<boolean> {
-    return (await this.memory()).forget(agentId, id);
+  async recall(input: RecallInput, backend?: string): Promise<MemoryEntry[]> {
+    const b = this.backend(backend);
+    return b ? b.recall(input) : (await this.memory()).recall(input);
+  }
+
+  async forget(agentId: string, id: string, backend?: string): Promise<boolean> {
+    const b = this.backend(backend);
+    return b ? b.forget(agentId, id) : (await this.memory()).forget(agentId, id);
   }
 
   /** The `memory.recall` host service: `{agent_id, query, limit}` -> `{entries}`; bad params -32602. */

@@ -25,7 +25,7 @@ export interface FakeLlm {
   fail(...failures: FakeLlmFailure[]): void;
 }
 
-/** What the fake answers: "echo: " + the last user message, streamed in 3-character pieces. */
+/** What the fake answers: "echo: " + the last user message, streamed in 3-character pieces (tool calling: see scriptedTurn). */
 export function fakeAnswer(body: Record<string, any>): string {
   const users = (body.messages as Array<{ role: string; content: unknown }>).filter((m) => m.role === "user");
   const last = users[users.length - 1]?.content;
@@ -36,6 +36,27 @@ export function pieces(text: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < text.length; i += 3) out.push(text.slice(i, i + 3));
   return out;
+}
+
+/**
+ * Tool calling, scripted by the conversation: the last user message
+ * "CALL <tool> <json args>" (with that tool offered) asks for the tool; a
+ * tool result as the last message is answered "done: <result>". Null when
+ * neither applies (the fake echoes).
+ */
+export function scriptedTurn(body: Record<string, any>, kind: "openai" | "anthropic"): { text: string } | { call: { id: string; name: string; args: unknown } } | null {
+  const messages = body.messages as Array<{ role: string; content: any }>;
+  const last = messages[messages.length - 1];
+  if (!last) return null;
+  if (kind === "openai" && last.role === "tool") return { text: `done: ${last.content}` };
+  if (kind === "anthropic" && last.role === "user" && Array.isArray(last.content) && last.content[0]?.type === "tool_result") {
+    const c = last.content[0].content;
+    return { text: `done: ${typeof c === "string" ? c : JSON.stringify(c)}` };
+  }
+  const m = last.role === "user" && typeof last.content === "string" ? /^CALL (\S+) (.*)$/s.exec(last.content) : null;
+  const offered = ((body.tools ?? []) as Array<any>).map((t) => (kind === "openai" ? t.function?.name : t.name));
+  if (m && offered.includes(m[1])) return { call: { id: `call_${messages.length}`, name: m[1]!, args: JSON.parse(m[2]!) } };
+  return null;
 }
 
 function sse(res: ServerResponse, frames: Array<{ event?: string; data: unknown }>): void {
@@ -50,7 +71,17 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 function openaiChat(res: ServerResponse, body: Record<string, any>): void {
-  const text = fakeAnswer(body);
+  const scripted = body.stream ? null : scriptedTurn(body, "openai");
+  if (scripted && "call" in scripted) {
+    const { id, name, args } = scripted.call;
+    json(res, 200, {
+      id: "chatcmpl-fake", created: 1_700_000_000, model: body.model, object: "chat.completion",
+      choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [{ id, type: "function", function: { name, arguments: JSON.stringify(args) } }] }, finish_reason: "tool_calls" }],
+      usage: { prompt_tokens: 11, completion_tokens: 6, total_tokens: 17 },
+    });
+    return;
+  }
+  const text = scripted ? scripted.text : fakeAnswer(body);
   const usage = { prompt_tokens: 7, completion_tokens: pieces(text).length, total_tokens: 7 + pieces(text).length };
   const base = { id: "chatcmpl-fake", created: 1_700_000_000, model: body.model };
   if (!body.stream) {
@@ -68,7 +99,13 @@ function openaiChat(res: ServerResponse, body: Record<string, any>): void {
 }
 
 function anthropicMessages(res: ServerResponse, body: Record<string, any>): void {
-  const text = fakeAnswer(body);
+  const scripted = body.stream ? null : scriptedTurn(body, "anthropic");
+  if (scripted && "call" in scripted) {
+    const { id, name, args } = scripted.call;
+    json(res, 200, { id: "msg_fake", type: "message", role: "assistant", model: body.model, stop_sequence: null, content: [{ type: "tool_use", id, name, input: args }], stop_reason: "tool_use", usage: { input_tokens: 13, output_tokens: 6 } });
+    return;
+  }
+  const text = scripted ? scripted.text : fakeAnswer(body);
   const usage = { input_tokens: 9, output_tokens: pieces(text).length };
   const message = { id: "msg_fake", type: "message", role: "assistant", model: body.model, stop_sequence: null };
   if (!body.stream) {

@@ -1,0 +1,106 @@
+import { uuidv7 } from "nexo-plugin-sdk";
+import { Methods } from "../contract/index.js";
+import { ErrorCodes, NexoError } from "../errors.js";
+import type { PluginHost } from "../host/index.js";
+import { parseRecall, parseRemember } from "./params.js";
+import type { MemoryEntry, RecallInput, RememberInput } from "./types.js";
+
+/** Deadline of one `memory.vector_*` request. */
+export const MEMORY_BACKEND_TIMEOUT_MS = 30_000;
+
+/** The part of a plugin supervisor a backend needs. */
+export interface MemoryPluginPeer {
+  readonly key: string;
+  call(method: string, params: unknown, timeoutMs: number): Promise<unknown>;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : []);
+
+/**
+ * A memory backend served by a subprocess plugin listing it in
+ * `[plugin.extends].memory_backends`. One collection per agent (its
+ * `agent_id`); an entry travels as `{id, content, metadata}` with the
+ * contract's memory fields in `metadata`:
+ * `memory.vector_upsert {backend, collection, items}` -> `{upserted}`,
+ * `memory.vector_search {backend, collection, query, limit}` -> `{hits: [{id, score, content, metadata}]}`,
+ * `memory.vector_delete {backend, collection, ids}` -> `{deleted}`.
+ * How text becomes vectors is the plugin's business.
+ */
+export class PluginMemoryBackend {
+  constructor(
+    readonly name: string,
+    private readonly peer: MemoryPluginPeer,
+    private readonly timeoutMs = MEMORY_BACKEND_TIMEOUT_MS,
+  ) {}
+
+  get pluginKey(): string {
+    return this.peer.key;
+  }
+
+  async remember(input: RememberInput): Promise<MemoryEntry> {
+    const m = parseRemember(input);
+    const entry: MemoryEntry = { id: uuidv7(), agent_id: m.agent_id, content: m.content, tags: m.tags, concept_tags: m.concept_tags, created_at: new Date().toISOString(), memory_type: m.memory_type };
+    const { id, content, ...metadata } = entry;
+    await this.peer.call(Methods.MEMORY_VECTOR_UPSERT, { backend: this.name, collection: m.agent_id, items: [{ id, content, metadata }] }, this.timeoutMs);
+    return entry;
+  }
+
+  async recall(input: RecallInput): Promise<MemoryEntry[]> {
+    const { agent_id, query, limit } = parseRecall(input);
+    const result = await this.peer.call(Methods.MEMORY_VECTOR_SEARCH, { backend: this.name, collection: agent_id, query, limit }, this.timeoutMs);
+    const hits = isObj(result) && Array.isArray(result.hits) ? result.hits : [];
+    return hits.slice(0, limit).flatMap((h): MemoryEntry[] => {
+      if (!isObj(h) || typeof h.id !== "string" || typeof h.content !== "string") return [];
+      const md = isObj(h.metadata) ? h.metadata : {};
+      return [
+        {
+          id: h.id,
+          agent_id,
+          content: h.content,
+          tags: strings(md.tags),
+          concept_tags: strings(md.concept_tags),
+          created_at: typeof md.created_at === "string" ? md.created_at : new Date(0).toISOString(),
+          memory_type: typeof md.memory_type === "string" ? md.memory_type : "note",
+        },
+      ];
+    });
+  }
+
+  async forget(agentId: string, id: string): Promise<boolean> {
+    const result = await this.peer.call(Methods.MEMORY_VECTOR_DELETE, { backend: this.name, collection: agentId, ids: [id] }, this.timeoutMs);
+    return isObj(result) && typeof result.deleted === "number" && result.deleted > 0;
+  }
+}
+
+/** Where memory backend plugins are kept by name. */
+export interface MemoryBackendRegistry {
+  getBackend(name: string): PluginMemoryBackend | undefined;
+  addBackend(backend: PluginMemoryBackend): void;
+}
+
+/**
+ * Make every plugin listing `[plugin.extends].memory_backends` a backend of
+ * `registry` under each name; a name another plugin id already serves refuses
+ * the plugin (NEXO_ERR_MEMORY_BACKEND_CONFLICT). Returns a function that detaches.
+ */
+export function attachMemoryBackendPlugins(host: PluginHost, registry: MemoryBackendRegistry): () => void {
+  const offCheck = host.addValidator((spec) => {
+    for (const name of spec.manifest.extends.memoryBackends) {
+      const existing = registry.getBackend(name);
+      if (!existing || host.get(existing.pluginKey)?.spec.manifest.id === spec.manifest.id) continue;
+      throw new NexoError(ErrorCodes.MEMORY_BACKEND_CONFLICT, `plugin ${spec.manifest.id} (${spec.manifest.file}) serves memory backend "${name}", which plugin ${existing.pluginKey} already serves; rename one of them`, {
+        pluginId: spec.manifest.id,
+        field: "plugin.extends.memory_backends",
+        data: { backend: name },
+      });
+    }
+  });
+  const offAdded = host.onPluginAdded((sup) => {
+    for (const name of sup.spec.manifest.extends.memoryBackends) if (!registry.getBackend(name)) registry.addBackend(new PluginMemoryBackend(name, sup));
+  });
+  return () => {
+    offCheck();
+    offAdded();
+  };
+}
