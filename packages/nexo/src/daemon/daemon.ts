@@ -15,7 +15,9 @@ import { createPollers, type DaemonPollerOptions } from "./pollers.js";
 import { contributeMetrics } from "../plugins/monitoring/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
-import { ErrorCodes, isNexoError } from "../errors.js";
+import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
+import { createReloader, reloadOverControl } from "./reload/daemon-reload.js";
+import type { Reloader, ReloadReport } from "./reload/index.js";
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -34,6 +36,8 @@ export interface DaemonOptions {
   metricsRegistry?: DaemonPollerOptions["registry"];
   /** Open the control socket. Default true; `nexo mcp` runs without one so it never takes over a running daemon's socket. */
   controlSocket?: boolean;
+  /** How `reload()` reads the config again. Default: `loadConfig(config.file)`; a daemon without a config file cannot reload. */
+  reloadConfig?: () => NexoConfig;
 }
 
 /**
@@ -46,15 +50,44 @@ export class Daemon {
   pollers: PollerService | null = null;
   private control: ControlServer | undefined;
   private stopped = false;
+  private readonly reloader: Reloader;
+  /** Keys of the subprocess plugins that come from the config (a reload manages these, never the embedder's own). */
+  readonly configuredPlugins = new Set<string>();
 
   private constructor(
-    readonly config: NexoConfig,
+    private currentConfig: NexoConfig,
     readonly app: Nexo,
     private readonly ownsBroker: boolean,
     private readonly extraHandlers: Record<string, ControlHandler>,
     /** The agent bindings of `bindings:` (their counters: `bindings.stats()`). */
     readonly bindings: BindingsService,
-  ) {}
+    private readonly options: DaemonOptions,
+  ) {
+    this.reloader = createReloader(this, options.reloadConfig);
+  }
+
+  /** The config in force: the one it started with, then each reload's (settings that need a restart keep their running values). */
+  get config(): NexoConfig {
+    return this.currentConfig;
+  }
+
+  /** After a reload was applied: the config in force and the plugins it manages (@internal). */
+  commitReload(config: NexoConfig, report: ReloadReport): void {
+    this.currentConfig = config;
+    for (const key of report.plugins.remove) this.configuredPlugins.delete(key);
+    for (const key of [...report.plugins.add, ...report.plugins.replace]) this.configuredPlugins.add(key);
+  }
+
+  /**
+   * Read the config again and apply only the difference (`nexo reload`,
+   * SIGHUP); resolves with what changed. A config that does not validate
+   * changes nothing and rejects with NEXO_ERR_CONFIG_PARSE or
+   * NEXO_ERR_CONFIG_INVALID. See docs/operations.md.
+   */
+  reload(): Promise<ReloadReport> {
+    if (this.stopped) return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, "the daemon is stopped; nothing to reload"));
+    return this.reloader.reload();
+  }
 
   get broker(): Broker {
     return this.app.broker;
@@ -94,7 +127,7 @@ export class Daemon {
         ...(config.timeouts.pluginShutdownGraceMs ? { killGraceMs: config.timeouts.pluginShutdownGraceMs } : {}),
       },
     });
-    const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {}, bindings);
+    const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {}, bindings, options);
     try {
       await daemon.addSubprocessPlugins();
       daemon.addPollers(options);
@@ -103,10 +136,9 @@ export class Daemon {
       await loadWorkflowModules(app, config.workflows);
       await options.configure?.(app);
       // Every workflow is registered by now: an unknown one fails here with its own code.
-      if (bindings.specs.length > 0) {
-        bindings.checkWorkflows(app);
-        app.addService(bindings);
-      }
+      bindings.checkWorkflows(app);
+      // Also with none: a reload may add some.
+      app.addService(bindings);
       await app.start();
     } catch (err) {
       await daemon.stop();
@@ -120,6 +152,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // A reload half applied would start plugins behind the stop.
+    await this.reloader.settled();
     await this.app.stop();
     if (this.ownsBroker) await this.broker.close();
     this.logger.info("nexo daemon stopped");
@@ -137,24 +171,31 @@ export class Daemon {
       logContainment(logger, spec, config);
       try {
         this.host.add(spec);
+        this.configuredPlugins.add(pluginKey(spec));
       } catch (err) {
         logger.error({ err: (err as Error).message, code: (err as { code?: string }).code }, "plugin refused");
       }
     }
   }
 
+  /** For a reload that brings the first pollers: create them for `config` and start them (@internal). */
+  async startPollers(config: NexoConfig): Promise<void> {
+    this.addPollers(this.options, config);
+    await this.pollers?.start();
+  }
+
   /**
    * Pollers start after the subprocess plugins (whose subscriptions must exist
    * before the first items are published) and stop before them.
    */
-  private addPollers(options: DaemonOptions): void {
+  private addPollers(options: DaemonOptions, config: NexoConfig = this.config): void {
     const deliverToAgent: DaemonPollerOptions["deliverToAgent"] =
       options.deliverToAgent ??
       (async (agent, item, job) => {
         const inputs = item.data !== null && typeof item.data === "object" && !Array.isArray(item.data) ? (item.data as Record<string, unknown>) : { item: item.data };
         await this.app.executeWorkflow(agent, inputs, { channel: "poller", sessionId: `poller:${job.id}` });
       });
-    const pollers = createPollers(this.config, this.broker, this.logger, {
+    const pollers = createPollers(config, this.broker, this.logger, {
       deliverToAgent,
       ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}),
     });
@@ -173,7 +214,7 @@ export class Daemon {
         this.control = new ControlServer({
           socketPath: this.config.control.socket,
           logger: this.logger,
-          handlers: { ...this.controlHandlers(), ...pollerControlHandlers(this.pollers), ...this.extraHandlers },
+          handlers: { ...this.controlHandlers(), ...livePollerHandlers(() => this.pollers), ...this.extraHandlers },
         });
         await this.control.listen();
       },
@@ -200,6 +241,7 @@ export class Daemon {
         return key ? this.host.require(key).status() : this.host.status();
       },
       [ControlMethods.PLUGIN_RESTART]: (params) => this.host.restart(param(params, "key", true)!),
+      [ControlMethods.RELOAD]: () => reloadOverControl(this),
       [ControlMethods.PUBLISH]: async (params) => {
         const topic = param(params, "topic", true)!;
         const payload = (params as Record<string, unknown>).payload ?? null;
@@ -235,6 +277,12 @@ export class Daemon {
       },
     };
   }
+}
+
+/** Poller control handlers that look the service up per call: a reload may create it. */
+function livePollerHandlers(pollers: () => PollerService | null): Record<string, ControlHandler> {
+  const names = Object.keys(pollerControlHandlers(null));
+  return Object.fromEntries(names.map((name) => [name, ((params, session) => pollerControlHandlers(pollers())[name](params, session)) as ControlHandler]));
 }
 
 function param(params: unknown, name: string, required: boolean): string | undefined {
