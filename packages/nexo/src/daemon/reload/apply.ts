@@ -45,7 +45,8 @@ export async function applyReload(target: ReloadTarget, plan: ReloadPlan, next: 
     const spec = specs.get(key)!;
     const sup = host.get(key);
     if (sup && plan.reconfigure.includes(key)) {
-      if (await sup.reconfigure(spec.config)) continue;
+      // A config its schema refuses was caught before the plan; should one slip through, the restart reports it as `failed`.
+      if (await sup.reconfigure(spec.config).catch(() => false)) continue;
       restarted.push(key);
     }
     if (sup) await host.remove(key, "config changed");
