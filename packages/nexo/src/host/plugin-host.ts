@@ -119,10 +119,10 @@ export class PluginHost {
   }
 
   /**
-   * Awaited before a plugin is stopped on purpose (`stopAll`, `remove`), while
+   * Awaited before a plugin is stopped on purpose (`stopAll`, `remove`, `restart`), while
    * it still runs: the place for requests a plugin must get before `shutdown`
    * (e.g. `channel.stop`). A hook that throws is logged and the stop goes on;
-   * hooks bound their own time. Not called for crashes or `restart`.
+   * hooks bound their own time. Not called for crashes (the process is gone).
    */
   onBeforeStop(fn: (sup: PluginSupervisor, reason: string) => Promise<void> | void): () => void {
     this.beforeStopHooks.add(fn);
@@ -194,6 +194,11 @@ export class PluginHost {
   }
 
   private async stopOne(sup: PluginSupervisor, reason: string): Promise<void> {
+    await this.runBeforeStop(sup, reason);
+    await sup.stop(reason);
+  }
+
+  private async runBeforeStop(sup: PluginSupervisor, reason: string): Promise<void> {
     for (const fn of this.beforeStopHooks) {
       try {
         await fn(sup, reason);
@@ -201,7 +206,6 @@ export class PluginHost {
         this.options.logger.warn({ plugin: sup.key, err: (err as Error).message }, "before-stop hook failed; stopping the plugin anyway");
       }
     }
-    await sup.stop(reason);
   }
 
   /**
@@ -219,9 +223,10 @@ export class PluginHost {
     return { pid: this.orphanGuard.pid, groups: this.orphanGuard.tracked };
   }
 
-  /** Restart one plugin by key. */
+  /** Restart one plugin by key (before-stop hooks first: it is stopped on purpose). */
   async restart(key: string): Promise<PluginStatus> {
     const s = this.require(key);
+    await this.runBeforeStop(s, "restart requested");
     await s.restart();
     return s.status();
   }

@@ -9,7 +9,7 @@ import { PluginHost, type PluginSupervisor } from "../../src/host/index.js";
 import { silentLogger } from "../../src/log/index.js";
 import { fixturePlugin, tempDir } from "../helpers/fixture-plugins.js";
 
-test("host - remove: before-stop hooks run while the plugin still runs, then it is stopped and forgotten; its key and channel kind are free again", async (t) => {
+test("host - remove: before-stop hooks run while the plugin still runs (also before a restart), then it is stopped and forgotten; its key and channel kind are free again", async (t) => {
   const root = tempDir(t);
   const broker = new LocalBroker();
   const host = new PluginHost({ broker, logger: silentLogger(), nexoVersion: "0.1.0", stateRoot: join(root, "state"), timeouts: { killGraceMs: 300 } });
@@ -48,6 +48,9 @@ test("host - remove: before-stop hooks run while the plugin still runs, then it 
   const again = host.add({ manifest: fixturePlugin(root, { id: "owner", kind: "own", mode: "echo" }) });
   await Promise.all([claimer.start(), again.start()]);
   assert.deepEqual(host.status().map((s) => [s.key, s.state]), [["claimer", "ready"], ["owner", "ready"]]);
+  // A restart is a stop on purpose too.
+  await host.restart("claimer");
+  assert.equal(order.at(-1), "before-stop claimer ready (restart requested)");
 });
 
 test("host - reconfigure: a new config is checked, kept for later spawns and sent to the running plugin; a plugin without a configure handler says so", async (t) => {
