@@ -85,7 +85,8 @@ export class LlmService {
    * new and changed providers are read now.
    */
   reconfigure(config: LlmConfig): void {
-    for (const name of [...this.providers.keys()]) {
+    // Only providers this config made: one registered another way stays.
+    for (const name of [...this.settings.keys()]) {
       if (!(name in config.providers)) {
         this.providers.delete(name);
         this.settings.delete(name);

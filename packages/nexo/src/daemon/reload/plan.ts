@@ -181,6 +181,7 @@ export function appliedConfig(current: NexoConfig, next: NexoConfig): NexoConfig
     inProcessPlugins: current.inProcessPlugins,
     workflows: current.workflows,
     memory: current.memory,
-    pollers: current.pollers && next.pollers ? { ...current.pollers, jobs: next.pollers.jobs } : next.pollers,
+    // A pollers service, once created, keeps its shared settings until a restart, also with no jobs left.
+    pollers: current.pollers ? { ...current.pollers, jobs: next.pollers?.jobs ?? [] } : next.pollers,
   };
 }

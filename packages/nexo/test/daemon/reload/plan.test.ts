@@ -124,6 +124,10 @@ test("reload plan - settings: log_level and llm.default apply live; ports, store
   assert.deepEqual(applied.workflows, before.config.workflows);
   assert.equal(applied.pollers?.maxConcurrency, 4);
   assert.deepEqual(planReload({ ...after, config: applied }, after).needsRestart, plan.needsRestart, "still reported on the next reload");
+  // A pollers section taken away leaves the service with no jobs and its settings; one put back with others is reported.
+  const without = appliedConfig(before.config, state(dir, {}).config);
+  assert.deepEqual([without.pollers?.jobs, without.pollers?.maxConcurrency], [[], 4]);
+  assert.ok(planReload({ ...before, config: without }, state(dir, { pollers: { max_concurrency: 8, jobs: [] } })).needsRestart.includes("pollers.max_concurrency"));
 });
 
 test("reload plan - the same config twice is an empty plan", (t) => {
