@@ -71,11 +71,9 @@ export class Daemon {
     return this.currentConfig;
   }
 
-  /** After a reload was applied: the config in force and the plugins it manages (@internal). */
-  commitReload(config: NexoConfig, report: ReloadReport): void {
+  /** After a reload was applied: the config in force from now on (@internal). */
+  commitReload(config: NexoConfig): void {
     this.currentConfig = config;
-    for (const key of report.plugins.remove) this.configuredPlugins.delete(key);
-    for (const key of [...report.plugins.add, ...report.plugins.replace]) this.configuredPlugins.add(key);
   }
 
   /**

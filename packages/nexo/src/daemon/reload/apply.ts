@@ -22,6 +22,8 @@ export interface ReloadTarget {
   pollers: PollerService | null;
   /** Create and start the pollers service for `config` (the daemon started without one). */
   startPollers(config: NexoConfig): Promise<void>;
+  /** Keys of the plugins the config manages; kept up to date as plugins are removed and added. */
+  configured: Set<string>;
 }
 
 /**
@@ -40,7 +42,11 @@ export async function applyReload(target: ReloadTarget, plan: ReloadPlan, next: 
   const toStart: string[] = [...plan.plugins.add];
   const restarted: string[] = [];
 
-  for (const key of plan.plugins.remove) await host.remove(key, "removed from the config");
+  const remove = async (key: string, reason: string): Promise<void> => {
+    await host.remove(key, reason);
+    target.configured.delete(key);
+  };
+  for (const key of plan.plugins.remove) await remove(key, "removed from the config");
   for (const key of plan.plugins.replace) {
     const spec = specs.get(key)!;
     const sup = host.get(key);
@@ -49,7 +55,7 @@ export async function applyReload(target: ReloadTarget, plan: ReloadPlan, next: 
       if (await sup.reconfigure(spec.config).catch(() => false)) continue;
       restarted.push(key);
     }
-    if (sup) await host.remove(key, "config changed");
+    if (sup) await remove(key, "config changed");
     toStart.push(key);
   }
 
@@ -67,7 +73,9 @@ export async function applyReload(target: ReloadTarget, plan: ReloadPlan, next: 
   const starting = toStart.map(async (key) => {
     try {
       // Through the host's normal path: whatever follows plugins (tools, routes, channels) sees it added, then starting.
-      await host.add(specs.get(key)!).start();
+      const sup = host.add(specs.get(key)!);
+      target.configured.add(key);
+      await sup.start();
     } catch (err) {
       fail(key, err);
     }

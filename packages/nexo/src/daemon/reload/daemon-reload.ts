@@ -21,8 +21,8 @@ export function createReloader(daemon: Daemon, load?: () => NexoConfig): Reloade
       plugins: daemon.host.list().filter((s) => daemon.configuredPlugins.has(s.key)).map((s) => s.spec),
       bindings: daemon.bindings.specs,
     }),
-    target: () => ({ app: daemon.app, bindings: daemon.bindings, pollers: daemon.pollers, startPollers: (config) => daemon.startPollers(config) }),
-    commit: (config, report) => daemon.commitReload(config, report),
+    target: () => ({ app: daemon.app, bindings: daemon.bindings, pollers: daemon.pollers, startPollers: (config) => daemon.startPollers(config), configured: daemon.configuredPlugins }),
+    commit: (config) => daemon.commitReload(config),
     logger: daemon.logger,
   });
 }

@@ -12,8 +12,8 @@ export interface ReloaderOptions {
   current: () => ReloadState;
   /** The parts a reload changes. */
   target: () => ReloadTarget;
-  /** Called with the config in force and the report once a reload was applied. */
-  commit: (config: NexoConfig, report: ReloadReport) => void;
+  /** Called with the config in force once a reload was applied. */
+  commit: (config: NexoConfig) => void;
   logger: Logger;
 }
 
@@ -57,7 +57,7 @@ export class Reloader {
       return { ...plan, restarted: [], failed: [] };
     }
     const report = await applyReload(target, plan, next);
-    this.options.commit(appliedConfig(current.config, next.config), report);
+    this.options.commit(appliedConfig(current.config, next.config));
     logger.info({ ...summary(report), ...(report.restarted.length ? { restarted: report.restarted } : {}) }, "config reloaded");
     for (const f of report.failed) logger.error({ plugin: f.key, err: f.error }, "plugin did not start after the reload");
     if (report.needsRestart.length) logger.warn({ needsRestart: report.needsRestart }, "some changed settings take effect only when the daemon restarts");

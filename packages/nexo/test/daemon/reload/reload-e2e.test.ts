@@ -183,3 +183,29 @@ test("reload - a config that does not validate changes nothing, and the daemon s
   assert.deepEqual(refused.map((l) => l.code), [ErrorCodes.CONFIG_PARSE, ErrorCodes.CONFIG_INVALID]);
   assert.match(refused[1].err, /unknown_wf/);
 });
+
+test("reload - a plugin the embedder added itself is not the config's: a reload keeps it, and a config plugin taking its key is reported failed", async (t) => {
+  const s = setup(t);
+  s.write({ plugins: { steady: {} } });
+  const own = fixturePlugin(join(s.dir, "embedder"), { id: "fresh", mode: "echo" });
+  const daemon = await Daemon.start(loadConfig(s.file), { logger: captureLogger("info").logger, controlSocket: false, configure: (app) => void app.host.add({ manifest: own }) });
+  t.after(() => daemon.stop());
+  await waitFor(() => daemon.host.list().every((p) => p.currentState === "ready"), "both plugins ready", 20_000);
+  const pid = pidOf(daemon, "fresh");
+
+  s.write({ plugins: {} });
+  const removed = await daemon.reload();
+  assert.deepEqual(removed.plugins.remove, ["steady"]);
+  assert.equal(pidOf(daemon, "fresh"), pid, "the embedder's plugin was not touched");
+
+  s.write({ plugins: { fresh: {} } });
+  const clash = await daemon.reload();
+  assert.deepEqual(clash.plugins.add, ["fresh"]);
+  assert.equal(clash.failed.length, 1);
+  assert.match(clash.failed[0].error, /two plugins named fresh/);
+  assert.equal(pidOf(daemon, "fresh"), pid);
+  // Still not the config's: taking it out of the file again does not stop it.
+  s.write({ plugins: {} });
+  assert.deepEqual((await daemon.reload()).plugins.remove, []);
+  assert.equal(pidOf(daemon, "fresh"), pid);
+});
