@@ -23,6 +23,7 @@ export { LocalBroker, NatsBroker, createBroker, matchTopic, validateTopic, valid
 export { Event, newEvent } from "./contract/index.js";
 export { loadConfig } from "./config/index.js";
 export { Daemon } from "./daemon/index.js";
+export type { ReloadPlan, ReloadReport } from "./daemon/index.js";
 export { createLogger } from "./log/index.js";
 export { NEXO_VERSION } from "./version.js";
 export { LlmService } from "./llm/index.js";

@@ -147,6 +147,8 @@ export class Nexo {
     this.channels = new ChannelService({ broker: this.broker, logger: this.logger, hooks: this.hookPoints, listPlugins: () => this.host.list() });
     this.extensions = new PluginExtensions(this.hookPoints, this.channels);
     this.host.onPluginAdded((sup) => this.extensions.attach(sup));
+    // A plugin removed by a reload no longer serves its channels and hooks.
+    this.host.onPluginRemoved((sup) => void this.extensions.detach(sup.key));
     this.services.add({ name: "channels", start: () => undefined, stop: () => undefined, health: () => this.channels.health() }, null);
     this.plugins = new PluginManager(this);
     this.tools = new ToolRegistry({

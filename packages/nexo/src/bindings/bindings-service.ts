@@ -28,8 +28,17 @@ import type { BindingSpec, BindingStats } from "./types.js";
 export class BindingsService implements NexoService {
   readonly name = "bindings";
   private readonly running: AgentBinding[] = [];
+  private current: readonly BindingSpec[];
+  private startedOn: Nexo | undefined;
 
-  constructor(readonly specs: readonly BindingSpec[]) {}
+  constructor(specs: readonly BindingSpec[]) {
+    this.current = specs;
+  }
+
+  /** The bindings this service runs (as of the last `update`). */
+  get specs(): readonly BindingSpec[] {
+    return this.current;
+  }
 
   /** NEXO_ERR_BINDING_WORKFLOW_NOT_FOUND naming every binding whose workflow `app` does not have. */
   checkWorkflows(app: Nexo): void {
@@ -46,6 +55,7 @@ export class BindingsService implements NexoService {
   start(app: Nexo): void {
     this.checkWorkflows(app);
     const agents = this.specs.some((s) => s.agent) ? agentSupport(app) : undefined;
+    this.startedOn = app;
     for (const spec of this.specs) {
       const b = new AgentBinding(spec, app, spec.agent && agents ? new AgentRunner(spec.name, spec.agent, app, agents.conversations, agents.metrics) : undefined);
       b.start();
@@ -55,7 +65,41 @@ export class BindingsService implements NexoService {
   }
 
   async stop(): Promise<void> {
+    this.startedOn = undefined;
     await Promise.all(this.running.splice(0).map((b) => b.stop()));
+  }
+
+  /**
+   * Run `specs` from now on (a config reload). Bindings that are gone or
+   * changed stop (events queued for them are dropped), then new and changed
+   * ones start; an unchanged binding keeps running with its counters and
+   * queue. Every workflow is checked first: a missing one throws
+   * NEXO_ERR_BINDING_WORKFLOW_NOT_FOUND and nothing changes.
+   */
+  async update(app: Nexo, specs: readonly BindingSpec[]): Promise<void> {
+    const checked = new BindingsService(specs);
+    checked.checkWorkflows(app);
+    this.current = specs;
+    if (!this.startedOn) return;
+    const wanted = new Map(specs.map((s) => [s.name, JSON.stringify(s)]));
+    const leaving = this.running.filter((b) => wanted.get(b.spec.name) !== JSON.stringify(b.spec));
+    await Promise.all(leaving.map((b) => b.stop()));
+    const kept = this.running.filter((b) => !leaving.includes(b));
+    const keptNames = new Set(kept.map((b) => b.spec.name));
+    this.running.length = 0;
+    // Keep config order, so stats() lists bindings as nexo.yaml does.
+    for (const spec of specs) {
+      const old = kept.find((b) => b.spec.name === spec.name);
+      if (old) {
+        this.running.push(old);
+        continue;
+      }
+      const b = new AgentBinding(spec, this.startedOn);
+      b.start();
+      this.running.push(b);
+    }
+    const started = specs.filter((s) => !keptNames.has(s.name));
+    if (started.length) app.logger.info({ bindings: started.map((s) => ({ name: s.name, inbound: s.patterns, workflow: s.workflow })) }, "agent bindings started");
   }
 
   /** Counters of every running binding. */

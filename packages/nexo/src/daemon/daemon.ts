@@ -16,7 +16,9 @@ import { createPollers, type DaemonPollerOptions } from "./pollers.js";
 import { contributeMetrics } from "../plugins/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
-import { ErrorCodes, isNexoError } from "../errors.js";
+import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
+import { createReloader, reloadOverControl } from "./reload/index.js";
+import type { Reloader, ReloadReport } from "./reload/index.js";
 
 /** Whoever can open the control socket (its file mode lets only the daemon's user in): the `control_socket` principal of authorization rules. */
 const CONTROL_SOCKET_PRINCIPAL = internalPrincipal("local", "control_socket");
@@ -38,6 +40,8 @@ export interface DaemonOptions {
   metricsRegistry?: DaemonPollerOptions["registry"];
   /** Open the control socket. Default true; `nexo mcp` runs without one so it never takes over a running daemon's socket. */
   controlSocket?: boolean;
+  /** How `reload()` reads the config again. Default: `loadConfig(config.file)`; a daemon without a config file cannot reload. */
+  reloadConfig?: () => NexoConfig;
 }
 
 /**
@@ -50,15 +54,42 @@ export class Daemon {
   pollers: PollerService | null = null;
   private control: ControlServer | undefined;
   private stopped = false;
+  private readonly reloader: Reloader;
+  /** Keys of the subprocess plugins that come from the config (a reload manages these, never the embedder's own). */
+  readonly configuredPlugins = new Set<string>();
 
   private constructor(
-    readonly config: NexoConfig,
+    private currentConfig: NexoConfig,
     readonly app: Nexo,
     private readonly ownsBroker: boolean,
     private readonly extraHandlers: Record<string, ControlHandler>,
     /** The agent bindings of `bindings:` (their counters: `bindings.stats()`). */
     readonly bindings: BindingsService,
-  ) {}
+    private readonly options: DaemonOptions,
+  ) {
+    this.reloader = createReloader(this, options.reloadConfig);
+  }
+
+  /** The config in force: the one it started with, then each reload's (settings that need a restart keep their running values). */
+  get config(): NexoConfig {
+    return this.currentConfig;
+  }
+
+  /** After a reload was applied: the config in force from now on (@internal). */
+  commitReload(config: NexoConfig): void {
+    this.currentConfig = config;
+  }
+
+  /**
+   * Read the config again and apply only the difference (`nexo reload`,
+   * SIGHUP); resolves with what changed. A config that does not validate
+   * changes nothing and rejects with NEXO_ERR_CONFIG_PARSE or
+   * NEXO_ERR_CONFIG_INVALID. See docs/operations.md.
+   */
+  reload(): Promise<ReloadReport> {
+    if (this.stopped) return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, "the daemon is stopped; nothing to reload"));
+    return this.reloader.reload();
+  }
 
   get broker(): Broker {
     return this.app.broker;
@@ -100,7 +131,7 @@ export class Daemon {
         ...(config.timeouts.pluginShutdownGraceMs ? { killGraceMs: config.timeouts.pluginShutdownGraceMs } : {}),
       },
     });
-    const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {}, bindings);
+    const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {}, bindings, options);
     try {
       await daemon.addSubprocessPlugins();
       daemon.addPollers(options);
@@ -109,10 +140,9 @@ export class Daemon {
       await loadWorkflowModules(app, config.workflows);
       await options.configure?.(app);
       // Every workflow is registered by now: an unknown one fails here with its own code.
-      if (bindings.specs.length > 0) {
-        bindings.checkWorkflows(app);
-        app.addService(bindings);
-      }
+      bindings.checkWorkflows(app);
+      // Also with none: a reload may add some.
+      app.addService(bindings);
       await app.start();
     } catch (err) {
       await daemon.stop();
@@ -126,6 +156,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // A reload half applied would start plugins behind the stop.
+    await this.reloader.settled();
     await this.app.stop();
     if (this.ownsBroker) await this.broker.close();
     this.logger.info("nexo daemon stopped");
@@ -143,24 +175,31 @@ export class Daemon {
       logContainment(logger, spec, config);
       try {
         this.host.add(spec);
+        this.configuredPlugins.add(pluginKey(spec));
       } catch (err) {
         logger.error({ err: (err as Error).message, code: (err as { code?: string }).code }, "plugin refused");
       }
     }
   }
 
+  /** For a reload that brings the first pollers: create them for `config` and start them (@internal). */
+  async startPollers(config: NexoConfig): Promise<void> {
+    this.addPollers(this.options, config);
+    await this.pollers?.start();
+  }
+
   /**
    * Pollers start after the subprocess plugins (whose subscriptions must exist
    * before the first items are published) and stop before them.
    */
-  private addPollers(options: DaemonOptions): void {
+  private addPollers(options: DaemonOptions, config: NexoConfig = this.config): void {
     const deliverToAgent: DaemonPollerOptions["deliverToAgent"] =
       options.deliverToAgent ??
       (async (agent, item, job) => {
         const inputs = item.data !== null && typeof item.data === "object" && !Array.isArray(item.data) ? (item.data as Record<string, unknown>) : { item: item.data };
         await this.app.executeWorkflow(agent, inputs, { channel: "poller", sessionId: `poller:${job.id}`, principal: internalPrincipal("poller", job.id) });
       });
-    const pollers = createPollers(this.config, this.broker, this.logger, {
+    const pollers = createPollers(config, this.broker, this.logger, {
       deliverToAgent,
       ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}),
     });
@@ -179,7 +218,7 @@ export class Daemon {
         this.control = new ControlServer({
           socketPath: this.config.control.socket,
           logger: this.logger,
-          handlers: { ...this.controlHandlers(), ...pollerControlHandlers(this.pollers), ...this.extraHandlers },
+          handlers: { ...this.controlHandlers(), ...livePollerHandlers(() => this.pollers), ...this.extraHandlers },
         });
         await this.control.listen();
       },
@@ -206,6 +245,7 @@ export class Daemon {
         return key ? this.host.require(key).status() : this.host.status();
       },
       [ControlMethods.PLUGIN_RESTART]: (params) => this.host.restart(param(params, "key", true)!),
+      [ControlMethods.RELOAD]: () => reloadOverControl(this),
       [ControlMethods.PUBLISH]: async (params) => {
         const topic = param(params, "topic", true)!;
         const payload = (params as Record<string, unknown>).payload ?? null;
@@ -253,6 +293,12 @@ export class Daemon {
       },
     };
   }
+}
+
+/** Poller control handlers that look the service up per call: a reload may create it. */
+function livePollerHandlers(pollers: () => PollerService | null): Record<string, ControlHandler> {
+  const names = Object.keys(pollerControlHandlers(null));
+  return Object.fromEntries(names.map((name) => [name, ((params, session) => pollerControlHandlers(pollers())[name](params, session)) as ControlHandler]));
 }
 
 function param(params: unknown, name: string, required: boolean): string | undefined {

@@ -2,6 +2,7 @@ export { deriveAllowlist, isTopicAllowed, isPatternAllowed, patternCovers, toolC
 export { buildChildEnv, spawnPluginProcess, waitForExit } from "./child.js";
 export { BrokerRequests, httpRequestTopic, MAX_PENDING_BROKER_REQUESTS } from "./broker-requests.js";
 export { checkInitializeResult } from "./handshake.js";
+export { checkPluginConfig } from "./preflight.js";
 export { discoverPlugins } from "./discovery.js";
 export { launchPlugin, pluginHostEnv } from "./launch.js";
 export { PluginConnection } from "./plugin-connection.js";

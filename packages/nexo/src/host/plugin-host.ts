@@ -39,6 +39,8 @@ export class PluginHost {
   private readonly supervisors = new Map<string, PluginSupervisor>();
   private readonly addedListeners = new Set<(sup: PluginSupervisor) => void>();
   private readonly validators = new Set<(spec: PluginSpec) => void>();
+  private readonly removedListeners = new Set<(sup: PluginSupervisor) => void>();
+  private readonly beforeStopHooks = new Set<(sup: PluginSupervisor, reason: string) => Promise<void> | void>();
   private readonly ctx: HostContext;
   private readonly orphanGuard = new OrphanGuard();
   /** Channel kind -> the plugin id that owns it (all its instances share it). */
@@ -119,6 +121,46 @@ export class PluginHost {
     return () => this.addedListeners.delete(fn);
   }
 
+  /** Called with each supervisor `remove` took away, after it stopped. Returns an unsubscribe function. */
+  onPluginRemoved(fn: (sup: PluginSupervisor) => void): () => void {
+    this.removedListeners.add(fn);
+    return () => this.removedListeners.delete(fn);
+  }
+
+  /**
+   * Awaited before a plugin is stopped on purpose (`stopAll`, `remove`, `restart`), while
+   * it still runs: the place for requests a plugin must get before `shutdown`
+   * (e.g. `channel.stop`). A hook that throws is logged and the stop goes on;
+   * hooks bound their own time. Not called for crashes (the process is gone).
+   */
+  onBeforeStop(fn: (sup: PluginSupervisor, reason: string) => Promise<void> | void): () => void {
+    this.beforeStopHooks.add(fn);
+    return () => this.beforeStopHooks.delete(fn);
+  }
+
+  /**
+   * Stop plugin `key` (before-stop hooks, shutdown, grace, kill) and forget it:
+   * its key and, once no instance of its id is left, its channel kinds are free
+   * for a later `add`. NEXO_ERR_HOST_PLUGIN_NOT_FOUND when there is no such plugin.
+   */
+  async remove(key: string, reason = "removed"): Promise<void> {
+    const sup = this.require(key);
+    await this.stopOne(sup, reason);
+    if (this.supervisors.get(key) !== sup) return;
+    this.supervisors.delete(key);
+    const { id } = sup.spec.manifest;
+    if (!this.list().some((s) => s.spec.manifest.id === id)) {
+      for (const [kind, owner] of this.kindOwners) if (owner.id === id) this.kindOwners.delete(kind);
+    }
+    for (const fn of this.removedListeners) {
+      try {
+        fn(sup);
+      } catch (err) {
+        this.options.logger.warn({ plugin: key, err: (err as Error).message }, "plugin-removed listener threw");
+      }
+    }
+  }
+
   /** Register or replace a host service handler (plugin-to-host request). */
   setHostService(method: string, handler: HostServiceHandler): void {
     (this.ctx.hostServices as Record<string, HostServiceHandler>)[method] = handler;
@@ -156,8 +198,23 @@ export class PluginHost {
 
   /** Stop every plugin in parallel (shutdown request, grace, kill), then end the orphan watchdog. */
   async stopAll(reason = "daemon stopping"): Promise<void> {
-    await Promise.allSettled(this.list().map((s) => s.stop(reason)));
+    await Promise.allSettled(this.list().map((s) => this.stopOne(s, reason)));
     this.orphanGuard.close();
+  }
+
+  private async stopOne(sup: PluginSupervisor, reason: string): Promise<void> {
+    await this.runBeforeStop(sup, reason);
+    await sup.stop(reason);
+  }
+
+  private async runBeforeStop(sup: PluginSupervisor, reason: string): Promise<void> {
+    for (const fn of this.beforeStopHooks) {
+      try {
+        await fn(sup, reason);
+      } catch (err) {
+        this.options.logger.warn({ plugin: sup.key, err: (err as Error).message }, "before-stop hook failed; stopping the plugin anyway");
+      }
+    }
   }
 
   /**
@@ -175,9 +232,10 @@ export class PluginHost {
     return { pid: this.orphanGuard.pid, groups: this.orphanGuard.tracked };
   }
 
-  /** Restart one plugin by key. */
+  /** Restart one plugin by key (before-stop hooks first: it is stopped on purpose). */
   async restart(key: string): Promise<PluginStatus> {
     const s = this.require(key);
+    await this.runBeforeStop(s, "restart requested");
     await s.restart();
     return s.status();
   }

@@ -1,7 +1,8 @@
-import { newEvent } from "../contract/index.js";
+import { Methods, newEvent } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { ExitOutcome } from "./child.js";
+import { checkPluginConfig } from "./preflight.js";
 import { PluginConnection, zeroCounters, type ConnectionCounters } from "./plugin-connection.js";
 import { RestartPolicy } from "./restart-policy.js";
 import { describePlan, exitReason, type SandboxPlan } from "./sandbox/index.js";
@@ -57,11 +58,14 @@ export class PluginSupervisor {
   private listeners = new Set<(status: PluginStatus) => void>();
   private readonly beforeStop = new Set<() => Promise<void>>();
 
+  private currentSpec: PluginSpec;
+
   constructor(
-    readonly spec: PluginSpec,
+    spec: PluginSpec,
     private readonly ctx: HostContext,
     options: SupervisorOptions = {},
   ) {
+    this.currentSpec = spec;
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
     const s = spec.manifest.supervisor;
@@ -72,6 +76,38 @@ export class PluginSupervisor {
       ...(options.stableAfterMs !== undefined ? { stableAfterMs: options.stableAfterMs } : {}),
       ...(options.random ? { random: options.random } : {}),
     });
+  }
+
+  /** What this plugin runs: its manifest and the operator's settings (the config as of the last `reconfigure`). */
+  get spec(): PluginSpec {
+    return this.currentSpec;
+  }
+
+  /**
+   * Give the plugin a new operator config: checked against its config
+   * contract first (NEXO_ERR_HOST_CONFIG_INVALID, nothing changed), then kept
+   * for every later spawn and sent to the running process as
+   * `plugin.configure {value}`. True when the plugin took it, or when nothing
+   * runs now (the next start configures it); false when it did not (an error
+   * reply, -32601 from a plugin without a configure handler, no reply in
+   * time, a process still starting with the old value, or a plugin that had
+   * failed for good): restart it then.
+   */
+  async reconfigure(config: unknown): Promise<boolean> {
+    const spec = { ...this.currentSpec, config };
+    checkPluginConfig(spec);
+    this.currentSpec = spec;
+    if (this.state === "stopped") return true;
+    const conn = this.connection;
+    if (!conn) return false;
+    try {
+      await conn.call(Methods.PLUGIN_CONFIGURE, { value: config }, this.ctx.timeouts.configureMs);
+      this.log.info("plugin reconfigured");
+      return true;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, code: (err as { code?: unknown }).code }, "plugin did not accept plugin.configure; it will be restarted with the new config");
+      return false;
+    }
   }
 
   /** The live connection, when ready. */

@@ -72,22 +72,49 @@ export function parseCompleteRequest(params: unknown): LlmCompleteRequest {
  */
 export class LlmService {
   private readonly providers = new Map<string, LlmProvider>();
+  private readonly settings = new Map<string, string>();
   private defaultName: string | undefined;
 
-  constructor(config: LlmConfig, private readonly logger: Logger, env: NodeJS.ProcessEnv = process.env) {
-    for (const [name, p] of Object.entries(config.providers)) {
-      const options: ProviderClientOptions = { timeoutMs: p.timeoutMs ?? 60_000, maxRetries: p.maxRetries ?? 2 };
-      if (p.baseUrl !== undefined) options.baseUrl = p.baseUrl;
-      if (p.model !== undefined) options.model = p.model;
-      if (p.apiKeyEnv !== undefined) {
-        const key = env[p.apiKeyEnv];
-        if (key) options.apiKey = key;
-        else logger.warn({ provider: name, apiKeyEnv: p.apiKeyEnv }, "LLM provider's API key variable is not set; requests go without a key");
+  constructor(config: LlmConfig, private readonly logger: Logger, private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.reconfigure(config);
+  }
+
+  /**
+   * Serve `config` from now on (a config reload): a provider whose settings
+   * did not change keeps its client (and its connections); a changed one gets
+   * a new client; a removed one is gone for the next request (requests in
+   * flight finish on the client they started with). The API key variables of
+   * new and changed providers are read now.
+   */
+  reconfigure(config: LlmConfig): void {
+    // Only providers this config made: one registered another way stays.
+    for (const name of [...this.settings.keys()]) {
+      if (!(name in config.providers)) {
+        this.providers.delete(name);
+        this.settings.delete(name);
+        this.logger.info({ provider: name }, "LLM provider removed");
       }
-      this.providers.set(name, p.kind === "anthropic" ? new AnthropicProvider(name, options) : new OpenAIProvider(name, options));
-      logger.info({ provider: name, kind: p.kind, baseUrl: loggableUrl(p.baseUrl), model: p.model ?? null, maxRetries: options.maxRetries }, "LLM provider configured");
+    }
+    for (const [name, p] of Object.entries(config.providers)) {
+      const fingerprint = JSON.stringify(p);
+      if (this.settings.get(name) === fingerprint) continue;
+      this.providers.set(name, this.build(name, p));
+      this.settings.set(name, fingerprint);
     }
     this.defaultName = config.default ?? this.providers.keys().next().value;
+  }
+
+  private build(name: string, p: LlmConfig["providers"][string]): LlmProvider {
+    const options: ProviderClientOptions = { timeoutMs: p.timeoutMs ?? 60_000, maxRetries: p.maxRetries ?? 2 };
+    if (p.baseUrl !== undefined) options.baseUrl = p.baseUrl;
+    if (p.model !== undefined) options.model = p.model;
+    if (p.apiKeyEnv !== undefined) {
+      const key = this.env[p.apiKeyEnv];
+      if (key) options.apiKey = key;
+      else this.logger.warn({ provider: name, apiKeyEnv: p.apiKeyEnv }, "LLM provider's API key variable is not set; requests go without a key");
+    }
+    this.logger.info({ provider: name, kind: p.kind, baseUrl: loggableUrl(p.baseUrl), model: p.model ?? null, maxRetries: options.maxRetries }, "LLM provider configured");
+    return p.kind === "anthropic" ? new AnthropicProvider(name, options) : new OpenAIProvider(name, options);
   }
 
   /** Names of the providers: configured ones, then those plugins serve. */

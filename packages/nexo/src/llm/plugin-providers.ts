@@ -29,8 +29,16 @@ export function attachLlmProviderPlugins(host: PluginHost, llm: LlmService): () 
       if (!llm.get(name)) llm.addProvider(new PluginLlmProvider(name, sup));
     }
   });
+  // A plugin removed by a reload takes its providers with it, so a later plugin (or the config) may use the names.
+  const offRemoved = host.onPluginRemoved((sup) => {
+    for (const name of sup.spec.manifest.extends.llmProviders) {
+      const p = llm.get(name);
+      if (p instanceof PluginLlmProvider && p.pluginKey === sup.key) llm.removeProvider(name);
+    }
+  });
   return () => {
     offCheck();
     offAdded();
+    offRemoved();
   };
 }

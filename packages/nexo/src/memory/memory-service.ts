@@ -51,6 +51,15 @@ export class MemoryService {
     this.logger.info({ backend: backend.name, plugin: backend.pluginKey }, "memory backend added");
   }
 
+  /** Forget the backends plugin `pluginKey` served (it was removed by a reload). */
+  removeBackendsOf(pluginKey: string): void {
+    for (const [name, b] of this.backends) {
+      if (b.pluginKey !== pluginKey) continue;
+      this.backends.delete(name);
+      this.logger.info({ backend: name, plugin: pluginKey }, "memory backend removed");
+    }
+  }
+
   /** Names of the memory backend plugins. */
   listBackends(): string[] {
     return [...this.backends.keys()];

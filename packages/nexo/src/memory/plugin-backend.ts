@@ -77,6 +77,7 @@ export class PluginMemoryBackend {
 export interface MemoryBackendRegistry {
   getBackend(name: string): PluginMemoryBackend | undefined;
   addBackend(backend: PluginMemoryBackend): void;
+  removeBackendsOf(pluginKey: string): void;
 }
 
 /**
@@ -99,8 +100,11 @@ export function attachMemoryBackendPlugins(host: PluginHost, registry: MemoryBac
   const offAdded = host.onPluginAdded((sup) => {
     for (const name of sup.spec.manifest.extends.memoryBackends) if (!registry.getBackend(name)) registry.addBackend(new PluginMemoryBackend(name, sup));
   });
+  // A plugin removed by a reload takes its backends with it, so a later plugin may serve the names.
+  const offRemoved = host.onPluginRemoved((sup) => registry.removeBackendsOf(sup.key));
   return () => {
     offCheck();
     offAdded();
+    offRemoved();
   };
 }

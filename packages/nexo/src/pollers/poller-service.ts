@@ -56,6 +56,8 @@ interface Job {
   /** State as of this process's last look (for `stats()`). */
   state: JobState;
   warnedRingTooSmall: boolean;
+  /** Taken away by `updateJobs`: never scheduled again. */
+  removed: boolean;
 }
 
 /** Timers are capped so a far cron instant is re-checked rather than overflowing setTimeout. */
@@ -90,9 +92,10 @@ export class PollerService {
   private store: Store | undefined;
   private state: PollerStateStore | undefined;
   private started = false;
+  private starting: Promise<void> | undefined;
   private stopping = false;
 
-  constructor(private readonly options: PollerServiceOptions) {
+  constructor(private options: PollerServiceOptions) {
     const c = options.config;
     this.registry = options.registry ?? new Registry();
     this.metrics = new PollerMetrics(this.registry);
@@ -101,32 +104,36 @@ export class PollerService {
     this.random = options.random ?? Math.random;
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
     this.policy = { threshold: c.breakerThreshold, cooldownMs: c.breakerCooldownSecs * 1000, backoffBaseMs: 1000, backoffMaxMs: 300_000 };
-    for (const cfg of c.jobs) {
-      const kind = POLLER_KIND_REGISTRY.get(cfg.kind)!;
-      let parsed: FeedJobOptions | null = null;
-      let invalid: PollError | null = null;
-      try {
-        parsed = kind.parse(cfg.config, options.env ?? process.env);
-        if (cfg.agent !== undefined && !options.deliverToAgent) {
-          throw configError(`job delivers to agent "${cfg.agent}", but this daemon has no agent delivery wired; use topic: instead, or run it where agents are`);
-        }
-      } catch (err) {
-        invalid = toPollError(err);
+    for (const cfg of c.jobs) this.jobs.set(cfg.id, this.makeJob(cfg));
+  }
+
+  private makeJob(cfg: PollerJobConfig): Job {
+    const { options } = this;
+    const kind = POLLER_KIND_REGISTRY.get(cfg.kind)!;
+    let parsed: FeedJobOptions | null = null;
+    let invalid: PollError | null = null;
+    try {
+      parsed = kind.parse(cfg.config, options.env ?? process.env);
+      if (cfg.agent !== undefined && !options.deliverToAgent) {
+        throw configError(`job delivers to agent "${cfg.agent}", but this daemon has no agent delivery wired; use topic: instead, or run it where agents are`);
       }
-      this.jobs.set(cfg.id, {
-        cfg,
-        kind,
-        options: parsed,
-        invalid,
-        schedule: new JobSchedule(cfg.schedule, c.defaultJitterMs),
-        timer: undefined,
-        running: undefined,
-        abort: undefined,
-        counters: { runs: 0, itemsEmitted: 0, errors: {}, lastLatencyMs: null, lastSuccessAt: null, lastStatus: null },
-        state: emptyState(cfg.id),
-        warnedRingTooSmall: false,
-      });
+    } catch (err) {
+      invalid = toPollError(err);
     }
+    return {
+      cfg,
+      kind,
+      options: parsed,
+      invalid,
+      schedule: new JobSchedule(cfg.schedule, options.config.defaultJitterMs),
+      timer: undefined,
+      running: undefined,
+      abort: undefined,
+      counters: { runs: 0, itemsEmitted: 0, errors: {}, lastLatencyMs: null, lastSuccessAt: null, lastStatus: null },
+      state: emptyState(cfg.id),
+      warnedRingTooSmall: false,
+      removed: false,
+    };
   }
 
   /** Job ids, in config order. */
@@ -139,7 +146,13 @@ export class PollerService {
    * reason) or that say `paused_on_boot`, then schedule every job. A disabled
    * section (`enabled: false`) starts nothing.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    // A second call (a service added to a running app is started for it) waits for the first.
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     if (this.started) return;
     this.started = true;
     const { config, logger } = this.options;
@@ -150,17 +163,25 @@ export class PollerService {
     this.store = this.options.store ?? (await createStore(config.stateDb ?? this.options.defaultStoreUrl ?? "sqlite::memory:", { logger }));
     this.state = new PollerStateStore(this.store);
     await this.state.migrate();
+    await this.activate([...this.jobs.values()]);
+    logger.info({ jobs: this.jobs.size, store: this.store.url, holder: this.holder }, "pollers started");
+  }
+
+  /** Pause jobs whose config is invalid or that say `paused_on_boot`, load their stored state and schedule them. */
+  private async activate(jobs: readonly Job[]): Promise<void> {
+    const { config, logger } = this.options;
+    const state = this.state!;
     const now = this.now();
-    for (const job of this.jobs.values()) {
+    for (const job of jobs) {
       if (job.invalid) {
         logger.error({ job: job.cfg.id, code: job.invalid.code, err: job.invalid.message }, "poller job paused: invalid config");
-        await this.state.setPaused(job.cfg.id, true, reasonOf(job.invalid), now);
+        await state.setPaused(job.cfg.id, true, reasonOf(job.invalid), now);
       } else if (job.cfg.pausedOnBoot) {
-        await this.state.setPaused(job.cfg.id, true, "paused_on_boot", now);
+        await state.setPaused(job.cfg.id, true, "paused_on_boot", now);
       }
     }
-    const states = await this.state.loadAll();
-    for (const job of this.jobs.values()) {
+    const states = await state.loadAll();
+    for (const job of jobs) {
       job.state = states.get(job.cfg.id) ?? emptyState(job.cfg.id);
       this.updateGauges(job);
       if (this.options.scheduling === false) continue;
@@ -168,7 +189,36 @@ export class PollerService {
       const spread = this.random() * Math.min(config.defaultJitterMs, 5000);
       this.scheduleAt(job, Math.max(now + spread, job.state.nextRunAt ?? 0));
     }
-    logger.info({ jobs: this.jobs.size, store: this.store.url, holder: this.holder }, "pollers started");
+  }
+
+  /**
+   * Run `jobs` from now on (a config reload; the section's shared settings
+   * stay as they were). Jobs gone or changed are cancelled, a run in flight
+   * aborted (its lease released); new and changed ones start as at `start()`,
+   * from their stored state (a changed job keeps its seen ids and cursor).
+   * Unchanged jobs are not touched.
+   */
+  async updateJobs(jobs: readonly PollerJobConfig[]): Promise<void> {
+    const wanted = new Map(jobs.map((j) => [j.id, JSON.stringify(j)]));
+    for (const [id, job] of [...this.jobs]) {
+      if (wanted.get(id) === JSON.stringify(job.cfg)) continue;
+      job.removed = true;
+      clearTimeout(job.timer);
+      job.abort?.abort();
+      await job.running?.catch(() => undefined);
+      this.jobs.delete(id);
+    }
+    const kept = new Map(this.jobs);
+    this.jobs.clear();
+    const added: Job[] = [];
+    for (const cfg of jobs) {
+      let job = kept.get(cfg.id);
+      if (!job) added.push((job = this.makeJob(cfg)));
+      this.jobs.set(cfg.id, job);
+    }
+    this.options = { ...this.options, config: { ...this.options.config, jobs: [...jobs] } };
+    if (this.state && !this.stopping && this.options.config.enabled && added.length) await this.activate(added);
+    this.options.logger.info({ jobs: this.jobs.size, started: added.map((j) => j.cfg.id) }, "poller jobs updated");
   }
 
   /** Cancel timers, abort runs in flight (their leases are released), close the store this service opened. Idempotent. */
@@ -269,7 +319,7 @@ export class PollerService {
   }
 
   private scheduleAt(job: Job, at: number): void {
-    if (this.stopping) return;
+    if (this.stopping || job.removed) return;
     clearTimeout(job.timer);
     if (!Number.isFinite(at)) return; // a cron expression that never fires again
     const delay = Math.min(Math.max(0, at - this.now()), MAX_TIMER_MS);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { pluginKey, type PluginHost, type PluginSpec } from "../host/index.js";
+import { pluginKey, type PluginHost, type PluginSpec, type PluginSupervisor } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import { checkMountPrefix } from "../manifest/index.js";
 import { BrokerHttpMount } from "./broker-http-mount.js";
@@ -52,6 +52,8 @@ export class PluginHttpProxy {
   private readonly ports = new PortAllocator();
   private readonly mounts = new Map<string, Mount>();
   private readonly refused = new Map<string, { prefix: string; reason: string }>();
+  /** Prefixes with a route on the HTTP server; the route finds its mount per request, so a plugin can come and go under it. */
+  private readonly routed = new Set<string>();
   private mounted = false;
 
   constructor(private readonly options: PluginHttpProxyOptions) {}
@@ -116,19 +118,13 @@ export class PluginHttpProxy {
         this.refuse(sup.key, prefix, reason);
         continue;
       }
-      const common = { supervisor: sup, prefix, timeoutMs: m.http.timeoutSeconds * 1000, maxBodyBytes: this.options.maxBodyBytes, logger };
-      const mount: Mount = m.httpServer
-        ? new PluginMount({
-            ...common,
-            host: m.httpServer.bind,
-            healthPath: m.httpServer.healthPath,
-            portOf: () => this.ports.portOf(sup.key),
-            ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
-          })
-        : new BrokerHttpMount(common);
+      const mount = this.createMount(sup, prefix);
       this.mounts.set(sup.key, mount);
       added.push(mount);
     }
+    // Plugins added or removed later (a config reload) take or leave routes under the prefixes registered now.
+    host.onPluginAdded((sup) => this.mountLate(sup));
+    host.onPluginRemoved((sup) => this.unmount(sup));
     if (added.length === 0) return;
     http.addHook("preClose", async () => {
       const timer = setTimeout(() => {
@@ -143,11 +139,17 @@ export class PluginHttpProxy {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
       for (const mount of added) {
-        const handler = (request: FastifyRequest, reply: FastifyReply): void => mount.handle(request, reply);
+        const { prefix } = mount;
+        const handler = (request: FastifyRequest, reply: FastifyReply): void => {
+          const current = this.mountAt(prefix);
+          if (current) current.handle(request, reply);
+          else reply.callNotFound();
+        };
         try {
-          scope.all(mount.prefix, handler);
-          scope.all(`${mount.prefix}/*`, handler);
-          logger.info({ plugin: mount.key, route: mount.prefix }, "plugin route mounted");
+          scope.all(prefix, handler);
+          scope.all(`${prefix}/*`, handler);
+          this.routed.add(prefix);
+          logger.info({ plugin: mount.key, route: prefix }, "plugin route mounted");
         } catch (err) {
           // One plugin's route must never keep the daemon from starting.
           mount.close();
@@ -156,6 +158,64 @@ export class PluginHttpProxy {
         }
       }
     });
+  }
+
+  /**
+   * True when `prefix` has a route on the HTTP server. Routes are registered
+   * before the server listens (fastify takes no new ones after), so a reload
+   * can give a prefix routed at start to another plugin, but a new prefix
+   * waits for a restart.
+   */
+  isRouted(prefix: string): boolean {
+    return this.routed.has(prefix);
+  }
+
+  private mountAt(prefix: string): Mount | undefined {
+    for (const m of this.mounts.values()) if (m.prefix === prefix) return m;
+    return undefined;
+  }
+
+  private createMount(sup: PluginSupervisor, prefix: string): Mount {
+    const m = sup.spec.manifest;
+    const common = { supervisor: sup, prefix, timeoutMs: m.http!.timeoutSeconds * 1000, maxBodyBytes: this.options.maxBodyBytes, logger: this.options.logger };
+    return m.httpServer
+      ? new PluginMount({
+          ...common,
+          host: m.httpServer.bind,
+          healthPath: m.httpServer.healthPath,
+          portOf: () => this.ports.portOf(sup.key),
+          ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
+        })
+      : new BrokerHttpMount(common);
+  }
+
+  /** A plugin added after start: it serves its prefix if that prefix was routed at start and no other plugin holds it. */
+  private mountLate(sup: PluginSupervisor): void {
+    const m = sup.spec.manifest;
+    if (!m.http) return;
+    const prefix = sup.spec.instance ? `${m.http.mountPrefix}/${sup.spec.instance}` : m.http.mountPrefix;
+    this.refused.delete(sup.key);
+    if (!this.routed.has(prefix)) {
+      this.refuse(sup.key, prefix, "is new since the daemon started: routes are registered when the HTTP server starts; restart the daemon to serve it");
+      return;
+    }
+    const holder = this.mountAt(prefix);
+    if (holder) {
+      this.refuse(sup.key, prefix, `is held by plugin ${holder.key}`);
+      return;
+    }
+    this.mounts.set(sup.key, this.createMount(sup, prefix));
+    this.options.logger.info({ plugin: sup.key, route: prefix }, "plugin route mounted");
+  }
+
+  private unmount(sup: PluginSupervisor): void {
+    this.refused.delete(sup.key);
+    const mount = this.mounts.get(sup.key);
+    if (!mount) return;
+    this.mounts.delete(sup.key);
+    mount.abortInFlight();
+    mount.close();
+    this.options.logger.info({ plugin: sup.key, route: mount.prefix }, "plugin route unmounted");
   }
 
   /** Stop following plugins (health probes, keep-alive pools). Routes stay registered until the HTTP server closes. */

@@ -10,26 +10,42 @@ import { captureLogger } from "../helpers/log-capture.js";
 import { startNexoDaemon } from "../helpers/nexo-cli.js";
 import { waitFor } from "../helpers/wait.js";
 
-/** A nexo.yaml running one hostile plugin, no HTTP; returns the config path and the plugin's state dir. */
-function daemonConfig(t: TestContext, plugin: HostileOptions): { config: string; stateDir: string } {
+/** A nexo.yaml running one hostile plugin, no HTTP; returns the config path, the plugin's state dir and the plugin_paths dir. */
+function daemonConfig(t: TestContext, plugin: HostileOptions): { config: string; stateDir: string; plugins: string } {
   const dir = tempDir(t);
   const plugins = join(dir, "plugins");
   hostilePlugin(plugins, plugin);
   const config = join(dir, "nexo.yaml");
   writeFileSync(config, [`state_dir: ${join(dir, "state")}`, `plugin_paths: [${JSON.stringify(plugins)}]`, "api:", "  enabled: false", ""].join("\n"));
-  return { config, stateDir: join(dir, "state", "plugins", plugin.id) };
+  return { config, stateDir: join(dir, "state", "plugins", plugin.id), plugins };
 }
 
-test("daemon - SIGHUP stops nexo run cleanly: plugins get shutdown and the daemon exits 0", async (t) => {
-  const { config, stateDir } = daemonConfig(t, { id: "hup", mode: "clean" });
+test("daemon - SIGHUP reloads nexo run instead of stopping it: a plugin added to the file starts, the running one keeps its process; SIGTERM then stops both cleanly", async (t) => {
+  const { config, stateDir, plugins } = daemonConfig(t, { id: "hup", mode: "clean" });
   const daemon = startNexoDaemon(t, config);
   const closed = new Promise<number | null>((r) => daemon.once("close", r));
   await waitFor(() => daemon.output().includes("plugin ready"), "the plugin ready", 20_000).catch((err) => {
     throw new Error(`${(err as Error).message}\n${daemon.output()}`);
   });
+  const ready = (): Array<{ plugin: string; plugin_pid: number }> =>
+    daemon
+      .output()
+      .split("\n")
+      .filter((l) => l.includes('"plugin ready"'))
+      .map((l) => JSON.parse(l));
+  hostilePlugin(plugins, { id: "hup_late", mode: "clean" });
   daemon.kill("SIGHUP");
+  await waitFor(() => daemon.output().includes('"config reloaded"'), "the reload", 20_000).catch((err) => {
+    throw new Error(`${(err as Error).message}\n${daemon.output()}`);
+  });
+  await waitFor(() => ready().some((r) => r.plugin === "hup_late"), "the added plugin ready", 20_000);
+  assert.equal(daemon.exitCode, null, "still running");
+  assert.deepEqual(ready().map((r) => r.plugin).sort(), ["hup", "hup_late"], "the unchanged plugin was not restarted");
+  daemon.kill("SIGTERM");
   assert.equal(await closed, 0, daemon.output());
-  assert.equal(typeof JSON.parse(readFileSync(join(stateDir, "shutdown.json"), "utf8")).reason, "string", "the plugin got a shutdown request");
+  for (const dir of [stateDir, join(stateDir, "..", "hup_late")]) {
+    assert.equal(typeof JSON.parse(readFileSync(join(dir, "shutdown.json"), "utf8")).reason, "string", "each plugin got a shutdown request");
+  }
 });
 
 test("daemon - a SIGTERM during start-up stops nexo run cleanly once it is up", async (t) => {

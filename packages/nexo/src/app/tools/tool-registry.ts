@@ -82,6 +82,11 @@ export class ToolRegistry {
         this.follow(sup);
         this.invalidate();
       }),
+      options.host.onPluginRemoved((sup) => {
+        this.compiled.delete(sup);
+        this.limiters.delete(sup);
+        this.invalidate();
+      }),
     );
   }
 

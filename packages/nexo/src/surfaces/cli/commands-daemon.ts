@@ -14,7 +14,7 @@ export function emptyDaemonHint(command: "run" | "mcp"): string {
   ].join("\n");
 }
 
-/** `nexo run` and `nexo demo`: start the daemon in the foreground until SIGINT, SIGTERM or SIGHUP (each a clean stop). */
+/** `nexo run` and `nexo demo`: start the daemon in the foreground until SIGINT or SIGTERM (a clean stop); SIGHUP reloads the config. */
 export function registerRunCommand(program: Command): void {
   program
     .command("run")
@@ -24,20 +24,26 @@ export function registerRunCommand(program: Command): void {
     .action(async (opts: { config?: string; demo?: boolean }) => {
       const { loadConfig } = await import("../../config/index.js");
       // `--config` is also a global option (to find a daemon's socket); commander gives it to whichever is declared first.
-      const config = loadConfig(opts.config ?? program.opts<{ config?: string }>().config, process.cwd(), { demo: opts.demo === true });
+      const file = opts.config ?? program.opts<{ config?: string }>().config;
+      const cwd = process.cwd();
+      const load = (): NexoConfig => loadConfig(file, cwd, { demo: opts.demo === true });
+      const config = load();
       if (config.file === null) process.stderr.write(emptyDaemonHint("run"));
-      await runForeground(config);
+      await runForeground(config, config.file === null ? undefined : load);
     });
   program
     .command("demo")
     .description("run the bundled demo: echo plugins (TypeScript, Python), a webhook receiver and an SMS sender on a sandbox, state in ./.nexo-state")
     .action(async () => {
       const { loadConfig } = await import("../../config/index.js");
-      await runForeground(loadConfig(undefined, process.cwd(), { demo: true }));
+      const cwd = process.cwd();
+      const load = (): NexoConfig => loadConfig(undefined, cwd, { demo: true });
+      await runForeground(load(), load);
     });
 }
 
-async function runForeground(config: NexoConfig): Promise<void> {
+/** `reload` reads the config again the way it was first read (same file, same working directory, demo or not). */
+async function runForeground(config: NexoConfig, reload?: () => NexoConfig): Promise<void> {
   const { Daemon, runUntilStopSignal } = await import("../../daemon/index.js");
-  await runUntilStopSignal(() => Daemon.start(config));
+  await runUntilStopSignal(() => Daemon.start(config, reload ? { reloadConfig: reload } : {}));
 }

@@ -57,6 +57,8 @@ export function registerMcpCommand(program: Command): void {
         void server.closed.then(() => stop("MCP client disconnected"));
         process.once("SIGINT", () => stop("SIGINT"));
         process.once("SIGTERM", () => stop("SIGTERM"));
+        // Unlike `nexo run`, SIGHUP still stops: a stdio server lives as long as the client that launched it, and a
+        // hang-up means that client (or its terminal) is gone; there is no control socket to reload through either.
         process.once("SIGHUP", () => stop("SIGHUP"));
       });
     });

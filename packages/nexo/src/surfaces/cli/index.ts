@@ -11,6 +11,7 @@ import { registerPackageCommands } from "./commands-plugin-package.js";
 import { registerWorkflowCommands } from "./commands-workflow.js";
 import { registerAuditCommands } from "./commands-audit.js";
 import { registerPollerCommands } from "./commands-pollers.js";
+import { registerReloadCommand } from "./commands-reload.js";
 
 /** Build the `nexo` command tree. */
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerWorkflowCommands(program);
   registerPollerCommands(program);
   registerAuditCommands(program);
+  registerReloadCommand(program);
   registerMcpCommand(program);
   return program;
 }

@@ -8,6 +8,8 @@ export const ControlMethods = {
   PLUGIN_LIST: "plugin.list",
   PLUGIN_STATUS: "plugin.status",
   PLUGIN_RESTART: "plugin.restart",
+  /** Read nexo.yaml again and apply the difference -> ReloadReport; a config that does not validate is refused (-32602, `data.code`, `data.violations`). */
+  RELOAD: "daemon.reload",
   PUBLISH: "broker.publish",
   /** Streams matching events as `event` notifications until the client disconnects. */
   TAIL: "broker.tail",
