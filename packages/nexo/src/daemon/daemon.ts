@@ -255,7 +255,6 @@ function logContainment(logger: Logger, spec: PluginSpec, config: NexoConfig): v
     const plan = planSandbox(spec.manifest, key, join(config.stateDir, "plugins", key), operator, spec.limits);
     const { sandbox, limits } = describePlan(plan);
     logger.info({ plugin: key, sandbox, limits }, plan.sandbox ? "plugin runs sandboxed" : "plugin runs unsandboxed");
-    if (plan.networkKeptForHttp) logger.warn({ plugin: key }, 'plugin has network = "deny" but serves HTTP through the proxy: it keeps the host network (docs/sandbox.md)');
   } catch {
     // planSandbox refuses again at launch, where the refusal is logged with its code.
   }

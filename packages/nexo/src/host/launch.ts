@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { resolveEntrypoint } from "../manifest/index.js";
 import { spawnPluginProcess } from "./child.js";
 import { checkPluginConfig, checkRequirements } from "./preflight.js";
-import { containCommand, planSandbox, type SandboxOperatorConfig, type SandboxPlan } from "./sandbox/index.js";
+import { bridgeSocketDir, containCommand, planSandbox, type SandboxOperatorConfig, type SandboxPlan } from "./sandbox/index.js";
 import { pluginKey, type PluginSpec } from "./types.js";
 
 export interface LaunchPluginOptions {
@@ -75,7 +75,11 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
   const operator = options.sandbox ?? { require: false, allowHostNetwork: [spec.manifest.id], limits: {}, protectedPaths: [] };
   const protectedPaths = [...new Set([realOrSelf(options.stateRoot), ...operator.protectedPaths])];
   const plan = planSandbox(spec.manifest, key, stateDir, { ...operator, protectedPaths }, spec.limits, realOrSelf);
-  const contained = containCommand({ key, plan, command: entry.command, args: entry.args, pluginDir: entry.cwd, stateDir, protectedPaths, pathEnv: parentEnv.PATH ?? "" });
+  const hs = spec.manifest.httpServer;
+  const port = Number(options.extraHostEnv?.NEXO_PLUGIN_HTTP_PORT);
+  const http = hs && Number.isInteger(port) && port > 0 ? { port, bind: hs.bind, socketDir: bridgeSocketDir(options.stateRoot, key) } : undefined;
+  const contained = containCommand({ key, plan, command: entry.command, args: entry.args, pluginDir: entry.cwd, stateDir, protectedPaths, pathEnv: parentEnv.PATH ?? "", ...(http ? { http } : {}) });
+  if (contained.httpSocket) plan.httpSocket = contained.httpSocket;
   const child = await spawnPluginProcess(key, {
     command: contained.command,
     args: contained.args,

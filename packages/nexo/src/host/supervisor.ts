@@ -87,6 +87,11 @@ export class PluginSupervisor {
     return this.conn?.init?.tools ?? [];
   }
 
+  /** For an `http_server` plugin bridged out of a `network = "deny"` sandbox: the Unix socket its HTTP server is reached on. */
+  get httpSocket(): string | undefined {
+    return this.lastPlan?.httpSocket;
+  }
+
   /** Called on every state change. Returns an unsubscribe function. */
   onStatus(fn: (status: PluginStatus) => void): () => void {
     this.listeners.add(fn);

@@ -123,6 +123,7 @@ export class PluginHttpProxy {
             host: m.httpServer.bind,
             healthPath: m.httpServer.healthPath,
             portOf: () => this.ports.portOf(sup.key),
+            socketOf: () => sup.httpSocket,
             ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
           })
         : new BrokerHttpMount(common);

@@ -207,7 +207,7 @@ test("sandbox - network = host needs the operator's allow", async (t) => {
   assert.match(report.failed[0]?.error ?? "", /sandbox.allow_host_network/);
 });
 
-test("sandbox - a plugin with http_server under network = deny still serves its proxied route, confined otherwise", async (t) => {
+test("sandbox - a plugin with http_server under network = deny serves its proxied route over a bridged Unix socket and still reaches no listener", async (t) => {
   const root = tempDir(t, "nexo-sandbox-");
   chmodSync(root, 0o755);
   const dir = join(root, "plugins", "web");
@@ -228,7 +228,15 @@ test("sandbox - a plugin with http_server under network = deny still serves its 
   await waitFor(async () => (await httpCall(`${app.url}/hooks/web/health`)).status === 200, "the route ready", 15_000, 25);
   const r = await httpCall(`${app.url}/hooks/web/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"hi":1}' });
   assert.equal(r.status, 200);
-  assert.match(r.text, /hi/);
+  const seen = JSON.parse(r.text) as { body: string; headers: Record<string, string> };
+  assert.equal(seen.body, '{"hi":1}');
+  // The plugin sees the same Host as an unsandboxed one: the address it was told to listen on.
+  assert.equal(seen.headers.host, `127.0.0.1:${app.proxy.portOf("web")}`);
+  // Its own network namespace: the daemon's listener on the host loopback is out of reach.
+  const port = await loopbackListener(t);
+  const out = await httpCall(`${app.url}/hooks/web/connect?port=${port}`);
+  assert.equal(out.text, "ECONNREFUSED");
   const status = app.host.status().find((s) => s.key === "web")!;
-  assert.match(status.sandbox, /network=host \(http_server\) drop_user/);
+  assert.match(status.sandbox, /network=deny \(http over unix socket\) drop_user/);
+  assert.match(status.route ?? "", new RegExp(`^/hooks/web -> unix:${join(stateDir, "sockets", "web", "http.sock")} -> 127\\.0\\.0\\.1:\\d+ \\(ready\\)$`));
 });

@@ -40,8 +40,10 @@ export interface SandboxPlan {
   readPaths: string[];
   writePaths: string[];
   limits: ResourceLimits;
-  /** A plugin with `http_server` under `network = "deny"` keeps the host's network so the proxy reaches it. */
-  networkKeptForHttp: boolean;
+  /** A plugin with `http_server` under `network = "deny"`: its port is bridged to a Unix socket the proxy connects to (http-bridge.ts). */
+  httpBridged: boolean;
+  /** Set at launch for a bridged plugin: the host path of the socket its route is served on. */
+  httpSocket?: string;
 }
 
 /** The unprivileged uid/gid a sandbox drops to (Debian's `nobody`/`nogroup`). */
