@@ -4,11 +4,12 @@ import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
+import { grantedBrokerPatterns, isGranted, planPermissions, type PermissionPlan } from "./permissions/index.js";
 import { BrokerRequests, findSubscriber, httpRequestTopic } from "./broker-requests.js";
 import { signalProcessGroup, waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
 import { launchPlugin } from "./launch.js";
-import type { SandboxPlan } from "./sandbox/index.js";
+import type { PluginCgroup, SandboxPlan } from "./sandbox/index.js";
 import { LogThrottle } from "./log-throttle.js";
 import { RpcPeer, type PeerProblem } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
@@ -39,11 +40,13 @@ export interface ConnectionCounters {
   stdinStalls: number;
   /** Lines whose handling threw inside the host (a host bug a plugin reached); the plugin is restarted. */
   ioFaults: number;
+  /** Uses refused because the operator did not grant them (llm, memory, declared broker patterns). */
+  permissionDenials: number;
 }
 
 /** A fresh set of zeroed counters. */
 export function zeroCounters(): ConnectionCounters {
-  return { published: 0, denied: 0, delivered: 0, dropped: 0, badFrames: 0, stdinStalls: 0, ioFaults: 0 };
+  return { published: 0, denied: 0, delivered: 0, dropped: 0, badFrames: 0, stdinStalls: 0, ioFaults: 0, permissionDenials: 0 };
 }
 
 /**
@@ -62,8 +65,12 @@ export class PluginConnection {
   readonly counters: ConnectionCounters = zeroCounters();
   /** How this run is contained (sandbox, limits). */
   plan: SandboxPlan | undefined;
+  /** This run's cgroup, when its limits live in one. */
+  cgroup: PluginCgroup | null = null;
   /** Why the host killed this plugin as unhealthy, if it did. */
   unhealthy: string | undefined;
+  /** What the plugin may use beyond its channels (src/host/permissions). */
+  readonly permissions: PermissionPlan;
 
   private readonly peer: RpcPeer;
   private readonly log: Logger;
@@ -93,7 +100,9 @@ export class PluginConnection {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
     const topicTools = topicFormTools(spec.manifest);
-    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools, spec.manifest.broker);
+    this.permissions = planPermissions(spec.manifest, spec.grants, ctx.sandbox?.enforcePermissions ?? false);
+    // Declared broker patterns the operator did not grant stay out of the allowlist.
+    this.allowlist = deriveAllowlist(spec.manifest.channels.map((c) => c.kind), spec.instance, topicTools, grantedBrokerPatterns(this.permissions, spec.manifest.broker));
     // Upstream's [plugin.http] without http_server: the plugin subscribes to its own request topic.
     this.hostRequestTopics = spec.manifest.http?.mode === "broker_rpc" ? [httpRequestTopic(spec.manifest.id)] : [];
     this.brokerRequests = new BrokerRequests(this.key, (topic) => findSubscriber(this.pluginPatterns, topic), (params, stillWanted) => this.deliverReliably(params, stillWanted));
@@ -144,14 +153,16 @@ export class PluginConnection {
 
   /** Spawn the plugin without the handshake (`start()` does it). Rejects NEXO_ERR_HOST_SPAWN_FAILED. */
   static async spawn(spec: PluginSpec, ctx: HostContext): Promise<PluginConnection> {
-    const { child, plan } = await launchPlugin(spec, {
+    const { child, plan, cgroup } = await launchPlugin(spec, {
       stateRoot: ctx.stateRoot,
       nexoVersion: ctx.nexoVersion,
       ...(ctx.extraHostEnv ? { extraHostEnv: await ctx.extraHostEnv(spec) } : {}),
       ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+      ...(ctx.cgroups ? { cgroups: ctx.cgroups } : {}),
     });
     const conn = new PluginConnection(spec, ctx, child);
     conn.plan = plan;
+    conn.cgroup = cgroup;
     return conn;
   }
 
@@ -311,6 +322,31 @@ export class PluginConnection {
   }
 
   /** Log a warning about a plugin mistake, rate-limited per `reason`. */
+  /**
+   * Refuse or allow a use of `permission`. Enforced and not granted: counted,
+   * logged once per plugin and permission, thrown as -32603 with
+   * NEXO_ERR_HOST_PERMISSION_DENIED in the error data. Not enforced: allowed;
+   * a use the manifest did not declare is logged once, so the operator sees
+   * what enforcing would refuse.
+   */
+  private checkPermission(permission: string, fields: Record<string, unknown>): void {
+    if (isGranted(this.permissions, permission)) {
+      if (!this.permissions.enforced && !this.permissions.declared.includes(permission) && onceFor(this.spec, `undeclared:${permission}`)) {
+        this.log.warn({ permission, ...fields }, `plugin uses ${permission} without declaring it in its manifest; with permissions.enforce it would be refused`);
+      }
+      return;
+    }
+    throw this.permissionRefusal(permission, fields);
+  }
+
+  /** Count and log (once) an ungranted use; the error to answer it with. */
+  private permissionRefusal(permission: string, fields: Record<string, unknown>): RpcError {
+    this.counters.permissionDenials += 1;
+    const message = `plugin ${this.key} is not granted ${permission}: refused. The operator grants it in nexo.yaml (plugins.${this.spec.manifest.id}.grants)`;
+    if (onceFor(this.spec, `denied:${permission}`)) this.log.warn({ code: ErrorCodes.HOST_PERMISSION_DENIED, permission, ...fields }, message);
+    return new RpcError(RpcErrorCodes.INTERNAL_ERROR, message, { code: ErrorCodes.HOST_PERMISSION_DENIED, permission, plugin: this.key });
+  }
+
   private warnThrottled(reason: string, fields: Record<string, unknown>, msg: string): void {
     const line = this.warnings.take(reason);
     if (line) this.log.warn({ reason, ...fields, count: line.count, ...(line.suppressed > 0 ? { suppressed: line.suppressed } : {}) }, msg);
@@ -432,6 +468,8 @@ export class PluginConnection {
       }
       default: {
         const service = this.ctx.hostServices[method];
+        const permission = SERVICE_PERMISSIONS[method];
+        if (permission) this.checkPermission(permission, { method });
         if (service) {
           return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, requestId, notify: (m, p) => this.notifyOrLog(m, p) === true });
         }
@@ -498,6 +536,11 @@ export class PluginConnection {
     const allowed = this.isPublishAllowed(topic);
     if (allowed !== true) {
       if (allowed !== false) return this.deny("invalid_topic", { topic: clip(topic) }, allowed.invalid);
+      if (isTopicAllowed(this.spec.manifest.broker.publish, topic)) {
+        const refused = this.permissionRefusal(`broker.publish:${topic}`, { topic });
+        this.counters.denied += 1;
+        return { code: refused.code, message: refused.message, data: refused.data };
+      }
       return this.deny("topic_not_allowed", { topic, allowed: this.allowlist.inbound }, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic });
     }
     let event: Event;
@@ -530,6 +573,10 @@ export class PluginConnection {
     }
     const hostOnly = this.hostRequestTopics.includes(pattern);
     if (!hostOnly && !isPatternAllowed(this.allowlist.outbound, pattern)) {
+      if (isPatternAllowed(this.spec.manifest.broker.subscribe, pattern)) {
+        this.counters.denied += 1;
+        throw this.permissionRefusal(`broker.subscribe:${pattern}`, { pattern });
+      }
       const r = this.deny("subscribe_not_allowed", { pattern }, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" });
       throw new RpcError(r.code, r.message, r.data);
     }
@@ -547,6 +594,21 @@ export class PluginConnection {
     this.pluginSubscriptions.set(id, sub);
     return { subscriber_id: id };
   }
+}
+
+/** Host services a plugin calls that need a permission. */
+const SERVICE_PERMISSIONS: Record<string, string> = { [Methods.LLM_COMPLETE]: "llm", [Methods.MEMORY_RECALL]: "memory" };
+
+/** What was already logged per plugin (kept across its restarts: the spec outlives each run). */
+const loggedOnce = new WeakMap<PluginSpec, Set<string>>();
+
+/** True the first time `what` is seen for `spec`. */
+function onceFor(spec: PluginSpec, what: string): boolean {
+  let seen = loggedOnce.get(spec);
+  if (!seen) loggedOnce.set(spec, (seen = new Set()));
+  if (seen.has(what)) return false;
+  seen.add(what);
+  return true;
 }
 
 /** A refused broker request: the error reply a request gets. */

@@ -4,6 +4,7 @@ import type { Logger } from "../log/index.js";
 import type { ExitOutcome } from "./child.js";
 import { PluginConnection, zeroCounters, type ConnectionCounters } from "./plugin-connection.js";
 import { RestartPolicy } from "./restart-policy.js";
+import { describePermissions, planPermissions, type PermissionPlan } from "./permissions/index.js";
 import { describePlan, exitReason, type SandboxPlan } from "./sandbox/index.js";
 import type { TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec, type PluginState, type PluginStatus, type PluginToolDescriptor } from "./types.js";
@@ -47,7 +48,7 @@ export class PluginSupervisor {
   private lastError: string | null = null;
   private lastTail: string[] = [];
   private lastPlan: SandboxPlan | undefined;
-  private lastExitReason: "limit" | null = null;
+  private lastExitReason: "oom" | "limit" | null = null;
   private limitExits = 0;
   private totals: ConnectionCounters = zeroCounters();
   private respawnTimer: NodeJS.Timeout | undefined;
@@ -55,6 +56,8 @@ export class PluginSupervisor {
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private generation = 0;
   private listeners = new Set<(status: PluginStatus) => void>();
+  /** What the plugin may use beyond its channels; each run's connection decides the same from the same inputs. */
+  readonly permissions: PermissionPlan;
 
   constructor(
     readonly spec: PluginSpec,
@@ -63,6 +66,7 @@ export class PluginSupervisor {
   ) {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
+    this.permissions = planPermissions(spec.manifest, spec.grants, ctx.sandbox?.enforcePermissions ?? false);
     const s = spec.manifest.supervisor;
     this.policy = new RestartPolicy({
       respawn: s.respawn,
@@ -213,6 +217,8 @@ export class PluginSupervisor {
       ...(this.lastPlan ? describePlan(this.lastPlan) : { sandbox: "none", limits: "none" }),
       lastExitReason: this.lastExitReason,
       limitExits: this.limitExits,
+      grants: describePermissions(this.permissions),
+      permissionDenials: this.totals.permissionDenials + counters.permissionDenials,
       ...(route !== undefined ? { route } : {}),
     };
   }
@@ -282,7 +288,7 @@ export class PluginSupervisor {
   private async afterCrash(uptimeMs: number, outcome: ExitOutcome, stderrTail: string[], unhealthy?: string): Promise<void> {
     const gen = this.generation;
     const reason = unhealthy ?? this.lastExitReason ?? undefined;
-    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(reason ? { reason } : {}) }, unhealthy ? "plugin killed as unhealthy" : reason === "limit" ? "plugin exited over its memory limit" : "plugin exited unexpectedly");
+    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(reason ? { reason } : {}) }, unhealthy ? "plugin killed as unhealthy" : reason === "limit" || reason === "oom" ? `plugin exited over its memory limit (${reason})` : "plugin exited unexpectedly");
     await this.publishLifecycle("crashed", { exit_code: outcome.exitCode, signal: outcome.signal, stderr_tail: stderrTail, ...(reason ? { reason } : {}) });
     if (gen !== this.generation) return;
     const decision = this.policy.onCrash(uptimeMs);
@@ -311,8 +317,8 @@ export class PluginSupervisor {
   private recordExit(conn: PluginConnection, outcome: ExitOutcome): void {
     this.lastExit = outcome;
     this.lastTail = conn.stderr.snapshot();
-    this.lastExitReason = exitReason(conn.plan?.limits, this.lastTail);
-    if (this.lastExitReason === "limit") this.limitExits += 1;
+    this.lastExitReason = exitReason(conn.plan?.limits, this.lastTail, conn.cgroup?.oomKilled() ?? false);
+    if (this.lastExitReason !== null) this.limitExits += 1;
     for (const k of Object.keys(this.totals) as Array<keyof ConnectionCounters>) {
       this.totals[k] += conn.counters[k];
       conn.counters[k] = 0;

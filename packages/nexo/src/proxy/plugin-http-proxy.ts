@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { pluginKey, type PluginHost, type PluginSpec } from "../host/index.js";
+import { isGranted } from "../host/permissions/index.js";
 import type { Logger } from "../log/index.js";
 import { checkMountPrefix } from "../manifest/index.js";
 import { BrokerHttpMount } from "./broker-http-mount.js";
@@ -111,7 +112,7 @@ export class PluginHttpProxy {
       const m = sup.spec.manifest;
       if (!m.http) continue;
       const prefix = sup.spec.instance ? `${m.http.mountPrefix}/${sup.spec.instance}` : m.http.mountPrefix;
-      const reason = this.conflict(prefix, added);
+      const reason = m.httpServer && !isGranted(sup.permissions, "http_server") ? `needs http_server, which is not granted to plugin ${sup.key} (plugins.${m.id}.grants in nexo.yaml)` : this.conflict(prefix, added);
       if (reason) {
         this.refuse(sup.key, prefix, reason);
         continue;

@@ -1,5 +1,6 @@
 import { ErrorCodes, NexoError } from "../../errors.js";
 import type { PluginManifest } from "../../manifest/index.js";
+import { niceLevel } from "./limits.js";
 import type { ResourceLimits, SandboxOperatorConfig, SandboxPlan, SandboxSettings } from "./types.js";
 
 const STATE_DIR_TOKEN = "${state_dir}";
@@ -87,6 +88,14 @@ export function describePlan(plan: SandboxPlan): { sandbox: string; limits: stri
     ? `bwrap (${plan.source}) network=${s.network}${plan.httpBridged ? " (http over unix socket)" : ""}${s.dropUser ? " drop_user" : ""}${plan.writePaths.length ? ` write=${plan.writePaths.join(",")}` : ""}`
     : "none";
   const l = plan.limits;
-  const parts = [l.memoryMb !== undefined ? `memory=${l.memoryMb}MiB` : "", l.processes !== undefined ? `processes=${l.processes}` : "", l.openFiles !== undefined ? `open_files=${l.openFiles}` : ""].filter(Boolean);
+  const memory = l.memoryMb !== undefined ? `memory=${l.memoryMb}MiB` : "";
+  const processes = l.processes !== undefined ? `processes=${l.processes}` : "";
+  const files = l.openFiles !== undefined ? `open_files=${l.openFiles}` : "";
+  if (plan.cgroup) {
+    const cg = [memory, processes, l.cpuWeight !== undefined ? `cpu_weight=${l.cpuWeight}` : ""].filter(Boolean).join(" ");
+    return { sandbox, limits: `cgroup v2 (${plan.cgroup}) ${cg}${files ? `; rlimits (prlimit) ${files}` : ""}` };
+  }
+  const nice = l.cpuWeight !== undefined ? `nice=${niceLevel(l.cpuWeight)}` : "";
+  const parts = [memory, processes, files, nice].filter(Boolean);
   return { sandbox, limits: parts.length ? `rlimits (prlimit) ${parts.join(" ")}` : "none" };
 }

@@ -3,7 +3,8 @@ import { dirname } from "node:path";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { buildBwrapArgs } from "./bwrap-args.js";
 import { bridgeSocketPath, type HttpBridge } from "./http-bridge.js";
-import { hasLimits, prlimitArgs } from "./limits.js";
+import { cgroupGate } from "./cgroup.js";
+import { niceLevel, prlimitArgs } from "./limits.js";
 import { ensureBwrapWorks, findOnPath } from "./probe.js";
 import { SANDBOX_GID, SANDBOX_UID, type SandboxPlan } from "./types.js";
 
@@ -18,6 +19,8 @@ export interface ContainedCommand {
   envOverrides: Record<string, string>;
   /** A bridged `http_server` plugin: the host path of the Unix socket its HTTP server is reached on. */
   httpSocket?: string;
+  /** The command waits on fd 3 until the daemon has moved it into its cgroup (see cgroupGate). */
+  gated: boolean;
 }
 
 export interface ContainInput {
@@ -32,6 +35,8 @@ export interface ContainInput {
   pathEnv: string;
   /** For an `http_server` plugin: its allocated port and bind, and where its bridge socket goes on the host. */
   http?: { port: number; bind: string; socketDir: string };
+  /** A cgroup holds the memory, process and CPU limits: only open files stay an rlimit, and the command waits at the cgroup gate. Default false. */
+  cgroup?: boolean;
 }
 
 /**
@@ -46,7 +51,7 @@ export function containCommand(input: ContainInput): ContainedCommand {
   const { plan } = input;
   let command = input.command;
   let args = [...input.args];
-  const out: ContainedCommand = { command, args, envOverrides: {} };
+  const out: ContainedCommand = { command, args, envOverrides: {}, gated: false };
   if (plan.sandbox) {
     const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
     const realUid = plan.sandbox.dropUser && asRoot ? SANDBOX_UID : undefined;
@@ -87,7 +92,16 @@ export function containCommand(input: ContainInput): ContainedCommand {
     command = bwrap;
     out.envOverrides = { HOME: input.stateDir, TMPDIR: "/tmp" };
   }
-  if (hasLimits(plan.limits)) {
+  // With a cgroup, only open files are left to rlimits; without one, a CPU weight below 100 becomes a nice level.
+  const rlimits = input.cgroup ? (plan.limits.openFiles !== undefined ? { openFiles: plan.limits.openFiles } : {}) : plan.limits;
+  if (!input.cgroup && plan.limits.cpuWeight !== undefined && niceLevel(plan.limits.cpuWeight) > 0) {
+    const nice = findOnPath("nice", input.pathEnv);
+    if (nice) {
+      args = ["-n", String(niceLevel(plan.limits.cpuWeight)), command, ...args];
+      command = nice;
+    }
+  }
+  if (prlimitArgs(rlimits).length > 0) {
     const prlimit = findOnPath("prlimit", input.pathEnv);
     if (!prlimit) {
       throw new NexoError(
@@ -96,8 +110,12 @@ export function containCommand(input: ContainInput): ContainedCommand {
         { pluginId: input.key },
       );
     }
-    args = [...prlimitArgs(plan.limits), command, ...args];
+    args = [...prlimitArgs(rlimits), command, ...args];
     command = prlimit;
+  }
+  if (input.cgroup) {
+    ({ command, args } = cgroupGate(command, args));
+    out.gated = true;
   }
   out.command = command;
   out.args = args;

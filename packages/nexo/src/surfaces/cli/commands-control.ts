@@ -36,7 +36,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
 
   plugin
     .command("status [key]")
-    .description("status of one plugin (or all): state, pid, restarts, last exit, stderr tail")
+    .description("status of one plugin (or all): state, pid, restarts, last exit, sandbox, limits, grants, stderr tail")
     .option("--json", "machine-readable output")
     .action(async (key: string | undefined, opts: { json?: boolean }) => {
       const result = await withClient(program, (c) => c.request(ControlMethods.PLUGIN_STATUS, key ? { key } : {}));
@@ -52,6 +52,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
             `  last exit:  ${s.lastExitCode ?? "-"}${s.lastSignal ? ` (${s.lastSignal})` : ""}${s.lastExitReason ? ` [${s.lastExitReason}]` : ""}`,
             `  sandbox:    ${s.sandbox ?? "none"}`,
             `  limits:     ${s.limits ?? "none"}`,
+            `  grants:     ${s.grants ?? "-"}${s.permissionDenials ? ` (${s.permissionDenials} refused)` : ""}`,
             ...(s.lastError ? [`  last error: ${s.lastError}`] : []),
             `  channels:   ${s.channels.join(", ") || "-"}`,
             `  tools:      ${s.tools.join(", ") || "-"}`,
