@@ -62,13 +62,13 @@ test("sandbox daemon - the daemon logs at start how each plugin is contained and
   await statusOf(env, "boxed", (s) => s.state === "ready");
   await statusOf(env, "calm", (s) => s.state === "ready");
   const out = daemon.output();
-  assert.match(out, /"plugin":"boxed","sandbox":"bwrap \(manifest\) network=deny drop_user[^"]*","limits":"rlimits \(prlimit\) processes=128 open_files=256","grants":"enforced \(operator\): memory, broker.subscribe:demo.>","msg":"plugin runs sandboxed"/);
-  assert.match(out, /"plugin":"calm","sandbox":"none","limits":"rlimits \(prlimit\) processes=128 open_files=256","grants":"not enforced; declared: none","msg":"plugin runs unsandboxed"/);
+  assert.match(out, /"plugin":"boxed","sandbox":"bwrap \(manifest\) network=deny drop_user[^"]*","limits":"(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)","grants":"enforced \(operator\): memory, broker.subscribe:demo.>","msg":"plugin runs sandboxed"/);
+  assert.match(out, /"plugin":"calm","sandbox":"none","limits":"(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)","grants":"not enforced; declared: none","msg":"plugin runs unsandboxed"/);
   assert.match(out, /"level":40,[^\n]*"pluginId":"calm"[^\n]*"msg":"\[plugin.tools\] deferred has no effect on this host/);
   // Which mechanism holds the limits, and why not cgroup v2 when it does not.
   assert.match(out, /"mechanism":"rlimits","reason":"[^"]+","msg":"plugin resource limits: rlimits \(prlimit\), cgroup v2 not usable"|"mechanism":"cgroup v2","cgroup":"[^"]+","msg":"plugin resource limits: cgroup v2"/);
   const text = await runNexo(["plugin", "status", "boxed"], env);
   assert.match(text.stdout, /sandbox: +bwrap \(manifest\) network=deny drop_user/);
-  assert.match(text.stdout, /limits: +rlimits \(prlimit\) processes=128 open_files=256/);
+  assert.match(text.stdout, /limits: +(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)\n/);
   assert.match(text.stdout, /grants: +enforced \(operator\): memory, broker.subscribe:demo.>\n/);
 });
