@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,7 +8,7 @@ import { LocalBroker } from "../../src/broker/index.js";
 import type { Event } from "../../src/contract/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { launchPlugin, PluginHost, type PluginSpec } from "../../src/host/index.js";
-import type { SandboxOperatorConfig } from "../../src/host/sandbox/index.js";
+import { containCommand, findOnPath, planSandbox, type SandboxOperatorConfig } from "../../src/host/sandbox/index.js";
 import { silentLogger } from "../../src/log/index.js";
 import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
@@ -241,4 +241,22 @@ test("sandbox - a plugin with http_server under network = deny serves its proxie
   const status = app.host.status().find((s) => s.key === "web")!;
   assert.match(status.sandbox, /network=deny \(http over unix socket\) drop_user/);
   assert.match(status.route ?? "", new RegExp(`^/hooks/web -> unix:${join(stateDir, "sockets", "web", "http.sock")} -> 127\\.0\\.0\\.1:\\d+ \\(ready\\)$`));
+});
+
+test("sandbox - an http_server plugin under network = deny without socat on PATH is not started, and the error says to install it", async (t) => {
+  const root = tempDir(t, "nexo-sandbox-");
+  const bin = join(root, "bin");
+  mkdirSync(bin);
+  // bwrap is there, socat is not.
+  symlinkSync(findOnPath("bwrap", process.env.PATH ?? "")!, join(bin, "bwrap"));
+  const plan = planSandbox({ id: "web", sandbox: { enabled: true, network: "deny", fsReadPaths: [], fsWritePaths: [], dropUser: false }, httpServer: { port: 0, bind: "127.0.0.1", healthPath: "/health" } }, "web", join(root, "state"), {
+    require: false,
+    allowHostNetwork: [],
+    limits: {},
+    protectedPaths: [],
+  });
+  assert.throws(
+    () => containCommand({ key: "web", plan, command: process.execPath, args: [], pluginDir: root, stateDir: join(root, "state"), protectedPaths: [], pathEnv: bin, http: { port: 4000, bind: "127.0.0.1", socketDir: join(root, "sockets", "web") } }),
+    (err: unknown) => isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE && /socat is not on the daemon's PATH: it is not started.*apt-get install socat/.test(err.message),
+  );
 });
