@@ -83,7 +83,7 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
   const hs = spec.manifest.httpServer;
   const port = Number(options.extraHostEnv?.NEXO_PLUGIN_HTTP_PORT);
   const http = hs && Number.isInteger(port) && port > 0 ? { port, bind: hs.bind, socketDir: bridgeSocketDir(options.stateRoot, key) } : undefined;
-  const cgroup = hasCgroupLimits(plan.limits) ? (options.cgroups?.prepare(key, plan.limits) ?? null) : null;
+  const cgroup = hasCgroupLimits(plan.limits) ? prepareCgroup(key, plan, options.cgroups) : null;
   if (cgroup) plan.cgroup = cgroup.dir;
   const contained = containCommand({ key, plan, command: entry.command, args: entry.args, pluginDir: entry.cwd, stateDir, protectedPaths, pathEnv: parentEnv.PATH ?? "", ...(http ? { http } : {}), cgroup: cgroup !== null });
   if (contained.httpSocket) plan.httpSocket = contained.httpSocket;
@@ -109,6 +109,15 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
     releaseGate(child);
   }
   return { child, stateDir, plan, cgroup };
+}
+
+/** The plugin's cgroup, or null for rlimits; a group that cannot be made refuses the plugin (never run unlimited). */
+function prepareCgroup(key: string, plan: SandboxPlan, cgroups: CgroupManager | undefined): PluginCgroup | null {
+  try {
+    return cgroups?.prepare(key, plan.limits) ?? null;
+  } catch (err) {
+    throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key}: cannot set up its cgroup for its limits: ${(err as Error).message}; it is not started`, { pluginId: key, cause: err });
+  }
 }
 
 /** A path with its symlinks resolved, or as given when it does not exist (yet). */
