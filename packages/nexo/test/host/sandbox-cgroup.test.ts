@@ -127,3 +127,25 @@ test("sandbox cgroup - a limited plugin is moved into its cgroup before it runs,
   assert.equal(after.lastExitReason, "oom");
   assert.equal(after.limitExits, 1);
 });
+
+test("sandbox cgroup - a plugin whose cgroup cannot be made is not started (never run without its limits), and the error says why", async (t) => {
+  const { dir, manager } = fakeCgroupRoot(t, `${process.pid}\n`);
+  // Where its group would go there is a file: mkdir fails as it would on a cgroup the daemon may not write.
+  writeFileSync(join(dir, "plugin-stuck"), "");
+  const root = tempDir(t, "nexo-cgroup-plugin-");
+  const pluginDir = join(root, "stuck");
+  mkdirSync(pluginDir);
+  copyFileSync(PROBE, join(pluginDir, "probe.mjs"));
+  writeFileSync(join(pluginDir, "plugin.toml"), ["[plugin]", 'id = "stuck"', 'version = "0.1.0"', "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["probe.mjs"]'].join("\n"));
+  const broker = new LocalBroker();
+  const host = new PluginHost({ broker, logger: silentLogger(), nexoVersion: NEXO_VERSION, stateRoot: join(root, "state"), cgroups: manager });
+  t.after(async () => {
+    await host.stopAll();
+    await broker.close();
+  });
+  host.add({ manifest: loadManifest(pluginDir, { nexoVersion: NEXO_VERSION }), limits: { processes: 32 } });
+  const report = await host.startAll();
+  assert.match(report.failed[0]?.error ?? "", /^plugin stuck: cannot set up its cgroup for its limits: .*; it is not started$/);
+  assert.equal(host.status()[0]!.state, "failed");
+  assert.equal(host.status()[0]!.restarts, 0);
+});
