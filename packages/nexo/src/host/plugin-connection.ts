@@ -336,15 +336,16 @@ export class PluginConnection {
       }
       return;
     }
-    throw this.permissionRefusal(permission, fields);
+    const r = this.permissionRefusal(permission, fields);
+    throw new RpcError(r.code, r.message, r.data);
   }
 
-  /** Count and log (once) an ungranted use; the error to answer it with. */
-  private permissionRefusal(permission: string, fields: Record<string, unknown>): RpcError {
+  /** Count and log (once) an ungranted use; the refusal to answer a request with (a refused notification costs no Error object). */
+  private permissionRefusal(permission: string, fields: Record<string, unknown>): Refusal {
     this.counters.permissionDenials += 1;
     const message = `plugin ${this.key} is not granted ${permission}: refused. The operator grants it in nexo.yaml (plugins.${this.spec.manifest.id}.grants)`;
     if (onceFor(this.spec, `denied:${permission}`)) this.log.warn({ code: ErrorCodes.HOST_PERMISSION_DENIED, permission, ...fields }, message);
-    return new RpcError(RpcErrorCodes.INTERNAL_ERROR, message, { code: ErrorCodes.HOST_PERMISSION_DENIED, permission, plugin: this.key });
+    return { code: RpcErrorCodes.INTERNAL_ERROR, message, data: { code: ErrorCodes.HOST_PERMISSION_DENIED, permission, plugin: this.key } };
   }
 
   private warnThrottled(reason: string, fields: Record<string, unknown>, msg: string): void {
@@ -537,9 +538,8 @@ export class PluginConnection {
     if (allowed !== true) {
       if (allowed !== false) return this.deny("invalid_topic", { topic: clip(topic) }, allowed.invalid);
       if (isTopicAllowed(this.spec.manifest.broker.publish, topic)) {
-        const refused = this.permissionRefusal(`broker.publish:${topic}`, { topic });
         this.counters.denied += 1;
-        return { code: refused.code, message: refused.message, data: refused.data };
+        return this.permissionRefusal(`broker.publish:${topic}`, { topic });
       }
       return this.deny("topic_not_allowed", { topic, allowed: this.allowlist.inbound }, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic });
     }
@@ -575,7 +575,8 @@ export class PluginConnection {
     if (!hostOnly && !isPatternAllowed(this.allowlist.outbound, pattern)) {
       if (isPatternAllowed(this.spec.manifest.broker.subscribe, pattern)) {
         this.counters.denied += 1;
-        throw this.permissionRefusal(`broker.subscribe:${pattern}`, { pattern });
+        const r = this.permissionRefusal(`broker.subscribe:${pattern}`, { pattern });
+        throw new RpcError(r.code, r.message, r.data);
       }
       const r = this.deny("subscribe_not_allowed", { pattern }, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" });
       throw new RpcError(r.code, r.message, r.data);

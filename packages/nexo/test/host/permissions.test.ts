@@ -70,7 +70,7 @@ function probePlugin(root: string, id: string, toml: string[]): PluginManifest {
   return loadManifest(dir, { nexoVersion: NEXO_VERSION });
 }
 
-const DECLARES = ["[plugin.requires]", 'nexo_capabilities = ["broker", "memory"]', "[plugin.capabilities.broker]", 'subscribe = ["demo.>"]'];
+const DECLARES = ["[plugin.requires]", 'nexo_capabilities = ["broker", "memory"]', "[plugin.capabilities.broker]", 'subscribe = ["demo.>"]', 'publish = ["demo.out.>"]'];
 
 function newHost(t: TestContext, root: string, enforce: boolean) {
   const { logger, lines } = captureLogger("info");
@@ -118,14 +118,17 @@ test("permissions - an ungranted host service or broker pattern is refused with 
   const sub = await call("denied", "broker.subscribe", { topic_pattern: "demo.a" });
   assert.equal(sub.error?.code, RpcErrorCodes.INTERNAL_ERROR);
   assert.deepEqual(sub.error?.data, { code: ErrorCodes.HOST_PERMISSION_DENIED, permission: "broker.subscribe:demo.a", plugin: "denied" });
+  const event = { id: "0190a0a0-0000-7000-8000-000000000001", timestamp: new Date().toISOString(), topic: "demo.out.x", source: "denied", session_id: null, payload: {} };
+  const pub = await call("denied", "broker.publish", { topic: "demo.out.x", event });
+  assert.deepEqual(pub.error?.data, { code: ErrorCodes.HOST_PERMISSION_DENIED, permission: "broker.publish:demo.out.x", plugin: "denied" });
   // A pattern it never declared is still the allowlist's refusal, as before.
   assert.notEqual((await call("denied", "broker.subscribe", { topic_pattern: "elsewhere.x" })).error?.data, undefined);
 
   const denied = host.status().find((s) => s.key === "denied")!;
-  assert.equal(denied.permissionDenials, 3);
+  assert.equal(denied.permissionDenials, 4);
   assert.equal(denied.grants, "enforced (operator): none");
   const logged = lines().filter((l) => l.code === ErrorCodes.HOST_PERMISSION_DENIED);
-  assert.deepEqual(logged.map((l) => l.permission).sort(), ["broker.subscribe:demo.a", "memory"]);
+  assert.deepEqual(logged.map((l) => l.permission).sort(), ["broker.publish:demo.out.x", "broker.subscribe:demo.a", "memory"]);
 
   // No grants and no enforce: as before, even for a service it never declared, which is logged once.
   assert.deepEqual((await call("legacy", "llm.complete", { messages: [] })).result, { content: "hello" });
@@ -144,7 +147,9 @@ test("permissions - with permissions.enforce a plugin may use what its manifest 
   assert.ok((await call("declared", "broker.subscribe", { topic_pattern: "demo.>" })).result?.subscriber_id);
   const llm = await call("declared", "llm.complete", { messages: [] });
   assert.equal((llm.error?.data as { code?: string }).code, ErrorCodes.HOST_PERMISSION_DENIED);
-  assert.equal(host.status()[0]!.grants, "enforced (manifest): memory, broker.subscribe:demo.>");
+  assert.equal(host.status()[0]!.grants, "enforced (manifest): memory, broker.subscribe:demo.>, broker.publish:demo.out.>");
+  const event = { id: "0190a0a0-0000-7000-8000-000000000002", timestamp: new Date().toISOString(), topic: "demo.out.x", source: "declared", session_id: null, payload: {} };
+  assert.deepEqual((await call("declared", "broker.publish", { topic: "demo.out.x", event })).result, { ok: true });
 });
 
 test("permissions - an http_server plugin the operator did not grant http_server gets no route, and its status says why", async (t) => {
