@@ -4,7 +4,7 @@ import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
-import { grantedBrokerPatterns, isGranted, planPermissions, type PermissionPlan } from "./permissions/index.js";
+import { grantedBrokerPatterns, isGranted, permissionKind, planPermissions, type PermissionPlan } from "./permissions/index.js";
 import { BrokerRequests, findSubscriber, httpRequestTopic } from "./broker-requests.js";
 import { signalProcessGroup, waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
@@ -321,10 +321,9 @@ export class PluginConnection {
     }
   }
 
-  /** Log a warning about a plugin mistake, rate-limited per `reason`. */
   /**
    * Refuse or allow a use of `permission`. Enforced and not granted: counted,
-   * logged once per plugin and permission, thrown as -32603 with
+   * logged once per plugin and permission kind, thrown as -32603 with
    * NEXO_ERR_HOST_PERMISSION_DENIED in the error data. Not enforced: allowed;
    * a use the manifest did not declare is logged once, so the operator sees
    * what enforcing would refuse.
@@ -344,10 +343,12 @@ export class PluginConnection {
   private permissionRefusal(permission: string, fields: Record<string, unknown>): Refusal {
     this.counters.permissionDenials += 1;
     const message = `plugin ${this.key} is not granted ${permission}: refused. The operator grants it in nexo.yaml (plugins.${this.spec.manifest.id}.grants)`;
-    if (onceFor(this.spec, `denied:${permission}`)) this.log.warn({ code: ErrorCodes.HOST_PERMISSION_DENIED, permission, ...fields }, message);
+    // Once per kind: a plugin cycling through topics must not grow the log, nor this set.
+    if (onceFor(this.spec, `denied:${permissionKind(permission) ?? permission}`)) this.log.warn({ code: ErrorCodes.HOST_PERMISSION_DENIED, permission, ...fields }, message);
     return { code: RpcErrorCodes.INTERNAL_ERROR, message, data: { code: ErrorCodes.HOST_PERMISSION_DENIED, permission, plugin: this.key } };
   }
 
+  /** Log a warning about a plugin mistake, rate-limited per `reason`. */
   private warnThrottled(reason: string, fields: Record<string, unknown>, msg: string): void {
     const line = this.warnings.take(reason);
     if (line) this.log.warn({ reason, ...fields, count: line.count, ...(line.suppressed > 0 ? { suppressed: line.suppressed } : {}) }, msg);

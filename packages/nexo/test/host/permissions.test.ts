@@ -121,11 +121,13 @@ test("permissions - an ungranted host service or broker pattern is refused with 
   const event = { id: "0190a0a0-0000-7000-8000-000000000001", timestamp: new Date().toISOString(), topic: "demo.out.x", source: "denied", session_id: null, payload: {} };
   const pub = await call("denied", "broker.publish", { topic: "demo.out.x", event });
   assert.deepEqual(pub.error?.data, { code: ErrorCodes.HOST_PERMISSION_DENIED, permission: "broker.publish:demo.out.x", plugin: "denied" });
+  // Another topic of the same kind is refused and counted, but not logged again.
+  assert.equal((await call("denied", "broker.publish", { topic: "demo.out.y", event: { ...event, topic: "demo.out.y" } })).error?.code, RpcErrorCodes.INTERNAL_ERROR);
   // A pattern it never declared is still the allowlist's refusal, as before.
   assert.notEqual((await call("denied", "broker.subscribe", { topic_pattern: "elsewhere.x" })).error?.data, undefined);
 
   const denied = host.status().find((s) => s.key === "denied")!;
-  assert.equal(denied.permissionDenials, 4);
+  assert.equal(denied.permissionDenials, 5);
   assert.equal(denied.grants, "enforced (operator): none");
   const logged = lines().filter((l) => l.code === ErrorCodes.HOST_PERMISSION_DENIED);
   assert.deepEqual(logged.map((l) => l.permission).sort(), ["broker.publish:demo.out.x", "broker.subscribe:demo.a", "memory"]);
