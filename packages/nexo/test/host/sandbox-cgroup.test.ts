@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test, type TestContext } from "node:test";
@@ -87,6 +87,11 @@ test("sandbox cgroup - setup moves the daemon into a leaf and enables the contro
   assert.equal(cg.dir, join(dir, "plugin-box"));
   assert.equal(readFileSync(join(cg.dir, "memory.max"), "utf8"), String(64 * 1024 * 1024));
   assert.equal(readFileSync(join(cg.dir, "pids.max"), "utf8"), "10");
+  // A kernel without swap accounting has no memory.swap.max: skipped, not created (cgroupfs would refuse).
+  assert.equal(existsSync(join(cg.dir, "memory.swap.max")), false);
+  writeFileSync(join(cg.dir, "memory.swap.max"), "max");
+  manager.prepare("box", { memoryMb: 64 });
+  assert.equal(readFileSync(join(cg.dir, "memory.swap.max"), "utf8"), "0");
 
   const shared = fakeCgroupRoot(t, `${process.pid}\n1234\n`);
   const m = shared.manager.mechanism();

@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResourceLimits } from "./types.js";
 
@@ -75,8 +75,11 @@ export function cgroupFiles(limits: ResourceLimits, controllers: readonly string
   if (limits.memoryMb !== undefined) files.push(["memory.max", String(limits.memoryMb * 1024 * 1024)], ["memory.swap.max", "0"], ["memory.oom.group", "1"]);
   if (limits.processes !== undefined) files.push(["pids.max", String(limits.processes)]);
   if (limits.cpuWeight !== undefined && controllers.includes("cpu")) files.push(["cpu.weight", String(limits.cpuWeight)]);
-  return files.filter(([f]) => f !== "memory.swap.max" || controllers.includes("memory"));
+  return files;
 }
+
+/** Files a kernel may lack (no swap accounting, before 4.19): written only where they exist. */
+const OPTIONAL_FILES = new Set(["memory.swap.max", "memory.oom.group"]);
 
 /** `oom_kill` of a memory.events text (0 when absent). */
 export function oomKills(memoryEvents: string): number {
@@ -122,7 +125,10 @@ export class CgroupManager {
     if (m.mechanism !== "cgroup v2" || !this.probe.available) return null;
     const dir = join(m.dir, `plugin-${key}`);
     mkdirSync(dir, { recursive: true });
-    for (const [file, value] of cgroupFiles(limits, this.probe.controllers)) writeFileSync(join(dir, file), value);
+    for (const [file, value] of cgroupFiles(limits, this.probe.controllers)) {
+      if (OPTIONAL_FILES.has(file) && !existsSync(join(dir, file))) continue;
+      writeFileSync(join(dir, file), value);
+    }
     const events = join(dir, "memory.events");
     const read = (): number => {
       try {
