@@ -318,6 +318,7 @@ export class PluginSupervisor {
     this.lastExit = outcome;
     this.lastTail = conn.stderr.snapshot();
     this.lastExitReason = exitReason(conn.plan?.limits, this.lastTail, conn.cgroup?.oomKilled() ?? false);
+    conn.cgroup?.remove();
     if (this.lastExitReason !== null) this.limitExits += 1;
     for (const k of Object.keys(this.totals) as Array<keyof ConnectionCounters>) {
       this.totals[k] += conn.counters[k];

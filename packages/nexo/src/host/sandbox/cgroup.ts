@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResourceLimits } from "./types.js";
 
@@ -94,6 +94,8 @@ export interface PluginCgroup {
   attach(pid: number): void;
   /** True when the kernel's OOM killer acted in this cgroup since it was prepared. */
   oomKilled(): boolean;
+  /** Remove the group once the run is over (best effort: the next run makes it again). */
+  remove(): void;
 }
 
 /**
@@ -138,7 +140,14 @@ export class CgroupManager {
       }
     };
     const baseline = read();
-    return { dir, attach: (pid) => writeFileSync(join(dir, "cgroup.procs"), String(pid)), oomKilled: () => read() > baseline };
+    const remove = (): void => {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Still busy or not a real cgroup: left for the next run, which reuses it.
+      }
+    };
+    return { dir, attach: (pid) => writeFileSync(join(dir, "cgroup.procs"), String(pid)), oomKilled: () => read() > baseline, remove };
   }
 
   private setup(): string | null {
