@@ -14,6 +14,8 @@ command -v php >/dev/null 2>&1 || need_apt+=(php-cli)
 command -v composer >/dev/null 2>&1 || need_apt+=(composer)
 # bubblewrap: plugins declaring [plugin.sandbox] run inside it (docs/sandbox.md).
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
+# socat: bridges an http_server plugin's port out of its network = "deny" sandbox (docs/sandbox.md).
+command -v socat >/dev/null 2>&1 || need_apt+=(socat)
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then need_apt+=(postgresql); fi
 

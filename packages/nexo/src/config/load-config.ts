@@ -24,6 +24,8 @@ export interface PluginInstanceConfig {
   envFrom: Record<string, string>;
   /** `limits:`, over `sandbox.limits`. */
   limits?: ResourceLimits;
+  /** `grants:`: what the plugin may use beyond its channels (enforced for it once listed). */
+  grants?: string[];
 }
 
 /** One `in_process_plugins:` entry: a built-in by name, or your own module. */
@@ -209,7 +211,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     llm: llmConfigFromYaml(r.llm),
     memory: { rememberTool: r.memory?.remember_tool ?? false, ...(r.memory?.backend !== undefined ? { backend: r.memory.backend } : {}) },
     ...(r.authorization !== undefined ? { authorization: checkAuthorization(r.authorization, file) } : {}),
-    sandbox: normalizeSandbox(r.sandbox ?? {}, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
+    sandbox: normalizeSandbox(r.sandbox ?? {}, r.permissions?.enforce === true, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
   };
 }
 
@@ -234,10 +236,11 @@ function normalizeLimits(l: Record<string, number> | undefined): ResourceLimits 
     ...(l?.memory_mb !== undefined ? { memoryMb: l.memory_mb } : {}),
     ...(l?.processes !== undefined ? { processes: l.processes } : {}),
     ...(l?.open_files !== undefined ? { openFiles: l.open_files } : {}),
+    ...(l?.cpu_weight !== undefined ? { cpuWeight: l.cpu_weight } : {}),
   };
 }
 
-function normalizeSandbox(s: Record<string, any>, protectedPaths: string[]): SandboxOperatorConfig {
+function normalizeSandbox(s: Record<string, any>, enforcePermissions: boolean, protectedPaths: string[]): SandboxOperatorConfig {
   const d = s.default as Record<string, any> | undefined;
   return {
     require: s.require === true,
@@ -245,6 +248,7 @@ function normalizeSandbox(s: Record<string, any>, protectedPaths: string[]): San
     allowHostNetwork: s.allow_host_network ?? [],
     limits: normalizeLimits(s.limits),
     protectedPaths,
+    ...(enforcePermissions ? { enforcePermissions } : {}),
   };
 }
 
@@ -265,7 +269,7 @@ function normalizePluginEntry(id: string, index: number, e: Record<string, unkno
   const envFrom: Record<string, string> = {};
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e)) {
-    if (["enabled", "instance", "config", "env", "limits"].includes(k)) continue;
+    if (["enabled", "instance", "config", "env", "limits", "grants"].includes(k)) continue;
     if (k.endsWith("_env")) {
       if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
         throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}.${k}: must name an environment variable`, { field: `plugins.${id}.${k}` });
@@ -289,5 +293,6 @@ function normalizePluginEntry(id: string, index: number, e: Record<string, unkno
     env,
     envFrom,
     ...(e.limits !== undefined ? { limits: normalizeLimits(e.limits as Record<string, number>) } : {}),
+    ...(Array.isArray(e.grants) ? { grants: e.grants as string[] } : {}),
   };
 }

@@ -50,6 +50,12 @@ export const configSchema = {
         limits: { $ref: "#/$defs/limitsEntry" },
       },
     },
+    permissions: {
+      type: "object",
+      additionalProperties: false,
+      description: "What plugins may use beyond their channels (docs/sandbox.md, Permissions).",
+      properties: { enforce: { type: "boolean", description: "Every plugin may use only what it is granted: plugins.<id>.grants, else what its manifest declares. Default false." } },
+    },
     timeouts: {
       type: "object",
       additionalProperties: false,
@@ -154,15 +160,21 @@ export const configSchema = {
       type: "object",
       additionalProperties: false,
       properties: {
-        memory_mb: { type: "integer", minimum: 16, description: "Address space (RLIMIT_AS) in MiB. Node needs about 1024." },
-        processes: { type: "integer", minimum: 1, description: "Processes (RLIMIT_NPROC), counted per uid." },
+        memory_mb: { type: "integer", minimum: 16, description: "Memory in MiB: cgroup memory.max where the daemon can make cgroups, else address space (RLIMIT_AS; Node needs about 1024)." },
+        processes: { type: "integer", minimum: 1, description: "Processes: cgroup pids.max, else RLIMIT_NPROC (counted per uid)." },
         open_files: { type: "integer", minimum: 8 },
+        cpu_weight: { type: "integer", minimum: 1, maximum: 10000, description: "CPU share (100 = equal): cgroup cpu.weight, else a nice level below 100." },
       },
     },
     pluginEntry: {
       type: "object",
       properties: {
         limits: { $ref: "#/$defs/limitsEntry" },
+        grants: {
+          type: "array",
+          description: "What the plugin may use beyond its channels: llm, memory, http_server, broker.subscribe:<pattern>, broker.publish:<pattern>. Listing them enforces them for this plugin.",
+          items: { type: "string", pattern: "^(llm|memory|http_server|broker\\.(subscribe|publish):[^\\s]+)$" },
+        },
         enabled: { type: "boolean" },
         instance: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" },
         config: {},

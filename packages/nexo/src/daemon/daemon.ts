@@ -7,7 +7,8 @@ import { newEvent, RpcError, RpcErrorCodes } from "../contract/index.js";
 import { Nexo } from "../app/index.js";
 import { BindingsService, parseBindings } from "../bindings/index.js";
 import { discoverPlugins, pluginKey, type PluginHost, type PluginSpec } from "../host/index.js";
-import { describePlan, planSandbox } from "../host/sandbox/index.js";
+import { describePlan, hasCgroupLimits, hasLimits, planSandbox } from "../host/sandbox/index.js";
+import { describePermissions, planPermissions } from "../host/permissions/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { ControlMethods, ControlServer, pollerControlHandlers, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
 import { loadInProcessPlugins, loadWorkflowModules } from "./load-modules.js";
@@ -171,8 +172,13 @@ export class Daemon {
     const { specs, errors, skipped } = buildPluginSpecs(found.manifests, config.plugins);
     for (const e of errors) logger.error({ code: e.code, pluginId: e.pluginId }, e.message);
     if (skipped.length) logger.info({ skipped }, "plugins found but not started (disabled, or not listed under plugins:)");
+    const m = this.host.limitMechanism();
+    if (specs.some((s) => hasLimits({ ...config.sandbox?.limits, ...s.limits }))) {
+      if (m.mechanism === "cgroup v2") logger.info({ mechanism: m.mechanism, cgroup: m.dir }, "plugin resource limits: cgroup v2");
+      else logger.info({ mechanism: m.mechanism, reason: m.reason }, "plugin resource limits: rlimits (prlimit), cgroup v2 not usable");
+    }
     for (const spec of specs) {
-      logContainment(logger, spec, config);
+      logContainment(logger, spec, config, m.mechanism === "cgroup v2" ? m.dir : null);
       try {
         this.host.add(spec);
         this.configuredPlugins.add(pluginKey(spec));
@@ -311,15 +317,17 @@ function param(params: unknown, name: string, required: boolean): string | undef
   return v;
 }
 
-/** Say at start how a plugin will be contained; a sandbox it cannot get is reported when it is started. */
-function logContainment(logger: Logger, spec: PluginSpec, config: NexoConfig): void {
+/** Say at start how a plugin will be contained and what it may use; a sandbox it cannot get is reported when it is started. */
+function logContainment(logger: Logger, spec: PluginSpec, config: NexoConfig, cgroupRoot: string | null): void {
   const key = pluginKey(spec);
   try {
     const operator = config.sandbox ?? { require: false, allowHostNetwork: [], limits: {}, protectedPaths: [config.stateDir] };
     const plan = planSandbox(spec.manifest, key, join(config.stateDir, "plugins", key), operator, spec.limits);
+    // Where launch will put its limits (CgroupManager.prepare names the group the same way).
+    if (cgroupRoot && hasCgroupLimits(plan.limits)) plan.cgroup = join(cgroupRoot, `plugin-${key}`);
     const { sandbox, limits } = describePlan(plan);
-    logger.info({ plugin: key, sandbox, limits }, plan.sandbox ? "plugin runs sandboxed" : "plugin runs unsandboxed");
-    if (plan.networkKeptForHttp) logger.warn({ plugin: key }, 'plugin has network = "deny" but serves HTTP through the proxy: it keeps the host network (docs/sandbox.md)');
+    const grants = describePermissions(planPermissions(spec.manifest, spec.grants, operator.enforcePermissions ?? false));
+    logger.info({ plugin: key, sandbox, limits, grants }, plan.sandbox ? "plugin runs sandboxed" : "plugin runs unsandboxed");
   } catch {
     // planSandbox refuses again at launch, where the refusal is logged with its code.
   }

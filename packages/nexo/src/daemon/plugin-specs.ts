@@ -58,6 +58,7 @@ export function buildPluginSpecs(
         ...(entry.config !== undefined ? { config: entry.config } : {}),
         env: resolved,
         ...(entry.limits ? { limits: entry.limits } : {}),
+        ...(entry.grants ? { grants: entry.grants } : {}),
       });
     }
   }

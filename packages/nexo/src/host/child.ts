@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { Writable } from "node:stream";
 import { ErrorCodes, NexoError } from "../errors.js";
 
 /** Variables of the daemon's own environment a plugin inherits; everything else is withheld. */
@@ -19,6 +20,8 @@ export interface SpawnPluginOptions {
   /** Run as this uid/gid (a sandbox dropping root); default the daemon's. */
   uid?: number;
   gid?: number;
+  /** Give the child a fourth pipe (fd 3), the cgroup gate: `releaseGate` opens it. Default false. */
+  gate?: boolean;
 }
 
 /** How a plugin process ended. */
@@ -75,7 +78,7 @@ export function spawnPluginProcess(pluginId: string, options: SpawnPluginOptions
         cwd: options.cwd,
         env: buildChildEnv(options),
         shell: false,
-        stdio: ["pipe", "pipe", "pipe"],
+        stdio: options.gate ? ["pipe", "pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe"],
         // Its own process group (and session): the host can signal the plugin
         // with everything it started, and a terminal's Ctrl-C reaches only the
         // daemon, which then stops the plugins in order.
@@ -99,6 +102,14 @@ export function spawnPluginProcess(pluginId: string, options: SpawnPluginOptions
     child.once("error", onError);
     child.once("spawn", onSpawn);
   });
+}
+
+/** Let a gated child (`gate: true`) run: one line on its fd 3, then close it. */
+export function releaseGate(child: ChildProcessWithoutNullStreams): void {
+  const gate = child.stdio[3] as Writable | null | undefined;
+  if (!gate) return;
+  gate.on("error", () => undefined);
+  gate.end("go\n");
 }
 
 function spawnError(pluginId: string, command: string, cause: unknown): NexoError {

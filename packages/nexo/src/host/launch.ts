@@ -2,9 +2,10 @@ import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { resolveEntrypoint } from "../manifest/index.js";
-import { spawnPluginProcess } from "./child.js";
+import { releaseGate, signalProcessGroup, spawnPluginProcess } from "./child.js";
 import { checkPluginConfig, checkRequirements } from "./preflight.js";
-import { containCommand, planSandbox, type SandboxOperatorConfig, type SandboxPlan } from "./sandbox/index.js";
+import { bridgeSocketDir, containCommand, hasCgroupLimits, planSandbox, type CgroupManager, type PluginCgroup, type SandboxOperatorConfig, type SandboxPlan } from "./sandbox/index.js";
+import { ErrorCodes, NexoError } from "../errors.js";
 import { pluginKey, type PluginSpec } from "./types.js";
 
 export interface LaunchPluginOptions {
@@ -18,6 +19,8 @@ export interface LaunchPluginOptions {
   parentEnv?: NodeJS.ProcessEnv;
   /** The operator's sandbox settings. Default: the manifest's sandbox as declared (host network allowed), no limits. */
   sandbox?: SandboxOperatorConfig;
+  /** Where limits get a cgroup v2 group when the system allows it. Default none: rlimits. */
+  cgroups?: CgroupManager;
 }
 
 /** A started plugin child and the state dir it was given. */
@@ -26,6 +29,8 @@ export interface LaunchedPlugin {
   stateDir: string;
   /** How it is contained (sandbox, limits). */
   plan: SandboxPlan;
+  /** Its cgroup, when its limits live in one. */
+  cgroup: PluginCgroup | null;
 }
 
 /**
@@ -75,7 +80,13 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
   const operator = options.sandbox ?? { require: false, allowHostNetwork: [spec.manifest.id], limits: {}, protectedPaths: [] };
   const protectedPaths = [...new Set([realOrSelf(options.stateRoot), ...operator.protectedPaths])];
   const plan = planSandbox(spec.manifest, key, stateDir, { ...operator, protectedPaths }, spec.limits, realOrSelf);
-  const contained = containCommand({ key, plan, command: entry.command, args: entry.args, pluginDir: entry.cwd, stateDir, protectedPaths, pathEnv: parentEnv.PATH ?? "" });
+  const hs = spec.manifest.httpServer;
+  const port = Number(options.extraHostEnv?.NEXO_PLUGIN_HTTP_PORT);
+  const http = hs && Number.isInteger(port) && port > 0 ? { port, bind: hs.bind, socketDir: bridgeSocketDir(options.stateRoot, key) } : undefined;
+  const cgroup = hasCgroupLimits(plan.limits) ? prepareCgroup(key, plan, options.cgroups) : null;
+  if (cgroup) plan.cgroup = cgroup.dir;
+  const contained = containCommand({ key, plan, command: entry.command, args: entry.args, pluginDir: entry.cwd, stateDir, protectedPaths, pathEnv: parentEnv.PATH ?? "", ...(http ? { http } : {}), cgroup: cgroup !== null });
+  if (contained.httpSocket) plan.httpSocket = contained.httpSocket;
   const child = await spawnPluginProcess(key, {
     command: contained.command,
     args: contained.args,
@@ -85,8 +96,28 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
     ...(options.parentEnv ? { parentEnv: options.parentEnv } : {}),
     ...(contained.uid !== undefined ? { uid: contained.uid } : {}),
     ...(contained.gid !== undefined ? { gid: contained.gid } : {}),
+    gate: contained.gated,
   });
-  return { child, stateDir, plan };
+  if (cgroup) {
+    // The child waits at the gate until it is in its cgroup: nothing it starts can escape the limits.
+    try {
+      cgroup.attach(child.pid!);
+    } catch (err) {
+      signalProcessGroup(child, "SIGKILL");
+      throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key}: cannot move it into its cgroup ${cgroup.dir}: ${(err as Error).message}; it is not started`, { pluginId: key, cause: err });
+    }
+    releaseGate(child);
+  }
+  return { child, stateDir, plan, cgroup };
+}
+
+/** The plugin's cgroup, or null for rlimits; a group that cannot be made refuses the plugin (never run unlimited). */
+function prepareCgroup(key: string, plan: SandboxPlan, cgroups: CgroupManager | undefined): PluginCgroup | null {
+  try {
+    return cgroups?.prepare(key, plan.limits) ?? null;
+  } catch (err) {
+    throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key}: cannot set up its cgroup for its limits: ${(err as Error).message}; it is not started`, { pluginId: key, cause: err });
+  }
 }
 
 /** A path with its symlinks resolved, or as given when it does not exist (yet). */

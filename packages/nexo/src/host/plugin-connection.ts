@@ -4,11 +4,12 @@ import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
+import { grantedBrokerPatterns, isGranted, permissionKind, planPermissions, type PermissionPlan } from "./permissions/index.js";
 import { BrokerRequests, findSubscriber, httpRequestTopic } from "./broker-requests.js";
 import { signalProcessGroup, waitForExit, type ExitOutcome } from "./child.js";
 import { checkInitializeResult, type InitializeOutcome } from "./handshake.js";
 import { launchPlugin } from "./launch.js";
-import type { SandboxPlan } from "./sandbox/index.js";
+import type { PluginCgroup, SandboxPlan } from "./sandbox/index.js";
 import { LogThrottle } from "./log-throttle.js";
 import { RpcPeer, type PeerProblem } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
@@ -39,11 +40,13 @@ export interface ConnectionCounters {
   stdinStalls: number;
   /** Lines whose handling threw inside the host (a host bug a plugin reached); the plugin is restarted. */
   ioFaults: number;
+  /** Uses refused because the operator did not grant them (llm, memory, declared broker patterns). */
+  permissionDenials: number;
 }
 
 /** A fresh set of zeroed counters. */
 export function zeroCounters(): ConnectionCounters {
-  return { published: 0, denied: 0, delivered: 0, dropped: 0, badFrames: 0, stdinStalls: 0, ioFaults: 0 };
+  return { published: 0, denied: 0, delivered: 0, dropped: 0, badFrames: 0, stdinStalls: 0, ioFaults: 0, permissionDenials: 0 };
 }
 
 /**
@@ -62,8 +65,12 @@ export class PluginConnection {
   readonly counters: ConnectionCounters = zeroCounters();
   /** How this run is contained (sandbox, limits). */
   plan: SandboxPlan | undefined;
+  /** This run's cgroup, when its limits live in one. */
+  cgroup: PluginCgroup | null = null;
   /** Why the host killed this plugin as unhealthy, if it did. */
   unhealthy: string | undefined;
+  /** What the plugin may use beyond its channels (src/host/permissions). */
+  readonly permissions: PermissionPlan;
 
   private readonly peer: RpcPeer;
   private readonly log: Logger;
@@ -95,7 +102,9 @@ export class PluginConnection {
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
     const topicTools = topicFormTools(spec.manifest);
-    this.allowlist = channelAllowlist(spec, topicTools);
+    this.permissions = planPermissions(spec.manifest, spec.grants, ctx.sandbox?.enforcePermissions ?? false);
+    // Declared broker patterns the operator did not grant stay out of the allowlist.
+    this.allowlist = channelAllowlist(spec, topicTools, grantedBrokerPatterns(this.permissions, spec.manifest.broker));
     // Upstream's [plugin.http] without http_server: the plugin subscribes to its own request topic.
     this.hostRequestTopics = spec.manifest.http?.mode === "broker_rpc" ? [httpRequestTopic(spec.manifest.id)] : [];
     this.brokerRequests = new BrokerRequests(this.key, (topic) => findSubscriber(this.pluginPatterns, topic), (params, stillWanted) => this.deliverReliably(params, stillWanted));
@@ -146,14 +155,16 @@ export class PluginConnection {
 
   /** Spawn the plugin without the handshake (`start()` does it). Rejects NEXO_ERR_HOST_SPAWN_FAILED. */
   static async spawn(spec: PluginSpec, ctx: HostContext): Promise<PluginConnection> {
-    const { child, plan } = await launchPlugin(spec, {
+    const { child, plan, cgroup } = await launchPlugin(spec, {
       stateRoot: ctx.stateRoot,
       nexoVersion: ctx.nexoVersion,
       ...(ctx.extraHostEnv ? { extraHostEnv: await ctx.extraHostEnv(spec) } : {}),
       ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+      ...(ctx.cgroups ? { cgroups: ctx.cgroups } : {}),
     });
     const conn = new PluginConnection(spec, ctx, child);
     conn.plan = plan;
+    conn.cgroup = cgroup;
     return conn;
   }
 
@@ -326,6 +337,33 @@ export class PluginConnection {
     }
   }
 
+  /**
+   * Refuse or allow a use of `permission`. Enforced and not granted: counted,
+   * logged once per plugin and permission kind, thrown as -32603 with
+   * NEXO_ERR_HOST_PERMISSION_DENIED in the error data. Not enforced: allowed;
+   * a use the manifest did not declare is logged once, so the operator sees
+   * what enforcing would refuse.
+   */
+  private checkPermission(permission: string, fields: Record<string, unknown>): void {
+    if (isGranted(this.permissions, permission)) {
+      if (!this.permissions.enforced && !this.permissions.declared.includes(permission) && onceFor(this.spec, `undeclared:${permission}`)) {
+        this.log.warn({ permission, ...fields }, `plugin uses ${permission} without declaring it in its manifest; with permissions.enforce it would be refused`);
+      }
+      return;
+    }
+    const r = this.permissionRefusal(permission, fields);
+    throw new RpcError(r.code, r.message, r.data);
+  }
+
+  /** Count and log (once) an ungranted use; the refusal to answer a request with (a refused notification costs no Error object). */
+  private permissionRefusal(permission: string, fields: Record<string, unknown>): Refusal {
+    this.counters.permissionDenials += 1;
+    const message = `plugin ${this.key} is not granted ${permission}: refused. The operator grants it in nexo.yaml (plugins.${this.spec.manifest.id}.grants)`;
+    // Once per kind: a plugin cycling through topics must not grow the log, nor this set.
+    if (onceFor(this.spec, `denied:${permissionKind(permission) ?? permission}`)) this.log.warn({ code: ErrorCodes.HOST_PERMISSION_DENIED, permission, ...fields }, message);
+    return { code: RpcErrorCodes.INTERNAL_ERROR, message, data: { code: ErrorCodes.HOST_PERMISSION_DENIED, permission, plugin: this.key } };
+  }
+
   /** Log a warning about a plugin mistake, rate-limited per `reason`. */
   private warnThrottled(reason: string, fields: Record<string, unknown>, msg: string): void {
     const line = this.warnings.take(reason);
@@ -459,6 +497,8 @@ export class PluginConnection {
       }
       default: {
         const service = this.ctx.hostServices[method];
+        const permission = SERVICE_PERMISSIONS[method];
+        if (permission) this.checkPermission(permission, { method });
         if (service) {
           return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, requestId, notify: (m, p) => this.notifyOrLog(m, p) === true });
         }
@@ -525,6 +565,10 @@ export class PluginConnection {
     const allowed = this.isPublishAllowed(topic);
     if (allowed !== true) {
       if (allowed !== false) return this.deny("invalid_topic", { topic: clip(topic) }, allowed.invalid);
+      if (isTopicAllowed(this.spec.manifest.broker.publish, topic)) {
+        this.counters.denied += 1;
+        return this.permissionRefusal(`broker.publish:${topic}`, { topic });
+      }
       return this.deny("topic_not_allowed", { topic, allowed: this.allowlist.inbound }, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic });
     }
     let event: Event;
@@ -557,6 +601,11 @@ export class PluginConnection {
     }
     const hostOnly = this.hostRequestTopics.includes(pattern);
     if (!hostOnly && !isPatternAllowed(this.allowlist.outbound, pattern)) {
+      if (isPatternAllowed(this.spec.manifest.broker.subscribe, pattern)) {
+        this.counters.denied += 1;
+        const r = this.permissionRefusal(`broker.subscribe:${pattern}`, { pattern });
+        throw new RpcError(r.code, r.message, r.data);
+      }
       const r = this.deny("subscribe_not_allowed", { pattern }, `pattern ${pattern} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed" });
       throw new RpcError(r.code, r.message, r.data);
     }
@@ -582,16 +631,31 @@ export class PluginConnection {
  * `channel.send_outbound` only (src/channels), so they are neither forwarded
  * as `broker.event` nor open to its `broker.subscribe`: one delivery per message.
  */
-function channelAllowlist(spec: PluginSpec, topicTools: readonly string[]): Allowlist {
+function channelAllowlist(spec: PluginSpec, topicTools: readonly string[], broker: PluginSpec["manifest"]["broker"]): Allowlist {
   const served = spec.manifest.extends.channels;
   const kinds = [...new Set([...spec.manifest.channels.map((c) => c.kind), ...served])];
-  const all = deriveAllowlist(kinds, spec.instance, topicTools, spec.manifest.broker);
+  const all = deriveAllowlist(kinds, spec.instance, topicTools, broker);
   if (served.length === 0) return all;
   const isServedOutbound = (p: string): boolean => {
     const s = p.split(".");
     return s[0] === "plugin" && s[1] === "outbound" && served.includes(s[2] ?? "");
   };
   return { inbound: all.inbound, outbound: all.outbound.filter((p) => !isServedOutbound(p)) };
+}
+
+/** Host services a plugin calls that need a permission. */
+const SERVICE_PERMISSIONS: Record<string, string> = { [Methods.LLM_COMPLETE]: "llm", [Methods.MEMORY_RECALL]: "memory" };
+
+/** What was already logged per plugin (kept across its restarts: the spec outlives each run). */
+const loggedOnce = new WeakMap<PluginSpec, Set<string>>();
+
+/** True the first time `what` is seen for `spec`. */
+function onceFor(spec: PluginSpec, what: string): boolean {
+  let seen = loggedOnce.get(spec);
+  if (!seen) loggedOnce.set(spec, (seen = new Set()));
+  if (seen.has(what)) return false;
+  seen.add(what);
+  return true;
 }
 
 /** A refused broker request: the error reply a request gets. */

@@ -1,5 +1,5 @@
 import { ErrorCodes, NexoError } from "../errors.js";
-import type { SandboxOperatorConfig } from "./sandbox/index.js";
+import { CgroupManager, probeCgroup, type SandboxOperatorConfig } from "./sandbox/index.js";
 import type { Logger } from "../log/index.js";
 import { Methods } from "../contract/index.js";
 import { OrphanGuard } from "./orphan-guard.js";
@@ -23,6 +23,8 @@ export interface PluginHostOptions {
   supervisor?: SupervisorOptions;
   /** The operator's sandbox settings (nexo.yaml `sandbox:`). */
   sandbox?: SandboxOperatorConfig;
+  /** Where plugins' limits get cgroups. Default: the daemon's own cgroup v2 group when usable (probed), else rlimits. */
+  cgroups?: CgroupManager;
 }
 
 /** Result of starting every plugin: the ones that failed, with why. */
@@ -58,7 +60,13 @@ export class PluginHost {
       ...(options.describeRoute ? { describeRoute: options.describeRoute } : {}),
       processGroups: this.orphanGuard,
       ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+      cgroups: options.cgroups ?? new CgroupManager(probeCgroup()),
     };
+  }
+
+  /** How plugins' resource limits are enforced here: cgroup v2 (and where), or rlimits and why not cgroup v2. */
+  limitMechanism(): ReturnType<CgroupManager["mechanism"]> {
+    return this.ctx.cgroups!.mechanism();
   }
 
   /** Host timeouts in force. */

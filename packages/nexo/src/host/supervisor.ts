@@ -5,6 +5,7 @@ import type { ExitOutcome } from "./child.js";
 import { checkPluginConfig } from "./preflight.js";
 import { PluginConnection, zeroCounters, type ConnectionCounters } from "./plugin-connection.js";
 import { RestartPolicy } from "./restart-policy.js";
+import { describePermissions, planPermissions, type PermissionPlan } from "./permissions/index.js";
 import { describePlan, exitReason, type SandboxPlan } from "./sandbox/index.js";
 import type { TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec, type PluginState, type PluginStatus, type PluginToolDescriptor } from "./types.js";
@@ -48,7 +49,7 @@ export class PluginSupervisor {
   private lastError: string | null = null;
   private lastTail: string[] = [];
   private lastPlan: SandboxPlan | undefined;
-  private lastExitReason: "limit" | null = null;
+  private lastExitReason: "oom" | "limit" | null = null;
   private limitExits = 0;
   private totals: ConnectionCounters = zeroCounters();
   private respawnTimer: NodeJS.Timeout | undefined;
@@ -59,6 +60,8 @@ export class PluginSupervisor {
   private readonly beforeStop = new Set<() => Promise<void>>();
 
   private currentSpec: PluginSpec;
+  /** What the plugin may use beyond its channels; each run's connection decides the same from the same inputs. */
+  readonly permissions: PermissionPlan;
 
   constructor(
     spec: PluginSpec,
@@ -68,6 +71,7 @@ export class PluginSupervisor {
     this.currentSpec = spec;
     this.key = pluginKey(spec);
     this.log = ctx.logger.child({ plugin: this.key });
+    this.permissions = planPermissions(spec.manifest, spec.grants, ctx.sandbox?.enforcePermissions ?? false);
     const s = spec.manifest.supervisor;
     this.policy = new RestartPolicy({
       respawn: s.respawn,
@@ -122,6 +126,11 @@ export class PluginSupervisor {
   /** Tools the running plugin serves (empty unless ready). */
   get tools(): PluginToolDescriptor[] {
     return this.conn?.init?.tools ?? [];
+  }
+
+  /** For an `http_server` plugin bridged out of a `network = "deny"` sandbox: the Unix socket its HTTP server is reached on. */
+  get httpSocket(): string | undefined {
+    return this.lastPlan?.httpSocket;
   }
 
   /** Called on every state change. Returns an unsubscribe function. */
@@ -261,6 +270,8 @@ export class PluginSupervisor {
       ...(this.lastPlan ? describePlan(this.lastPlan) : { sandbox: "none", limits: "none" }),
       lastExitReason: this.lastExitReason,
       limitExits: this.limitExits,
+      grants: describePermissions(this.permissions),
+      permissionDenials: this.totals.permissionDenials + counters.permissionDenials,
       ...(route !== undefined ? { route } : {}),
     };
   }
@@ -330,7 +341,7 @@ export class PluginSupervisor {
   private async afterCrash(uptimeMs: number, outcome: ExitOutcome, stderrTail: string[], unhealthy?: string): Promise<void> {
     const gen = this.generation;
     const reason = unhealthy ?? this.lastExitReason ?? undefined;
-    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(reason ? { reason } : {}) }, unhealthy ? "plugin killed as unhealthy" : reason === "limit" ? "plugin exited over its memory limit" : "plugin exited unexpectedly");
+    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(reason ? { reason } : {}) }, unhealthy ? "plugin killed as unhealthy" : reason === "limit" || reason === "oom" ? `plugin exited over its memory limit (${reason})` : "plugin exited unexpectedly");
     await this.publishLifecycle("crashed", { exit_code: outcome.exitCode, signal: outcome.signal, stderr_tail: stderrTail, ...(reason ? { reason } : {}) });
     if (gen !== this.generation) return;
     const decision = this.policy.onCrash(uptimeMs);
@@ -359,8 +370,9 @@ export class PluginSupervisor {
   private recordExit(conn: PluginConnection, outcome: ExitOutcome): void {
     this.lastExit = outcome;
     this.lastTail = conn.stderr.snapshot();
-    this.lastExitReason = exitReason(conn.plan?.limits, this.lastTail);
-    if (this.lastExitReason === "limit") this.limitExits += 1;
+    this.lastExitReason = exitReason(conn.plan?.limits, this.lastTail, conn.cgroup?.oomKilled() ?? false);
+    conn.cgroup?.remove();
+    if (this.lastExitReason !== null) this.limitExits += 1;
     for (const k of Object.keys(this.totals) as Array<keyof ConnectionCounters>) {
       this.totals[k] += conn.counters[k];
       conn.counters[k] = 0;

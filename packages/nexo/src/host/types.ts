@@ -1,7 +1,7 @@
 import type { Broker } from "../broker/index.js";
 import type { Logger } from "../log/index.js";
 import type { PluginManifest } from "../manifest/index.js";
-import type { ResourceLimits, SandboxOperatorConfig } from "./sandbox/index.js";
+import type { CgroupManager, ResourceLimits, SandboxOperatorConfig } from "./sandbox/index.js";
 
 /** One plugin to run: its manifest plus what the operator's config adds. */
 export interface PluginSpec {
@@ -14,6 +14,8 @@ export interface PluginSpec {
   env?: Record<string, string>;
   /** The operator's `plugins.<id>.limits` (over `sandbox.limits`). */
   limits?: ResourceLimits;
+  /** The operator's `plugins.<id>.grants`: what the plugin may use beyond its channels (src/host/permissions). Absent: its manifest's declarations. */
+  grants?: string[];
 }
 
 /** The name a running plugin is known by: `<id>` or `<id>.<instance>`. */
@@ -65,6 +67,8 @@ export interface HostContext {
   processGroups?: { track(pgid: number): void; untrack(pgid: number): void };
   /** The operator's `sandbox:` settings (src/host/sandbox). Default: manifests' sandboxes enforced, nothing required. */
   sandbox?: SandboxOperatorConfig;
+  /** Plugin cgroups for resource limits, where cgroup v2 is usable. Default none: rlimits. */
+  cgroups?: CgroupManager;
 }
 
 /** Supervisor state of one plugin. */
@@ -111,10 +115,14 @@ export interface PluginStatus {
   sandbox: string;
   /** Its resource limits, e.g. `rlimits (prlimit) memory=1024MiB processes=64`, or `none`. */
   limits: string;
-  /** Why its last run ended, where known: `limit` (it hit its memory limit). */
-  lastExitReason: "limit" | null;
+  /** Why its last run ended, where known: `oom` (its cgroup's OOM killer acted), `limit` (an allocation failed at its memory rlimit). */
+  lastExitReason: "oom" | "limit" | null;
   /** Runs that ended over a resource limit (see lastExitReason). */
   limitExits: number;
+  /** What it may use beyond its channels, e.g. `enforced (operator): llm, memory` or `not enforced; declared: memory`. */
+  grants: string;
+  /** Uses refused because they were not granted. */
+  permissionDenials: number;
   /** Where the daemon proxies to the plugin (`[plugin.http]`), e.g. `/webhook/x -> 127.0.0.1:41234 (ready)`. */
   route?: string;
 }

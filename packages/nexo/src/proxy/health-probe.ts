@@ -30,14 +30,14 @@ export class HealthProbe {
     this.opts = { intervalMs: 50, maxIntervalMs: 1000, requestTimeoutMs: 2000, ...options };
   }
 
-  /** Start probing `port` (cancels any probing in progress). */
-  start(port: number): void {
+  /** Start probing `port`, over the Unix socket `socketPath` when given (cancels any probing in progress). */
+  start(port: number, socketPath?: string): void {
     this.stop();
     const run = this.run;
     let delay = this.opts.intervalMs;
     const attempt = (): void => {
       this.timer = undefined;
-      void this.probe(port).then((ok) => {
+      void this.probe(port, socketPath).then((ok) => {
         if (run !== this.run) return;
         if (ok) return this.opts.onHealthy(port);
         this.timer = setTimeout(attempt, delay);
@@ -55,9 +55,10 @@ export class HealthProbe {
     this.timer = undefined;
   }
 
-  private probe(port: number): Promise<boolean> {
+  private probe(port: number, socketPath: string | undefined): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = httpGet({ host: this.opts.host, port, path: this.opts.path, agent: false, timeout: this.opts.requestTimeoutMs }, (res) => {
+      const target = socketPath ? { socketPath, headers: { host: `${this.opts.host.includes(":") ? `[${this.opts.host}]` : this.opts.host}:${port}` } } : { host: this.opts.host, port };
+      const req = httpGet({ ...target, path: this.opts.path, agent: false, timeout: this.opts.requestTimeoutMs }, (res) => {
         res.resume();
         const code = res.statusCode ?? 0;
         resolve(code >= 200 && code < 300);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { pluginKey, type PluginHost, type PluginSpec, type PluginSupervisor } from "../host/index.js";
+import { isGranted } from "../host/permissions/index.js";
 import type { Logger } from "../log/index.js";
 import { checkMountPrefix } from "../manifest/index.js";
 import { BrokerHttpMount } from "./broker-http-mount.js";
@@ -113,7 +114,7 @@ export class PluginHttpProxy {
       const m = sup.spec.manifest;
       if (!m.http) continue;
       const prefix = sup.spec.instance ? `${m.http.mountPrefix}/${sup.spec.instance}` : m.http.mountPrefix;
-      const reason = this.conflict(prefix, added);
+      const reason = m.httpServer && !isGranted(sup.permissions, "http_server") ? `needs http_server, which is not granted to plugin ${sup.key} (plugins.${m.id}.grants in nexo.yaml)` : this.conflict(prefix, added);
       if (reason) {
         this.refuse(sup.key, prefix, reason);
         continue;
@@ -184,6 +185,7 @@ export class PluginHttpProxy {
           host: m.httpServer.bind,
           healthPath: m.httpServer.healthPath,
           portOf: () => this.ports.portOf(sup.key),
+          socketOf: () => sup.httpSocket,
           ...(this.options.probeIntervalMs !== undefined ? { probeIntervalMs: this.options.probeIntervalMs } : {}),
         })
       : new BrokerHttpMount(common);
@@ -195,6 +197,10 @@ export class PluginHttpProxy {
     if (!m.http) return;
     const prefix = sup.spec.instance ? `${m.http.mountPrefix}/${sup.spec.instance}` : m.http.mountPrefix;
     this.refused.delete(sup.key);
+    if (m.httpServer && !isGranted(sup.permissions, "http_server")) {
+      this.refuse(sup.key, prefix, `needs http_server, which is not granted to plugin ${sup.key} (plugins.${m.id}.grants in nexo.yaml)`);
+      return;
+    }
     if (!this.routed.has(prefix)) {
       this.refuse(sup.key, prefix, "is new since the daemon started: routes are registered when the HTTP server starts; restart the daemon to serve it");
       return;

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { Pool } from "undici";
+import { lstat } from "node:fs";
+import { buildConnector, Pool } from "undici";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { PluginSupervisor } from "../host/index.js";
 import type { Logger } from "../log/index.js";
@@ -25,6 +26,8 @@ export interface PluginMountOptions {
   maxBodyBytes: number;
   /** The port the plugin was last given. */
   portOf: () => number | undefined;
+  /** The Unix socket a sandboxed plugin's port is bridged to, when it is (then the proxy connects there). Default none. */
+  socketOf?: () => string | undefined;
   logger: Logger;
   /** First delay between health probes. Default 50 ms. */
   probeIntervalMs?: number;
@@ -85,7 +88,8 @@ export class PluginMount {
   /** One line for `nexo plugin status` and `/health`: `/webhook/x -> 127.0.0.1:41234 (ready)`. */
   describe(): string {
     const port = this.options.portOf();
-    const target = port === undefined ? "(no port yet)" : `${this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host}:${port}`;
+    const socket = this.options.socketOf?.();
+    const target = port === undefined ? "(no port yet)" : `${socket ? `unix:${socket} -> ` : ""}${this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host}:${port}`;
     const g = this.gate();
     const why = g.ok ? "ready" : g.error.code === ErrorCodes.PROXY_NOT_READY ? `waiting for GET ${this.options.healthPath} to answer 2xx` : "plugin down";
     return `${this.prefix} -> ${target} (${why})`;
@@ -136,7 +140,7 @@ export class PluginMount {
       this.healthy = false;
       this.dropPool();
       const port = this.options.portOf();
-      if (port !== undefined) this.probe.start(port);
+      if (port !== undefined) this.probe.start(port, this.options.socketOf?.());
       return;
     }
     if (this.pid !== null || this.healthy) {
@@ -148,10 +152,12 @@ export class PluginMount {
     }
   }
 
-  /** The pool to `port`, made on first use for each process of the plugin. */
+  /** The pool to `port` (or its bridge socket), made on first use for each process of the plugin. */
   private poolFor(port: number): Pool {
     if (!this.pool) {
+      const socketPath = this.options.socketOf?.();
       this.pool = new Pool(`http://${hostHeader(this.options.host, port)}`, {
+        ...(socketPath ? { connect: socketConnector(socketPath) } : {}),
         connections: MAX_CONNECTIONS,
         pipelining: 1,
         keepAliveTimeout: FREE_SOCKET_TIMEOUT_MS,
@@ -201,4 +207,22 @@ export class PluginMount {
       }),
     };
   }
+}
+
+/**
+ * Connects to a bridge socket, checking first that the path is a socket: the
+ * plugin can write its socket directory, and a symlink planted there must not
+ * send its route's traffic to another socket of the host. (A swap between the
+ * check and the connect could still do so; the socket directory is the
+ * plugin's alone, so only its own route is at stake.)
+ */
+function socketConnector(socketPath: string): buildConnector.connector {
+  const connect = buildConnector({ socketPath });
+  return (opts, callback) => {
+    lstat(socketPath, (err, st) => {
+      if (err) return callback(err, null);
+      if (!st.isSocket()) return callback(Object.assign(new Error(`${socketPath} is not a socket`), { code: "ENOTSOCK" }), null);
+      connect(opts, callback);
+    });
+  };
 }

@@ -9,12 +9,12 @@ import { waitFor } from "../helpers/wait.js";
 
 const PROBE = fileURLToPath(new URL("../fixtures/plugins/sandbox-probe.mjs", import.meta.url));
 
-function writePlugin(plugins: string, id: string, sandbox: string | null): void {
+function writePlugin(plugins: string, id: string, sandbox: string | null, extra: string[] = []): void {
   const dir = join(plugins, id);
   mkdirSync(dir, { recursive: true });
   copyFileSync(PROBE, join(dir, "probe.mjs"));
   const lines = ["[plugin]", `id = "${id}"`, 'version = "0.1.0"', "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["probe.mjs"]', "[plugin.extends]", 'tools = ["echo"]'];
-  writeFileSync(join(dir, "plugin.toml"), [...lines, ...(sandbox === null ? [] : ["[plugin.sandbox]", sandbox])].join("\n"));
+  writeFileSync(join(dir, "plugin.toml"), [...lines, ...extra, ...(sandbox === null ? [] : ["[plugin.sandbox]", sandbox])].join("\n"));
 }
 
 function daemonDir(t: Parameters<typeof tempDir>[0], sandboxYaml: string[]): { config: string; env: Record<string, string> } {
@@ -22,7 +22,8 @@ function daemonDir(t: Parameters<typeof tempDir>[0], sandboxYaml: string[]): { c
   chmodSync(dir, 0o755);
   const plugins = join(dir, "plugins");
   writePlugin(plugins, "boxed", 'enabled = true\nfs_write_paths = ["${state_dir}"]');
-  writePlugin(plugins, "calm", null);
+  // A section this host accepts with a warning, which the daemon must log when it loads the plugin.
+  writePlugin(plugins, "calm", null, ["[plugin.tools]", 'expose = ["echo"]', 'deferred = ["echo"]']);
   const config = join(dir, "nexo.yaml");
   writeFileSync(config, [`state_dir: ${join(dir, "state")}`, `plugin_paths: [${JSON.stringify(plugins)}]`, "api:", "  enabled: false", ...sandboxYaml, ""].join("\n"));
   return { config, env: { NEXO_SOCKET: join(dir, "state", "nexo.sock") } };
@@ -55,15 +56,19 @@ test("sandbox daemon - with sandbox.require and no bubblewrap on the daemon's PA
   assert.match(daemon.output(), /NEXO_ERR_HOST_SANDBOX_UNAVAILABLE/);
 });
 
-test("sandbox daemon - the daemon logs at start how each plugin is contained, and nexo plugin status shows it", async (t) => {
-  const { config, env } = daemonDir(t, ["sandbox:", "  limits:", "    open_files: 256", "    processes: 128"]);
+test("sandbox daemon - the daemon logs at start how each plugin is contained and what it is granted, and nexo plugin status shows it", async (t) => {
+  const { config, env } = daemonDir(t, ["sandbox:", "  limits:", "    open_files: 256", "    processes: 128", "plugins:", "  boxed:", "    grants: [memory, \"broker.subscribe:demo.>\"]", "  calm: {}"]);
   const daemon = startNexoDaemon(t, config);
   await statusOf(env, "boxed", (s) => s.state === "ready");
   await statusOf(env, "calm", (s) => s.state === "ready");
   const out = daemon.output();
-  assert.match(out, /"plugin":"boxed","sandbox":"bwrap \(manifest\) network=deny drop_user[^"]*","limits":"rlimits \(prlimit\) processes=128 open_files=256","msg":"plugin runs sandboxed"/);
-  assert.match(out, /"plugin":"calm","sandbox":"none","limits":"rlimits \(prlimit\) processes=128 open_files=256","msg":"plugin runs unsandboxed"/);
+  assert.match(out, /"plugin":"boxed","sandbox":"bwrap \(manifest\) network=deny drop_user[^"]*","limits":"(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)","grants":"enforced \(operator\): memory, broker.subscribe:demo.>","msg":"plugin runs sandboxed"/);
+  assert.match(out, /"plugin":"calm","sandbox":"none","limits":"(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)","grants":"not enforced; declared: none","msg":"plugin runs unsandboxed"/);
+  assert.match(out, /"level":40,[^\n]*"pluginId":"calm"[^\n]*"msg":"\[plugin.tools\] deferred has no effect on this host/);
+  // Which mechanism holds the limits, and why not cgroup v2 when it does not.
+  assert.match(out, /"mechanism":"rlimits","reason":"[^"]+","msg":"plugin resource limits: rlimits \(prlimit\), cgroup v2 not usable"|"mechanism":"cgroup v2","cgroup":"[^"]+","msg":"plugin resource limits: cgroup v2"/);
   const text = await runNexo(["plugin", "status", "boxed"], env);
   assert.match(text.stdout, /sandbox: +bwrap \(manifest\) network=deny drop_user/);
-  assert.match(text.stdout, /limits: +rlimits \(prlimit\) processes=128 open_files=256/);
+  assert.match(text.stdout, /limits: +(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)\n/);
+  assert.match(text.stdout, /grants: +enforced \(operator\): memory, broker.subscribe:demo.>\n/);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
-import { buildBwrapArgs, describePlan, exitReason, planSandbox, prlimitArgs, runtimePrefix, type SandboxOperatorConfig } from "../../src/host/sandbox/index.js";
+import { BRIDGE_DIR_IN_SANDBOX, bridgeSocketPath, bridgeTarget, buildBwrapArgs, describePlan, exitReason, planSandbox, prlimitArgs, runtimePrefix, type SandboxOperatorConfig } from "../../src/host/sandbox/index.js";
 
 const STATE = "/srv/nexo/state/plugins/box";
 const operator = (over: Partial<SandboxOperatorConfig> = {}): SandboxOperatorConfig => ({ require: false, allowHostNetwork: [], limits: {}, protectedPaths: ["/srv/nexo/state", "/run/nexo.sock"], ...over });
@@ -36,15 +36,28 @@ test("sandbox args - network deny unshares everything, drops to 65534, binds the
   }
 });
 
-test("sandbox args - network host (allowed) and an http_server plugin keep the network; drop_user = false keeps the uid", () => {
+test("sandbox args - network host (allowed) keeps the network; drop_user = false keeps the uid", () => {
   const host = planSandbox(manifest({ network: "host", dropUser: false }), "box", STATE, operator({ allowHostNetwork: ["box"] }));
   const args = buildBwrapArgs({ plan: host, pluginDir: "/opt/p", stateDir: STATE, command: "/usr/bin/node", args: [], protectedPaths: [], kind: () => "dir" });
   assert.ok(args.includes("--share-net"));
   assert.ok(!args.includes("--uid"));
+});
+
+test("sandbox args - an http_server plugin under network deny keeps its own namespace and runs behind a socat bridge from a bound socket dir to its port", () => {
   const http = planSandbox(manifest({}, true), "box", STATE, operator());
-  assert.equal(http.networkKeptForHttp, true);
-  assert.ok(buildBwrapArgs({ plan: http, pluginDir: "/opt/p", stateDir: STATE, command: "/usr/bin/node", args: [], protectedPaths: [], kind: () => "dir" }).includes("--share-net"));
-  assert.match(describePlan(http).sandbox, /network=host \(http_server\)/);
+  assert.equal(http.httpBridged, true);
+  assert.throws(() => buildBwrapArgs({ plan: http, pluginDir: "/opt/p", stateDir: STATE, command: "/usr/bin/node", args: [], protectedPaths: [], kind: () => "dir" }), /no bridge/);
+  const bridge = { socketDir: "/srv/nexo/state/sockets/box", socat: "/usr/bin/socat", port: 4321, bind: "0.0.0.0" };
+  const args = buildBwrapArgs({ plan: http, pluginDir: "/opt/p", stateDir: STATE, command: "/usr/bin/node", args: ["main.mjs"], protectedPaths: [], kind: () => "dir", httpBridge: bridge });
+  assert.ok(!args.includes("--share-net"));
+  assert.deepEqual(pairs(args, "--bind"), [["/srv/nexo/state/sockets/box", BRIDGE_DIR_IN_SANDBOX]]);
+  const run = args.slice(args.indexOf("--") + 1);
+  assert.equal(run[0], "/bin/sh");
+  assert.deepEqual(run.slice(3), ["nexo-http-bridge", "/usr/bin/socat", `UNIX-LISTEN:${BRIDGE_DIR_IN_SANDBOX}/http.sock,fork,unlink-early,mode=600`, "TCP4:127.0.0.1:4321", "/usr/bin/node", "main.mjs"]);
+  assert.equal(bridgeTarget("::", 80), "TCP6:[::1]:80");
+  assert.equal(bridgeTarget("127.0.0.1", 80), "TCP4:127.0.0.1:80");
+  assert.equal(bridgeSocketPath(`/${"x".repeat(120)}`), null);
+  assert.match(describePlan(http).sandbox, /network=deny \(http over unix socket\)/);
 });
 
 test("sandbox args - the daemon's state and socket are masked when the plugin dir contains them", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,7 +8,7 @@ import { LocalBroker } from "../../src/broker/index.js";
 import type { Event } from "../../src/contract/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { launchPlugin, PluginHost, type PluginSpec } from "../../src/host/index.js";
-import type { SandboxOperatorConfig } from "../../src/host/sandbox/index.js";
+import { containCommand, findOnPath, planSandbox, type SandboxOperatorConfig } from "../../src/host/sandbox/index.js";
 import { silentLogger } from "../../src/log/index.js";
 import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
@@ -118,7 +118,7 @@ test("sandbox - a fork bomb stops at the process limit and the plugin beside it 
   const { started, failed } = (await probe("forker", "fork", { n: 200 })) as { started: number; failed: number };
   assert.ok(started > 0 && started < 24, `started ${started} processes under a limit of 24`);
   assert.ok(failed > 150, `only ${failed} of 200 forks were refused`);
-  assert.match(host.status().find((s) => s.key === "forker")!.limits, /rlimits \(prlimit\) processes=24/);
+  assert.match(host.status().find((s) => s.key === "forker")!.limits, /^(?:rlimits \(prlimit\)|cgroup v2 \([^)]+\)) processes=24/);
   assert.deepEqual(await probe("calm", "echo", { n: 1 }), { n: 1 });
 });
 
@@ -140,9 +140,11 @@ test("sandbox - a plugin past its memory limit dies, and its status, crashed eve
   await app.start();
   await assert.rejects(probe("hog", "hog"), (err: unknown) => isNexoError(err) && (err.code === ErrorCodes.HOST_PLUGIN_EXITED || err.code === ErrorCodes.HOST_PLUGIN_RESTARTED));
   await waitFor(() => crashed.length === 1, "the crashed event");
-  assert.equal((crashed[0]!.payload as { reason?: string }).reason, "limit");
+  // A cgroup's OOM killer says oom; an address-space rlimit leaves the runtime's own out-of-memory line: limit.
+  const expected = host.limitMechanism().mechanism === "cgroup v2" ? "oom" : "limit";
+  assert.equal((crashed[0]!.payload as { reason?: string }).reason, expected);
   const status = host.status().find((s) => s.key === "hog")!;
-  assert.equal(status.lastExitReason, "limit");
+  assert.equal(status.lastExitReason, expected);
   assert.equal(status.limitExits, 1);
   const metrics = parsePromText((await app.http.inject({ method: "GET", url: "/metrics" })).body);
   assert.equal(sampleValue(metrics, "nexo_plugin_limit_exits_total", { plugin: "hog" }), 1);
@@ -207,7 +209,7 @@ test("sandbox - network = host needs the operator's allow", async (t) => {
   assert.match(report.failed[0]?.error ?? "", /sandbox.allow_host_network/);
 });
 
-test("sandbox - a plugin with http_server under network = deny still serves its proxied route, confined otherwise", async (t) => {
+test("sandbox - a plugin with http_server under network = deny serves its proxied route over a bridged Unix socket and still reaches no listener", async (t) => {
   const root = tempDir(t, "nexo-sandbox-");
   chmodSync(root, 0o755);
   const dir = join(root, "plugins", "web");
@@ -228,7 +230,33 @@ test("sandbox - a plugin with http_server under network = deny still serves its 
   await waitFor(async () => (await httpCall(`${app.url}/hooks/web/health`)).status === 200, "the route ready", 15_000, 25);
   const r = await httpCall(`${app.url}/hooks/web/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"hi":1}' });
   assert.equal(r.status, 200);
-  assert.match(r.text, /hi/);
+  const seen = JSON.parse(r.text) as { body: string; headers: Record<string, string> };
+  assert.equal(seen.body, '{"hi":1}');
+  // The plugin sees the same Host as an unsandboxed one: the address it was told to listen on.
+  assert.equal(seen.headers.host, `127.0.0.1:${app.proxy.portOf("web")}`);
+  // Its own network namespace: the daemon's listener on the host loopback is out of reach.
+  const port = await loopbackListener(t);
+  const out = await httpCall(`${app.url}/hooks/web/connect?port=${port}`);
+  assert.equal(out.text, "ECONNREFUSED");
   const status = app.host.status().find((s) => s.key === "web")!;
-  assert.match(status.sandbox, /network=host \(http_server\) drop_user/);
+  assert.match(status.sandbox, /network=deny \(http over unix socket\) drop_user/);
+  assert.match(status.route ?? "", new RegExp(`^/hooks/web -> unix:${join(stateDir, "sockets", "web", "http.sock")} -> 127\\.0\\.0\\.1:\\d+ \\(ready\\)$`));
+});
+
+test("sandbox - an http_server plugin under network = deny without socat on PATH is not started, and the error says to install it", async (t) => {
+  const root = tempDir(t, "nexo-sandbox-");
+  const bin = join(root, "bin");
+  mkdirSync(bin);
+  // bwrap is there, socat is not.
+  symlinkSync(findOnPath("bwrap", process.env.PATH ?? "")!, join(bin, "bwrap"));
+  const plan = planSandbox({ id: "web", sandbox: { enabled: true, network: "deny", fsReadPaths: [], fsWritePaths: [], dropUser: false }, httpServer: { port: 0, bind: "127.0.0.1", healthPath: "/health" } }, "web", join(root, "state"), {
+    require: false,
+    allowHostNetwork: [],
+    limits: {},
+    protectedPaths: [],
+  });
+  assert.throws(
+    () => containCommand({ key: "web", plan, command: process.execPath, args: [], pluginDir: root, stateDir: join(root, "state"), protectedPaths: [], pathEnv: bin, http: { port: 4000, bind: "127.0.0.1", socketDir: join(root, "sockets", "web") } }),
+    (err: unknown) => isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE && /socat is not on the daemon's PATH: it is not started.*apt-get install socat/.test(err.message),
+  );
 });

@@ -1,4 +1,5 @@
 import { dirname } from "node:path";
+import { BRIDGE_DIR_IN_SANDBOX, bridgedCommand, type HttpBridge } from "./http-bridge.js";
 import { DENIED_PATHS, isWithin } from "./plan.js";
 import { SANDBOX_GID, SANDBOX_UID, type SandboxPlan } from "./types.js";
 
@@ -20,6 +21,8 @@ export interface BwrapInput {
   protectedPaths: readonly string[];
   /** What is at a path on the host; decides how a protected path under a bound directory is masked. */
   kind: (path: string) => "dir" | "file" | "missing";
+  /** For a plan with `httpBridged`: the socket dir and port the bridge serves (required then). */
+  httpBridge?: HttpBridge;
 }
 
 /**
@@ -28,8 +31,9 @@ export interface BwrapInput {
  * runtime's install prefix when it lives outside them, the plugin's directory
  * read-only, the declared read and write paths, a private /proc (with
  * /proc/sys hidden), /dev and /tmp. Every namespace is unshared; the network
- * is kept only for `network = "host"` (and for an `http_server` plugin, which
- * the proxy must reach over loopback). Protected paths that a bound directory
+ * is kept only for `network = "host"`; an `http_server` plugin under `deny`
+ * runs behind a socat bridge from a bound socket directory to its port on the
+ * namespace's loopback. Protected paths that a bound directory
  * contains are masked (an empty tmpfs, or /dev/null over a file). Pure.
  */
 export function buildBwrapArgs(input: BwrapInput): string[] {
@@ -37,7 +41,8 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
   const sandbox = plan.sandbox;
   if (!sandbox) throw new Error("buildBwrapArgs: the plan has no sandbox");
   const args = ["--die-with-parent", "--new-session", "--unshare-all", "--unshare-user"];
-  if (sandbox.network === "host" || plan.networkKeptForHttp) args.push("--share-net");
+  if (sandbox.network === "host") args.push("--share-net");
+  if (plan.httpBridged && !input.httpBridge) throw new Error("buildBwrapArgs: the plan bridges HTTP but no bridge was given");
   if (sandbox.dropUser) args.push("--uid", String(SANDBOX_UID), "--gid", String(SANDBOX_GID));
   for (const d of SYSTEM_DIRS) args.push("--ro-bind-try", d, d);
   for (const e of ETC_ENTRIES) args.push("--ro-bind-try", e, e);
@@ -58,7 +63,13 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
   }
   for (const p of plan.readPaths) args.push("--ro-bind-try", p, p);
   for (const p of plan.writePaths) args.push("--bind-try", p, p);
-  args.push("--chdir", input.pluginDir, "--", input.command, ...input.args);
+  let run = { command: input.command, args: [...input.args] };
+  if (plan.httpBridged && input.httpBridge) {
+    args.push("--bind", input.httpBridge.socketDir, BRIDGE_DIR_IN_SANDBOX);
+    if (!bound.some((b) => isWithin(input.httpBridge!.socat, b))) args.push("--ro-bind", input.httpBridge.socat, input.httpBridge.socat);
+    run = bridgedCommand(input.httpBridge, input.command, input.args);
+  }
+  args.push("--chdir", input.pluginDir, "--", run.command, ...run.args);
   return args;
 }
 

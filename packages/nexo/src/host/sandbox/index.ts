@@ -1,6 +1,10 @@
 export { buildBwrapArgs, runtimePrefix } from "./bwrap-args.js";
 export type { BwrapInput } from "./bwrap-args.js";
-export { exitReason, hasLimits, prlimitArgs } from "./limits.js";
+export { BRIDGE_DIR_IN_SANDBOX, BRIDGE_SOCKET_NAME, bridgedCommand, bridgeSocketDir, bridgeSocketPath, bridgeTarget } from "./http-bridge.js";
+export type { HttpBridge } from "./http-bridge.js";
+export { CgroupManager, cgroupFiles, cgroupGate, oomKills, probeCgroup } from "./cgroup.js";
+export type { CgroupProbe, CgroupSystem, PluginCgroup } from "./cgroup.js";
+export { exitReason, hasCgroupLimits, hasLimits, niceLevel, prlimitArgs } from "./limits.js";
 export { DENIED_PATHS, describePlan, isWithin, planSandbox } from "./plan.js";
 export { ensureBwrapWorks, findOnPath } from "./probe.js";
 export { containCommand } from "./wrap.js";

@@ -1,5 +1,6 @@
 import { ErrorCodes, NexoError } from "../../errors.js";
 import type { PluginManifest } from "../../manifest/index.js";
+import { niceLevel } from "./limits.js";
 import type { ResourceLimits, SandboxOperatorConfig, SandboxPlan, SandboxSettings } from "./types.js";
 
 const STATE_DIR_TOKEN = "${state_dir}";
@@ -45,7 +46,7 @@ export function planSandbox(
       { pluginId: key },
     );
   }
-  if (!sandbox) return { sandbox: null, source, readPaths: [], writePaths: [], limits, networkKeptForHttp: false };
+  if (!sandbox) return { sandbox: null, source, readPaths: [], writePaths: [], limits, httpBridged: false };
   if (sandbox.network === "host" && !operator.allowHostNetwork.includes(manifest.id)) {
     throw new NexoError(
       ErrorCodes.HOST_SANDBOX_DENIED,
@@ -76,7 +77,7 @@ export function planSandbox(
     readPaths: check(sandbox.fsReadPaths, "fs_read_paths"),
     writePaths: check(sandbox.fsWritePaths, "fs_write_paths"),
     limits,
-    networkKeptForHttp: sandbox.network === "deny" && manifest.httpServer !== undefined,
+    httpBridged: sandbox.network === "deny" && manifest.httpServer !== undefined,
   };
 }
 
@@ -84,9 +85,17 @@ export function planSandbox(
 export function describePlan(plan: SandboxPlan): { sandbox: string; limits: string } {
   const s = plan.sandbox;
   const sandbox = s
-    ? `bwrap (${plan.source}) network=${plan.networkKeptForHttp ? "host (http_server)" : s.network}${s.dropUser ? " drop_user" : ""}${plan.writePaths.length ? ` write=${plan.writePaths.join(",")}` : ""}`
+    ? `bwrap (${plan.source}) network=${s.network}${plan.httpBridged ? " (http over unix socket)" : ""}${s.dropUser ? " drop_user" : ""}${plan.writePaths.length ? ` write=${plan.writePaths.join(",")}` : ""}`
     : "none";
   const l = plan.limits;
-  const parts = [l.memoryMb !== undefined ? `memory=${l.memoryMb}MiB` : "", l.processes !== undefined ? `processes=${l.processes}` : "", l.openFiles !== undefined ? `open_files=${l.openFiles}` : ""].filter(Boolean);
+  const memory = l.memoryMb !== undefined ? `memory=${l.memoryMb}MiB` : "";
+  const processes = l.processes !== undefined ? `processes=${l.processes}` : "";
+  const files = l.openFiles !== undefined ? `open_files=${l.openFiles}` : "";
+  if (plan.cgroup) {
+    const cg = [memory, processes, l.cpuWeight !== undefined ? `cpu_weight=${l.cpuWeight}` : ""].filter(Boolean).join(" ");
+    return { sandbox, limits: `cgroup v2 (${plan.cgroup}) ${cg}${files ? `; rlimits (prlimit) ${files}` : ""}` };
+  }
+  const nice = l.cpuWeight !== undefined ? `nice=${niceLevel(l.cpuWeight)}` : "";
+  const parts = [memory, processes, files, nice].filter(Boolean);
   return { sandbox, limits: parts.length ? `rlimits (prlimit) ${parts.join(" ")}` : "none" };
 }

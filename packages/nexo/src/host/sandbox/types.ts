@@ -1,11 +1,13 @@
-/** Per-plugin resource limits, enforced as rlimits through prlimit(1). */
+/** Per-plugin resource limits: in a cgroup v2 group where the daemon can make one, else as rlimits through prlimit(1). */
 export interface ResourceLimits {
-  /** Address space (RLIMIT_AS) in MiB: allocations past it fail, and the runtime usually dies. */
+  /** Memory in MiB: cgroup memory.max (swap off; past it the kernel kills the plugin), else address space (RLIMIT_AS: allocations past it fail). */
   memoryMb?: number;
-  /** Processes (RLIMIT_NPROC), counted per uid: a fork bomb stops there. */
+  /** Processes: cgroup pids.max (this plugin's alone), else RLIMIT_NPROC (counted per uid). A fork bomb stops there. */
   processes?: number;
-  /** Open files (RLIMIT_NOFILE). */
+  /** Open files (RLIMIT_NOFILE, in both mechanisms). */
   openFiles?: number;
+  /** CPU share, 1-10000 (100 = an equal share): cgroup cpu.weight, else a nice level for weights below 100. */
+  cpuWeight?: number;
 }
 
 /** One sandbox as enforced: the manifest's `[plugin.sandbox]`, or the operator's `sandbox.default`. */
@@ -28,6 +30,8 @@ export interface SandboxOperatorConfig {
   limits: ResourceLimits;
   /** The daemon's state dir, control socket and the like: never visible inside a sandbox. */
   protectedPaths: string[];
+  /** nexo.yaml `permissions.enforce`: every plugin may use only what it is granted (src/host/permissions). Default false. */
+  enforcePermissions?: boolean;
 }
 
 /** What the host will do to contain one plugin. */
@@ -40,8 +44,12 @@ export interface SandboxPlan {
   readPaths: string[];
   writePaths: string[];
   limits: ResourceLimits;
-  /** A plugin with `http_server` under `network = "deny"` keeps the host's network so the proxy reaches it. */
-  networkKeptForHttp: boolean;
+  /** A plugin with `http_server` under `network = "deny"`: its port is bridged to a Unix socket the proxy connects to (http-bridge.ts). */
+  httpBridged: boolean;
+  /** Set at launch for a bridged plugin: the host path of the socket its route is served on. */
+  httpSocket?: string;
+  /** Set at launch: the plugin's cgroup v2 directory when its limits live there (else they are rlimits). */
+  cgroup?: string;
 }
 
 /** The unprivileged uid/gid a sandbox drops to (Debian's `nobody`/`nogroup`). */

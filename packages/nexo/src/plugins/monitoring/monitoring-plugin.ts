@@ -249,6 +249,7 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
     fromHost("nexo_plugin_denied_publishes_total", "Broker publishes and subscribes of a subprocess plugin refused (allowlist, invalid topic or event)", (s) => s.deniedPublishes);
     fromHost("nexo_plugin_bad_frames_total", "Lines from a subprocess plugin dropped as bad frames (not JSON, too large, nested too deep, not JSON-RPC)", (s) => s.badFrames);
     fromHost("nexo_plugin_limit_exits_total", "Runs of a subprocess plugin that ended over a resource limit (its memory limit)", (s) => s.limitExits);
+    fromHost("nexo_plugin_permission_denials_total", "Uses by a subprocess plugin refused because the operator did not grant them (llm, memory, broker patterns)", (s) => s.permissionDenials);
     fromHost("nexo_plugin_stdin_stalls_total", "Restarts of a subprocess plugin that stopped reading its stdin", (s) => s.stdinStalls);
   }
 

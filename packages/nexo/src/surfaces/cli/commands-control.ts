@@ -32,7 +32,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
 
   plugin
     .command("status [key]")
-    .description("status of one plugin (or all): state, pid, restarts, last exit, stderr tail")
+    .description("status of one plugin (or all): state, pid, restarts, last exit, sandbox, limits, grants, stderr tail")
     .option("--json", "machine-readable output")
     .action(async (key: string | undefined, opts: { json?: boolean }) => {
       const result = await withClient(program, (c, { ControlMethods }) => c.request(ControlMethods.PLUGIN_STATUS, key ? { key } : {}));
@@ -48,6 +48,7 @@ export function registerControlCommands(program: Command, plugin: Command): void
             `  last exit:  ${s.lastExitCode ?? "-"}${s.lastSignal ? ` (${s.lastSignal})` : ""}${s.lastExitReason ? ` [${s.lastExitReason}]` : ""}`,
             `  sandbox:    ${s.sandbox ?? "none"}`,
             `  limits:     ${s.limits ?? "none"}`,
+            `  grants:     ${s.grants ?? "-"}${s.permissionDenials ? ` (${s.permissionDenials} refused)` : ""}`,
             ...(s.lastError ? [`  last error: ${s.lastError}`] : []),
             `  channels:   ${s.channels.join(", ") || "-"}`,
             `  tools:      ${s.tools.join(", ") || "-"}`,
