@@ -1,6 +1,7 @@
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { LocalBroker } from "./local-broker.js";
+import type { DurableOptions } from "./durable-paths.js";
 import { NatsBroker } from "./nats-broker.js";
 import type { Broker } from "./types.js";
 
@@ -13,6 +14,10 @@ export interface CreateBrokerOptions {
   logger?: Logger;
   /** Per-subscriber buffer when `subscribe` does not say. Default 256. */
   defaultBufferSize?: number;
+  /** Honour `SubscribeOptions.queue` (one delivery per work-sharing group). Default true. */
+  workSharing?: boolean;
+  /** NATS only: topic patterns delivered at-least-once through JetStream (docs/cluster.md). */
+  durable?: DurableOptions;
 }
 
 /**
@@ -22,7 +27,10 @@ export interface CreateBrokerOptions {
  * @example const broker = await createBroker(config.broker, { logger });
  */
 export async function createBroker(url: BrokerUrl | string, options: CreateBrokerOptions = {}): Promise<Broker> {
-  if (url === "local") return new LocalBroker(options);
+  if (url === "local") {
+    const { durable: _durable, ...local } = options;
+    return new LocalBroker(local);
+  }
   if (typeof url === "string" && url.startsWith("nats://") && url.length > "nats://".length) return NatsBroker.connect(url, options);
   throw new NexoError(ErrorCodes.CONFIG_INVALID, `broker must be "local" or a nats:// URL, got ${JSON.stringify(url)}`, { field: "broker", data: { value: url } });
 }

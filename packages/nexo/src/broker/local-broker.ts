@@ -2,7 +2,7 @@ import type { Event } from "../contract/event.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { checkBufferSize, DEFAULT_BUFFER_SIZE, DeliveryScheduler, SubscriptionQueue } from "./subscription-queue.js";
-import { validatePattern, validateTopic } from "./topic.js";
+import { validatePattern, validateQueueName, validateTopic } from "./topic.js";
 import { TopicTrie } from "./topic-trie.js";
 import type { Broker, BrokerStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";
 
@@ -12,6 +12,22 @@ export interface LocalBrokerOptions {
   logger?: Logger;
   /** Per-subscriber buffer when `subscribe` does not say. Default 256. */
   defaultBufferSize?: number;
+  /** Honour `SubscribeOptions.queue` (one delivery per group). Default true; false delivers to every subscriber. */
+  workSharing?: boolean;
+}
+
+/** What a publish on one topic reaches: plain subscribers, and per work-sharing group its matching members. */
+interface Match {
+  solo: SubscriptionQueue[];
+  groups: Group[];
+  /** solo.length + groups.length: zero means nobody listens. */
+  count: number;
+}
+
+/** The members of one queue group that match one topic; `next` rotates deliveries among them. */
+interface Group {
+  members: SubscriptionQueue[];
+  next: number;
 }
 
 /** Topics whose matches are cached; the cache is cleared when full or when subscriptions change. */
@@ -30,7 +46,7 @@ const RESOLVED = Promise.resolve();
  */
 export class LocalBroker implements Broker {
   private trie = new TopicTrie<SubscriptionQueue>();
-  private readonly cache = new Map<string, SubscriptionQueue[]>();
+  private readonly cache = new Map<string, Match>();
   private readonly scheduler = new DeliveryScheduler();
   private readonly counters = { published: 0, delivered: 0, dropped: 0 };
   private readonly subs = new Set<SubscriptionQueue>();
@@ -50,15 +66,17 @@ export class LocalBroker implements Broker {
   /** Validate, stamp `event.topic`, enqueue for each matching subscriber. Never waits for subscribers. */
   publish(topic: string, event: Event): Promise<void> {
     if (this.closed) return Promise.reject(new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot publish on ${topic}`, { topic }));
-    let matches: SubscriptionQueue[];
+    let m: Match;
     try {
-      matches = this.matchesOf(topic);
+      m = this.matchesOf(topic);
     } catch (err) {
       return Promise.reject(err);
     }
     event.topic = topic;
     this.counters.published++;
-    for (let i = 0; i < matches.length; i++) matches[i].push(event);
+    const solo = m.solo;
+    for (let i = 0; i < solo.length; i++) solo[i].push(event);
+    for (let i = 0; i < m.groups.length; i++) pickMember(m.groups[i]).push(event);
     return RESOLVED;
   }
 
@@ -66,31 +84,54 @@ export class LocalBroker implements Broker {
   hasSubscribers(topic: string): boolean {
     if (this.closed) return false;
     try {
-      return this.matchesOf(topic).length > 0;
+      return this.matchesOf(topic).count > 0;
     } catch {
       return false;
     }
   }
 
   /** Subscriptions matching `topic`, cached until the subscription set changes. Throws for an invalid topic. */
-  private matchesOf(topic: string): SubscriptionQueue[] {
-    let matches = this.cache.get(topic);
-    if (matches === undefined) {
+  private matchesOf(topic: string): Match {
+    let m = this.cache.get(topic);
+    if (m === undefined) {
       // Only cache misses are validated: a cached topic was valid when it was cached.
       validateTopic(topic);
-      matches = this.trie.match(topic);
+      m = this.group(this.trie.match(topic));
       if (this.cache.size >= MATCH_CACHE_LIMIT) this.cache.clear();
-      this.cache.set(topic, matches);
+      this.cache.set(topic, m);
     }
-    return matches;
+    return m;
+  }
+
+  /** Split matches into plain subscribers and queue groups (one delivery per group, as NATS does across patterns). */
+  private group(matches: SubscriptionQueue[]): Match {
+    let byQueue: Map<string, SubscriptionQueue[]> | undefined;
+    const solo: SubscriptionQueue[] = [];
+    for (const s of matches) {
+      const q = s.queue;
+      if (q === undefined) {
+        solo.push(s);
+        continue;
+      }
+      byQueue ??= new Map();
+      const members = byQueue.get(q);
+      // A subscription whose patterns overlap appears once per pattern entry: count it once.
+      if (!members) byQueue.set(q, [s]);
+      else if (!members.includes(s)) members.push(s);
+    }
+    const groups: Group[] = byQueue ? [...byQueue.values()].map((members) => ({ members, next: 0 })) : [];
+    return { solo, groups, count: solo.length + groups.length };
   }
 
   subscribe(pattern: string, handler?: EventHandler, options: SubscribeOptions = {}): Subscription {
     if (this.closed) throw new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot subscribe to ${pattern}`, { topic: pattern });
     validatePattern(pattern);
+    const queue = this.options.workSharing === false ? undefined : options.queue;
+    if (queue !== undefined) validateQueueName(queue);
     const sub = new SubscriptionQueue({
       pattern,
       name: options.name ?? pattern,
+      ...(queue !== undefined ? { queue } : {}),
       capacity: options.bufferSize ?? this.defaultBufferSize,
       handler,
       scheduler: this.scheduler,
@@ -116,4 +157,15 @@ export class LocalBroker implements Broker {
     this.trie = new TopicTrie();
     this.cache.clear();
   }
+}
+
+/** The next member of a group in turn, skipping one whose buffer is full while another has room. */
+function pickMember(g: Group): SubscriptionQueue {
+  const n = g.members.length;
+  for (let i = 0; i < n; i++) {
+    const s = g.members[g.next++ % n];
+    if (!s.isFull) return s;
+  }
+  // Every member is full: the rotation's next one takes (and counts) the drop.
+  return g.members[g.next++ % n];
 }

@@ -59,6 +59,8 @@ export class DeliveryScheduler {
 export interface SubscriptionQueueOptions {
   pattern: string;
   name: string;
+  /** Work-sharing group (see SubscribeOptions.queue), if any. */
+  queue?: string;
   capacity: number;
   handler: EventHandler | undefined;
   scheduler: DeliveryScheduler;
@@ -111,6 +113,16 @@ export class SubscriptionQueue implements Subscription {
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /** Work-sharing group this subscription belongs to, if any. */
+  get queue(): string | undefined {
+    return this.o.queue;
+  }
+
+  /** True when a `push` now would be dropped (buffer full, no iterator waiting). */
+  get isFull(): boolean {
+    return this.size === this.ring.length && this.waiters.length === 0;
   }
 
   /** Called by the broker for each matching event; never blocks, never throws. */

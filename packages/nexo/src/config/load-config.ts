@@ -1,3 +1,4 @@
+import { clusterConfigFromYaml, type ClusterConfig } from "../cluster/config.js";
 import { llmConfigFromYaml } from "../llm/config.js";
 import type { LlmConfig } from "../llm/types.js";
 import { existsSync, readFileSync } from "node:fs";
@@ -76,6 +77,8 @@ export interface NexoConfig {
   llm: LlmConfig;
   /** The embedded memory (`memory:`). */
   memory: { rememberTool: boolean };
+  /** Several daemons on one NATS (`cluster:`, docs/cluster.md). */
+  cluster: ClusterConfig;
   /** `sandbox:`; `protectedPaths` holds the state dir and control socket. */
   sandbox?: SandboxOperatorConfig;
 }
@@ -202,6 +205,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     workflows: (r.workflows ?? []).map(abs),
     llm: llmConfigFromYaml(r.llm),
     memory: { rememberTool: r.memory?.remember_tool ?? false },
+    cluster: clusterConfigFromYaml(r.cluster),
     sandbox: normalizeSandbox(r.sandbox ?? {}, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
   };
 }

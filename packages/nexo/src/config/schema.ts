@@ -1,3 +1,4 @@
+import { clusterConfigSchema } from "../cluster/config.js";
 import { llmConfigSchema } from "../llm/config.js";
 
 /** JSON Schema of `nexo.yaml` (after defaults). Kept beside the defaults so the two stay in step. */
@@ -10,6 +11,7 @@ export const configSchema = {
     log_level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] },
     broker: { type: "string", pattern: "^(local|nats://.+)$", description: "`local` (in-process) or a nats:// URL." },
     store: { type: "string", pattern: "^(sqlite:.+|postgres(ql)?://.+)$" },
+    cluster: clusterConfigSchema,
     api: {
       type: "object",
       additionalProperties: false,

@@ -16,6 +16,7 @@ import { contributeMetrics } from "../plugins/monitoring/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
+import { brokerClusterOptions } from "../cluster/index.js";
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -74,7 +75,7 @@ export class Daemon {
     const bindings = new BindingsService(parseBindings(config.bindings));
     const logger = options.logger ?? createLogger({ level: config.logLevel });
     mkdirSync(config.stateDir, { recursive: true });
-    const broker = options.broker ?? (await createBroker(config.broker, { logger }));
+    const broker = options.broker ?? (await createBroker(config.broker, { logger, ...brokerClusterOptions(config.cluster) }));
     const app = new Nexo({
       broker,
       logger,

@@ -14,6 +14,7 @@ import { RpcPeer, type PeerProblem } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
 import { topicFormTools, TopicToolCalls, type TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
+import { workQueue } from "./work-queue.js";
 
 /** Most `broker.subscribe` subscriptions one plugin may hold. */
 const MAX_PLUGIN_SUBSCRIPTIONS = 64;
@@ -385,7 +386,7 @@ export class PluginConnection {
     }
     for (const pattern of this.allowlist.outbound) {
       this.subscriptions.push(
-        this.ctx.broker.subscribe(pattern, (event) => this.forward({ topic: event.topic, event }), { name: `plugin:${this.key}`, bufferSize: SUBSCRIPTION_BUFFER }),
+        this.ctx.broker.subscribe(pattern, (event) => this.forward({ topic: event.topic, event }), { name: `plugin:${this.key}`, queue: workQueue(this.key), bufferSize: SUBSCRIPTION_BUFFER }),
       );
     }
     // `pid` is pino's own field (the daemon's); the plugin's goes under its own name.
@@ -542,6 +543,7 @@ export class PluginConnection {
     if (hostOnly) return { subscriber_id: id };
     const sub = this.ctx.broker.subscribe(pattern, (event) => this.forward({ subscriber_id: id, topic: event.topic, event }), {
       name: `plugin:${this.key}:${id}`,
+      queue: workQueue(this.key, pattern),
       bufferSize: SUBSCRIPTION_BUFFER,
     });
     this.pluginSubscriptions.set(id, sub);
