@@ -20,7 +20,7 @@ import { Execution } from "./execution.js";
 import { runMiddleware } from "./middleware.js";
 import { currentPluginScope } from "./plugin-scope.js";
 import { subprocessHealth } from "./subprocess-health.js";
-import { ToolRegistry, type CallToolOptions, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
+import { ToolRegistry, type CallToolOptions, type RemoteTools, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
 import type {
   AppHealth,
   AppState,
@@ -326,6 +326,17 @@ export class Nexo {
       return Promise.reject(new NexoError(ErrorCodes.APP_STOPPED, `the app is ${this.appState}; tool "${name}" not called`, { httpStatus: 503 }));
     }
     return this.tools.call(name, args, options);
+  }
+
+  /** Offer the tools of other daemons of a cluster beside this app's own (docs/cluster.md). Returns the detach. */
+  attachRemoteTools(remote: RemoteTools): Unsubscribe {
+    const off = this.tools.setRemote(remote);
+    return () => void off();
+  }
+
+  /** This app's own tools, without those of other daemons: what a cluster member announces. */
+  listLocalTools(): ToolInfo[] {
+    return this.tools.listLocal();
   }
 
   /** Called after every call of a known tool with its outcome and duration (never its arguments or result). Also on the broker as `tool.<name>.completed|failed`. */

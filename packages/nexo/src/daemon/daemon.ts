@@ -16,7 +16,7 @@ import { contributeMetrics } from "../plugins/monitoring/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
-import { brokerClusterOptions } from "../cluster/index.js";
+import { attachCluster, brokerClusterOptions } from "../cluster/index.js";
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -99,6 +99,7 @@ export class Daemon {
     try {
       await daemon.addSubprocessPlugins();
       daemon.addPollers(options);
+      attachCluster(app, config.cluster);
       if (options.controlSocket !== false) daemon.addControlService();
       await loadInProcessPlugins(app, config.inProcessPlugins);
       await loadWorkflowModules(app, config.workflows);
