@@ -11,8 +11,6 @@ export interface ClusterConfig {
   /** How often the tool list is announced; a daemon's tools are forgotten after `toolsTtlMs` without one. */
   toolsAnnounceMs: number;
   toolsTtlMs: number;
-  /** RateLimit and Caching keep their state in JetStream KV (NATS only). */
-  sharedState: boolean;
   /** This daemon's name in the cluster. Default `<hostname>-<pid>`. */
   nodeId: string | null;
 }
@@ -21,7 +19,7 @@ export interface ClusterConfig {
 export const clusterConfigSchema = {
   type: "object",
   additionalProperties: false,
-  description: "Several daemons on one NATS: work sharing, durable paths, tools across daemons, shared limits (docs/cluster.md).",
+  description: "Several daemons on one NATS: work sharing, durable paths, tools across daemons (docs/cluster.md).",
   properties: {
     work_sharing: { type: "boolean", description: "Plugins and bindings share each event with their copies on other daemons (queue groups). Default true." },
     node_id: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
@@ -53,7 +51,6 @@ export const clusterConfigSchema = {
         ttl_ms: { type: "integer", minimum: 200 },
       },
     },
-    shared_state: { type: "boolean", description: "RateLimit and Caching keep state in JetStream KV when the broker is NATS. Default true." },
   },
 } as const;
 
@@ -83,7 +80,6 @@ export function clusterConfigFromYaml(raw: Record<string, any> | undefined): Clu
     shareTools: r.tools?.share ?? true,
     toolsAnnounceMs: announce,
     toolsTtlMs: r.tools?.ttl_ms ?? announce * 3,
-    sharedState: r.shared_state ?? true,
     nodeId: r.node_id ?? null,
   };
 }

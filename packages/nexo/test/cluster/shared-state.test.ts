@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Nexo } from "../../src/app/index.js";
 import { NatsBroker } from "../../src/broker/index.js";
-import { RateLimitPlugin } from "../../src/plugins/index.js";
+import { CachingPlugin, RateLimitPlugin } from "../../src/plugins/index.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { startJetStreamServer } from "../helpers/nats-server.js";
@@ -16,7 +16,7 @@ import { startJetStreamServer } from "../helpers/nats-server.js";
  * token): 300 concurrent requests spread over the three must let 60 through
  * in all, not 60 per daemon; the memory backend shows the per-process limit.
  */
-test("cluster - RateLimitPlugin on NATS holds one limit for three daemons (JetStream KV compare-and-set); memory keeps one per daemon", async (t) => {
+test("cluster - RateLimitPlugin on NATS holds one limit for three daemons (JetStream KV compare-and-set), memory keeps one per daemon; CachingPlugin shares results", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "nexo-js-"));
   const server = await startJetStreamServer(t, dir);
   if (!server) return;
@@ -56,4 +56,25 @@ test("cluster - RateLimitPlugin on NATS holds one limit for three daemons (JetSt
   // The in-memory backend: each daemon its own bucket, so the cluster lets three times as many through.
   const local = await Promise.all([daemon("memory"), daemon("memory"), daemon("memory")]);
   assert.equal(await fire(local, 300), 180);
+
+  // CachingPlugin on the same cluster: a result computed on one daemon is a hit on another.
+  const cached = async (): Promise<{ app: Nexo; caching: CachingPlugin; runs: () => number }> => {
+    const broker = await NatsBroker.connect(server.url, { drainTimeoutMs: 200 });
+    brokers.push(broker);
+    const app = new Nexo({ broker, logger: captureLogger().logger, http: false, stateDir: tempDir(t) });
+    apps.push(app);
+    let n = 0;
+    app.register("square", ({ x }) => (n++, { y: (x as number) ** 2, at: "run" }));
+    const caching = new CachingPlugin({ ttl: 60 });
+    await app.addPlugin(caching);
+    await app.start();
+    return { app, caching, runs: () => n };
+  };
+  const [p, q] = await Promise.all([cached(), cached()]);
+  assert.deepEqual(await p.app.executeWorkflow("square", { x: 7 }), { y: 49, at: "run" });
+  assert.deepEqual(await q.app.executeWorkflow("square", { x: 7 }), { y: 49, at: "run" });
+  assert.equal(q.runs(), 0, "q never ran the workflow");
+  assert.equal(q.caching.stats().sharedHits, 1, "q got p's result from the shared cache");
+  assert.equal(p.runs(), 1);
+  assert.equal(p.caching.stats().backend, "nats");
 });
