@@ -543,7 +543,8 @@ export class PluginConnection {
     if (hostOnly) return { subscriber_id: id };
     const sub = this.ctx.broker.subscribe(pattern, (event) => this.forward({ subscriber_id: id, topic: event.topic, event }), {
       name: `plugin:${this.key}:${id}`,
-      queue: workQueue(this.key, pattern),
+      // The subscriber id too: two subscriptions of one plugin on one pattern each get every event, as before.
+      queue: workQueue(this.key, `${id} ${pattern}`),
       bufferSize: SUBSCRIPTION_BUFFER,
     });
     this.pluginSubscriptions.set(id, sub);
