@@ -1,5 +1,7 @@
 export { createBroker } from "./create-broker.js";
 export { LocalBroker } from "./local-broker.js";
+export { LocalDurable } from "./local-durable.js";
+export type { LocalDurableOptions } from "./local-durable.js";
 export { NatsBroker } from "./nats-broker.js";
 export { DEFAULT_BUFFER_SIZE, MAX_BUFFER_SIZE } from "./subscription-queue.js";
 export { MAX_TOPIC_LENGTH, MAX_TOPIC_SEGMENTS, matchTopic, patternWithin, validatePattern, validateQueueName, validateTopic } from "./topic.js";

@@ -1,10 +1,11 @@
 import type { Event } from "../contract/event.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
+import type { LocalDurable } from "./local-durable.js";
 import { checkBufferSize, DEFAULT_BUFFER_SIZE, DeliveryScheduler, SubscriptionQueue } from "./subscription-queue.js";
 import { validatePattern, validateQueueName, validateTopic } from "./topic.js";
 import { TopicTrie } from "./topic-trie.js";
-import type { Broker, BrokerStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";
+import type { Broker, BrokerStats, DurableStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";
 
 /** Options of `new LocalBroker()`. */
 export interface LocalBrokerOptions {
@@ -14,6 +15,8 @@ export interface LocalBrokerOptions {
   defaultBufferSize?: number;
   /** Honour `SubscribeOptions.queue` (one delivery per group). Default true; false delivers to every subscriber. */
   workSharing?: boolean;
+  /** Durable paths kept in the store (at least once per work-sharing group, through restarts). Default none. */
+  durable?: LocalDurable;
 }
 
 /** What a publish on one topic reaches: plain subscribers, and per work-sharing group its matching members. */
@@ -50,6 +53,9 @@ export class LocalBroker implements Broker {
   private readonly scheduler = new DeliveryScheduler();
   private readonly counters = { published: 0, delivered: 0, dropped: 0 };
   private readonly subs = new Set<SubscriptionQueue>();
+  /** Worker subscriptions served by the durable store, and the (queue, pattern) pairs already replayed. */
+  private readonly durableSubs = new WeakSet<SubscriptionQueue>();
+  private readonly replayed = new Set<string>();
   private readonly defaultBufferSize: number;
   private closed = false;
   private readonly onEnd = (s: SubscriptionQueue): void => {
@@ -73,11 +79,65 @@ export class LocalBroker implements Broker {
       return Promise.reject(err);
     }
     event.topic = topic;
+    const durable = this.options.durable;
+    if (durable !== undefined && m.groups.length > 0 && durable.covers(topic)) return this.publishDurable(durable, m, event);
     this.counters.published++;
     const solo = m.solo;
     for (let i = 0; i < solo.length; i++) solo[i].push(event);
     for (let i = 0; i < m.groups.length; i++) pickMember(m.groups[i]).push(event);
     return RESOLVED;
+  }
+
+  /** Keep the event for each durable group first, then deliver; resolves once kept. */
+  private async publishDurable(durable: LocalDurable, m: Match, event: Event): Promise<void> {
+    const kept = m.groups.filter((g) => this.durableSubs.has(g.members[0]));
+    await durable.keep(
+      kept.map((g) => g.members[0].queue!),
+      event,
+    );
+    this.counters.published++;
+    for (let i = 0; i < m.solo.length; i++) m.solo[i].push(event);
+    for (const g of m.groups) {
+      if (kept.includes(g)) this.deliverDurable(durable, g, event, 1);
+      else pickMember(g).push(event);
+    }
+  }
+
+  /** Deliver a kept event to a member of its group; forget it when handled, try again after a pause when not. */
+  private deliverDurable(durable: LocalDurable, g: Group, event: Event, delivery: number): void {
+    if (this.closed) return;
+    const live = g.members.filter((s) => !s.isEnded);
+    // Nobody of the group is left in this process: the store keeps it for the next start.
+    if (live.length === 0) return;
+    const queue = live[0].queue!;
+    pickMember({ members: live, next: g.next++ }).push(event, (ok) => {
+      if (ok) {
+        void durable.done(queue, event.id);
+        return;
+      }
+      void durable.failed(queue, event, delivery).then((again) => {
+        if (again) setTimeout(() => this.deliverDurable(durable, g, event, delivery + 1), durable.retryMs * delivery).unref();
+      });
+    });
+  }
+
+  /** Hand a durable worker what its group left in the store (after a restart), once per group and pattern. */
+  private async replay(durable: LocalDurable, sub: SubscriptionQueue): Promise<void> {
+    const key = `${sub.queue}\n${sub.pattern}`;
+    if (this.replayed.has(key)) return;
+    this.replayed.add(key);
+    try {
+      const rows = await durable.pending(sub.queue!, sub.pattern);
+      const group: Group = { members: [sub], next: 0 };
+      for (const r of rows) this.deliverDurable(durable, group, r.event, r.deliveries + 1);
+    } catch (err) {
+      this.options.logger?.error({ err, queue: sub.queue, pattern: sub.pattern }, "durable events kept in the store could not be read");
+    }
+  }
+
+  /** Durable path counters, when the broker has durable paths. */
+  durableStats(): DurableStats | undefined {
+    return this.options.durable ? { ...this.options.durable.counters, pending: 0 } : undefined;
   }
 
   /** True when a publish on `topic` now would reach at least one subscriber (false for an invalid topic or a closed broker). */
@@ -142,11 +202,17 @@ export class LocalBroker implements Broker {
     this.trie.add(pattern, sub);
     this.subs.add(sub);
     this.cache.clear();
+    const durable = this.options.durable;
+    if (durable !== undefined && queue !== undefined && handler !== undefined && durable.servesPattern(pattern)) {
+      this.durableSubs.add(sub);
+      void this.replay(durable, sub);
+    }
     return sub;
   }
 
   stats(): BrokerStats {
-    return { published: this.counters.published, delivered: this.counters.delivered, dropped: this.counters.dropped, subscriptions: this.subs.size };
+    const durable = this.durableStats();
+    return { published: this.counters.published, delivered: this.counters.delivered, dropped: this.counters.dropped, subscriptions: this.subs.size, ...(durable ? { durable } : {}) };
   }
 
   /** Ends every subscription (pending `next()` calls resolve `done`); later publishes reject with NEXO_ERR_BROKER_CLOSED. */
@@ -156,6 +222,7 @@ export class LocalBroker implements Broker {
     for (const s of [...this.subs]) s.unsubscribe();
     this.trie = new TopicTrie();
     this.cache.clear();
+    await this.options.durable?.close();
   }
 }
 

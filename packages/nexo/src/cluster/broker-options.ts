@@ -1,7 +1,7 @@
 import type { CreateBrokerOptions } from "../broker/index.js";
 import type { ClusterConfig } from "./config.js";
 
-/** The broker options a `cluster:` block asks for (work sharing, durable paths). */
-export function brokerClusterOptions(cluster: ClusterConfig): Pick<CreateBrokerOptions, "workSharing" | "durable"> {
-  return { workSharing: cluster.workSharing, ...(cluster.durable ? { durable: cluster.durable } : {}) };
+/** The broker options a `cluster:` block asks for (work sharing, durable paths; the local broker keeps those in `store`). */
+export function brokerClusterOptions(cluster: ClusterConfig, store: string): Pick<CreateBrokerOptions, "workSharing" | "durable" | "store"> {
+  return { workSharing: cluster.workSharing, store, ...(cluster.durable ? { durable: cluster.durable } : {}) };
 }

@@ -75,7 +75,7 @@ export class Daemon {
     const bindings = new BindingsService(parseBindings(config.bindings));
     const logger = options.logger ?? createLogger({ level: config.logLevel });
     mkdirSync(config.stateDir, { recursive: true });
-    const broker = options.broker ?? (await createBroker(config.broker, { logger, ...brokerClusterOptions(config.cluster) }));
+    const broker = options.broker ?? (await createBroker(config.broker, { logger, ...brokerClusterOptions(config.cluster, config.store) }));
     const app = new Nexo({
       broker,
       logger,
