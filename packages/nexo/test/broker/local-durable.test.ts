@@ -68,3 +68,20 @@ test("broker - local durable: a failing handler gets the event again up to max_d
   await assert.rejects(b2.publish("d.flaky", ev("d.flaky", 3)), (e) => isNexoError(e, ErrorCodes.BROKER_PUBLISH_FAILED));
   await b2.close();
 });
+
+test("broker - local durable: nexo.yaml cluster.durable reaches the daemon's local broker, kept in the daemon's store", async (t) => {
+  const dir = tempDir(t);
+  const { Daemon } = await import("../../src/daemon/index.js");
+  const { normalizeConfig } = await import("../../src/config/index.js");
+  const { captureLogger } = await import("../helpers/log-capture.js");
+  const daemon = await Daemon.start(normalizeConfig({ state_dir: join(dir, "state"), api: { enabled: false }, cluster: { durable: { patterns: ["d.>"] } } }, null, dir), {
+    logger: captureLogger().logger,
+    controlSocket: false,
+  });
+  t.after(() => daemon.stop());
+  const got: number[] = [];
+  daemon.broker.subscribe("d.x", (e) => void got.push(e.payload as number), { queue: "binding:x" });
+  await daemon.broker.publish("d.x", ev("d.x", 7));
+  await waitFor(() => got.length === 1 && daemon.broker.stats().durable?.acked === 1, "kept, delivered, forgotten");
+  assert.equal(daemon.broker.stats().durable!.published, 1);
+});
