@@ -20,6 +20,8 @@ export {
   OIDC_PROVIDERS,
 } from "./plugins/index.js";
 export { LocalBroker, NatsBroker, createBroker, matchTopic, validateTopic, validatePattern } from "./broker/index.js";
+export { attachCluster, ClusterTools } from "./cluster/index.js";
+export { clusterConfigFromYaml } from "./config/index.js";
 export { Event, newEvent } from "./contract/index.js";
 export { loadConfig } from "./config/index.js";
 export { Daemon } from "./daemon/index.js";

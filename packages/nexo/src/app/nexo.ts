@@ -25,7 +25,7 @@ import { ON_ABORTABLE } from "./abort-hook.js";
 import { removePluginContributions } from "./plugin-contributions.js";
 import { PluginManager } from "./plugin-manager.js";
 import { subprocessHealth } from "./subprocess-health.js";
-import { ToolRegistry, type CallToolOptions, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
+import { ToolRegistry, type CallToolOptions, type RemoteTools, type ToolCalledHook, type ToolInfo, type ToolResult } from "./tools/index.js";
 import type {
   AppHealth,
   AppState,
@@ -393,6 +393,17 @@ export class Nexo {
    */
   detachPluginExtensions(key: string): boolean {
     return this.extensions.detach(key);
+  }
+
+  /** Offer the tools of other daemons of a cluster beside this app's own (docs/cluster.md). Returns the detach. */
+  attachRemoteTools(remote: RemoteTools): Unsubscribe {
+    const off = this.tools.setRemote(remote);
+    return () => void off();
+  }
+
+  /** This app's own tools, without those of other daemons: what a cluster member announces. */
+  listLocalTools(): ToolInfo[] {
+    return this.tools.listLocal();
   }
 
   /** Called after every call of a known tool with its outcome and duration (never its arguments or result). Also on the broker as `tool.<name>.completed|failed`. */

@@ -74,6 +74,8 @@ export class AuditLog {
         this.ownedStore = store;
       } else store = this.store;
       await store.migrate("audit", AUDIT_MIGRATIONS);
+      // The first pruning happens before any write, so it never races entries written now.
+      await this.deleteExpired(store).catch((err: unknown) => this.logger.warn({ err }, "pruning the audit trail failed"));
       this.schedulePrune();
       return store;
     })();
@@ -169,7 +171,10 @@ export class AuditLog {
 
   /** Delete entries past the retention; returns how many. */
   async prune(now = Date.now()): Promise<number> {
-    const db = await this.db();
+    return this.deleteExpired(await this.db(), now);
+  }
+
+  private async deleteExpired(db: Store, now = Date.now()): Promise<number> {
     const r = await db.exec("DELETE FROM nexo_audit WHERE at < ?", [now - this.options.retentionDays * 86_400_000]);
     return r.changes;
   }
@@ -179,7 +184,6 @@ export class AuditLog {
     const run = (): void => {
       this.prune().catch((err: unknown) => this.logger.warn({ err }, "pruning the audit trail failed"));
     };
-    run();
     this.pruneTimer = setInterval(run, 3_600_000).unref();
   }
 

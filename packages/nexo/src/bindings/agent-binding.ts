@@ -64,7 +64,7 @@ export class AgentBinding {
   /** Subscribe to the inbound patterns. */
   start(): void {
     for (const pattern of this.spec.patterns) {
-      this.subs.push(this.app.broker.subscribe(pattern, (event) => this.accept(event), { name: `binding:${this.spec.name}`, bufferSize: this.spec.queueSize }));
+      this.subs.push(this.app.broker.subscribe(pattern, (event) => this.accept(event), { name: `binding:${this.spec.name}`, queue: `binding:${this.spec.name}`, bufferSize: this.spec.queueSize }));
     }
   }
 

@@ -1,10 +1,14 @@
 export { createBroker } from "./create-broker.js";
 export { LocalBroker } from "./local-broker.js";
+export { LocalDurable } from "./local-durable.js";
+export type { LocalDurableOptions } from "./local-durable.js";
 export { NatsBroker } from "./nats-broker.js";
 export { DEFAULT_BUFFER_SIZE, MAX_BUFFER_SIZE } from "./subscription-queue.js";
-export { MAX_TOPIC_LENGTH, MAX_TOPIC_SEGMENTS, matchTopic, validatePattern, validateTopic } from "./topic.js";
+export { MAX_TOPIC_LENGTH, MAX_TOPIC_SEGMENTS, matchTopic, patternWithin, validatePattern, validateQueueName, validateTopic } from "./topic.js";
+export { consumerName } from "./durable-paths.js";
+export type { DurableOptions } from "./durable-paths.js";
 export { TopicTrie } from "./topic-trie.js";
 export type { BrokerUrl, CreateBrokerOptions } from "./create-broker.js";
 export type { LocalBrokerOptions } from "./local-broker.js";
 export type { NatsBrokerOptions } from "./nats-broker.js";
-export type { Broker, BrokerStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";
+export type { Broker, BrokerStats, DurableStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";

@@ -55,10 +55,15 @@ export class DeliveryScheduler {
   }
 }
 
+/** Told whether an event's handler finished (true) or failed or the event was dropped (false). */
+export type DeliveryAck = (ok: boolean) => void;
+
 /** What a broker passes to each of its subscription queues. */
 export interface SubscriptionQueueOptions {
   pattern: string;
   name: string;
+  /** Work-sharing group (see SubscribeOptions.queue), if any. */
+  queue?: string;
   capacity: number;
   handler: EventHandler | undefined;
   scheduler: DeliveryScheduler;
@@ -92,6 +97,8 @@ export class SubscriptionQueue implements Subscription {
   delivered = 0;
   handlerErrors = 0;
   private readonly ring: Array<Event | undefined>;
+  /** Per-slot completion callbacks of durable deliveries; allocated on the first one. */
+  private acks: Array<DeliveryAck | undefined> | undefined;
   private head = 0;
   private size = 0;
   private busy = false;
@@ -113,21 +120,39 @@ export class SubscriptionQueue implements Subscription {
     return this.ended;
   }
 
-  /** Called by the broker for each matching event; never blocks, never throws. */
-  push(event: Event): void {
+  /** Work-sharing group this subscription belongs to, if any. */
+  get queue(): string | undefined {
+    return this.o.queue;
+  }
+
+  /** True when a `push` now would be dropped (buffer full, no iterator waiting). */
+  get isFull(): boolean {
+    return this.size === this.ring.length && this.waiters.length === 0;
+  }
+
+  /**
+   * Called by the broker for each matching event; never blocks, never throws.
+   * `ack`, when given, hears once whether the handler finished (true) or
+   * threw, or the event was dropped (false); an ended subscription never calls it.
+   */
+  push(event: Event, ack?: DeliveryAck): void {
     if (this.ended) return;
     if (this.waiters.length > 0) {
       // An iterator is parked waiting: hand over directly (the buffer is empty then).
       this.count();
       this.waiters.shift()!({ value: event, done: false });
+      ack?.(true);
       return;
     }
     const cap = this.ring.length;
     if (this.size === cap) {
       this.drop(cap);
+      ack?.(false);
       return;
     }
-    this.ring[(this.head + this.size) % cap] = event;
+    const slot = (this.head + this.size) % cap;
+    this.ring[slot] = event;
+    if (ack !== undefined) (this.acks ??= new Array(cap))[slot] = ack;
     this.size++;
     if (this.o.handler !== undefined && !this.busy && !this.queued) {
       this.queued = true;
@@ -142,6 +167,8 @@ export class SubscriptionQueue implements Subscription {
     if (!handler) return;
     // Only what is buffered now: events a handler publishes to itself wait for the next pass.
     for (let n = this.size; n > 0 && this.size > 0 && !this.ended; n--) {
+      const ack = this.acks?.[this.head];
+      if (ack !== undefined) this.acks![this.head] = undefined;
       const ev = this.shift();
       this.count();
       let r: void | Promise<void>;
@@ -149,19 +176,25 @@ export class SubscriptionQueue implements Subscription {
         r = handler(ev);
       } catch (err) {
         this.reportHandlerError(err);
+        ack?.(false);
         continue;
       }
       if (r !== undefined && typeof (r as Promise<void>).then === "function") {
         this.busy = true;
         (r as Promise<void>).then(
-          () => this.resume(),
+          () => {
+            ack?.(true);
+            this.resume();
+          },
           (err) => {
             this.reportHandlerError(err);
+            ack?.(false);
             this.resume();
           },
         );
         return;
       }
+      ack?.(true);
     }
     if (this.size > 0 && !this.ended && !this.queued) {
       this.queued = true;
@@ -173,6 +206,8 @@ export class SubscriptionQueue implements Subscription {
     if (this.ended) return;
     this.ended = true;
     for (let i = 0; i < this.ring.length; i++) this.ring[i] = undefined;
+    // Unhandled durable events stay in their store: the next subscriber (or start) gets them.
+    this.acks = undefined;
     this.size = 0;
     this.o.onEnd(this);
     const ws = this.waiters;
@@ -187,8 +222,11 @@ export class SubscriptionQueue implements Subscription {
     return {
       next: (): Promise<IteratorResult<Event>> => {
         if (this.size > 0) {
+          const ack = this.acks?.[this.head];
+          if (ack !== undefined) this.acks![this.head] = undefined;
           const value = this.shift();
           this.count();
+          ack?.(true);
           return Promise.resolve({ value, done: false });
         }
         if (this.ended) return Promise.resolve({ value: undefined, done: true });

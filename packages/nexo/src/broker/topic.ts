@@ -63,3 +63,31 @@ export function matchTopic(pattern: string, topic: string): boolean {
   }
   return p.length === t.length;
 }
+
+/**
+ * True when every topic `inner` matches is also matched by `outer` (both
+ * valid patterns): `plugin.outbound.echo` and `plugin.outbound.*` lie inside
+ * `plugin.outbound.>`, `plugin.>` does not.
+ */
+export function patternWithin(inner: string, outer: string): boolean {
+  const p = inner.split(".");
+  const o = outer.split(".");
+  for (let i = 0; i < o.length; i++) {
+    const os = o[i];
+    if (os === ">") return i < p.length;
+    if (i >= p.length) return false;
+    const ps = p[i];
+    if (ps === ">") return false;
+    if (os !== "*" && (ps === "*" || ps !== os)) return false;
+  }
+  return p.length === o.length;
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Check a work-sharing queue name (it becomes a NATS queue group and part of a JetStream consumer name). */
+export function validateQueueName(queue: string): void {
+  if (typeof queue !== "string" || !QUEUE_NAME.test(queue)) {
+    throw new NexoError(ErrorCodes.BROKER_INVALID_PATTERN, `queue name must be 1..128 characters of [A-Za-z0-9_.:-], got ${JSON.stringify(queue)}`, { data: { queue } });
+  }
+}

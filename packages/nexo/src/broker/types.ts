@@ -15,6 +15,15 @@ export interface SubscribeOptions {
   bufferSize?: number;
   /** A label for logs and stats (e.g. `plugin:echo`). Default: the pattern. */
   name?: string;
+  /**
+   * Work sharing: subscriptions given the same queue name form one group, and
+   * each event reaches ONE member of the group (on NATS, across every daemon
+   * of the cluster) instead of every subscriber. Use it for subscriptions that
+   * do work (a plugin's delivery, a binding); leave it out for observers.
+   * Ignored when the broker was built with `workSharing: false`.
+   * 1..128 characters of `[A-Za-z0-9_.:-]`.
+   */
+  queue?: string;
 }
 
 /** A live subscription. `unsubscribe()` is idempotent. */
@@ -42,6 +51,29 @@ export interface BrokerStats {
   dropped: number;
   /** Live subscriptions. */
   subscriptions: number;
+  /**
+   * NATS: events of at-most-once topics not sent because the connection to
+   * NATS was down (counted, logged, never buffered). Absent on the local broker.
+   */
+  unsent?: number;
+  /** NATS with durable paths: JetStream traffic of this process. */
+  durable?: DurableStats;
+}
+
+/** Counters of the durable paths (JetStream) of one process. */
+export interface DurableStats {
+  /** Events stored by JetStream (publish acknowledged). */
+  published: number;
+  /** Publishes that failed loudly (deadline passed, backlog full, stream full). */
+  publishFailed: number;
+  /** Durable publishes waiting for NATS right now. */
+  pending: number;
+  /** Events acknowledged after the handler finished. */
+  acked: number;
+  /** Deliveries that were a redelivery (a handler failed, or a daemon died holding the event). */
+  redelivered: number;
+  /** Events given up after the last allowed delivery failed. */
+  exhausted: number;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { llmConfigFromYaml } from "./llm-config.js";
 import type { LlmConfig } from "../llm/index.js";
 import { compileAuthorization, type AuthorizationConfig } from "../authz/index.js";
+import { clusterConfigFromYaml, type ClusterConfig } from "./cluster-config.js";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -84,6 +85,8 @@ export interface NexoConfig {
   memory: { rememberTool: boolean; backend?: string };
   /** `authorization:` as written (checked); undefined when absent: every caller may run everything. */
   authorization?: AuthorizationConfig;
+  /** Several daemons on one NATS (`cluster:`, docs/cluster.md). */
+  cluster: ClusterConfig;
   /** `sandbox:`; `protectedPaths` holds the state dir and control socket. */
   sandbox?: SandboxOperatorConfig;
 }
@@ -211,6 +214,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     llm: llmConfigFromYaml(r.llm),
     memory: { rememberTool: r.memory?.remember_tool ?? false, ...(r.memory?.backend !== undefined ? { backend: r.memory.backend } : {}) },
     ...(r.authorization !== undefined ? { authorization: checkAuthorization(r.authorization, file) } : {}),
+    cluster: clusterConfigFromYaml(r.cluster),
     sandbox: normalizeSandbox(r.sandbox ?? {}, r.permissions?.enforce === true, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
   };
 }

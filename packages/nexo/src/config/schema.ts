@@ -1,5 +1,6 @@
 import { PLUGIN_ID_PATTERN } from "nexo-plugin-sdk/contract";
 import { llmConfigSchema } from "./llm-config.js";
+import { clusterConfigSchema } from "./cluster-config.js";
 
 /** JSON Schema of `nexo.yaml` (after defaults). Kept beside the defaults so the two stay in step. */
 export const configSchema = {
@@ -11,6 +12,7 @@ export const configSchema = {
     log_level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] },
     broker: { type: "string", pattern: "^(local|nats://.+)$", description: "`local` (in-process) or a nats:// URL." },
     store: { type: "string", pattern: "^(sqlite:.+|postgres(ql)?://.+)$" },
+    cluster: clusterConfigSchema,
     api: {
       type: "object",
       additionalProperties: false,

@@ -18,6 +18,7 @@ import { contributeMetrics } from "../plugins/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
+import { attachCluster, brokerClusterOptions } from "../cluster/index.js";
 import { createReloader, reloadOverControl } from "./reload/index.js";
 import type { Reloader, ReloadReport } from "./reload/index.js";
 
@@ -110,7 +111,7 @@ export class Daemon {
     const bindings = new BindingsService(parseBindings(config.bindings));
     const logger = options.logger ?? createLogger({ level: config.logLevel });
     mkdirSync(config.stateDir, { recursive: true });
-    const broker = options.broker ?? (await createBroker(config.broker, { logger }));
+    const broker = options.broker ?? (await createBroker(config.broker, { logger, ...brokerClusterOptions(config.cluster, config.store) }));
     const app = new Nexo({
       broker,
       logger,
@@ -136,6 +137,7 @@ export class Daemon {
     try {
       await daemon.addSubprocessPlugins();
       daemon.addPollers(options);
+      attachCluster(app, config.cluster);
       if (options.controlSocket !== false) daemon.addControlService();
       await loadInProcessPlugins(app, config.inProcessPlugins);
       await loadWorkflowModules(app, config.workflows);

@@ -15,6 +15,7 @@ import { RpcPeer, type PeerProblem } from "./rpc-peer.js";
 import { StderrTail } from "./stderr-tail.js";
 import { topicFormTools, TopicToolCalls, type TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
+import { workQueue } from "./work-queue.js";
 
 /** Most `broker.subscribe` subscriptions one plugin may hold. */
 const MAX_PLUGIN_SUBSCRIPTIONS = 64;
@@ -439,7 +440,7 @@ export class PluginConnection {
     }
     for (const pattern of this.allowlist.outbound) {
       this.subscriptions.push(
-        this.ctx.broker.subscribe(pattern, (event) => this.forward({ topic: event.topic, event }), { name: `plugin:${this.key}`, bufferSize: SUBSCRIPTION_BUFFER }),
+        this.ctx.broker.subscribe(pattern, (event) => this.forward({ topic: event.topic, event }), { name: `plugin:${this.key}`, queue: workQueue(this.key), bufferSize: SUBSCRIPTION_BUFFER }),
       );
     }
     // `pid` is pino's own field (the daemon's); the plugin's goes under its own name.
@@ -618,6 +619,8 @@ export class PluginConnection {
     if (hostOnly) return { subscriber_id: id };
     const sub = this.ctx.broker.subscribe(pattern, (event) => this.forward({ subscriber_id: id, topic: event.topic, event }), {
       name: `plugin:${this.key}:${id}`,
+      // The subscriber id too: two subscriptions of one plugin on one pattern each get every event, as before.
+      queue: workQueue(this.key, `${id} ${pattern}`),
       bufferSize: SUBSCRIPTION_BUFFER,
     });
     this.pluginSubscriptions.set(id, sub);

@@ -84,6 +84,27 @@ export function runBrokerContract(name: string, make: (t: import("node:test").Te
     await assert.rejects(b.broker.publish("it.x", ev("it.x", 9)), (e) => isNexoError(e, ErrorCodes.BROKER_CLOSED));
   });
 
+  test(`${name} - a queue group gets each event once, across overlapping patterns, while observers get every event`, async (t) => {
+    const b = await make(t);
+    if (!b) return;
+    const workers: number[][] = [[], [], []];
+    const observed: number[] = [];
+    // Two members on one pattern, a third on an overlapping one: one delivery per event for the whole group.
+    b.broker.subscribe("w.>", (e) => void workers[0].push(e.payload as number), { queue: "plugin:echo", bufferSize: 1000 });
+    b.broker.subscribe("w.>", (e) => void workers[1].push(e.payload as number), { queue: "plugin:echo", bufferSize: 1000 });
+    b.broker.subscribe("w.*", (e) => void workers[2].push(e.payload as number), { queue: "plugin:echo", bufferSize: 1000 });
+    b.broker.subscribe("w.>", (e) => void observed.push(e.payload as number), { bufferSize: 1000 });
+    await b.settle();
+    for (let i = 0; i < 300; i++) await b.broker.publish("w.x", ev("w.x", i));
+    await waitFor(() => observed.length === 300 && workers.flat().length >= 300, "300 to the observer and the group");
+    await b.settle();
+    const all = workers.flat().sort((x, y) => x - y);
+    assert.deepEqual(all, Array.from({ length: 300 }, (_, i) => i), "each event exactly once in the group");
+    assert.ok(workers.filter((w) => w.length > 0).length >= 2, `the work is shared: ${workers.map((w) => w.length).join("/")}`);
+    assert.deepEqual(observed, Array.from({ length: 300 }, (_, i) => i));
+    assert.throws(() => b.broker.subscribe("w.>", () => undefined, { queue: "bad queue" }), (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_PATTERN));
+  });
+
   test(`${name} - unsubscribe stops delivery`, async (t) => {
     const b = await make(t);
     if (!b) return;

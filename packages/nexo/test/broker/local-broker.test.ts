@@ -50,3 +50,28 @@ test("broker - local: hasSubscribers follows subscribe and unsubscribe, and is f
   await broker.close();
   assert.equal(broker.hasSubscribers("workflow.a.started"), false);
 });
+
+test("broker - local: workSharing false delivers every event to every queue member, as before queue groups", async (t) => {
+  const broker = new LocalBroker({ workSharing: false });
+  t.after(() => broker.close());
+  const a: number[] = [];
+  const b: number[] = [];
+  broker.subscribe("q.x", (e) => void a.push(e.payload as number), { queue: "binding:x" });
+  broker.subscribe("q.x", (e) => void b.push(e.payload as number), { queue: "binding:x" });
+  for (let i = 0; i < 10; i++) await broker.publish("q.x", newEvent("q.x", "t", i));
+  await waitFor(() => a.length === 10 && b.length === 10, "both members got all");
+  assert.equal(broker.stats().dropped, 0);
+});
+
+test("broker - local: a queue group passes an event to a member with room before dropping it at a full one", async (t) => {
+  const broker = new LocalBroker();
+  t.after(() => broker.close());
+  // A member that never drains (an iterator nobody reads) and one that does.
+  const stuck = broker.subscribe("r.x", undefined, { queue: "g", bufferSize: 2 });
+  const got: number[] = [];
+  broker.subscribe("r.x", (e) => void got.push(e.payload as number), { queue: "g", bufferSize: 100 });
+  for (let i = 0; i < 50; i++) await broker.publish("r.x", newEvent("r.x", "t", i));
+  await waitFor(() => got.length === 48, "the free member took the rest");
+  assert.equal(stuck.dropped, 0);
+  assert.equal(broker.stats().dropped, 0);
+});

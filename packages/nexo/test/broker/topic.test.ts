@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { matchTopic, MAX_TOPIC_LENGTH, MAX_TOPIC_SEGMENTS, TopicTrie, validatePattern, validateTopic } from "../../src/broker/index.js";
+import { matchTopic, patternWithin, MAX_TOPIC_LENGTH, MAX_TOPIC_SEGMENTS, TopicTrie, validatePattern, validateTopic } from "../../src/broker/index.js";
 import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
 
 const seg64 = Array.from({ length: MAX_TOPIC_SEGMENTS }, () => "a").join(".");
@@ -150,4 +150,21 @@ test("broker - the trie agrees with matchTopic on random patterns, before and af
   check(kept);
   for (const [p, v] of kept) trie.remove(p, v);
   assert.equal(trie.countNodes(), 1);
+});
+
+test("broker - patternWithin: a pattern lies inside another only when every topic it matches is matched too", () => {
+  const cases: Array<[string, string, boolean]> = [
+    ["plugin.outbound.echo", "plugin.outbound.>", true],
+    ["plugin.outbound.*", "plugin.outbound.>", true],
+    ["plugin.outbound.>", "plugin.outbound.>", true],
+    ["plugin.outbound.a.>", "plugin.outbound.*.>", true],
+    ["plugin.>", "plugin.outbound.>", false],
+    ["plugin.outbound", "plugin.outbound.>", false],
+    ["a.*.c", "a.b.c", false],
+    ["a.b.c", "a.*.c", true],
+    ["a.>", "a.*", false],
+    ["a.b", "a.*", true],
+    ["a.b.c", "a.*", false],
+  ];
+  for (const [inner, outer, expected] of cases) assert.equal(patternWithin(inner, outer), expected, `${inner} within ${outer}`);
 });

@@ -59,3 +59,45 @@ test("daemon - distributed mode: two daemons on one nats-server share topics, pl
   await waitFor(() => wfOnA.length === 1, "workflow event reached daemon A");
   assert.deepEqual((wfOnA[0].payload as { result: unknown }).result, { text: "hello, Ada" });
 });
+
+test("daemon - distributed mode: the same plugin on two daemons handles each event once (work sharing), and every copy handles it when work_sharing is off", async (t) => {
+  const server = await startNatsServer(t);
+  if (!server) return;
+  const dir = tempDir(t);
+  const start = (name: string, workSharing: boolean) =>
+    Daemon.start(
+      normalizeConfig(
+        { state_dir: join(dir, name), broker: server.url, api: { enabled: false }, plugin_paths: [EXAMPLES], plugins: { echo: {} }, cluster: { work_sharing: workSharing, tools: { share: false } } },
+        null,
+        dir,
+      ),
+      { logger: captureLogger().logger },
+    );
+  const daemons = await Promise.all([start("a", true), start("b", true)]);
+  const observer = await NatsBroker.connect(server.url);
+  t.after(async () => {
+    await observer.close();
+    await Promise.all(daemons.map((d) => d.stop()));
+    await server.stop();
+  });
+  const replies = new Map<number, number>();
+  observer.subscribe("plugin.inbound.echo", (e) => void replies.set((e.payload as { n: number }).n, (replies.get((e.payload as { n: number }).n) ?? 0) + 1), { bufferSize: 1000 });
+  await observer.flush();
+  for (const d of daemons) await (d.broker as NatsBroker).flush();
+  for (let n = 0; n < 200; n++) await observer.publish("plugin.outbound.echo", newEvent("plugin.outbound.echo", "test", { n }));
+  await waitFor(() => replies.size === 200, "200 replies");
+  await observer.flush();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok([...replies.values()].every((c) => c === 1), "no event was handled by both daemons");
+
+  // With work sharing off both copies get every event: the old broadcast, on purpose.
+  const c = await start("c", false);
+  const d = await start("d", false);
+  daemons.push(c, d);
+  await (c.broker as NatsBroker).flush();
+  await (d.broker as NatsBroker).flush();
+  replies.clear();
+  await observer.publish("plugin.outbound.echo", newEvent("plugin.outbound.echo", "test", { n: 1 }));
+  // a+b (one group) answer once, c and d once each.
+  await waitFor(() => replies.get(1) === 3, "three replies: one from the group, one each from c and d");
+});

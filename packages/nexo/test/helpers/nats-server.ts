@@ -34,6 +34,26 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
+/**
+ * A nats-server with JetStream storing under `storeDir`, restartable on the
+ * same port and store (an outage the clients reconnect through). `stop`
+ * kills the current process (SIGKILL); `start` launches a new one.
+ */
+export async function startJetStreamServer(t: TestContext, storeDir: string): Promise<(NatsServer & { start(): Promise<void> }) | null> {
+  const first = await startNatsServer(t, ["-js", "-sd", storeDir]);
+  if (!first) return null;
+  let current: NatsServer = first;
+  return {
+    url: first.url,
+    port: first.port,
+    stop: () => current.stop(),
+    start: async () => {
+      await current.stop();
+      current = (await startNatsServer(t, ["-js", "-sd", storeDir], first.port))!;
+    },
+  };
+}
+
 const STDERR_TAIL = 4096;
 
 function canConnect(port: number): Promise<boolean> {
@@ -44,8 +64,8 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-async function launch(bin: string, extraArgs: string[]): Promise<NatsServer> {
-  const port = await freePort();
+async function launch(bin: string, extraArgs: string[], fixedPort?: number): Promise<NatsServer> {
+  const port = fixedPort ?? (await freePort());
   const child: ChildProcess = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_TAIL)));
@@ -77,7 +97,7 @@ async function launch(bin: string, extraArgs: string[]): Promise<NatsServer> {
  * Without the binary: throws under CI=true (scripts/setup.sh installs it, so the
  * test fails), otherwise skips `t` and returns null.
  */
-export async function startNatsServer(t?: TestContext, extraArgs: string[] = []): Promise<NatsServer | null> {
+export async function startNatsServer(t?: TestContext, extraArgs: string[] = [], port?: number): Promise<NatsServer | null> {
   const bin = findNatsServer();
   if (!bin) {
     if (process.env.CI === "true" || !t) throw new Error("nats-server is not installed (apt-get install nats-server; scripts/setup.sh installs it)");
@@ -88,7 +108,7 @@ export async function startNatsServer(t?: TestContext, extraArgs: string[] = [])
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await launch(bin, extraArgs);
+      return await launch(bin, extraArgs, port);
     } catch (err) {
       lastErr = err;
     }

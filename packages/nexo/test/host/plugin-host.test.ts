@@ -261,6 +261,19 @@ test("host - plugin requests: unknown method is -32601, memory.recall without a 
   await waitFor(() => seen.length === 1, "event via the plugin's own subscription");
 });
 
+test("host - a plugin subscribed twice to one pattern gets each event on both subscriptions (work sharing keeps them apart)", async (t) => {
+  const { host, add, broker } = setup(t);
+  const sup = add({ id: "sub", mode: "subscriber" });
+  await host.startAll();
+  for (let i = 0; i < 2; i++) {
+    const ok = (await sup.call("test.subscribe", { pattern: "plugin.outbound.sub.*" }, 5000)) as { reply: any };
+    assert.match(ok.reply.result.subscriber_id, /^sub-/);
+  }
+  const seen = collect(broker, "plugin.inbound.sub.via_sub");
+  await broker.publish("plugin.outbound.sub.room1", newEvent("plugin.outbound.sub.room1", "t", { x: 1 }));
+  await waitFor(() => seen.length === 2, "the event through each of the two subscriptions");
+});
+
 test("host - host services answer plugin requests (memory.recall)", async (t) => {
   const { host, add } = setup(t, {
     hostServices: { "memory.recall": async (params) => ({ entries: [{ id: "m1", content: `about ${(params as any).query}` }] }) },

@@ -74,7 +74,7 @@ test("rate limit - 64 concurrent clients over real HTTP, keyed by principal alth
   clock.advance(3000);
   const second = await fire(5);
   for (const c of second.values()) assert.deepEqual(c, { ok: 3, limited: 2 });
-  assert.deepEqual(limiter.stats(), { allowed: 64 * 13, limited: 64 * 7, buckets: 64, evictions: 0, overflowed: 0 });
+  assert.deepEqual(limiter.stats(), { allowed: 64 * 13, limited: 64 * 7, buckets: 64, evictions: 0, overflowed: 0, backend: "memory", fallbacks: 0 });
 });
 
 test("rate limit - one client, 64 concurrent requests: exactly burst accepted; 429 with Retry-After, RateLimit r=0 and the stable body", async (t) => {

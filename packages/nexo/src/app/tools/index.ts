@@ -7,4 +7,4 @@ export { compileArgsCheck, normalizeInputSchema } from "./tool-schema.js";
 export type { ToolErrorData } from "./tool-errors.js";
 export type { ToolRegistryOptions } from "./tool-registry.js";
 export type { ArgsCheck } from "./tool-schema.js";
-export type { CallToolOptions, ToolCalledEvent, ToolCalledHook, ToolContent, ToolInfo, ToolResult, ToolSource, ToolWire } from "./types.js";
+export type { CallToolOptions, RemoteTools, ToolCalledEvent, ToolCalledHook, ToolContent, ToolInfo, ToolResult, ToolSource, ToolWire } from "./types.js";

@@ -11,7 +11,7 @@ import { publishToolEvent } from "./tool-events.js";
 import { publicToolName } from "./tool-names.js";
 import { toToolResult } from "./tool-result.js";
 import { compileArgsCheck, normalizeInputSchema, type ArgsCheck } from "./tool-schema.js";
-import type { CallToolOptions, ToolCalledEvent, ToolInfo, ToolResult, ToolWire } from "./types.js";
+import type { CallToolOptions, RemoteTools, ToolCalledEvent, ToolInfo, ToolResult, ToolWire } from "./types.js";
 
 /** What the registry needs from the app; closures, so the app's own instance methods (and their wrappers) are used. */
 export interface ToolRegistryOptions {
@@ -46,7 +46,8 @@ interface CompiledPluginTool {
 
 type Entry =
   | { kind: "workflow"; info: ToolInfo }
-  | { kind: "plugin"; info: ToolInfo; sup: PluginSupervisor; tool: CompiledPluginTool };
+  | { kind: "plugin"; info: ToolInfo; sup: PluginSupervisor; tool: CompiledPluginTool }
+  | { kind: "remote"; info: ToolInfo; check: ArgsCheck; remote: RemoteTools };
 
 const EMPTY_CATALOGUE: readonly PluginToolDescriptor[] = [];
 const MAX_WARNED = 10_000;
@@ -72,6 +73,9 @@ export class ToolRegistry {
   private readonly disposers: Array<() => void> = [];
   private readonly maxInFlight: number;
   private readonly maxQueued: number;
+  private remote: RemoteTools | undefined;
+  /** Compiled argument checks of remote tools, by schema text (the same plugin on many daemons compiles once). */
+  private remoteChecks = new Map<string, ArgsCheck | null>();
 
   constructor(private readonly options: ToolRegistryOptions) {
     this.maxInFlight = options.maxInFlightPerPlugin ?? 128;
@@ -99,6 +103,23 @@ export class ToolRegistry {
       this.scheduled = false;
       this.refresh();
     });
+  }
+
+  /** Offer the tools of other daemons too (cluster routing). Returns the detach. */
+  setRemote(remote: RemoteTools): () => void {
+    this.remote = remote;
+    const off = remote.onChanged(() => this.invalidate());
+    this.invalidate();
+    return () => {
+      off();
+      if (this.remote === remote) this.remote = undefined;
+      this.invalidate();
+    };
+  }
+
+  /** This daemon's own callable tools (what it announces to a cluster). */
+  listLocal(): ToolInfo[] {
+    return this.list().filter((t) => t.node === undefined);
   }
 
   /** Called (coalesced) whenever the listed tools change: a plugin became ready or went away, a workflow came or went. */
@@ -130,9 +151,10 @@ export class ToolRegistry {
   async call(name: string, args: unknown, options: CallToolOptions = {}): Promise<ToolResult> {
     this.ensureFresh();
     const entry = this.entries.get(name);
-    if (!entry) throw toolError(ErrorCodes.TOOL_NOT_FOUND, `no tool named "${name}"`, { tool: name });
+    if (!entry || (options.localOnly === true && entry.kind === "remote")) throw toolError(ErrorCodes.TOOL_NOT_FOUND, `no tool named "${name}"`, { tool: name });
     const channel = options.channel;
-    if (entry.kind === "plugin" && channel !== undefined && channel !== "local") this.options.authorize?.(options.principal, name, channel);
+    // Workflows are checked by executeWorkflow; a call another daemon of the cluster forwards (localOnly) was checked there, at its edge.
+    if (entry.kind !== "workflow" && channel !== undefined && channel !== "local" && options.localOnly !== true) this.options.authorize?.(options.principal, name, channel);
     const timeoutMs = options.timeoutMs ?? this.options.host.timeouts.toolMs;
     if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) {
       throw new NexoError(ErrorCodes.CONFIG_INVALID, `callTool option timeoutMs must be a positive number of milliseconds, got ${JSON.stringify(timeoutMs)} (${typeof timeoutMs})`, {
@@ -143,7 +165,12 @@ export class ToolRegistry {
     const timestamp = new Date().toISOString();
     const callId = uuidv7();
     try {
-      const result = entry.kind === "plugin" ? await this.callPlugin(entry, args, options, timeoutMs) : await this.callWorkflow(entry, args, options, timeoutMs);
+      const result =
+        entry.kind === "plugin"
+          ? await this.callPlugin(entry, args, options, timeoutMs)
+          : entry.kind === "remote"
+            ? await this.callRemote(entry, args, options, timeoutMs)
+            : await this.callWorkflow(entry, args, options, timeoutMs);
       this.emit(entry, callId, options, t0, timestamp, result, undefined);
       return result;
     } catch (err) {
@@ -197,6 +224,16 @@ export class ToolRegistry {
     return toToolResult(raw);
   }
 
+  private async callRemote(entry: Extract<Entry, { kind: "remote" }>, args: unknown, options: CallToolOptions, timeoutMs: number): Promise<ToolResult> {
+    const { info } = entry;
+    if (args === null || typeof args !== "object" || Array.isArray(args)) {
+      throw invalidArgs(info.name, [{ path: "", message: `must be object (got ${args === null ? "null" : Array.isArray(args) ? "array" : typeof args})` }]);
+    }
+    const violations = entry.check(args as Record<string, unknown>);
+    if (violations) throw invalidArgs(info.name, violations);
+    return entry.remote.call(info, args as Record<string, unknown>, options, timeoutMs);
+  }
+
   private async callWorkflow(entry: Extract<Entry, { kind: "workflow" }>, args: unknown, options: CallToolOptions, timeoutMs: number): Promise<ToolResult> {
     const name = entry.info.name;
     const controller = new AbortController();
@@ -245,7 +282,7 @@ export class ToolRegistry {
       callId,
       toolName: entry.info.name,
       source: entry.info.source,
-      plugin: entry.kind === "plugin" ? entry.sup.key : null,
+      plugin: entry.kind === "plugin" ? entry.sup.key : entry.kind === "remote" ? (entry.info.plugin ?? null) : null,
       channel: options.channel ?? "local",
       sessionId: options.sessionId ?? null,
       agentId: options.agentId ?? null,
@@ -303,7 +340,7 @@ export class ToolRegistry {
         }
         const taken = next.get(name);
         if (taken) {
-          const owner = taken.kind === "workflow" ? `workflow "${name}"` : `tool "${taken.tool.localName}" of plugin ${taken.sup.key}`;
+          const owner = taken.kind === "plugin" ? `tool "${taken.tool.localName}" of plugin ${taken.sup.key}` : `workflow "${name}"`;
           this.warnOnce(`clash:${name}:${sup.key}:${tool.localName}`, { code: ErrorCodes.TOOL_NAME_CONFLICT, plugin: sup.key, tool: tool.localName, name }, `tool "${tool.localName}" of plugin ${sup.key} is not offered: its public name "${name}" is taken by ${owner}`);
           continue;
         }
@@ -315,8 +352,34 @@ export class ToolRegistry {
         });
       }
     }
+    if (this.remote) this.addRemote(next, this.remote);
     this.entries = next;
     this.dirty = false;
+  }
+
+  /** Tools of other daemons whose names this daemon does not use itself. */
+  private addRemote(next: Map<string, Entry>, remote: RemoteTools): void {
+    let ajv: ReturnType<typeof createAjv> | undefined;
+    if (this.remoteChecks.size > 1000) this.remoteChecks = new Map();
+    for (const info of remote.list()) {
+      if (next.has(info.name)) continue;
+      const key = JSON.stringify(info.inputSchema);
+      let check = this.remoteChecks.get(key);
+      if (check === undefined) {
+        try {
+          ajv ??= createAjv();
+          check = compileArgsCheck(ajv, info.inputSchema);
+        } catch {
+          check = null;
+        }
+        this.remoteChecks.set(key, check);
+      }
+      if (check === null) {
+        this.warnOnce(`remote-schema:${info.node}:${info.name}`, { code: ErrorCodes.TOOL_INVALID_SCHEMA, tool: info.name, node: info.node }, `tool "${info.name}" of daemon ${info.node} is not offered: its input schema does not compile here`);
+        continue;
+      }
+      next.set(info.name, { kind: "remote", info, check, remote });
+    }
   }
 
   /**
@@ -378,5 +441,5 @@ export class ToolRegistry {
 }
 
 function isAvailable(e: Entry): boolean {
-  return e.kind === "workflow" || e.sup.currentState === "ready";
+  return e.kind !== "plugin" || e.sup.currentState === "ready";
 }

@@ -20,6 +20,21 @@ export interface ToolInfo {
   pluginTool?: string;
   /** How the host calls it, for plugin tools. */
   wire?: ToolWire;
+  /** The daemon serving it, for a tool of another daemon of the cluster (docs/cluster.md). */
+  node?: string;
+}
+
+/**
+ * Tools served by other daemons of a cluster (docs/cluster.md). The registry
+ * lists them after its own (a local name wins), checks arguments against
+ * their schema, and hands the call over with the remaining deadline.
+ */
+export interface RemoteTools {
+  list(): ToolInfo[];
+  /** Call `info` on its daemon; rejects with the same NEXO_ERR_TOOL_* errors a local call raises. */
+  call(info: ToolInfo, args: Record<string, unknown>, options: CallToolOptions, timeoutMs: number): Promise<ToolResult>;
+  /** Called when the remote list changed; returns the unsubscribe. */
+  onChanged(fn: () => void): () => void;
 }
 
 /** One item of a tool result; `{type: "text", text}` is the usual one (MCP content blocks). */
@@ -57,6 +72,8 @@ export interface CallToolOptions {
   channel?: string;
   /** Abort a workflow tool (e.g. the MCP client cancelled). Plugin calls cannot be cancelled on the wire; the caller stops waiting. */
   signal?: AbortSignal;
+  /** Call only a tool of this daemon, never one routed to another daemon (cluster routing serves with it, so calls never bounce). */
+  localOnly?: boolean;
 }
 
 /**

@@ -3,6 +3,9 @@ import type { WorkflowCall } from "../../app/index.js";
 import type { Logger } from "../../log/index.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check } from "../option-checks.js";
+import { isDeepStrictEqual } from "node:util";
+import { NatsBroker } from "../../broker/index.js";
+import { kvKey, SharedKv } from "../../cluster/index.js";
 import { CacheKeys } from "./cache-key.js";
 import { copyResult } from "./copy-result.js";
 
@@ -20,6 +23,12 @@ export interface CachingOptions {
   varyByPrincipal: boolean;
   /** Clock in ms (tests). Default `Date.now`. */
   now: () => number;
+  /**
+   * `memory` (this process), `nats` (also a JetStream KV bucket shared by every
+   * daemon: a result computed on one daemon is a hit on the others), or `auto`
+   * (default): `nats` when the app's broker is NATS.
+   */
+  backend: string;
 }
 
 /** Counters of a CachingPlugin. */
@@ -32,12 +41,19 @@ export interface CacheStats {
   expired: number;
   /** Entries held now. */
   size: number;
+  /** Hits answered by the shared (NATS) cache, i.e. computed on another daemon or before a restart. Counted in `hits` too. */
+  sharedHits?: number;
+  /** `nats` when the shared cache is on. */
+  backend?: string;
 }
 
 interface Entry {
   value: unknown;
   storedAt: number;
 }
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 const SPECS: OptionSpecs<CachingOptions> = {
   ttl: check.number(0.001, 31_536_000),
@@ -46,6 +62,7 @@ const SPECS: OptionSpecs<CachingOptions> = {
   exclude: check.array(check.string(1)),
   varyByPrincipal: check.bool(),
   now: check.fn(),
+  backend: check.string(1, /^(auto|memory|nats)$/, "auto, memory or nats"),
 };
 
 /**
@@ -66,13 +83,15 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
   private keys = new CacheKeys();
   private counters = { hits: 0, misses: 0, evictions: 0, expired: 0 };
   private log: Logger | undefined;
+  private shared: SharedKv | undefined;
+  private sharedHits = 0;
 
   /** `new CachingPlugin(600)` is the reference plugin API's `CachingPlugin(ttl=600)`. */
   constructor(options?: Partial<CachingOptions> | number) {
     super(
       "caching",
       SPECS,
-      { ttl: 300, maxEntries: 1000, include: undefined, exclude: [], varyByPrincipal: true, now: Date.now },
+      { ttl: 300, maxEntries: 1000, include: undefined, exclude: [], varyByPrincipal: true, now: Date.now, backend: "auto" },
       typeof options === "number" ? { ttl: options } : options,
     );
   }
@@ -99,6 +118,12 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
     this.log = app.logger.child({ plugin: this.name });
     // Keys are only worth remembering for inputs that can hit, and at most maxEntries can.
     this.keys = new CacheKeys(Math.min(this.options.maxEntries, 4096));
+    const { backend } = this.options;
+    this.shared = undefined;
+    if (backend === "nats" || (backend === "auto" && app.broker instanceof NatsBroker)) {
+      if (!(app.broker instanceof NatsBroker)) this.fail("backend", "\"nats\" only with a NATS broker (broker: nats://...)");
+      this.shared = new SharedKv(app.broker.connection, "nexo_cache", Math.max(1000, Math.ceil(this.options.ttl * 1000)), this.log);
+    }
     app.use((call, next) => this.handle(call, next));
   }
 
@@ -114,7 +139,7 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
 
   /** Hits, misses, evictions, expirations and the current size. */
   stats(): CacheStats {
-    return { ...this.counters, size: this.cache.size };
+    return { ...this.counters, size: this.cache.size, ...(this.shared ? { sharedHits: this.sharedHits, backend: "nats" } : {}) };
   }
 
   /** True when results of workflow `name` are cached. */
@@ -148,6 +173,15 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
       }
       this.counters.expired++;
     }
+    if (this.shared) {
+      const remote = await this.sharedGet(key, now);
+      if (remote !== undefined) {
+        this.counters.hits++;
+        this.sharedHits++;
+        this.remember(key, remote.value, remote.storedAt);
+        return copyResult(remote.value);
+      }
+    }
     this.counters.misses++;
     const result = await next();
     let value: unknown;
@@ -157,13 +191,46 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
       this.log?.debug({ workflow: call.workflowName, err }, "result cannot be copied; not cached");
       return result;
     }
+    const storedAt = this.options.now();
+    this.remember(key, value, storedAt);
+    // Awaited: once a caller has the result, every daemon can hit it (a miss already paid for the run).
+    if (this.shared) await this.sharedPut(key, value, storedAt);
+    return result;
+  }
+
+  private remember(key: string, value: unknown, storedAt: number): void {
     this.cache.delete(key);
-    this.cache.set(key, { value, storedAt: this.options.now() });
+    this.cache.set(key, { value, storedAt });
     while (this.cache.size > this.options.maxEntries) {
       const oldest = this.cache.keys().next().value as string;
       this.cache.delete(oldest);
       this.counters.evictions++;
     }
-    return result;
+  }
+
+  /** A fresh entry of the shared cache, or undefined (absent, stale, unreadable, or NATS unreachable: a miss, never an error). */
+  private async sharedGet(key: string, now: number): Promise<Entry | undefined> {
+    try {
+      const kv = await this.shared!.open();
+      const e = kv ? await kv.get(kvKey(key)) : null;
+      if (!e || e.operation !== "PUT" || e.value.length === 0) return undefined;
+      const entry = JSON.parse(decoder.decode(e.value)) as Entry;
+      return now - entry.storedAt < this.options.ttl * 1000 ? entry : undefined;
+    } catch (err) {
+      this.log?.debug({ err }, "shared cache unreachable: a miss");
+      return undefined;
+    }
+  }
+
+  /** Share a result; one that JSON cannot carry exactly (a Date, a Map) stays in this daemon's memory only. */
+  private async sharedPut(key: string, value: unknown, storedAt: number): Promise<void> {
+    try {
+      const text = JSON.stringify({ value, storedAt });
+      if (!isDeepStrictEqual(JSON.parse(text).value, value)) return;
+      const kv = await this.shared!.open();
+      await kv?.put(kvKey(key), encoder.encode(text));
+    } catch (err) {
+      this.log?.debug({ err }, "shared cache not written");
+    }
   }
 }

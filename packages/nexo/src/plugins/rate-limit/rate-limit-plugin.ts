@@ -5,7 +5,10 @@ import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError, type OptionCheck } from "../option-checks.js";
 import { compilePathPatterns, pathOf, patternRegex, type PathMatcher } from "../path-match.js";
 import { policyField, rateLimitField } from "./ratelimit-headers.js";
-import { TokenBuckets } from "./token-buckets.js";
+import { NatsBroker } from "../../broker/index.js";
+import { SharedKv } from "../../cluster/index.js";
+import { SharedTokenBuckets } from "./shared-buckets.js";
+import { TokenBuckets, type TakeResult } from "./token-buckets.js";
 
 /** A limit for some routes, instead of the default one. */
 export interface RouteLimit {
@@ -43,6 +46,12 @@ export interface RateLimitOptions {
   sweepIntervalMs: number;
   /** Clock in ms (tests). Default `Date.now`. */
   now: () => number;
+  /**
+   * Where buckets live: `memory` (this process), `nats` (JetStream KV shared by
+   * every daemon of a cluster, docs/cluster.md), or `auto` (default): `nats`
+   * when the app's broker is NATS, else `memory`.
+   */
+  backend: string;
 }
 
 /** Counters of a RateLimitPlugin. */
@@ -54,6 +63,10 @@ export interface RateLimitStats {
   evictions: number;
   /** Requests counted against the shared overflow bucket because every bucket was in use. */
   overflowed: number;
+  /** `memory` or `nats`: where the buckets are. */
+  backend: string;
+  /** Shared backend: takes answered from this daemon's memory because NATS was unreachable. */
+  fallbacks: number;
 }
 
 interface Policy {
@@ -89,6 +102,7 @@ const SPECS: OptionSpecs<RateLimitOptions> = {
   headers: check.bool(),
   sweepIntervalMs: check.int(1000, 86_400_000),
   now: check.fn(),
+  backend: check.string(1, /^(auto|memory|nats)$/, "auto, memory or nats"),
 };
 
 /**
@@ -108,6 +122,7 @@ const SPECS: OptionSpecs<RateLimitOptions> = {
  */
 export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
   private buckets = new TokenBuckets(10_000);
+  private shared: SharedTokenBuckets | undefined;
   private readonly counters = { allowed: 0, limited: 0 };
   private policies: Policy[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -116,7 +131,7 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
     super(
       "rate_limit",
       SPECS,
-      { limit: 1000, burst: 100, exempt: ["/health"], routes: [], maxBuckets: 10_000, headers: true, sweepIntervalMs: 60_000, now: Date.now },
+      { limit: 1000, burst: 100, exempt: ["/health"], routes: [], maxBuckets: 10_000, headers: true, sweepIntervalMs: 60_000, now: Date.now, backend: "auto" },
       options,
     );
   }
@@ -175,6 +190,15 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
     const isExempt: PathMatcher = compilePathPatterns(o.exempt);
     const routed = this.policies;
     const headers = o.headers;
+    this.shared = undefined;
+    if (o.backend === "nats" || (o.backend === "auto" && app.broker instanceof NatsBroker)) {
+      if (!(app.broker instanceof NatsBroker)) this.fail("backend", "\"nats\" only with a NATS broker (broker: nats://...)");
+      // Idle buckets are full again after burst / rate; the KV forgets them a little later.
+      const refillMs = Math.max(60_000, ...[fallback, ...routed].map((p) => (p.burst / p.limit) * 60_000 * 2));
+      const kv = new SharedKv(app.broker.connection, "nexo_ratelimit", Math.min(refillMs, 7 * 86_400_000), app.logger);
+      this.shared = new SharedTokenBuckets(kv, this.buckets, app.logger.child({ plugin: this.name }));
+    }
+    const shared = this.shared;
     app.http.addHook("preParsing", (request, reply, payload, done) => {
       const path = pathOf(request.url);
       if (isExempt(path)) return done(null, payload);
@@ -185,20 +209,30 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
           break;
         }
       }
-      const verdict = this.buckets.take(`${policy.name}\u0000${clientKey(request)}`, this.options.now(), policy.limit, policy.burst, policy.name);
-      if (verdict.allowed) {
-        this.counters.allowed++;
-        if (headers) {
-          reply.header("ratelimit-policy", policy.policyHeader);
-          reply.header("ratelimit", rateLimitField(policy.name, verdict.remaining, verdict.nextTokenS));
-        }
-        return done(null, payload);
+      const key = `${policy.name}\u0000${clientKey(request)}`;
+      if (shared) {
+        shared.take(key, this.options.now, policy.limit, policy.burst, policy.name).then((v) => this.answer(v, policy, request, reply, payload, done, headers));
+        return;
       }
-      this.counters.limited++;
-      done(refusal(reply, policy, verdict.nextTokenS));
+      this.answer(this.buckets.take(key, this.options.now(), policy.limit, policy.burst, policy.name), policy, request, reply, payload, done, headers);
     });
     this.sweepTimer = setInterval(() => this.sweepIdle(), o.sweepIntervalMs);
     this.sweepTimer.unref();
+  }
+
+  /** Let the request through with the RateLimit fields, or refuse it with 429. */
+  private answer<P>(verdict: TakeResult, policy: Policy, request: FastifyRequest, reply: FastifyReply, payload: P, done: (err: Error | null, payload?: P) => void, headers: boolean): void {
+    if (verdict.allowed) {
+      this.counters.allowed++;
+      if (headers) {
+        reply.header("ratelimit-policy", policy.policyHeader);
+        reply.header("ratelimit", rateLimitField(policy.name, verdict.remaining, verdict.nextTokenS));
+      }
+      done(null, payload);
+      return;
+    }
+    this.counters.limited++;
+    done(refusal(reply, policy, verdict.nextTokenS));
   }
 
   override teardown(): void {
@@ -208,7 +242,14 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
 
   /** Requests allowed and refused, buckets held, evicted (idle ones only) and overflowed. */
   stats(): RateLimitStats {
-    return { ...this.counters, buckets: this.buckets.size, evictions: this.buckets.evictions, overflowed: this.buckets.overflows };
+    return {
+      ...this.counters,
+      buckets: this.buckets.size,
+      evictions: this.buckets.evictions,
+      overflowed: this.buckets.overflows,
+      backend: this.shared ? "nats" : "memory",
+      fallbacks: this.shared?.fallbacks ?? 0,
+    };
   }
 
   /** Drop buckets that refilled to full (also done every `sweepIntervalMs`); returns how many. */
