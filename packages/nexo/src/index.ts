@@ -41,6 +41,7 @@ export type {
   ToolInfo,
   ToolResult,
   ExecuteWorkflowOptions,
+  ProgressEvent,
   HealthStatus,
   LifecycleHook,
   NexoOptions,

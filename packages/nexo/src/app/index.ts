@@ -7,6 +7,7 @@ export type {
   AppHealth,
   AppState,
   ExecuteWorkflowOptions,
+  ProgressEvent,
   HealthStatus,
   LifecycleHook,
   NexoOptions,

@@ -14,6 +14,7 @@ import { PluginHttpProxy } from "../proxy/index.js";
 import { createHttpApi } from "../surfaces/http/index.js";
 import { mountMcpHttp } from "../surfaces/mcp/index.js";
 import { NEXO_VERSION } from "../version.js";
+import { RunService } from "../runs/run-service.js";
 import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
 import { HookRunner, OwnedList } from "./hook-runner.js";
 import { Execution } from "./execution.js";
@@ -90,6 +91,8 @@ export class Nexo {
   readonly llm: LlmService;
   /** Agent memory on the app's store (`remember`, `recall`); it also serves the plugins' `memory.recall`. */
   readonly memory: MemoryService;
+  /** Asynchronous workflow runs on the app's store (`POST /workflows/:name/runs`, `nexo runs`). */
+  readonly runs: RunService;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -113,7 +116,7 @@ export class Nexo {
   private stopping: Promise<void> | undefined;
 
   constructor(options: NexoOptions = {}) {
-    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, ...rest } = options;
+    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, runs, httpConventions, ...rest } = options;
     this.options = { ...DEFAULTS, ...stripUndefined(rest) };
     checkOptions(this.options);
     this.logger = logger ?? createLogger();
@@ -142,7 +145,9 @@ export class Nexo {
         if (this.toolHooks.size > 0) void this.hooks.dispatch(this.toolHooks, event, "onToolCalled");
       },
     });
-    this.http = createHttpApi(this);
+    this.runs = new RunService(this, this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, resolve(this.options.stateDir), runs);
+    this.services.add({ name: "runs", start: () => undefined, stop: () => this.runs.close() }, null);
+    this.http = createHttpApi(this, httpConventions);
     this.proxy = new PluginHttpProxy({
       http: this.http,
       host: this.host,
@@ -207,6 +212,18 @@ export class Nexo {
   }
 
   /**
+   * Check that workflow `name` exists and that `inputs` satisfy its schema, without
+   * running it (a run is refused at submission rather than failing later).
+   * Throws NEXO_ERR_WORKFLOW_NOT_FOUND or NEXO_ERR_WORKFLOW_INVALID_INPUT.
+   */
+  checkWorkflowInputs(name: string, inputs: unknown): void {
+    const entry = this.workflows.get(name);
+    if (!entry) throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { httpStatus: 404, data: { workflow: name } });
+    assertInputsObject(name, inputs);
+    entry.check(inputs);
+  }
+
+  /**
    * Run workflow `name` through the middleware chain and return its result.
    * Errors: NEXO_ERR_WORKFLOW_NOT_FOUND, NEXO_ERR_WORKFLOW_INVALID_INPUT (every
    * violation in `details.data.violations`), NEXO_ERR_WORKFLOW_ABORTED,
@@ -226,6 +243,8 @@ export class Nexo {
     const execution = new Execution(name, options.sessionId ?? null, options.channel ?? "local", this);
     if (options.principal) execution.principal = options.principal;
     if (options.headers) execution.headers = options.headers;
+    if (options.workflowId) execution.setWorkflowId(options.workflowId);
+    if (options.onProgress) execution.progressSink = options.onProgress;
     const external = options.signal;
     let onExternalAbort: (() => void) | undefined;
     if (external) {

@@ -1,4 +1,4 @@
-import type { Principal } from "../types.js";
+import type { Principal, ProgressEvent } from "../types.js";
 
 /** Where a tool comes from: a subprocess plugin, or a workflow registered on the app. */
 export type ToolSource = "plugin" | "workflow";
@@ -57,6 +57,8 @@ export interface CallToolOptions {
   channel?: string;
   /** Abort a workflow tool (e.g. the MCP client cancelled). Plugin calls cannot be cancelled on the wire; the caller stops waiting. */
   signal?: AbortSignal;
+  /** Receives a workflow tool's `ctx.progress` / `ctx.emit` (plugin tools stream nothing). Default: none. */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 /**

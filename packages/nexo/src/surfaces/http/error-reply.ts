@@ -34,7 +34,21 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.PROXY_UPSTREAM_FAILED]: 502,
   [ErrorCodes.PROXY_NOT_READY]: 503,
   [ErrorCodes.PROXY_TIMEOUT]: 504,
+  // runs and idempotency (src/runs)
+  [ErrorCodes.RUN_NOT_FOUND]: 404,
+  [ErrorCodes.RUN_QUEUE_FULL]: 503,
+  [ErrorCodes.RUN_FINISHED]: 409,
+  [ErrorCodes.RUN_CANCELLED]: 409,
+  [ErrorCodes.WORKFLOW_INTERRUPTED]: 503,
+  [ErrorCodes.IDEMPOTENCY_KEY_INVALID]: 400,
+  [ErrorCodes.IDEMPOTENCY_KEY_MISMATCH]: 422,
+  [ErrorCodes.IDEMPOTENCY_IN_PROGRESS]: 409,
 };
+
+/** The HTTP status of an error code, or undefined when it has none of its own (a 500). */
+export function statusForCode(code: string): number | undefined {
+  return STATUS_BY_CODE[code as ErrorCode];
+}
 
 /** The body of every error response: a stable code, a message, and what the caller needs to fix the request. */
 export interface ErrorBody {

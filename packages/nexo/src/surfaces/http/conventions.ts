@@ -1,0 +1,89 @@
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import type { FastifyInstance } from "fastify";
+import type { Nexo } from "../../app/nexo.js";
+import { ErrorCodes, NexoError } from "../../errors.js";
+
+/** CORS of the HTTP API (nexo.yaml `api.cors`). Off unless `origins` names at least one. */
+export interface CorsOptions {
+  /** Browser origins allowed (`https://app.example.com`), or `["*"]` for any (refused with `credentials`). Default none: CORS off. */
+  origins: string[];
+  /** Methods allowed in preflight. Default GET, POST, DELETE. */
+  methods?: string[];
+  /** Request headers allowed. Default Content-Type, Authorization, X-API-Key, Idempotency-Key, X-Session-Id, Last-Event-ID. */
+  allowedHeaders?: string[];
+  /** Response headers a page may read. Default Location, Retry-After, Idempotent-Replayed, X-Nexo-Run-Id. */
+  exposedHeaders?: string[];
+  /** Allow cookies / HTTP auth from those origins. Default false. */
+  credentials?: boolean;
+  /** How long a browser may cache a preflight, in seconds. Default 600. */
+  maxAgeSeconds?: number;
+}
+
+/** Browser-facing conventions of the HTTP API. */
+export interface HttpConventionsOptions {
+  /** Default: CORS off (no cross-origin browser access). */
+  cors?: CorsOptions;
+  /** Standard security headers (helmet) on every response. Default true. */
+  securityHeaders?: boolean;
+}
+
+const DEFAULT_METHODS = ["GET", "POST", "DELETE"];
+const DEFAULT_ALLOWED = ["Content-Type", "Authorization", "X-API-Key", "Idempotency-Key", "X-Session-Id", "Last-Event-ID"];
+const DEFAULT_EXPOSED = ["Location", "Retry-After", "Idempotent-Replayed", "X-Nexo-Run-Id"];
+
+/**
+ * Register CORS (`@fastify/cors`) when origins are configured and the security
+ * headers (`@fastify/helmet`, with a `default-src 'none'` policy: the API
+ * serves JSON and event streams, never pages). Throws NEXO_ERR_CONFIG_INVALID
+ * for a wildcard origin with credentials, which browsers refuse anyway.
+ */
+export function registerHttpConventions(http: FastifyInstance, options: HttpConventionsOptions = {}): void {
+  const c = options.cors;
+  if (c && c.origins.length > 0) {
+    const any = c.origins.includes("*");
+    if (any && c.credentials) {
+      throw new NexoError(ErrorCodes.CONFIG_INVALID, 'api.cors: origins "*" cannot be combined with credentials: true; list the origins', { field: "api.cors.origins" });
+    }
+    void http.register(cors, {
+      origin: any ? "*" : c.origins,
+      methods: c.methods ?? DEFAULT_METHODS,
+      allowedHeaders: c.allowedHeaders ?? DEFAULT_ALLOWED,
+      exposedHeaders: c.exposedHeaders ?? DEFAULT_EXPOSED,
+      credentials: c.credentials ?? false,
+      maxAge: c.maxAgeSeconds ?? 600,
+      strictPreflight: true,
+    });
+  }
+  if (options.securityHeaders !== false) {
+    void http.register(helmet, {
+      global: true,
+      contentSecurityPolicy: { useDefaults: false, directives: { "default-src": ["'none'"], "frame-ancestors": ["'none'"] } },
+      // A cross-origin page allowed by CORS must still be able to read responses.
+      crossOriginResourcePolicy: { policy: c && c.origins.length > 0 ? "cross-origin" : "same-origin" },
+    });
+  }
+}
+
+/** States of a plugin that is on its way up: the app is not ready while one is in them. */
+const STARTING_STATES = new Set(["setting-up", "starting", "restarting"]);
+
+/**
+ * `/health/live` (the process serves: 200 unless it is stopping) and
+ * `/health/ready` (200 only when the app is running, no plugin is starting or
+ * restarting, and the store answers), beside `/health`'s full report.
+ */
+export function registerHealthProbes(http: FastifyInstance, app: Nexo): void {
+  http.get("/health/live", async (_request, reply) => {
+    const live = app.state === "running" || app.state === "starting";
+    return reply.code(live ? 200 : 503).send({ status: live ? "ok" : "failed", state: app.state });
+  });
+  http.get("/health/ready", async (_request, reply) => {
+    const waiting: string[] = [];
+    if (app.state !== "running") waiting.push(`app ${app.state}`);
+    for (const p of await app.pluginStatuses()) if (STARTING_STATES.has(p.state)) waiting.push(`plugin ${p.name} ${p.state}`);
+    if (!(await app.runs.ready())) waiting.push("store unreachable");
+    const ready = waiting.length === 0;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ok" : "failed", state: app.state, ...(ready ? {} : { waiting }) });
+  });
+}
