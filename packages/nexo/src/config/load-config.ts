@@ -10,6 +10,9 @@ import { loadPollersConfig, type PollersConfig } from "../pollers/pollers-config
 import { examplesDir } from "../scaffold/assets.js";
 import { isWithin, type ResourceLimits, type SandboxOperatorConfig } from "../host/sandbox/index.js";
 import { configSchema } from "./schema.js";
+import type { HttpConventionsOptions } from "../surfaces/http/conventions.js";
+import type { RunsOptions } from "../runs/types.js";
+import { parseSchedules, type ScheduleConfig } from "../schedules/schedule-config.js";
 
 /** One configured instance of a subprocess plugin. */
 export interface PluginInstanceConfig {
@@ -59,7 +62,11 @@ export interface NexoConfig {
   logLevel: string;
   broker: string;
   store: string;
-  api: { enabled: boolean; host: string; port: number; maxBodyBytes: number; mcpAllowedOrigins: string[] };
+  api: { enabled: boolean; host: string; port: number; maxBodyBytes: number; mcpAllowedOrigins: string[]; conventions: HttpConventionsOptions };
+  /** `runs:` (defaults applied by the runs service). */
+  runs: RunsOptions;
+  /** `schedules:`, checked (cron, time zone, one of cron / every_seconds). */
+  schedules: ScheduleConfig[];
   control: { socket: string };
   pluginPaths: string[];
   /** Plugins to run, by id; null = every plugin found in `pluginPaths`. */
@@ -188,7 +195,15 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
       port: r.api?.port ?? 8000,
       maxBodyBytes: r.api?.max_body_bytes ?? 1_048_576,
       mcpAllowedOrigins: r.api?.mcp_allowed_origins ?? [],
+      conventions: httpConventions(r.api),
     },
+    runs: {
+      ...(r.runs?.retention_seconds !== undefined ? { retentionSeconds: r.runs.retention_seconds } : {}),
+      ...(r.runs?.max_concurrent !== undefined ? { maxConcurrent: r.runs.max_concurrent } : {}),
+      ...(r.runs?.max_queued !== undefined ? { maxQueued: r.runs.max_queued } : {}),
+      ...(r.runs?.event_buffer !== undefined ? { eventBuffer: r.runs.event_buffer } : {}),
+    },
+    schedules: parseSchedules(r.schedules ?? [], file),
     control: { socket: abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")) },
     pluginPaths: (r.plugin_paths ?? []).map(abs),
     plugins,
@@ -203,6 +218,25 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     llm: llmConfigFromYaml(r.llm),
     memory: { rememberTool: r.memory?.remember_tool ?? false },
     sandbox: normalizeSandbox(r.sandbox ?? {}, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
+  };
+}
+
+function httpConventions(api: Record<string, any> | undefined): HttpConventionsOptions {
+  const c = api?.cors as Record<string, any> | undefined;
+  return {
+    securityHeaders: api?.security_headers ?? true,
+    ...(c
+      ? {
+          cors: {
+            origins: c.origins,
+            ...(c.methods ? { methods: c.methods } : {}),
+            ...(c.allowed_headers ? { allowedHeaders: c.allowed_headers } : {}),
+            ...(c.exposed_headers ? { exposedHeaders: c.exposed_headers } : {}),
+            ...(c.credentials !== undefined ? { credentials: c.credentials } : {}),
+            ...(c.max_age_seconds !== undefined ? { maxAgeSeconds: c.max_age_seconds } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -14,6 +14,8 @@ import { pollerControlHandlers, type PollerService } from "../pollers/index.js";
 import { createPollers, type DaemonPollerOptions } from "./pollers.js";
 import { contributeMetrics } from "../plugins/monitoring/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
+import { ScheduleService } from "../schedules/index.js";
+import { runControlHandlers } from "../runs/run-control.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError } from "../errors.js";
 
@@ -83,6 +85,8 @@ export class Daemon {
       http: config.api.enabled,
       maxBodyBytes: config.api.maxBodyBytes,
       mcpAllowedOrigins: config.api.mcpAllowedOrigins,
+      httpConventions: config.api.conventions,
+      runs: config.runs,
       stateDir: config.stateDir,
       store: config.store,
       llm: config.llm,
@@ -106,6 +110,11 @@ export class Daemon {
       if (bindings.specs.length > 0) {
         bindings.checkWorkflows(app);
         app.addService(bindings);
+      }
+      if (config.schedules.length > 0) {
+        const schedules = new ScheduleService(app, config.schedules);
+        schedules.checkWorkflows();
+        app.addService(schedules);
       }
       await app.start();
     } catch (err) {
@@ -173,7 +182,7 @@ export class Daemon {
         this.control = new ControlServer({
           socketPath: this.config.control.socket,
           logger: this.logger,
-          handlers: { ...this.controlHandlers(), ...pollerControlHandlers(this.pollers), ...this.extraHandlers },
+          handlers: { ...this.controlHandlers(), ...pollerControlHandlers(this.pollers), ...runControlHandlers(this.app), ...this.extraHandlers },
         });
         await this.control.listen();
       },

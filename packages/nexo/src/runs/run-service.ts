@@ -123,6 +123,11 @@ export class RunService {
     return this.options.heartbeatMs * 3;
   }
 
+  /** The app's store (opened on first use), for features that keep their rows beside the runs (schedules). */
+  async store(): Promise<Store> {
+    return (await this.runStore()).store;
+  }
+
   /** True once the store answers (readiness). */
   async ready(): Promise<boolean> {
     try {

@@ -10,6 +10,7 @@ import { registerMcpCommand } from "./commands-mcp.js";
 import { registerPackageCommands } from "./commands-plugin-package.js";
 import { registerWorkflowCommands } from "./commands-workflow.js";
 import { registerPollerCommands } from "./commands-pollers.js";
+import { registerRunCommands } from "./commands-runs.js";
 
 /** Build the `nexo` command tree. */
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerPluginDevCommands(plugin);
   registerWorkflowCommands(program);
   registerPollerCommands(program);
+  registerRunCommands(program);
   registerMcpCommand(program);
   return program;
 }
