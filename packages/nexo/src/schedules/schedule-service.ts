@@ -100,19 +100,21 @@ export class ScheduleService implements NexoService {
     const { config } = a;
     const ticks = this.ticks!;
     const holder = this.app.runs.nodeId;
+    // The lease names the tick, not only the daemon: this daemon's own next tick must not renew it.
+    const leaseHolder = `${holder}@${tick}`;
     let leased = false;
     let renew: NodeJS.Timeout | undefined;
     try {
       if (!(await ticks.claimTick(config.name, tick, holder, Date.now()))) return; // another daemon has this tick
       if (!config.overlap) {
-        leased = await ticks.takeLease(config.name, holder, Date.now(), this.leaseTtlMs);
+        leased = await ticks.takeLease(config.name, leaseHolder, Date.now(), this.leaseTtlMs);
         if (!leased) {
           a.skipped += 1;
           await ticks.setOutcome(config.name, tick, "skipped_overlap", null);
           this.app.logger.info({ schedule: config.name, tick: new Date(tick).toISOString() }, "schedule tick skipped: the previous run is still running");
           return;
         }
-        renew = setInterval(() => void ticks.takeLease(config.name, holder, Date.now(), this.leaseTtlMs).catch(() => undefined), Math.max(50, Math.floor(this.leaseTtlMs / 3)));
+        renew = setInterval(() => void ticks.takeLease(config.name, leaseHolder, Date.now(), this.leaseTtlMs).catch(() => undefined), Math.max(50, Math.floor(this.leaseTtlMs / 3)));
         renew.unref();
       }
       const principal: Principal = { id: config.name, strategy: "schedule" };
@@ -136,7 +138,7 @@ export class ScheduleService implements NexoService {
       await ticks.setOutcome(config.name, tick, "refused", null).catch(() => undefined);
     } finally {
       if (renew) clearInterval(renew);
-      if (leased) await ticks.releaseLease(config.name, holder).catch(() => undefined);
+      if (leased) await ticks.releaseLease(config.name, leaseHolder).catch(() => undefined);
     }
   }
 
