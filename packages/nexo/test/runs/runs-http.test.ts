@@ -87,6 +87,12 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
   assert.equal(bad.status, 400);
   assert.equal(((await bad.json()) as any).error.code, "NEXO_ERR_WORKFLOW_INVALID_INPUT");
   assert.equal((await post("/workflows/nope/runs", {})).status, 404);
+  const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+  assert.deepEqual(Object.keys(doc.paths["/workflows/wait/runs"]!), ["post"]);
+  assert.deepEqual(Object.keys(doc.paths["/runs/{id}"]!).sort(), ["delete", "get"]);
+  assert.ok(doc.paths["/runs/{id}/events"]!.get.responses["200"].content["text/event-stream"]);
+  assert.ok(doc.paths["/workflows/wait/execute"]!.post.parameters.some((p: { name: string }) => p.name === "Idempotency-Key"));
+  assert.ok(doc.paths["/health/ready"] && doc.paths["/health/live"] && doc.paths["/runs"]);
 });
 
 test("runs - DELETE /runs/:id cancels a run mid-way (ctx.signal aborts), a queued run never starts, and a full queue is 503 NEXO_ERR_RUN_QUEUE_FULL", async (t) => {
