@@ -4,7 +4,9 @@ import { test, type TestContext } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Nexo } from "../../src/app/index.js";
 import { normalizeConfig } from "../../src/config/index.js";
+import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { Daemon } from "../../src/daemon/index.js";
 import type { NexusPlugin } from "../../src/plugins/nexus-plugin.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
@@ -106,6 +108,8 @@ test("conventions - CORS preflight answers the configured origin only, security 
   assert.match(plain.headers.get("access-control-expose-headers") ?? "", /Location/);
   assert.equal(plain.headers.get("x-content-type-options"), "nosniff");
   assert.match(plain.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+
+  assert.throws(() => new Nexo({ http: false, httpConventions: { cors: { origins: ["*"], credentials: true } } }), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID));
 
   assert.equal((await fetch(`${url}/health/live`)).status, 200);
   assert.equal((await fetch(`${url}/health/ready`)).status, 200);

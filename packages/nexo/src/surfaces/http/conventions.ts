@@ -1,6 +1,7 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import cors from "@fastify/cors";
-import helmet from "@fastify/helmet";
 import type { FastifyInstance } from "fastify";
+import helmet from "helmet";
 import type { Nexo } from "../../app/nexo.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 
@@ -34,9 +35,9 @@ const DEFAULT_EXPOSED = ["Location", "Retry-After", "Idempotent-Replayed", "X-Ne
 
 /**
  * Register CORS (`@fastify/cors`) when origins are configured and the security
- * headers (`@fastify/helmet`, with a `default-src 'none'` policy: the API
- * serves JSON and event streams, never pages). Throws NEXO_ERR_CONFIG_INVALID
- * for a wildcard origin with credentials, which browsers refuse anyway.
+ * headers (helmet's, with a `default-src 'none'` policy: the API serves JSON
+ * and event streams, never pages). Throws NEXO_ERR_CONFIG_INVALID for a
+ * wildcard origin with credentials, which browsers refuse anyway.
  */
 export function registerHttpConventions(http: FastifyInstance, options: HttpConventionsOptions = {}): void {
   const c = options.cors;
@@ -56,13 +57,36 @@ export function registerHttpConventions(http: FastifyInstance, options: HttpConv
     });
   }
   if (options.securityHeaders !== false) {
-    void http.register(helmet, {
-      global: true,
-      contentSecurityPolicy: { useDefaults: false, directives: { "default-src": ["'none'"], "frame-ancestors": ["'none'"] } },
-      // A cross-origin page allowed by CORS must still be able to read responses.
-      crossOriginResourcePolicy: { policy: c && c.origins.length > 0 ? "cross-origin" : "same-origin" },
+    const headers = securityHeaders(c !== undefined && c.origins.length > 0);
+    const names = Object.keys(headers);
+    // One synchronous hook setting precomputed values: @fastify/helmet rebuilds helmet's
+    // middleware chain on every request, a measurable share of the execute hot path.
+    http.addHook("onRequest", (_request, reply, done) => {
+      for (let i = 0; i < names.length; i++) reply.header(names[i]!, headers[names[i]!]!);
+      done();
     });
   }
+}
+
+/**
+ * The headers helmet sets for our policy, computed once: helmet's middleware is
+ * run against a recording response. The values depend on the options only (no nonces).
+ */
+export function securityHeaders(corsEnabled: boolean): Record<string, string> {
+  const middleware = helmet({
+    contentSecurityPolicy: { useDefaults: false, directives: { "default-src": ["'none'"], "frame-ancestors": ["'none'"] } },
+    // A cross-origin page allowed by CORS must still be able to read responses.
+    crossOriginResourcePolicy: { policy: corsEnabled ? "cross-origin" : "same-origin" },
+  });
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => void (headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  let failed: unknown;
+  middleware({ headers: {} } as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => void (failed = err));
+  if (failed) throw failed;
+  return headers;
 }
 
 /** States of a plugin that is on its way up: the app is not ready while one is in them. */
