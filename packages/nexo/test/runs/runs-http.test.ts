@@ -260,3 +260,14 @@ async function readRun(store: string, id: string): Promise<{ status: string } | 
     await s.close();
   }
 }
+
+test("conventions - with the AuthPlugin on, /health/live and /health/ready answer without credentials while /runs needs them", async (t) => {
+  const { AuthPlugin, hashApiKey } = await import("../../src/plugins/index.js");
+  const { app } = testApp(t);
+  await app.addPlugin(new AuthPlugin({ strategy: "api_key", apiKeys: [{ id: "ops", hash: hashApiKey("ops-key-0123456789abcdef") }] }));
+  await app.start();
+  assert.equal((await app.http.inject({ url: "/health/live" })).statusCode, 200);
+  assert.equal((await app.http.inject({ url: "/health/ready" })).statusCode, 200);
+  assert.equal((await app.http.inject({ url: "/runs" })).statusCode, 401);
+  assert.equal((await app.http.inject({ url: "/runs", headers: { "x-api-key": "ops-key-0123456789abcdef" } })).statusCode, 200);
+});
