@@ -92,3 +92,11 @@ test("schedules - two daemons sharing one store: each tick fires on time and onc
   assert.ok(longRuns.length >= 1);
   for (let i = 1; i < longRuns.length; i++) assert.ok(Number(longRuns[i]!.started_at) >= Number(longRuns[i - 1]!.finished_at), "the long workflow never overlapped itself");
 });
+
+test("schedules - a daemon whose schedule names an unknown workflow refuses to start with NEXO_ERR_SCHEDULE_INVALID", async (t) => {
+  const { Daemon } = await import("../../src/daemon/index.js");
+  const { captureLogger } = await import("../helpers/log-capture.js");
+  const dir = tempDir(t);
+  const config = normalizeConfig({ state_dir: join(dir, "state"), api: { enabled: false }, schedules: [{ name: "n", workflow: "missing", every_seconds: 60 }] }, join(dir, "nexo.yaml"), dir);
+  await assert.rejects(Daemon.start(config, { logger: captureLogger().logger, controlSocket: false }), (e: any) => e.code === "NEXO_ERR_SCHEDULE_INVALID" && /no workflow named "missing"/.test(e.message));
+});
