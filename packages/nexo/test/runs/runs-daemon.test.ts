@@ -124,3 +124,25 @@ test("conventions - CORS preflight answers the configured origin only, security 
   await added;
   assert.equal((await fetch(`${url}/health/ready`)).status, 200);
 });
+
+test("runs - a run in progress when the nexo process is killed shows interrupted once the daemon is back", async (t) => {
+  const { writeFileSync } = await import("node:fs");
+  const { startNexoDaemon } = await import("../helpers/nexo-cli.js");
+  const dir = tempDir(t);
+  writeFileSync(join(dir, "workflows.mjs"), `export default (app) => app.register("hang", () => new Promise(() => {}));\n`);
+  const config = join(dir, "nexo.yaml");
+  writeFileSync(config, JSON.stringify({ state_dir: join(dir, "state"), api: { port: 0 }, workflows: [join(dir, "workflows.mjs")] }));
+  const urlOf = async (d: { output: () => string }): Promise<string> =>
+    waitFor(() => /"api":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(d.output())?.[1], "the daemon's API url", 20_000, 50);
+  const first = startNexoDaemon(t, config);
+  const url1 = await urlOf(first);
+  const { id } = (await (await fetch(`${url1}/workflows/hang/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).json()) as { id: string };
+  await waitFor(async () => ((await (await fetch(`${url1}/runs/${id}`)).json()) as { status: string }).status === "running", "the run to be running");
+  first.kill("SIGKILL");
+  await new Promise((r) => first.once("close", r));
+  const second = startNexoDaemon(t, config);
+  const url2 = await urlOf(second);
+  const run = (await (await fetch(`${url2}/runs/${id}`)).json()) as { status: string; error: { code: string } };
+  assert.equal(run.status, "interrupted");
+  assert.equal(run.error.code, "NEXO_ERR_WORKFLOW_INTERRUPTED");
+});
