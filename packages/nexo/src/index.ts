@@ -30,6 +30,11 @@ export { NEXO_VERSION } from "./version.js";
 export { LlmService } from "./llm/index.js";
 export type { LlmConfig, LlmProviderConfig, LlmCompleteRequest, LlmCompleteResult, LlmCompleteOptions, LlmTextDelta } from "./llm/index.js";
 export { MemoryService } from "./memory/index.js";
+export { RunService, principalScope, parseIdempotencyKey, IDEMPOTENCY_HEADER, toRunView } from "./runs/index.js";
+export type { RunAccess, RunError, RunRecord, RunStatus, RunsOptions, RunView, StartRunOptions, StartRunOutcome } from "./runs/index.js";
+export { ScheduleService, parseSchedules, nextTick } from "./schedules/index.js";
+export type { ScheduleConfig, ScheduleServiceOptions } from "./schedules/index.js";
+export type { CorsOptions, HttpConventionsOptions } from "./surfaces/http/conventions.js";
 export type { MemoryEntry, RecallInput, RememberInput } from "./memory/index.js";
 export type { ErrorCode, NexoErrorDetails } from "./errors.js";
 export type {
