@@ -8,7 +8,7 @@ import { Nexo } from "../../src/app/index.js";
 import { normalizeConfig } from "../../src/config/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { Daemon } from "../../src/daemon/index.js";
-import type { NexusPlugin } from "../../src/plugins/nexus-plugin.js";
+import { NexusPlugin } from "../../src/plugins/index.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { runNexo } from "../helpers/nexo-cli.js";
@@ -114,8 +114,15 @@ test("conventions - CORS preflight answers the configured origin only, security 
   assert.equal((await fetch(`${url}/health/live`)).status, 200);
   assert.equal((await fetch(`${url}/health/ready`)).status, 200);
   let finishSetup!: () => void;
-  const slow: NexusPlugin = { name: "slow-start", version: "1.0.0", setup: () => new Promise<void>((r) => (finishSetup = r)), teardown: () => undefined };
-  const added = daemon.app.addPlugin(slow);
+  class SlowStart extends NexusPlugin {
+    get name() {
+      return "slow-start";
+    }
+    override setup() {
+      return new Promise<void>((r) => (finishSetup = r));
+    }
+  }
+  const added = daemon.app.addPlugin(new SlowStart());
   const notReady = await fetch(`${url}/health/ready`);
   assert.equal(notReady.status, 503);
   assert.deepEqual(((await notReady.json()) as { waiting: string[] }).waiting, ["plugin slow-start setting-up"]);
@@ -133,7 +140,7 @@ test("runs - a run in progress when the nexo process is killed shows interrupted
   const config = join(dir, "nexo.yaml");
   writeFileSync(config, JSON.stringify({ state_dir: join(dir, "state"), api: { port: 0 }, workflows: [join(dir, "workflows.mjs")] }));
   const urlOf = async (d: { output: () => string }): Promise<string> =>
-    waitFor(() => /"api":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(d.output())?.[1], "the daemon's API url", 20_000, 50);
+    waitFor<string | undefined>(() => /"api":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(d.output())?.[1], "the daemon's API url", 20_000, 50) as Promise<string>;
   const first = startNexoDaemon(t, config);
   const url1 = await urlOf(first);
   const { id } = (await (await fetch(`${url1}/workflows/hang/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).json()) as { id: string };

@@ -66,10 +66,10 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
   const body = (await res.json()) as { id: string; status: string };
   assert.equal(res.headers.get("location"), `/runs/${body.id}`);
   assert.equal(body.status, "queued");
-  const run = await waitFor(async () => {
+  const run = (await waitFor(async () => {
     const r = (await (await fetch(`${app.url}/runs/${body.id}`, { headers: { "x-test-user": "alice" } })).json()) as Record<string, any>;
     return r.status === "completed" ? r : undefined;
-  }, "the run to complete");
+  }, "the run to complete"))!;
   assert.equal(run.result.n, 7);
   assert.equal(run.result.principal, "alice");
   assert.equal(run.workflow, "count");
