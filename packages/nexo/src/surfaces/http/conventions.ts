@@ -99,6 +99,14 @@ export function securityHeaders(corsEnabled: boolean): Record<string, string> {
   return headers;
 }
 
+/**
+ * Security headers a plugin's own pages need to set for themselves: on its
+ * proxied routes (`[plugin.http]`) they are removed, since a `default-src 'none'`
+ * policy, DENY framing or a same-origin resource policy would break the HTML UI
+ * a plugin may serve. nosniff, HSTS and the referrer policy stay.
+ */
+export const PAGE_POLICY_HEADERS: readonly string[] = ["content-security-policy", "x-frame-options", "cross-origin-resource-policy"];
+
 /** States of a plugin that is on its way up: the app is not ready while one is in them. */
 const STARTING_STATES = new Set(["setting-up", "starting", "restarting"]);
 
