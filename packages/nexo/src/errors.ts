@@ -158,6 +158,15 @@ export const ErrorCodes = {
   MEMORY_BACKEND_UNAVAILABLE: "NEXO_ERR_MEMORY_BACKEND_UNAVAILABLE",
   AGENT_INVALID: "NEXO_ERR_AGENT_INVALID",
   AGENT_STEP_LIMIT: "NEXO_ERR_AGENT_STEP_LIMIT",
+  // runs, idempotency and schedules
+  RUN_NOT_FOUND: "NEXO_ERR_RUN_NOT_FOUND",
+  RUN_QUEUE_FULL: "NEXO_ERR_RUN_QUEUE_FULL",
+  RUN_FINISHED: "NEXO_ERR_RUN_FINISHED",
+  RUN_CANCELLED: "NEXO_ERR_RUN_CANCELLED",
+  IDEMPOTENCY_KEY_INVALID: "NEXO_ERR_IDEMPOTENCY_KEY_INVALID",
+  IDEMPOTENCY_KEY_MISMATCH: "NEXO_ERR_IDEMPOTENCY_KEY_MISMATCH",
+  IDEMPOTENCY_IN_PROGRESS: "NEXO_ERR_IDEMPOTENCY_IN_PROGRESS",
+  SCHEDULE_INVALID: "NEXO_ERR_SCHEDULE_INVALID",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -206,6 +215,14 @@ const WIRE: Partial<Record<ErrorCode, ErrorWire>> = {
   [ErrorCodes.PROXY_NOT_READY]: { status: 503 },
   [ErrorCodes.PROXY_TIMEOUT]: { status: 504 },
   [ErrorCodes.AUTHZ_FORBIDDEN]: { status: 403 },
+  [ErrorCodes.RUN_NOT_FOUND]: { status: 404 },
+  [ErrorCodes.RUN_QUEUE_FULL]: { status: 503 },
+  [ErrorCodes.RUN_FINISHED]: { status: 409 },
+  [ErrorCodes.RUN_CANCELLED]: { status: 409 },
+  [ErrorCodes.WORKFLOW_INTERRUPTED]: { status: 503 },
+  [ErrorCodes.IDEMPOTENCY_KEY_INVALID]: { status: 400 },
+  [ErrorCodes.IDEMPOTENCY_KEY_MISMATCH]: { status: 422 },
+  [ErrorCodes.IDEMPOTENCY_IN_PROGRESS]: { status: 409 },
   [ErrorCodes.CHANNEL_NOT_FOUND]: { status: 404 },
   [ErrorCodes.CHANNEL_INVALID_MESSAGE]: { status: 400 },
   [ErrorCodes.CHANNEL_RATE_LIMITED]: { status: 429, rpc: -33004 },

@@ -33,6 +33,13 @@ export type { LlmConfig, LlmProviderConfig, LlmCompleteRequest, LlmCompleteResul
 export { MemoryService } from "./memory/index.js";
 export { AuthorizationGate, AuditLog, internalPrincipal } from "./authz/index.js";
 export type { ActionKind, AuditEntry, AuditQuery, AuthorizationConfig, AuthorizationDecision, AuthorizationRuleConfig } from "./authz/index.js";
+export { RunService, principalScope, parseIdempotencyKey, IDEMPOTENCY_HEADER, toRunView } from "./runs/index.js";
+export type { RunAccess, RunError, RunRecord, RunStatus, RunsOptions, RunView, StartRunOptions, StartRunOutcome } from "./runs/index.js";
+export { ScheduleService } from "./schedules/index.js";
+export { parseSchedules, nextTick } from "./config/index.js";
+export type { ScheduleServiceOptions } from "./schedules/index.js";
+export type { ScheduleConfig } from "./config/index.js";
+export type { CorsOptions, HttpConventionsOptions } from "./surfaces/http/index.js";
 export type { MemoryEntry, RecallInput, RememberInput } from "./memory/index.js";
 export { ChannelService } from "./channels/index.js";
 export type { ChannelInfo, ChannelSendOptions, ChannelSendResult, ChannelStats, OutboundMessage } from "./channels/index.js";
@@ -48,6 +55,7 @@ export type {
   ToolInfo,
   ToolResult,
   ExecuteWorkflowOptions,
+  ProgressEvent,
   HealthStatus,
   LifecycleHook,
   NexoOptions,

@@ -3,7 +3,8 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { errorMessage } from "./deadline.js";
 import type { Nexo } from "./nexo.js";
-import type { Principal, WorkflowContext } from "./types.js";
+import type { Principal, ProgressEvent, WorkflowContext } from "./types.js";
+import { publishProgressEvent } from "./workflow-events.js";
 
 /**
  * One workflow execution: the context its handler sees, and how to abort it.
@@ -22,6 +23,9 @@ export class Execution implements WorkflowContext {
   private isAborted = false;
   private abortListener: ((err: NexoError) => void) | undefined;
   private id: string | undefined;
+  /** Where `progress` / `emit` go besides the broker (a run, an SSE response, an MCP progress token). */
+  progressSink: ((event: ProgressEvent) => void) | undefined;
+  private progressSeq = 0;
 
   constructor(
     readonly workflowName: string,
@@ -45,6 +49,32 @@ export class Execution implements WorkflowContext {
 
   get logger(): Logger {
     return (this.log ??= this.app.logger.child({ workflow: this.workflowName, workflowId: this.workflowId }));
+  }
+
+  /** Use `id` as the workflowId (a run's id); before the handler first reads it. */
+  setWorkflowId(id: string): void {
+    this.id = id;
+  }
+
+  progress(value: unknown): void {
+    this.stream("progress", value);
+  }
+
+  emit(chunk: unknown): void {
+    this.stream("chunk", chunk);
+  }
+
+  private stream(kind: ProgressEvent["kind"], value: unknown): void {
+    if (this.isAborted) return;
+    const event: ProgressEvent = { kind, seq: ++this.progressSeq, value };
+    if (this.progressSink) {
+      try {
+        this.progressSink(event);
+      } catch (err) {
+        this.app.logger.warn({ err, workflow: this.workflowName }, "a progress receiver threw; event dropped");
+      }
+    }
+    publishProgressEvent(this.app.broker, this.app.logger, this, event);
   }
 
   /** True once `abort` was called. */

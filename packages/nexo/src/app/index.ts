@@ -12,6 +12,7 @@ export type {
   AppHealth,
   AppState,
   ExecuteWorkflowOptions,
+  ProgressEvent,
   HealthStatus,
   LifecycleHook,
   NexoOptions,
@@ -38,3 +39,4 @@ export type { InputViolation } from "./input-validator.js";
 export type { CallToolOptions, ToolCalledEvent, ToolCalledHook, ToolContent, ToolErrorData, ToolInfo, ToolResult, ToolSource, ToolWire } from "./tools/index.js";
 export { beforeMessage, HookNames, HookPoints, isHookName } from "./hooks/index.js";
 export type { HookContext, HookEvent, HookName, HookOutcome, HookPointStats, HookResponse, InProcessHook, MessageVerdict } from "./hooks/index.js";
+export { errorMessage } from "./deadline.js";

@@ -15,6 +15,7 @@ import { PluginHttpProxy } from "../proxy/index.js";
 import { createHttpApi } from "../surfaces/http/index.js";
 import { mountMcpHttp } from "../surfaces/mcp/index.js";
 import { NEXO_VERSION } from "../version.js";
+import { RunService } from "../runs/index.js";
 import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
 import { HookRunner, OwnedList } from "./hook-runner.js";
 import { Execution } from "./execution.js";
@@ -102,6 +103,8 @@ export class Nexo {
   readonly hookPoints: HookPoints;
   /** Channels of subprocess plugins: `app.channels.send(kind, instance, msg)`, `list()`, `stats()` (docs/channels-and-hooks.md). */
   readonly channels: ChannelService;
+  /** Asynchronous workflow runs on the app's store (`POST /workflows/:name/runs`, `nexo runs`). */
+  readonly runs: RunService;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -126,7 +129,7 @@ export class Nexo {
   private readonly extensions: PluginExtensions;
 
   constructor(options: NexoOptions = {}) {
-    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, memoryBackend, authorization, ...rest } = options;
+    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, memoryBackend, authorization, runs, httpConventions, ...rest } = options;
     this.options = { ...DEFAULTS, ...stripUndefined(rest) };
     checkOptions(this.options);
     this.logger = logger ?? createLogger();
@@ -163,7 +166,9 @@ export class Nexo {
         if (this.toolHooks.size > 0) void this.hooks.dispatch(this.toolHooks, event, "onToolCalled");
       },
     });
-    this.http = createHttpApi(this);
+    this.runs = new RunService(this, this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, resolve(this.options.stateDir), runs);
+    this.services.add({ name: "runs", start: () => undefined, stop: () => this.runs.close() }, null);
+    this.http = createHttpApi(this, httpConventions);
     this.proxy = new PluginHttpProxy({
       http: this.http,
       host: this.host,
@@ -232,6 +237,18 @@ export class Nexo {
   }
 
   /**
+   * Check that workflow `name` exists and that `inputs` satisfy its schema, without
+   * running it (a run is refused at submission rather than failing later).
+   * Throws NEXO_ERR_WORKFLOW_NOT_FOUND or NEXO_ERR_WORKFLOW_INVALID_INPUT.
+   */
+  checkWorkflowInputs(name: string, inputs: unknown): void {
+    const entry = this.workflows.get(name);
+    if (!entry) throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { httpStatus: 404, data: { workflow: name } });
+    assertInputsObject(name, inputs);
+    entry.check(inputs);
+  }
+
+  /**
    * Run workflow `name` through the middleware chain and return its result.
    * Errors: NEXO_ERR_WORKFLOW_NOT_FOUND, NEXO_ERR_WORKFLOW_INVALID_INPUT (every
    * violation in `details.data.violations`), NEXO_ERR_WORKFLOW_ABORTED,
@@ -255,6 +272,8 @@ export class Nexo {
     const execution = new Execution(name, options.sessionId ?? null, options.channel ?? "local", this);
     if (options.principal) execution.principal = options.principal;
     if (options.headers) execution.headers = options.headers;
+    if (options.workflowId) execution.setWorkflowId(options.workflowId);
+    if (options.onProgress) execution.progressSink = options.onProgress;
     const external = options.signal;
     let onExternalAbort: (() => void) | undefined;
     if (external) {

@@ -6,6 +6,8 @@ import type { HostTimeouts } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import type { ON_ABORTABLE } from "./abort-hook.js";
 import type { Nexo } from "./nexo.js";
+import type { RunsOptions } from "../runs/index.js";
+import type { HttpConventionsOptions } from "../surfaces/http/index.js";
 
 /** Options of `new Nexo(...)`; every field has a default. */
 export interface NexoOptions {
@@ -60,10 +62,17 @@ export interface NexoOptions {
   memoryRememberTool?: boolean;
   /** A memory backend plugin's name used by `app.memory` and `memory.recall` instead of the embedded store (nexo.yaml `memory.backend`). Default: the embedded store. */
   memoryBackend?: string;
+  /** Asynchronous runs (nexo.yaml `runs:`): retention, queue bounds, event buffer. Default: see `RunsOptions`. */
+  runs?: RunsOptions;
+  /** CORS and security headers of the HTTP API (nexo.yaml `api.cors`, `api.security_headers`). Default: no CORS, security headers on. */
+  httpConventions?: HttpConventionsOptions;
 }
 
 /** The same options with every default applied. */
-export type ResolvedNexoOptions = Required<Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization" | "memoryBackend">> & Pick<NexoOptions, "store">;
+export type ResolvedNexoOptions = Required<
+  Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization" | "memoryBackend" | "runs" | "httpConventions">
+> &
+  Pick<NexoOptions, "store">;
 
 /** Who made a call: set by an auth hook (`request.principal`) or by the caller. */
 export interface Principal {
@@ -95,6 +104,25 @@ export interface WorkflowContext {
   app: Nexo;
   /** Logger bound to this execution (`workflowId`, `workflow`). */
   logger: Logger;
+  /**
+   * Report progress to the caller: an SSE `progress` event, an MCP progress
+   * notification (a number is its `progress`; `{progress, total?, message?}` is
+   * read as such), a `workflow.<name>.progress` broker event. Never blocks; a
+   * slow caller loses events (counted), never the run.
+   * @example ctx.progress({ progress: 3, total: 10, message: "page 3" });
+   */
+  progress(value: unknown): void;
+  /** Send a chunk of partial output to the caller (SSE `chunk` event, MCP progress message, broker event); same rules as `progress`. */
+  emit(chunk: unknown): void;
+}
+
+/** One streamed item of an execution, as `onProgress` receives it. */
+export interface ProgressEvent {
+  /** `progress` (ctx.progress) or `chunk` (ctx.emit). */
+  kind: "progress" | "chunk";
+  /** 1, 2, ... within the execution. */
+  seq: number;
+  value: unknown;
 }
 
 /** A workflow: a named async function of its inputs. */
@@ -129,6 +157,10 @@ export interface ExecuteWorkflowOptions {
   signal?: AbortSignal;
   /** Package-internal (the key is not exported by the package): see abort-hook.ts. */
   [ON_ABORTABLE]?: (abort: (reason?: unknown) => void) => void;
+  /** Receives each `ctx.progress` / `ctx.emit` of this execution, synchronously (keep it cheap). Default: none. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** Use this id as the execution's `workflowId` (a run's id). Default: a new UUID v7. */
+  workflowId?: string;
 }
 
 /** What a middleware sees: mutable `inputs` (validated after the chain), the execution's context. */

@@ -2,7 +2,7 @@ import { nowIso, uuidv7 } from "nexo-plugin-sdk/contract";
 import type { Broker } from "../broker/index.js";
 import type { Event } from "../contract/index.js";
 import type { Logger } from "../log/index.js";
-import type { WorkflowCompletedEvent, WorkflowEventBase, WorkflowFailedEvent } from "./types.js";
+import type { ProgressEvent, WorkflowCompletedEvent, WorkflowEventBase, WorkflowFailedEvent } from "./types.js";
 
 /** Lifecycle phases; each is published as `workflow.<name>.<phase>`. */
 export type WorkflowPhase = "started" | "completed" | "failed";
@@ -51,5 +51,33 @@ export function publishWorkflowEvent(
     });
   } catch (err) {
     logger.debug({ topic, workflowId: event.workflowId, err }, "workflow event not published");
+  }
+}
+
+/**
+ * Publish a `ctx.progress` / `ctx.emit` item as `workflow.<name>.progress`
+ * (payload: workflow_id, session_id, channel, kind, seq, value). Skipped when
+ * no local subscriber would get it; the broker's bounded queues drop (and count) for slow ones.
+ */
+export function publishProgressEvent(
+  broker: Broker,
+  logger: Logger,
+  ctx: { workflowName: string; workflowId: string; sessionId: string | null; channel: string },
+  event: ProgressEvent,
+): void {
+  const topic = `workflow.${ctx.workflowName}.progress`;
+  if (broker.hasSubscribers?.(topic) === false) return;
+  const wire: Event = {
+    id: uuidv7(),
+    timestamp: nowIso(),
+    topic,
+    source: WORKFLOW_EVENT_SOURCE,
+    session_id: ctx.sessionId,
+    payload: { workflow_id: ctx.workflowId, workflow_name: ctx.workflowName, session_id: ctx.sessionId, channel: ctx.channel, kind: event.kind, seq: event.seq, value: event.value === undefined ? null : event.value },
+  };
+  try {
+    broker.publish(topic, wire).catch((err: unknown) => logger.debug({ topic, err }, "progress event not published"));
+  } catch (err) {
+    logger.debug({ topic, err }, "progress event not published");
   }
 }

@@ -6,3 +6,5 @@ export type { PollerJobConfig, PollersConfig, PollerSchedule } from "./pollers-c
 export type { LoadConfigOptions, NormalizeConfigOptions, BindingConfig, InProcessPluginConfig, NexoConfig, PluginInstanceConfig } from "./load-config.js";
 export { clusterConfigFromYaml, clusterConfigSchema } from "./cluster-config.js";
 export type { ClusterConfig } from "./cluster-config.js";
+export { nextTick, parseSchedules } from "./schedules-config.js";
+export type { ScheduleConfig } from "./schedules-config.js";

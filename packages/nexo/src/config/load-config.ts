@@ -12,6 +12,9 @@ import { loadPollersConfig, type PollersConfig } from "./pollers-config.js";
 import { examplesDir } from "../util/index.js";
 import { isWithin, type ResourceLimits, type SandboxOperatorConfig } from "../host/sandbox/index.js";
 import { configSchema } from "./schema.js";
+import type { HttpConventionsOptions } from "../surfaces/http/index.js";
+import type { RunsOptions } from "../runs/index.js";
+import { parseSchedules, type ScheduleConfig } from "./schedules-config.js";
 
 /** One configured instance of a subprocess plugin. */
 export interface PluginInstanceConfig {
@@ -66,7 +69,11 @@ export interface NexoConfig {
   logLevel: string;
   broker: string;
   store: string;
-  api: { enabled: boolean; host: string; port: number; maxBodyBytes: number; mcpAllowedOrigins: string[] };
+  api: { enabled: boolean; host: string; port: number; maxBodyBytes: number; mcpAllowedOrigins: string[]; conventions: HttpConventionsOptions };
+  /** `runs:` (defaults applied by the runs service). */
+  runs: RunsOptions;
+  /** `schedules:`, checked (cron, time zone, one of cron / every_seconds). */
+  schedules: ScheduleConfig[];
   control: { socket: string };
   pluginPaths: string[];
   /** Plugins to run, by id; null = every plugin found in `pluginPaths`. */
@@ -199,7 +206,15 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
       port: r.api?.port ?? 8000,
       maxBodyBytes: r.api?.max_body_bytes ?? 1_048_576,
       mcpAllowedOrigins: r.api?.mcp_allowed_origins ?? [],
+      conventions: httpConventions(r.api),
     },
+    runs: {
+      ...(r.runs?.retention_seconds !== undefined ? { retentionSeconds: r.runs.retention_seconds } : {}),
+      ...(r.runs?.max_concurrent !== undefined ? { maxConcurrent: r.runs.max_concurrent } : {}),
+      ...(r.runs?.max_queued !== undefined ? { maxQueued: r.runs.max_queued } : {}),
+      ...(r.runs?.event_buffer !== undefined ? { eventBuffer: r.runs.event_buffer } : {}),
+    },
+    schedules: parseSchedules(r.schedules ?? [], file),
     control: { socket: abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")) },
     pluginPaths: (r.plugin_paths ?? []).map(abs),
     plugins,
@@ -227,6 +242,25 @@ function checkAuthorization(a: AuthorizationConfig, file: string | null): Author
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"}: ${(err as Error).message}`, { file: file ?? undefined, field: (err as NexoError).details?.field });
   }
   return a;
+}
+
+function httpConventions(api: Record<string, any> | undefined): HttpConventionsOptions {
+  const c = api?.cors as Record<string, any> | undefined;
+  return {
+    securityHeaders: api?.security_headers ?? true,
+    ...(c
+      ? {
+          cors: {
+            origins: c.origins,
+            ...(c.methods ? { methods: c.methods } : {}),
+            ...(c.allowed_headers ? { allowedHeaders: c.allowed_headers } : {}),
+            ...(c.exposed_headers ? { exposedHeaders: c.exposed_headers } : {}),
+            ...(c.credentials !== undefined ? { credentials: c.credentials } : {}),
+            ...(c.max_age_seconds !== undefined ? { maxAgeSeconds: c.max_age_seconds } : {}),
+          },
+        }
+      : {}),
+  };
 }
 
 /** The daemon's own files no sandbox may see: its state dir, control socket, and a SQLite store kept elsewhere. */

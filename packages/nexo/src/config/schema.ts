@@ -26,7 +26,38 @@ export const configSchema = {
           items: { type: "string", pattern: "^https?://[^/?#]+$" },
           description: "Browser origins allowed to call /mcp besides loopback and the API host, e.g. https://app.example.com.",
         },
+        cors: {
+          type: "object",
+          additionalProperties: false,
+          required: ["origins"],
+          description: "Cross-origin browser access (off unless origins are listed).",
+          properties: {
+            origins: { type: "array", items: { type: "string", pattern: "^(\\*|https?://[^/?#]+)$" } },
+            methods: { type: "array", items: { type: "string", pattern: "^[A-Z]+$" } },
+            allowed_headers: { type: "array", items: { type: "string", minLength: 1 } },
+            exposed_headers: { type: "array", items: { type: "string", minLength: 1 } },
+            credentials: { type: "boolean" },
+            max_age_seconds: { type: "integer", minimum: 0, maximum: 86400 },
+          },
+        },
+        security_headers: { type: "boolean", description: "Standard security headers (helmet) on every response. Default true." },
       },
+    },
+    runs: {
+      type: "object",
+      additionalProperties: false,
+      description: "Asynchronous runs and idempotency keys (docs/runs.md).",
+      properties: {
+        retention_seconds: { type: "integer", minimum: 1, description: "How long finished runs and idempotency keys are kept. Default 86400." },
+        max_concurrent: { type: "integer", minimum: 1, description: "Runs executing at once. Default 16." },
+        max_queued: { type: "integer", minimum: 0, description: "Runs waiting beyond max_concurrent (503 above). Default 1000." },
+        event_buffer: { type: "integer", minimum: 1, description: "Progress events kept per run. Default 256." },
+      },
+    },
+    schedules: {
+      type: "array",
+      description: "Workflows run on a schedule (cron with a time zone, or every N seconds), once per tick across daemons sharing the store.",
+      items: { $ref: "#/$defs/scheduleEntry" },
     },
     control: {
       type: "object",
@@ -129,6 +160,22 @@ export const configSchema = {
     },
   },
   $defs: {
+    scheduleEntry: {
+      type: "object",
+      additionalProperties: false,
+      required: ["name", "workflow"],
+      properties: {
+        name: { type: "string", pattern: "^[a-z0-9][a-z0-9_.-]{0,63}$" },
+        workflow: { type: "string", minLength: 1 },
+        cron: { type: "string", minLength: 1, description: "5 or 6 fields (croner syntax; 6 start with seconds)." },
+        timezone: { type: "string", minLength: 1, description: "IANA time zone of the cron expression. Default UTC." },
+        every_seconds: { type: "integer", minimum: 1, maximum: 31536000 },
+        inputs: { type: "object" },
+        jitter_seconds: { type: "number", minimum: 0, maximum: 3600 },
+        overlap: { type: "boolean", description: "Start a tick while the previous run still runs. Default false: the tick is skipped." },
+        enabled: { type: "boolean" },
+      },
+    },
     bindingEntry: {
       type: "object",
       additionalProperties: false,

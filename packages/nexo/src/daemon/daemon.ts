@@ -16,6 +16,8 @@ import type { PollerService } from "../pollers/index.js";
 import { createPollers, type DaemonPollerOptions } from "./pollers.js";
 import { contributeMetrics } from "../plugins/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
+import { ScheduleService } from "../schedules/index.js";
+import { runControlHandlers } from "../runs/index.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
 import { attachCluster, brokerClusterOptions } from "../cluster/index.js";
@@ -120,6 +122,8 @@ export class Daemon {
       http: config.api.enabled,
       maxBodyBytes: config.api.maxBodyBytes,
       mcpAllowedOrigins: config.api.mcpAllowedOrigins,
+      httpConventions: config.api.conventions,
+      runs: config.runs,
       stateDir: config.stateDir,
       store: config.store,
       llm: config.llm,
@@ -146,6 +150,11 @@ export class Daemon {
       bindings.checkWorkflows(app);
       // Also with none: a reload may add some.
       app.addService(bindings);
+      if (config.schedules.length > 0) {
+        const schedules = new ScheduleService(app, config.schedules);
+        schedules.checkWorkflows();
+        app.addService(schedules);
+      }
       await app.start();
     } catch (err) {
       await daemon.stop();
@@ -226,7 +235,7 @@ export class Daemon {
         this.control = new ControlServer({
           socketPath: this.config.control.socket,
           logger: this.logger,
-          handlers: { ...this.controlHandlers(), ...livePollerHandlers(() => this.pollers), ...this.extraHandlers },
+          handlers: { ...this.controlHandlers(), ...livePollerHandlers(() => this.pollers), ...runControlHandlers(this.app), ...this.extraHandlers },
         });
         await this.control.listen();
       },

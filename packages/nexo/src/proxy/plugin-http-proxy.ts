@@ -1,3 +1,4 @@
+import { PAGE_POLICY_HEADERS } from "../surfaces/http/index.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { pluginKey, type PluginHost, type PluginSpec, type PluginSupervisor } from "../host/index.js";
@@ -139,6 +140,11 @@ export class PluginHttpProxy {
     void http.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+      // The plugin's pages set their own page policy (CSP, framing, CORP); the API's would break them.
+      scope.addHook("onRequest", (_request, reply, done) => {
+        for (const name of PAGE_POLICY_HEADERS) reply.removeHeader(name);
+        done();
+      });
       for (const mount of added) {
         const { prefix } = mount;
         const handler = (request: FastifyRequest, reply: FastifyReply): void => {

@@ -51,7 +51,10 @@ test("config - a file of one's own describes everything: no plugin paths, plugin
 });
 
 test("config - api: defaults, max_body_bytes and mcp_allowed_origins; a path in an origin is refused", () => {
-  assert.deepEqual(normalizeConfig({}, null, "/srv").api, { enabled: true, host: "127.0.0.1", port: 8000, maxBodyBytes: 1_048_576, mcpAllowedOrigins: [] });
+  assert.deepEqual(normalizeConfig({}, null, "/srv").api, { enabled: true, host: "127.0.0.1", port: 8000, maxBodyBytes: 1_048_576, mcpAllowedOrigins: [], conventions: { securityHeaders: true } });
+  const cors = normalizeConfig({ api: { cors: { origins: ["https://app.example.com"], credentials: true, max_age_seconds: 60 }, security_headers: false } }, null, "/srv");
+  assert.deepEqual(cors.api.conventions, { securityHeaders: false, cors: { origins: ["https://app.example.com"], credentials: true, maxAgeSeconds: 60 } });
+  assert.throws(() => normalizeConfig({ api: { cors: { origins: ["https://app.example.com/x"] } } }, null, "/srv"), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID));
   const c = normalizeConfig({ api: { port: 0, max_body_bytes: 4096, mcp_allowed_origins: ["https://console.example"] } }, null, "/srv");
   assert.equal(c.api.maxBodyBytes, 4096);
   assert.deepEqual(c.api.mcpAllowedOrigins, ["https://console.example"]);

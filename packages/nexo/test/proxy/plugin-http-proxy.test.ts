@@ -53,6 +53,11 @@ test("proxy - port = 0: the plugin gets a free loopback port in NEXO_PLUGIN_HTTP
   assert.equal(head.text, "");
   const root = await httpCall(`${app.url}/hooks/web`);
   assert.equal(root.json.url, "/", "the bare prefix maps to /");
+  // The plugin's pages keep their own page policy; the API's harmless headers stay.
+  assert.equal(root.headers["content-security-policy"], undefined);
+  assert.equal(root.headers["x-frame-options"], undefined);
+  assert.equal(root.headers["x-content-type-options"], "nosniff");
+  assert.match(String((await httpCall(`${app.url}/workflows`)).headers["content-security-policy"]), /default-src 'none'/);
   const slash = await httpCall(`${app.url}/hooks/web/?q=1`);
   assert.equal(slash.json.url, "/?q=1");
   const octet = await httpCall(`${app.url}/hooks/web/bin`, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: Buffer.from([0, 1, 2, 255]) });

@@ -247,6 +247,7 @@ export class ToolRegistry {
         channel: options.channel ?? "local",
         sessionId: options.sessionId ?? null,
         ...(options.principal ? { principal: options.principal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         signal: controller.signal,
       });
       return toToolResult(result);

@@ -1,4 +1,4 @@
-import type { Principal } from "../types.js";
+import type { Principal, ProgressEvent } from "../types.js";
 
 /** Where a tool comes from: a subprocess plugin, or a workflow registered on the app. */
 export type ToolSource = "plugin" | "workflow";
@@ -74,6 +74,8 @@ export interface CallToolOptions {
   signal?: AbortSignal;
   /** Call only a tool of this daemon, never one routed to another daemon (cluster routing serves with it, so calls never bounce). */
   localOnly?: boolean;
+  /** Receives a workflow tool's `ctx.progress` / `ctx.emit` (plugin tools stream nothing). Default: none. */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 /**

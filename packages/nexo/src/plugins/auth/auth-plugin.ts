@@ -42,7 +42,7 @@ export interface AuthOptions {
   publicKey: string | Record<string, unknown> | undefined;
   /** api_key: accepted keys as `{ id, hash: "sha256:<hex>" }` (or `{ id, key }` from an env var, hashed at once). */
   apiKeys: ApiKeyEntry[];
-  /** Paths served without authentication. Default ["/health"]; add "/metrics" to let Prometheus scrape without a token. */
+  /** Paths served without authentication. Default ["/health", "/health/live", "/health/ready"]; add "/metrics" to let Prometheus scrape without a token. */
   exempt: string[];
   /** Realm in `WWW-Authenticate`. Default "nexo". */
   realm: string;
@@ -143,7 +143,7 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
         secret: undefined,
         publicKey: undefined,
         apiKeys: [],
-        exempt: ["/health"],
+        exempt: ["/health", "/health/live", "/health/ready"],
         realm: "nexo",
         jwksCacheMaxAgeMs: 600_000,
         jwksCooldownMs: 30_000,

@@ -30,7 +30,7 @@ export interface RateLimitOptions {
   limit: number;
   /** Bucket capacity per client: the most accepted at once. Default 100. */
   burst: number;
-  /** Paths never limited. Default ["/health"]. */
+  /** Paths never limited. Default ["/health", "/health/live", "/health/ready"]. */
   exempt: string[];
   /** Per-route limits; the first match wins, else the default limit applies. Default none. */
   routes: RouteLimit[];
@@ -131,7 +131,7 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
     super(
       "rate_limit",
       SPECS,
-      { limit: 1000, burst: 100, exempt: ["/health"], routes: [], maxBuckets: 10_000, headers: true, sweepIntervalMs: 60_000, now: Date.now, backend: "auto" },
+      { limit: 1000, burst: 100, exempt: ["/health", "/health/live", "/health/ready"], routes: [], maxBuckets: 10_000, headers: true, sweepIntervalMs: 60_000, now: Date.now, backend: "auto" },
       options,
     );
   }

@@ -12,6 +12,7 @@ import { registerWorkflowCommands } from "./commands-workflow.js";
 import { registerAuditCommands } from "./commands-audit.js";
 import { registerPollerCommands } from "./commands-pollers.js";
 import { registerReloadCommand } from "./commands-reload.js";
+import { registerRunCommands } from "./commands-runs.js";
 
 /** Build the `nexo` command tree. */
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerPollerCommands(program);
   registerAuditCommands(program);
   registerReloadCommand(program);
+  registerRunCommands(program);
   registerMcpCommand(program);
   return program;
 }

@@ -27,6 +27,12 @@ export const ControlMethods = {
   POLLER_RESUME: "poller.resume",
   /** `{id}` -> JobStatus: forget cursor, seen ids, errors and pause. */
   POLLER_RESET: "poller.reset",
+  /** `{status?, workflow?, limit?}` -> RunView[]: every principal's runs, newest first. */
+  RUN_LIST: "run.list",
+  /** `{id}` -> RunView. */
+  RUN_SHOW: "run.show",
+  /** `{id}` -> RunView (+ cancelRequested when another daemon holds it). */
+  RUN_CANCEL: "run.cancel",
 } as const;
 
 /** Notification carrying one tailed event: `{ method: "event", params: { subscription, event } }`. */

@@ -7,6 +7,10 @@ import { installJsonBodyParser } from "./json-body.js";
 import { buildOpenApi, type OpenApiPaths } from "./openapi.js";
 import { registerAuditRoutes } from "./audit-routes.js";
 import { registerToolRoutes } from "./tool-routes.js";
+import { registerHealthProbes, registerHttpConventions, type HttpConventionsOptions } from "./conventions.js";
+import { executeWithExtras, registerRunRoutes } from "./run-routes.js";
+import { wantsEventStream } from "./sse.js";
+import { IDEMPOTENCY_HEADER } from "../../runs/index.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -23,13 +27,14 @@ declare module "fastify" {
 export const SESSION_HEADER = "x-session-id";
 
 /**
- * Build the app's HTTP API on fastify: `/health`, `/workflows`,
- * `/workflows/:name`, `POST /workflows/:name/execute`, `/tools`,
+ * Build the app's HTTP API on fastify: `/health` (and `/health/live`,
+ * `/health/ready`), `/workflows`, `/workflows/:name`,
+ * `POST /workflows/:name/execute`, the runs routes (`run-routes.ts`), `/tools`,
  * `/tools/:name`, `POST /tools/:name`, `/openapi.json`.
  * Errors are JSON with a stable code (`error-reply.ts`). Plugins add their
  * routes and hooks to the returned instance in `setup`.
  */
-export function createHttpApi(app: Nexo): FastifyInstance {
+export function createHttpApi(app: Nexo, conventions: HttpConventionsOptions = {}): FastifyInstance {
   const http = Fastify({
     loggerInstance: app.logger.child({ surface: "http" }) as FastifyBaseLogger,
     // Per-request lines are the RequestLoggerPlugin's job; off by default keeps the hot path quiet.
@@ -44,6 +49,7 @@ export function createHttpApi(app: Nexo): FastifyInstance {
     childLoggerFactory: (logger) => logger,
     forceCloseConnections: "idle",
   });
+  registerHttpConventions(http, conventions);
   installJsonBodyParser(http);
   http.decorateRequest("principal", null);
   http.decorate("openApiPaths", {} as OpenApiPaths);
@@ -67,7 +73,14 @@ export function createHttpApi(app: Nexo): FastifyInstance {
     return { name: w.name, description: w.description, inputSchema: w.inputSchema };
   });
 
-  http.post<{ Params: { name: string } }>("/workflows/:name/execute", (request, reply) => executeRoute(app, request, reply));
+  http.post<{ Params: { name: string } }>("/workflows/:name/execute", (request, reply) => {
+    const h = request.headers;
+    // Two header lookups keep the plain call on its fast path; keys and streams take the runs path.
+    if (h[IDEMPOTENCY_HEADER] !== undefined || wantsEventStream(h.accept)) return executeWithExtras(app, request, reply);
+    return executeRoute(app, request, reply);
+  });
+  registerRunRoutes(http, app);
+  registerHealthProbes(http, app);
 
   registerToolRoutes(http, app);
   registerAuditRoutes(http, app);

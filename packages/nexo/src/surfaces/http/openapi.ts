@@ -25,6 +25,83 @@ const errorResponse = (description: string): Record<string, unknown> => ({
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 });
 
+const RUN_SCHEMA = {
+  type: "object",
+  required: ["id", "workflow", "status", "createdAt"],
+  properties: {
+    id: { type: "string" },
+    workflow: { type: "string" },
+    status: { enum: ["queued", "running", "completed", "failed", "cancelled", "interrupted"] },
+    channel: { type: "string" },
+    sessionId: { type: ["string", "null"] },
+    result: { description: "Set when completed" },
+    error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" }, errorId: { type: "string" } } },
+    eventsDropped: { type: "integer", description: "Progress events a full buffer dropped" },
+    createdAt: { type: "string", format: "date-time" },
+    startedAt: { type: ["string", "null"], format: "date-time" },
+    finishedAt: { type: ["string", "null"], format: "date-time" },
+    durationSeconds: { type: ["number", "null"] },
+  },
+};
+
+const IDEMPOTENCY_PARAM = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: "IETF draft-ietf-httpapi-idempotency-key-header: a retry with the same key and inputs (same principal, within runs.retention_seconds) returns the first outcome without running again",
+  schema: { type: "string", maxLength: 257 },
+};
+const SESSION_PARAM = { name: "X-Session-Id", in: "header", required: false, schema: { type: "string", maxLength: 256 } };
+const ID_PARAM = { name: "id", in: "path", required: true, schema: { type: "string" } };
+const runResponse = (description: string): Record<string, unknown> => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Run" } } } });
+
+const HEALTH_PROBES: OpenApiPaths = {
+  "/health/live": { get: { operationId: "healthLive", summary: "Liveness: the process serves", responses: { "200": { description: "Alive" }, "503": { description: "Stopping" } } } },
+  "/health/ready": {
+    get: { operationId: "healthReady", summary: "Readiness: running, no plugin starting, store reachable", responses: { "200": { description: "Ready" }, "503": { description: "Not ready; `waiting` says why" } } },
+  },
+};
+
+const RUN_PATHS: OpenApiPaths = {
+  "/runs": {
+    get: {
+      operationId: "listRuns",
+      summary: "The caller's runs, newest first",
+      tags: ["runs"],
+      parameters: [
+        { name: "status", in: "query", schema: { enum: ["queued", "running", "completed", "failed", "cancelled", "interrupted"] } },
+        { name: "workflow", in: "query", schema: { type: "string" } },
+        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+      ],
+      responses: { "200": { description: "`{runs: Run[]}`" } },
+    },
+  },
+  "/runs/{id}": {
+    get: { operationId: "getRun", summary: "A run's status, result or error, timings", tags: ["runs"], parameters: [ID_PARAM], responses: { "200": runResponse("The run"), "404": errorResponse("No such run (or not the caller's)") } },
+    delete: {
+      operationId: "cancelRun",
+      summary: "Cancel a queued or running run (its ctx.signal aborts)",
+      tags: ["runs"],
+      parameters: [ID_PARAM],
+      responses: {
+        "200": runResponse("Cancelled"),
+        "202": runResponse("Another daemon runs it: cancellation requested"),
+        "404": errorResponse("No such run"),
+        "409": errorResponse("The run already ended"),
+      },
+    },
+  },
+  "/runs/{id}/events": {
+    get: {
+      operationId: "runEvents",
+      summary: "Server-Sent Events: progress and chunk events (id = seq; Last-Event-ID resumes), then `end` with the run",
+      tags: ["runs"],
+      parameters: [ID_PARAM, { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } }],
+      responses: { "200": { description: "The event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, "404": errorResponse("No such run") },
+    },
+  },
+};
+
 /**
  * An OpenAPI 3.1 document for the API as it is now: one `execute` operation
  * per registered workflow, its request body being the workflow's input schema.
@@ -42,16 +119,40 @@ export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[]
       get: { operationId: "listWorkflows", summary: "Registered workflows with their input schemas", responses: { "200": { description: "The list" } } },
     },
   };
+  Object.assign(paths, HEALTH_PROBES, RUN_PATHS);
   for (const w of workflows) {
+    const body = { required: true, content: { "application/json": { schema: w.inputSchema ?? { type: "object" } } } };
+    paths[`/workflows/${w.name}/runs`] = {
+      post: {
+        operationId: `startRun_${w.name}`,
+        summary: `Start a run of ${w.name}; poll /runs/{id} or follow /runs/{id}/events`,
+        tags: ["runs"],
+        parameters: [IDEMPOTENCY_PARAM, SESSION_PARAM],
+        requestBody: body,
+        responses: {
+          "202": { description: "Run accepted (or, with a reused Idempotency-Key, the first run)", headers: { Location: { schema: { type: "string" }, description: "/runs/{id}" } }, content: { "application/json": { schema: { $ref: "#/components/schemas/Run" } } } },
+          "400": errorResponse("Invalid inputs or Idempotency-Key"),
+          "404": errorResponse("No such workflow"),
+          "422": errorResponse("Idempotency-Key reused with other inputs"),
+          "503": errorResponse("Run queue full (NEXO_ERR_RUN_QUEUE_FULL); see Retry-After"),
+        },
+      },
+    };
     paths[`/workflows/${w.name}/execute`] = {
       post: {
         operationId: `execute_${w.name}`,
         summary: w.description || `Run workflow ${w.name}`,
         tags: ["workflows"],
-        requestBody: { required: true, content: { "application/json": { schema: w.inputSchema ?? { type: "object" } } } },
+        parameters: [IDEMPOTENCY_PARAM, SESSION_PARAM],
+        requestBody: body,
         responses: {
-          "200": { description: "The workflow's result", content: { "application/json": { schema: {} } } },
+          "200": {
+            description: "The workflow's result; with Accept: text/event-stream, its progress/chunk events then a result or error event",
+            content: { "application/json": { schema: {} }, "text/event-stream": { schema: { type: "string" } } },
+          },
           "400": errorResponse("Invalid inputs: every violation is listed"),
+          "409": errorResponse("A request with this Idempotency-Key is still running"),
+          "422": errorResponse("Idempotency-Key reused with other inputs"),
           "401": errorResponse("Not authenticated"),
           "429": errorResponse("Rate limited; see Retry-After"),
           "500": errorResponse("Internal error, with an error id"),
@@ -64,6 +165,6 @@ export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[]
     openapi: "3.1.0",
     info: { title: "Nexo API", version },
     paths,
-    components: { schemas: { Error: ERROR_SCHEMA } },
+    components: { schemas: { Error: ERROR_SCHEMA, Run: RUN_SCHEMA } },
   };
 }

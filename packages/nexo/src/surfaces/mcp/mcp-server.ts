@@ -5,6 +5,7 @@ import type { Principal } from "../../app/index.js";
 import { ErrorCodes, isNexoError, NexoError } from "../../errors.js";
 import { MAX_JSON_DEPTH, valueDepthExceeds } from "../http/index.js";
 import { toMcpError, toMcpResult } from "./to-mcp-result.js";
+import { progressSender } from "./progress.js";
 
 /** One MCP server session bound to an app, and how to release it. */
 export interface McpSession {
@@ -46,11 +47,13 @@ export function createMcpSession(app: Nexo, options: McpSessionOptions = {}): Mc
     if (valueDepthExceeds(args, MAX_JSON_DEPTH)) {
       return toMcpError(new NexoError(ErrorCodes.TOOL_INVALID_ARGS, `the arguments of ${name} nest arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, { data: { tool: name, maxDepth: MAX_JSON_DEPTH } }));
     }
+    const progressToken = request.params._meta?.progressToken;
     try {
       const result = await app.callTool(name, args ?? {}, {
         channel: "mcp",
         sessionId: extra.sessionId ?? null,
         ...(principal ? { principal } : {}),
+        ...(progressToken !== undefined ? { onProgress: progressSender(progressToken, (n) => extra.sendNotification(n)) } : {}),
         signal: extra.signal,
       });
       return toMcpResult(result);
