@@ -97,6 +97,11 @@ test("authorization e2e - one gate refuses an ungranted principal alike on HTTP,
   assert.equal(refused.json.error.code, ErrorCodes.AUTHZ_FORBIDDEN);
   assert.match(refused.json.error.message, /api_key:analyst may not run workflow "secret"/);
   assert.equal((await call(KEYS.stranger, "/workflows/greet/execute", { name: "x" })).status, 403, "authenticated is not authorized");
+  // An asynchronous run is refused at submission, not left to fail later.
+  const run = await call(KEYS.analyst, "/workflows/secret/runs", {});
+  assert.equal(run.status, 403);
+  assert.equal(run.json.error.code, ErrorCodes.AUTHZ_FORBIDDEN);
+  assert.equal((await call(KEYS.analyst, "/workflows/greet/runs", { name: "Run" })).status, 202);
   assert.equal((await call(KEYS.analyst, "/tools/calc_echo", { a: 1 })).status, 200);
   const tool = await call(KEYS.analyst, "/tools/calc_crash", {});
   assert.equal(tool.status, 403);
