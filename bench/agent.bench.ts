@@ -42,20 +42,30 @@ async function agentBench(): Promise<void> {
   await app.start();
   // Replies are matched to their inbound events by correlation id.
   const waiting = new Map<string, () => void>();
-  app.broker.subscribe("plugin.outbound.bench.>", (e: Event) => {
-    const done = e.correlation_id ? waiting.get(e.correlation_id) : undefined;
-    if (done) {
-      waiting.delete(e.correlation_id!);
-      done();
-    }
-  }, { bufferSize: 10_000 });
+  app.broker.subscribe(
+    "plugin.outbound.bench.>",
+    (e: Event) => {
+      const done = e.correlation_id ? waiting.get(e.correlation_id) : undefined;
+      if (done) {
+        waiting.delete(e.correlation_id!);
+        done();
+      }
+    },
+    { bufferSize: 10_000 },
+  );
   const turn = (text: string, i: number): Promise<void> => {
     const e = newEvent("plugin.inbound.bench.b1", "bench", { text, chat_id: i }, { sessionId: `s${i % 16}` });
     const replied = new Promise<void>((resolve) => waiting.set(e.id, resolve));
     return app.broker.publish(e.topic, e).then(() => replied);
   };
   const cases: Case[] = [
-    { name: "direct app.llm.chat to the fake (baseline)", modelCalls: 1, samples: [], cpuUs: [], run: () => app.llm.chat({ messages: [{ role: "user", content: "hello" }], system_prompt: "Be brief." }) },
+    {
+      name: "direct app.llm.chat to the fake (baseline)",
+      modelCalls: 1,
+      samples: [],
+      cpuUs: [],
+      run: () => app.llm.chat({ messages: [{ role: "user", content: "hello" }], system_prompt: "Be brief." }),
+    },
     { name: "agent turn, answer only (1 model call)", modelCalls: 1, samples: [], cpuUs: [], run: (i) => turn("hello", i) },
     { name: "agent turn, 1 tool call (2 model calls)", modelCalls: 2, samples: [], cpuUs: [], run: (i) => turn(`status of invoice in_${i}?`, i) },
   ];
@@ -83,7 +93,10 @@ async function agentBench(): Promise<void> {
       name: c.name,
       opsPerSec: 1e6 / m,
       ...s,
-      ratio: c === cases[0] ? "" : `${(s.p50us / (base.p50us * c.modelCalls)).toFixed(2)}x of ${c.modelCalls} direct call(s); overhead p50 ${(s.p50us - base.p50us * c.modelCalls).toFixed(0)} µs, mean ${(m - baseMean * c.modelCalls).toFixed(0)} µs`,
+      ratio:
+        c === cases[0]
+          ? ""
+          : `${(s.p50us / (base.p50us * c.modelCalls)).toFixed(2)}x of ${c.modelCalls} direct call(s); overhead p50 ${(s.p50us - base.p50us * c.modelCalls).toFixed(0)} µs, mean ${(m - baseMean * c.modelCalls).toFixed(0)} µs`,
     };
   });
   printRows(`Agent turn vs direct model call (${ROUNDS} rounds x ${per} sequential, fake model answering at once)`, rows);
@@ -92,7 +105,9 @@ async function agentBench(): Promise<void> {
   console.log("\nCPU per operation (process total, fake model included; best round)");
   cases.forEach((c, i) => {
     const extra = cpu[i]! - cpu[0]! * c.modelCalls;
-    console.log(`${c.name.padEnd(52)} ${cpu[i]!.toFixed(0).padStart(7)} µs${i === 0 ? "" : `  beyond ${c.modelCalls} direct call(s): ${extra.toFixed(0)} µs (${((cpu[i]! / (cpu[0]! * c.modelCalls)) * 100).toFixed(0)}%)`}`);
+    console.log(
+      `${c.name.padEnd(52)} ${cpu[i]!.toFixed(0).padStart(7)} µs${i === 0 ? "" : `  beyond ${c.modelCalls} direct call(s): ${extra.toFixed(0)} µs (${((cpu[i]! / (cpu[0]! * c.modelCalls)) * 100).toFixed(0)}%)`}`,
+    );
   });
   await app.stop();
   await fake.close();
@@ -112,7 +127,7 @@ async function recallBench(): Promise<void> {
   const memory = new MemoryStore(store);
   await memory.init();
   let seed = 42;
-  const rand = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const rand = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const t0 = Date.now();
   const BATCH = 5000;
   for (let n = 0; n < ENTRIES; n += BATCH) {
@@ -120,7 +135,15 @@ async function recallBench(): Promise<void> {
       for (let i = n; i < Math.min(ENTRIES, n + BATCH); i++) {
         // The agent's own entries plus another agent's, interleaved like real writes.
         const agent = i % 10 === 0 ? "other" : "ada";
-        await tx.exec("INSERT INTO nexo_memories (id, agent_id, content, tags, concept_tags, memory_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [uuidv7(), agent, words(12, rand), "[]", "[]", "note", Date.now() + i]);
+        await tx.exec("INSERT INTO nexo_memories (id, agent_id, content, tags, concept_tags, memory_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+          uuidv7(),
+          agent,
+          words(12, rand),
+          "[]",
+          "[]",
+          "note",
+          Date.now() + i,
+        ]);
       }
     });
   }

@@ -38,10 +38,15 @@ async function brokerCase(subs: number, matching: number, events: number): Promi
   const shapes = ["plugin.outbound.echo", "plugin.outbound.*", "plugin.*.echo", "plugin.>"];
   for (let i = 0; i < matching; i++) {
     const last = i === matching - 1;
-    broker.subscribe(shapes[i % shapes.length], last ? (e) => {
-      delivered++;
-      samples.push(Number(process.hrtime.bigint() - sentAt[e.payload as number]));
-    } : () => void delivered++);
+    broker.subscribe(
+      shapes[i % shapes.length],
+      last
+        ? (e) => {
+            delivered++;
+            samples.push(Number(process.hrtime.bigint() - sentAt[e.payload as number]));
+          }
+        : () => void delivered++,
+    );
   }
   for (let i = matching; i < subs; i++) broker.subscribe(`plugin.outbound.kind${i}`, () => void delivered++);
   // Events are built before timing: this measures the broker, not UUID generation.

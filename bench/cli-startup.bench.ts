@@ -80,9 +80,16 @@ async function main(): Promise<void> {
       rows.push(await measure(name, () => timeOnce(c, a, env, until)));
     }
     const base = rows[0].p50;
-    console.log(`\nCLI start-up, ${RUNS} runs each, binary ${BIN}; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    console.log(
+      `\nCLI start-up, ${RUNS} runs each, binary ${BIN}; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
     console.log(`${"command".padEnd(30)} ${"p50 ms".padStart(8)} ${"min ms".padStart(8)} ${"p90 ms".padStart(8)}  over baseline (p50)`);
-    for (const r of rows) console.log(`${r.name.padEnd(30)} ${r.p50.toFixed(0).padStart(8)} ${r.min.toFixed(0).padStart(8)} ${r.p90.toFixed(0).padStart(8)}  ${r === rows[0] ? "" : `+${(r.p50 - base).toFixed(0)} ms`}`);
+    for (const r of rows)
+      console.log(
+        `${r.name.padEnd(30)} ${r.p50.toFixed(0).padStart(8)} ${r.min.toFixed(0).padStart(8)} ${r.p90.toFixed(0).padStart(8)}  ${r === rows[0] ? "" : `+${(r.p50 - base).toFixed(0)} ms`}`,
+      );
   } finally {
     daemon.kill("SIGTERM");
     await new Promise((r) => daemon.once("close", r));

@@ -39,11 +39,15 @@ async function eventsCase(name: string, pub: Broker, sub: Broker, topic: string,
   let target = n;
   let all: () => void = () => undefined;
   const allIn = new Promise<void>((r) => (all = r));
-  const s = sub.subscribe(topic, () => {
-    delivered++;
-    if (delivered === target) all();
-    waiter?.();
-  }, { queue: `bench:${name.replace(/[^a-z]/gi, "")}`, bufferSize: 65_536 });
+  const s = sub.subscribe(
+    topic,
+    () => {
+      delivered++;
+      if (delivered === target) all();
+      waiter?.();
+    },
+    { queue: `bench:${name.replace(/[^a-z]/gi, "")}`, bufferSize: 65_536 },
+  );
   await settle();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i += IN_FLIGHT) {

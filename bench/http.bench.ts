@@ -56,7 +56,7 @@ async function startServer(mode: string): Promise<Server> {
       out += d;
       const m = /READY (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
-      for (let c; (c = /CPU (\d+)[^\n]*\n/.exec(out)); ) {
+      for (let c; (c = /CPU (\d+)[^\n]*\n/.exec(out));) {
         out = out.slice(c.index + c[0].length);
         waiters.shift()?.(Number(c[1]));
       }
@@ -120,7 +120,9 @@ console.log(`${"case".padEnd(60)} ${"req/s".padStart(9)} ${"p50 ms".padStart(7)}
 for (const c of CASES) {
   const r = median(results.get(c.name)!);
   // autocannon measures latency in whole milliseconds.
-  console.log(`${c.name.padEnd(60)} ${Math.round(r.requests.average).toLocaleString("en-US").padStart(9)} ${String(r.latency.p50).padStart(7)} ${String(r.latency.p99).padStart(7)}  ${((r.requests.average / baseline) * 100).toFixed(0)}%`);
+  console.log(
+    `${c.name.padEnd(60)} ${Math.round(r.requests.average).toLocaleString("en-US").padStart(9)} ${String(r.latency.p50).padStart(7)} ${String(r.latency.p99).padStart(7)}  ${((r.requests.average / baseline) * 100).toFixed(0)}%`,
+  );
 }
 console.log("\nserver CPU per request (median round; load generator excluded):");
 for (const c of CASES) {

@@ -87,10 +87,14 @@ async function hostEcho(label: string, dir: string, kind: string, seq: number, p
   const out = `plugin.outbound.${kind}`;
   let onEvent: ((e: Event) => void) | null = null;
   let received = 0;
-  broker.subscribe(`plugin.inbound.${kind}`, (e) => {
-    received++;
-    onEvent?.(e);
-  }, { bufferSize: 4096 });
+  broker.subscribe(
+    `plugin.inbound.${kind}`,
+    (e) => {
+      received++;
+      onEvent?.(e);
+    },
+    { bufferSize: 4096 },
+  );
   // Warm-up (JIT, Python's first-call costs), not measured.
   for (let i = 0; i < 200; i++) {
     await new Promise<void>((resolve) => {

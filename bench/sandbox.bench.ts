@@ -32,7 +32,16 @@ function plugin(id: string, sandboxed: boolean): PluginManifest {
   const dir = join(root, "plugins", id);
   mkdirSync(dir, { recursive: true });
   copyFileSync(PROBE, join(dir, "probe.mjs"));
-  const lines = ["[plugin]", `id = "${id}"`, 'version = "0.1.0"', "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["probe.mjs"]', "[plugin.extends]", 'tools = ["echo"]'];
+  const lines = [
+    "[plugin]",
+    `id = "${id}"`,
+    'version = "0.1.0"',
+    "[plugin.entrypoint]",
+    `command = "${process.execPath}"`,
+    'args = ["probe.mjs"]',
+    "[plugin.extends]",
+    'tools = ["echo"]',
+  ];
   if (sandboxed) lines.push("[plugin.sandbox]", "enabled = true", 'fs_write_paths = ["${state_dir}"]');
   writeFileSync(join(dir, "plugin.toml"), lines.join("\n"));
   return loadManifest(dir, { nexoVersion: NEXO_VERSION });
@@ -115,7 +124,13 @@ try {
   printRows(`Tool-call round trip, sequential, ${CALLS} calls each`, callRows);
 
   const stateDir = join(root, "app-state");
-  const app = new Nexo({ logger: silentLogger(), http: true, apiPort: 0, stateDir, pluginSandbox: { require: false, allowHostNetwork: [], limits: {}, protectedPaths: [stateDir] } });
+  const app = new Nexo({
+    logger: silentLogger(),
+    http: true,
+    apiPort: 0,
+    stateDir,
+    pluginSandbox: { require: false, allowHostNetwork: [], limits: {}, protectedPaths: [stateDir] },
+  });
   const web = [
     { name: "unsandboxed (loopback port)", manifest: httpPlugin("webplain", false), calls: [] as number[], rates: [] as number[] },
     { name: "network deny (socat bridge)", manifest: httpPlugin("webboxed", true), calls: [] as number[], rates: [] as number[] },
@@ -126,7 +141,11 @@ try {
     const port = Number(new URL(app.url!).port);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     for (const c of web) {
-      for (let ready = false; !ready; ) ready = await get(agent, port, `/hooks/${c.manifest.id}/health`).then(() => true, () => new Promise<boolean>((r) => setTimeout(() => r(false), 50)));
+      for (let ready = false; !ready;)
+        ready = await get(agent, port, `/hooks/${c.manifest.id}/health`).then(
+          () => true,
+          () => new Promise<boolean>((r) => setTimeout(() => r(false), 50)),
+        );
       for (let i = 0; i < 300; i++) await get(agent, port, `/hooks/${c.manifest.id}/pid`);
     }
     for (let r = 0; r < ROUNDS; r++) {

@@ -72,7 +72,9 @@ function rawBaseline(): { c: Case; close: () => void } {
     new Promise((resolve) => {
       const n = ++id;
       waiting.set(n, resolve);
-      child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: n, method: "tool.invoke", params: { plugin_id: "bench", tool_name: "echo", args: argsFor(i), agent_id: null } })}\n`);
+      child.stdin.write(
+        `${JSON.stringify({ jsonrpc: "2.0", id: n, method: "tool.invoke", params: { plugin_id: "bench", tool_name: "echo", args: argsFor(i), agent_id: null } })}\n`,
+      );
     });
   return { c: newCase("raw NDJSON echo child (baseline)", call), close: () => child.stdin.end() };
 }
@@ -84,7 +86,8 @@ const app = new Nexo({ logger: silentLogger(), http: false, stateDir: state });
 app.host.add({ manifest: loadManifest(PLUGIN, { nexoVersion: app.version }) });
 app.register("echo_wf", (inputs) => inputs, { inputSchema: { type: "object", required: ["text"], properties: { text: { type: "string" } } } });
 await app.start();
-if (app.host.require("bench").currentState !== "ready") throw new Error(`bench plugin failed to start (did you run npm run build?): ${app.host.require("bench").status().lastError}`);
+if (app.host.require("bench").currentState !== "ready")
+  throw new Error(`bench plugin failed to start (did you run npm run build?): ${app.host.require("bench").status().lastError}`);
 const raw = rawBaseline();
 const [base, ...rows] = await measureAll([
   raw.c,
@@ -100,7 +103,9 @@ for (const r of rows) {
   r.seq.ratio = `${((r.seq.opsPerSec / base.seq.opsPerSec) * 100).toFixed(0)}% of baseline`;
   r.pipe.ratio = `${((r.pipe.opsPerSec / base.pipe.opsPerSec) * 100).toFixed(0)}% of baseline`;
 }
-printRows(
-  `Tool calls (${SEQ} sequential, ${PIPE_TOTAL} with ${IN_FLIGHT} in flight, in ${ROUNDS} interleaved rounds; ops/s = best round), node ${process.version}`,
-  [base.seq, ...rows.map((r) => r.seq), base.pipe, ...rows.map((r) => r.pipe)],
-);
+printRows(`Tool calls (${SEQ} sequential, ${PIPE_TOTAL} with ${IN_FLIGHT} in flight, in ${ROUNDS} interleaved rounds; ops/s = best round), node ${process.version}`, [
+  base.seq,
+  ...rows.map((r) => r.seq),
+  base.pipe,
+  ...rows.map((r) => r.pipe),
+]);

@@ -118,7 +118,17 @@ async function main(): Promise<void> {
   const socket = join(dir, "state", "nexo.sock");
   writeFileSync(
     config,
-    [`state_dir: ${join(dir, "state")}`, "log_level: warn", `plugin_paths: [${JSON.stringify(EXAMPLES)}]`, "plugins:", "  webhook:", "    config: { max_body_bytes: 65536 }", "api:", "  port: 0", ""].join("\n"),
+    [
+      `state_dir: ${join(dir, "state")}`,
+      "log_level: warn",
+      `plugin_paths: [${JSON.stringify(EXAMPLES)}]`,
+      "plugins:",
+      "  webhook:",
+      "    config: { max_body_bytes: 65536 }",
+      "api:",
+      "  port: 0",
+      "",
+    ].join("\n"),
   );
   const daemon = spawn(process.execPath, [NEXO, "run", "--config", config], { stdio: ["ignore", "inherit", "inherit"] });
   try {
@@ -143,7 +153,9 @@ async function main(): Promise<void> {
     if (!port || !api) throw new Error(`webhook route not ready: ${route}`);
     const direct = `http://127.0.0.1:${port}`;
     const proxied = `${api}/webhook/demo`;
-    console.log(`daemon API ${api}, plugin port ${port}; ${CONNECTIONS} keep-alive connections; ${ROUNDS} interleaved rounds of ${DURATION_MS} ms per case after a ${WARMUP_MS} ms warm-up each`);
+    console.log(
+      `daemon API ${api}, plugin port ${port}; ${CONNECTIONS} keep-alive connections; ${ROUNDS} interleaved rounds of ${DURATION_MS} ms per case after a ${WARMUP_MS} ms warm-up each`,
+    );
 
     const bare = await startBareProxy(port);
     try {
@@ -164,7 +176,9 @@ async function main(): Promise<void> {
       }
       printRows("Webhook path: through the daemon's reverse proxy vs the plugin's own port", rows);
       console.log(`\n${cpu.join("\n")}`);
-      console.log("POST publishes one event per request (plugin -> daemon over stdio, acked) in every case, so the daemon's CPU for POST includes receiving it; GET /health is the proxy alone.");
+      console.log(
+        "POST publishes one event per request (plugin -> daemon over stdio, acked) in every case, so the daemon's CPU for POST includes receiving it; GET /health is the proxy alone.",
+      );
     } finally {
       bare.child.kill();
     }

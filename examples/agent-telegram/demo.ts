@@ -90,7 +90,11 @@ try {
   const tl = track(tail);
   await waitFor(() => tl.err().includes("tailing agent.>"), "nexo tail to subscribe");
 
-  const completedTurns = (): number => tl.out().split("\n").filter((l) => l.includes('"topic":"agent.helpdesk.completed"')).length;
+  const completedTurns = (): number =>
+    tl
+      .out()
+      .split("\n")
+      .filter((l) => l.includes('"topic":"agent.helpdesk.completed"')).length;
   const chat = [`remember that I prefer email over phone calls`, `What is the status of invoice ${created.id}?`, `Which way of contact do I prefer?`];
   let printed = 0;
   for (const [i, text] of chat.entries()) {

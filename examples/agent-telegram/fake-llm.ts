@@ -19,7 +19,10 @@ type Answer = { text: string } | { call: { name: string; args: Record<string, un
 export function decide(body: { messages: Msg[]; tools?: Array<{ function: { name: string } }> }): Answer {
   const messages = body.messages;
   const last = messages[messages.length - 1];
-  const system = messages.filter((m) => m.role === "system").map((m) => m.content ?? "").join("\n");
+  const system = messages
+    .filter((m) => m.role === "system")
+    .map((m) => m.content ?? "")
+    .join("\n");
   const tools = (body.tools ?? []).map((t) => t.function.name);
   if (last?.role === "tool") {
     const called = messages.flatMap((m) => m.tool_calls ?? []).find((c) => c.id === last.tool_call_id)?.function.name ?? "";
@@ -49,11 +52,18 @@ function complete(res: ServerResponse, body: Record<string, any>, n: number): vo
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
   if ("call" in answer) {
     const call = { id: `call_demo${n}`, type: "function", function: { name: answer.call.name, arguments: JSON.stringify(answer.call.args) } };
-    return send(res, 200, { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, finish_reason: "tool_calls" }], usage });
+    return send(res, 200, {
+      ...base,
+      object: "chat.completion",
+      choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, finish_reason: "tool_calls" }],
+      usage,
+    });
   }
-  if (!body.stream) return send(res, 200, { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: answer.text }, finish_reason: "stop" }], usage });
+  if (!body.stream)
+    return send(res, 200, { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: answer.text }, finish_reason: "stop" }], usage });
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  const chunk = (delta: unknown, finish: string | null) => `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const chunk = (delta: unknown, finish: string | null) =>
+    `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
   for (const word of answer.text.split(/(?<= )/)) res.write(chunk({ content: word }, null));
   res.write(chunk({}, "stop"));
   res.end("data: [DONE]\n\n");
@@ -67,7 +77,8 @@ export async function startFakeLlm(port = 0): Promise<{ url: string; requests: n
     req.setEncoding("utf8");
     req.on("data", (c: string) => (raw += c));
     req.on("end", () => {
-      if (req.method !== "POST" || req.url !== "/v1/chat/completions") return send(res, 404, { error: { message: `no route ${req.method} ${req.url}`, type: "invalid_request_error" } });
+      if (req.method !== "POST" || req.url !== "/v1/chat/completions")
+        return send(res, 404, { error: { message: `no route ${req.method} ${req.url}`, type: "invalid_request_error" } });
       let body: Record<string, any>;
       try {
         body = JSON.parse(raw);

@@ -38,8 +38,7 @@ export default class SmsSandboxPlugin extends NexusPlugin {
       const got = Buffer.from(String(header ?? ""));
       return got.length === expected.length && timingSafeEqual(got, expected);
     };
-    const error = (reply, status, code, message) =>
-      reply.code(status).send({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+    const error = (reply, status, code, message) => reply.code(status).send({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 
     // Its own fastify context: the form parser stays local to these routes.
     app.http.register(

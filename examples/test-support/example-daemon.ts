@@ -44,7 +44,13 @@ export function writeExampleConfig(exampleDir: string, dir: string, edit: (raw: 
 /** An in-memory debug logger (the daemon's own pino), read back as text for leak checks. */
 export function memoryLogger(level = "debug"): { logger: Logger; text: () => string } {
   const { logger, lines } = captureLogger(level);
-  return { logger, text: () => lines().map((l) => JSON.stringify(l)).join("\n") };
+  return {
+    logger,
+    text: () =>
+      lines()
+        .map((l) => JSON.stringify(l))
+        .join("\n"),
+  };
 }
 
 export interface StartExampleOptions {

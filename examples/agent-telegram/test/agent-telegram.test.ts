@@ -34,7 +34,9 @@ test("agent-telegram - the fake model's rules: tools only when offered, answers 
   const sys = { role: "system", content: "Be brief." };
   assert.deepEqual(decide({ messages: [sys, { role: "user", content: "invoice in_9 please" }], tools }), { call: { name: "billing_get_invoice", args: { id: "in_9" } } });
   assert.ok("text" in decide({ messages: [sys, { role: "user", content: "invoice in_9 please" }] }), "no tool offered: no call");
-  assert.deepEqual(decide({ messages: [sys, { role: "user", content: "Remember that tea > coffee" }], tools }), { call: { name: "memory_remember", args: { content: "tea > coffee" } } });
+  assert.deepEqual(decide({ messages: [sys, { role: "user", content: "Remember that tea > coffee" }], tools }), {
+    call: { name: "memory_remember", args: { content: "tea > coffee" } },
+  });
   const afterTool = decide({
     messages: [
       { role: "user", content: "x" },

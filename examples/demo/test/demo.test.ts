@@ -23,18 +23,28 @@ test("demo - POST /webhook/demo -> binding -> notify -> sms_outbound -> Twilio s
     },
   });
   const base = `http://127.0.0.1:${port}`;
-  assert.deepEqual(daemon.host.status().map((s) => [s.key, s.state]).sort(), [
-    ["echo", "ready"],
-    ["echo_py", "ready"],
-    ["sms_outbound", "ready"],
-    ["webhook", "ready"],
-  ]);
+  assert.deepEqual(
+    daemon.host
+      .status()
+      .map((s) => [s.key, s.state])
+      .sort(),
+    [
+      ["echo", "ready"],
+      ["echo_py", "ready"],
+      ["sms_outbound", "ready"],
+      ["webhook", "ready"],
+    ],
+  );
   const deliveries = collect(t, broker, "plugin.delivery.>").events;
   const sent = collect(t, broker, "sandbox.sms.sent").events;
 
   // The webhook route waits for the plugin's health check before routing.
   const res = await waitFor(async () => {
-    const r = await fetch(`${base}/webhook/demo`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "order-42" }, body: JSON.stringify({ to: "+15551234567", name: "Ada" }) });
+    const r = await fetch(`${base}/webhook/demo`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "order-42" },
+      body: JSON.stringify({ to: "+15551234567", name: "Ada" }),
+    });
     return r.status === 503 ? null : r;
   }, "webhook route ready");
   assert.equal(res.status, 202, await res.clone().text());

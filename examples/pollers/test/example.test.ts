@@ -32,11 +32,14 @@ test("example pollers - nexo.yaml takes no port and starts no plugin; every job'
   assert.equal(config.api.enabled, false, "the example binds no HTTP port");
   const pollers = config.pollers!;
   assert.equal(pollers.source, fileURLToPath(new URL("../pollers.yaml", import.meta.url)));
-  assert.deepEqual(pollers.jobs.map((j) => [j.id, j.kind, j.topic]), [
-    ["blog", "rss", "plugin.inbound.poller.blog"],
-    ["releases_atom", "rss", "feeds.releases"],
-    ["releases_json", "webhook_poll", "plugin.inbound.poller.releases_json"],
-  ]);
+  assert.deepEqual(
+    pollers.jobs.map((j) => [j.id, j.kind, j.topic]),
+    [
+      ["blog", "rss", "plugin.inbound.poller.blog"],
+      ["releases_atom", "rss", "feeds.releases"],
+      ["releases_json", "webhook_poll", "plugin.inbound.poller.releases_json"],
+    ],
+  );
   for (const job of pollers.jobs) {
     const parsed = POLLER_KIND_REGISTRY.get(job.kind)!.parse(job.config, { FEEDS_URL: "http://127.0.0.1:8089" });
     assert.match((parsed as unknown as { url: string }).url, /^http:\/\/127\.0\.0\.1:8089\/[a-z_]+\.(xml|atom|json)$/, job.id);

@@ -38,7 +38,10 @@ async function startBridge(t: TestContext, fake: FakeStripe, key: string) {
   const cap = captureLogger();
   const daemon = await Daemon.start(config, { logger: cap.logger, controlSocket: false });
   t.after(() => daemon.stop());
-  assert.deepEqual(daemon.host.status().map((s) => [s.key, s.state]), [["billing", "ready"]]);
+  assert.deepEqual(
+    daemon.host.status().map((s) => [s.key, s.state]),
+    [["billing", "ready"]],
+  );
   const everything = (): string => JSON.stringify(cap.lines()) + daemon.host.require("billing").status().stderrTail.join("\n");
   return { daemon, app: daemon.app, logs: everything };
 }
@@ -49,7 +52,14 @@ test("rpc-bridge-ts - create and fetch invoices through app.callTool, the HTTP A
   const { app, logs } = await startBridge(t, fake, KEY);
 
   const tools = app.listTools();
-  assert.deepEqual(tools.map((x) => [x.name, x.wire]), [[GET, "tool.invoke"], [CREATE, "topic"]], "catalogue tools first, then the manifest's expose list");
+  assert.deepEqual(
+    tools.map((x) => [x.name, x.wire]),
+    [
+      [GET, "tool.invoke"],
+      [CREATE, "topic"],
+    ],
+    "catalogue tools first, then the manifest's expose list",
+  );
   assert.equal(app.getTool(CREATE)?.description, "Create a draft invoice for a Stripe customer; returns the invoice");
 
   // 1. app.callTool (the topic form: plugin.tool.stripe.create_invoice and its .reply)

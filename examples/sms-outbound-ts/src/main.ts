@@ -65,7 +65,14 @@ const adapter = new PluginAdapter({
     if (!topic.startsWith("plugin.outbound.sms")) return;
     const to = (event.payload as { to?: unknown } | null)?.to;
     if (!cfg) {
-      await report(broker, topic, event, to, { ok: false, reason: "not_configured", httpStatus: null, errorCode: null, errorMessage: "the plugin has no configuration", retryable: false });
+      await report(broker, topic, event, to, {
+        ok: false,
+        reason: "not_configured",
+        httpStatus: null,
+        errorCode: null,
+        errorMessage: "the plugin has no configuration",
+        retryable: false,
+      });
       return;
     }
     const msg = parseOutbound(event.payload, cfg.from);
@@ -78,7 +85,11 @@ const adapter = new PluginAdapter({
     const config = cfg;
     const job = (async () => {
       const result = await sendSms(config, msg, abandon.signal);
-      log(result.ok ? `sent ${result.providerId} to ${mask(msg.to)}: ${result.status}` : `send to ${mask(msg.to)} failed: ${result.reason}${result.httpStatus ? ` (HTTP ${result.httpStatus}${result.errorCode ? `, code ${result.errorCode}` : ""})` : ""}`);
+      log(
+        result.ok
+          ? `sent ${result.providerId} to ${mask(msg.to)}: ${result.status}`
+          : `send to ${mask(msg.to)} failed: ${result.reason}${result.httpStatus ? ` (HTTP ${result.httpStatus}${result.errorCode ? `, code ${result.errorCode}` : ""})` : ""}`,
+      );
       await report(broker, topic, event, msg.to, result);
     })()
       .catch((err: unknown) => log(`delivery report not published: ${err instanceof Error ? err.message : String(err)}`))

@@ -8,7 +8,8 @@ export interface SmsRequest {
 }
 
 /** Why a send failed, as reported in the delivery event. */
-export type FailureReason = "not_configured" | "invalid_request" | "unauthorized" | "rejected" | "rate_limited" | "provider_error" | "bad_response" | "timeout" | "network" | "shutdown";
+export type FailureReason =
+  "not_configured" | "invalid_request" | "unauthorized" | "rejected" | "rate_limited" | "provider_error" | "bad_response" | "timeout" | "network" | "shutdown";
 
 /** The outcome of one send: the provider's id and status, or why it failed. */
 export type SendResult =

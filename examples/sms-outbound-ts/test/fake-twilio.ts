@@ -55,7 +55,9 @@ export class FakeTwilio {
     let raw = "";
     for await (const chunk of req) raw += chunk;
     const accountSid = decodeURIComponent(m[1]);
-    const [user, pass] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString().split(":");
+    const [user, pass] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
+      .toString()
+      .split(":");
     const authorized = user === this.accountSid && pass === this.authToken && accountSid === this.accountSid;
     const form = Object.fromEntries(new URLSearchParams(raw));
     this.requests.push({ accountSid, authorized, contentType: req.headers["content-type"], form });

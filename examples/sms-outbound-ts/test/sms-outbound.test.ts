@@ -122,7 +122,8 @@ test("sms-outbound-ts - a send still unanswered at shutdown is reported as a fai
   const { daemon, stop } = await startExampleDaemon(t, EXAMPLE, {
     stateDir: tempDir(t),
     broker,
-    edit: (raw) => Object.assign(raw.plugins.sms_outbound.config, { api_base_url: twilio.baseUrl, account_sid: ACCOUNT_SID, from: FROM, timeout_ms: 60_000, shutdown_wait_ms: 200 }),
+    edit: (raw) =>
+      Object.assign(raw.plugins.sms_outbound.config, { api_base_url: twilio.baseUrl, account_sid: ACCOUNT_SID, from: FROM, timeout_ms: 60_000, shutdown_wait_ms: 200 }),
   });
   const plain = collect(t, broker, "plugin.delivery.sms").events;
   await broker.publish("plugin.outbound.sms", { ...newEvent("plugin.outbound.sms", "test", { to: HANGING_NUMBER, body: "hello" }), correlation_id: "late" });

@@ -121,7 +121,10 @@ const adapter = new PluginAdapter({
     const p = (event.payload ?? {}) as { chat_id?: unknown; text?: unknown; reply_to_message_id?: unknown; parse_mode?: unknown };
     const meta = { correlationId: event.correlation_id ?? event.id, sessionId: event.session_id };
     const fail = (error_code: number | null, description: string): Promise<void> =>
-      broker.publish(deliveryTopic, Event.new(deliveryTopic, SOURCE, { ok: false, instance: label, chat_id: p.chat_id ?? null, error_code, description, outbound_event_id: event.id }, meta));
+      broker.publish(
+        deliveryTopic,
+        Event.new(deliveryTopic, SOURCE, { ok: false, instance: label, chat_id: p.chat_id ?? null, error_code, description, outbound_event_id: event.id }, meta),
+      );
     if ((typeof p.chat_id !== "number" && typeof p.chat_id !== "string") || typeof p.text !== "string" || p.text.length === 0) {
       return fail(null, "payload must be {chat_id, text, reply_to_message_id?, parse_mode?}");
     }
@@ -136,7 +139,10 @@ const adapter = new PluginAdapter({
         },
         AbortSignal.any([stopping.signal, AbortSignal.timeout(30_000)]),
       );
-      await broker.publish(deliveryTopic, Event.new(deliveryTopic, SOURCE, { ok: true, instance: label, chat_id: sent.chat.id, message_id: sent.message_id, outbound_event_id: event.id }, meta));
+      await broker.publish(
+        deliveryTopic,
+        Event.new(deliveryTopic, SOURCE, { ok: true, instance: label, chat_id: sent.chat.id, message_id: sent.message_id, outbound_event_id: event.id }, meta),
+      );
     } catch (err) {
       log(`sendMessage to chat ${String(p.chat_id)} failed: ${errText(err)}`);
       await fail(err instanceof BotApiError ? err.errorCode : null, api.redact(err instanceof BotApiError ? err.description : errText(err)));

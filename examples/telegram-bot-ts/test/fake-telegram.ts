@@ -117,7 +117,13 @@ export class FakeTelegram {
         bot.sent.push({ chat_id: params.chat_id, text, message_id });
         return reply(res, 200, {
           ok: true,
-          result: { message_id, date: Math.floor(Date.now() / 1000), chat: { id: Number(params.chat_id), type: "private" }, from: { id: bot.id, is_bot: true, first_name: bot.username, username: bot.username }, text },
+          result: {
+            message_id,
+            date: Math.floor(Date.now() / 1000),
+            chat: { id: Number(params.chat_id), type: "private" },
+            from: { id: bot.id, is_bot: true, first_name: bot.username, username: bot.username },
+            text,
+          },
         });
       }
       default:

@@ -26,10 +26,13 @@ test("telegram-bot-ts - one process per instance, each with its own token and to
     raw.state_dir = join(dir, "state");
     raw.log_level = "debug";
     raw.timeouts = { plugin_shutdown_grace_ms: 10_000 };
-    assert.deepEqual(raw.plugins.telegram.map((i: { instance: string; bot_token_env: string }) => [i.instance, i.bot_token_env]), [
-      ["support-bot", "TG_SUPPORT_TOKEN"],
-      ["sales-bot", "TG_SALES_TOKEN"],
-    ]);
+    assert.deepEqual(
+      raw.plugins.telegram.map((i: { instance: string; bot_token_env: string }) => [i.instance, i.bot_token_env]),
+      [
+        ["support-bot", "TG_SUPPORT_TOKEN"],
+        ["sales-bot", "TG_SALES_TOKEN"],
+      ],
+    );
     // A third bot whose token the API does not accept (revoked): errors get logged, the token must not be.
     raw.plugins.telegram.push({ instance: "broken-bot", bot_token_env: "TG_BROKEN_TOKEN", config: {} });
     for (const i of raw.plugins.telegram) i.config = { ...i.config, api_base_url: tg.baseUrl, poll_timeout_secs: 50, max_backoff_ms: 200 };
@@ -86,7 +89,10 @@ test("telegram-bot-ts - one process per instance, each with its own token and to
   // Outbound to one instance goes out with that bot's token only, and is confirmed on its delivery topic.
   await client.request(ControlMethods.PUBLISH, { topic: "plugin.outbound.telegram.sales-bot", payload: { chat_id: 7777, text: "Yes, in 3 days." } });
   await waitFor(() => seen.some((e) => e.topic === "plugin.delivery.telegram.sales-bot"), "the delivery event");
-  assert.deepEqual(tg.sent(TOKENS.sales).map((m) => [m.chat_id, m.text]), [[7777, "Yes, in 3 days."]]);
+  assert.deepEqual(
+    tg.sent(TOKENS.sales).map((m) => [m.chat_id, m.text]),
+    [[7777, "Yes, in 3 days."]],
+  );
   assert.deepEqual(tg.sent(TOKENS.support), []);
   const delivery = seen.find((e) => e.topic === "plugin.delivery.telegram.sales-bot")!;
   assert.deepEqual([(delivery.payload as any).ok, (delivery.payload as any).message_id], [true, tg.sent(TOKENS.sales)[0].message_id]);
@@ -166,7 +172,13 @@ test("telegram-bot-ts - the host keeps each instance to its own topics: instance
       raw.plugins.telegram = raw.plugins.telegram.map((i: { instance: string }) => ({ instance: i.instance }));
     },
   });
-  assert.deepEqual(daemon.host.status().map((s) => s.key).sort(), ["telegram.sales-bot", "telegram.support-bot"]);
+  assert.deepEqual(
+    daemon.host
+      .status()
+      .map((s) => s.key)
+      .sort(),
+    ["telegram.sales-bot", "telegram.support-bot"],
+  );
   const seen = collect(t, broker, "plugin.>").events;
   for (const who of ["support-bot", "sales-bot"]) {
     await broker.publish(`plugin.outbound.telegram.${who}`, { ...newEvent(`plugin.outbound.telegram.${who}`, "test", {}), correlation_id: who });

@@ -76,8 +76,14 @@ test("voice-glue-python - interleaved fragments of eight conversations over SSE 
   }
   // Utterances come out in the order their done markers arrived.
   const doneOrder = all.filter((f) => f.done).map((f) => f.conversation_id);
-  assert.deepEqual(got.map((u) => u.conversation_id), doneOrder);
-  assert.ok(out.every((e) => e.session_id === (e.payload as Utterance).conversation_id), "session id = conversation id");
+  assert.deepEqual(
+    got.map((u) => u.conversation_id),
+    doneOrder,
+  );
+  assert.ok(
+    out.every((e) => e.session_id === (e.payload as Utterance).conversation_id),
+    "session id = conversation id",
+  );
   assert.equal(stream.connects[0], null);
   assert.equal(stream.connects[1], String(half + 1), "resumed after the last event it saw");
 });

@@ -22,7 +22,9 @@ const PUBLISH_TIMEOUT_MS = 5000;
 const port = Number(process.env.NEXO_PLUGIN_HTTP_PORT);
 const host = process.env.NEXO_PLUGIN_HTTP_HOST ?? "127.0.0.1";
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-  process.stderr.write(`NEXO_PLUGIN_HTTP_PORT must be a port number, got ${JSON.stringify(process.env.NEXO_PLUGIN_HTTP_PORT)}: run me under nexo with [plugin.capabilities.http_server]\n`);
+  process.stderr.write(
+    `NEXO_PLUGIN_HTTP_PORT must be a port number, got ${JSON.stringify(process.env.NEXO_PLUGIN_HTTP_PORT)}: run me under nexo with [plugin.capabilities.http_server]\n`,
+  );
   process.exit(2);
 }
 const instance = process.env.NEXO_PLUGIN_INSTANCE;

@@ -54,7 +54,11 @@ const json = { "content-type": "application/json" };
 test("webhook example - a POSTed JSON body through the daemon's port becomes an event on plugin.inbound.webhook, correlated by the request id", async (t) => {
   const { url, events } = await startDaemon(t);
 
-  const r = await httpCall(`${url}/webhook/demo`, { method: "POST", headers: { ...json, "x-request-id": "delivery-0001", "x-session-id": "conv-7" }, body: '{"name":"Ada","language":"en"}' });
+  const r = await httpCall(`${url}/webhook/demo`, {
+    method: "POST",
+    headers: { ...json, "x-request-id": "delivery-0001", "x-session-id": "conv-7" },
+    body: '{"name":"Ada","language":"en"}',
+  });
   assert.equal(r.status, 202, r.text);
   assert.equal(r.json.request_id, "delivery-0001");
   assert.equal(r.json.topic, "plugin.inbound.webhook");
@@ -99,7 +103,11 @@ test("webhook example - bad JSON is 400, an oversize body 413, a non-JSON type 4
   const ok = await httpCall(`${url}/webhook/demo`, { method: "POST", headers: json, body: '{"last":true}' });
   assert.equal(ok.status, 202);
   await waitFor(() => events("plugin.inbound.webhook").length === 1, "the good one published");
-  assert.deepEqual(events("plugin.inbound.webhook").map((e) => e.payload), [{ last: true }], "only the accepted request became an event");
+  assert.deepEqual(
+    events("plugin.inbound.webhook").map((e) => e.payload),
+    [{ last: true }],
+    "only the accepted request became an event",
+  );
 });
 
 test("webhook example - the route shows in `nexo plugin status`; a killed plugin answers 502 until the supervisor brings it back on the same port", async (t) => {

@@ -54,7 +54,10 @@ test("ws-gateway-ts - messages flow both ways; after the server dies the plugin 
   await broker.publish("plugin.outbound.ws", newEvent("plugin.outbound.ws", "test", { say: "hi" }));
   await broker.publish("plugin.outbound.ws.room", newEvent("plugin.outbound.ws.room", "test", { say: "there" }));
   await waitFor(() => server.received.length === 2, "two outbound messages");
-  assert.deepEqual(server.received.map((m) => JSON.parse(m)), [{ say: "hi" }, { say: "there" }]);
+  assert.deepEqual(
+    server.received.map((m) => JSON.parse(m)),
+    [{ say: "hi" }, { say: "there" }],
+  );
 
   // The server dies (no close frame). The plugin keeps retrying against a closed port.
   await server.kill();
@@ -78,7 +81,10 @@ test("ws-gateway-ts - messages flow both ways; after the server dies the plugin 
   await waitFor(() => statuses(status).at(-1)?.state === "connected", "connected status");
   assert.equal(statuses(status).at(-1)!.attempt, 0, "the attempt counter resets once connected");
   await waitFor(() => server.received.length === 2, "the queued messages");
-  assert.deepEqual(server.received.map((m) => JSON.parse(m)), [{ queued: 1 }, { queued: 2 }]);
+  assert.deepEqual(
+    server.received.map((m) => JSON.parse(m)),
+    [{ queued: 1 }, { queued: 2 }],
+  );
   server.broadcast(JSON.stringify({ type: "after-restart" }));
   await waitFor(() => inbound.length === 4, "a message after the restart");
   assert.deepEqual(inbound[3].payload, { type: "after-restart" });

@@ -13,5 +13,9 @@ if (process.argv.includes("--clean")) {
   const { prepareAssets } = await import("../dist/scaffold/prepare-assets.js");
   const checkout = fileURLToPath(new URL("../../../", import.meta.url));
   const index = await prepareAssets(checkout, assets, (line) => process.stderr.write(`${line}\n`));
-  process.stderr.write(`assets: ${Object.values(index.sdk).map((a) => a.path).join(", ")}\n`);
+  process.stderr.write(
+    `assets: ${Object.values(index.sdk)
+      .map((a) => a.path)
+      .join(", ")}\n`,
+  );
 }

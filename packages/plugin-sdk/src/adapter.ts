@@ -9,15 +9,7 @@ import { checkLlmChatParams, llmErrorReply, type LlmChatHandler } from "./llm-pr
 import { manifestExtendsTools, parseManifest } from "./manifest.js";
 import { setStateDirPluginId } from "./state-dir.js";
 import { installStdoutGuard } from "./stdout-guard.js";
-import {
-  replyTopic,
-  toolDefToJson,
-  toolTopic,
-  type ToolDef,
-  type ToolHandlerWithContext,
-  type ToolInvocation,
-  type TopicToolHandler,
-} from "./tools.js";
+import { replyTopic, toolDefToJson, toolTopic, type ToolDef, type ToolHandlerWithContext, type ToolInvocation, type TopicToolHandler } from "./tools.js";
 
 export type { ToolContext } from "./tools.js";
 
@@ -325,7 +317,12 @@ export class PluginAdapter {
       default: {
         const handler = this.served.get(method);
         if (handler) return void this.track(() => this.answerServed(id, handler, params));
-        const ext = extensionCall(method, params, { channels: this.opts.channels, onHook: this.opts.onHook }, { broker: this.broker, pluginId: this.pluginId, signal: this.abort.signal });
+        const ext = extensionCall(
+          method,
+          params,
+          { channels: this.opts.channels, onHook: this.opts.onHook },
+          { broker: this.broker, pluginId: this.pluginId, signal: this.abort.signal },
+        );
         if (!ext) return this.replyError(id, RpcErrorCodes.METHOD_NOT_FOUND, `method not found: ${method}`);
         return void this.track(async () => {
           try {

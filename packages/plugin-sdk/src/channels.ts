@@ -171,7 +171,10 @@ export function extensionCall(
       return async () => {
         if (!handlers.onHook) throw new RpcError(RpcErrorCodes.METHOD_NOT_FOUND, "method not found: hook.on_hook");
         if (!p || typeof p.hook_name !== "string") throw new RpcError(RpcErrorCodes.INVALID_PARAMS, "hook.on_hook params need a string hook_name");
-        const out = await handlers.onHook({ pluginId: typeof p.plugin_id === "string" ? p.plugin_id : ctx.pluginId, hookName: p.hook_name, event: isObj(p.event) ? p.event : {} }, ctx);
+        const out = await handlers.onHook(
+          { pluginId: typeof p.plugin_id === "string" ? p.plugin_id : ctx.pluginId, hookName: p.hook_name, event: isObj(p.event) ? p.event : {} },
+          ctx,
+        );
         return out ?? {};
       };
     default:

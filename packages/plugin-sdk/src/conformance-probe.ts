@@ -106,7 +106,10 @@ export async function runProbe(args: Record<string, any>, ctx: ToolContext): Pro
       const wire = llmParams(params as LlmCompleteParams, args.stream === true);
       if (args.stream === true) {
         const chunks: unknown[] = [];
-        return outcome(ctx.broker.request("llm.complete", wire, timeoutMs, (c) => chunks.push(c)), chunks);
+        return outcome(
+          ctx.broker.request("llm.complete", wire, timeoutMs, (c) => chunks.push(c)),
+          chunks,
+        );
       }
       return outcome(ctx.broker.request("llm.complete", wire, timeoutMs));
     }

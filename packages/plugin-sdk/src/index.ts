@@ -1,13 +1,6 @@
 export { PluginAdapter } from "./adapter.js";
 export type { EventHandler, PluginAdapterOptions, ShutdownHandler } from "./adapter.js";
-export {
-  ChannelAuthenticationError,
-  ChannelConnectionError,
-  ChannelError,
-  ChannelRateLimitedError,
-  ChannelRecipientInvalidError,
-  ChannelUnsupportedError,
-} from "./channels.js";
+export { ChannelAuthenticationError, ChannelConnectionError, ChannelError, ChannelRateLimitedError, ChannelRecipientInvalidError, ChannelUnsupportedError } from "./channels.js";
 export type { ChannelContext, ChannelHandlers, HookHandler, HookInvocation, HookResponse, OutboundAck, OutboundMessage } from "./channels.js";
 export { CONFORMANCE_PROBE_ENV, CONFORMANCE_PROBE_TOOL, conformanceProbe } from "./conformance-probe.js";
 export type { ToolOptions } from "./conformance-probe.js";
@@ -49,7 +42,18 @@ export type {
   TokenCount,
 } from "./host-calls.js";
 export { checkLlmChatParams, LlmErrorCodes, LlmProviderError, llmText } from "./llm-provider.js";
-export type { LlmChatChunk, LlmChatContext, LlmChatHandler, LlmChatMessage, LlmChatParams, LlmChatRequest, LlmChatResponse, LlmChatUsage, LlmFinishReason, LlmToolCall } from "./llm-provider.js";
+export type {
+  LlmChatChunk,
+  LlmChatContext,
+  LlmChatHandler,
+  LlmChatMessage,
+  LlmChatParams,
+  LlmChatRequest,
+  LlmChatResponse,
+  LlmChatUsage,
+  LlmFinishReason,
+  LlmToolCall,
+} from "./llm-provider.js";
 export { parseManifest } from "./manifest.js";
 export type { ManifestPluginSection, ParsedManifest } from "./manifest.js";
 export { stateDir } from "./state-dir.js";

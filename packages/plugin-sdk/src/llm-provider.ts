@@ -124,4 +124,3 @@ export function llmErrorReply(err: unknown): { code: number; message: string; da
   if (err instanceof LlmProviderError) return err.data === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, data: err.data };
   return { code: LlmErrorCodes.CONNECTION, message: err instanceof Error ? err.message : String(err) };
 }
-

@@ -16,7 +16,10 @@ test("sdk - initialize returns the whole manifest, server_version default and th
   assert.equal(r.id, 1);
   assert.equal(r.result.manifest.plugin.id, "sink");
   assert.equal(r.result.server_version, "sink-1.2.3");
-  assert.deepEqual(r.result.tools.map((x: { name: string }) => x.name), ["add", "host", "fail"]);
+  assert.deepEqual(
+    r.result.tools.map((x: { name: string }) => x.name),
+    ["add", "host", "fail"],
+  );
   const q = PluginProcess.start(t, "kitchen-sink.ts", ["no-tools"]);
   const r2 = await q.request("initialize", { nexo_version: "0.1.0" });
   assert.equal("tools" in r2.result, false, "tools omitted when none");
@@ -52,7 +55,7 @@ test("sdk - echo: broker.event in, broker.publish out on the mirrored topic, 1,0
 
 test("sdk - UTF-8 payloads come back byte-exact; a 256 KiB payload passes", async (t) => {
   const p = await started(t);
-  const tricky = { s: "emoji 😀🎉 CJK 日本語中文 한국어 control \u0001\u001f\t\n\"quote\" \\ end" };
+  const tricky = { s: 'emoji 😀🎉 CJK 日本語中文 한국어 control \u0001\u001f\t\n"quote" \\ end' };
   p.notify("broker.event", { topic: "plugin.outbound.sink", event: event("plugin.outbound.sink", tricky) });
   p.notify("broker.event", { topic: "plugin.outbound.sink", event: event("plugin.outbound.sink", { big: "x".repeat(256 * 1024) }) });
   await p.waitFor(() => p.published().length === 2, "two publishes");
@@ -205,8 +208,63 @@ test("sdk - Event.new fills all six fields; uuidv7 sorts by time", async () => {
 test("sdk - exports every name the reference SDK exports, plus Nexo's own and deprecated names", async () => {
   const sdk = await import("../src/index.js");
   // Every value the reference SDK (nexo-plugin-sdk 0.3.0) exports, then Nexo's own and its deprecated names.
-  const reference = ["PluginAdapter", "ToolError", "ToolNotFoundError", "ToolArgumentInvalidError", "ToolExecutionFailedError", "ToolUnavailableError", "ToolDeniedError", "toolDefToJson", "textResult", "BrokerSender", "Event", "PluginError", "ManifestError", "WireError", "RpcError", "RpcServerError", "RpcTimeoutError", "RpcTransportError", "RpcDecodeError", "DEFAULT_RPC_TIMEOUT_MS", "LlmStream", "parseMemoryEntry", "parseLlmCompleteResult", "parseManifest", "installStdoutGuard", "uninstallStdoutGuard", "isStdoutGuardInstalled", "STDOUT_GUARD_MARKER", "JSONRPC_VERSION", "MAX_FRAME_BYTES", "serializeFrame", "buildResponse", "buildErrorResponse", "VERSION"];
-  const nexo = ["stateDir", "replyTopic", "toolTopic", "conformanceProbe", "uuidv7", "nowIso", "isUuid", "sessionUuid", "wireEvent", "RpcErrorCodes", "ToolInvalidArgsError", "HostCallTimeoutError", "HostCallAbandonedError", "ChannelError", "ChannelConnectionError", "ChannelAuthenticationError", "ChannelRecipientInvalidError", "ChannelRateLimitedError", "ChannelUnsupportedError"];
+  const reference = [
+    "PluginAdapter",
+    "ToolError",
+    "ToolNotFoundError",
+    "ToolArgumentInvalidError",
+    "ToolExecutionFailedError",
+    "ToolUnavailableError",
+    "ToolDeniedError",
+    "toolDefToJson",
+    "textResult",
+    "BrokerSender",
+    "Event",
+    "PluginError",
+    "ManifestError",
+    "WireError",
+    "RpcError",
+    "RpcServerError",
+    "RpcTimeoutError",
+    "RpcTransportError",
+    "RpcDecodeError",
+    "DEFAULT_RPC_TIMEOUT_MS",
+    "LlmStream",
+    "parseMemoryEntry",
+    "parseLlmCompleteResult",
+    "parseManifest",
+    "installStdoutGuard",
+    "uninstallStdoutGuard",
+    "isStdoutGuardInstalled",
+    "STDOUT_GUARD_MARKER",
+    "JSONRPC_VERSION",
+    "MAX_FRAME_BYTES",
+    "serializeFrame",
+    "buildResponse",
+    "buildErrorResponse",
+    "VERSION",
+  ];
+  const nexo = [
+    "stateDir",
+    "replyTopic",
+    "toolTopic",
+    "conformanceProbe",
+    "uuidv7",
+    "nowIso",
+    "isUuid",
+    "sessionUuid",
+    "wireEvent",
+    "RpcErrorCodes",
+    "ToolInvalidArgsError",
+    "HostCallTimeoutError",
+    "HostCallAbandonedError",
+    "ChannelError",
+    "ChannelConnectionError",
+    "ChannelAuthenticationError",
+    "ChannelRecipientInvalidError",
+    "ChannelRateLimitedError",
+    "ChannelUnsupportedError",
+  ];
   for (const name of [...reference, ...nexo]) assert.ok(name in sdk, name);
   assert.equal(typeof sdk.Event.fromJson, "function");
   assert.equal(typeof sdk.Event.toJson, "function");

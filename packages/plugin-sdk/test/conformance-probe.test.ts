@@ -25,7 +25,10 @@ test("sdk probe - conformanceProbe adds the probe tool only under the runner and
   assert.equal(conformanceProbe(own, {}), own, "outside the runner: your options, unchanged");
   assert.deepEqual(conformanceProbe({}, { [CONFORMANCE_PROBE_ENV]: "0" }), {});
   const under = conformanceProbe(own, { [CONFORMANCE_PROBE_ENV]: "1" });
-  assert.deepEqual(under.tools!.map((t) => t.name), ["lookup", CONFORMANCE_PROBE_TOOL]);
+  assert.deepEqual(
+    under.tools!.map((t) => t.name),
+    ["lookup", CONFORMANCE_PROBE_TOOL],
+  );
   const ctx = {} as ToolContext;
   assert.equal(await under.onTool!(inv("lookup", {}), ctx), "mine");
   assert.deepEqual(await under.onTool!(inv(CONFORMANCE_PROBE_TOOL, { action: "echo", text: "t" }), ctx), { content: [{ type: "text", text: "t" }], is_error: false });
@@ -38,7 +41,10 @@ test("sdk probe - bad probe arguments are -33402 with details; fail raises the t
   for (const args of [{}, { action: "echo" }, { action: "nope" }, { action: "fail", code: 7 }]) {
     await assert.rejects(runProbe(args, ctx), (e: unknown) => e instanceof ToolInvalidArgsError && e.code === -33402 && Array.isArray((e.data as { details: unknown[] }).details));
   }
-  await assert.rejects(runProbe({ action: "fail", code: -33404 }, ctx), (e: unknown) => e instanceof ToolUnavailableError && (e.data as { retry_after_ms: number }).retry_after_ms === 250);
+  await assert.rejects(
+    runProbe({ action: "fail", code: -33404 }, ctx),
+    (e: unknown) => e instanceof ToolUnavailableError && (e.data as { retry_after_ms: number }).retry_after_ms === 250,
+  );
 });
 
 test("sdk probe - host-call outcomes: result, the host's error code and message, timeout, anything else", async () => {

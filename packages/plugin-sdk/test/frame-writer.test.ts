@@ -16,7 +16,12 @@ function sink() {
     1024,
     8,
   );
-  const frames = () => writes.join("").trim().split("\n").map((l) => JSON.parse(l) as { n: number });
+  const frames = () =>
+    writes
+      .join("")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { n: number });
   return { writer, writes, frames, state, drain: () => drain?.() };
 }
 
@@ -27,7 +32,10 @@ test("sdk writer - frames sent in one tick share a write, in order", async () =>
   for (let n = 0; n < 5; n++) void writer.send({ n });
   await turn();
   assert.equal(writes.length, 1);
-  assert.deepEqual(frames().map((f) => f.n), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    frames().map((f) => f.n),
+    [0, 1, 2, 3, 4],
+  );
 });
 
 test("sdk writer - while holdWhile is true, frames wait to share writes of at most 32; release() and the end of the turn write the rest", async () => {
@@ -42,7 +50,10 @@ test("sdk writer - while holdWhile is true, frames wait to share writes of at mo
   burst = false;
   writer.release();
   assert.equal(writes.length, 3);
-  assert.deepEqual(frames().map((f) => f.n), Array.from({ length: 70 }, (_, i) => i));
+  assert.deepEqual(
+    frames().map((f) => f.n),
+    Array.from({ length: 70 }, (_, i) => i),
+  );
   // A burst that stalls (a handler awaiting I/O) still writes at the end of the turn.
   burst = true;
   void writer.send({ n: 70 });
@@ -70,6 +81,10 @@ test("sdk writer - under backpressure a send resolves only once written, and dro
   await p;
   assert.equal(second, true);
   await writer.idle();
-  const all = writes.join("").trim().split("\n").map((l) => (JSON.parse(l) as { n: number }).n);
+  const all = writes
+    .join("")
+    .trim()
+    .split("\n")
+    .map((l) => (JSON.parse(l) as { n: number }).n);
   assert.deepEqual(all, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
 });

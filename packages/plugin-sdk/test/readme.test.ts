@@ -34,7 +34,16 @@ const FREE: Record<string, string> = { manifestToml: "string", stripe: "any", tw
 /** The assumed imports and declarations, minus what the block imports or declares itself. */
 function preamble(code: string): string {
   const own = new Set<string>();
-  for (const m of code.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}/g)) for (const n of m[1].split(",")) if (n.trim()) own.add(n.trim().replace(/^type /, "").split(/\s+as\s+/).pop()!);
+  for (const m of code.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}/g))
+    for (const n of m[1].split(","))
+      if (n.trim())
+        own.add(
+          n
+            .trim()
+            .replace(/^type /, "")
+            .split(/\s+as\s+/)
+            .pop()!,
+        );
   for (const m of code.matchAll(/^(?:const|let|function|class)\s+(\w+)/gm)) own.add(m[1]);
   const sdk = sdkExports().filter((n) => !own.has(n));
   const lines = [`import { ${sdk.join(", ")} } from "nexo-plugin-sdk";`];

@@ -3,10 +3,30 @@ import { Counter, Histogram, Registry } from "prom-client";
 /** The agents' metrics, one registry per app (contributed to /metrics when Monitoring is on). */
 export class AgentMetrics {
   readonly registry = new Registry();
-  readonly turns = new Counter({ name: "nexo_agent_turns_total", help: "Agent turns by binding and outcome (replied, no_reply, failed, step_limit)", labelNames: ["binding", "outcome"], registers: [this.registry] });
-  readonly steps = new Counter({ name: "nexo_agent_steps_total", help: "Agent steps by binding and kind (model, tool)", labelNames: ["binding", "kind"], registers: [this.registry] });
-  readonly toolErrors = new Counter({ name: "nexo_agent_tool_errors_total", help: "Tool calls of agents that failed or answered is_error", labelNames: ["binding"], registers: [this.registry] });
-  readonly tokens = new Counter({ name: "nexo_agent_tokens_total", help: "Tokens used by agents (prompt, completion)", labelNames: ["binding", "kind"], registers: [this.registry] });
+  readonly turns = new Counter({
+    name: "nexo_agent_turns_total",
+    help: "Agent turns by binding and outcome (replied, no_reply, failed, step_limit)",
+    labelNames: ["binding", "outcome"],
+    registers: [this.registry],
+  });
+  readonly steps = new Counter({
+    name: "nexo_agent_steps_total",
+    help: "Agent steps by binding and kind (model, tool)",
+    labelNames: ["binding", "kind"],
+    registers: [this.registry],
+  });
+  readonly toolErrors = new Counter({
+    name: "nexo_agent_tool_errors_total",
+    help: "Tool calls of agents that failed or answered is_error",
+    labelNames: ["binding"],
+    registers: [this.registry],
+  });
+  readonly tokens = new Counter({
+    name: "nexo_agent_tokens_total",
+    help: "Tokens used by agents (prompt, completion)",
+    labelNames: ["binding", "kind"],
+    registers: [this.registry],
+  });
   readonly turnSeconds = new Histogram({
     name: "nexo_agent_turn_duration_seconds",
     help: "Duration of agent turns, model time included",

@@ -184,7 +184,16 @@ export class AgentRunner {
     }
     this.metrics.steps.inc({ binding, kind: "tool" });
     if (isError) this.metrics.toolErrors.inc({ binding });
-    this.emit(this.topics.step, event, { binding, session_id: session, step, kind: "tool", tool: real ?? call.name, duration_ms: round(performance.now() - t0), is_error: isError, ...(code ? { code } : {}) });
+    this.emit(this.topics.step, event, {
+      binding,
+      session_id: session,
+      step,
+      kind: "tool",
+      tool: real ?? call.name,
+      duration_ms: round(performance.now() - t0),
+      is_error: isError,
+      ...(code ? { code } : {}),
+    });
     return { role: "tool", tool_call_id: call.id, name: call.name, content };
   }
 

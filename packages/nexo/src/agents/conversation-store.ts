@@ -25,10 +25,11 @@ export class ConversationStore {
   async load(binding: string, sessionId: string, limit: number): Promise<ChatMessage[]> {
     if (limit <= 0) return [];
     await this.init();
-    const rows = await this.store.query<{ message: string }>(
-      "SELECT message FROM nexo_agent_messages WHERE binding = ? AND session_id = ? ORDER BY seq DESC LIMIT ?",
-      [binding, sessionId, limit],
-    );
+    const rows = await this.store.query<{ message: string }>("SELECT message FROM nexo_agent_messages WHERE binding = ? AND session_id = ? ORDER BY seq DESC LIMIT ?", [
+      binding,
+      sessionId,
+      limit,
+    ]);
     const messages = rows.reverse().map((r) => JSON.parse(String(r.message)) as ChatMessage);
     const start = messages.findIndex((m) => m.role === "user");
     return start < 0 ? [] : messages.slice(start);
@@ -42,7 +43,14 @@ export class ConversationStore {
       const [last] = await tx.query<{ seq: number | string | null }>("SELECT MAX(seq) AS seq FROM nexo_agent_messages WHERE binding = ? AND session_id = ?", [binding, sessionId]);
       let seq = Number(last?.seq ?? 0);
       const now = Date.now();
-      for (const m of messages) await tx.exec("INSERT INTO nexo_agent_messages (binding, session_id, seq, message, created_at) VALUES (?, ?, ?, ?, ?)", [binding, sessionId, ++seq, JSON.stringify(m), now]);
+      for (const m of messages)
+        await tx.exec("INSERT INTO nexo_agent_messages (binding, session_id, seq, message, created_at) VALUES (?, ?, ?, ?, ?)", [
+          binding,
+          sessionId,
+          ++seq,
+          JSON.stringify(m),
+          now,
+        ]);
       await tx.exec("DELETE FROM nexo_agent_messages WHERE binding = ? AND session_id = ? AND seq <= ?", [binding, sessionId, seq - limit]);
     });
   }

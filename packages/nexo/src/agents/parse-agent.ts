@@ -35,7 +35,8 @@ export function parseAgent(raw: unknown, bindingName: string, bad: (field: strin
   int("history", a.history, 0, 1000);
   int("max_tokens", a.max_tokens, 1, 1_000_000);
   if (a.temperature !== undefined && (typeof a.temperature !== "number" || a.temperature < 0 || a.temperature > 2)) fail("temperature", "must be a number in [0, 2]");
-  if (a.tools !== undefined && (!Array.isArray(a.tools) || a.tools.some((t) => typeof t !== "string" || t.length === 0))) fail("tools", "must be a list of tool names or glob patterns");
+  if (a.tools !== undefined && (!Array.isArray(a.tools) || a.tools.some((t) => typeof t !== "string" || t.length === 0)))
+    fail("tools", "must be a list of tool names or glob patterns");
   const mem = a.memory;
   if (mem !== undefined) {
     if (!isObj(mem)) fail("memory", "must be an object {recall?, backend?, agent_id?}");

@@ -3,7 +3,10 @@ import type { ChatToolDef } from "../llm/index.js";
 
 /** A glob of tool names: `*` any run of characters, `?` exactly one, the rest literal. */
 export function toolPattern(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`);
 }
 

@@ -34,7 +34,10 @@ export class InputValidator {
     try {
       validate = this.ajv.compile(schema);
     } catch (err) {
-      throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `workflow "${name}": inputSchema is not a valid JSON Schema: ${errorMessage(err)}`, { field: "inputSchema", cause: err });
+      throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `workflow "${name}": inputSchema is not a valid JSON Schema: ${errorMessage(err)}`, {
+        field: "inputSchema",
+        cause: err,
+      });
     }
     return (inputs) => {
       if (validate(inputs)) return;

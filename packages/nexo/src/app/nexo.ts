@@ -596,7 +596,10 @@ export class Nexo {
     this.startedAt = Date.now();
     this.appState = "running";
     await this.hooks.runSequential(this.startupHooks, "onStartup");
-    this.logger.info({ url: this.url, workflows: this.workflows.list().length, plugins: this.plugins.list(), subprocessPlugins: this.host.list().map((s) => s.key) }, "nexo app started");
+    this.logger.info(
+      { url: this.url, workflows: this.workflows.list().length, plugins: this.plugins.list(), subprocessPlugins: this.host.list().map((s) => s.key) },
+      "nexo app started",
+    );
   }
 
   /**
@@ -704,7 +707,11 @@ function checkOptions(o: ResolvedNexoOptions): void {
   }
   o.mcpAllowedOrigins.forEach((origin, i) => {
     if (typeof origin !== "string" || !isOrigin(origin)) {
-      throw new NexoError(ErrorCodes.CONFIG_INVALID, `Nexo option mcpAllowedOrigins[${i}] must be an origin such as "https://app.example.com" (scheme://host[:port] as a browser sends it: no default port, path or trailing slash), got ${JSON.stringify(origin)}`, { field: `mcpAllowedOrigins[${i}]` });
+      throw new NexoError(
+        ErrorCodes.CONFIG_INVALID,
+        `Nexo option mcpAllowedOrigins[${i}] must be an origin such as "https://app.example.com" (scheme://host[:port] as a browser sends it: no default port, path or trailing slash), got ${JSON.stringify(origin)}`,
+        { field: `mcpAllowedOrigins[${i}]` },
+      );
     }
   });
 }

@@ -71,9 +71,7 @@ export class PluginManager {
     const pending = callWithDeadline(() => out as PromiseLike<unknown>, timeoutMs).then((outcome) => {
       record.pending = undefined;
       if (outcome.ok) return this.setupDone(record, name);
-      const cause = outcome.timedOut
-        ? new NexoError(ErrorCodes.PLUGIN_HOOK_TIMEOUT, `setup did not finish within ${timeoutMs} ms`, { pluginId: name })
-        : outcome.error;
+      const cause = outcome.timedOut ? new NexoError(ErrorCodes.PLUGIN_HOOK_TIMEOUT, `setup did not finish within ${timeoutMs} ms`, { pluginId: name }) : outcome.error;
       throw this.setupFailed(record, name, cause);
     });
     record.pending = pending;
@@ -182,11 +180,16 @@ export class PluginManager {
 
 function pluginName(plugin: NexusPlugin<any>): string {
   if (plugin === null || typeof plugin !== "object" || typeof plugin.setup !== "function" || typeof plugin.teardown !== "function") {
-    throw new NexoError(ErrorCodes.PLUGIN_INVALID, `plugin must be a NexusPlugin (an object with name, setup and teardown), got ${plugin === null ? "null" : typeof plugin}`, { field: "plugin" });
+    throw new NexoError(ErrorCodes.PLUGIN_INVALID, `plugin must be a NexusPlugin (an object with name, setup and teardown), got ${plugin === null ? "null" : typeof plugin}`, {
+      field: "plugin",
+    });
   }
   const name: unknown = plugin.name;
   if (typeof name !== "string" || !PLUGIN_NAME_PATTERN.test(name)) {
-    throw new NexoError(ErrorCodes.PLUGIN_INVALID, `invalid plugin name ${JSON.stringify(name)} (${typeof name}): must match ${PLUGIN_NAME_PATTERN}`, { field: "name", rule: String(PLUGIN_NAME_PATTERN) });
+    throw new NexoError(ErrorCodes.PLUGIN_INVALID, `invalid plugin name ${JSON.stringify(name)} (${typeof name}): must match ${PLUGIN_NAME_PATTERN}`, {
+      field: "name",
+      rule: String(PLUGIN_NAME_PATTERN),
+    });
   }
   return name;
 }

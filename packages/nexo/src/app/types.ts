@@ -70,7 +70,10 @@ export interface NexoOptions {
 
 /** The same options with every default applied. */
 export type ResolvedNexoOptions = Required<
-  Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization" | "memoryBackend" | "runs" | "httpConventions">
+  Omit<
+    NexoOptions,
+    "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization" | "memoryBackend" | "runs" | "httpConventions"
+  >
 > &
   Pick<NexoOptions, "store">;
 

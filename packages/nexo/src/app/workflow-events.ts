@@ -73,7 +73,15 @@ export function publishProgressEvent(
     topic,
     source: WORKFLOW_EVENT_SOURCE,
     session_id: ctx.sessionId,
-    payload: { workflow_id: ctx.workflowId, workflow_name: ctx.workflowName, session_id: ctx.sessionId, channel: ctx.channel, kind: event.kind, seq: event.seq, value: event.value === undefined ? null : event.value },
+    payload: {
+      workflow_id: ctx.workflowId,
+      workflow_name: ctx.workflowName,
+      session_id: ctx.sessionId,
+      channel: ctx.channel,
+      kind: event.kind,
+      seq: event.seq,
+      value: event.value === undefined ? null : event.value,
+    },
   };
   try {
     broker.publish(topic, wire).catch((err: unknown) => logger.debug({ topic, err }, "progress event not published"));

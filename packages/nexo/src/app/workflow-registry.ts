@@ -25,7 +25,10 @@ export class WorkflowRegistry {
   /** Add a workflow. Throws NEXO_ERR_WORKFLOW_INVALID_DEFINITION or NEXO_ERR_WORKFLOW_DUPLICATE. */
   add(name: string, handler: WorkflowHandler<any, unknown>, options: RegisterWorkflowOptions, owner: string | null): WorkflowEntry {
     if (typeof name !== "string" || !WORKFLOW_NAME_PATTERN.test(name)) {
-      throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `invalid workflow name ${JSON.stringify(name)} (${typeof name}): must match ${WORKFLOW_NAME_PATTERN}`, { field: "name", rule: String(WORKFLOW_NAME_PATTERN) });
+      throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `invalid workflow name ${JSON.stringify(name)} (${typeof name}): must match ${WORKFLOW_NAME_PATTERN}`, {
+        field: "name",
+        rule: String(WORKFLOW_NAME_PATTERN),
+      });
     }
     if (typeof handler !== "function") {
       throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `workflow "${name}": handler must be a function, got ${typeof handler}`, { field: "handler" });
@@ -35,7 +38,9 @@ export class WorkflowRegistry {
     }
     const schema = options.inputSchema;
     if (schema !== undefined && (schema === null || typeof schema !== "object" || Array.isArray(schema))) {
-      throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `workflow "${name}": inputSchema must be an object, got ${Array.isArray(schema) ? "array" : typeof schema}`, { field: "inputSchema" });
+      throw new NexoError(ErrorCodes.WORKFLOW_INVALID_DEFINITION, `workflow "${name}": inputSchema must be an object, got ${Array.isArray(schema) ? "array" : typeof schema}`, {
+        field: "inputSchema",
+      });
     }
     const description = options.description ?? "";
     if (typeof description !== "string") {

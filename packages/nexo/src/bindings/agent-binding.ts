@@ -64,7 +64,13 @@ export class AgentBinding {
   /** Subscribe to the inbound patterns. */
   start(): void {
     for (const pattern of this.spec.patterns) {
-      this.subs.push(this.app.broker.subscribe(pattern, (event) => this.accept(event), { name: `binding:${this.spec.name}`, queue: `binding:${this.spec.name}`, bufferSize: this.spec.queueSize }));
+      this.subs.push(
+        this.app.broker.subscribe(pattern, (event) => this.accept(event), {
+          name: `binding:${this.spec.name}`,
+          queue: `binding:${this.spec.name}`,
+          bufferSize: this.spec.queueSize,
+        }),
+      );
     }
   }
 
@@ -95,7 +101,10 @@ export class AgentBinding {
     if (this.guard.isOwnReply(event.correlation_id)) {
       this.counts.loopsStopped += 1;
       if (this.counts.loopsStopped <= LOG_FIRST || this.counts.loopsStopped % LOG_EVERY === 0) {
-        this.log.info({ eventId: event.id, topic: event.topic, correlationId: event.correlation_id, count: this.counts.loopsStopped }, "event is a reply this binding published coming back: not run again");
+        this.log.info(
+          { eventId: event.id, topic: event.topic, correlationId: event.correlation_id, count: this.counts.loopsStopped },
+          "event is a reply this binding published coming back: not run again",
+        );
       }
       return;
     }
@@ -120,7 +129,11 @@ export class AgentBinding {
       const inputs = spec.inputs === "payload" ? inbound.payload : { ...inbound };
       const result = this.agent
         ? agentReply(inbound, await this.agent.run(inbound))
-        : await app.executeWorkflow(spec.workflow!, inputs, { channel: channelOfTopic(event.topic), sessionId: event.session_id, principal: internalPrincipal("binding", spec.name) });
+        : await app.executeWorkflow(spec.workflow!, inputs, {
+            channel: channelOfTopic(event.topic),
+            sessionId: event.session_id,
+            principal: internalPrincipal("binding", spec.name),
+          });
       this.counts.completed += 1;
       if (result === undefined || result === null || spec.outbound.mode === "none" || !verdict.replyAllowed || app.hookPoints.isSilenced(event.session_id)) {
         this.counts.noReply += 1;

@@ -61,7 +61,17 @@ export class BindingsService implements NexoService {
       b.start();
       this.running.push(b);
     }
-    if (this.specs.length) app.logger.info({ bindings: this.specs.map((s) => ({ name: s.name, inbound: s.patterns, ...(s.agent ? { agent: { provider: s.agent.provider ?? null, model: s.agent.model ?? null, tools: s.agent.tools } } : { workflow: s.workflow }) })) }, "agent bindings started");
+    if (this.specs.length)
+      app.logger.info(
+        {
+          bindings: this.specs.map((s) => ({
+            name: s.name,
+            inbound: s.patterns,
+            ...(s.agent ? { agent: { provider: s.agent.provider ?? null, model: s.agent.model ?? null, tools: s.agent.tools } } : { workflow: s.workflow }),
+          })),
+        },
+        "agent bindings started",
+      );
   }
 
   async stop(): Promise<void> {

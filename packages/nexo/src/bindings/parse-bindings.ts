@@ -28,7 +28,8 @@ export function parseBindings(entries: readonly BindingConfig[]): BindingSpec[] 
     const bad = (field: string, message: string): void => void violations.push(`${at}.${field}: ${message}`);
     const before = violations.length;
     if (b.agent !== undefined && b.workflow !== undefined) bad("workflow", "give either workflow or agent, not both");
-    else if (b.agent === undefined && (typeof b.workflow !== "string" || b.workflow.length === 0)) bad("workflow", "is required: the name of the workflow to run (or give agent: to run an LLM agent)");
+    else if (b.agent === undefined && (typeof b.workflow !== "string" || b.workflow.length === 0))
+      bad("workflow", "is required: the name of the workflow to run (or give agent: to run an LLM agent)");
     const name = b.name ?? (b.agent !== undefined ? `agent-${i}` : `${b.workflow}-${i}`);
     if (!NAME.test(name)) bad("name", `${JSON.stringify(name)} must be 1-64 of a-z 0-9 _ . - (set name:)`);
     else if (names.has(name)) bad("name", `"${name}" is used by another binding`);
@@ -40,7 +41,8 @@ export function parseBindings(entries: readonly BindingConfig[]): BindingSpec[] 
       if (b.instance !== undefined) bad("instance", "only goes with channel:; put the instance in the inbound pattern instead");
       try {
         validatePattern(b.inbound);
-        if (!b.inbound.startsWith(INBOUND_PREFIX)) bad("inbound", `${JSON.stringify(b.inbound)} must be under ${INBOUND_PREFIX} (bindings answer channels; other topics could feed a binding its own workflow events)`);
+        if (!b.inbound.startsWith(INBOUND_PREFIX))
+          bad("inbound", `${JSON.stringify(b.inbound)} must be under ${INBOUND_PREFIX} (bindings answer channels; other topics could feed a binding its own workflow events)`);
         else patterns = [b.inbound];
       } catch (err) {
         bad("inbound", (err as Error).message);

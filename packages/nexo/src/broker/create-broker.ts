@@ -37,7 +37,11 @@ export async function createBroker(url: BrokerUrl | string, options: CreateBroke
     if (!store) throw new NexoError(ErrorCodes.CONFIG_INVALID, "durable paths on the local broker need a store (store: sqlite:... or postgres://...)", { field: "store" });
     const s = await createStore(store, { ...(options.logger ? { logger: options.logger } : {}) });
     try {
-      const kept = await LocalDurable.open(s, { patterns: durable.patterns, ...(durable.maxDeliver !== undefined ? { maxDeliver: durable.maxDeliver } : {}), ownsStore: true }, options.logger);
+      const kept = await LocalDurable.open(
+        s,
+        { patterns: durable.patterns, ...(durable.maxDeliver !== undefined ? { maxDeliver: durable.maxDeliver } : {}), ownsStore: true },
+        options.logger,
+      );
       return new LocalBroker({ ...local, durable: kept });
     } catch (err) {
       await s.close();

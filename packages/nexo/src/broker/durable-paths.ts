@@ -117,10 +117,14 @@ export class DurablePaths {
   async publish(topic: string, event: Event): Promise<void> {
     if (this.pending >= this.o.publishBuffer) {
       this.counters.publishFailed++;
-      throw new NexoError(ErrorCodes.BROKER_PUBLISH_FAILED, `durable publish on ${topic} refused: ${this.pending} durable publishes already wait for NATS (publish_buffer ${this.o.publishBuffer}); the event was NOT stored`, {
-        topic,
-        data: { reason: "backlog_full", pending: this.pending },
-      });
+      throw new NexoError(
+        ErrorCodes.BROKER_PUBLISH_FAILED,
+        `durable publish on ${topic} refused: ${this.pending} durable publishes already wait for NATS (publish_buffer ${this.o.publishBuffer}); the event was NOT stored`,
+        {
+          topic,
+          data: { reason: "backlog_full", pending: this.pending },
+        },
+      );
     }
     this.pending++;
     const data = encoder.encode(JSON.stringify(event));
@@ -147,11 +151,15 @@ export class DurablePaths {
     }
     this.counters.publishFailed++;
     const why = lastErr instanceof Error ? lastErr.message : String(lastErr ?? "deadline passed");
-    throw new NexoError(ErrorCodes.BROKER_PUBLISH_FAILED, `durable publish on ${topic} failed: JetStream did not store event ${event.id} within ${this.o.publishTimeoutMs} ms (${why}); the event was NOT stored`, {
-      topic,
-      data: { reason: "not_stored", eventId: event.id },
-      cause: lastErr,
-    });
+    throw new NexoError(
+      ErrorCodes.BROKER_PUBLISH_FAILED,
+      `durable publish on ${topic} failed: JetStream did not store event ${event.id} within ${this.o.publishTimeoutMs} ms (${why}); the event was NOT stored`,
+      {
+        topic,
+        data: { reason: "not_stored", eventId: event.id },
+        cause: lastErr,
+      },
+    );
   }
 
   /** A worker subscription on a durable pattern: its queue group's consumer, shared with every daemon in the group. */
@@ -194,7 +202,10 @@ export class DurablePaths {
         if (!same) {
           // Another daemon's config differs: the union keeps both working; the operator sees the warning.
           const union = [...new Set([...info.config.subjects, ...this.patterns])];
-          this.logger?.warn({ stream: this.stream, had: info.config.subjects, configured: this.patterns }, "durable stream subjects differ from this daemon's durable patterns: using the union");
+          this.logger?.warn(
+            { stream: this.stream, had: info.config.subjects, configured: this.patterns },
+            "durable stream subjects differ from this daemon's durable patterns: using the union",
+          );
           await this.jsm.streams.update(this.stream, { ...info.config, subjects: union });
         }
       } catch (err) {
@@ -202,7 +213,10 @@ export class DurablePaths {
         await this.jsm.streams.add(config);
       }
     } catch (err) {
-      throw new NexoError(ErrorCodes.BROKER_CONNECT, `cannot set up the durable stream ${this.stream} on NATS at ${url}: ${(err as Error).message}`, { data: { url, stream: this.stream }, cause: err });
+      throw new NexoError(ErrorCodes.BROKER_CONNECT, `cannot set up the durable stream ${this.stream} on NATS at ${url}: ${(err as Error).message}`, {
+        data: { url, stream: this.stream },
+        cause: err,
+      });
     }
   }
 

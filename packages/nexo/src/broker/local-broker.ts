@@ -212,7 +212,13 @@ export class LocalBroker implements Broker {
 
   stats(): BrokerStats {
     const durable = this.durableStats();
-    return { published: this.counters.published, delivered: this.counters.delivered, dropped: this.counters.dropped, subscriptions: this.subs.size, ...(durable ? { durable } : {}) };
+    return {
+      published: this.counters.published,
+      delivered: this.counters.delivered,
+      dropped: this.counters.dropped,
+      subscriptions: this.subs.size,
+      ...(durable ? { durable } : {}),
+    };
   }
 
   /** Ends every subscription (pending `next()` calls resolve `done`); later publishes reject with NEXO_ERR_BROKER_CLOSED. */

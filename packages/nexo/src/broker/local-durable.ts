@@ -95,16 +95,26 @@ export class LocalDurable {
     try {
       await this.store.transaction(async (tx) => {
         for (const q of queues) {
-          await tx.exec("INSERT INTO nexo_durable_events (queue, id, topic, body, deliveries, created_ms) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (queue, id) DO NOTHING", [q, event.id, event.topic, body, Date.now()]);
+          await tx.exec("INSERT INTO nexo_durable_events (queue, id, topic, body, deliveries, created_ms) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (queue, id) DO NOTHING", [
+            q,
+            event.id,
+            event.topic,
+            body,
+            Date.now(),
+          ]);
         }
       });
     } catch (err) {
       this.counters.publishFailed++;
-      throw new NexoError(ErrorCodes.BROKER_PUBLISH_FAILED, `durable publish on ${event.topic} failed: the store did not keep event ${event.id} (${(err as Error).message}); the event was NOT stored`, {
-        topic: event.topic,
-        data: { reason: "not_stored", eventId: event.id },
-        cause: err,
-      });
+      throw new NexoError(
+        ErrorCodes.BROKER_PUBLISH_FAILED,
+        `durable publish on ${event.topic} failed: the store did not keep event ${event.id} (${(err as Error).message}); the event was NOT stored`,
+        {
+          topic: event.topic,
+          data: { reason: "not_stored", eventId: event.id },
+          cause: err,
+        },
+      );
     }
     this.counters.published++;
   }
@@ -113,7 +123,9 @@ export class LocalDurable {
   async done(queue: string, id: string): Promise<void> {
     this.counters.acked++;
     if (this.closed) return;
-    await this.store.exec("DELETE FROM nexo_durable_events WHERE queue = ? AND id = ?", [queue, id]).catch((err: unknown) => this.logger?.error({ err, queue, id }, "durable event handled but not forgotten: it will be delivered again after a restart"));
+    await this.store
+      .exec("DELETE FROM nexo_durable_events WHERE queue = ? AND id = ?", [queue, id])
+      .catch((err: unknown) => this.logger?.error({ err, queue, id }, "durable event handled but not forgotten: it will be delivered again after a restart"));
   }
 
   /** A delivery failed: count it; resolves true when the event may be tried again, false when it was given up. */

@@ -120,7 +120,8 @@ export class NatsBroker implements Broker {
     if (!this.connected) {
       // At-most-once: buffering in the client would hide which events a restart loses; an unsent event is counted instead.
       this.unsent++;
-      if (this.unsent === 1 || this.unsent % LOG_EVERY === 0) this.options.logger?.warn({ topic, unsent: this.unsent, url: this.url }, "NATS is unreachable: event not sent (at-most-once topic)");
+      if (this.unsent === 1 || this.unsent % LOG_EVERY === 0)
+        this.options.logger?.warn({ topic, unsent: this.unsent, url: this.url }, "NATS is unreachable: event not sent (at-most-once topic)");
       return;
     }
     try {
@@ -209,7 +210,13 @@ export class NatsBroker implements Broker {
     // drain() waits for the server; if it is gone (or reconnecting) do not hang the shutdown.
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), this.options.drainTimeoutMs ?? 2000)));
-    const outcome = await Promise.race([this.nc.drain().then(() => "drained" as const, () => "failed" as const), gaveUp]);
+    const outcome = await Promise.race([
+      this.nc.drain().then(
+        () => "drained" as const,
+        () => "failed" as const,
+      ),
+      gaveUp,
+    ]);
     clearTimeout(timer);
     if (outcome !== "drained" && !this.nc.isClosed()) await this.nc.close();
   }

@@ -268,10 +268,7 @@ export class SubscriptionQueue implements Subscription {
 
   /** The subscriber caught up (its buffer ran empty): the drop episode is over. */
   private endEpisode(): void {
-    this.o.logger?.info(
-      { subscription: this.name, pattern: this.pattern, episodeDrops: this.episodeDrops, dropped: this.dropped },
-      "subscriber caught up after dropping events",
-    );
+    this.o.logger?.info({ subscription: this.name, pattern: this.pattern, episodeDrops: this.episodeDrops, dropped: this.dropped }, "subscriber caught up after dropping events");
     this.episodeDrops = 0;
   }
 

@@ -52,7 +52,10 @@ export function toChannelError(err: unknown, target: ChannelTarget): NexoError {
   if (isNexoError(err, ErrorCodes.HOST_REQUEST_TIMEOUT)) {
     return new NexoError(ErrorCodes.CHANNEL_TIMEOUT, `channel ${label(target)}: ${err.message}`, { pluginId: target.pluginKey, data: base, cause: err });
   }
-  if (isNexoError(err) && [ErrorCodes.HOST_PLUGIN_RESTARTED, ErrorCodes.HOST_PLUGIN_NOT_RUNNING, ErrorCodes.HOST_PLUGIN_EXITED, ErrorCodes.HOST_QUEUE_FULL].includes(err.code as never)) {
+  if (
+    isNexoError(err) &&
+    [ErrorCodes.HOST_PLUGIN_RESTARTED, ErrorCodes.HOST_PLUGIN_NOT_RUNNING, ErrorCodes.HOST_PLUGIN_EXITED, ErrorCodes.HOST_QUEUE_FULL].includes(err.code as never)
+  ) {
     const data = target.retryAfterMs !== undefined ? { ...base, retry_after_ms: target.retryAfterMs } : base;
     return new NexoError(ErrorCodes.CHANNEL_UNAVAILABLE, `channel ${label(target)} is unavailable: ${err.message}`, { pluginId: target.pluginKey, data, cause: err });
   }

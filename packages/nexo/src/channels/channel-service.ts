@@ -22,7 +22,11 @@ export interface ChannelTimeouts {
 
 /** The contract's deadlines, one env variable overriding all three. */
 export function defaultChannelTimeouts(): ChannelTimeouts {
-  return { startMs: envMs("NEXO_PLUGIN_CHANNEL_TIMEOUT_MS", 30_000), stopMs: envMs("NEXO_PLUGIN_CHANNEL_TIMEOUT_MS", 30_000), sendMs: envMs("NEXO_PLUGIN_CHANNEL_TIMEOUT_MS", 60_000) };
+  return {
+    startMs: envMs("NEXO_PLUGIN_CHANNEL_TIMEOUT_MS", 30_000),
+    stopMs: envMs("NEXO_PLUGIN_CHANNEL_TIMEOUT_MS", 30_000),
+    sendMs: envMs("NEXO_PLUGIN_CHANNEL_TIMEOUT_MS", 60_000),
+  };
 }
 
 /** What `app.channels.send` resolves with. */
@@ -126,10 +130,14 @@ export class ChannelService {
     for (const kind of kinds) {
       const owner = this.served.get(kind);
       if (owner && owner.pluginId !== pluginId) {
-        throw new NexoError(ErrorCodes.HOST_CHANNEL_KIND_TAKEN, `plugin ${sup.key} serves channel kind "${kind}", which plugin ${owner.pluginId} already serves; a channel kind has one owner`, {
-          pluginId: sup.key,
-          data: { kind, owner: owner.pluginId },
-        });
+        throw new NexoError(
+          ErrorCodes.HOST_CHANNEL_KIND_TAKEN,
+          `plugin ${sup.key} serves channel kind "${kind}", which plugin ${owner.pluginId} already serves; a channel kind has one owner`,
+          {
+            pluginId: sup.key,
+            data: { kind, owner: owner.pluginId },
+          },
+        );
       }
     }
     for (const kind of kinds) {
@@ -178,7 +186,10 @@ export class ChannelService {
     if (typeof kind !== "string" || kind === "") throw new NexoError(ErrorCodes.CHANNEL_NOT_FOUND, `channel kind must be a non-empty string, got ${JSON.stringify(kind)}`);
     // Both become topic segments: a dot or wildcard would address other topics.
     if (!SEGMENT.test(kind) || (instance !== null && (typeof instance !== "string" || !SEGMENT.test(instance)))) {
-      throw new NexoError(ErrorCodes.CHANNEL_NOT_FOUND, `channel kind and instance must each be one topic segment (no ".", "*", ">" or spaces), got ${JSON.stringify(kind)} / ${JSON.stringify(instance)}`);
+      throw new NexoError(
+        ErrorCodes.CHANNEL_NOT_FOUND,
+        `channel kind and instance must each be one topic segment (no ".", "*", ">" or spaces), got ${JSON.stringify(kind)} / ${JSON.stringify(instance)}`,
+      );
     }
     let message = checkOutboundMessage(msg, `channel ${kind}`);
     const sessionId = options.sessionId ?? null;
@@ -195,7 +206,8 @@ export class ChannelService {
   list(): ChannelInfo[] {
     const out: ChannelInfo[] = [];
     for (const entry of this.served.values()) {
-      for (const [instance, sup] of entry.byInstance) out.push({ kind: entry.kind, instance, plugin: sup.key, via: "send_outbound", state: this.states.get(stateKey(sup, entry.kind)) ?? "stopped" });
+      for (const [instance, sup] of entry.byInstance)
+        out.push({ kind: entry.kind, instance, plugin: sup.key, via: "send_outbound", state: this.states.get(stateKey(sup, entry.kind)) ?? "stopped" });
     }
     for (const sup of this.options.listPlugins()) {
       for (const { kind } of sup.spec.manifest.channels) {
@@ -237,9 +249,13 @@ export class ChannelService {
 
   private notFound(kind: string, instance: string | null): NexoError {
     const known = this.list().map((c) => (c.instance === null ? c.kind : `${c.kind}.${c.instance}`));
-    return new NexoError(ErrorCodes.CHANNEL_NOT_FOUND, `no channel ${instance === null ? kind : `${kind}.${instance}`} (known: ${known.join(", ") || "none"}); a plugin serves a kind with [plugin.extends] channels or [[plugin.channels.register]]`, {
-      data: { kind, instance },
-    });
+    return new NexoError(
+      ErrorCodes.CHANNEL_NOT_FOUND,
+      `no channel ${instance === null ? kind : `${kind}.${instance}`} (known: ${known.join(", ") || "none"}); a plugin serves a kind with [plugin.extends] channels or [[plugin.channels.register]]`,
+      {
+        data: { kind, instance },
+      },
+    );
   }
 
   private async runOutboundHooks(kind: string, instance: string | null, msg: OutboundMessage, sessionId: string | null): Promise<OutboundMessage> {
@@ -279,7 +295,12 @@ export class ChannelService {
     const id = r.message_id;
     if (typeof id !== "string" && typeof id !== "number") {
       this.counters.failed += 1;
-      throw toChannelError(new Error(`the plugin's reply has no message_id (expected {message_id, sent_at_unix}, got ${JSON.stringify(result)?.slice(0, 200)})`), { kind, instance, pluginKey: sup.key, method });
+      throw toChannelError(new Error(`the plugin's reply has no message_id (expected {message_id, sent_at_unix}, got ${JSON.stringify(result)?.slice(0, 200)})`), {
+        kind,
+        instance,
+        pluginKey: sup.key,
+        method,
+      });
     }
     this.counters.sent += 1;
     const at = Number(r.sent_at_unix);
@@ -318,15 +339,32 @@ export class ChannelService {
       const data = (e.details.data ?? {}) as Record<string, unknown>;
       status = blocked
         ? { status: "blocked", reason: data.reason ?? e.message }
-        : { status: "failed", error: { code: e.code, message: e.message, ...(e.details.rpcCode !== undefined ? { rpc_code: e.details.rpcCode } : {}), ...(data.retry_after_secs !== undefined ? { retry_after_secs: data.retry_after_secs } : {}) } };
+        : {
+            status: "failed",
+            error: {
+              code: e.code,
+              message: e.message,
+              ...(e.details.rpcCode !== undefined ? { rpc_code: e.details.rpcCode } : {}),
+              ...(data.retry_after_secs !== undefined ? { retry_after_secs: data.retry_after_secs } : {}),
+            },
+          };
       const line = this.throttle.take(`${kind}:${e.code}`);
-      if (line && !blocked) this.log.warn({ kind, instance, eventId: event.id, code: e.code, count: line.count, suppressed: line.suppressed }, `outbound event on ${event.topic} not delivered: ${e.message}`);
+      if (line && !blocked)
+        this.log.warn(
+          { kind, instance, eventId: event.id, code: e.code, count: line.count, suppressed: line.suppressed },
+          `outbound event on ${event.topic} not delivered: ${e.message}`,
+        );
     } finally {
       this.inFlight -= 1;
       this.slotWaiters.shift()?.();
     }
     const topic = instance === null ? `plugin.delivery.${kind}` : `plugin.delivery.${kind}.${instance}`;
-    const out = newEvent(topic, `${CHANNEL_SOURCE_PREFIX}${kind}`, { ...status, kind, instance }, { sessionId: event.session_id, correlationId: event.correlation_id ?? event.id, metadata: { in_reply_to: event.id } });
+    const out = newEvent(
+      topic,
+      `${CHANNEL_SOURCE_PREFIX}${kind}`,
+      { ...status, kind, instance },
+      { sessionId: event.session_id, correlationId: event.correlation_id ?? event.id, metadata: { in_reply_to: event.id } },
+    );
     await this.options.broker.publish(topic, out).catch((err: unknown) => this.log.debug({ topic, err }, "delivery status not published"));
   }
 

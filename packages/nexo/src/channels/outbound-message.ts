@@ -19,7 +19,8 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object
 
 /** `msg` checked: NEXO_ERR_CHANNEL_INVALID_MESSAGE names what is wrong. */
 export function checkOutboundMessage(msg: unknown, where: string): OutboundMessage {
-  if (!isObj(msg)) throw invalid(`${where}: the message must be an object such as {kind: "text", to, body}, got ${Array.isArray(msg) ? "an array" : msg === null ? "null" : typeof msg}`);
+  if (!isObj(msg))
+    throw invalid(`${where}: the message must be an object such as {kind: "text", to, body}, got ${Array.isArray(msg) ? "an array" : msg === null ? "null" : typeof msg}`);
   if (!(MESSAGE_KINDS as readonly unknown[]).includes(msg.kind)) {
     throw invalid(`${where}: msg.kind must be one of ${MESSAGE_KINDS.join(", ")}, got ${JSON.stringify(msg.kind)}`);
   }

@@ -168,13 +168,23 @@ export class ClusterTools implements RemoteTools {
     if (code === "503") {
       // Nobody listens on the daemon's subject: it is gone. Forget its tools now rather than at expiry.
       this.forget(node);
-      return toolError(ErrorCodes.TOOL_UNAVAILABLE, `tool "${info.name}" is unavailable: its daemon ${node} is gone; retry in ${this.announceMs} ms (another daemon may serve it by then)`, {
-        tool: info.name,
-        retryAfterMs: this.announceMs,
-      }, err);
+      return toolError(
+        ErrorCodes.TOOL_UNAVAILABLE,
+        `tool "${info.name}" is unavailable: its daemon ${node} is gone; retry in ${this.announceMs} ms (another daemon may serve it by then)`,
+        {
+          tool: info.name,
+          retryAfterMs: this.announceMs,
+        },
+        err,
+      );
     }
     if (code === "TIMEOUT") return toolError(ErrorCodes.TOOL_TIMEOUT, `tool "${info.name}" on daemon ${node} did not answer within ${timeoutMs} ms`, { tool: info.name }, err);
-    return toolError(ErrorCodes.TOOL_UNAVAILABLE, `tool "${info.name}" on daemon ${node} could not be reached: ${(err as Error).message}; retry in ${this.announceMs} ms`, { tool: info.name, retryAfterMs: this.announceMs }, err);
+    return toolError(
+      ErrorCodes.TOOL_UNAVAILABLE,
+      `tool "${info.name}" on daemon ${node} could not be reached: ${(err as Error).message}; retry in ${this.announceMs} ms`,
+      { tool: info.name, retryAfterMs: this.announceMs },
+      err,
+    );
   }
 
   private async serve(msg: Msg): Promise<void> {

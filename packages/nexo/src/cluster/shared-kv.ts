@@ -32,7 +32,10 @@ export class SharedKv {
           this.failures++;
           this.retryAt = Date.now() + RETRY_MS;
           if (this.failures === 1 || this.failures % 100 === 0) {
-            this.logger?.error({ err, bucket: this.bucket, failures: this.failures }, "shared state unreachable (it needs JetStream: nats-server -js): using this daemon's memory meanwhile");
+            this.logger?.error(
+              { err, bucket: this.bucket, failures: this.failures },
+              "shared state unreachable (it needs JetStream: nats-server -js): using this daemon's memory meanwhile",
+            );
           }
           return null;
         },

@@ -178,7 +178,9 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"}: the top level must be a mapping`, { file: file ?? undefined });
   }
   if (!validate(raw)) {
-    const lines = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`);
+    const lines = (validate.errors ?? []).map(
+      (e) => `${e.instancePath || "/"} ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`,
+    );
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"} is invalid:\n  ${lines.join("\n  ")}`, { file: file ?? undefined, data: { violations: lines } });
   }
   const r = raw as Record<string, any>;
@@ -219,7 +221,9 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     pluginPaths: (r.plugin_paths ?? []).map(abs),
     plugins,
     timeouts: { pluginInitMs: t.plugin_init_ms, pluginToolMs: t.plugin_tool_ms, pluginShutdownGraceMs: t.plugin_shutdown_grace_ms },
-    bindings: (r.bindings ?? []).map(({ queue_size, ...b }: Record<string, unknown>) => ({ ...b, ...(queue_size !== undefined ? { queueSize: queue_size } : {}) }) as BindingConfig),
+    bindings: (r.bindings ?? []).map(
+      ({ queue_size, ...b }: Record<string, unknown>) => ({ ...b, ...(queue_size !== undefined ? { queueSize: queue_size } : {}) }) as BindingConfig,
+    ),
     pollers: loadPollersConfig(r.pollers, file, baseDir),
     inProcessPlugins: Object.entries<Record<string, unknown> | null>(r.in_process_plugins ?? {}).map(([name, entry]) => {
       const { module, ...options } = entry ?? {};
@@ -230,7 +234,11 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     memory: { rememberTool: r.memory?.remember_tool ?? false, ...(r.memory?.backend !== undefined ? { backend: r.memory.backend } : {}) },
     ...(r.authorization !== undefined ? { authorization: checkAuthorization(r.authorization, file) } : {}),
     cluster: clusterConfigFromYaml(r.cluster),
-    sandbox: normalizeSandbox(r.sandbox ?? {}, r.permissions?.enforce === true, daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs))),
+    sandbox: normalizeSandbox(
+      r.sandbox ?? {},
+      r.permissions?.enforce === true,
+      daemonPaths(stateDir, abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")), storeUrl(r.store, stateDir, abs)),
+    ),
   };
 }
 
@@ -282,7 +290,9 @@ function normalizeSandbox(s: Record<string, any>, enforcePermissions: boolean, p
   const d = s.default as Record<string, any> | undefined;
   return {
     require: s.require === true,
-    ...(d ? { default: { network: d.network ?? "deny", fsReadPaths: d.fs_read_paths ?? [], fsWritePaths: d.fs_write_paths ?? ["${state_dir}"], dropUser: d.drop_user ?? true } } : {}),
+    ...(d
+      ? { default: { network: d.network ?? "deny", fsReadPaths: d.fs_read_paths ?? [], fsWritePaths: d.fs_write_paths ?? ["${state_dir}"], dropUser: d.drop_user ?? true } }
+      : {}),
     allowHostNetwork: s.allow_host_network ?? [],
     limits: normalizeLimits(s.limits),
     protectedPaths,
@@ -302,7 +312,8 @@ function normalizePluginEntry(id: string, index: number, e: Record<string, unkno
   const where = `${file ?? "config"}: plugins.${id}${index > 0 || e.instance ? `[${index}]` : ""}`;
   const env: Record<string, string> = { ...((e.env as Record<string, string>) ?? {}) };
   for (const k of Object.keys(env)) {
-    if (k.startsWith("NEXO_")) throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}.env.${k}: keys starting with NEXO_ are reserved for the host`, { field: `plugins.${id}.env.${k}` });
+    if (k.startsWith("NEXO_"))
+      throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}.env.${k}: keys starting with NEXO_ are reserved for the host`, { field: `plugins.${id}.env.${k}` });
   }
   const envFrom: Record<string, string> = {};
   const extra: Record<string, unknown> = {};

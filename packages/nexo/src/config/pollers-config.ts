@@ -132,7 +132,8 @@ export function loadPollersConfig(value: unknown, configFile: string | null, bas
   }
   if (typeof value === "string") {
     const file = isAbsolute(value) ? value : resolve(baseDir, value);
-    if (!existsSync(file)) throw new NexoError(ErrorCodes.CONFIG_INVALID, `${configFile ?? "config"}: pollers: file not found: ${file}`, { file: configFile ?? undefined, field: "pollers" });
+    if (!existsSync(file))
+      throw new NexoError(ErrorCodes.CONFIG_INVALID, `${configFile ?? "config"}: pollers: file not found: ${file}`, { file: configFile ?? undefined, field: "pollers" });
     return normalizePollersConfig(readPollersFile(file), file, dirname(file));
   }
   return normalizePollersConfig(value, configFile, baseDir);
@@ -155,7 +156,11 @@ function readPollersFile(file: string): unknown {
 export function normalizePollersConfig(raw: unknown, source: string | null, baseDir: string): PollersConfig {
   const where = source ?? "pollers";
   const fail = (lines: string[]): never => {
-    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}: pollers configuration is invalid:\n  ${lines.join("\n  ")}`, { file: source ?? undefined, field: "pollers", data: { violations: lines } });
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}: pollers configuration is invalid:\n  ${lines.join("\n  ")}`, {
+      file: source ?? undefined,
+      field: "pollers",
+      data: { violations: lines },
+    });
   };
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(["the pollers section must be a mapping (enabled, state_db, jobs, ...)"]);
   if (!validateSection(raw)) fail((validateSection.errors ?? []).map(describe));
@@ -225,7 +230,11 @@ function toStoreUrl(value: string, baseDir: string): string {
 }
 
 function describe(e: ErrorObject): string {
-  const path = e.instancePath.replace(/^\//, "").replace(/\/(\d+)(?=\/|$)/g, "[$1]").replace(/\//g, ".") || "pollers";
+  const path =
+    e.instancePath
+      .replace(/^\//, "")
+      .replace(/\/(\d+)(?=\/|$)/g, "[$1]")
+      .replace(/\//g, ".") || "pollers";
   if (e.keyword === "additionalProperties") return `${path}: unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
   if (e.keyword === "enum") return `${path}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
   if (e.keyword === "required") return `${path}: missing "${String((e.params as { missingProperty: string }).missingProperty)}"`;

@@ -49,7 +49,8 @@ export function parseSchedules(raw: ReadonlyArray<Record<string, any>>, file: st
         fail(`invalid cron ${JSON.stringify(e.cron)}${e.timezone ? ` or time zone ${JSON.stringify(e.timezone)}` : ""}: ${(err as Error).message}`, "cron");
       }
     }
-    if (hasEvery && (!Number.isInteger(e.every_seconds) || e.every_seconds < 1)) fail(`every_seconds must be a positive integer, got ${JSON.stringify(e.every_seconds)}`, "every_seconds");
+    if (hasEvery && (!Number.isInteger(e.every_seconds) || e.every_seconds < 1))
+      fail(`every_seconds must be a positive integer, got ${JSON.stringify(e.every_seconds)}`, "every_seconds");
     if (e.inputs !== undefined && (e.inputs === null || typeof e.inputs !== "object" || Array.isArray(e.inputs))) fail("inputs must be a mapping", "inputs");
     const jitter = e.jitter_seconds ?? 0;
     if (typeof jitter !== "number" || jitter < 0) fail(`jitter_seconds must be a non-negative number, got ${JSON.stringify(jitter)}`, "jitter_seconds");

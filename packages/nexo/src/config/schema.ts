@@ -79,7 +79,7 @@ export const configSchema = {
       properties: {
         require: { type: "boolean", description: "Refuse to run any plugin without a sandbox (its own [plugin.sandbox] or `default`)." },
         default: { $ref: "#/$defs/sandboxEntry" },
-        allow_host_network: { type: "array", items: { type: "string", pattern: PLUGIN_ID_PATTERN.source }, description: "Plugin ids allowed network = \"host\" in their sandbox." },
+        allow_host_network: { type: "array", items: { type: "string", pattern: PLUGIN_ID_PATTERN.source }, description: 'Plugin ids allowed network = "host" in their sandbox.' },
         limits: { $ref: "#/$defs/limitsEntry" },
       },
     },
@@ -87,7 +87,9 @@ export const configSchema = {
       type: "object",
       additionalProperties: false,
       description: "What plugins may use beyond their channels (docs/sandbox.md, Permissions).",
-      properties: { enforce: { type: "boolean", description: "Every plugin may use only what it is granted: plugins.<id>.grants, else what its manifest declares. Default false." } },
+      properties: {
+        enforce: { type: "boolean", description: "Every plugin may use only what it is granted: plugins.<id>.grants, else what its manifest declares. Default false." },
+      },
     },
     timeouts: {
       type: "object",
@@ -119,7 +121,11 @@ export const configSchema = {
       description: "The embedded agent memory on the store.",
       properties: {
         remember_tool: { type: "boolean", description: "Register the built-in memory_remember tool. Default false." },
-        backend: { type: "string", pattern: "^[a-z][a-z0-9_]{0,63}$", description: "A memory backend plugin (extends.memory_backends) used instead of the embedded store; `embedded` is the store." },
+        backend: {
+          type: "string",
+          pattern: "^[a-z][a-z0-9_]{0,63}$",
+          description: "A memory backend plugin (extends.memory_backends) used instead of the embedded store; `embedded` is the store.",
+        },
       },
     },
     authorization: {
@@ -187,7 +193,11 @@ export const configSchema = {
         instance: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" },
         inbound: { type: "string", minLength: 1 },
         workflow: { type: "string", minLength: 1 },
-        agent: { type: "object", description: "An LLM agent instead of a workflow: provider, model, system_prompt, tools (names or globs), memory {recall, backend, agent_id}, max_steps, history, max_tokens, temperature, text_field (checked in detail by parseAgent)." },
+        agent: {
+          type: "object",
+          description:
+            "An LLM agent instead of a workflow: provider, model, system_prompt, tools (names or globs), memory {recall, backend, agent_id}, max_steps, history, max_tokens, temperature, text_field (checked in detail by parseAgent).",
+        },
         outbound: { type: "string", minLength: 1 },
         inputs: { enum: ["payload", "event"] },
         concurrency: { type: "integer", minimum: 1, maximum: 1024 },
@@ -209,7 +219,11 @@ export const configSchema = {
       type: "object",
       additionalProperties: false,
       properties: {
-        memory_mb: { type: "integer", minimum: 16, description: "Memory in MiB: cgroup memory.max where the daemon can make cgroups, else address space (RLIMIT_AS; Node needs about 1024)." },
+        memory_mb: {
+          type: "integer",
+          minimum: 16,
+          description: "Memory in MiB: cgroup memory.max where the daemon can make cgroups, else address space (RLIMIT_AS; Node needs about 1024).",
+        },
         processes: { type: "integer", minimum: 1, description: "Processes: cgroup pids.max, else RLIMIT_NPROC (counted per uid)." },
         open_files: { type: "integer", minimum: 8 },
         cpu_weight: { type: "integer", minimum: 1, maximum: 10000, description: "CPU share (100 = equal): cgroup cpu.weight, else a nice level below 100." },
@@ -221,7 +235,8 @@ export const configSchema = {
         limits: { $ref: "#/$defs/limitsEntry" },
         grants: {
           type: "array",
-          description: "What the plugin may use beyond its channels: llm, memory, http_server, broker.subscribe:<pattern>, broker.publish:<pattern>. Listing them enforces them for this plugin.",
+          description:
+            "What the plugin may use beyond its channels: llm, memory, http_server, broker.subscribe:<pattern>, broker.publish:<pattern>. Listing them enforces them for this plugin.",
           items: { type: "string", pattern: "^(llm|memory|http_server|broker\\.(subscribe|publish):[^\\s]+)$" },
         },
         enabled: { type: "boolean" },

@@ -33,7 +33,9 @@ export function loadVector(file: string): Vector {
   if (!validateShape(raw)) {
     throw invalid(
       path,
-      (validateShape.errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.message}${e.params && "allowedValues" in e.params ? ` (${(e.params.allowedValues as unknown[]).join(", ")})` : ""}`),
+      (validateShape.errors ?? []).map(
+        (e) => `${e.instancePath || "/"}: ${e.message}${e.params && "allowedValues" in e.params ? ` (${(e.params.allowedValues as unknown[]).join(", ")})` : ""}`,
+      ),
     );
   }
   const v = raw as Record<string, any>;

@@ -14,7 +14,10 @@ export function formatResult(r: VectorResult): string {
   const head = `${label}  ${r.id.padEnd(ID_WIDTH)} ${r.title}`;
   if (r.status === "pass") return `${head} (${r.ms} ms)`;
   if (r.status === "skip") return `${head} (${r.reason})`;
-  const reason = (r.reason ?? "").split("\n").map((l) => `      ${l}`).join("\n");
+  const reason = (r.reason ?? "")
+    .split("\n")
+    .map((l) => `      ${l}`)
+    .join("\n");
   return `${head}\n${reason}`;
 }
 

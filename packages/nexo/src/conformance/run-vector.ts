@@ -260,7 +260,8 @@ class VectorRun {
     for (let i = 0; i < repeat; i++) {
       const scope = repeat > 1 ? { ...this.scope, i } : this.scope;
       const from = step.ordered ? this.lastMatched + 1 : 0;
-      const what = (): string => `expected${repeat > 1 ? ` (${i + 1} of ${repeat})` : ""} a frame matching ${brief(pattern)}${step.ordered ? " after the previous match" : ""} within ${ms} ms; ${this.closest(pattern, scope, from)}`;
+      const what = (): string =>
+        `expected${repeat > 1 ? ` (${i + 1} of ${repeat})` : ""} a frame matching ${brief(pattern)}${step.ordered ? " after the previous match" : ""} within ${ms} ms; ${this.closest(pattern, scope, from)}`;
       const entry = await this.waitFor(
         () => {
           const hit = this.takeFirst((e) => matchValue(pattern, e.frame, scope).ok, from);

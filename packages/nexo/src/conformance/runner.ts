@@ -108,10 +108,14 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   }
   const kind = manifest.channels[0]?.kind ?? null;
   if (tags.includes(CONFORMANCE_TAGS.echo) && kind === null) {
-    throw new NexoError(ErrorCodes.CONFORMANCE_INVALID_OPTIONS, `${manifest.file}: the echo tag needs a [[plugin.channels.register]] kind to echo on`, { file: manifest.file, field: "plugin.channels" });
+    throw new NexoError(ErrorCodes.CONFORMANCE_INVALID_OPTIONS, `${manifest.file}: the echo tag needs a [[plugin.channels.register]] kind to echo on`, {
+      file: manifest.file,
+      field: "plugin.channels",
+    });
   }
   const timeScale = options.timeScale ?? 1;
-  if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new NexoError(ErrorCodes.CONFORMANCE_INVALID_OPTIONS, `timeScale must be a positive number, got ${String(timeScale)}`, { field: "timeScale" });
+  if (!(timeScale > 0) || !Number.isFinite(timeScale))
+    throw new NexoError(ErrorCodes.CONFORMANCE_INVALID_OPTIONS, `timeScale must be a positive number, got ${String(timeScale)}`, { field: "timeScale" });
   // A plugin that binds a fixed port can only run one vector at a time.
   const fixedPort = (manifest.httpServer?.port ?? 0) !== 0;
   const jobs = fixedPort ? 1 : (options.jobs ?? Math.min(4, availableParallelism()));
@@ -153,7 +157,15 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       async (vector): Promise<VectorResult> => {
         const why = whyNotApplicable(vector, tags, manifest);
         if (why) return { id: vector.id, title: vector.title, status: "skip", reason: why, ms: 0 };
-        return runVector(vector, { spec: { manifest, ...(section.config !== undefined ? { config: section.config } : {}), ...(section.env ? { env: section.env } : {}) }, probeManifest, scope, stateRoot, nexoVersion: NEXO_VERSION, timeScale, hostEnv });
+        return runVector(vector, {
+          spec: { manifest, ...(section.config !== undefined ? { config: section.config } : {}), ...(section.env ? { env: section.env } : {}) },
+          probeManifest,
+          scope,
+          stateRoot,
+          nexoVersion: NEXO_VERSION,
+          timeScale,
+          hostEnv,
+        });
       },
       (r) => options.onResult?.(r),
     );

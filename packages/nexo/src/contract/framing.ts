@@ -46,7 +46,10 @@ const PREVIEW_CHARS = 120;
 
 /** The first ~120 characters of a raw line, for logs; never parses or re-serializes it. */
 export function previewLine(buf: Buffer): string {
-  return buf.subarray(0, PREVIEW_CHARS * 4).toString("utf8").slice(0, PREVIEW_CHARS);
+  return buf
+    .subarray(0, PREVIEW_CHARS * 4)
+    .toString("utf8")
+    .slice(0, PREVIEW_CHARS);
 }
 const preview = previewLine;
 
@@ -243,11 +246,7 @@ export class NdjsonDecoder {
  * Feed a readable stream into a decoder. `dispose()` detaches the listeners
  * only; the stream itself is left open (its owner closes it).
  */
-export function readFrames(
-  stream: NodeJS.ReadableStream,
-  handlers: NdjsonDecoderHandlers & { onEnd?(): void },
-  options: FramingOptions = {},
-): { dispose(): void } {
+export function readFrames(stream: NodeJS.ReadableStream, handlers: NdjsonDecoderHandlers & { onEnd?(): void }, options: FramingOptions = {}): { dispose(): void } {
   const decoder = new NdjsonDecoder(handlers, options);
   let ended = false;
   const onData = (chunk: Buffer | string): void => decoder.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);

@@ -283,7 +283,8 @@ export class Daemon {
       },
       [ControlMethods.AUDIT_QUERY]: async (params) => {
         const audit = this.app.authorization?.audit;
-        if (audit === undefined) throw new RpcError(RpcErrorCodes.INVALID_REQUEST, "this daemon keeps no audit trail (configure authorization: with audit enabled)", { code: ErrorCodes.HTTP_NOT_FOUND });
+        if (audit === undefined)
+          throw new RpcError(RpcErrorCodes.INVALID_REQUEST, "this daemon keeps no audit trail (configure authorization: with audit enabled)", { code: ErrorCodes.HTTP_NOT_FOUND });
         try {
           this.app.authorize(CONTROL_SOCKET_PRINCIPAL, "admin", "audit", "cli");
           const raw = params !== null && typeof params === "object" && !Array.isArray(params) ? (params as Record<string, unknown>) : {};

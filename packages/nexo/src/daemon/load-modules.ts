@@ -44,7 +44,9 @@ export async function loadInProcessPlugins(app: Nexo, entries: readonly InProces
       const mod = await importModule(entry.module, `in_process_plugins.${entry.name}`);
       const exported = mod.default;
       if (typeof exported !== "function") {
-        throw new NexoError(ErrorCodes.CONFIG_INVALID, `in_process_plugins.${entry.name}: ${entry.module} must default-export a NexusPlugin class or a factory`, { file: entry.module });
+        throw new NexoError(ErrorCodes.CONFIG_INVALID, `in_process_plugins.${entry.name}: ${entry.module} must default-export a NexusPlugin class or a factory`, {
+          file: entry.module,
+        });
       }
       // A class is recognised by its prototype's setup(), not by instanceof: the module may
       // import NexusPlugin from another copy of nexo (a global install, a bundled build).

@@ -43,9 +43,13 @@ export function buildPluginSpecs(
         if (value === undefined) {
           missing = true;
           errors.push(
-            new NexoError(ErrorCodes.CONFIG_INVALID, `plugin ${manifest.id}${entry.instance ? `.${entry.instance}` : ""}: environment variable ${varName} (for ${target}) is not set`, {
-              pluginId: manifest.id,
-            }),
+            new NexoError(
+              ErrorCodes.CONFIG_INVALID,
+              `plugin ${manifest.id}${entry.instance ? `.${entry.instance}` : ""}: environment variable ${varName} (for ${target}) is not set`,
+              {
+                pluginId: manifest.id,
+              },
+            ),
           );
         } else {
           resolved[target] = value;

@@ -70,7 +70,11 @@ export class BrokerRequests {
       );
     }
     if (this.pending.size >= MAX_PENDING_BROKER_REQUESTS) {
-      return Promise.reject(new NexoError(ErrorCodes.HOST_QUEUE_FULL, `plugin ${this.pluginKey} already has ${this.pending.size} requests awaiting a reply; ${topic} refused`, { pluginId: this.pluginKey }));
+      return Promise.reject(
+        new NexoError(ErrorCodes.HOST_QUEUE_FULL, `plugin ${this.pluginKey} already has ${this.pending.size} requests awaiting a reply; ${topic} refused`, {
+          pluginId: this.pluginKey,
+        }),
+      );
     }
     const inbox = `_inbox.${uuidv7()}`;
     const event: Event = {

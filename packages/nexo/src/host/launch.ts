@@ -4,7 +4,16 @@ import { join } from "node:path";
 import { resolveEntrypoint } from "../manifest/index.js";
 import { releaseGate, signalProcessGroup, spawnPluginProcess } from "./child.js";
 import { checkPluginConfig, checkRequirements } from "./preflight.js";
-import { bridgeSocketDir, containCommand, hasCgroupLimits, planSandbox, type CgroupManager, type PluginCgroup, type SandboxOperatorConfig, type SandboxPlan } from "./sandbox/index.js";
+import {
+  bridgeSocketDir,
+  containCommand,
+  hasCgroupLimits,
+  planSandbox,
+  type CgroupManager,
+  type PluginCgroup,
+  type SandboxOperatorConfig,
+  type SandboxPlan,
+} from "./sandbox/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { pluginKey, type PluginSpec } from "./types.js";
 
@@ -85,7 +94,18 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
   const http = hs && Number.isInteger(port) && port > 0 ? { port, bind: hs.bind, socketDir: bridgeSocketDir(options.stateRoot, key) } : undefined;
   const cgroup = hasCgroupLimits(plan.limits) ? prepareCgroup(key, plan, options.cgroups) : null;
   if (cgroup) plan.cgroup = cgroup.dir;
-  const contained = containCommand({ key, plan, command: entry.command, args: entry.args, pluginDir: entry.cwd, stateDir, protectedPaths, pathEnv: parentEnv.PATH ?? "", ...(http ? { http } : {}), cgroup: cgroup !== null });
+  const contained = containCommand({
+    key,
+    plan,
+    command: entry.command,
+    args: entry.args,
+    pluginDir: entry.cwd,
+    stateDir,
+    protectedPaths,
+    pathEnv: parentEnv.PATH ?? "",
+    ...(http ? { http } : {}),
+    cgroup: cgroup !== null,
+  });
   if (contained.httpSocket) plan.httpSocket = contained.httpSocket;
   const child = await spawnPluginProcess(key, {
     command: contained.command,
@@ -104,7 +124,10 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
       cgroup.attach(child.pid!);
     } catch (err) {
       signalProcessGroup(child, "SIGKILL");
-      throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key}: cannot move it into its cgroup ${cgroup.dir}: ${(err as Error).message}; it is not started`, { pluginId: key, cause: err });
+      throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key}: cannot move it into its cgroup ${cgroup.dir}: ${(err as Error).message}; it is not started`, {
+        pluginId: key,
+        cause: err,
+      });
     }
     releaseGate(child);
   }
@@ -116,7 +139,10 @@ function prepareCgroup(key: string, plan: SandboxPlan, cgroups: CgroupManager | 
   try {
     return cgroups?.prepare(key, plan.limits) ?? null;
   } catch (err) {
-    throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key}: cannot set up its cgroup for its limits: ${(err as Error).message}; it is not started`, { pluginId: key, cause: err });
+    throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key}: cannot set up its cgroup for its limits: ${(err as Error).message}; it is not started`, {
+      pluginId: key,
+      cause: err,
+    });
   }
 }
 

@@ -108,7 +108,11 @@ export class PluginConnection {
     this.allowlist = channelAllowlist(spec, topicTools, grantedBrokerPatterns(this.permissions, spec.manifest.broker));
     // Upstream's [plugin.http] without http_server: the plugin subscribes to its own request topic.
     this.hostRequestTopics = spec.manifest.http?.mode === "broker_rpc" ? [httpRequestTopic(spec.manifest.id)] : [];
-    this.brokerRequests = new BrokerRequests(this.key, (topic) => findSubscriber(this.pluginPatterns, topic), (params, stillWanted) => this.deliverReliably(params, stillWanted));
+    this.brokerRequests = new BrokerRequests(
+      this.key,
+      (topic) => findSubscriber(this.pluginPatterns, topic),
+      (params, stillWanted) => this.deliverReliably(params, stillWanted),
+    );
     this.topicCalls = new TopicToolCalls(this.key, topicTools, (params, stillWanted) => this.deliverReliably(params, stillWanted));
     this.stderr = new StderrTail(spec.manifest.supervisor.stderrTailLines, (line) => this.forwardStderr(line));
     // An 'error' without a listener would be thrown; the exit path reports what matters.
@@ -136,7 +140,11 @@ export class PluginConnection {
       this.exitedFlag = true;
       if (child.pid !== undefined) ctx.processGroups?.untrack(child.pid);
       this.teardownBridge();
-      const exited = new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, { pluginId: this.key, exitCode, signal });
+      const exited = new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited (code ${exitCode}, signal ${signal}); retry`, {
+        pluginId: this.key,
+        exitCode,
+        signal,
+      });
       this.peer.close(exited);
       this.topicCalls.close(exited);
       this.brokerRequests.close(exited);
@@ -423,7 +431,10 @@ export class PluginConnection {
       result = await this.peer.request(Methods.INITIALIZE, { nexo_version: this.ctx.nexoVersion }, { timeoutMs: this.ctx.timeouts.initMs });
     } catch (err) {
       if (err instanceof NexoError && err.code === ErrorCodes.HOST_REQUEST_TIMEOUT) {
-        throw new NexoError(ErrorCodes.HOST_INIT_TIMEOUT, `plugin ${this.key}: no initialize reply within ${this.ctx.timeouts.initMs} ms; killed`, { pluginId: this.key, cause: err });
+        throw new NexoError(ErrorCodes.HOST_INIT_TIMEOUT, `plugin ${this.key}: no initialize reply within ${this.ctx.timeouts.initMs} ms; killed`, {
+          pluginId: this.key,
+          cause: err,
+        });
       }
       throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${this.key}: initialize failed: ${errMessage(err)}`, { pluginId: this.key, cause: err });
     }
@@ -440,7 +451,11 @@ export class PluginConnection {
     }
     for (const pattern of this.allowlist.outbound) {
       this.subscriptions.push(
-        this.ctx.broker.subscribe(pattern, (event) => this.forward({ topic: event.topic, event }), { name: `plugin:${this.key}`, queue: workQueue(this.key), bufferSize: SUBSCRIPTION_BUFFER }),
+        this.ctx.broker.subscribe(pattern, (event) => this.forward({ topic: event.topic, event }), {
+          name: `plugin:${this.key}`,
+          queue: workQueue(this.key),
+          bufferSize: SUBSCRIPTION_BUFFER,
+        }),
       );
     }
     // `pid` is pino's own field (the daemon's); the plugin's goes under its own name.
@@ -570,7 +585,10 @@ export class PluginConnection {
         this.counters.denied += 1;
         return this.permissionRefusal(`broker.publish:${topic}`, { topic });
       }
-      return this.deny("topic_not_allowed", { topic, allowed: this.allowlist.inbound }, `topic ${topic} is outside plugin ${this.key}'s allowlist`, { reason: "topic_not_allowed", topic });
+      return this.deny("topic_not_allowed", { topic, allowed: this.allowlist.inbound }, `topic ${topic} is outside plugin ${this.key}'s allowlist`, {
+        reason: "topic_not_allowed",
+        topic,
+      });
     }
     let event: Event;
     try {

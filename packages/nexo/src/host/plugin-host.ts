@@ -253,7 +253,12 @@ export class PluginHost {
   }
 
   /** `tool.invoke` (or an upstream outbound tool's own `method`) on a plugin, with the contract's deadline unless given. */
-  invokeTool(key: string, params: { tool_name: string; args: unknown; agent_id?: string | null }, timeoutMs = this.ctx.timeouts.toolMs, method: string = Methods.TOOL_INVOKE): Promise<unknown> {
+  invokeTool(
+    key: string,
+    params: { tool_name: string; args: unknown; agent_id?: string | null },
+    timeoutMs = this.ctx.timeouts.toolMs,
+    method: string = Methods.TOOL_INVOKE,
+  ): Promise<unknown> {
     const s = this.require(key);
     return s.call(method, { plugin_id: s.spec.manifest.id, tool_name: params.tool_name, args: params.args, agent_id: params.agent_id ?? null }, timeoutMs);
   }

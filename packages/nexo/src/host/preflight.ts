@@ -89,7 +89,7 @@ export function checkPluginConfig(spec: PluginSpec, contract: PluginConfigContra
   const violations: string[] = [];
   if (contract.shape === "array") {
     const value = spec.config ?? [];
-    if (!Array.isArray(value)) return fail(["the config must be a list (the plugin declares shape = \"array\")"]);
+    if (!Array.isArray(value)) return fail(['the config must be a list (the plugin declares shape = "array")']);
     value.forEach((item, i) => {
       if (!validate(item)) violations.push(...(validate.errors ?? []).map((e) => describe(e, `/${i}`)));
     });

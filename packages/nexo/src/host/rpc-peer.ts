@@ -250,7 +250,13 @@ export class RpcPeer {
       }
       case "request":
         if (this.incoming >= this.maxIncoming) {
-          this.reply(makeError(c.frame.id, RpcErrorCodes.INTERNAL_ERROR, `more than ${this.maxIncoming} requests from this plugin are being answered; ${c.frame.method} refused, retry later`));
+          this.reply(
+            makeError(
+              c.frame.id,
+              RpcErrorCodes.INTERNAL_ERROR,
+              `more than ${this.maxIncoming} requests from this plugin are being answered; ${c.frame.method} refused, retry later`,
+            ),
+          );
           return;
         }
         void this.answer(c.frame.id, c.frame.method, c.frame.params);
@@ -286,7 +292,11 @@ export class RpcPeer {
     if (!p) return;
     this.pending.delete(id as number);
     if (p.timer) clearTimeout(p.timer);
-    p.reject(new NexoError(ErrorCodes.CONTRACT_INVALID_FRAME, `plugin ${this.options.pluginId} answered ${p.method} with an invalid frame: ${reason}`, { pluginId: this.options.pluginId }));
+    p.reject(
+      new NexoError(ErrorCodes.CONTRACT_INVALID_FRAME, `plugin ${this.options.pluginId} answered ${p.method} with an invalid frame: ${reason}`, {
+        pluginId: this.options.pluginId,
+      }),
+    );
   }
 
   private refuseTooDeep(value: unknown, raw: Buffer): void {

@@ -5,7 +5,10 @@ export class StderrTail {
   /** Longest line kept; longer lines are cut so the tail stays bounded in bytes too. */
   static readonly MAX_LINE_CHARS = 4096;
 
-  constructor(private readonly capacity: number, private readonly onLine?: (line: string) => void) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly onLine?: (line: string) => void,
+  ) {}
 
   /** Feed a chunk of stderr; complete lines go to the tail and to `onLine`. */
   push(chunk: string): void {

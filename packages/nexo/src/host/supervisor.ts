@@ -341,12 +341,21 @@ export class PluginSupervisor {
   private async afterCrash(uptimeMs: number, outcome: ExitOutcome, stderrTail: string[], unhealthy?: string): Promise<void> {
     const gen = this.generation;
     const reason = unhealthy ?? this.lastExitReason ?? undefined;
-    this.log.warn({ exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(reason ? { reason } : {}) }, unhealthy ? "plugin killed as unhealthy" : reason === "limit" || reason === "oom" ? `plugin exited over its memory limit (${reason})` : "plugin exited unexpectedly");
+    this.log.warn(
+      { exitCode: outcome.exitCode, signal: outcome.signal, uptimeMs, ...(reason ? { reason } : {}) },
+      unhealthy ? "plugin killed as unhealthy" : reason === "limit" || reason === "oom" ? `plugin exited over its memory limit (${reason})` : "plugin exited unexpectedly",
+    );
     await this.publishLifecycle("crashed", { exit_code: outcome.exitCode, signal: outcome.signal, stderr_tail: stderrTail, ...(reason ? { reason } : {}) });
     if (gen !== this.generation) return;
     const decision = this.policy.onCrash(uptimeMs);
     if (!decision.respawn) {
-      this.fail(new NexoError(ErrorCodes.HOST_PLUGIN_EXITED, `plugin ${this.key} exited and will not be restarted (${decision.reason === "disabled" ? "respawn disabled" : `gave up after ${decision.attempt} attempts`})`, { pluginId: this.key, exitCode: outcome.exitCode }));
+      this.fail(
+        new NexoError(
+          ErrorCodes.HOST_PLUGIN_EXITED,
+          `plugin ${this.key} exited and will not be restarted (${decision.reason === "disabled" ? "respawn disabled" : `gave up after ${decision.attempt} attempts`})`,
+          { pluginId: this.key, exitCode: outcome.exitCode },
+        ),
+      );
       if (decision.reason === "gave_up") await this.publishLifecycle("gave_up", { attempts: decision.attempt });
       return;
     }

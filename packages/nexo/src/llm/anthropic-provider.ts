@@ -66,7 +66,10 @@ export class AnthropicProvider implements LlmProvider {
   readonly defaultModel?: string;
   private readonly client: Anthropic;
 
-  constructor(readonly name: string, options: ProviderClientOptions) {
+  constructor(
+    readonly name: string,
+    options: ProviderClientOptions,
+  ) {
     if (options.model !== undefined) this.defaultModel = options.model;
     this.client = new Anthropic({
       // Only the configured key: null keeps the SDK from reading ANTHROPIC_* variables or credential files instead.

@@ -75,7 +75,11 @@ export class LlmService {
   private readonly settings = new Map<string, string>();
   private defaultName: string | undefined;
 
-  constructor(config: LlmConfig, private readonly logger: Logger, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    config: LlmConfig,
+    private readonly logger: Logger,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.reconfigure(config);
   }
 
@@ -157,7 +161,8 @@ export class LlmService {
    * configured, -331xx from the provider.
    */
   async chat(input: ChatInput, options: { signal?: AbortSignal } = {}): Promise<ChatResponse> {
-    if (this.providers.size === 0) throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, "llm.chat is not configured on this host: add llm.providers to nexo.yaml or run an LLM provider plugin");
+    if (this.providers.size === 0)
+      throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, "llm.chat is not configured on this host: add llm.providers to nexo.yaml or run an LLM provider plugin");
     const name = input.provider ?? this.defaultName!;
     const provider = this.providers.get(name);
     if (!provider) throw invalid(`unknown LLM provider ${JSON.stringify(name)}; available: ${this.list().join(", ")}`);
@@ -196,7 +201,8 @@ export class LlmService {
    */
   async complete(request: LlmCompleteRequest, options: LlmCompleteOptions = {}): Promise<LlmCompleteResult> {
     const req = parseCompleteRequest(request);
-    if (this.providers.size === 0) throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, "llm.complete is not configured on this host: add llm.providers to nexo.yaml or run an LLM provider plugin");
+    if (this.providers.size === 0)
+      throw new RpcError(RpcErrorCodes.INTERNAL_ERROR, "llm.complete is not configured on this host: add llm.providers to nexo.yaml or run an LLM provider plugin");
     const name = req.provider ?? this.defaultName!;
     const provider = this.providers.get(name);
     if (!provider) throw invalid(`unknown LLM provider ${JSON.stringify(name)}; configured: ${this.list().join(", ")}`);
@@ -205,7 +211,13 @@ export class LlmService {
     const started = Date.now();
     try {
       const result = await provider.complete(
-        { model, messages: req.messages, maxTokens: req.max_tokens ?? 4096, temperature: req.temperature ?? 0.7, ...(req.system_prompt ? { systemPrompt: req.system_prompt } : {}) },
+        {
+          model,
+          messages: req.messages,
+          maxTokens: req.max_tokens ?? 4096,
+          temperature: req.temperature ?? 0.7,
+          ...(req.system_prompt ? { systemPrompt: req.system_prompt } : {}),
+        },
         options.onDelta,
         options.signal,
       );

@@ -32,7 +32,11 @@ function toOpenAIMessage(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam
     return {
       role: "assistant",
       content: m.content || null,
-      tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {}) } })),
+      tool_calls: m.tool_calls.map((c) => ({
+        id: c.id,
+        type: "function" as const,
+        function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {}) },
+      })),
     };
   }
   return { role: m.role, content: m.content } as OpenAI.Chat.ChatCompletionMessageParam;
@@ -48,7 +52,10 @@ export class OpenAIProvider implements LlmProvider {
   readonly defaultModel?: string;
   private readonly client: OpenAI;
 
-  constructor(readonly name: string, options: ProviderClientOptions) {
+  constructor(
+    readonly name: string,
+    options: ProviderClientOptions,
+  ) {
     if (options.model !== undefined) this.defaultModel = options.model;
     this.client = new OpenAI({
       // Local servers (Ollama, vLLM) take no key, but the SDK insists on one.
@@ -72,8 +79,7 @@ export class OpenAIProvider implements LlmProvider {
       body.tools = req.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } }));
       const choice = req.tool_choice;
       if (choice) {
-        body.tool_choice =
-          choice.kind === "specific" ? { type: "function", function: { name: choice.name } } : choice.kind === "any" ? "required" : choice.kind;
+        body.tool_choice = choice.kind === "specific" ? { type: "function", function: { name: choice.name } } : choice.kind === "any" ? "required" : choice.kind;
       }
     }
     const res = await this.client.chat.completions.create(body, signal ? { signal } : {});

@@ -79,24 +79,40 @@ export class PluginLlmProvider implements LlmProvider {
   }
 
   async complete(req: ResolvedLlmRequest, onDelta?: (chunk: LlmTextDelta) => void): Promise<LlmCompleteResult> {
-    const request: ChatRequest = { model: req.model, messages: req.messages, max_tokens: req.maxTokens, temperature: req.temperature, ...(req.systemPrompt ? { system_prompt: req.systemPrompt } : {}) };
+    const request: ChatRequest = {
+      model: req.model,
+      messages: req.messages,
+      max_tokens: req.maxTokens,
+      temperature: req.temperature,
+      ...(req.systemPrompt ? { system_prompt: req.systemPrompt } : {}),
+    };
     if (!onDelta) {
       const r = await this.chat(request);
       if (r.content.type !== "text") throw bad(this.name, "tool calls to a request that offered no tools");
-      return { content: r.content.text, finish_reason: finishReasonText(r.finish_reason), usage: { input_tokens: r.usage.prompt_tokens, output_tokens: r.usage.completion_tokens } };
+      return {
+        content: r.content.text,
+        finish_reason: finishReasonText(r.finish_reason),
+        usage: { input_tokens: r.usage.prompt_tokens, output_tokens: r.usage.completion_tokens },
+      };
     }
     let text = "";
     let usage: ChatUsage | undefined;
     let finish: ChatFinishReason | undefined;
-    const result = await this.peer.callStreaming(Methods.LLM_CHAT, { provider: this.name, model: req.model, stream: true, request }, this.timeouts.streamMs, Methods.LLM_CHAT_DELTA, (raw) => {
-      const chunk = raw as ChatStreamChunk;
-      if (!isObj(chunk)) return;
-      if (chunk.type === "text_delta" && typeof chunk.delta === "string") {
-        text += chunk.delta;
-        onDelta({ type: "text_delta", text: chunk.delta });
-      } else if (chunk.type === "usage") usage = parseUsage(chunk.usage);
-      else if (chunk.type === "end") finish = parseFinish(chunk.finish_reason);
-    });
+    const result = await this.peer.callStreaming(
+      Methods.LLM_CHAT,
+      { provider: this.name, model: req.model, stream: true, request },
+      this.timeouts.streamMs,
+      Methods.LLM_CHAT_DELTA,
+      (raw) => {
+        const chunk = raw as ChatStreamChunk;
+        if (!isObj(chunk)) return;
+        if (chunk.type === "text_delta" && typeof chunk.delta === "string") {
+          text += chunk.delta;
+          onDelta({ type: "text_delta", text: chunk.delta });
+        } else if (chunk.type === "usage") usage = parseUsage(chunk.usage);
+        else if (chunk.type === "end") finish = parseFinish(chunk.finish_reason);
+      },
+    );
     // The final reply carries usage and finish_reason (content optional); chunks said the rest.
     const final = isObj(result) ? result : {};
     const u = final.usage !== undefined ? parseUsage(final.usage) : (usage ?? { prompt_tokens: 0, completion_tokens: 0 });

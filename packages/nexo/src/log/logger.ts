@@ -14,9 +14,19 @@ export interface CreateLoggerOptions {
 
 /** Paths redacted in every log line so secrets never reach logs. */
 const REDACT_PATHS = [
-  "token", "*.token", "secret", "*.secret", "password", "*.password",
-  "authorization", "*.authorization", "headers.authorization", "apiKey", "*.apiKey",
-  "env.*", "*.env.*",
+  "token",
+  "*.token",
+  "secret",
+  "*.secret",
+  "password",
+  "*.password",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "apiKey",
+  "*.apiKey",
+  "env.*",
+  "*.env.*",
 ];
 
 /** Create the root logger: JSON lines by default, pretty when attached to a TTY. */

@@ -1,5 +1,15 @@
 export { convertV1Manifest, isV1Manifest } from "./compat-v1.js";
-export { findManifestFile, findPluginBinary, formatManifestReport, isOnPath, loadManifest, loadPluginManifest, MANIFEST_FILE_NAMES, parseManifest, resolveEntrypoint } from "./load-manifest.js";
+export {
+  findManifestFile,
+  findPluginBinary,
+  formatManifestReport,
+  isOnPath,
+  loadManifest,
+  loadPluginManifest,
+  MANIFEST_FILE_NAMES,
+  parseManifest,
+  resolveEntrypoint,
+} from "./load-manifest.js";
 export { ManifestError } from "./manifest-error.js";
 export { askBinaryForManifest, PRINT_MANIFEST_TIMEOUT_MS } from "./print-manifest.js";
 export { MAX_PLUGIN_FILE_BYTES, PluginFileError, readPluginFile } from "./read-plugin-file.js";

@@ -63,7 +63,12 @@ export function parseManifest(text: string, options: { file: string; dir?: strin
   });
   if (!result.manifest) {
     const only = (rule: string): boolean => result.violations.every((v) => v.rule === rule);
-    const code = result.versionUnsatisfied && only("version_unsatisfied") ? ErrorCodes.MANIFEST_VERSION_UNSATISFIED : only("unsupported") ? ErrorCodes.MANIFEST_UNSUPPORTED : ErrorCodes.MANIFEST_INVALID;
+    const code =
+      result.versionUnsatisfied && only("version_unsatisfied")
+        ? ErrorCodes.MANIFEST_VERSION_UNSATISFIED
+        : only("unsupported")
+          ? ErrorCodes.MANIFEST_UNSUPPORTED
+          : ErrorCodes.MANIFEST_INVALID;
     throw new ManifestError(file, result.violations, code);
   }
   // `raw` travels as JSON (initialize, conformance); validation saw the TOML types.
@@ -155,7 +160,11 @@ export async function loadPluginManifest(dir: string, options: LoadManifestOptio
   const label = `${binary} --print-manifest`;
   let text: string;
   try {
-    text = await askBinaryForManifest(binary, { cwd: root, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}) });
+    text = await askBinaryForManifest(binary, {
+      cwd: root,
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+    });
   } catch (err) {
     throw new ManifestError(label, [{ field: "file", rule: "print_manifest", message: (err as Error).message }], ErrorCodes.MANIFEST_UNREADABLE);
   }
@@ -164,7 +173,11 @@ export async function loadPluginManifest(dir: string, options: LoadManifestOptio
   const manifest = parseManifest(text, { file: label, dir: root, defaultEntrypoint: `./bin/${name}`, ...options });
   // A binary named like a plugin id must print that id (bin/<id> is upstream's layout); a tool-named one (nexo-plugin-x) may not.
   if (ID_PATTERN.test(name) && manifest.id !== name) {
-    throw new ManifestError(label, [{ field: "plugin.id", rule: "binary_name", message: `the printed manifest names plugin "${manifest.id}" but the binary is bin/${name}` }], ErrorCodes.MANIFEST_INVALID);
+    throw new ManifestError(
+      label,
+      [{ field: "plugin.id", rule: "binary_name", message: `the printed manifest names plugin "${manifest.id}" but the binary is bin/${name}` }],
+      ErrorCodes.MANIFEST_INVALID,
+    );
   }
   return manifest;
 }
@@ -196,11 +209,19 @@ export function formatManifestReport(result: PluginManifest | ManifestError): st
     `  channels:   ${m.channels.map((c) => c.kind).join(", ") || "-"}`,
     `  tools:      ${[...new Set(tools)].join(", ") || "-"}`,
   ];
-  if (m.requires.bins.length || m.requires.env.length) lines.push(`  requires:   ${[...m.requires.bins.map((b) => `bin ${b}`), ...m.requires.env.map((e) => `env ${e}`)].join(", ")}`);
-  if (m.broker.subscribe.length || m.broker.publish.length) lines.push(`  broker:     subscribe ${m.broker.subscribe.join(", ") || "-"}; publish ${m.broker.publish.join(", ") || "-"}`);
+  if (m.requires.bins.length || m.requires.env.length)
+    lines.push(`  requires:   ${[...m.requires.bins.map((b) => `bin ${b}`), ...m.requires.env.map((e) => `env ${e}`)].join(", ")}`);
+  if (m.broker.subscribe.length || m.broker.publish.length)
+    lines.push(`  broker:     subscribe ${m.broker.subscribe.join(", ") || "-"}; publish ${m.broker.publish.join(", ") || "-"}`);
   if (m.config) lines.push(`  config:     checked against ${m.config.source} (${m.config.shape})`);
-  if (m.http) lines.push(`  http:       ${m.http.mountPrefix} -> ${m.http.mode === "broker_rpc" ? `broker plugin.${m.id}.http.request` : `plugin port ${m.httpServer?.port || "(allocated)"}`}`);
-  if (m.sandbox?.enabled) lines.push(`  sandbox:    bubblewrap, network ${m.sandbox.network}${m.sandbox.dropUser ? ", uid 65534" : ""}${m.sandbox.fsWritePaths.length ? `, writes ${m.sandbox.fsWritePaths.join(", ")}` : ""}`);
+  if (m.http)
+    lines.push(
+      `  http:       ${m.http.mountPrefix} -> ${m.http.mode === "broker_rpc" ? `broker plugin.${m.id}.http.request` : `plugin port ${m.httpServer?.port || "(allocated)"}`}`,
+    );
+  if (m.sandbox?.enabled)
+    lines.push(
+      `  sandbox:    bubblewrap, network ${m.sandbox.network}${m.sandbox.dropUser ? ", uid 65534" : ""}${m.sandbox.fsWritePaths.length ? `, writes ${m.sandbox.fsWritePaths.join(", ")}` : ""}`,
+    );
   for (const w of m.warnings) lines.push(`  warning: ${w}`);
   return lines.join("\n");
 }

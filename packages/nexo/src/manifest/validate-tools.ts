@@ -52,7 +52,8 @@ export function checkTools(c: Checker, plugin: Obj, dir: string): Pick<PluginMan
     if (schemaPath === undefined) return;
     const schema = readJsonObject(c, dir, schemaPath, `${field}.schema_path`);
     if (!schema) return;
-    if (schema.type !== undefined && schema.type !== "object") return c.add(`${field}.schema_path`, "schema_object", `a tool's input schema must have type "object", got ${JSON.stringify(schema.type)}`);
+    if (schema.type !== undefined && schema.type !== "object")
+      return c.add(`${field}.schema_path`, "schema_object", `a tool's input schema must have type "object", got ${JSON.stringify(schema.type)}`);
     if (nameOk) toolsExpose.push({ name: tname, schemaPath: resolve(dir, schemaPath), inputSchema: schema, ...(desc !== undefined ? { description: desc } : {}) });
   });
   c.stringArray(tools, "deferred", "plugin.tools.deferred").forEach((name, i) => {

@@ -41,7 +41,8 @@ export function checkOtherSections(c: Checker, plugin: Obj): { sandbox?: Manifes
     if (!t) continue;
     c.onlyKeys(t, `plugin.${key}`, key === "agents" ? ["contributes_dir", "allow_override"] : ["contributes_dir"]);
     if (key === "agents") c.boolean(t, "allow_override", "plugin.agents.allow_override", false);
-    if (c.string(t, "contributes_dir", `plugin.${key}.contributes_dir`, false) !== undefined) c.unsupported(`plugin.${key}.contributes_dir`, `[plugin.${key}] contributes_dir (${key} contributed by a plugin)`);
+    if (c.string(t, "contributes_dir", `plugin.${key}.contributes_dir`, false) !== undefined)
+      c.unsupported(`plugin.${key}.contributes_dir`, `[plugin.${key}] contributes_dir (${key} contributed by a plugin)`);
   }
   const enabledFlag = (key: string, keys: string[], flag: string, what: string, extra?: (t: Obj) => void): void => {
     const t = c.table(plugin, key, `plugin.${key}`);
@@ -82,7 +83,11 @@ function checkSandbox(c: Checker, plugin: Obj): ManifestSandbox | undefined {
   c.onlyKeys(t, "plugin.sandbox", ["enabled", "network", "fs_read_paths", "fs_write_paths", "drop_user"]);
   const paths = (key: string): string[] =>
     c.stringArray(t, key, `plugin.sandbox.${key}`).filter((p, i) => {
-      const ok = (p.startsWith("/") || p === STATE_DIR_TOKEN || p.startsWith(`${STATE_DIR_TOKEN}/`)) && !p.includes("\0") && !p.split("/").includes("..") && !(p.startsWith(STATE_DIR_TOKEN) ? p.slice(STATE_DIR_TOKEN.length) : p).includes("${");
+      const ok =
+        (p.startsWith("/") || p === STATE_DIR_TOKEN || p.startsWith(`${STATE_DIR_TOKEN}/`)) &&
+        !p.includes("\0") &&
+        !p.split("/").includes("..") &&
+        !(p.startsWith(STATE_DIR_TOKEN) ? p.slice(STATE_DIR_TOKEN.length) : p).includes("${");
       if (!ok) c.add(`plugin.sandbox.${key}[${i}]`, "path", `${JSON.stringify(p)} must be an absolute path or start with ${STATE_DIR_TOKEN}, without .. segments`);
       return ok;
     });

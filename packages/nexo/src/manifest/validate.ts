@@ -15,13 +15,45 @@ export const ID_PATTERN = PLUGIN_ID_PATTERN;
 /** `[plugin.extends]` ids: upstream allows 64 characters (multi-word tool names such as `marketing_lead_detect_meeting_intent`). */
 export const EXTENDS_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 /** SemVer 2.0.0, exactly: no leading `v`, no surrounding space, no leading zeros. */
-const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const STRICT_SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
 /** Every `[plugin]` key of upstream's schema, plus Nexo's deprecated `conformance`. Anything else is refused, as upstream refuses it. */
 const KNOWN_PLUGIN_KEYS = new Set([
-  "id", "version", "name", "description", "min_nexo_version", "enabled_by_default", "capabilities", "tools", "advisors", "agents", "channels", "skills",
-  "config", "config_schema", "credentials_schema", "extends", "requires", "capability_gates", "ui", "pairing", "contracts", "meta", "dashboard", "metrics",
-  "admin", "http", "public_tunnel", "entrypoint", "supervisor", "sandbox", "subscriptions", "http_server", "poller", "conformance",
+  "id",
+  "version",
+  "name",
+  "description",
+  "min_nexo_version",
+  "enabled_by_default",
+  "capabilities",
+  "tools",
+  "advisors",
+  "agents",
+  "channels",
+  "skills",
+  "config",
+  "config_schema",
+  "credentials_schema",
+  "extends",
+  "requires",
+  "capability_gates",
+  "ui",
+  "pairing",
+  "contracts",
+  "meta",
+  "dashboard",
+  "metrics",
+  "admin",
+  "http",
+  "public_tunnel",
+  "entrypoint",
+  "supervisor",
+  "sandbox",
+  "subscriptions",
+  "http_server",
+  "poller",
+  "conformance",
 ]);
 const KNOWN_TOP_KEYS = new Set(["manifest_version", "plugin"]);
 
@@ -83,7 +115,8 @@ export function validateManifest(
   const id = c.string(plugin, "id", "plugin.id", true);
   if (id !== undefined && !ID_PATTERN.test(id)) c.add("plugin.id", "id_pattern", `${JSON.stringify(id)} must match ${ID_PATTERN.source}`);
   const version = c.string(plugin, "version", "plugin.version", true);
-  if (version !== undefined && !STRICT_SEMVER.test(version)) c.add("plugin.version", "semver", `${JSON.stringify(version)} is not a semantic version (e.g. 1.2.3: no leading v, no spaces)`);
+  if (version !== undefined && !STRICT_SEMVER.test(version))
+    c.add("plugin.version", "semver", `${JSON.stringify(version)} is not a semantic version (e.g. 1.2.3: no leading v, no spaces)`);
   const name = c.string(plugin, "name", "plugin.name", false);
   const description = c.string(plugin, "description", "plugin.description", false);
   const minNexo = c.string(plugin, "min_nexo_version", "plugin.min_nexo_version", false);

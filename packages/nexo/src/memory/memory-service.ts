@@ -74,9 +74,13 @@ export class MemoryService {
     if (wanted === undefined || wanted === "embedded") return undefined;
     const b = this.backends.get(wanted);
     if (!b) {
-      throw new NexoError(ErrorCodes.MEMORY_BACKEND_UNAVAILABLE, `memory backend "${wanted}" is not served by any plugin (available: ${["embedded", ...this.backends.keys()].join(", ")}); add a plugin listing it in [plugin.extends].memory_backends`, {
-        data: { backend: wanted },
-      });
+      throw new NexoError(
+        ErrorCodes.MEMORY_BACKEND_UNAVAILABLE,
+        `memory backend "${wanted}" is not served by any plugin (available: ${["embedded", ...this.backends.keys()].join(", ")}); add a plugin listing it in [plugin.extends].memory_backends`,
+        {
+          data: { backend: wanted },
+        },
+      );
     }
     return b;
   }

@@ -38,11 +38,24 @@ export class MemoryStore {
   async remember(input: RememberInput): Promise<MemoryEntry> {
     const m = parseRemember(input);
     await this.init();
-    const entry: MemoryEntry = { id: uuidv7(), agent_id: m.agent_id, content: m.content, tags: m.tags, concept_tags: m.concept_tags, created_at: new Date().toISOString(), memory_type: m.memory_type };
-    await this.store.exec(
-      "INSERT INTO nexo_memories (id, agent_id, content, tags, concept_tags, memory_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      [entry.id, entry.agent_id, entry.content, JSON.stringify(entry.tags), JSON.stringify(entry.concept_tags), entry.memory_type, Date.parse(entry.created_at)],
-    );
+    const entry: MemoryEntry = {
+      id: uuidv7(),
+      agent_id: m.agent_id,
+      content: m.content,
+      tags: m.tags,
+      concept_tags: m.concept_tags,
+      created_at: new Date().toISOString(),
+      memory_type: m.memory_type,
+    };
+    await this.store.exec("INSERT INTO nexo_memories (id, agent_id, content, tags, concept_tags, memory_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+      entry.id,
+      entry.agent_id,
+      entry.content,
+      JSON.stringify(entry.tags),
+      JSON.stringify(entry.concept_tags),
+      entry.memory_type,
+      Date.parse(entry.created_at),
+    ]);
     return entry;
   }
 

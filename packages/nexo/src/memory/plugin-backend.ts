@@ -40,7 +40,15 @@ export class PluginMemoryBackend {
 
   async remember(input: RememberInput): Promise<MemoryEntry> {
     const m = parseRemember(input);
-    const entry: MemoryEntry = { id: uuidv7(), agent_id: m.agent_id, content: m.content, tags: m.tags, concept_tags: m.concept_tags, created_at: new Date().toISOString(), memory_type: m.memory_type };
+    const entry: MemoryEntry = {
+      id: uuidv7(),
+      agent_id: m.agent_id,
+      content: m.content,
+      tags: m.tags,
+      concept_tags: m.concept_tags,
+      created_at: new Date().toISOString(),
+      memory_type: m.memory_type,
+    };
     const { id, content, ...metadata } = entry;
     await this.peer.call(Methods.MEMORY_VECTOR_UPSERT, { backend: this.name, collection: m.agent_id, items: [{ id, content, metadata }] }, this.timeoutMs);
     return entry;
@@ -90,11 +98,15 @@ export function attachMemoryBackendPlugins(host: PluginHost, registry: MemoryBac
     for (const name of spec.manifest.extends.memoryBackends) {
       const existing = registry.getBackend(name);
       if (!existing || host.get(existing.pluginKey)?.spec.manifest.id === spec.manifest.id) continue;
-      throw new NexoError(ErrorCodes.MEMORY_BACKEND_CONFLICT, `plugin ${spec.manifest.id} (${spec.manifest.file}) serves memory backend "${name}", which plugin ${existing.pluginKey} already serves; rename one of them`, {
-        pluginId: spec.manifest.id,
-        field: "plugin.extends.memory_backends",
-        data: { backend: name },
-      });
+      throw new NexoError(
+        ErrorCodes.MEMORY_BACKEND_CONFLICT,
+        `plugin ${spec.manifest.id} (${spec.manifest.file}) serves memory backend "${name}", which plugin ${existing.pluginKey} already serves; rename one of them`,
+        {
+          pluginId: spec.manifest.id,
+          field: "plugin.extends.memory_backends",
+          data: { backend: name },
+        },
+      );
     }
   });
   const offAdded = host.onPluginAdded((sup) => {

@@ -3,7 +3,22 @@ import { basename, join, relative, sep } from "node:path";
 import { ErrorCodes, NexoError } from "../errors.js";
 
 /** Left out of every pack: VCS data, caches, local state, virtualenvs, build output, installed dependencies (packed their own way). */
-export const ALWAYS_EXCLUDED = new Set([".git", ".hg", ".svn", "__pycache__", ".nexo-state", ".DS_Store", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "venv", ".tox", "target", "node_modules"]);
+export const ALWAYS_EXCLUDED = new Set([
+  ".git",
+  ".hg",
+  ".svn",
+  "__pycache__",
+  ".nexo-state",
+  ".DS_Store",
+  ".pytest_cache",
+  ".mypy_cache",
+  ".ruff_cache",
+  ".venv",
+  "venv",
+  ".tox",
+  "target",
+  "node_modules",
+]);
 const EXCLUDED_SUFFIXES = [".pyc", ".pyo", ".tgz", ".tar.gz", ".tar.gz.sha256", ".tar.gz.sig", ".tgz.sig"];
 
 export interface CollectOptions {

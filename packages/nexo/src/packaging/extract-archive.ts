@@ -86,9 +86,7 @@ export async function extractArchive(archive: string, dest: string, options: Ext
   const fail = (err: unknown): void => {
     if (failure) return;
     failure =
-      err instanceof NexoError
-        ? err
-        : new NexoError(ErrorCodes.PACKAGE_INVALID, `${file}: not a valid .tar.gz: ${(err as Error).message ?? String(err)}`, { file, cause: err });
+      err instanceof NexoError ? err : new NexoError(ErrorCodes.PACKAGE_INVALID, `${file}: not a valid .tar.gz: ${(err as Error).message ?? String(err)}`, { file, cause: err });
     aborter.abort();
     source.destroy();
     gunzip.destroy();
@@ -176,10 +174,12 @@ export async function extractArchive(archive: string, dest: string, options: Ext
   };
 
   parser.on("entry", (entry: ReadEntry) => {
-    chain = chain.then(() => handle(entry)).catch((err: unknown) => {
-      entry.resume();
-      fail(err);
-    });
+    chain = chain
+      .then(() => handle(entry))
+      .catch((err: unknown) => {
+        entry.resume();
+        fail(err);
+      });
   });
 
   // Whole blocks go to the parser; a chunk holding an all-zero block is fed block by block so
@@ -195,7 +195,10 @@ export async function extractArchive(archive: string, dest: string, options: Ext
   const checkTrailing = (bytes: Buffer): void => {
     trailing += bytes.length;
     if (trailing > MAX_TRAILING_BYTES || !bytes.equals(Buffer.alloc(bytes.length))) {
-      throw refuse(ErrorCodes.PACKAGE_INVALID, `data after the end-of-archive marker (${trailing > MAX_TRAILING_BYTES ? `more than ${MAX_TRAILING_BYTES} bytes` : "not zero padding"})`);
+      throw refuse(
+        ErrorCodes.PACKAGE_INVALID,
+        `data after the end-of-archive marker (${trailing > MAX_TRAILING_BYTES ? `more than ${MAX_TRAILING_BYTES} bytes` : "not zero padding"})`,
+      );
     }
   };
   const feed = async (data: Buffer): Promise<void> => {

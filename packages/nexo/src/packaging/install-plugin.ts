@@ -92,7 +92,10 @@ export async function installPlugin(archive: string, options: InstallPluginOptio
     let replaced: string | null = null;
     if (existsSync(target)) {
       if (!options.force) {
-        throw new NexoError(ErrorCodes.PACKAGE_EXISTS, `plugin ${manifest.id} is already installed in ${target}; pass --force to replace it`, { pluginId: manifest.id, file: target });
+        throw new NexoError(ErrorCodes.PACKAGE_EXISTS, `plugin ${manifest.id} is already installed in ${target}; pass --force to replace it`, {
+          pluginId: manifest.id,
+          file: target,
+        });
       }
       const old = loadManifestQuietly(target);
       replaced = old ? old.version : "unknown";
@@ -136,7 +139,8 @@ function checkSignature(file: string, sha256: string, options: InstallPluginOpti
   const sigFile = `${file}.sig`;
   const where = policy.file ?? "the trusted-keys file";
   if (!existsSync(sigFile)) {
-    if (policy.mode === "require") throw new NexoError(ErrorCodes.PACKAGE_UNTRUSTED, `${file} is not signed (no ${basename(sigFile)}) and ${where} requires a signature from a trusted author`, { file });
+    if (policy.mode === "require")
+      throw new NexoError(ErrorCodes.PACKAGE_UNTRUSTED, `${file} is not signed (no ${basename(sigFile)}) and ${where} requires a signature from a trusted author`, { file });
     warn(`${basename(file)} is not signed; installing it anyway (trust mode warn)`);
     return null;
   }
@@ -144,7 +148,11 @@ function checkSignature(file: string, sha256: string, options: InstallPluginOpti
   const sig = parseSignature(readFileSync(sigFile, "utf8"), sigFile);
   // A signature that does not verify means the archive changed after signing: refused in every mode.
   if (!isValidSignature(sig, sha256, sigFile)) {
-    throw new NexoError(ErrorCodes.PACKAGE_SIGNATURE, `${basename(sigFile)} does not verify for ${basename(file)}: the archive was changed after signing, or the signature is forged`, { file });
+    throw new NexoError(
+      ErrorCodes.PACKAGE_SIGNATURE,
+      `${basename(sigFile)} does not verify for ${basename(file)}: the archive was changed after signing, or the signature is forged`,
+      { file },
+    );
   }
   const author = policy.authors.find((a) => a.publicKey === sig.publicKey);
   if (author) return author.owner;
@@ -221,7 +229,8 @@ class ListingCheck {
       for (let i = 1; i < parts.length; i += 1) withFiles.add(parts.slice(0, i).join("/"));
     }
     const empty = this.dirs.filter((d) => !withFiles.has(d));
-    if (empty.length) throw this.refuse(`${empty.length} empty director${empty.length === 1 ? "y" : "ies"} (e.g. ${empty[0]}); a plugin archive holds files`, ErrorCodes.PACKAGE_INVALID);
+    if (empty.length)
+      throw this.refuse(`${empty.length} empty director${empty.length === 1 ? "y" : "ies"} (e.g. ${empty[0]}); a plugin archive holds files`, ErrorCodes.PACKAGE_INVALID);
   }
 
   executable(path: string): boolean {
@@ -235,12 +244,20 @@ function checkManifest(tree: string, source: string, listing: PackageManifest | 
     manifest = loadManifest(tree);
   } catch (err) {
     if (isNexoError(err, ErrorCodes.MANIFEST_NOT_FOUND)) {
-      throw new NexoError(ErrorCodes.PACKAGE_INVALID, `${source}: no plugin manifest at the archive's root; a plugin archive is made by \`nexo plugin pack\` (with ${PACKAGE_MANIFEST}) or is a release archive (nexo-plugin.toml and bin/<id>)`, { file: source, cause: err });
+      throw new NexoError(
+        ErrorCodes.PACKAGE_INVALID,
+        `${source}: no plugin manifest at the archive's root; a plugin archive is made by \`nexo plugin pack\` (with ${PACKAGE_MANIFEST}) or is a release archive (nexo-plugin.toml and bin/<id>)`,
+        { file: source, cause: err },
+      );
     }
     throw err;
   }
   if (listing && (manifest.id !== listing.id || manifest.version !== listing.version)) {
-    throw new NexoError(ErrorCodes.PACKAGE_INVALID, `${source}: ${PACKAGE_MANIFEST} says ${listing.id}@${listing.version} but the plugin manifest says ${manifest.id}@${manifest.version}`, { file: source });
+    throw new NexoError(
+      ErrorCodes.PACKAGE_INVALID,
+      `${source}: ${PACKAGE_MANIFEST} says ${listing.id}@${listing.version} but the plugin manifest says ${manifest.id}@${manifest.version}`,
+      { file: source },
+    );
   }
   return manifest;
 }
@@ -257,11 +274,17 @@ function checkRunnable(manifest: PluginManifest, tree: string, source: string): 
   for (const p of entrypointPaths(manifest)) {
     if (p.relative === null) {
       if (p.where === "command") continue; // an absolute interpreter path: the operator's machine decides
-      throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `${source}: entrypoint ${p.where} ${JSON.stringify(p.written)} points outside the plugin directory`, { file: source, pluginId: manifest.id });
+      throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `${source}: entrypoint ${p.where} ${JSON.stringify(p.written)} points outside the plugin directory`, {
+        file: source,
+        pluginId: manifest.id,
+      });
     }
     const full = join(tree, p.relative);
     if (!existsSync(full) || !statSync(full).isFile()) {
-      throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `${source}: entrypoint ${p.where} ${p.relative} is not in the archive, so the plugin cannot start`, { file: source, pluginId: manifest.id });
+      throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `${source}: entrypoint ${p.where} ${p.relative} is not in the archive, so the plugin cannot start`, {
+        file: source,
+        pluginId: manifest.id,
+      });
     }
   }
 }
@@ -271,7 +294,10 @@ function checkTarget(file: string, manifest: PluginManifest, host: string): void
   if (target === null) return;
   const ok = compatibleTargets(host);
   if (!ok.includes(target)) {
-    throw new NexoError(ErrorCodes.PACKAGE_TARGET, `${basename(file)} is built for ${target}; this host runs ${ok.join(" or ")} (set NEXO_INSTALL_TARGET to override)`, { file, pluginId: manifest.id });
+    throw new NexoError(ErrorCodes.PACKAGE_TARGET, `${basename(file)} is built for ${target}; this host runs ${ok.join(" or ")} (set NEXO_INSTALL_TARGET to override)`, {
+      file,
+      pluginId: manifest.id,
+    });
   }
 }
 

@@ -49,7 +49,15 @@ export async function bundleNodeEntry(root: string, entry: string, outFile: stri
     });
   } catch (err) {
     const errors = (err as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> }).errors ?? [];
-    const detail = errors.length ? errors.slice(0, 5).map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join("; ") : (err as Error).message;
-    throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `cannot bundle ${entry}: ${detail}. Install the plugin's dependencies (npm install) or pack with --with-node-modules`, { file: input, cause: err });
+    const detail = errors.length
+      ? errors
+          .slice(0, 5)
+          .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
+          .join("; ")
+      : (err as Error).message;
+    throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `cannot bundle ${entry}: ${detail}. Install the plugin's dependencies (npm install) or pack with --with-node-modules`, {
+      file: input,
+      cause: err,
+    });
   }
 }

@@ -121,7 +121,6 @@ export function packageFiles(dir: string, all: string[]): string[] {
   }
   const roots = positives.map((f) => f.replace(/^\.\//, "").replace(/\/+$/, ""));
   return all.filter(
-    (rel) =>
-      (/^(package\.json|readme|license|licence|changelog)/i.test(rel) || roots.some((r) => rel === r || rel.startsWith(`${r}/`))) && !excluded.some((x) => x(rel)),
+    (rel) => (/^(package\.json|readme|license|licence|changelog)/i.test(rel) || roots.some((r) => rel === r || rel.startsWith(`${r}/`))) && !excluded.some((x) => x(rel)),
   );
 }

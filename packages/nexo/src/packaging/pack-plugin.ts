@@ -98,7 +98,10 @@ export async function packPlugin(dir: string, options: PackPluginOptions = {}): 
     for (const p of entrypointPaths({ entrypoint: packed })) {
       const full = join(tree, p.relative!);
       if (!existsSync(full) || !statSync(full).isFile()) {
-        throw notPortable(root, `entrypoint ${p.where} ${p.relative} would not be in the pack (${existsSync(join(root, p.relative!)) ? "it is in an excluded directory such as a virtualenv or build output" : "it does not exist"})`);
+        throw notPortable(
+          root,
+          `entrypoint ${p.where} ${p.relative} would not be in the pack (${existsSync(join(root, p.relative!)) ? "it is in an excluded directory such as a virtualenv or build output" : "it does not exist"})`,
+        );
       }
     }
 
@@ -150,7 +153,15 @@ function vendorPhpSdk(root: string, entry: string, tree: string): void {
 }
 
 /** Upstream's layout: manifest and `bin/<id>` at the root; a scripting language's files under `lib/`, started by a launcher. */
-async function writeRelease(manifest: PluginManifest, entrypoint: { command: string; args: string[] }, runtime: { kind: PackRuntime }, tree: string, staging: string, outDir: string, nativeTriple: string | null): Promise<PackResult> {
+async function writeRelease(
+  manifest: PluginManifest,
+  entrypoint: { command: string; args: string[] },
+  runtime: { kind: PackRuntime },
+  tree: string,
+  staging: string,
+  outDir: string,
+  nativeTriple: string | null,
+): Promise<PackResult> {
   const out = join(staging, "release");
   const manifestName = basename(manifest.file);
   const files = listTree(tree, new Set());

@@ -22,10 +22,15 @@ export function findPhpSdk(root: string, entry: string): string | null {
     throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `${entry} loads ${outside.join(", ")} from outside the plugin directory; move those files into the plugin`, { file });
   }
   if (sdk && !/vendor\/autoload\.php/.test(text)) {
-    throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `${entry} loads the SDK only from ${sdk}, outside the plugin; load vendor/autoload.php when it exists (the pack vendors the SDK there)`, { file });
+    throw new NexoError(
+      ErrorCodes.PACKAGE_NOT_PORTABLE,
+      `${entry} loads the SDK only from ${sdk}, outside the plugin; load vendor/autoload.php when it exists (the pack vendors the SDK there)`,
+      { file },
+    );
   }
   return sdk;
 }
 
 /** `vendor/autoload.php` written into a pack that vendors the SDK under `vendor/nexo/plugin-sdk/`. */
-export const VENDOR_AUTOLOAD = "<?php\n\n// Written by nexo plugin pack: loads the Nexo PHP SDK vendored beside this file.\nrequire_once __DIR__ . '/nexo/plugin-sdk/autoload.php';\n";
+export const VENDOR_AUTOLOAD =
+  "<?php\n\n// Written by nexo plugin pack: loads the Nexo PHP SDK vendored beside this file.\nrequire_once __DIR__ . '/nexo/plugin-sdk/autoload.php';\n";

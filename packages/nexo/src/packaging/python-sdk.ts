@@ -34,7 +34,9 @@ export function findPythonSdk(root: string, command: string, entry: string, env:
   const r = spawnSync(interpreter, ["-c", PROBE, entry], { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : (r.stderr ?? "").trim().split("\n").slice(-3).join(" ");
-    throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `cannot ask ${command} where nexo_plugin_sdk is (needed to vendor it into the pack): ${why}`, { file: resolve(root, entry) });
+    throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `cannot ask ${command} where nexo_plugin_sdk is (needed to vendor it into the pack): ${why}`, {
+      file: resolve(root, entry),
+    });
   }
   const dir = r.stdout.trim().split("\n").pop() ?? "";
   return dir === "" ? null : dir;
@@ -59,11 +61,21 @@ const VENV_TOOLING = /^(pip|setuptools|wheel|_distutils_hack|pkg_resources|distu
  */
 export function virtualenvPackages(root: string, command: string, env: Record<string, string>): { dir: string; names: string[] } {
   const interpreter = resolve(root, command);
-  const r = spawnSync(interpreter, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync(interpreter, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (r.error || r.status !== 0) {
     throw new NexoError(ErrorCodes.PACKAGE_NOT_PORTABLE, `cannot ask ${command} for its site-packages: ${r.error?.message ?? r.stderr.trim()}`, { file: interpreter });
   }
   const dir = r.stdout.trim();
-  const names = existsSync(dir) ? readdirSync(dir).filter((n) => !VENV_TOOLING.test(n)).sort() : [];
+  const names = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => !VENV_TOOLING.test(n))
+        .sort()
+    : [];
   return { dir, names };
 }

@@ -46,7 +46,8 @@ export interface GeneratedKey {
  * `ed25519:<base64>`, what goes in a trusted-keys file).
  */
 export function generateSigningKey(outDir: string, name: string): GeneratedKey {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new NexoError(ErrorCodes.PACKAGE_TRUST_CONFIG, `key name must be 1-64 of [A-Za-z0-9._-], got ${JSON.stringify(name)}`, { field: "name" });
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name))
+    throw new NexoError(ErrorCodes.PACKAGE_TRUST_CONFIG, `key name must be 1-64 of [A-Za-z0-9._-], got ${JSON.stringify(name)}`, { field: "name" });
   const privateKeyFile = join(resolve(outDir), `${name}.key`);
   const publicKeyFile = join(resolve(outDir), `${name}.pub`);
   for (const f of [privateKeyFile, publicKeyFile]) {
@@ -74,7 +75,8 @@ export async function signArchive(archive: string, keyFile: string): Promise<{ f
   } catch (err) {
     throw new NexoError(ErrorCodes.PACKAGE_TRUST_CONFIG, `${keyFile} is not a readable private key: ${(err as Error).message}`, { file: keyFile, cause: err });
   }
-  if (privateKey.asymmetricKeyType !== "ed25519") throw new NexoError(ErrorCodes.PACKAGE_TRUST_CONFIG, `${keyFile} is a ${privateKey.asymmetricKeyType} key; nexo signs with ed25519 (nexo plugin keygen)`, { file: keyFile });
+  if (privateKey.asymmetricKeyType !== "ed25519")
+    throw new NexoError(ErrorCodes.PACKAGE_TRUST_CONFIG, `${keyFile} is a ${privateKey.asymmetricKeyType} key; nexo signs with ed25519 (nexo plugin keygen)`, { file: keyFile });
   if (!existsSync(archive)) throw new NexoError(ErrorCodes.PACKAGE_NOT_FOUND, `no archive at ${archive}`, { file: archive });
   const sha256 = await sha256File(archive);
   const signature = sign(null, signedStatement(sha256), privateKey);

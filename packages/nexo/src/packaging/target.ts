@@ -12,7 +12,9 @@ export const NOARCH = "noarch";
  */
 export function hostTarget(env: NodeJS.ProcessEnv = process.env): string {
   if (env.NEXO_INSTALL_TARGET) return env.NEXO_INSTALL_TARGET;
-  const arch = ({ x64: "x86_64", arm64: "aarch64", arm: "armv7", ia32: "i686", riscv64: "riscv64gc", s390x: "s390x", ppc64: "powerpc64le" } as Record<string, string>)[process.arch] ?? process.arch;
+  const arch =
+    ({ x64: "x86_64", arm64: "aarch64", arm: "armv7", ia32: "i686", riscv64: "riscv64gc", s390x: "s390x", ppc64: "powerpc64le" } as Record<string, string>)[process.arch] ??
+    process.arch;
   switch (process.platform) {
     case "linux": {
       const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
@@ -76,10 +78,16 @@ export function selectArchive(paths: string[], host: string): string {
   const best = Math.max(...files.map(score));
   const winners = files.filter((f) => score(f) === best);
   if (best === 0) {
-    throw new NexoError(ErrorCodes.PACKAGE_TARGET, `none of ${files.map((f) => basename(f)).join(", ")} is built for this host (${ranked.join(" or ")}); ask for a build for ${host} or set NEXO_INSTALL_TARGET`, { file: files[0] });
+    throw new NexoError(
+      ErrorCodes.PACKAGE_TARGET,
+      `none of ${files.map((f) => basename(f)).join(", ")} is built for this host (${ranked.join(" or ")}); ask for a build for ${host} or set NEXO_INSTALL_TARGET`,
+      { file: files[0] },
+    );
   }
   if (winners.length > 1) {
-    throw new NexoError(ErrorCodes.PACKAGE_INVALID, `several archives fit this host equally (${winners.map((f) => basename(f)).join(", ")}); name the one to install`, { file: winners[0] });
+    throw new NexoError(ErrorCodes.PACKAGE_INVALID, `several archives fit this host equally (${winners.map((f) => basename(f)).join(", ")}); name the one to install`, {
+      file: winners[0],
+    });
   }
   return winners[0];
 }

@@ -103,7 +103,8 @@ export const check = {
   /** A URL path pattern: `/exact`, `*` for one segment, trailing `/**` for any rest. */
   pathPattern(): OptionCheck<string> {
     return (v, p) => {
-      if (typeof v !== "string" || !v.startsWith("/") || /\s|\?/.test(v)) throw optionError(p, "a path starting with / (no query string; * matches one segment, a trailing /** any rest)", v);
+      if (typeof v !== "string" || !v.startsWith("/") || /\s|\?/.test(v))
+        throw optionError(p, "a path starting with / (no query string; * matches one segment, a trailing /** any rest)", v);
       return v;
     };
   },
@@ -153,7 +154,10 @@ export function optionsFromYaml(plugin: string, raw: Record<string, unknown>, op
       if (k.endsWith("_env") && k.length > 4) {
         const key = camelCase(k.slice(0, -4));
         if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
-          throw new NexoError(ErrorCodes.PLUGIN_CONFIG_INVALID, `${plugin} option ${where}${k} must name an environment variable, got ${describeValue(v)}`, { pluginId: plugin, field: k });
+          throw new NexoError(ErrorCodes.PLUGIN_CONFIG_INVALID, `${plugin} option ${where}${k} must name an environment variable, got ${describeValue(v)}`, {
+            pluginId: plugin,
+            field: k,
+          });
         }
         const resolved = env[v];
         if (resolved === undefined || resolved === "") {

@@ -27,10 +27,7 @@ export function patternRegex(pattern: string): RegExp {
     rest = rest.slice(0, -3);
     tail = "(?:/.*)?";
   }
-  const body = rest
-    .split("*")
-    .map(escape)
-    .join("[^/]+");
+  const body = rest.split("*").map(escape).join("[^/]+");
   return new RegExp(`^${body}${tail}$`);
 }
 

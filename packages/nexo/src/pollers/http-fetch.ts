@@ -86,7 +86,8 @@ export async function fetchFeed(req: FeedRequest, limits: FetchLimits, agents: F
   for (let hop = 0; ; hop++) {
     const res = await once(url, method, headers, body, limits, agents, signal, deadline);
     if (!REDIRECTS.has(res.status) || !res.headers.location) return res;
-    if (hop >= limits.maxRedirects) throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "redirect", `more than ${limits.maxRedirects} redirects from ${url.host}`, { httpStatus: res.status });
+    if (hop >= limits.maxRedirects)
+      throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "redirect", `more than ${limits.maxRedirects} redirects from ${url.host}`, { httpStatus: res.status });
     const next = parseUrl(new URL(res.headers.location, url).toString());
     // Credentials are for the origin they were configured for, never for where it redirects.
     if (next.origin !== url.origin) {
@@ -108,7 +109,8 @@ function parseUrl(raw: string): URL {
   } catch {
     throw new PollError(ErrorCodes.POLLER_INVALID_CONFIG, "config", `not a valid URL: ${JSON.stringify(raw.slice(0, 200))}`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new PollError(ErrorCodes.POLLER_INVALID_CONFIG, "config", `only http and https URLs can be polled, got ${url.protocol}`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new PollError(ErrorCodes.POLLER_INVALID_CONFIG, "config", `only http and https URLs can be polled, got ${url.protocol}`);
   return url;
 }
 
@@ -118,7 +120,16 @@ function lower(h: Record<string, string>): Record<string, string> {
   return out;
 }
 
-function once(url: URL, method: string, headers: Record<string, string>, body: unknown, limits: FetchLimits, agents: FetchAgents, signal: AbortSignal, deadline: AbortSignal): Promise<FeedResponse> {
+function once(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: unknown,
+  limits: FetchLimits,
+  agents: FetchAgents,
+  signal: AbortSignal,
+  deadline: AbortSignal,
+): Promise<FeedResponse> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
   // A literal IP never goes through `lookup`, so it is checked here.
   if (!limits.allowPrivateNetworks && isIP(host) && isPrivateAddress(host)) {
@@ -166,7 +177,8 @@ function readBody(res: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(res.headers["content-length"]);
     const encoding = String(res.headers["content-encoding"] ?? "identity").toLowerCase();
-    const tooLarge = (): PollError => new PollError(ErrorCodes.POLLER_BODY_TOO_LARGE, "body_too_large", `response body larger than ${max} bytes; raise max_body_bytes if this feed is meant to be that big`);
+    const tooLarge = (): PollError =>
+      new PollError(ErrorCodes.POLLER_BODY_TOO_LARGE, "body_too_large", `response body larger than ${max} bytes; raise max_body_bytes if this feed is meant to be that big`);
     if (encoding === "identity" && Number.isFinite(declared) && declared > max) {
       res.resume();
       return reject(tooLarge());
@@ -222,7 +234,8 @@ export function checkStatus(res: FeedResponse, now: number): void {
   if (s === 429) throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "http_429", `${host} answered 429 Too Many Requests`, opts);
   if (s === 408) throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "timeout", `${host} answered 408 Request Timeout`, opts);
   if (s >= 500 && s < 600) throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "http_5xx", `${host} answered ${s}`, opts);
-  if (s >= 400 && s < 500) throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "http_4xx", `${host} answered ${s}; check the job's url and headers, then \`nexo pollers resume\``, opts);
+  if (s >= 400 && s < 500)
+    throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "http_4xx", `${host} answered ${s}; check the job's url and headers, then \`nexo pollers resume\``, opts);
   throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "http_status", `${host} answered an unexpected ${s}`, opts);
 }
 

@@ -5,19 +5,7 @@ import { ErrorCodes, NexoError, type ErrorCode } from "../errors.js";
  * classes back off and count toward the circuit breaker; permanent ones pause the job.
  */
 export type PollErrorClass =
-  | "network"
-  | "timeout"
-  | "http_429"
-  | "http_5xx"
-  | "delivery"
-  | "internal"
-  | "http_4xx"
-  | "http_status"
-  | "redirect"
-  | "parse"
-  | "config"
-  | "private_network"
-  | "body_too_large";
+  "network" | "timeout" | "http_429" | "http_5xx" | "delivery" | "internal" | "http_4xx" | "http_status" | "redirect" | "parse" | "config" | "private_network" | "body_too_large";
 
 const TRANSIENT: ReadonlySet<PollErrorClass> = new Set(["network", "timeout", "http_429", "http_5xx", "delivery", "internal"]);
 

@@ -359,7 +359,15 @@ export class PollerService {
       const e = toPollError(err);
       this.count(job, "transient", e.errorClass);
       this.options.logger.warn({ job: job.cfg.id, code: e.code, err: e.message }, "poller run failed before fetching");
-      return { id: job.cfg.id, status: "transient", itemsEmitted: 0, itemsSeen: 0, durationMs: 0, error: { code: e.code, class: e.errorClass, message: e.message }, nextRunAt: null };
+      return {
+        id: job.cfg.id,
+        status: "transient",
+        itemsEmitted: 0,
+        itemsSeen: 0,
+        durationMs: 0,
+        error: { code: e.code, class: e.errorClass, message: e.message },
+        nextRunAt: null,
+      };
     } finally {
       this.runs.release();
     }
@@ -378,17 +386,20 @@ export class PollerService {
       return this.skipped(job, "skipped_lease", job.schedule.next(this.now(), this.random));
     }
     const lease = { lost: false };
-    const heartbeat = setInterval(() => {
-      state.renewLease(id, this.holder, ttl, this.now()).then(
-        (ours) => {
-          if (ours || lease.lost) return;
-          lease.lost = true;
-          this.options.logger.warn({ job: id }, "poller lease lost mid-run; aborting the run");
-          job.abort?.abort();
-        },
-        (err) => this.options.logger.warn({ job: id, err: (err as Error).message }, "poller lease renewal failed"),
-      );
-    }, Math.max(10, ttl / 3));
+    const heartbeat = setInterval(
+      () => {
+        state.renewLease(id, this.holder, ttl, this.now()).then(
+          (ours) => {
+            if (ours || lease.lost) return;
+            lease.lost = true;
+            this.options.logger.warn({ job: id }, "poller lease lost mid-run; aborting the run");
+            job.abort?.abort();
+          },
+          (err) => this.options.logger.warn({ job: id, err: (err as Error).message }, "poller lease renewal failed"),
+        );
+      },
+      Math.max(10, ttl / 3),
+    );
     try {
       // Re-read under the lease: another daemon may have run the job since the first read.
       const s = await state.load(id);
@@ -398,7 +409,9 @@ export class PollerService {
       return await this.poll(job, s, manual, signal, lease);
     } finally {
       clearInterval(heartbeat);
-      await state.releaseLease(id, this.holder).catch((err) => this.options.logger.warn({ job: id, err: (err as Error).message }, "poller lease release failed (it expires on its own)"));
+      await state
+        .releaseLease(id, this.holder)
+        .catch((err) => this.options.logger.warn({ job: id, err: (err as Error).message }, "poller lease release failed (it expires on its own)"));
     }
   }
 
@@ -476,7 +489,10 @@ export class PollerService {
       s.lastError = failure.message;
       s.lastErrorCode = failure.code;
       const level = s.breakerState === "open" && wasOpen !== "open" ? "warn" : "info";
-      this.options.logger[level]({ job: cfg.id, code: failure.code, class: failure.errorClass, consecutive: s.consecutiveErrors, breaker: s.breakerState }, level === "warn" ? "poller circuit breaker open" : "poller run failed (transient; will retry)");
+      this.options.logger[level](
+        { job: cfg.id, code: failure.code, class: failure.errorClass, consecutive: s.consecutiveErrors, breaker: s.breakerState },
+        level === "warn" ? "poller circuit breaker open" : "poller run failed (transient; will retry)",
+      );
     } else {
       status = "permanent";
       s.paused = true;
@@ -484,7 +500,10 @@ export class PollerService {
       s.lastStatus = status;
       s.lastError = failure.message;
       s.lastErrorCode = failure.code;
-      this.options.logger.error({ job: cfg.id, code: failure.code, class: failure.errorClass, err: failure.message }, "poller job paused (permanent error); fix it, then `nexo pollers resume`");
+      this.options.logger.error(
+        { job: cfg.id, code: failure.code, class: failure.errorClass, err: failure.message },
+        "poller job paused (permanent error); fix it, then `nexo pollers resume`",
+      );
     }
     s.nextRunAt = Number.isFinite(next) ? Math.round(next) : null;
     // Without the lease the job's row may belong to another daemon's run by now: leave it alone.
@@ -513,10 +532,19 @@ export class PollerService {
   }
 
   /** Deliver the items not in the ring, at most `maxPerTick`, and record the delivered ones. */
-  private async deliverNew(job: Job, s: JobState, items: PolledItem[], opts: FeedJobOptions, signal: AbortSignal): Promise<{ emitted: number; complete: boolean; error: PollError | null }> {
+  private async deliverNew(
+    job: Job,
+    s: JobState,
+    items: PolledItem[],
+    opts: FeedJobOptions,
+    signal: AbortSignal,
+  ): Promise<{ emitted: number; complete: boolean; error: PollError | null }> {
     if (items.length > opts.seenCapacity && !job.warnedRingTooSmall) {
       job.warnedRingTooSmall = true;
-      this.options.logger.warn({ job: job.cfg.id, items: items.length, seen_capacity: opts.seenCapacity }, "feed returns more items than the seen-id ring holds: old items may be delivered again; raise seen_capacity");
+      this.options.logger.warn(
+        { job: job.cfg.id, items: items.length, seen_capacity: opts.seenCapacity },
+        "feed returns more items than the seen-id ring holds: old items may be delivered again; raise seen_capacity",
+      );
     }
     const seen = new Set(s.seenIds);
     const fresh: PolledItem[] = [];
@@ -536,7 +564,12 @@ export class PollerService {
         s.lastItemId = item.id;
         emitted += 1;
       } catch (err) {
-        error ??= new PollError(ErrorCodes.POLLER_DELIVERY_FAILED, "delivery", `delivering item ${JSON.stringify(item.id.slice(0, 100))} failed: ${(err as Error).message ?? String(err)}`, { cause: err });
+        error ??= new PollError(
+          ErrorCodes.POLLER_DELIVERY_FAILED,
+          "delivery",
+          `delivering item ${JSON.stringify(item.id.slice(0, 100))} failed: ${(err as Error).message ?? String(err)}`,
+          { cause: err },
+        );
       }
     }
     if (s.seenIds.length > opts.seenCapacity) s.seenIds.splice(0, s.seenIds.length - opts.seenCapacity);
@@ -554,7 +587,14 @@ export class PollerService {
 
   private skipped(job: Job, status: RunStatus, nextRunAt: number | null): RunResult {
     this.count(job, status);
-    return { id: job.cfg.id, status, itemsEmitted: 0, itemsSeen: 0, durationMs: 0, nextRunAt: nextRunAt !== null && Number.isFinite(nextRunAt) ? new Date(nextRunAt).toISOString() : null };
+    return {
+      id: job.cfg.id,
+      status,
+      itemsEmitted: 0,
+      itemsSeen: 0,
+      durationMs: 0,
+      nextRunAt: nextRunAt !== null && Number.isFinite(nextRunAt) ? new Date(nextRunAt).toISOString() : null,
+    };
   }
 
   private count(job: Job, status: RunStatus, errorClass?: PollErrorClass): void {

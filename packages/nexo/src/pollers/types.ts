@@ -26,7 +26,8 @@ export interface PollerDelivery {
 export type DeliverToAgent = (agent: string, item: PollerDelivery, job: PollerJobInfo) => Promise<void> | void;
 
 /** How a run ended. `skipped_*`: it did not fetch. `aborted`: the service stopped (or lost the lease) mid-run. */
-export type RunStatus = "ok" | "not_modified" | "transient" | "permanent" | "aborted" | "skipped_paused" | "skipped_breaker" | "skipped_not_due" | "skipped_lease" | "skipped_running";
+export type RunStatus =
+  "ok" | "not_modified" | "transient" | "permanent" | "aborted" | "skipped_paused" | "skipped_breaker" | "skipped_not_due" | "skipped_lease" | "skipped_running";
 
 /** Result of one run (what `nexo pollers run` prints). */
 export interface RunResult {

@@ -133,9 +133,13 @@ export class BrokerHttpMount {
     if (typeof checked === "string") {
       this.log.warn({ problem: checked }, "plugin answered the HTTP request with a bad reply: 502");
       return void reply.send(
-        new NexoError(ErrorCodes.PROXY_UPSTREAM_FAILED, `plugin ${key} answered ${this.topic} with a bad reply: ${checked} (expected {status, headers: [[name, value]], body_base64})`, {
-          pluginId: key,
-        }),
+        new NexoError(
+          ErrorCodes.PROXY_UPSTREAM_FAILED,
+          `plugin ${key} answered ${this.topic} with a bad reply: ${checked} (expected {status, headers: [[name, value]], body_base64})`,
+          {
+            pluginId: key,
+          },
+        ),
       );
     }
     reply.code(checked.status);
@@ -221,7 +225,8 @@ function checkAnswer(answer: unknown): PluginAnswer | string {
   if (a.headers !== undefined && a.headers !== null) {
     if (!Array.isArray(a.headers)) return "headers is not an array of [name, value] pairs";
     for (const h of a.headers) {
-      if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== "string" || typeof h[1] !== "string") return `header ${JSON.stringify(h)?.slice(0, 80)} is not a [name, value] pair of strings`;
+      if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== "string" || typeof h[1] !== "string")
+        return `header ${JSON.stringify(h)?.slice(0, 80)} is not a [name, value] pair of strings`;
       if (!TOKEN.test(h[0]) || BAD_VALUE.test(h[1])) return `header ${JSON.stringify(h[0]).slice(0, 80)} has a bad name or value`;
       headers.push([h[0], h[1]]);
     }

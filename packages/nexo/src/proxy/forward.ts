@@ -207,9 +207,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const why = causeCode(err);
     options.logger.warn({ plugin: pluginKey, err: why, requestId: this.requestId }, "plugin unreachable: 502");
     this.fail(
-      new NexoError(ErrorCodes.PROXY_UPSTREAM_FAILED, `plugin ${pluginKey} at ${hostHeader(options.host, options.port)} could not be reached (${why}); see \`nexo plugin status ${pluginKey}\``, {
-        pluginId: pluginKey,
-      }),
+      new NexoError(
+        ErrorCodes.PROXY_UPSTREAM_FAILED,
+        `plugin ${pluginKey} at ${hostHeader(options.host, options.port)} could not be reached (${why}); see \`nexo plugin status ${pluginKey}\``,
+        {
+          pluginId: pluginKey,
+        },
+      ),
     );
   }
 

@@ -57,7 +57,9 @@ export class HealthProbe {
 
   private probe(port: number, socketPath: string | undefined): Promise<boolean> {
     return new Promise((resolve) => {
-      const target = socketPath ? { socketPath, headers: { host: `${this.opts.host.includes(":") ? `[${this.opts.host}]` : this.opts.host}:${port}` } } : { host: this.opts.host, port };
+      const target = socketPath
+        ? { socketPath, headers: { host: `${this.opts.host.includes(":") ? `[${this.opts.host}]` : this.opts.host}:${port}` } }
+        : { host: this.opts.host, port };
       const req = httpGet({ ...target, path: this.opts.path, agent: false, timeout: this.opts.requestTimeoutMs }, (res) => {
         res.resume();
         const code = res.statusCode ?? 0;

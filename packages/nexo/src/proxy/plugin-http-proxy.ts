@@ -115,7 +115,10 @@ export class PluginHttpProxy {
       const m = sup.spec.manifest;
       if (!m.http) continue;
       const prefix = sup.spec.instance ? `${m.http.mountPrefix}/${sup.spec.instance}` : m.http.mountPrefix;
-      const reason = m.httpServer && !isGranted(sup.permissions, "http_server") ? `needs http_server, which is not granted to plugin ${sup.key} (plugins.${m.id}.grants in nexo.yaml)` : this.conflict(prefix, added);
+      const reason =
+        m.httpServer && !isGranted(sup.permissions, "http_server")
+          ? `needs http_server, which is not granted to plugin ${sup.key} (plugins.${m.id}.grants in nexo.yaml)`
+          : this.conflict(prefix, added);
       if (reason) {
         this.refuse(sup.key, prefix, reason);
         continue;
@@ -239,7 +242,10 @@ export class PluginHttpProxy {
   }
 
   private refuse(key: string, prefix: string, reason: string): void {
-    const err = new NexoError(ErrorCodes.PROXY_MOUNT_CONFLICT, `plugin ${key}: mount_prefix ${prefix} ${reason}; the plugin runs without a route`, { pluginId: key, field: "plugin.http.mount_prefix" });
+    const err = new NexoError(ErrorCodes.PROXY_MOUNT_CONFLICT, `plugin ${key}: mount_prefix ${prefix} ${reason}; the plugin runs without a route`, {
+      pluginId: key,
+      field: "plugin.http.mount_prefix",
+    });
     this.options.logger.error({ code: err.code, plugin: key, prefix }, err.message);
     this.refused.set(key, { prefix, reason });
   }
@@ -263,7 +269,11 @@ export class PluginHttpProxy {
       if (port) byPort.set(port, [...(byPort.get(port) ?? []), sup.key]);
     }
     for (const [port, keys] of byPort) {
-      if (keys.length > 1) this.options.logger.error({ code: ErrorCodes.PROXY_PORT_UNAVAILABLE, port, plugins: keys }, `plugins ${keys.join(", ")} all declare http_server port ${port}: only one can bind it; use port = 0`);
+      if (keys.length > 1)
+        this.options.logger.error(
+          { code: ErrorCodes.PROXY_PORT_UNAVAILABLE, port, plugins: keys },
+          `plugins ${keys.join(", ")} all declare http_server port ${port}: only one can bind it; use port = 0`,
+        );
     }
   }
 }

@@ -89,7 +89,8 @@ export class PluginMount {
   describe(): string {
     const port = this.options.portOf();
     const socket = this.options.socketOf?.();
-    const target = port === undefined ? "(no port yet)" : `${socket ? `unix:${socket} -> ` : ""}${this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host}:${port}`;
+    const target =
+      port === undefined ? "(no port yet)" : `${socket ? `unix:${socket} -> ` : ""}${this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host}:${port}`;
     const g = this.gate();
     const why = g.ok ? "ready" : g.error.code === ErrorCodes.PROXY_NOT_READY ? `waiting for GET ${this.options.healthPath} to answer 2xx` : "plugin down";
     return `${this.prefix} -> ${target} (${why})`;
@@ -202,9 +203,13 @@ export class PluginMount {
     return {
       ok: false,
       retryAfter: false,
-      error: new NexoError(ErrorCodes.PROXY_PLUGIN_DOWN, `plugin ${key} is down (${state}${last ? `: ${last}` : ""}); see \`nexo plugin status ${key}\`, restart it with \`nexo plugin restart ${key}\``, {
-        pluginId: key,
-      }),
+      error: new NexoError(
+        ErrorCodes.PROXY_PLUGIN_DOWN,
+        `plugin ${key} is down (${state}${last ? `: ${last}` : ""}); see \`nexo plugin status ${key}\`, restart it with \`nexo plugin restart ${key}\``,
+        {
+          pluginId: key,
+        },
+      ),
     };
   }
 }

@@ -23,7 +23,10 @@ export function parseIdempotencyKey(header: string | string[]): string {
     key = key.slice(1, -1).replace(/\\(["\\])/g, "$1");
   }
   if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x20-\x7e]+$/.test(key)) {
-    throw new NexoError(ErrorCodes.IDEMPOTENCY_KEY_INVALID, `the Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, got ${key.length} characters`);
+    throw new NexoError(
+      ErrorCodes.IDEMPOTENCY_KEY_INVALID,
+      `the Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, got ${key.length} characters`,
+    );
   }
   return key;
 }
@@ -37,5 +40,8 @@ function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
   const keys = Object.keys(v).sort();
-  return `{${keys.filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  return `{${keys
+    .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+    .join(",")}}`;
 }

@@ -23,10 +23,15 @@ export function runControlHandlers(app: Nexo): Record<string, ControlHandler> {
   return {
     [ControlMethods.RUN_LIST]: async (params) => {
       const status = str(params, "status", false);
-      if (status !== undefined && !STATUSES.has(status)) throw new NexoError(ErrorCodes.CONTROL_BAD_REQUEST, `status must be one of ${[...STATUSES].join(", ")}`, { field: "status" });
+      if (status !== undefined && !STATUSES.has(status))
+        throw new NexoError(ErrorCodes.CONTROL_BAD_REQUEST, `status must be one of ${[...STATUSES].join(", ")}`, { field: "status" });
       const workflow = str(params, "workflow", false);
       const limit = params && typeof params === "object" ? (params as Record<string, unknown>).limit : undefined;
-      const runs = await app.runs.list("operator", { ...(status ? { status: status as RunStatus } : {}), ...(workflow ? { workflow } : {}), ...(typeof limit === "number" ? { limit } : {}) });
+      const runs = await app.runs.list("operator", {
+        ...(status ? { status: status as RunStatus } : {}),
+        ...(workflow ? { workflow } : {}),
+        ...(typeof limit === "number" ? { limit } : {}),
+      });
       return runs.map((r) => toRunView(r));
     },
     [ControlMethods.RUN_SHOW]: async (params) => {

@@ -30,9 +30,7 @@ export interface StartRunOptions {
 }
 
 /** What `start` did: started a run, or found the run an idempotency key already names. */
-export type StartRunOutcome =
-  | { created: true; id: string; record: RunRecord; done: Promise<RunRecord> }
-  | { created: false; record: RunRecord; sameInputs: boolean };
+export type StartRunOutcome = { created: true; id: string; record: RunRecord; done: Promise<RunRecord> } | { created: false; record: RunRecord; sameInputs: boolean };
 
 interface LocalRun {
   id: string;
@@ -181,7 +179,18 @@ export class RunService {
     }
     let resolve!: (r: RunRecord) => void;
     const done = new Promise<RunRecord>((r) => (resolve = r));
-    const run: LocalRun = { id: row.id, workflow, inputs: checked, options, events: new RunEventLog(this.options.eventBuffer), abort: undefined, cancelled: false, started: false, done, resolve };
+    const run: LocalRun = {
+      id: row.id,
+      workflow,
+      inputs: checked,
+      options,
+      events: new RunEventLog(this.options.eventBuffer),
+      abort: undefined,
+      cancelled: false,
+      started: false,
+      done,
+      resolve,
+    };
     this.active.set(run.id, run);
     if (options.immediate) this.execute(run, store, false);
     else {
@@ -283,7 +292,13 @@ export class RunService {
     const now = Date.now();
     let record: RunRecord | undefined;
     try {
-      await store.finish(run.id, this.nodeId, status, { ...(status === "completed" ? { result: result === undefined ? null : result } : {}), ...(error ? { error } : {}), eventsDropped: run.events.dropped }, now);
+      await store.finish(
+        run.id,
+        this.nodeId,
+        status,
+        { ...(status === "completed" ? { result: result === undefined ? null : result } : {}), ...(error ? { error } : {}), eventsDropped: run.events.dropped },
+        now,
+      );
       record = await store.get(run.id);
     } catch (err) {
       this.app.logger.error({ err, runId: run.id }, "the outcome of a run could not be stored");
@@ -450,7 +465,9 @@ function checkRunsOptions(o: Required<RunsOptions>): void {
   const int = (name: keyof RunsOptions, min: number, max: number): void => {
     const v = o[name];
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-      throw new NexoError(ErrorCodes.CONFIG_INVALID, `runs option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)} (${typeof v})`, { field: `runs.${name}` });
+      throw new NexoError(ErrorCodes.CONFIG_INVALID, `runs option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)} (${typeof v})`, {
+        field: `runs.${name}`,
+      });
     }
   };
   int("retentionSeconds", 1, 10 * 365 * 86_400);

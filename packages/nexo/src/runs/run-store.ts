@@ -98,7 +98,12 @@ export class RunStore {
 
   /** queued -> running; false when the run is no longer queued here (cancelled meanwhile). */
   async markRunning(id: string, holder: string, now: number): Promise<boolean> {
-    const r = await this.store.exec(`UPDATE nexo_runs SET status = 'running', started_at = ?, heartbeat_at = ? WHERE id = ? AND holder = ? AND status = 'queued'`, [now, now, id, holder]);
+    const r = await this.store.exec(`UPDATE nexo_runs SET status = 'running', started_at = ?, heartbeat_at = ? WHERE id = ? AND holder = ? AND status = 'queued'`, [
+      now,
+      now,
+      id,
+      holder,
+    ]);
     return r.changes === 1;
   }
 
@@ -106,7 +111,16 @@ export class RunStore {
   async finish(id: string, holder: string, status: RunStatus, outcome: { result?: unknown; error?: RunError; eventsDropped: number }, now: number): Promise<boolean> {
     const r = await this.store.exec(
       `UPDATE nexo_runs SET status = ?, result = ?, error = ?, events_dropped = ?, finished_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND holder = ? AND status IN ('queued', 'running')`,
-      [status, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ? JSON.stringify(outcome.error) : null, outcome.eventsDropped, now, now, id, holder],
+      [
+        status,
+        outcome.result === undefined ? null : JSON.stringify(outcome.result),
+        outcome.error ? JSON.stringify(outcome.error) : null,
+        outcome.eventsDropped,
+        now,
+        now,
+        id,
+        holder,
+      ],
     );
     return r.changes === 1;
   }

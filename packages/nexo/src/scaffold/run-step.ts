@@ -44,7 +44,14 @@ export function runStep(cmd: string, args: string[], options: RunStepOptions): P
     child.once("close", (code, signal) => {
       for (const r of [out.rest, err.rest]) if (r.trim()) options.onLine?.(r);
       if (code === 0) resolve({ stdout, tail });
-      else reject(new NexoError(ErrorCodes.SCAFFOLD_BUILD_FAILED, `${[cmd, ...args].join(" ")} failed in ${options.cwd} (${signal ? `signal ${signal}` : `exit ${code}`}):\n${tail.trim()}`, { file: options.cwd }));
+      else
+        reject(
+          new NexoError(
+            ErrorCodes.SCAFFOLD_BUILD_FAILED,
+            `${[cmd, ...args].join(" ")} failed in ${options.cwd} (${signal ? `signal ${signal}` : `exit ${code}`}):\n${tail.trim()}`,
+            { file: options.cwd },
+          ),
+        );
     });
   });
 }

@@ -79,9 +79,13 @@ function render(text: string, vars: Record<string, string>): string {
 export async function scaffoldPlugin(options: ScaffoldOptions): Promise<ScaffoldResult> {
   const { id } = options;
   if (typeof id !== "string" || !ID_PATTERN.test(id)) {
-    throw new NexoError(ErrorCodes.SCAFFOLD_INVALID_ID, `plugin id ${JSON.stringify(id)} must match ${ID_PATTERN} (lowercase letter first, then lowercase letters, digits or _; at most 32)`, {
-      field: "id",
-    });
+    throw new NexoError(
+      ErrorCodes.SCAFFOLD_INVALID_ID,
+      `plugin id ${JSON.stringify(id)} must match ${ID_PATTERN} (lowercase letter first, then lowercase letters, digits or _; at most 32)`,
+      {
+        field: "id",
+      },
+    );
   }
   if (!(SCAFFOLD_LANGS as readonly string[]).includes(options.lang)) {
     throw new NexoError(ErrorCodes.SCAFFOLD_UNKNOWN_LANG, `--lang ${JSON.stringify(options.lang)} is not one of ${SCAFFOLD_LANGS.join(", ")}`, { field: "lang" });

@@ -76,7 +76,11 @@ export async function buildSdkArtifact(lang: SdkLang, checkout: string, outDir: 
     const work = join(outDir, ".src");
     rmSync(work, { recursive: true, force: true });
     copySource(src, work);
-    const out = await runStep("python3", ["-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--quiet", "-w", outDir, work], { cwd: outDir, env: { PIP_DISABLE_PIP_VERSION_CHECK: "1" }, ...(onLine ? { onLine } : {}) });
+    const out = await runStep("python3", ["-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--quiet", "-w", outDir, work], {
+      cwd: outDir,
+      env: { PIP_DISABLE_PIP_VERSION_CHECK: "1" },
+      ...(onLine ? { onLine } : {}),
+    });
     rmSync(work, { recursive: true, force: true });
     if (!out) throw missingTool("python3", lang);
     const wheel = readdirSync(outDir).find((f) => f.startsWith("nexo_plugin_sdk-") && f.endsWith(".whl"));

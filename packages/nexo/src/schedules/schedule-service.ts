@@ -86,13 +86,16 @@ export class ScheduleService implements NexoService {
     if (wait > MAX_TIMER_MS) {
       a.timer = setTimeout(() => this.arm(a, after), MAX_TIMER_MS);
     } else {
-      a.timer = setTimeout(() => {
-        // Arm the next tick first: a long run never delays the ones after it.
-        this.arm(a, tick);
-        const task = this.fire(a, tick);
-        this.inFlight.add(task);
-        void task.finally(() => this.inFlight.delete(task));
-      }, Math.max(0, wait));
+      a.timer = setTimeout(
+        () => {
+          // Arm the next tick first: a long run never delays the ones after it.
+          this.arm(a, tick);
+          const task = this.fire(a, tick);
+          this.inFlight.add(task);
+          void task.finally(() => this.inFlight.delete(task));
+        },
+        Math.max(0, wait),
+      );
     }
     a.timer.unref();
   }
@@ -115,7 +118,10 @@ export class ScheduleService implements NexoService {
           this.app.logger.info({ schedule: config.name, tick: new Date(tick).toISOString() }, "schedule tick skipped: the previous run is still running");
           return;
         }
-        renew = setInterval(() => void ticks.takeLease(config.name, leaseHolder, Date.now(), this.leaseTtlMs).catch(() => undefined), Math.max(50, Math.floor(this.leaseTtlMs / 3)));
+        renew = setInterval(
+          () => void ticks.takeLease(config.name, leaseHolder, Date.now(), this.leaseTtlMs).catch(() => undefined),
+          Math.max(50, Math.floor(this.leaseTtlMs / 3)),
+        );
         renew.unref();
       }
       const principal: Principal = internalPrincipal("schedule", config.name);

@@ -46,7 +46,12 @@ export class ScheduleStore {
 
   /** True when this daemon took the tick (nobody had). */
   async claimTick(schedule: string, tickAt: number, holder: string, now: number): Promise<boolean> {
-    const r = await this.store.exec(`INSERT INTO nexo_schedule_ticks (schedule, tick_at, holder, claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT (schedule, tick_at) DO NOTHING`, [schedule, tickAt, holder, now]);
+    const r = await this.store.exec(`INSERT INTO nexo_schedule_ticks (schedule, tick_at, holder, claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT (schedule, tick_at) DO NOTHING`, [
+      schedule,
+      tickAt,
+      holder,
+      now,
+    ]);
     return r.changes === 1;
   }
 
@@ -71,9 +76,19 @@ export class ScheduleStore {
 
   /** Ticks of `schedule`, oldest first (for `nexo runs` and tests). */
   async ticks(schedule: string, limit = 100): Promise<TickRecord[]> {
-    const rows = await this.store.query(`SELECT schedule, tick_at, holder, claimed_at, outcome, run_id FROM nexo_schedule_ticks WHERE schedule = ? ORDER BY tick_at DESC LIMIT ?`, [schedule, limit]);
+    const rows = await this.store.query(`SELECT schedule, tick_at, holder, claimed_at, outcome, run_id FROM nexo_schedule_ticks WHERE schedule = ? ORDER BY tick_at DESC LIMIT ?`, [
+      schedule,
+      limit,
+    ]);
     return rows
-      .map((r) => ({ schedule: String(r.schedule), tickAt: Number(r.tick_at), holder: String(r.holder), claimedAt: Number(r.claimed_at), outcome: String(r.outcome), runId: r.run_id === null ? null : String(r.run_id) }))
+      .map((r) => ({
+        schedule: String(r.schedule),
+        tickAt: Number(r.tick_at),
+        holder: String(r.holder),
+        claimedAt: Number(r.claimed_at),
+        outcome: String(r.outcome),
+        runId: r.run_id === null ? null : String(r.run_id),
+      }))
       .reverse();
   }
 

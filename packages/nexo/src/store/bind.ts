@@ -21,7 +21,11 @@ export function bindParams(sql: string, params: readonly SqlValue[] | undefined,
     if (typeof v === "bigint") return bigintAsString ? v.toString() : v;
     if (Buffer.isBuffer(v)) return v;
     if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-    throw new NexoError(ErrorCodes.STORE_QUERY, `parameter ${i + 1} has unsupported type ${v === undefined ? "undefined" : typeof v} (use string, number, bigint, boolean, null or bytes)`, { field: `params[${i}]` });
+    throw new NexoError(
+      ErrorCodes.STORE_QUERY,
+      `parameter ${i + 1} has unsupported type ${v === undefined ? "undefined" : typeof v} (use string, number, bigint, boolean, null or bytes)`,
+      { field: `params[${i}]` },
+    );
   });
 }
 

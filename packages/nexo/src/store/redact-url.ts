@@ -6,9 +6,7 @@
  */
 export function redactUrl(url: string): string {
   // Done on the text, not through `new URL`, so that a string URL cannot parse still loses its password.
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:?#]*):[^@/?#]*@/i, "$1:***@")
-    .replace(/([?&]password=)[^&#]*/gi, "$1***");
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:?#]*):[^@/?#]*@/i, "$1:***@").replace(/([?&]password=)[^&#]*/gi, "$1***");
 }
 
 /** Remove every occurrence of `secret` from `text` (driver messages that echo a connection string). */

@@ -122,7 +122,9 @@ export class SqliteStore implements Store {
   private locked<T>(fn: () => T | Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(closedError(this.url));
     if (insideTransaction.getStore() === this.lock) {
-      return Promise.reject(new NexoError(ErrorCodes.STORE_QUERY, "the store was called inside one of its own transactions, which would wait forever: use the `tx` handle passed to the transaction"));
+      return Promise.reject(
+        new NexoError(ErrorCodes.STORE_QUERY, "the store was called inside one of its own transactions, which would wait forever: use the `tx` handle passed to the transaction"),
+      );
     }
     return this.lock.run(() => {
       if (!this.db.open) throw closedError(this.url);

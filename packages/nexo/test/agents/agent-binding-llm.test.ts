@@ -31,10 +31,14 @@ async function setup(t: TestContext, fake: FakeLlm, provider: string, agent: Rec
     },
   });
   const calls: unknown[] = [];
-  app.register("lookup_order", (inputs: { id: string }) => {
-    calls.push(inputs);
-    return { order: inputs.id, status: "shipped" };
-  }, { description: "Look up an order", inputSchema: { type: "object", required: ["id"], properties: { id: { type: "string" } }, additionalProperties: false } });
+  app.register(
+    "lookup_order",
+    (inputs: { id: string }) => {
+      calls.push(inputs);
+      return { order: inputs.id, status: "shipped" };
+    },
+    { description: "Look up an order", inputSchema: { type: "object", required: ["id"], properties: { id: { type: "string" } }, additionalProperties: false } },
+  );
   app.register("secret_admin", () => ({ wiped: true }), { description: "must never be offered" });
   const service = new BindingsService(parseBindings([{ name: "support", channel: "chat", agent: { provider, ...agent }, ...extra }]));
   app.addService(service);
@@ -73,7 +77,14 @@ for (const [kind, provider] of Object.entries(KINDS)) {
     // Every step is an event: model (asks for the tool), tool, model (answers).
     await waitFor(() => on("agent.support.completed").length === 1, "the completed event");
     const steps = on("agent.support.step").map((e) => e.payload as Record<string, unknown>);
-    assert.deepEqual(steps.map((s) => [s.step, s.kind, s.kind === "tool" ? s.tool : s.answer]), [[1, "model", "tool_calls"], [1, "tool", "lookup_order"], [2, "model", "text"]]);
+    assert.deepEqual(
+      steps.map((s) => [s.step, s.kind, s.kind === "tool" ? s.tool : s.answer]),
+      [
+        [1, "model", "tool_calls"],
+        [1, "tool", "lookup_order"],
+        [2, "model", "text"],
+      ],
+    );
     assert.equal(steps[1]!.is_error, false);
     assert.deepEqual((on("agent.support.completed")[0]!.payload as Record<string, unknown>).steps, 2);
 
@@ -117,7 +128,7 @@ test("agents - recalled memories go into the system prompt; a tool outside the p
   assert.equal(system.role, "system");
   assert.match(system.content, /^Be kind\.\n\nWhat you remember \(most relevant first\):\n- Ada prefers email over phone calls$/);
   // Asking for a tool the agent was not given: the fake sees no such tool and the workflow never runs.
-  await publish('CALL secret_admin {}');
+  await publish("CALL secret_admin {}");
   await waitFor(() => on("plugin.outbound.chat.web").length === 2, "the second reply");
   assert.equal((on("plugin.outbound.chat.web")[1]!.payload as { text: string }).text, "echo: CALL secret_admin {}");
   assert.equal(on("workflow.secret_admin.started").length, 0);
@@ -136,16 +147,20 @@ test("agents - the step limit ends a turn with nothing sent and agent.<binding>.
 
 test("agents - agent settings are checked with the binding: each bad field named, workflow and agent exclusive", () => {
   assert.throws(
-    () => parseBindings([{ channel: "chat", workflow: "x", agent: {} }, { channel: "chat", agent: { max_steps: 0, tools: "all", memory: { recall: -1 }, colour: "red" } }]),
+    () =>
+      parseBindings([
+        { channel: "chat", workflow: "x", agent: {} },
+        { channel: "chat", agent: { max_steps: 0, tools: "all", memory: { recall: -1 }, colour: "red" } },
+      ]),
     (e: { code?: string; details: { data?: { violations: string[] } } }) => {
       assert.equal(e.code, ErrorCodes.BINDING_INVALID);
       const v = e.details.data!.violations.join("\n");
-      for (const field of ["bindings[0].workflow", "bindings[1].agent.max_steps", "bindings[1].agent.tools", "bindings[1].agent.memory.recall", "bindings[1].agent.colour"]) assert.match(v, new RegExp(field.replace(/[.[\]]/g, "\\$&")));
+      for (const field of ["bindings[0].workflow", "bindings[1].agent.max_steps", "bindings[1].agent.tools", "bindings[1].agent.memory.recall", "bindings[1].agent.colour"])
+        assert.match(v, new RegExp(field.replace(/[.[\]]/g, "\\$&")));
       return true;
     },
   );
 });
-
 
 test("agents - on an LLM provider plugin with a memory backend plugin: the tool call, the recall and the answer all go through the plugin", async (t) => {
   const { app } = testApp(t);
@@ -154,7 +169,9 @@ test("agents - on an LLM provider plugin with a memory backend plugin: the tool 
     inputSchema: { type: "object", required: ["id"], properties: { id: { type: "string" } } },
   });
   app.host.add({ manifest: await agentkitManifest(tempDir(t)) });
-  app.addService(new BindingsService(parseBindings([{ name: "kit", channel: "chat", agent: { provider: "scripted", tools: ["lookup_*"], memory: { recall: 2, backend: "wordmem" } } }])));
+  app.addService(
+    new BindingsService(parseBindings([{ name: "kit", channel: "chat", agent: { provider: "scripted", tools: ["lookup_*"], memory: { recall: 2, backend: "wordmem" } } }])),
+  );
   const replies: Event[] = [];
   const sub = app.broker.subscribe("plugin.outbound.chat.>", (e) => void replies.push(e), { bufferSize: 100 });
   t.after(() => sub.unsubscribe());
@@ -168,7 +185,10 @@ test("agents - on an LLM provider plugin with a memory backend plugin: the tool 
   // The plugin echoes the system prompt it got: the memory recalled from the backend plugin is in it.
   await send("when do orders ship");
   await waitFor(() => replies.length === 2, "the second reply");
-  assert.match((replies[1]!.payload as { text: string }).text, /^plugin echo: when do orders ship \[system: What you remember \(most relevant first\):\n- orders ship on tuesdays\]$/);
+  assert.match(
+    (replies[1]!.payload as { text: string }).text,
+    /^plugin echo: when do orders ship \[system: What you remember \(most relevant first\):\n- orders ship on tuesdays\]$/,
+  );
 });
 
 test("agents config - nexo.yaml with an agent binding and memory.backend loads; a binding with neither workflow nor agent does not", () => {
@@ -185,8 +205,14 @@ test("agents config - nexo.yaml with an agent binding and memory.backend loads; 
   assert.equal(spec!.workflow, undefined);
   assert.deepEqual(spec!.agent, { provider: "main", systemPrompt: "", tools: ["billing_*"], agentId: "desk", recall: 3, maxSteps: 4, history: 40, textField: "text" });
   assert.deepEqual(spec!.patterns, ["plugin.inbound.telegram.helpdesk", "plugin.inbound.telegram.helpdesk.>"]);
-  assert.throws(() => normalizeConfig({ bindings: [{ channel: "telegram" }] }, "/tmp/nexo.yaml", "/tmp"), (e: { code?: string }) => e.code === ErrorCodes.CONFIG_INVALID);
-  assert.throws(() => normalizeConfig({ memory: { backend: "Bad Name" } }, "/tmp/nexo.yaml", "/tmp"), (e: { code?: string }) => e.code === ErrorCodes.CONFIG_INVALID);
+  assert.throws(
+    () => normalizeConfig({ bindings: [{ channel: "telegram" }] }, "/tmp/nexo.yaml", "/tmp"),
+    (e: { code?: string }) => e.code === ErrorCodes.CONFIG_INVALID,
+  );
+  assert.throws(
+    () => normalizeConfig({ memory: { backend: "Bad Name" } }, "/tmp/nexo.yaml", "/tmp"),
+    (e: { code?: string }) => e.code === ErrorCodes.CONFIG_INVALID,
+  );
 });
 
 test("agents - memory_remember writes the agent's own memories: agent_id is not asked of the model and cannot be chosen by it", async (t) => {
@@ -198,7 +224,10 @@ test("agents - memory_remember writes the agent's own memories: agent_id is not 
   assert.equal(offered.name, "memory_remember");
   assert.equal(offered.parameters.properties.agent_id, undefined);
   assert.deepEqual(offered.parameters.required, ["content"]);
-  assert.deepEqual((await app.memory.recall({ agent_id: "support", query: "tea" })).map((e) => e.content), ["likes green tea"]);
+  assert.deepEqual(
+    (await app.memory.recall({ agent_id: "support", query: "tea" })).map((e) => e.content),
+    ["likes green tea"],
+  );
   assert.deepEqual(await app.memory.recall({ agent_id: "someone-else", query: "tea" }), []);
 });
 
@@ -207,7 +236,18 @@ test("agents - with concurrency above 1, turns of one session still run one afte
   const { publish, on } = await setup(t, fake, "oai", {}, { concurrency: 4 });
   await Promise.all([publish("one"), publish("two"), publish("three"), publish("other session", "chat:9")]);
   await waitFor(() => on("plugin.outbound.chat.web").length === 4, "four replies");
-  const byLast = (text: string) => fake.requests.find((r) => (r.body.messages as Array<{ content: string }>).at(-1)!.content === text)!.body.messages as Array<{ role: string; content: string }>;
-  assert.deepEqual(byLast("three").filter((m) => m.role === "user").map((m) => m.content), ["one", "two", "three"]);
-  assert.deepEqual(byLast("other session").filter((m) => m.role === "user").map((m) => m.content), ["other session"]);
+  const byLast = (text: string) =>
+    fake.requests.find((r) => (r.body.messages as Array<{ content: string }>).at(-1)!.content === text)!.body.messages as Array<{ role: string; content: string }>;
+  assert.deepEqual(
+    byLast("three")
+      .filter((m) => m.role === "user")
+      .map((m) => m.content),
+    ["one", "two", "three"],
+  );
+  assert.deepEqual(
+    byLast("other session")
+      .filter((m) => m.role === "user")
+      .map((m) => m.content),
+    ["other session"],
+  );
 });

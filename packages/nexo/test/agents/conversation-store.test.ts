@@ -30,7 +30,10 @@ const turn = (n: number): ChatMessage[] => [
   { role: "assistant", content: `a${n}` },
 ];
 
-for (const [dialect, open] of [["sqlite", sqlite], ["postgres", pg]] as const) {
+for (const [dialect, open] of [
+  ["sqlite", sqlite],
+  ["postgres", pg],
+] as const) {
   test(`agent conversations - ${dialect}: appended per (binding, session), bounded, loaded from a user message, tool calls kept intact`, async (t) => {
     const store = await open(t);
     if (!store) return;

@@ -22,7 +22,10 @@ test("http - GET /workflows and /workflows/:name describe workflows with their s
   const list = await app.http.inject({ method: "GET", url: "/workflows" });
   assert.equal(list.statusCode, 200);
   const body = list.json() as { workflows: Array<{ name: string; description: string; inputSchema: unknown }> };
-  assert.deepEqual(body.workflows.map((w) => w.name), ["greet", "text", "nothing", "crash"]);
+  assert.deepEqual(
+    body.workflows.map((w) => w.name),
+    ["greet", "text", "nothing", "crash"],
+  );
   assert.deepEqual(body.workflows[0], { name: "greet", description: "Greets", inputSchema: SCHEMA });
   const one = await app.http.inject({ method: "GET", url: "/workflows/greet" });
   assert.deepEqual(one.json(), { name: "greet", description: "Greets", inputSchema: SCHEMA });
@@ -141,7 +144,9 @@ test("http - a client that disconnects mid-execution aborts it: ctx.signal fires
   });
   await app.start();
   const client = new AbortController();
-  const req = fetch(`${app.url}/workflows/wait/execute`, { method: "POST", body: "{}", headers: { "content-type": "application/json" }, signal: client.signal }).catch((e: unknown) => e);
+  const req = fetch(`${app.url}/workflows/wait/execute`, { method: "POST", body: "{}", headers: { "content-type": "application/json" }, signal: client.signal }).catch(
+    (e: unknown) => e,
+  );
   await isRunning;
   client.abort();
   await sawAbort;

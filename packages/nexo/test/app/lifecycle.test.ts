@@ -62,9 +62,18 @@ test("lifecycle - a service failing to start fails start() and stops what had st
 });
 
 test("lifecycle - options are validated with the option's name, the value and its type", () => {
-  assert.throws(() => new Nexo({ apiPort: 70000 }), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /apiPort/.test(e.message) && /70000/.test(e.message));
-  assert.throws(() => new Nexo({ hookTimeoutMs: "5" as never }), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /hookTimeoutMs/.test(e.message) && /string/.test(e.message));
-  assert.throws(() => new Nexo({ apiHost: "" }), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID));
+  assert.throws(
+    () => new Nexo({ apiPort: 70000 }),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /apiPort/.test(e.message) && /70000/.test(e.message),
+  );
+  assert.throws(
+    () => new Nexo({ hookTimeoutMs: "5" as never }),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /hookTimeoutMs/.test(e.message) && /string/.test(e.message),
+  );
+  assert.throws(
+    () => new Nexo({ apiHost: "" }),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID),
+  );
   for (const bad of ["https://app.example.com/", "https://app.example.com:443", "app.example.com", "ftp://x.example"]) {
     assert.throws(
       () => new Nexo({ mcpAllowedOrigins: ["http://ok.example", bad] }),
@@ -72,7 +81,10 @@ test("lifecycle - options are validated with the option's name, the value and it
       bad,
     );
   }
-  assert.deepEqual(new Nexo({ mcpAllowedOrigins: ["https://app.example.com", "http://10.0.0.5:3000"] }).options.mcpAllowedOrigins, ["https://app.example.com", "http://10.0.0.5:3000"]);
+  assert.deepEqual(new Nexo({ mcpAllowedOrigins: ["https://app.example.com", "http://10.0.0.5:3000"] }).options.mcpAllowedOrigins, [
+    "https://app.example.com",
+    "http://10.0.0.5:3000",
+  ]);
 });
 
 test("lifecycle - one lifecycle for both kinds: a subprocess plugin starts with the app, shows in /health beside in-process ones, and gets shutdown at stop", async (t) => {

@@ -85,12 +85,17 @@ test("plugins - reference API: configuration through the constructor, with defau
   }
   await app.addPlugin(new ConfigurablePlugin({ enabled: true, log_level: "DEBUG", max_retries: 5 }));
   const pm = new PluginManager(app);
-  await pm.register(new (class extends ConfigurablePlugin {
-    override get name() {
-      return "configurable_defaults";
-    }
-  })());
-  assert.deepEqual(seen, [[true, "DEBUG", 5], [true, "INFO", 3]]);
+  await pm.register(
+    new (class extends ConfigurablePlugin {
+      override get name() {
+        return "configurable_defaults";
+      }
+    })(),
+  );
+  assert.deepEqual(seen, [
+    [true, "DEBUG", 5],
+    [true, "INFO", 3],
+  ]);
 });
 
 test("plugins - reference API: PluginManager register/get/list/unregister; duplicates refused; managers share the app's registry", async (t) => {
@@ -107,7 +112,10 @@ test("plugins - reference API: PluginManager register/get/list/unregister; dupli
   assert.deepEqual(pm.list(), ["my_custom_plugin", "metrics_like"]);
   assert.equal(pm.get("my_custom_plugin"), custom);
   assert.equal(pm.get("nope"), undefined);
-  assert.throws(() => pm.register(new MyCustomPlugin()), (e) => isNexoError(e, ErrorCodes.PLUGIN_DUPLICATE));
+  assert.throws(
+    () => pm.register(new MyCustomPlugin()),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_DUPLICATE),
+  );
   assert.deepEqual(app.plugins.list(), pm.list(), "one registry per app");
   assert.equal(await pm.unregister("my_custom_plugin"), true);
   assert.deepEqual(custom.calls, ["Setting up my_custom_plugin", "Tearing down my_custom_plugin"]);
@@ -129,9 +137,11 @@ test("plugins - teardown runs in reverse order of setup, and one failing or hang
       }
     })();
   await app.addPlugin(make("a", () => undefined));
-  await app.addPlugin(make("b", () => {
-    throw new Error("b broke");
-  }));
+  await app.addPlugin(
+    make("b", () => {
+      throw new Error("b broke");
+    }),
+  );
   await app.addPlugin(make("c", () => new Promise(() => undefined)));
   await app.start();
   await app.stop();
@@ -142,14 +152,22 @@ test("plugins - teardown runs in reverse order of setup, and one failing or hang
 
 test("plugins - invalid plugins and names are refused; a failing setup leaves nothing registered behind", async (t) => {
   const { app } = testApp(t);
-  assert.throws(() => app.addPlugin({} as never), (e) => isNexoError(e, ErrorCodes.PLUGIN_INVALID));
+  assert.throws(
+    () => app.addPlugin({} as never),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_INVALID),
+  );
   const named = (name: string) =>
     new (class extends NexusPlugin {
       get name() {
         return name;
       }
     })();
-  for (const bad of ["", "9x", "a.b", "has space"]) assert.throws(() => app.addPlugin(named(bad)), (e) => isNexoError(e, ErrorCodes.PLUGIN_INVALID), bad);
+  for (const bad of ["", "9x", "a.b", "has space"])
+    assert.throws(
+      () => app.addPlugin(named(bad)),
+      (e) => isNexoError(e, ErrorCodes.PLUGIN_INVALID),
+      bad,
+    );
   class Broken extends NexusPlugin {
     get name() {
       return "broken";
@@ -160,7 +178,10 @@ test("plugins - invalid plugins and names are refused; a failing setup leaves no
       throw new Error("no database");
     }
   }
-  assert.throws(() => app.addPlugin(new Broken()), (e) => isNexoError(e, ErrorCodes.PLUGIN_SETUP_FAILED) && /no database/.test(e.message));
+  assert.throws(
+    () => app.addPlugin(new Broken()),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_SETUP_FAILED) && /no database/.test(e.message),
+  );
   assert.equal(app.getWorkflow("from_broken"), undefined, "its workflow was removed");
   const statuses = app.plugins.statuses();
   assert.equal(statuses.find((s) => s.name === "broken")?.state, "failed");

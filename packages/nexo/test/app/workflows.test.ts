@@ -57,12 +57,25 @@ test("workflows - unknown names, bad names, duplicates and invalid schemas are r
   const { app } = testApp(t);
   await assert.rejects(app.executeWorkflow("nope", {}), (e) => isNexoError(e, ErrorCodes.WORKFLOW_NOT_FOUND));
   for (const bad of ["", "1abc", "a.b", "a b", "x".repeat(65), 7]) {
-    assert.throws(() => app.register(bad as string, () => 1), (e) => isNexoError(e, ErrorCodes.WORKFLOW_INVALID_DEFINITION), String(bad));
+    assert.throws(
+      () => app.register(bad as string, () => 1),
+      (e) => isNexoError(e, ErrorCodes.WORKFLOW_INVALID_DEFINITION),
+      String(bad),
+    );
   }
   app.register("dup", () => 1);
-  assert.throws(() => app.register("dup", () => 2), (e) => isNexoError(e, ErrorCodes.WORKFLOW_DUPLICATE));
-  assert.throws(() => app.register("bad_schema", () => 1, { inputSchema: { type: "no-such-type" } }), (e) => isNexoError(e, ErrorCodes.WORKFLOW_INVALID_DEFINITION));
-  assert.throws(() => app.register("not_fn", 5 as never), (e) => isNexoError(e, ErrorCodes.WORKFLOW_INVALID_DEFINITION));
+  assert.throws(
+    () => app.register("dup", () => 2),
+    (e) => isNexoError(e, ErrorCodes.WORKFLOW_DUPLICATE),
+  );
+  assert.throws(
+    () => app.register("bad_schema", () => 1, { inputSchema: { type: "no-such-type" } }),
+    (e) => isNexoError(e, ErrorCodes.WORKFLOW_INVALID_DEFINITION),
+  );
+  assert.throws(
+    () => app.register("not_fn", 5 as never),
+    (e) => isNexoError(e, ErrorCodes.WORKFLOW_INVALID_DEFINITION),
+  );
   const off = app.register("temp", () => 1);
   off();
   assert.equal(app.getWorkflow("temp"), undefined);
@@ -103,7 +116,10 @@ test("workflows - started/completed/failed reach hooks with the reference fields
   assert.equal(failed[0].error.code, ErrorCodes.WORKFLOW_FAILED);
 
   await waitFor(() => onBroker.length === 4, "four workflow events on the broker");
-  assert.deepEqual(onBroker.map((e) => e.topic), ["workflow.ok.started", "workflow.ok.completed", "workflow.boom.started", "workflow.boom.failed"]);
+  assert.deepEqual(
+    onBroker.map((e) => e.topic),
+    ["workflow.ok.started", "workflow.ok.completed", "workflow.boom.started", "workflow.boom.failed"],
+  );
   const p = onBroker[1].payload as Record<string, unknown>;
   assert.equal(p.workflow_id, s.workflowId);
   assert.equal(p.workflow_name, "ok");
@@ -116,10 +132,14 @@ test("workflows - started/completed/failed reach hooks with the reference fields
 test("workflows - middleware runs in order around the handler, may change inputs, and may short-circuit", async (t) => {
   const { app } = testApp(t);
   const trace: string[] = [];
-  app.register("w", (i: { v: number }) => {
-    trace.push(`handler ${i.v}`);
-    return i.v;
-  }, { inputSchema: { type: "object", required: ["v"], properties: { v: { type: "integer" } } } });
+  app.register(
+    "w",
+    (i: { v: number }) => {
+      trace.push(`handler ${i.v}`);
+      return i.v;
+    },
+    { inputSchema: { type: "object", required: ["v"], properties: { v: { type: "integer" } } } },
+  );
   app.use(async (call, next) => {
     trace.push("outer in");
     const r = await next();
@@ -129,7 +149,7 @@ test("workflows - middleware runs in order around the handler, may change inputs
   const offInner = app.use(async (call, next) => {
     trace.push("inner in");
     call.inputs.v = (call.inputs.v as number) + 1;
-    return (await next()) as number * 10;
+    return ((await next()) as number) * 10;
   });
   assert.equal(await app.executeWorkflow("w", { v: 1 }), 20);
   assert.deepEqual(trace, ["outer in", "inner in", "handler 2", "outer out"]);

@@ -51,7 +51,23 @@ test("bindings - an inbound event runs the workflow; its result goes to the matc
     { channel: "chat", sessionId: "s-1" },
     { channel: "chat", sessionId: null },
   ]);
-  assert.deepEqual({ ...stats(), patterns: undefined }, { name: "greet-0", patterns: undefined, workflow: "greet", outbound: "auto", received: 2, completed: 2, failed: 0, replies: 2, noReply: 0, loopsStopped: 0, dropped: 0, running: 0 });
+  assert.deepEqual(
+    { ...stats(), patterns: undefined },
+    {
+      name: "greet-0",
+      patterns: undefined,
+      workflow: "greet",
+      outbound: "auto",
+      received: 2,
+      completed: 2,
+      failed: 0,
+      replies: 2,
+      noReply: 0,
+      loopsStopped: 0,
+      dropped: 0,
+      running: 0,
+    },
+  );
 });
 
 test("bindings - channel + instance targets one instance; inputs: event hands the workflow the whole event; explicit and none outbound", async (t) => {
@@ -81,12 +97,19 @@ test("bindings - channel + instance targets one instance; inputs: event hands th
 });
 
 test("bindings - a failing workflow publishes nothing on the outbound topic; it is logged, counted and emitted as workflow.<name>.failed", async (t) => {
-  const { publish, on, stats, logs } = await setup(t, [{ channel: "chat", workflow: "boom" }, { name: "silent", channel: "chat", workflow: "nothing" }], (app) => {
-    app.register("boom", () => {
-      throw new Error("kaput");
-    });
-    app.register("nothing", () => null);
-  });
+  const { publish, on, stats, logs } = await setup(
+    t,
+    [
+      { channel: "chat", workflow: "boom" },
+      { name: "silent", channel: "chat", workflow: "nothing" },
+    ],
+    (app) => {
+      app.register("boom", () => {
+        throw new Error("kaput");
+      });
+      app.register("nothing", () => null);
+    },
+  );
   await publish("plugin.inbound.chat", { x: 1 }, { sessionId: "s-9" });
   await publish("plugin.inbound.chat", "not an object");
   await waitFor(() => stats(0).failed === 2 && stats(1).received === 2, "both failed");
@@ -96,7 +119,10 @@ test("bindings - a failing workflow publishes nothing on the outbound topic; it 
   assert.equal(stats(1).failed, 1, "a non-object payload is invalid input");
   assert.equal(stats(1).noReply, 1, "a null result is no reply");
   const warned = logs().filter((l) => l.binding === "boom-0" && l.level === 40);
-  assert.deepEqual(warned.map((l) => l.code), [ErrorCodes.WORKFLOW_FAILED, ErrorCodes.WORKFLOW_INVALID_INPUT]);
+  assert.deepEqual(
+    warned.map((l) => l.code),
+    [ErrorCodes.WORKFLOW_FAILED, ErrorCodes.WORKFLOW_INVALID_INPUT],
+  );
 });
 
 test("bindings - bounded concurrency: at most `concurrency` runs, a flood waits in the bounded queue and the overflow is dropped and counted", async (t) => {
@@ -129,7 +155,10 @@ test("bindings - a reply that comes back (a channel echoing it) never re-trigger
   const { app, publish, on, stats, logs } = await setup(t, [{ channel: "loop", workflow: "same" }], (a) => a.register("same", (inputs) => inputs));
   // An echo channel: outbound comes back inbound with the same payload and correlation id (like examples/echo-ts).
   const echo = app.broker.subscribe("plugin.outbound.loop", (e) =>
-    app.broker.publish("plugin.inbound.loop", newEvent("plugin.inbound.loop", "echo", e.payload, { sessionId: e.session_id, ...(e.correlation_id ? { correlationId: e.correlation_id } : {}) })),
+    app.broker.publish(
+      "plugin.inbound.loop",
+      newEvent("plugin.inbound.loop", "echo", e.payload, { sessionId: e.session_id, ...(e.correlation_id ? { correlationId: e.correlation_id } : {}) }),
+    ),
   );
   t.after(() => echo.unsubscribe());
   await publish("plugin.inbound.loop", { n: 1 });

@@ -15,8 +15,19 @@ function violationsOf(entries: BindingConfig[]): string[] {
 }
 
 test("bindings config - defaults: outbound auto, inputs payload, concurrency 1, queue 256, name <workflow>-<index>", () => {
-  const [a, b] = parseBindings([{ channel: "echo", workflow: "greet" }, { inbound: "plugin.inbound.webhook.>", workflow: "triage" }]);
-  assert.deepEqual(a, { name: "greet-0", patterns: ["plugin.inbound.echo", "plugin.inbound.echo.>"], workflow: "greet", outbound: { mode: "auto" }, inputs: "payload", concurrency: 1, queueSize: 256 });
+  const [a, b] = parseBindings([
+    { channel: "echo", workflow: "greet" },
+    { inbound: "plugin.inbound.webhook.>", workflow: "triage" },
+  ]);
+  assert.deepEqual(a, {
+    name: "greet-0",
+    patterns: ["plugin.inbound.echo", "plugin.inbound.echo.>"],
+    workflow: "greet",
+    outbound: { mode: "auto" },
+    inputs: "payload",
+    concurrency: 1,
+    queueSize: 256,
+  });
   assert.deepEqual(b.patterns, ["plugin.inbound.webhook.>"]);
   assert.equal(b.name, "triage-1");
 });
@@ -56,7 +67,10 @@ const BAD: Array<[string, BindingConfig, string]> = [
 for (const [what, entry, field] of BAD) {
   test(`bindings config - refused: ${what}`, () => {
     const v = violationsOf([entry]);
-    assert.ok(v.some((x) => x.startsWith(field)), `expected ${field}, got ${JSON.stringify(v)}`);
+    assert.ok(
+      v.some((x) => x.startsWith(field)),
+      `expected ${field}, got ${JSON.stringify(v)}`,
+    );
   });
 }
 
@@ -74,6 +88,10 @@ test("bindings config - nexo.yaml shape is checked when the config loads (unknow
   const ok = normalizeConfig({ bindings: [{ channel: "echo", workflow: "greet", queue_size: 5 }] }, null, "/tmp");
   assert.deepEqual(ok.bindings, [{ channel: "echo", workflow: "greet", queueSize: 5 }]);
   for (const bad of [[{ channel: "echo" }], [{ channel: "echo", workflow: "g", typo: 1 }], [{ channel: "echo", workflow: "g", concurrency: "2" }], { not: "a list" }]) {
-    assert.throws(() => normalizeConfig({ bindings: bad }, null, "/tmp"), (e: any) => e.code === ErrorCodes.CONFIG_INVALID, JSON.stringify(bad));
+    assert.throws(
+      () => normalizeConfig({ bindings: bad }, null, "/tmp"),
+      (e: any) => e.code === ErrorCodes.CONFIG_INVALID,
+      JSON.stringify(bad),
+    );
   }
 });

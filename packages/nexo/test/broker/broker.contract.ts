@@ -47,10 +47,14 @@ export function runBrokerContract(name: string, make: (t: import("node:test").Te
     const fast: number[] = [];
     const slow: number[] = [];
     b.broker.subscribe("o.>", (e) => void fast.push(e.payload as number), { bufferSize: 2000 });
-    b.broker.subscribe("o.>", async (e) => {
-      if ((e.payload as number) % 100 === 0) await new Promise((r) => setTimeout(r, 1));
-      slow.push(e.payload as number);
-    }, { bufferSize: 2000 });
+    b.broker.subscribe(
+      "o.>",
+      async (e) => {
+        if ((e.payload as number) % 100 === 0) await new Promise((r) => setTimeout(r, 1));
+        slow.push(e.payload as number);
+      },
+      { bufferSize: 2000 },
+    );
     await b.settle();
     for (let i = 0; i < 1000; i++) await b.broker.publish(`o.${i % 7}`, ev(`o.${i % 7}`, i));
     await waitFor(() => slow.length === 1000 && fast.length === 1000, "all 1000", 20_000);
@@ -99,10 +103,20 @@ export function runBrokerContract(name: string, make: (t: import("node:test").Te
     await waitFor(() => observed.length === 300 && workers.flat().length >= 300, "300 to the observer and the group");
     await b.settle();
     const all = workers.flat().sort((x, y) => x - y);
-    assert.deepEqual(all, Array.from({ length: 300 }, (_, i) => i), "each event exactly once in the group");
+    assert.deepEqual(
+      all,
+      Array.from({ length: 300 }, (_, i) => i),
+      "each event exactly once in the group",
+    );
     assert.ok(workers.filter((w) => w.length > 0).length >= 2, `the work is shared: ${workers.map((w) => w.length).join("/")}`);
-    assert.deepEqual(observed, Array.from({ length: 300 }, (_, i) => i));
-    assert.throws(() => b.broker.subscribe("w.>", () => undefined, { queue: "bad queue" }), (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_PATTERN));
+    assert.deepEqual(
+      observed,
+      Array.from({ length: 300 }, (_, i) => i),
+    );
+    assert.throws(
+      () => b.broker.subscribe("w.>", () => undefined, { queue: "bad queue" }),
+      (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_PATTERN),
+    );
   });
 
   test(`${name} - unsubscribe stops delivery`, async (t) => {
@@ -159,6 +173,9 @@ export function runBrokerContract(name: string, make: (t: import("node:test").Te
     const b = await make(t);
     if (!b) return;
     await assert.rejects(b.broker.publish("a..b", ev("a..b", 1)), (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_TOPIC));
-    assert.throws(() => b.broker.subscribe("a.>.b"), (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_PATTERN));
+    assert.throws(
+      () => b.broker.subscribe("a.>.b"),
+      (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_PATTERN),
+    );
   });
 }

@@ -17,10 +17,14 @@ test("broker - local durable: an event kept in the store survives a restart that
   let release: () => void = () => undefined;
   const handledFirst: number[] = [];
   // Handles event 0, then hangs on event 1 as a daemon that is killed mid-event.
-  first.subscribe("d.work", (e) => {
-    handledFirst.push(e.payload as number);
-    if (e.payload === 1) return new Promise<void>((r) => (release = r));
-  }, { queue: "plugin:w" });
+  first.subscribe(
+    "d.work",
+    (e) => {
+      handledFirst.push(e.payload as number);
+      if (e.payload === 1) return new Promise<void>((r) => (release = r));
+    },
+    { queue: "plugin:w" },
+  );
   const observed: number[] = [];
   first.subscribe("d.>", (e) => void observed.push(e.payload as number));
   for (let i = 0; i < 5; i++) await first.publish("d.work", ev("d.work", i));
@@ -47,11 +51,15 @@ test("broker - local durable: a failing handler gets the event again up to max_d
   const store = `sqlite:${join(tempDir(t), "nexo.db")}`;
   const broker: Broker = await createBroker("local", { durable: { ...durable }, store });
   const tries = new Map<number, number>();
-  broker.subscribe("d.flaky", (e) => {
-    const n = (tries.get(e.payload as number) ?? 0) + 1;
-    tries.set(e.payload as number, n);
-    if ((e.payload === 1 && n === 1) || e.payload === 2) throw new Error("handler failed");
-  }, { queue: "binding:flaky" });
+  broker.subscribe(
+    "d.flaky",
+    (e) => {
+      const n = (tries.get(e.payload as number) ?? 0) + 1;
+      tries.set(e.payload as number, n);
+      if ((e.payload === 1 && n === 1) || e.payload === 2) throw new Error("handler failed");
+    },
+    { queue: "binding:flaky" },
+  );
   await broker.publish("d.flaky", ev("d.flaky", 1));
   await broker.publish("d.flaky", ev("d.flaky", 2));
   await waitFor(() => broker.stats().durable!.exhausted === 1 && broker.stats().durable!.acked === 1, "1 handled on its second try, 2 given up");

@@ -49,8 +49,11 @@ test("broker - nats durable: a queue group on two daemons handles each durable e
   await Promise.all([a.flush(), b.flush()]);
   await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 2 ? a : b).publish("d.work", ev("d.work", i))));
   await waitFor(() => got.size === 400 && observed.length === 400, "400 handled and observed");
-  await waitFor(() => (a.stats().durable!.acked + b.stats().durable!.acked) === 400, "400 acked");
-  assert.ok([...got.values()].every((n) => n === 1), "no event handled twice");
+  await waitFor(() => a.stats().durable!.acked + b.stats().durable!.acked === 400, "400 acked");
+  assert.ok(
+    [...got.values()].every((n) => n === 1),
+    "no event handled twice",
+  );
   assert.ok(perDaemon[0] > 0 && perDaemon[1] > 0, `both daemons worked: ${perDaemon.join("/")}`);
   assert.equal(a.stats().durable!.published + b.stats().durable!.published, 400);
   // The same event id published again (a publisher retrying) is stored once.
@@ -68,12 +71,16 @@ test("broker - nats durable: a failing handler gets the event again, up to max_d
   if (!s) return;
   const a = await s.connect({ maxDeliver: 3 });
   const tries = new Map<number, number>();
-  a.subscribe("d.flaky", (e) => {
-    const n = (tries.get(e.payload as number) ?? 0) + 1;
-    tries.set(e.payload as number, n);
-    // Event 1 fails once then works; event 2 always fails.
-    if ((e.payload === 1 && n === 1) || e.payload === 2) throw new Error("handler failed");
-  }, { queue: "binding:flaky" });
+  a.subscribe(
+    "d.flaky",
+    (e) => {
+      const n = (tries.get(e.payload as number) ?? 0) + 1;
+      tries.set(e.payload as number, n);
+      // Event 1 fails once then works; event 2 always fails.
+      if ((e.payload === 1 && n === 1) || e.payload === 2) throw new Error("handler failed");
+    },
+    { queue: "binding:flaky" },
+  );
   await a.flush();
   await a.publish("d.flaky", ev("d.flaky", 1));
   await a.publish("d.flaky", ev("d.flaky", 2));
@@ -91,10 +98,14 @@ test("broker - nats durable: events held by a daemon that dies unacknowledged go
   const handledByB: number[] = [];
   let aTook = 0;
   // A takes events and never finishes them, as a daemon that hangs or dies mid-event.
-  a.subscribe("d.die", () => {
-    aTook++;
-    return new Promise<void>(() => undefined);
-  }, { queue: "plugin:die" });
+  a.subscribe(
+    "d.die",
+    () => {
+      aTook++;
+      return new Promise<void>(() => undefined);
+    },
+    { queue: "plugin:die" },
+  );
   await a.flush();
   for (let i = 0; i < 20; i++) await a.publish("d.die", ev("d.die", i));
   await waitFor(() => aTook === 1, "A holds an event");
@@ -123,7 +134,11 @@ test("broker - nats durable: through a NATS outage a durable publish waits and l
   assert.equal(a.stats().durable!.pending, 50);
   await s.server.start();
   const settled = await Promise.allSettled([...waiting, ...over.slice(0, 10)]);
-  assert.deepEqual(settled.map((r) => r.status), Array(50).fill("fulfilled"), "every waiting durable publish landed");
+  assert.deepEqual(
+    settled.map((r) => r.status),
+    Array(50).fill("fulfilled"),
+    "every waiting durable publish landed",
+  );
   await waitFor(() => [...Array(40).keys()].every((i) => got.has(i)), "the 40 waiting events delivered after the restart", 15_000);
 
   // An outage longer than the publish timeout: the publisher is told.

@@ -45,9 +45,19 @@ test("broker - topic and pattern validation follow the table", () => {
   for (const [input, topicOk, patternOk, why] of VALIDITY) {
     const label = `${why}: ${JSON.stringify(input.length > 40 ? input.slice(0, 40) + "…" : input)}`;
     if (topicOk) assert.doesNotThrow(() => validateTopic(input), `topic ok, ${label}`);
-    else assert.throws(() => validateTopic(input), (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_TOPIC), `topic rejected, ${label}`);
+    else
+      assert.throws(
+        () => validateTopic(input),
+        (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_TOPIC),
+        `topic rejected, ${label}`,
+      );
     if (patternOk) assert.doesNotThrow(() => validatePattern(input), `pattern ok, ${label}`);
-    else assert.throws(() => validatePattern(input), (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_PATTERN), `pattern rejected, ${label}`);
+    else
+      assert.throws(
+        () => validatePattern(input),
+        (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_PATTERN),
+        `pattern rejected, ${label}`,
+      );
   }
 });
 
@@ -63,7 +73,10 @@ test("broker - validation errors name the topic and the rule", () => {
   assert.equal(err.details.topic, "a.>.b");
   assert.match(err.message, /a\.>\.b/);
   assert.match(String(err.details.rule), /last/);
-  assert.throws(() => validateTopic(42 as unknown as string), (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_TOPIC));
+  assert.throws(
+    () => validateTopic(42 as unknown as string),
+    (e) => isNexoError(e, ErrorCodes.BROKER_INVALID_TOPIC),
+  );
 });
 
 const TABLE: Array<[string, string, boolean]> = [
@@ -121,7 +134,7 @@ test("broker - the trie gives the same answers as matchTopic, and prunes on remo
 test("broker - the trie agrees with matchTopic on random patterns, before and after removals", () => {
   // A seeded generator: failures reproduce.
   let seed = 12345;
-  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
   const lit = (): string => ["a", "b", "c"][rnd(3)];
   const pattern = (): string => {
     const len = 1 + rnd(4);
@@ -139,8 +152,15 @@ test("broker - the trie agrees with matchTopic on random patterns, before and af
   const topics = Array.from({ length: 300 }, topic);
   const check = (live: ReadonlyArray<readonly [string, number]>): void => {
     for (const t of topics) {
-      const expected = live.filter(([p]) => matchTopic(p, t)).map(([, v]) => v).sort((x, y) => x - y);
-      assert.deepEqual(trie.match(t).sort((x, y) => x - y), expected, t);
+      const expected = live
+        .filter(([p]) => matchTopic(p, t))
+        .map(([, v]) => v)
+        .sort((x, y) => x - y);
+      assert.deepEqual(
+        trie.match(t).sort((x, y) => x - y),
+        expected,
+        t,
+      );
     }
   };
   check(entries);

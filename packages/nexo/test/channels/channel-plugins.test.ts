@@ -53,7 +53,12 @@ function channelPlugin(root: string, id: string, kinds: string[], log: string): 
 
 type Entry = { pid: number; call: string; kind?: string; instance?: string | null; msg?: Record<string, unknown>; topic?: string };
 const readLog = (file: string): Entry[] =>
-  existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Entry) : [];
+  existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Entry)
+    : [];
 
 async function rejection(p: Promise<unknown>): Promise<NexoError> {
   try {
@@ -71,7 +76,13 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
   channelPlugin(join(dir, "plugins"), "chatbot", ["chat"], log);
   // The instance comes from nexo.yaml, as an operator writes it.
   const config = normalizeConfig(
-    { state_dir: join(dir, "state"), plugin_paths: [join(dir, "plugins")], plugins: { chatbot: [{ instance: "sales" }] }, api: { enabled: false }, in_process_plugins: { monitoring: { process_metrics: false } } },
+    {
+      state_dir: join(dir, "state"),
+      plugin_paths: [join(dir, "plugins")],
+      plugins: { chatbot: [{ instance: "sales" }] },
+      api: { enabled: false },
+      in_process_plugins: { monitoring: { process_metrics: false } },
+    },
     join(dir, "nexo.yaml"),
     dir,
   );
@@ -144,7 +155,11 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
     await app.channels.send("chat", "sales", { kind: "text", to: "1", body: "sync" });
     const entries = readLog(log);
     assert.equal(entries.filter((e) => e.call === "send" && (e.msg as { body?: string }).body === "from a workflow").length, 1, "sent exactly once");
-    assert.deepEqual(entries.filter((e) => e.call === "event"), [], "no broker.event for a served channel's outbound topic");
+    assert.deepEqual(
+      entries.filter((e) => e.call === "event"),
+      [],
+      "no broker.event for a served channel's outbound topic",
+    );
     assert.equal(app.host.get("chatbot.sales")!.status().delivered, 0, "the host forwarded no broker.event to it");
   });
 
@@ -156,7 +171,7 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
     });
     const blocked = await rejection(app.channels.send("chat", "sales", { kind: "text", to: "1", body: "forbidden" }));
     assert.equal(blocked.code, ErrorCodes.HOOK_BLOCKED);
-    assert.deepEqual((blocked.details.data as { by: string; reason: string }), { hook: "before_outbound", by: "app", reason: "policy" });
+    assert.deepEqual(blocked.details.data as { by: string; reason: string }, { hook: "before_outbound", by: "app", reason: "policy" });
     const statuses: Event[] = [];
     const sub = app.broker.subscribe("plugin.delivery.chat.sales", (e) => void statuses.push(e));
     const topic = "plugin.outbound.chat.sales";
@@ -164,7 +179,9 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
     await app.broker.publish(topic, newEvent(topic, "test", { text: "rude", to: "1" }));
     await waitFor(() => statuses.length === 2, "two delivery statuses");
     assert.deepEqual(statuses.map((s) => (s.payload as { status: string }).status).sort(), ["blocked", "sent"]);
-    const bodies = readLog(log).filter((e) => e.call === "send").map((e) => (e.msg as { body?: string }).body);
+    const bodies = readLog(log)
+      .filter((e) => e.call === "send")
+      .map((e) => (e.msg as { body?: string }).body);
     assert.ok(!bodies.includes("forbidden"), "the plugin never saw a blocked message");
     assert.ok(bodies.includes("polite") && !bodies.includes("rude"), "the plugin got the rewritten body");
     off();
@@ -183,10 +200,14 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
     const before = readLog(log).filter((e) => e.call === "start");
     const crashed = await rejection(app.channels.send("chat", "sales", { kind: "text", to: "crash", body: "x" }));
     assert.equal(crashed.code, ErrorCodes.CHANNEL_UNAVAILABLE);
-    const after = (await waitFor(() => {
-      const s = readLog(log).filter((e) => e.call === "start");
-      return s.length > before.length ? s : undefined;
-    }, "channel.start after the respawn", 20_000))!;
+    const after = (await waitFor(
+      () => {
+        const s = readLog(log).filter((e) => e.call === "start");
+        return s.length > before.length ? s : undefined;
+      },
+      "channel.start after the respawn",
+      20_000,
+    ))!;
     assert.notEqual(after.at(-1)!.pid, before.at(-1)!.pid, "a new process");
     await waitFor(() => app.channels.list()[0]?.state === "started", "started again");
     const ok = await app.channels.send("chat", "sales", { kind: "text", to: "5", body: "after respawn" });
@@ -194,9 +215,13 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
   });
 
   await t.test("channels - stopping the app sends channel.stop before the plugin's shutdown", async () => {
-    const pid = readLog(log).filter((e) => e.call === "start").at(-1)!.pid;
+    const pid = readLog(log)
+      .filter((e) => e.call === "start")
+      .at(-1)!.pid;
     await daemon.stop();
-    const mine = readLog(log).filter((e) => e.pid === pid).map((e) => e.call);
+    const mine = readLog(log)
+      .filter((e) => e.pid === pid)
+      .map((e) => e.call);
     assert.deepEqual(mine.slice(-2), ["stop", "shutdown"]);
   });
 });

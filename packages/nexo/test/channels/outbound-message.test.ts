@@ -15,7 +15,11 @@ test("channels - an outbound event's payload becomes a message: as is, text from
 
 test("channels - a message is checked: an object, kind text | media | custom, a text has a string body", () => {
   for (const bad of [null, [], "x", { kind: "fax" }, { kind: "text", to: "1" }]) {
-    assert.throws(() => checkOutboundMessage(bad, "t"), (e: NexoError) => e.code === ErrorCodes.CHANNEL_INVALID_MESSAGE, JSON.stringify(bad));
+    assert.throws(
+      () => checkOutboundMessage(bad, "t"),
+      (e: NexoError) => e.code === ErrorCodes.CHANNEL_INVALID_MESSAGE,
+      JSON.stringify(bad),
+    );
   }
   assert.doesNotThrow(() => checkOutboundMessage({ kind: "custom", anything: true }, "t"));
 });

@@ -117,7 +117,20 @@ test("cluster - three daemons on JetStream: each event once, nothing lost on a d
     await Promise.all(daemons.map((d) => (d.exitCode === null && d.signalCode === null ? new Promise((r) => d.once("close", r)) : undefined)));
     await server.stop();
   });
-  await Promise.all(ports.map((p, i) => waitFor(() => fetch(`http://127.0.0.1:${p}/health`).then((r) => r.ok, () => false), `daemon ${names[i]} up: ${daemons[i].output()}`, 120_000, 50)));
+  await Promise.all(
+    ports.map((p, i) =>
+      waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${p}/health`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        `daemon ${names[i]} up: ${daemons[i].output()}`,
+        120_000,
+        50,
+      ),
+    ),
+  );
   const publish = async (topic: string, from: number, to: number, chunk = 500): Promise<void> => {
     for (let i = from; i < to; i += chunk) await Promise.all(range(i, Math.min(to, i + chunk)).map((n) => pub.publish(topic, newEvent(topic, "test", { n }))));
   };
@@ -127,14 +140,33 @@ test("cluster - three daemons on JetStream: each event once, nothing lost on a d
   await publish(CORE, 0, 2_000);
   await pub.flush();
   await waitFor(() => tally.update().durable.size === 10_000 && tally.core.size === 2_000, "12,000 events handled", 120_000, 100);
-  assert.deepEqual([...tally.durable.values()].filter((c) => c !== 1), [], "no durable event handled twice");
-  assert.deepEqual([...tally.core.values()].filter((c) => c !== 1), [], "no at-most-once event handled twice");
+  assert.deepEqual(
+    [...tally.durable.values()].filter((c) => c !== 1),
+    [],
+    "no durable event handled twice",
+  );
+  assert.deepEqual(
+    [...tally.core.values()].filter((c) => c !== 1),
+    [],
+    "no at-most-once event handled twice",
+  );
   const perDaemon = [...tally.perFile];
-  assert.ok(perDaemon.every((n) => n > 0), `all three worked: ${perDaemon.join("/")}`);
+  assert.ok(
+    perDaemon.every((n) => n > 0),
+    `all three worked: ${perDaemon.join("/")}`,
+  );
 
   // 2. The tool of daemon C, called from A over HTTP and MCP.
   const a = `http://127.0.0.1:${ports[0]}`;
-  await waitFor(() => fetch(`${a}/tools`).then((r) => r.json()).then((b) => (b as { tools: Array<{ name: string; node?: string }> }).tools.some((x) => x.name === "calc_echo" && x.node === "c")), "C's tool listed on A", 30_000, 100);
+  await waitFor(
+    () =>
+      fetch(`${a}/tools`)
+        .then((r) => r.json())
+        .then((b) => (b as { tools: Array<{ name: string; node?: string }> }).tools.some((x) => x.name === "calc_echo" && x.node === "c")),
+    "C's tool listed on A",
+    30_000,
+    100,
+  );
   const viaHttp = await fetch(`${a}/tools/calc_echo`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ i: 5 }) });
   assert.equal(viaHttp.status, 200);
   assert.deepEqual(JSON.parse(((await viaHttp.json()) as { content: Array<{ text: string }> }).content[0].text).args, { i: 5 });
@@ -146,7 +178,11 @@ test("cluster - three daemons on JetStream: each event once, nothing lost on a d
   assert.deepEqual(JSON.parse((r.content[0] as { text: string }).text).args, { i: 6 });
 
   // 3. One rate limit (burst 100, 1/min) across the three daemons: 300 requests, 100 let through within 5%.
-  const codes = await Promise.all(range(0, 300).map((i) => fetch(`http://127.0.0.1:${ports[i % 3]}/workflows/none/execute`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then((x) => x.status)));
+  const codes = await Promise.all(
+    range(0, 300).map((i) =>
+      fetch(`http://127.0.0.1:${ports[i % 3]}/workflows/none/execute`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then((x) => x.status),
+    ),
+  );
   const allowed = codes.filter((c) => c !== 429).length;
   assert.ok(allowed >= 100 && allowed <= 105, `100 within 5% allowed, got ${allowed}`);
 
@@ -185,7 +221,11 @@ test("cluster - three daemons on JetStream: each event once, nothing lost on a d
   const coreLost = range(2_000, 4_000).filter((n) => !tally.update().core.has(n));
   assert.ok(unsent.size > 0, "the outage refused some at-most-once events");
   assert.equal((pub.stats().unsent ?? 0) - unsentBefore, unsent.size);
-  assert.deepEqual([...unsent].filter((n) => tally.core.has(n)), [], "an event counted as unsent was indeed never delivered");
+  assert.deepEqual(
+    [...unsent].filter((n) => tally.core.has(n)),
+    [],
+    "an event counted as unsent was indeed never delivered",
+  );
   // Not countable by the publisher: events in flight at the crash, and events published after it reconnected
   // but before a subscriber had. docs/cluster.md says so; the number is reported here.
   t.diagnostic(`at-most-once through the restart: ${unsent.size} counted unsent, ${coreLost.length - unsent.size} lost uncounted around the reconnect`);

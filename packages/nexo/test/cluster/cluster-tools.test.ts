@@ -62,7 +62,10 @@ test("cluster - a tool on daemon C is listed and called from daemon A (app.callT
   // Arguments are checked on A before anything is sent.
   await assert.rejects(a.app.callTool("calc_echo", { i: "x" }), (e) => isNexoError(e, ErrorCodes.TOOL_INVALID_ARGS));
   // The plugin's own errors keep their code and data across the hop.
-  await assert.rejects(a.app.callTool("calc_busy", {}), (e) => isNexoError(e, ErrorCodes.TOOL_UNAVAILABLE) && ((e as NexoError).details.data as { retryAfterMs: number }).retryAfterMs === 250);
+  await assert.rejects(
+    a.app.callTool("calc_busy", {}),
+    (e) => isNexoError(e, ErrorCodes.TOOL_UNAVAILABLE) && ((e as NexoError).details.data as { retryAfterMs: number }).retryAfterMs === 250,
+  );
   await assert.rejects(a.app.callTool("calc_fail", {}), (e) => isNexoError(e, ErrorCodes.TOOL_EXECUTION_FAILED) && (e as NexoError).httpStatus === 502);
   // The caller's deadline holds on the serving daemon.
   await assert.rejects(a.app.callTool("calc_hang", {}, { timeoutMs: 300 }), (e) => isNexoError(e, ErrorCodes.TOOL_TIMEOUT));
@@ -91,7 +94,11 @@ test("cluster - a tool on daemon C is listed and called from daemon A (app.callT
   await c.broker.connection.close();
   // The server drops C's interest on its own clock: wait until it answers "no responders" for C's subject.
   await waitFor(
-    () => a.broker.connection.request(TOOL_SUBJECTS.call("c"), new Uint8Array(), { timeout: 1000 }).then(() => false, (e: { code?: string }) => e.code === "503"),
+    () =>
+      a.broker.connection.request(TOOL_SUBJECTS.call("c"), new Uint8Array(), { timeout: 1000 }).then(
+        () => false,
+        (e: { code?: string }) => e.code === "503",
+      ),
     "the server forgot daemon C",
   );
   const err = await a.app.callTool("calc_echo", { i: 1 }, { timeoutMs: 30_000 }).then(

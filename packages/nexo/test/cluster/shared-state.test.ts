@@ -40,18 +40,32 @@ test("cluster - RateLimitPlugin on NATS holds one limit for three daemons (JetSt
     return { app, limiter };
   };
   const fire = async (ds: Array<{ app: Nexo }>, n: number): Promise<number> => {
-    const codes = await Promise.all(Array.from({ length: n }, (_, i) => ds[i % ds.length].app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: { i } }).then((r) => r.statusCode)));
-    assert.ok(codes.every((c) => c === 200 || c === 429), `only 200 and 429: ${[...new Set(codes)]}`);
+    const codes = await Promise.all(
+      Array.from({ length: n }, (_, i) => ds[i % ds.length].app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: { i } }).then((r) => r.statusCode)),
+    );
+    assert.ok(
+      codes.every((c) => c === 200 || c === 429),
+      `only 200 and 429: ${[...new Set(codes)]}`,
+    );
     return codes.filter((c) => c === 200).length;
   };
 
   const shared = await Promise.all([daemon("auto"), daemon("auto"), daemon("auto")]);
-  assert.deepEqual(shared.map((d) => d.limiter.stats().backend), ["nats", "nats", "nats"]);
+  assert.deepEqual(
+    shared.map((d) => d.limiter.stats().backend),
+    ["nats", "nats", "nats"],
+  );
   const allowed = await fire(shared, 300);
   // Exact but for a token that may accrue while the test runs; 5% is the stated tolerance.
   assert.ok(allowed >= 60 && allowed <= 63, `60 (within 5%) allowed across the three daemons, got ${allowed}`);
-  assert.equal(shared.reduce((n, d) => n + d.limiter.stats().fallbacks, 0), 0);
-  assert.ok(shared.every((d) => d.limiter.stats().allowed > 0), "every daemon took part");
+  assert.equal(
+    shared.reduce((n, d) => n + d.limiter.stats().fallbacks, 0),
+    0,
+  );
+  assert.ok(
+    shared.every((d) => d.limiter.stats().allowed > 0),
+    "every daemon took part",
+  );
 
   // The in-memory backend: each daemon its own bucket, so the cluster lets three times as many through.
   const local = await Promise.all([daemon("memory"), daemon("memory"), daemon("memory")]);

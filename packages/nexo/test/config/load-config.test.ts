@@ -33,7 +33,10 @@ test("config - demo: the bundled demo (examples/demo/nexo.yaml) with its state a
   assert.equal(c.file, bundledDemoConfig());
   assert.deepEqual(c.pluginPaths, [bundledExamplesDir()]);
   assert.deepEqual(Object.keys(c.plugins ?? {}).sort(), ["echo", "echo_py", "sms_outbound", "webhook"]);
-  assert.deepEqual(c.inProcessPlugins.map((p) => p.name), ["sms_sandbox", "request_logger", "metrics", "monitoring"]);
+  assert.deepEqual(
+    c.inProcessPlugins.map((p) => p.name),
+    ["sms_sandbox", "request_logger", "metrics", "monitoring"],
+  );
   assert.deepEqual(c.workflows, [join(bundledExamplesDir(), "demo", "workflows.mjs")]);
   assert.equal(c.bindings.length, 1);
   assert.equal(c.broker, "local");
@@ -51,10 +54,20 @@ test("config - a file of one's own describes everything: no plugin paths, plugin
 });
 
 test("config - api: defaults, max_body_bytes and mcp_allowed_origins; a path in an origin is refused", () => {
-  assert.deepEqual(normalizeConfig({}, null, "/srv").api, { enabled: true, host: "127.0.0.1", port: 8000, maxBodyBytes: 1_048_576, mcpAllowedOrigins: [], conventions: { securityHeaders: true } });
+  assert.deepEqual(normalizeConfig({}, null, "/srv").api, {
+    enabled: true,
+    host: "127.0.0.1",
+    port: 8000,
+    maxBodyBytes: 1_048_576,
+    mcpAllowedOrigins: [],
+    conventions: { securityHeaders: true },
+  });
   const cors = normalizeConfig({ api: { cors: { origins: ["https://app.example.com"], credentials: true, max_age_seconds: 60 }, security_headers: false } }, null, "/srv");
   assert.deepEqual(cors.api.conventions, { securityHeaders: false, cors: { origins: ["https://app.example.com"], credentials: true, maxAgeSeconds: 60 } });
-  assert.throws(() => normalizeConfig({ api: { cors: { origins: ["https://app.example.com/x"] } } }, null, "/srv"), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID));
+  assert.throws(
+    () => normalizeConfig({ api: { cors: { origins: ["https://app.example.com/x"] } } }, null, "/srv"),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID),
+  );
   const c = normalizeConfig({ api: { port: 0, max_body_bytes: 4096, mcp_allowed_origins: ["https://console.example"] } }, null, "/srv");
   assert.equal(c.api.maxBodyBytes, 4096);
   assert.deepEqual(c.api.mcpAllowedOrigins, ["https://console.example"]);
@@ -74,9 +87,15 @@ test("config - invalid documents name every violation", (t) => {
   const dir = tempDir(t);
   const file = join(dir, "nexo.yaml");
   writeFileSync(file, "broker: redis://x\nbogus: 1\n");
-  assert.throws(() => loadConfig(file), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /broker/.test(e.message) && /bogus/.test(e.message));
+  assert.throws(
+    () => loadConfig(file),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /broker/.test(e.message) && /bogus/.test(e.message),
+  );
   writeFileSync(file, "broker: [unclosed\n");
-  assert.throws(() => loadConfig(file), (e) => isNexoError(e, ErrorCodes.CONFIG_PARSE) && /line/.test(e.message));
+  assert.throws(
+    () => loadConfig(file),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_PARSE) && /line/.test(e.message),
+  );
 });
 
 test("config - plugins: runs only the listed plugins, reports the rest as skipped, and flags unknown ids", (t) => {
@@ -84,10 +103,16 @@ test("config - plugins: runs only the listed plugins, reports the rest as skippe
   const a = fixturePlugin(root, { id: "alpha", mode: "echo" });
   const b = fixturePlugin(root, { id: "beta", mode: "echo" });
   const all = buildPluginSpecs([a, b], null);
-  assert.deepEqual(all.specs.map((s) => s.manifest.id), ["alpha", "beta"]);
+  assert.deepEqual(
+    all.specs.map((s) => s.manifest.id),
+    ["alpha", "beta"],
+  );
   const c = normalizeConfig({ plugins: { beta: [{ instance: "one" }, { instance: "two", enabled: false }], gamma: {} } }, null, root);
   const listed = buildPluginSpecs([a, b], c.plugins);
-  assert.deepEqual(listed.specs.map((s) => `${s.manifest.id}.${s.instance}`), ["beta.one"]);
+  assert.deepEqual(
+    listed.specs.map((s) => `${s.manifest.id}.${s.instance}`),
+    ["beta.one"],
+  );
   assert.deepEqual(listed.skipped.sort(), ["alpha", "beta.two"]);
   assert.equal(listed.errors.length, 1);
   assert.equal(listed.errors[0].code, ErrorCodes.CONFIG_INVALID);
@@ -97,9 +122,23 @@ test("config - plugins: runs only the listed plugins, reports the rest as skippe
 test("config - <name>_env resolves a secret from the daemon's environment; a missing variable is an error, not an empty value", (t) => {
   const root = tempDir(t);
   const m = loadManifest(fixturePlugin(root, { id: "tg", mode: "echo" }).dir, { nexoVersion: NEXO_VERSION });
-  const c = normalizeConfig({ plugins: { tg: [{ instance: "a", bot_token_env: "TOKEN_A" }, { instance: "b", bot_token_env: "TOKEN_B" }] } }, null, root);
+  const c = normalizeConfig(
+    {
+      plugins: {
+        tg: [
+          { instance: "a", bot_token_env: "TOKEN_A" },
+          { instance: "b", bot_token_env: "TOKEN_B" },
+        ],
+      },
+    },
+    null,
+    root,
+  );
   const r = buildPluginSpecs([m], c.plugins, { TOKEN_A: "s3cret" });
-  assert.deepEqual(r.specs.map((s) => [s.instance, s.env]), [["a", { BOT_TOKEN: "s3cret" }]]);
+  assert.deepEqual(
+    r.specs.map((s) => [s.instance, s.env]),
+    [["a", { BOT_TOKEN: "s3cret" }]],
+  );
   assert.equal(r.errors.length, 1);
   assert.match(r.errors[0].message, /TOKEN_B/);
   assert.doesNotMatch(r.errors[0].message, /s3cret/);
@@ -124,7 +163,17 @@ test("config - sandbox: require, default, host-network allow and limits, with pl
   assert.deepEqual(c.plugins?.web?.[0]?.limits, { openFiles: 128 });
   assert.deepEqual(c.plugins?.web?.[0]?.config, { greeting: "hi" });
   assert.deepEqual(normalizeConfig({}, null, "/srv").sandbox?.require, false);
-  assert.deepEqual(normalizeConfig({ store: "sqlite:/var/lib/nexo.db" }, null, "/srv").sandbox?.protectedPaths, ["/srv/.nexo-state", "/srv/.nexo-state/nexo.sock", "/var/lib/nexo.db"]);
-  assert.throws(() => normalizeConfig({ sandbox: { limits: { memory_mb: "lots" } } }, null, "/srv"), (err: unknown) => isNexoError(err) && err.code === ErrorCodes.CONFIG_INVALID);
-  assert.throws(() => normalizeConfig({ sandbox: { default: { fs_read_paths: ["relative"] } } }, null, "/srv"), (err: unknown) => isNexoError(err) && err.code === ErrorCodes.CONFIG_INVALID);
+  assert.deepEqual(normalizeConfig({ store: "sqlite:/var/lib/nexo.db" }, null, "/srv").sandbox?.protectedPaths, [
+    "/srv/.nexo-state",
+    "/srv/.nexo-state/nexo.sock",
+    "/var/lib/nexo.db",
+  ]);
+  assert.throws(
+    () => normalizeConfig({ sandbox: { limits: { memory_mb: "lots" } } }, null, "/srv"),
+    (err: unknown) => isNexoError(err) && err.code === ErrorCodes.CONFIG_INVALID,
+  );
+  assert.throws(
+    () => normalizeConfig({ sandbox: { default: { fs_read_paths: ["relative"] } } }, null, "/srv"),
+    (err: unknown) => isNexoError(err) && err.code === ErrorCodes.CONFIG_INVALID,
+  );
 });

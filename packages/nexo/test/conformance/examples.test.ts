@@ -22,7 +22,8 @@ function ensureRustBuilt(): void {
   const dir = join(EXAMPLES, "echo-rust");
   if (!existsSync(dir)) return;
   const r = spawnSync("cargo", ["build", "--release", "--quiet"], { cwd: dir, encoding: "utf8", timeout: 600_000 });
-  if (r.error && !existsSync(join(dir, "target", "release", "echo_rust"))) throw new Error(`cannot build examples/echo-rust (cargo: ${r.error.message}); run bash scripts/setup.sh`);
+  if (r.error && !existsSync(join(dir, "target", "release", "echo_rust")))
+    throw new Error(`cannot build examples/echo-rust (cargo: ${r.error.message}); run bash scripts/setup.sh`);
   if (!r.error && r.status !== 0) throw new Error(`cargo build in examples/echo-rust failed:\n${r.stderr}`);
 }
 
@@ -47,6 +48,10 @@ test("conformance examples - every example plugin passes nexo plugin test", asyn
   for (const [name, r] of reports) assert.ok(r.passed >= 12, `${name}: only ${r.passed} vectors passed`);
   // The echo examples of the SDKs declare every optional behaviour: nothing may be skipped.
   for (const [name, r] of reports.filter(([n]) => /^echo-(ts|python)$/.test(n))) {
-    assert.deepEqual(r.results.filter((x) => x.status !== "pass").map((x) => `${x.status} ${x.id}`), [], `${name} passes every vector`);
+    assert.deepEqual(
+      r.results.filter((x) => x.status !== "pass").map((x) => `${x.status} ${x.id}`),
+      [],
+      `${name} passes every vector`,
+    );
   }
 });

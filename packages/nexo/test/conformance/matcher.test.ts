@@ -56,7 +56,11 @@ test("conformance matcher - static checks name the path of each malformed operat
   assert.deepEqual(checkMatcher({ a: { $type: "string" }, b: [{ $regex: "^x${kind}" }] }), []);
   const problems = checkMatcher({ a: { $nope: 1 }, b: { $type: "text" }, c: { $regex: "(" }, d: { $any: 1 }, e: { $eq: 1, plain: 2 }, f: { $oneOf: [] } });
   assert.equal(problems.length, 6, problems.join("\n"));
-  for (const field of ["$.a.$nope", "$.b.$type", "$.c.$regex", "$.d.$any", "$.e", "$.f.$oneOf"]) assert.ok(problems.some((p) => p.startsWith(`${field}:`)), field);
+  for (const field of ["$.a.$nope", "$.b.$type", "$.c.$regex", "$.d.$any", "$.e", "$.f.$oneOf"])
+    assert.ok(
+      problems.some((p) => p.startsWith(`${field}:`)),
+      field,
+    );
   assert.deepEqual(checkTemplate({ a: { $ref: "x" }, b: { $repeat: { text: "x", count: 1 } } }), []);
   assert.equal(checkTemplate({ a: { $type: "string" } }).length, 1);
 });

@@ -22,7 +22,10 @@ test("conformance runner - the reference plugin (no SDK) passes every vector, re
   assert.deepEqual(failures, []);
   assert.equal(report.passed, loadVectors().length);
   assert.deepEqual(started, { id: "reference", count: report.passed });
-  assert.deepEqual(seen.map((r) => r.id), loadVectors().map((v) => v.id));
+  assert.deepEqual(
+    seen.map((r) => r.id),
+    loadVectors().map((v) => v.id),
+  );
   assert.deepEqual(report.plugin.tags, ["echo", "probe"]);
 });
 
@@ -73,7 +76,10 @@ process.stdin.on("data", (d) => { buf += d; let nl; while ((nl = buf.indexOf("\\
   if (m.method === "initialize") process.stdout.write(JSON.stringify({ jsonrpc: "2.0", id: m.id, result: { manifest: { plugin: { id: "envp" } }, server_version: report } }) + "\\n"); } });
 `,
   );
-  writeFileSync(join(plugin, "nexo-plugin.toml"), `[plugin]\nid = "envp"\nversion = "1.0.0"\n[plugin.entrypoint]\ncommand = "node"\nargs = ["main.mjs"]\nenv = { FROM_MANIFEST = "m" }\n`);
+  writeFileSync(
+    join(plugin, "nexo-plugin.toml"),
+    `[plugin]\nid = "envp"\nversion = "1.0.0"\n[plugin.entrypoint]\ncommand = "node"\nargs = ["main.mjs"]\nenv = { FROM_MANIFEST = "m" }\n`,
+  );
   const vector = (id: string, probe: boolean, expected: string): void =>
     writeFileSync(
       join(vectors, `${id}.json`),
@@ -131,7 +137,12 @@ test("conformance runner - invariants fail any vector: a stray stdout line, a se
   // A vector that only asks for one reply; the invariants must catch the rest on their own.
   writeFileSync(
     join(vectors, "ping.json"),
-    JSON.stringify({ id: "ping", title: "ping", contract: "Errors", steps: [{ send: { jsonrpc: "2.0", id: 2, method: "x.ping" } }, { expect: { id: 2, error: { code: -32601 } } }, { sleep_ms: 100 }] }),
+    JSON.stringify({
+      id: "ping",
+      title: "ping",
+      contract: "Errors",
+      steps: [{ send: { jsonrpc: "2.0", id: 2, method: "x.ping" } }, { expect: { id: 2, error: { code: -32601 } } }, { sleep_ms: 100 }],
+    }),
   );
   const plugin = (mode: string): string => {
     const p = join(dir, mode);

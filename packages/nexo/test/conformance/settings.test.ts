@@ -14,7 +14,9 @@ const UPSTREAM_SCRIPT = fileURLToPath(new URL("../fixtures/plugins/upstream-plug
 function plugin(root: string, name: string, extra: string, settings?: string, env: Record<string, string> = {}): string {
   const dir = join(root, name);
   mkdirSync(dir);
-  const envLine = Object.entries(env).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ");
+  const envLine = Object.entries(env)
+    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+    .join(", ");
   writeFileSync(
     join(dir, "plugin.toml"),
     `manifest_version = 2\n[plugin]\nid = "${name}"\nversion = "1.2.0"\nname = "${name}"\ndescription = "d"\nmin_nexo_version = ">=0.1.0"\n[plugin.entrypoint]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(UPSTREAM_SCRIPT)}]\nenv = { ${envLine} }\n${extra}`,
@@ -36,7 +38,11 @@ test("conformance settings - nexo-conformance.toml beside the manifest; the old 
   assert.deepEqual(readConformanceSettings(loadManifest(plugin(root, "none", ""))), { tags: [], source: null, warnings: [] });
   for (const bad of ['tagz = ["echo"]\n', "tags = 1\n", '[env]\nNEXO_X = "1"\n']) {
     const dir = plugin(root, `bad${bad.length}`, "", bad);
-    assert.throws(() => readConformanceSettings(loadManifest(dir)), (e: unknown) => isNexoError(e, ErrorCodes.CONFORMANCE_INVALID_OPTIONS), bad);
+    assert.throws(
+      () => readConformanceSettings(loadManifest(dir)),
+      (e: unknown) => isNexoError(e, ErrorCodes.CONFORMANCE_INVALID_OPTIONS),
+      bad,
+    );
   }
 });
 
@@ -45,11 +51,14 @@ test("conformance settings - optional features are optional: configure answered 
   const dir = plugin(root, "refsdk", "", undefined, { UPSTREAM_NO_CONFIGURE: "1" });
   const warnings: string[] = [];
   const report = await runConformance({ pluginDir: dir, only: ["configure", "initialize-result", "initialize-server-version"], onWarning: (w) => warnings.push(w) });
-  assert.deepEqual(report.results.map((r) => [r.id, r.status, "reason" in r ? r.reason : ""]), [
-    ["configure", "pass", ""],
-    ["initialize-result", "pass", ""],
-    ["initialize-server-version", "pass", ""],
-  ]);
+  assert.deepEqual(
+    report.results.map((r) => [r.id, r.status, "reason" in r ? r.reason : ""]),
+    [
+      ["configure", "pass", ""],
+      ["initialize-result", "pass", ""],
+      ["initialize-server-version", "pass", ""],
+    ],
+  );
   assert.deepEqual(warnings, []);
   // A declared server_version is checked exactly ("refsdk-upstream" is what the fixture reports).
   const declared = plugin(root, "declared", "", 'server_version = "refsdk 9"\n');
@@ -61,7 +70,10 @@ test("conformance settings - config from nexo-conformance.toml is checked agains
   const root = tempDir(t);
   const schema = `[plugin.config_schema]\nshape = "object"\nschema = '''{"type":"object","properties":{"feed_url":{"type":"string"}},"required":["feed_url"],"additionalProperties":false}'''\n`;
   const good = await runConformance({ pluginDir: plugin(root, "cfggood", schema, '[config]\nfeed_url = "http://127.0.0.1:9/"\n'), only: ["configure", "unknown-method"] });
-  assert.deepEqual(good.results.map((r) => r.status), ["pass", "pass"]);
+  assert.deepEqual(
+    good.results.map((r) => r.status),
+    ["pass", "pass"],
+  );
   // Without a sample config the plugin cannot start, as under the daemon: every vector says why.
   const none = await runConformance({ pluginDir: plugin(root, "cfgnone", schema), only: ["configure", "unknown-method"] });
   for (const r of none.results) {

@@ -19,7 +19,9 @@ test("conformance vectors - every shipped vector loads, and ids are unique", () 
 });
 
 test("conformance vectors - each vector has exactly one broken plugin in bad/, and each broken plugin a vector", () => {
-  const ids = loadVectors().map((v) => v.id).sort();
+  const ids = loadVectors()
+    .map((v) => v.id)
+    .sort();
   const bad = readdirSync(join(CONFORMANCE, "bad")).sort();
   assert.deepEqual(bad, ids);
   for (const id of bad) {
@@ -62,6 +64,9 @@ test("conformance vectors - a malformed vector is refused naming the file and th
       name,
     );
   }
-  assert.throws(() => loadVectors(join(dir, "missing")), (err: unknown) => err instanceof NexoError && err.code === ErrorCodes.CONFORMANCE_INVALID_VECTOR);
+  assert.throws(
+    () => loadVectors(join(dir, "missing")),
+    (err: unknown) => err instanceof NexoError && err.code === ErrorCodes.CONFORMANCE_INVALID_VECTOR,
+  );
   assert.ok(existsSync(join(dir, "not-json.json")));
 });

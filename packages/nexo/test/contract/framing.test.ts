@@ -29,7 +29,10 @@ test("contract - decoder reports invalid UTF-8 and non-JSON lines and keeps read
   const { d, frames, problems } = decoder();
   d.push(Buffer.concat([Buffer.from([0xff, 0xfe, 0x7b]), Buffer.from('\nnot json\n{"ok":true}\n')]));
   assert.deepEqual(frames, [{ ok: true }]);
-  assert.deepEqual(problems.map((p) => p.kind), ["invalid_utf8", "invalid_json"]);
+  assert.deepEqual(
+    problems.map((p) => p.kind),
+    ["invalid_utf8", "invalid_json"],
+  );
   assert.equal(problems[1].preview, "not json");
 });
 
@@ -56,7 +59,10 @@ test("contract - a frame of exactly MAX_FRAME_BYTES passes; one byte more does n
   d.push(Buffer.from(`${exact}\r\n`));
   d.push(Buffer.from(`"${"x".repeat(MAX_FRAME_BYTES - 1)}"\n`));
   assert.equal(frames.length, 1);
-  assert.deepEqual(problems.map((p) => p.kind), ["too_large"]);
+  assert.deepEqual(
+    problems.map((p) => p.kind),
+    ["too_large"],
+  );
 });
 
 test("contract - a multibyte character split across chunks survives", () => {
@@ -140,11 +146,26 @@ test("contract - writer.post: no promise, same order as write, throws what write
   w.post({ n: 3 });
   await second;
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(out.trim().split("\n").map((l) => JSON.parse(l).n), [1, 2, 3]);
-  assert.throws(() => w.post({ x: "y".repeat(200) }), (e) => isNexoError(e, ErrorCodes.CONTRACT_FRAME_TOO_LARGE));
+  assert.deepEqual(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).n),
+    [1, 2, 3],
+  );
+  assert.throws(
+    () => w.post({ x: "y".repeat(200) }),
+    (e) => isNexoError(e, ErrorCodes.CONTRACT_FRAME_TOO_LARGE),
+  );
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
-  assert.throws(() => w.post(cyclic), (e) => isNexoError(e, ErrorCodes.CONTRACT_INVALID_FRAME));
+  assert.throws(
+    () => w.post(cyclic),
+    (e) => isNexoError(e, ErrorCodes.CONTRACT_INVALID_FRAME),
+  );
   w.close();
-  assert.throws(() => w.post({ n: 4 }), (e) => isNexoError(e, ErrorCodes.CONTRACT_WRITER_CLOSED));
+  assert.throws(
+    () => w.post({ n: 4 }),
+    (e) => isNexoError(e, ErrorCodes.CONTRACT_WRITER_CLOSED),
+  );
 });

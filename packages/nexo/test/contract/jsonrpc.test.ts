@@ -32,7 +32,9 @@ test("contract - every contract error code has a name, and RpcError round-trips"
   assert.equal(rpcCodeName(-33004), "CHANNEL_RATE_LIMITED");
   assert.equal(rpcCodeName(-32050), "SERVER_ERROR");
   assert.equal(rpcCodeName(1), "UNKNOWN");
-  for (const code of [-32700, -32600, -32601, -32602, -32603, -32000, -33001, -33002, -33003, -33004, -33005, -33101, -33102, -33103, -33104, -33105, -33401, -33402, -33403, -33404, -33405]) {
+  for (const code of [
+    -32700, -32600, -32601, -32602, -32603, -32000, -33001, -33002, -33003, -33004, -33005, -33101, -33102, -33103, -33104, -33105, -33401, -33402, -33403, -33404, -33405,
+  ]) {
     assert.notEqual(rpcCodeName(code), "UNKNOWN", String(code));
   }
   const e = new RpcError(RpcErrorCodes.TOOL_UNAVAILABLE, "busy", { retry_after_ms: 100 });
@@ -63,6 +65,10 @@ test("contract - completeEvent fills missing id/timestamp/session_id and rejects
   const kept = completeEvent({ id: "abc", timestamp: "2026-01-01T00:00:00Z", session_id: "s", source: "me", topic: "ignored", payload: 1 }, "t.x", "x");
   assert.deepEqual([kept.id, kept.timestamp, kept.session_id, kept.source, kept.topic], ["abc", "2026-01-01T00:00:00Z", "s", "me", "t.x"]);
   for (const bad of ["str", [1], { id: 5 }, { timestamp: "yesterday" }, { metadata: [1] }]) {
-    assert.throws(() => completeEvent(bad, "t.x", "x"), (err) => isNexoError(err, ErrorCodes.CONTRACT_INVALID_EVENT), JSON.stringify(bad));
+    assert.throws(
+      () => completeEvent(bad, "t.x", "x"),
+      (err) => isNexoError(err, ErrorCodes.CONTRACT_INVALID_EVENT),
+      JSON.stringify(bad),
+    );
   }
 });

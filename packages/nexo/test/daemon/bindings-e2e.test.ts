@@ -69,10 +69,19 @@ test("daemon bindings - nexo publish -> echo plugin -> binding -> workflow -> ou
   assert.equal(inbound[1].correlation_id, reply.correlation_id, "the echo plugin carried it back");
   assert.equal(on("workflow.echo.completed").length, 1, "the workflow ran exactly once");
   assert.equal(on("workflow.echo.completed")[0].payload && (on("workflow.echo.completed")[0].payload as any).channel, "echo");
-  assert.deepEqual({ received: stats().received, completed: stats().completed, replies: stats().replies, failed: stats().failed }, { received: 2, completed: 1, replies: 1, failed: 0 });
+  assert.deepEqual(
+    { received: stats().received, completed: stats().completed, replies: stats().replies, failed: stats().failed },
+    { received: 2, completed: 1, replies: 1, failed: 0 },
+  );
 });
 
 test("daemon bindings - config errors stop the start: unknown workflow, invalid binding", async (t) => {
-  await assert.rejects(Daemon.start(configFor(t, [{ channel: "echo", workflow: "nope" }]), { logger: captureLogger().logger }), (e: any) => e.code === ErrorCodes.BINDING_WORKFLOW_NOT_FOUND);
-  await assert.rejects(Daemon.start(configFor(t, [{ channel: "echo", workflow: "echo", outbound: "plugin.inbound.echo" }]), { logger: captureLogger().logger }), (e: any) => e.code === ErrorCodes.BINDING_INVALID);
+  await assert.rejects(
+    Daemon.start(configFor(t, [{ channel: "echo", workflow: "nope" }]), { logger: captureLogger().logger }),
+    (e: any) => e.code === ErrorCodes.BINDING_WORKFLOW_NOT_FOUND,
+  );
+  await assert.rejects(
+    Daemon.start(configFor(t, [{ channel: "echo", workflow: "echo", outbound: "plugin.inbound.echo" }]), { logger: captureLogger().logger }),
+    (e: any) => e.code === ErrorCodes.BINDING_INVALID,
+  );
 });

@@ -63,7 +63,10 @@ test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound
 
   const workflows = await run(["workflow", "list", "--json"], socketEnv);
   assert.equal(workflows.code, 0, workflows.stderr);
-  assert.deepEqual((JSON.parse(workflows.stdout) as Array<{ name: string }>).map((w) => w.name), ["echo", "greet", "notify"]);
+  assert.deepEqual(
+    (JSON.parse(workflows.stdout) as Array<{ name: string }>).map((w) => w.name),
+    ["echo", "greet", "notify"],
+  );
   const greet = await run(["workflow", "run", "greet", "--input", '{"name":"Ada","language":"es"}'], socketEnv);
   assert.equal(greet.code, 0, greet.stderr);
   assert.deepEqual(JSON.parse(greet.stdout), { text: "hola, Ada" });

@@ -67,7 +67,14 @@ test("daemon - distributed mode: the same plugin on two daemons handles each eve
   const start = (name: string, workSharing: boolean) =>
     Daemon.start(
       normalizeConfig(
-        { state_dir: join(dir, name), broker: server.url, api: { enabled: false }, plugin_paths: [EXAMPLES], plugins: { echo: {} }, cluster: { work_sharing: workSharing, tools: { share: false } } },
+        {
+          state_dir: join(dir, name),
+          broker: server.url,
+          api: { enabled: false },
+          plugin_paths: [EXAMPLES],
+          plugins: { echo: {} },
+          cluster: { work_sharing: workSharing, tools: { share: false } },
+        },
         null,
         dir,
       ),
@@ -88,7 +95,10 @@ test("daemon - distributed mode: the same plugin on two daemons handles each eve
   await waitFor(() => replies.size === 200, "200 replies");
   await observer.flush();
   await new Promise((r) => setTimeout(r, 100));
-  assert.ok([...replies.values()].every((c) => c === 1), "no event was handled by both daemons");
+  assert.ok(
+    [...replies.values()].every((c) => c === 1),
+    "no event was handled by both daemons",
+  );
 
   // With work sharing off both copies get every event: the old broadcast, on purpose.
   const c = await start("c", false);

@@ -9,7 +9,10 @@ import { captureLogger } from "../helpers/log-capture.js";
 
 test("daemon - a poller job with agent: runs that workflow once per new item, with the item as inputs; its metrics are on /metrics", async (t) => {
   const feeds = await FakeFeeds.start(t);
-  feeds.json("/orders.json", () => [{ id: "o1", total: 5 }, { id: "o2", total: 7 }]);
+  feeds.json("/orders.json", () => [
+    { id: "o1", total: 5 },
+    { id: "o2", total: 7 },
+  ]);
   const dir = tempDir(t);
   const config = normalizeConfig(
     {
@@ -30,8 +33,7 @@ test("daemon - a poller job with agent: runs that workflow once per new item, wi
   const seen: Array<{ inputs: unknown; channel: string; sessionId: string | null }> = [];
   const daemon = await Daemon.start(config, {
     logger: captureLogger().logger,
-    configure: (app) =>
-      void app.register("record_order", (inputs, ctx) => void seen.push({ inputs, channel: ctx.channel, sessionId: ctx.sessionId })),
+    configure: (app) => void app.register("record_order", (inputs, ctx) => void seen.push({ inputs, channel: ctx.channel, sessionId: ctx.sessionId })),
   });
   t.after(() => daemon.stop());
   const first = await daemon.pollers!.run("orders");

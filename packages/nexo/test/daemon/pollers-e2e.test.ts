@@ -12,7 +12,14 @@ import { waitFor } from "../helpers/wait.js";
 
 test("daemon - nexo pollers list|run|pause|resume|reset against a running daemon polling a loopback feed", async (t) => {
   const feeds = await FakeFeeds.start(t);
-  feeds.json("/news.json", () => [{ id: "n1", title: "one" }, { id: "n2", title: "two" }], { etag: true });
+  feeds.json(
+    "/news.json",
+    () => [
+      { id: "n1", title: "one" },
+      { id: "n2", title: "two" },
+    ],
+    { etag: true },
+  );
   const dir = tempDir(t);
   writeFileSync(
     join(dir, "pollers.yaml"),
@@ -44,10 +51,15 @@ test("daemon - nexo pollers list|run|pause|resume|reset against a running daemon
     return Object.fromEntries((JSON.parse(r.stdout) as { jobs: Job[] }).jobs.map((j) => [j.id, j]));
   };
   // `broken` runs at start-up, gets a 404 and pauses itself; `news` was paused on boot.
-  const listed = await waitFor(async () => {
-    const j = await jobs();
-    return j && j.broken.state === "paused" ? j : null;
-  }, "the daemon's first poll", 30_000, 200).catch((err) => {
+  const listed = await waitFor(
+    async () => {
+      const j = await jobs();
+      return j && j.broken.state === "paused" ? j : null;
+    },
+    "the daemon's first poll",
+    30_000,
+    200,
+  ).catch((err) => {
     throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
   });
   assert.match(listed.broken.pauseReason!, /NEXO_ERR_POLLER_HTTP_STATUS.*404/);
@@ -65,10 +77,13 @@ test("daemon - nexo pollers list|run|pause|resume|reset against a running daemon
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^news: ok, 2 new of 2 items in \d+ ms\n$/);
   assert.equal(await tail.closed, 0);
-  assert.deepEqual(tail.events().map((e) => [e.topic, e.payload.job_id, e.payload.item_id]), [
-    ["plugin.inbound.poller.news", "news", "n1"],
-    ["plugin.inbound.poller.news", "news", "n2"],
-  ]);
+  assert.deepEqual(
+    tail.events().map((e) => [e.topic, e.payload.job_id, e.payload.item_id]),
+    [
+      ["plugin.inbound.poller.news", "news", "n1"],
+      ["plugin.inbound.poller.news", "news", "n2"],
+    ],
+  );
 
   const resumed = await runNexo(["pollers", "resume", "news"], env);
   assert.equal(resumed.stdout, "news: active\n");
@@ -99,6 +114,9 @@ test("daemon - without pollers configured, poller.list says so and the other pol
   const handlers = pollerControlHandlers(null);
   assert.deepEqual(await handlers[ControlMethods.POLLER_LIST]({}, undefined as never), { enabled: false, source: null, jobs: [] });
   for (const m of [ControlMethods.POLLER_RUN, ControlMethods.POLLER_PAUSE, ControlMethods.POLLER_RESUME, ControlMethods.POLLER_RESET]) {
-    assert.throws(() => handlers[m]({ id: "x" }, undefined as never), (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED));
+    assert.throws(
+      () => handlers[m]({ id: "x" }, undefined as never),
+      (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED),
+    );
   }
 });

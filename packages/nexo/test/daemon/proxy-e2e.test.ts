@@ -43,7 +43,11 @@ test("daemon proxy - from nexo.yaml: 503 with Retry-After before the plugin's he
 test("daemon proxy - a plugin whose mount_prefix is route syntax is refused alone: the daemon starts and serves the other plugins", async (t) => {
   const dir = tempDir(t);
   httpFixturePlugin(join(dir, "plugins"), { id: "fine", mountPrefix: "/hooks/fine" });
-  for (const [id, prefix] of [["grab", "/:p"], ["star", "/*"], ["semi", "/admin;x"]] as const) {
+  for (const [id, prefix] of [
+    ["grab", "/:p"],
+    ["star", "/*"],
+    ["semi", "/admin;x"],
+  ] as const) {
     httpFixturePlugin(join(dir, "plugins"), { id, mountPrefix: `/hooks/${id}` });
     const file = join(dir, "plugins", `${id}-http`, "nexo-plugin.toml");
     writeFileSync(file, readFileSync(file, "utf8").replace(`mount_prefix = "/hooks/${id}"`, `mount_prefix = ${JSON.stringify(prefix)}`));
@@ -71,7 +75,17 @@ test("daemon proxy - an upstream-style [plugin.http] without http_server loads f
   const fixture = fileURLToPath(new URL("../fixtures/plugins/broker-http-plugin.mjs", import.meta.url));
   writeFileSync(
     join(pluginDir, "nexo-plugin.toml"),
-    ["[plugin]", 'id = "pairing"', 'version = "0.1.0"', "[plugin.entrypoint]", `command = ${JSON.stringify(process.execPath)}`, `args = [${JSON.stringify(fixture)}]`, "[plugin.http]", 'mount_prefix = "/pairing"', ""].join("\n"),
+    [
+      "[plugin]",
+      'id = "pairing"',
+      'version = "0.1.0"',
+      "[plugin.entrypoint]",
+      `command = ${JSON.stringify(process.execPath)}`,
+      `args = [${JSON.stringify(fixture)}]`,
+      "[plugin.http]",
+      'mount_prefix = "/pairing"',
+      "",
+    ].join("\n"),
   );
   const config = normalizeConfig({ state_dir: join(dir, "state"), plugin_paths: ["./plugins"], api: { port: 0 } }, join(dir, "nexo.yaml"), dir);
   const daemon = await Daemon.start(config, { logger: captureLogger("info").logger });

@@ -13,7 +13,16 @@ function writePlugin(plugins: string, id: string, sandbox: string | null, extra:
   const dir = join(plugins, id);
   mkdirSync(dir, { recursive: true });
   copyFileSync(PROBE, join(dir, "probe.mjs"));
-  const lines = ["[plugin]", `id = "${id}"`, 'version = "0.1.0"', "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["probe.mjs"]', "[plugin.extends]", 'tools = ["echo"]'];
+  const lines = [
+    "[plugin]",
+    `id = "${id}"`,
+    'version = "0.1.0"',
+    "[plugin.entrypoint]",
+    `command = "${process.execPath}"`,
+    'args = ["probe.mjs"]',
+    "[plugin.extends]",
+    'tools = ["echo"]',
+  ];
   writeFileSync(join(dir, "plugin.toml"), [...lines, ...extra, ...(sandbox === null ? [] : ["[plugin.sandbox]", sandbox])].join("\n"));
 }
 
@@ -57,16 +66,34 @@ test("sandbox daemon - with sandbox.require and no bubblewrap on the daemon's PA
 });
 
 test("sandbox daemon - the daemon logs at start how each plugin is contained and what it is granted, and nexo plugin status shows it", async (t) => {
-  const { config, env } = daemonDir(t, ["sandbox:", "  limits:", "    open_files: 256", "    processes: 128", "plugins:", "  boxed:", "    grants: [memory, \"broker.subscribe:demo.>\"]", "  calm: {}"]);
+  const { config, env } = daemonDir(t, [
+    "sandbox:",
+    "  limits:",
+    "    open_files: 256",
+    "    processes: 128",
+    "plugins:",
+    "  boxed:",
+    '    grants: [memory, "broker.subscribe:demo.>"]',
+    "  calm: {}",
+  ]);
   const daemon = startNexoDaemon(t, config);
   await statusOf(env, "boxed", (s) => s.state === "ready");
   await statusOf(env, "calm", (s) => s.state === "ready");
   const out = daemon.output();
-  assert.match(out, /"plugin":"boxed","sandbox":"bwrap \(manifest\) network=deny drop_user[^"]*","limits":"(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)","grants":"enforced \(operator\): memory, broker.subscribe:demo.>","msg":"plugin runs sandboxed"/);
-  assert.match(out, /"plugin":"calm","sandbox":"none","limits":"(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)","grants":"not enforced; declared: none","msg":"plugin runs unsandboxed"/);
+  assert.match(
+    out,
+    /"plugin":"boxed","sandbox":"bwrap \(manifest\) network=deny drop_user[^"]*","limits":"(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)","grants":"enforced \(operator\): memory, broker.subscribe:demo.>","msg":"plugin runs sandboxed"/,
+  );
+  assert.match(
+    out,
+    /"plugin":"calm","sandbox":"none","limits":"(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)","grants":"not enforced; declared: none","msg":"plugin runs unsandboxed"/,
+  );
   assert.match(out, /"level":40,[^\n]*"pluginId":"calm"[^\n]*"msg":"\[plugin.tools\] deferred has no effect on this host/);
   // Which mechanism holds the limits, and why not cgroup v2 when it does not.
-  assert.match(out, /"mechanism":"rlimits","reason":"[^"]+","msg":"plugin resource limits: rlimits \(prlimit\), cgroup v2 not usable"|"mechanism":"cgroup v2","cgroup":"[^"]+","msg":"plugin resource limits: cgroup v2"/);
+  assert.match(
+    out,
+    /"mechanism":"rlimits","reason":"[^"]+","msg":"plugin resource limits: rlimits \(prlimit\), cgroup v2 not usable"|"mechanism":"cgroup v2","cgroup":"[^"]+","msg":"plugin resource limits: cgroup v2"/,
+  );
   const text = await runNexo(["plugin", "status", "boxed"], env);
   assert.match(text.stdout, /sandbox: +bwrap \(manifest\) network=deny drop_user/);
   assert.match(text.stdout, /limits: +(?:rlimits \(prlimit\) processes=128 open_files=256|cgroup v2 \([^)]+\) processes=128; rlimits \(prlimit\) open_files=256)\n/);

@@ -136,7 +136,10 @@ export class FakeFeeds {
 export function rssDoc(items: Array<{ guid?: string; title: string; link?: string }>): string {
   const entries = [...items]
     .reverse()
-    .map((i) => `<item><title>${i.title}</title>${i.link ? `<link>${i.link}</link>` : ""}${i.guid ? `<guid isPermaLink="false">${i.guid}</guid>` : ""}<description><![CDATA[<p>${i.title}</p>]]></description></item>`)
+    .map(
+      (i) =>
+        `<item><title>${i.title}</title>${i.link ? `<link>${i.link}</link>` : ""}${i.guid ? `<guid isPermaLink="false">${i.guid}</guid>` : ""}<description><![CDATA[<p>${i.title}</p>]]></description></item>`,
+    )
     .join("");
   return `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Fake RSS</title><link>http://example.test/</link>${entries}</channel></rss>`;
 }
@@ -145,7 +148,10 @@ export function rssDoc(items: Array<{ guid?: string; title: string; link?: strin
 export function atomDoc(entries: Array<{ id: string; title: string; href?: string; updated?: string }>): string {
   const body = [...entries]
     .reverse()
-    .map((e) => `<entry><id>${e.id}</id><title type="text">${e.title}</title>${e.href ? `<link rel="alternate" href="${e.href}"/>` : ""}<updated>${e.updated ?? "2026-01-01T00:00:00Z"}</updated><author><name>Ada</name></author></entry>`)
+    .map(
+      (e) =>
+        `<entry><id>${e.id}</id><title type="text">${e.title}</title>${e.href ? `<link rel="alternate" href="${e.href}"/>` : ""}<updated>${e.updated ?? "2026-01-01T00:00:00Z"}</updated><author><name>Ada</name></author></entry>`,
+    )
     .join("");
   return `<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Fake Atom</title><link href="http://example.test/atom"/>${body}</feed>`;
 }

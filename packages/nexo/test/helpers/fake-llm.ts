@@ -75,8 +75,17 @@ function openaiChat(res: ServerResponse, body: Record<string, any>): void {
   if (scripted && "call" in scripted) {
     const { id, name, args } = scripted.call;
     json(res, 200, {
-      id: "chatcmpl-fake", created: 1_700_000_000, model: body.model, object: "chat.completion",
-      choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [{ id, type: "function", function: { name, arguments: JSON.stringify(args) } }] }, finish_reason: "tool_calls" }],
+      id: "chatcmpl-fake",
+      created: 1_700_000_000,
+      model: body.model,
+      object: "chat.completion",
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: null, tool_calls: [{ id, type: "function", function: { name, arguments: JSON.stringify(args) } }] },
+          finish_reason: "tool_calls",
+        },
+      ],
       usage: { prompt_tokens: 11, completion_tokens: 6, total_tokens: 17 },
     });
     return;
@@ -102,7 +111,16 @@ function anthropicMessages(res: ServerResponse, body: Record<string, any>): void
   const scripted = body.stream ? null : scriptedTurn(body, "anthropic");
   if (scripted && "call" in scripted) {
     const { id, name, args } = scripted.call;
-    json(res, 200, { id: "msg_fake", type: "message", role: "assistant", model: body.model, stop_sequence: null, content: [{ type: "tool_use", id, name, input: args }], stop_reason: "tool_use", usage: { input_tokens: 13, output_tokens: 6 } });
+    json(res, 200, {
+      id: "msg_fake",
+      type: "message",
+      role: "assistant",
+      model: body.model,
+      stop_sequence: null,
+      content: [{ type: "tool_use", id, name, input: args }],
+      stop_reason: "tool_use",
+      usage: { input_tokens: 13, output_tokens: 6 },
+    });
     return;
   }
   const text = scripted ? scripted.text : fakeAnswer(body);
@@ -154,10 +172,13 @@ export async function startFakeLlm(t: TestContext): Promise<FakeLlm> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, requests, fail: (...f) => failures.push(...f) };
 }

@@ -72,7 +72,12 @@ export async function startFakeNpmRegistry(t: TestContext, options: FakeNpmRegis
     // `scripts.install` gets `node-gyp rebuild`), so serve the real scripts from the installed copy.
     const installed = join(dirname(options.lockfile), path, "package.json");
     const scripts = existsSync(installed) ? (JSON.parse(readFileSync(installed, "utf8")) as { scripts?: Record<string, string>; version?: string }) : {};
-    add(name, version, { name, version, ...fields, ...(scripts.version === version && scripts.scripts ? { scripts: scripts.scripts } : {}), dist: { integrity } }, contentPath(cache, integrity));
+    add(
+      name,
+      version,
+      { name, version, ...fields, ...(scripts.version === version && scripts.scripts ? { scripts: scripts.scripts } : {}), dist: { integrity } },
+      contentPath(cache, integrity),
+    );
   }
   for (const tb of options.tarballs ?? []) {
     const bytes = readFileSync(tb.file);

@@ -55,7 +55,9 @@ export function fixturePlugin(root: string, options: FixtureOptions): PluginMani
     "[plugin.entrypoint]",
     `command = "${process.execPath}"`,
     `args = [${JSON.stringify(FIXTURE_SCRIPT)}, "${options.mode}"]`,
-    `env = { ${Object.entries(env).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ")} }`,
+    `env = { ${Object.entries(env)
+      .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+      .join(", ")} }`,
     "",
     "[[plugin.channels.register]]",
     `kind = "${kind}"`,

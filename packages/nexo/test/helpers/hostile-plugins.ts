@@ -33,7 +33,9 @@ export function hostilePlugin(root: string, options: HostileOptions): PluginMani
     "[plugin.entrypoint]",
     `command = ${JSON.stringify(process.execPath)}`,
     `args = [${JSON.stringify(HOSTILE_SCRIPT)}, "${options.mode}"]`,
-    `env = { ${Object.entries(env).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ")} }`,
+    `env = { ${Object.entries(env)
+      .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+      .join(", ")} }`,
     "",
     "[[plugin.channels.register]]",
     `kind = "${options.kind ?? options.id}"`,

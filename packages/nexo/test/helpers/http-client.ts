@@ -13,7 +13,8 @@ export function httpCall(url: string, options: { method?: string; headers?: Outg
   return new Promise((resolve, reject) => {
     const headers: OutgoingHttpHeaders = { ...options.headers };
     // Node sends a DELETE/OPTIONS body without framing unless told its length.
-    if (options.body !== undefined && headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) headers["content-length"] = Buffer.byteLength(options.body);
+    if (options.body !== undefined && headers["content-length"] === undefined && headers["transfer-encoding"] === undefined)
+      headers["content-length"] = Buffer.byteLength(options.body);
     const req = httpRequest(url, { method: options.method ?? "GET", headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));

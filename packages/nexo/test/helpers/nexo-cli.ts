@@ -52,5 +52,13 @@ export async function startNexoTail(t: TestContext, pattern: string, count: numb
     });
     closed.then(() => reject(new Error(`nexo tail exited before subscribing: ${err}`)));
   });
-  return { closed, events: () => out.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    closed,
+    events: () =>
+      out
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+  };
 }

@@ -90,7 +90,24 @@ function initCluster(bin: string, ids: { uid: number; gid: number } | null): str
 async function launch(bin: string, dir: string, ids: { uid: number; gid: number } | null): Promise<PostgresServer> {
   const port = await freePort();
   // Durability settings off: a test cluster trades crash safety for start-up and write speed.
-  const args = ["-D", join(dir, "data"), "-h", "127.0.0.1", "-p", String(port), "-k", join(dir, "sock"), "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=100"];
+  const args = [
+    "-D",
+    join(dir, "data"),
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-k",
+    join(dir, "sock"),
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "max_connections=100",
+  ];
   const child: ChildProcess = spawn(join(bin, "postgres"), args, {
     stdio: ["ignore", "ignore", "pipe"],
     cwd: dir,

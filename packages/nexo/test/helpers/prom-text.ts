@@ -35,7 +35,7 @@ export function parsePromText(text: string): PromText {
     if (m[3]) {
       const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
       let consumed = 0;
-      for (let l; (l = re.exec(m[3])); ) {
+      for (let l; (l = re.exec(m[3]));) {
         labels[l[1]] = l[2].replace(/\\n/g, "\n").replace(/\\"/g, '"').replace(/\\\\/g, "\\");
         consumed += l[0].length;
       }

@@ -40,7 +40,13 @@ test("daemon - SIGHUP reloads nexo run instead of stopping it: a plugin added to
   });
   await waitFor(() => ready().some((r) => r.plugin === "hup_late"), "the added plugin ready", 20_000);
   assert.equal(daemon.exitCode, null, "still running");
-  assert.deepEqual(ready().map((r) => r.plugin).sort(), ["hup", "hup_late"], "the unchanged plugin was not restarted");
+  assert.deepEqual(
+    ready()
+      .map((r) => r.plugin)
+      .sort(),
+    ["hup", "hup_late"],
+    "the unchanged plugin was not restarted",
+  );
   daemon.kill("SIGTERM");
   assert.equal(await closed, 0, daemon.output());
   for (const dir of [stateDir, join(stateDir, "..", "hup_late")]) {
@@ -103,7 +109,10 @@ test("daemon - a second plugin claiming a channel kind is refused at start with 
   const cap = captureLogger("info");
   const daemon = await Daemon.start(loadConfig(file), { logger: cap.logger, controlSocket: false });
   t.after(() => daemon.stop());
-  assert.deepEqual(daemon.host.status().map((s) => [s.key, s.state]), [["a_owner", "ready"]]);
+  assert.deepEqual(
+    daemon.host.status().map((s) => [s.key, s.state]),
+    [["a_owner", "ready"]],
+  );
   const refused = cap.lines().find((l) => l.msg === "plugin refused");
   assert.ok(refused);
   assert.equal(refused.code, "NEXO_ERR_HOST_CHANNEL_KIND_TAKEN");

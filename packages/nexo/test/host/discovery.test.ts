@@ -88,7 +88,10 @@ test("discovery - hostile and broken plugin directories are reported and skipped
   writeFileSync(join(root, "good", "plugin.toml"), manifestFor("good"));
   mkdirSync(join(root, "not_a_plugin"));
   const found = await discoverPlugins([root, join(root, "missing-path")], { printManifestTimeoutMs: 300 });
-  assert.deepEqual(found.manifests.map((m) => m.id), ["good"]);
+  assert.deepEqual(
+    found.manifests.map((m) => m.id),
+    ["good"],
+  );
   assert.deepEqual(found.rejected.map((r) => r.path.replace(`${root}/`, "")).sort(), ["a_fifo", "b_zero", "c_passwd", "d_isdir", "e_badtoml", "f_hangs", "missing-path"].sort());
   for (const r of found.rejected) assert.doesNotMatch(r.error.message, /root:.*:0:0:/);
 });
@@ -106,7 +109,10 @@ test("discovery - the daemon starts with a FIFO, a /dev/zero symlink and an unsu
   binaryPlugin(plugins, "good", "good", null);
   writeFileSync(join(plugins, "good", "plugin.toml"), manifestFor("good"));
   const log = captureLogger("info");
-  const daemon = await Daemon.start(normalizeConfig({ state_dir: join(root, "state"), api: { enabled: false }, plugin_paths: [plugins] }, null, root), { logger: log.logger, controlSocket: false });
+  const daemon = await Daemon.start(normalizeConfig({ state_dir: join(root, "state"), api: { enabled: false }, plugin_paths: [plugins] }, null, root), {
+    logger: log.logger,
+    controlSocket: false,
+  });
   t.after(() => daemon.stop());
   assert.equal(daemon.host.require("good").status().state, "ready");
   const refusals = log.lines().filter((l) => l.msg === "plugin refused");
@@ -119,5 +125,8 @@ test("discovery - nexo plugin test loads a bin/<id>-only plugin the way discover
   const dir = binaryPlugin(tempDir(t), "printer", "printer", manifestFor("printer"));
   const report = await runConformance({ pluginDir: dir, only: ["unknown-method"] });
   assert.equal(report.plugin.id, "printer");
-  assert.deepEqual(report.results.map((r) => r.status), ["pass"]);
+  assert.deepEqual(
+    report.results.map((r) => r.status),
+    ["pass"],
+  );
 });

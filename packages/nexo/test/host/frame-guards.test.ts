@@ -112,7 +112,9 @@ test("host - rpc peer: an unknown reply nested 1e5 deep is a bad frame, previewe
   const { p, fromPlugin, toPlugin, calls } = peer();
   const out: string[] = [];
   toPlugin.on("data", (c) => out.push(c.toString()));
-  fromPlugin.write(`{"jsonrpc":"2.0","id":99,"result":${"[".repeat(100_000)}${"]".repeat(100_000)}}\n{"jsonrpc":"2.0","id":98,"result":[1]}\n{"jsonrpc":"2.0","id":1,"method":"x"}\n`);
+  fromPlugin.write(
+    `{"jsonrpc":"2.0","id":99,"result":${"[".repeat(100_000)}${"]".repeat(100_000)}}\n{"jsonrpc":"2.0","id":98,"result":[1]}\n{"jsonrpc":"2.0","id":1,"method":"x"}\n`,
+  );
   await waitFor(() => out.join("").includes('"id":1,'), "the reply to the request");
   assert.deepEqual(calls.problems, ["too_deep", "unknown_response"]);
   assert.deepEqual(calls.faults, []);

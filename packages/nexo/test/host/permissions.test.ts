@@ -65,7 +65,19 @@ function probePlugin(root: string, id: string, toml: string[]): PluginManifest {
   const dir = join(root, id);
   mkdirSync(dir, { recursive: true });
   copyFileSync(PROBE, join(dir, "probe.mjs"));
-  const lines = ["[plugin]", `id = "${id}"`, 'version = "0.1.0"', "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["probe.mjs"]', "[plugin.extends]", 'tools = ["call", "echo"]', "[plugin.supervisor]", "respawn = false", ...toml];
+  const lines = [
+    "[plugin]",
+    `id = "${id}"`,
+    'version = "0.1.0"',
+    "[plugin.entrypoint]",
+    `command = "${process.execPath}"`,
+    'args = ["probe.mjs"]',
+    "[plugin.extends]",
+    'tools = ["call", "echo"]',
+    "[plugin.supervisor]",
+    "respawn = false",
+    ...toml,
+  ];
   writeFileSync(join(dir, "plugin.toml"), lines.join("\n"));
   return loadManifest(dir, { nexoVersion: NEXO_VERSION });
 }
@@ -160,7 +172,10 @@ test("permissions - an http_server plugin the operator did not grant http_server
   app.host.add({ manifest: httpFixturePlugin(root, { id: "web" }), grants: ["memory"] });
   app.host.add({ manifest: httpFixturePlugin(root, { id: "open" }) });
   await app.start();
-  assert.match(app.host.status().find((s) => s.key === "web")!.route ?? "", /^\/hooks\/web \(refused: needs http_server, which is not granted to plugin web \(plugins\.web\.grants in nexo\.yaml\)\)$/);
+  assert.match(
+    app.host.status().find((s) => s.key === "web")!.route ?? "",
+    /^\/hooks\/web \(refused: needs http_server, which is not granted to plugin web \(plugins\.web\.grants in nexo\.yaml\)\)$/,
+  );
   assert.equal((await httpCall(`${app.url}/hooks/web/echo`)).status, 404);
   assert.doesNotMatch(app.host.status().find((s) => s.key === "open")!.route ?? "", /refused/);
 });

@@ -32,7 +32,10 @@ test("host - remove: before-stop hooks run while the plugin still runs (also bef
   await host.startAll();
   const pid = owner.status().pid;
   assert.ok(pid);
-  assert.throws(() => host.add({ manifest: fixturePlugin(root, { id: "claimer", kind: "shared", mode: "echo" }) }), (e: any) => e.code === ErrorCodes.HOST_CHANNEL_KIND_TAKEN);
+  assert.throws(
+    () => host.add({ manifest: fixturePlugin(root, { id: "claimer", kind: "shared", mode: "echo" }) }),
+    (e: any) => e.code === ErrorCodes.HOST_CHANNEL_KIND_TAKEN,
+  );
 
   await host.remove("owner", "removed from the config");
   assert.deepEqual(order, ["before-stop owner ready (removed from the config)"]);
@@ -47,7 +50,13 @@ test("host - remove: before-stop hooks run while the plugin still runs (also bef
   const claimer = host.add({ manifest: fixturePlugin(root, { id: "claimer", kind: "shared", mode: "echo" }) });
   const again = host.add({ manifest: fixturePlugin(root, { id: "owner", kind: "own", mode: "echo" }) });
   await Promise.all([claimer.start(), again.start()]);
-  assert.deepEqual(host.status().map((s) => [s.key, s.state]), [["claimer", "ready"], ["owner", "ready"]]);
+  assert.deepEqual(
+    host.status().map((s) => [s.key, s.state]),
+    [
+      ["claimer", "ready"],
+      ["owner", "ready"],
+    ],
+  );
   // A restart is a stop on purpose too.
   await host.restart("claimer");
   assert.equal(order.at(-1), "before-stop claimer ready (restart requested)");

@@ -47,7 +47,10 @@ test("host - handshake: a good plugin becomes ready, gets its config and its sta
   const stateDir = join(root, "state", "plugins", "echo");
   assert.ok(existsSync(stateDir));
   assert.deepEqual(JSON.parse(readFileSync(join(stateDir, "config.json"), "utf8")), { value: { greeting: "hi" } });
-  assert.ok(s.stderrTail.some((l) => l.includes("fixture echo starting")), "stderr is captured from the first byte");
+  assert.ok(
+    s.stderrTail.some((l) => l.includes("fixture echo starting")),
+    "stderr is captured from the first byte",
+  );
 });
 
 test("host - echo round trip: plugin.outbound.K reaches the plugin and its publish on plugin.inbound.K reaches the broker", async (t) => {
@@ -212,7 +215,10 @@ test("host - supervisor: respawns with backoff, publishes lifecycle events, give
   const kinds = events.map((e) => e.topic.split(".").pop());
   assert.deepEqual(kinds, ["ready", "crashed", "respawning", "respawned", "crashed", "respawning", "respawned", "crashed", "gave_up"]);
   const respawning = events.filter((e) => e.topic.endsWith(".respawning")).map((e) => e.payload as { attempt: number; backoff_ms: number });
-  assert.deepEqual(respawning.map((p) => p.attempt), [1, 2]);
+  assert.deepEqual(
+    respawning.map((p) => p.attempt),
+    [1, 2],
+  );
   assert.ok(respawning[1].backoff_ms > respawning[0].backoff_ms, "backoff doubles");
   const crashed = events.find((e) => e.topic.endsWith(".crashed"))!.payload as { exit_code: number; stderr_tail: string[] };
   assert.equal(crashed.exit_code, 7);
@@ -294,7 +300,10 @@ test("host - restart: nexo plugin restart stops and starts again with a new pid"
   assert.equal(s.state, "ready");
   assert.notEqual(s.pid, pid1);
   assert.ok(events.some((e) => e.topic === "plugin.lifecycle.again.restarted_manually"));
-  assert.throws(() => host.require("nope"), (err) => isNexoError(err, ErrorCodes.HOST_PLUGIN_NOT_FOUND));
+  assert.throws(
+    () => host.require("nope"),
+    (err) => isNexoError(err, ErrorCodes.HOST_PLUGIN_NOT_FOUND),
+  );
 });
 
 test("host - a tool error reply from the plugin comes back as an RpcError with its code", async (t) => {

@@ -49,8 +49,14 @@ test("host - the PHP and Rust echo plugins echo in order, serve tool.invoke and 
   const { broker, host } = startHost(t);
   const report = await host.startAll();
   assert.deepEqual(report.failed, []);
-  assert.deepEqual(host.get("echo_php")!.tools.map((x) => x.name), ["echo"]);
-  assert.deepEqual(host.get("echo_rust")!.tools.map((x) => x.name), ["echo"]);
+  assert.deepEqual(
+    host.get("echo_php")!.tools.map((x) => x.name),
+    ["echo"],
+  );
+  assert.deepEqual(
+    host.get("echo_rust")!.tools.map((x) => x.name),
+    ["echo"],
+  );
 
   const seen: Event[] = [];
   broker.subscribe("plugin.inbound.>", (e) => void seen.push(e), { bufferSize: 1024 });

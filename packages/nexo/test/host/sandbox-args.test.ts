@@ -1,10 +1,27 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
-import { BRIDGE_DIR_IN_SANDBOX, bridgeSocketPath, bridgeTarget, buildBwrapArgs, describePlan, exitReason, planSandbox, prlimitArgs, runtimePrefix, type SandboxOperatorConfig } from "../../src/host/sandbox/index.js";
+import {
+  BRIDGE_DIR_IN_SANDBOX,
+  bridgeSocketPath,
+  bridgeTarget,
+  buildBwrapArgs,
+  describePlan,
+  exitReason,
+  planSandbox,
+  prlimitArgs,
+  runtimePrefix,
+  type SandboxOperatorConfig,
+} from "../../src/host/sandbox/index.js";
 
 const STATE = "/srv/nexo/state/plugins/box";
-const operator = (over: Partial<SandboxOperatorConfig> = {}): SandboxOperatorConfig => ({ require: false, allowHostNetwork: [], limits: {}, protectedPaths: ["/srv/nexo/state", "/run/nexo.sock"], ...over });
+const operator = (over: Partial<SandboxOperatorConfig> = {}): SandboxOperatorConfig => ({
+  require: false,
+  allowHostNetwork: [],
+  limits: {},
+  protectedPaths: ["/srv/nexo/state", "/run/nexo.sock"],
+  ...over,
+});
 const manifest = (sandbox?: Record<string, unknown>, http = false) => ({
   id: "box",
   ...(sandbox ? { sandbox: { enabled: true, network: "deny" as const, fsReadPaths: [], fsWritePaths: [], dropUser: true, ...sandbox } } : {}),
@@ -22,10 +39,21 @@ function pairs(args: string[], flag: string): string[][] {
 
 test("sandbox args - network deny unshares everything, drops to 65534, binds the plugin dir read-only and its state dir writable, and runs the command last", () => {
   const plan = planSandbox(manifest({ fsWritePaths: ["${state_dir}"], fsReadPaths: ["/usr/share/zoneinfo"] }), "box", STATE, operator());
-  const args = buildBwrapArgs({ plan, pluginDir: "/opt/plugins/box", stateDir: STATE, command: "/usr/bin/node", args: ["main.mjs"], protectedPaths: ["/srv/nexo/state"], kind: () => "dir" });
+  const args = buildBwrapArgs({
+    plan,
+    pluginDir: "/opt/plugins/box",
+    stateDir: STATE,
+    command: "/usr/bin/node",
+    args: ["main.mjs"],
+    protectedPaths: ["/srv/nexo/state"],
+    kind: () => "dir",
+  });
   assert.deepEqual(args.slice(0, 8), ["--die-with-parent", "--new-session", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]);
   assert.ok(!args.includes("--share-net"));
-  assert.deepEqual(pairs(args, "--ro-bind").find((p) => p[0] === "/opt/plugins/box"), ["/opt/plugins/box", "/opt/plugins/box"]);
+  assert.deepEqual(
+    pairs(args, "--ro-bind").find((p) => p[0] === "/opt/plugins/box"),
+    ["/opt/plugins/box", "/opt/plugins/box"],
+  );
   assert.deepEqual(pairs(args, "--bind-try"), [[STATE, STATE]]);
   assert.deepEqual(pairs(args, "--ro-bind-try").at(-1), ["/usr/share/zoneinfo", "/usr/share/zoneinfo"]);
   assert.deepEqual(args.slice(-5), ["--chdir", "/opt/plugins/box", "--", "/usr/bin/node", "main.mjs"]);
@@ -48,12 +76,28 @@ test("sandbox args - an http_server plugin under network deny keeps its own name
   assert.equal(http.httpBridged, true);
   assert.throws(() => buildBwrapArgs({ plan: http, pluginDir: "/opt/p", stateDir: STATE, command: "/usr/bin/node", args: [], protectedPaths: [], kind: () => "dir" }), /no bridge/);
   const bridge = { socketDir: "/srv/nexo/state/sockets/box", socat: "/usr/bin/socat", port: 4321, bind: "0.0.0.0" };
-  const args = buildBwrapArgs({ plan: http, pluginDir: "/opt/p", stateDir: STATE, command: "/usr/bin/node", args: ["main.mjs"], protectedPaths: [], kind: () => "dir", httpBridge: bridge });
+  const args = buildBwrapArgs({
+    plan: http,
+    pluginDir: "/opt/p",
+    stateDir: STATE,
+    command: "/usr/bin/node",
+    args: ["main.mjs"],
+    protectedPaths: [],
+    kind: () => "dir",
+    httpBridge: bridge,
+  });
   assert.ok(!args.includes("--share-net"));
   assert.deepEqual(pairs(args, "--bind"), [["/srv/nexo/state/sockets/box", BRIDGE_DIR_IN_SANDBOX]]);
   const run = args.slice(args.indexOf("--") + 1);
   assert.equal(run[0], "/bin/sh");
-  assert.deepEqual(run.slice(3), ["nexo-http-bridge", "/usr/bin/socat", `UNIX-LISTEN:${BRIDGE_DIR_IN_SANDBOX}/http.sock,fork,unlink-early,mode=600`, "TCP4:127.0.0.1:4321", "/usr/bin/node", "main.mjs"]);
+  assert.deepEqual(run.slice(3), [
+    "nexo-http-bridge",
+    "/usr/bin/socat",
+    `UNIX-LISTEN:${BRIDGE_DIR_IN_SANDBOX}/http.sock,fork,unlink-early,mode=600`,
+    "TCP4:127.0.0.1:4321",
+    "/usr/bin/node",
+    "main.mjs",
+  ]);
   assert.equal(bridgeTarget("::", 80), "TCP6:[::1]:80");
   assert.equal(bridgeTarget("127.0.0.1", 80), "TCP4:127.0.0.1:80");
   assert.equal(bridgeSocketPath(`/${"x".repeat(120)}`), null);
@@ -80,15 +124,25 @@ test("sandbox args - the daemon's state and socket are masked when the plugin di
 
 test("sandbox plan - declared paths overlapping the denylist or the daemon's state are refused, symlinks resolved; the plugin's own state dir is fine", () => {
   for (const path of ["/etc/shadow", "/root/.ssh", "/", "/srv/nexo/state/plugins/other", "/srv", "/boot/grub", "/var/run/docker.sock"]) {
-    assert.throws(() => planSandbox(manifest({ fsReadPaths: [path] }), "box", STATE, operator()), (err: unknown) => isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_DENIED, path);
+    assert.throws(
+      () => planSandbox(manifest({ fsReadPaths: [path] }), "box", STATE, operator()),
+      (err: unknown) => isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_DENIED,
+      path,
+    );
   }
-  assert.throws(() => planSandbox(manifest({ fsReadPaths: ["/tmp/innocent"] }), "box", STATE, operator(), {}, (p) => (p === "/tmp/innocent" ? "/etc/shadow" : p)), /overlaps \/etc\/shadow/);
+  assert.throws(
+    () => planSandbox(manifest({ fsReadPaths: ["/tmp/innocent"] }), "box", STATE, operator(), {}, (p) => (p === "/tmp/innocent" ? "/etc/shadow" : p)),
+    /overlaps \/etc\/shadow/,
+  );
   const ok = planSandbox(manifest({ fsWritePaths: ["${state_dir}", "${state_dir}/cache"], fsReadPaths: ["/usr/share"] }), "box", STATE, operator());
   assert.deepEqual(ok.writePaths, [STATE, `${STATE}/cache`]);
 });
 
 test("sandbox plan - require refuses a plugin without a sandbox, default supplies one, host network needs the allow, limits merge per key", () => {
-  assert.throws(() => planSandbox(manifest(), "box", STATE, operator({ require: true })), (err: unknown) => isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_REQUIRED);
+  assert.throws(
+    () => planSandbox(manifest(), "box", STATE, operator({ require: true })),
+    (err: unknown) => isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_REQUIRED,
+  );
   const d = planSandbox(manifest(), "box", STATE, operator({ require: true, default: { network: "deny", fsReadPaths: [], fsWritePaths: ["${state_dir}"], dropUser: true } }));
   assert.equal(d.source, "default");
   assert.deepEqual(d.writePaths, [STATE]);

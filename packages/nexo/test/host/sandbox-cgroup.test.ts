@@ -38,7 +38,11 @@ test("sandbox cgroup - the probe finds the daemon's cgroup v2 group and says why
   const hybrid = probeCgroup(fakeSystem({ "/p/mountinfo": HYBRID_MOUNTS, "/p/cgroup": "4:memory:/x\n0::/\n", "/sys/fs/cgroup/unified/cgroup.controllers": "hugetlb\n" }), "/p");
   assert.deepEqual(hybrid, { available: false, reason: "the memory and pids controllers are not available in /sys/fs/cgroup/unified (it has: hugetlb)" });
   assert.match((probeCgroup(fakeSystem({ "/p/mountinfo": "", "/p/cgroup": "" }), "/p") as { reason: string }).reason, /no cgroup v2 hierarchy/);
-  const v2 = { "/p/mountinfo": "25 1 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw", "/p/cgroup": "0::/system.slice/nexo.service\n", "/sys/fs/cgroup/system.slice/nexo.service/cgroup.controllers": "cpu memory pids\n" };
+  const v2 = {
+    "/p/mountinfo": "25 1 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw",
+    "/p/cgroup": "0::/system.slice/nexo.service\n",
+    "/sys/fs/cgroup/system.slice/nexo.service/cgroup.controllers": "cpu memory pids\n",
+  };
   const dir = "/sys/fs/cgroup/system.slice/nexo.service";
   assert.match((probeCgroup(fakeSystem(v2), "/p") as { reason: string }).reason, /is not writable by the daemon \(not delegated to it\)/);
   assert.deepEqual(probeCgroup(fakeSystem(v2, [dir, `${dir}/cgroup.subtree_control`]), "/p"), { available: true, dir, controllers: ["cpu", "memory", "pids"] });
@@ -106,9 +110,30 @@ test("sandbox cgroup - a limited plugin is moved into its cgroup before it runs,
   const pluginDir = join(root, "oomy");
   mkdirSync(pluginDir);
   copyFileSync(PROBE, join(pluginDir, "probe.mjs"));
-  writeFileSync(join(pluginDir, "plugin.toml"), ["[plugin]", 'id = "oomy"', 'version = "0.1.0"', "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["probe.mjs"]', "[plugin.extends]", 'tools = ["kill", "echo"]', "[plugin.supervisor]", "respawn = false"].join("\n"));
+  writeFileSync(
+    join(pluginDir, "plugin.toml"),
+    [
+      "[plugin]",
+      'id = "oomy"',
+      'version = "0.1.0"',
+      "[plugin.entrypoint]",
+      `command = "${process.execPath}"`,
+      'args = ["probe.mjs"]',
+      "[plugin.extends]",
+      'tools = ["kill", "echo"]',
+      "[plugin.supervisor]",
+      "respawn = false",
+    ].join("\n"),
+  );
   const broker = new LocalBroker();
-  const host = new PluginHost({ broker, logger: silentLogger(), nexoVersion: NEXO_VERSION, stateRoot: join(root, "state"), cgroups: manager, sandbox: { require: false, allowHostNetwork: [], limits: { memoryMb: 2048, processes: 64, openFiles: 512 }, protectedPaths: [] } });
+  const host = new PluginHost({
+    broker,
+    logger: silentLogger(),
+    nexoVersion: NEXO_VERSION,
+    stateRoot: join(root, "state"),
+    cgroups: manager,
+    sandbox: { require: false, allowHostNetwork: [], limits: { memoryMb: 2048, processes: 64, openFiles: 512 }, protectedPaths: [] },
+  });
   t.after(async () => {
     await host.stopAll();
     await broker.close();
@@ -141,7 +166,10 @@ test("sandbox cgroup - a plugin whose cgroup cannot be made is not started (neve
   const pluginDir = join(root, "stuck");
   mkdirSync(pluginDir);
   copyFileSync(PROBE, join(pluginDir, "probe.mjs"));
-  writeFileSync(join(pluginDir, "plugin.toml"), ["[plugin]", 'id = "stuck"', 'version = "0.1.0"', "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["probe.mjs"]'].join("\n"));
+  writeFileSync(
+    join(pluginDir, "plugin.toml"),
+    ["[plugin]", 'id = "stuck"', 'version = "0.1.0"', "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["probe.mjs"]'].join("\n"),
+  );
   const broker = new LocalBroker();
   const host = new PluginHost({ broker, logger: silentLogger(), nexoVersion: NEXO_VERSION, stateRoot: join(root, "state"), cgroups: manager });
   t.after(async () => {

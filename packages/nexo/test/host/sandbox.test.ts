@@ -158,8 +158,17 @@ test("sandbox - without bubblewrap on PATH a plugin asking for a sandbox is not 
   const manifest = probePlugin(root, "boxed", "enabled = true");
   const spec: PluginSpec = { manifest };
   await assert.rejects(
-    launchPlugin(spec, { stateRoot: join(root, "state"), nexoVersion: NEXO_VERSION, parentEnv: { PATH: "/nonexistent" }, sandbox: { require: true, allowHostNetwork: [], limits: {}, protectedPaths: [] } }),
-    (err: unknown) => isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE && /bubblewrap \(bwrap\) is not on the daemon's PATH/.test(err.message) && /apt-get install bubblewrap/.test(err.message),
+    launchPlugin(spec, {
+      stateRoot: join(root, "state"),
+      nexoVersion: NEXO_VERSION,
+      parentEnv: { PATH: "/nonexistent" },
+      sandbox: { require: true, allowHostNetwork: [], limits: {}, protectedPaths: [] },
+    }),
+    (err: unknown) =>
+      isNexoError(err) &&
+      err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE &&
+      /bubblewrap \(bwrap\) is not on the daemon's PATH/.test(err.message) &&
+      /apt-get install bubblewrap/.test(err.message),
   );
 });
 
@@ -168,13 +177,19 @@ test("sandbox - where bubblewrap cannot create namespaces the plugin is not star
   const bin = join(root, "bin");
   mkdirSync(bin);
   // Stands in for a bwrap on a kernel without unprivileged user namespaces: the same message, the same exit.
-  writeFileSync(join(bin, "bwrap"), "#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n");
+  writeFileSync(
+    join(bin, "bwrap"),
+    "#!/bin/sh\necho 'bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n",
+  );
   chmodSync(join(bin, "bwrap"), 0o755);
   const spec: PluginSpec = { manifest: probePlugin(root, "boxed", "enabled = true\ndrop_user = false") };
   await assert.rejects(
     launchPlugin(spec, { stateRoot: join(root, "state"), nexoVersion: NEXO_VERSION, parentEnv: { PATH: bin } }),
     (err: unknown) =>
-      isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE && /cannot create namespaces here \(bwrap: No permissions to create new namespace/.test(err.message) && /unprivileged_userns_clone/.test(err.message),
+      isNexoError(err) &&
+      err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE &&
+      /cannot create namespaces here \(bwrap: No permissions to create new namespace/.test(err.message) &&
+      /unprivileged_userns_clone/.test(err.message),
   );
 });
 
@@ -216,11 +231,21 @@ test("sandbox - a plugin with http_server under network = deny serves its proxie
   mkdirSync(dir, { recursive: true });
   copyFileSync(HTTP_FIXTURE_SCRIPT, join(dir, "http-plugin.mjs"));
   const toml = [
-    "[plugin]", 'id = "web"', 'version = "0.1.0"',
-    "[plugin.entrypoint]", `command = "${process.execPath}"`, 'args = ["http-plugin.mjs"]',
-    "[plugin.capabilities.http_server]", "port = 0", 'bind = "127.0.0.1"', 'health_path = "/health"',
-    "[plugin.http]", 'mount_prefix = "/hooks/web"',
-    "[plugin.sandbox]", "enabled = true", 'network = "deny"',
+    "[plugin]",
+    'id = "web"',
+    'version = "0.1.0"',
+    "[plugin.entrypoint]",
+    `command = "${process.execPath}"`,
+    'args = ["http-plugin.mjs"]',
+    "[plugin.capabilities.http_server]",
+    "port = 0",
+    'bind = "127.0.0.1"',
+    'health_path = "/health"',
+    "[plugin.http]",
+    'mount_prefix = "/hooks/web"',
+    "[plugin.sandbox]",
+    "enabled = true",
+    'network = "deny"',
   ];
   writeFileSync(join(dir, "plugin.toml"), toml.join("\n"));
   const stateDir = join(root, "state");
@@ -249,14 +274,35 @@ test("sandbox - an http_server plugin under network = deny without socat on PATH
   mkdirSync(bin);
   // bwrap is there, socat is not.
   symlinkSync(findOnPath("bwrap", process.env.PATH ?? "")!, join(bin, "bwrap"));
-  const plan = planSandbox({ id: "web", sandbox: { enabled: true, network: "deny", fsReadPaths: [], fsWritePaths: [], dropUser: false }, httpServer: { port: 0, bind: "127.0.0.1", healthPath: "/health" } }, "web", join(root, "state"), {
-    require: false,
-    allowHostNetwork: [],
-    limits: {},
-    protectedPaths: [],
-  });
+  const plan = planSandbox(
+    {
+      id: "web",
+      sandbox: { enabled: true, network: "deny", fsReadPaths: [], fsWritePaths: [], dropUser: false },
+      httpServer: { port: 0, bind: "127.0.0.1", healthPath: "/health" },
+    },
+    "web",
+    join(root, "state"),
+    {
+      require: false,
+      allowHostNetwork: [],
+      limits: {},
+      protectedPaths: [],
+    },
+  );
   assert.throws(
-    () => containCommand({ key: "web", plan, command: process.execPath, args: [], pluginDir: root, stateDir: join(root, "state"), protectedPaths: [], pathEnv: bin, http: { port: 4000, bind: "127.0.0.1", socketDir: join(root, "sockets", "web") } }),
-    (err: unknown) => isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE && /socat is not on the daemon's PATH: it is not started.*apt-get install socat/.test(err.message),
+    () =>
+      containCommand({
+        key: "web",
+        plan,
+        command: process.execPath,
+        args: [],
+        pluginDir: root,
+        stateDir: join(root, "state"),
+        protectedPaths: [],
+        pathEnv: bin,
+        http: { port: 4000, bind: "127.0.0.1", socketDir: join(root, "sockets", "web") },
+      }),
+    (err: unknown) =>
+      isNexoError(err) && err.code === ErrorCodes.HOST_SANDBOX_UNAVAILABLE && /socat is not on the daemon's PATH: it is not started.*apt-get install socat/.test(err.message),
   );
 });

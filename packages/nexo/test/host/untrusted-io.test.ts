@@ -198,7 +198,10 @@ test("host - the 'plugin ready' line names the plugin's pid once, apart from the
   const { root, host } = setup(t, logger);
   const sup = host.add({ manifest: fixturePlugin(root, { id: "pidcheck", mode: "echo" }) });
   await host.startAll();
-  const line = chunks.join("").split("\n").find((l) => l.includes('"plugin ready"'));
+  const line = chunks
+    .join("")
+    .split("\n")
+    .find((l) => l.includes('"plugin ready"'));
   assert.ok(line);
   assert.equal(line.match(/"pid":/g)?.length, 1, line);
   const parsed = JSON.parse(line);
@@ -233,16 +236,19 @@ test("host - an exception while handling a plugin's line is a fault: counted, lo
   const { pino } = await import("pino");
   const errors: string[] = [];
   // A host bug a plugin's input reaches, simulated: logging a bad frame throws.
-  const logger = pino({
-    level: "info",
-    hooks: {
-      logMethod(args, method, level) {
-        if (args.some((a) => a === "dropped a bad frame from the plugin")) throw new RangeError("Maximum call stack size exceeded");
-        if (level >= 50) errors.push(String(args[args.length - 1]));
-        return method.apply(this, args);
+  const logger = pino(
+    {
+      level: "info",
+      hooks: {
+        logMethod(args, method, level) {
+          if (args.some((a) => a === "dropped a bad frame from the plugin")) throw new RangeError("Maximum call stack size exceeded");
+          if (level >= 50) errors.push(String(args[args.length - 1]));
+          return method.apply(this, args);
+        },
       },
     },
-  }, { write: () => undefined });
+    { write: () => undefined },
+  );
   const { broker, host, addHostile } = setup(t, logger);
   const lifecycle = collect(broker, "plugin.lifecycle.faulty.>");
   const sup = addHostile({ id: "faulty", mode: "spam", env: { HOSTILE_SPAM: "bad", HOSTILE_COUNT: "5" }, supervisor: { max_attempts: 1, backoff_ms: 20 } });

@@ -72,7 +72,11 @@ test("upstream runtime - requires.bins and requires.env missing: the plugin is n
 test("upstream runtime - satisfied requires, token_env and extra_env_passthrough: started, and exactly those daemon variables reach the plugin", async (t) => {
   const { app, root, stateFile } = setup(t, { UPS_API_KEY: "k-123", UPS_TOKEN: "tok-456", UPS_TENANT: "acme", UPS_UNRELATED_SECRET: "nope" });
   const sup = app.host.add({
-    manifest: upstreamPlugin(root, "ups", `[plugin.requires]\nbins = ["node"]\nenv = ["UPS_API_KEY"]\n[plugin.capabilities.http_server]\nport = 0\ntoken_env = "UPS_TOKEN"\nextra_env_passthrough = ["UPS_TENANT"]`),
+    manifest: upstreamPlugin(
+      root,
+      "ups",
+      `[plugin.requires]\nbins = ["node"]\nenv = ["UPS_API_KEY"]\n[plugin.capabilities.http_server]\nport = 0\ntoken_env = "UPS_TOKEN"\nextra_env_passthrough = ["UPS_TENANT"]`,
+    ),
   });
   await app.start();
   assert.equal(sup.status().state, "ready");
@@ -86,7 +90,13 @@ test("upstream runtime - satisfied requires, token_env and extra_env_passthrough
 test("upstream runtime - a config that breaks [plugin.config_schema]: not started, every violation listed; a valid one reaches plugin.configure", async (t) => {
   const { app, root, stateFile } = setup(t);
   const schema = `[plugin.config_schema]\nshape = "array"\nschema = '''{"type":"object","properties":{"agent_id":{"type":"string"},"limit":{"type":"integer","minimum":1}},"required":["agent_id"],"additionalProperties":false}'''`;
-  const bad = app.host.add({ manifest: upstreamPlugin(root, "cfgbad", schema), config: [{ agent_id: "a1", limit: 0 }, { limit: "x", extra: true }] });
+  const bad = app.host.add({
+    manifest: upstreamPlugin(root, "cfgbad", schema),
+    config: [
+      { agent_id: "a1", limit: 0 },
+      { limit: "x", extra: true },
+    ],
+  });
   const good = app.host.add({ manifest: upstreamPlugin(root, "cfgok", schema), config: [{ agent_id: "a1", limit: 5 }] });
   await app.start();
   assert.equal(good.status().state, "ready");

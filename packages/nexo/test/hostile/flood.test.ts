@@ -72,5 +72,7 @@ test("hostile - a million hostile frames beside an echo plugin: the daemon survi
   // Every warning is throttled per plugin and reason: a million bad lines make a few dozen log lines.
   const lines = cap.lines().filter((l) => l.plugin === "hostile");
   assert.ok(lines.length < 400, `${lines.length} log lines about the hostile plugin`);
-  t.diagnostic(`${sent} frames, ${hostile.badFrames} bad, ${hostile.deniedPublishes} denied, ${answered} echo round trips during the flood, RSS +${Math.round((rssPeak - rssBefore) / 1048576)} MiB, ${lines.length} log lines`);
+  t.diagnostic(
+    `${sent} frames, ${hostile.badFrames} bad, ${hostile.deniedPublishes} denied, ${answered} echo round trips during the flood, RSS +${Math.round((rssPeak - rssBefore) / 1048576)} MiB, ${lines.length} log lines`,
+  );
 });

@@ -55,10 +55,17 @@ test("sdk packages - the Rust crate packages with no warning and ships no file t
   const env = { CARGO_TARGET_DIR: join(tempDir(t), "target") };
   const list = await run("cargo", ["package", "--list", "--allow-dirty", "--offline"], join(REPO, "sdk", "rust"), env);
   assert.equal(list.code, 0, list.out);
-  const files = list.out.trim().split("\n").filter((l) => !l.startsWith("warning"));
+  const files = list.out
+    .trim()
+    .split("\n")
+    .filter((l) => !l.startsWith("warning"));
   assert.ok(files.includes("LICENSE") && files.includes("README.md") && files.includes("src/lib.rs"), list.out);
-  for (const t of ["tests/in_process.rs", "tests/process.rs", "tests/readme_snippets.rs", "tests/readme-manifest.toml"]) assert.ok(files.includes(t), `${t} ships: it needs nothing outside the crate`);
+  for (const t of ["tests/in_process.rs", "tests/process.rs", "tests/readme_snippets.rs", "tests/readme-manifest.toml"])
+    assert.ok(files.includes(t), `${t} ships: it needs nothing outside the crate`);
   const pkg = await run("cargo", ["package", "--allow-dirty", "--offline", "--no-verify"], join(REPO, "sdk", "rust"), env);
   assert.equal(pkg.code, 0, pkg.out);
-  assert.deepEqual(pkg.out.split("\n").filter((l) => /warning/i.test(l)), []);
+  assert.deepEqual(
+    pkg.out.split("\n").filter((l) => /warning/i.test(l)),
+    [],
+  );
 });

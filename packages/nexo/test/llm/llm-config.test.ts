@@ -42,7 +42,11 @@ test("llm config - a key written in the file, an unknown kind or a bad env name 
     [{ model: "m" }, /\/llm\/providers\/p .*kind/],
   ];
   for (const [p, msg] of bad) {
-    assert.throws(() => load({ llm: { providers: { p } } }), (e: unknown) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && msg.test(e.message) && !e.message.includes("sk-live-123"), JSON.stringify(p));
+    assert.throws(
+      () => load({ llm: { providers: { p } } }),
+      (e: unknown) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && msg.test(e.message) && !e.message.includes("sk-live-123"),
+      JSON.stringify(p),
+    );
   }
 });
 
@@ -59,7 +63,11 @@ test("llm config - app.llm.complete streams to a workflow from the configured pr
   assert.equal(out.content, "echo: hello there");
   assert.deepEqual(out.chunks, pieces("echo: hello there"));
   assert.deepEqual(app.llm.list(), ["oai"]);
-  assert.equal(app.listTools().some((x) => x.name === "memory_remember"), false, "the write tool is opt-in");
+  assert.equal(
+    app.listTools().some((x) => x.name === "memory_remember"),
+    false,
+    "the write tool is opt-in",
+  );
   const { app: bare } = testApp(t);
   assert.equal(bare.llm.configured, false);
 });

@@ -88,7 +88,11 @@ test("llm plugins e2e - a Python plugin's llm_complete and a TS plugin's llmComp
 
   const streamed = await ts({ action: "llm_complete", provider: "claude", stream: true, messages });
   assert.equal(streamed.ok, true, JSON.stringify(streamed));
-  assert.deepEqual(streamed.chunks, pieces("echo: what is nexo?").map((text) => ({ type: "text_delta", text })), "every delta reached the plugin, in order");
+  assert.deepEqual(
+    streamed.chunks,
+    pieces("echo: what is nexo?").map((text) => ({ type: "text_delta", text })),
+    "every delta reached the plugin, in order",
+  );
   assert.equal(streamed.result.content, undefined, "a streamed reply carries no content");
   assert.equal(streamed.result.finish_reason, "stop");
   assert.ok(streamed.result.usage.output_tokens > 0);
@@ -108,7 +112,10 @@ test("llm plugins e2e - a Python plugin's llm_complete and a TS plugin's llmComp
   const limited = await ts({ action: "llm_complete", provider: "claude", messages });
   assert.equal(limited.error.code, RpcErrorCodes.LLM_RATE_LIMITED);
 
-  assert.ok(fake.requests.every((r) => JSON.stringify(r.headers).includes(KEY)), "the key from api_key_env was sent");
+  assert.ok(
+    fake.requests.every((r) => JSON.stringify(r.headers).includes(KEY)),
+    "the key from api_key_env was sent",
+  );
   const text = JSON.stringify(logs());
   assert.match(text, /LLM provider configured/);
   assert.ok(!text.includes(KEY) && !text.includes("TOPSECRET"), "the API key appears in the daemon's logs");
@@ -138,7 +145,10 @@ test("llm plugins e2e - memory_remember writes, a plugin's memory.recall finds b
   const one = await ts({ action: "memory_recall", agent_id: "ana", query: "colour", limit: 1 });
   assert.equal(one.result.entries.length, 1);
   const bob = await ts({ action: "memory_recall", agent_id: "bob", query: "colour green" });
-  assert.deepEqual(bob.result.entries.map((e: { content: string }) => e.content), ["Bob's favourite colour is red"]);
+  assert.deepEqual(
+    bob.result.entries.map((e: { content: string }) => e.content),
+    ["Bob's favourite colour is red"],
+  );
   const tagged = await py({ action: "memory_recall", agent_id: "ana", query: "office" });
   assert.equal(tagged.result.entries.length, 1, "concept tags are searched");
 

@@ -63,7 +63,10 @@ test("llm provider plugin - a -331xx error from the plugin reaches the caller wi
 test("llm provider plugin - a name a configured provider already has refuses the plugin with NEXO_ERR_LLM_PROVIDER_CONFLICT", async (t) => {
   const { app } = testApp(t, { llm: { providers: { scripted: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", model: "m" } } } });
   const manifest = await agentkitManifest(tempDir(t));
-  assert.throws(() => app.host.add({ manifest }), (e: { code?: string; message: string }) => e.code === ErrorCodes.LLM_PROVIDER_CONFLICT && /llm\.providers/.test(e.message));
+  assert.throws(
+    () => app.host.add({ manifest }),
+    (e: { code?: string; message: string }) => e.code === ErrorCodes.LLM_PROVIDER_CONFLICT && /llm\.providers/.test(e.message),
+  );
   assert.equal(app.host.list().length, 0);
   assert.equal(app.llm.get("scripted")?.kind, "openai");
 });
@@ -75,7 +78,10 @@ test("memory backend plugin - memory.backend routes app.memory and the plugins' 
   await app.memory.remember({ agent_id: "ada", content: "invoice in_77 was paid late" });
   await app.memory.remember({ agent_id: "bob", content: "bob also prefers email" });
   const hits = await app.memory.recall({ agent_id: "ada", query: "email preference", limit: 5 });
-  assert.deepEqual(hits.map((h) => h.id), [a.id]);
+  assert.deepEqual(
+    hits.map((h) => h.id),
+    [a.id],
+  );
   assert.deepEqual(hits[0], a, "the entry comes back as it was written: tags, created_at and type from metadata");
   // The embedded store is still there by name, and it holds none of these.
   assert.deepEqual(await app.memory.recall({ agent_id: "ada", query: "email" }, "embedded"), []);
@@ -92,7 +98,10 @@ async function pythonProviderAndProbe(t: TestContext) {
   const root = tempDir(t);
   const py = join(root, "pyllm");
   mkdirSync(py, { recursive: true });
-  writeFileSync(join(py, "nexo-plugin.toml"), `[plugin]\nid = "pyllm"\nversion = "0.1.0"\n\n[plugin.entrypoint]\ncommand = "python3"\nargs = [${JSON.stringify(PY_PROVIDER)}]\n\n[plugin.extends]\nllm_providers = ["pyscripted"]\n`);
+  writeFileSync(
+    join(py, "nexo-plugin.toml"),
+    `[plugin]\nid = "pyllm"\nversion = "0.1.0"\n\n[plugin.entrypoint]\ncommand = "python3"\nargs = [${JSON.stringify(PY_PROVIDER)}]\n\n[plugin.extends]\nllm_providers = ["pyscripted"]\n`,
+  );
   const echo = join(root, "echo-ts");
   mkdirSync(echo, { recursive: true });
   const toml = readFileSync(join(EXAMPLES, "echo-ts", "nexo-plugin.toml"), "utf8").replace(
@@ -123,7 +132,10 @@ test("llm provider plugin - a Python SDK provider serves app.llm.chat with tool 
   // The TS plugin asks the host for llm.complete (streamed); the host asks the Python plugin for llm.chat (streamed).
   const streamed = await probe({ action: "llm_complete", provider: "pyscripted", stream: true, messages: [{ role: "user", content: "hi from ts" }] });
   assert.equal(streamed.ok, true, JSON.stringify(streamed));
-  assert.deepEqual(streamed.chunks.map((c: { type: string; text: string }) => c.text), ["pyth", "on e", "cho:", " hi ", "from", " ts"]);
+  assert.deepEqual(
+    streamed.chunks.map((c: { type: string; text: string }) => c.text),
+    ["pyth", "on e", "cho:", " hi ", "from", " ts"],
+  );
   assert.ok(streamed.chunks.every((c: { type: string }) => c.type === "text_delta"));
   assert.equal(streamed.result.finish_reason, "stop");
   const plain = await probe({ action: "llm_complete", provider: "pyscripted", messages: [{ role: "user", content: "plain" }] });

@@ -20,7 +20,10 @@ function service(fake: FakeLlm, overrides: Partial<LlmConfig["providers"][string
 }
 
 async function rejection(p: Promise<unknown>): Promise<RpcError> {
-  const err = await p.then(() => assert.fail("expected a rejection"), (e: unknown) => e);
+  const err = await p.then(
+    () => assert.fail("expected a rejection"),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
   return err;
 }
@@ -37,13 +40,16 @@ for (const provider of ["oai", "claude"] as const) {
     assert.ok(plain.usage.input_tokens > 0 && plain.usage.output_tokens > 0);
     const chunks: LlmTextDelta[] = [];
     const streamed = await llm.complete({ provider, messages, system_prompt: "be brief" }, { onDelta: (c) => chunks.push(c) });
-    assert.deepEqual(chunks.map((c) => c.text), pieces("echo: favourite colour?"));
+    assert.deepEqual(
+      chunks.map((c) => c.text),
+      pieces("echo: favourite colour?"),
+    );
     assert.ok(chunks.every((c) => c.type === "text_delta"));
     assert.equal(streamed.content, "echo: favourite colour?");
     assert.equal(streamed.finish_reason, "stop");
     assert.equal(streamed.usage.output_tokens, chunks.length);
     assert.equal(fake.requests.length, 2);
-    const [first, second] = fake.requests as [typeof fake.requests[0], typeof fake.requests[0]];
+    const [first, second] = fake.requests as [(typeof fake.requests)[0], (typeof fake.requests)[0]];
     assert.equal(first.body.stream ?? false, false);
     assert.equal(second.body.stream, true);
     assert.equal(first.body.max_tokens, 50);
@@ -98,7 +104,10 @@ for (const provider of ["oai", "claude"] as const) {
     assert.equal((await rejection(llm.complete({ provider, messages }))).code, RpcErrorCodes.LLM_CONNECTION);
     // Each failure went to the server once: max_retries 0.
     assert.equal(fake.requests.length, 4);
-    assert.ok(fake.requests.every((r) => JSON.stringify(r.headers).includes(KEY)), "the key was sent");
+    assert.ok(
+      fake.requests.every((r) => JSON.stringify(r.headers).includes(KEY)),
+      "the key was sent",
+    );
     const text = JSON.stringify(logs());
     assert.match(text, /llm completion failed/);
     assert.ok(!text.includes(KEY), "the API key appears in the logs");

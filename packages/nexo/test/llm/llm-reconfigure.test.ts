@@ -11,13 +11,30 @@ test("llm - reconfigure: unchanged providers keep their client, changed and new 
     cap.logger,
     {},
   );
-  const built = (): string[] => cap.lines().filter((l) => l.msg === "LLM provider configured").map((l) => l.provider);
+  const built = (): string[] =>
+    cap
+      .lines()
+      .filter((l) => l.msg === "LLM provider configured")
+      .map((l) => l.provider);
   assert.deepEqual(built(), ["same", "edited", "dropped"]);
 
-  svc.reconfigure({ default: "added", providers: { same: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", model: "m" }, edited: { kind: "anthropic", model: "b" }, added: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", model: "x", maxRetries: 0 } } });
+  svc.reconfigure({
+    default: "added",
+    providers: {
+      same: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", model: "m" },
+      edited: { kind: "anthropic", model: "b" },
+      added: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", model: "x", maxRetries: 0 },
+    },
+  });
   assert.deepEqual(built(), ["same", "edited", "dropped", "edited", "added"], "only the changed and the new provider got a client");
   assert.deepEqual(svc.list().sort(), ["added", "edited", "same"]);
-  assert.deepEqual(cap.lines().filter((l) => l.msg === "LLM provider removed").map((l) => l.provider), ["dropped"]);
+  assert.deepEqual(
+    cap
+      .lines()
+      .filter((l) => l.msg === "LLM provider removed")
+      .map((l) => l.provider),
+    ["dropped"],
+  );
   await assert.rejects(svc.complete({ provider: "dropped", messages: [{ role: "user", content: "hi" }] }), (e: unknown) => e instanceof RpcError && e.code === -32602);
   // The default is the new one: a request naming none goes to it (nothing listens on its loopback port: a connection error naming it).
   await assert.rejects(svc.complete({ messages: [{ role: "user", content: "hi" }] }), (e: unknown) => {
@@ -29,5 +46,8 @@ test("llm - reconfigure: unchanged providers keep their client, changed and new 
 
   svc.reconfigure({ providers: {} });
   assert.equal(svc.configured, false);
-  await assert.rejects(svc.complete({ messages: [{ role: "user", content: "hi" }] }), (e: unknown) => e instanceof RpcError && e.code === -32603 && /not configured/.test(e.message));
+  await assert.rejects(
+    svc.complete({ messages: [{ role: "user", content: "hi" }] }),
+    (e: unknown) => e instanceof RpcError && e.code === -32603 && /not configured/.test(e.message),
+  );
 });

@@ -45,8 +45,17 @@ test("manifest hostile files - a FIFO manifest is refused at once, never opened 
 
 test("manifest hostile files - a manifest symlinked to /dev/zero or /etc/passwd leaves the plugin directory: refused without reading it", (t) => {
   const root = tempDir(t);
-  assert.match(refused(hostilePlugin(root, "zero", (p) => symlinkSync("/dev/zero", p)), "outside_plugin").message, /outside the plugin directory/);
-  refused(hostilePlugin(root, "passwd", (p) => symlinkSync("/etc/passwd", p)), "outside_plugin");
+  assert.match(
+    refused(
+      hostilePlugin(root, "zero", (p) => symlinkSync("/dev/zero", p)),
+      "outside_plugin",
+    ).message,
+    /outside the plugin directory/,
+  );
+  refused(
+    hostilePlugin(root, "passwd", (p) => symlinkSync("/etc/passwd", p)),
+    "outside_plugin",
+  );
   // A symlink that stays inside, to a FIFO inside, is still not a regular file.
   const inner = hostilePlugin(root, "inner", (p) => {
     mkfifo(join(root, "inner", "pipe"));
@@ -61,7 +70,10 @@ test("manifest hostile files - a directory where the manifest should be is refus
   assert.match(err.message, /is a directory, not a regular file/);
   assert.doesNotMatch(err.message, /EISDIR/);
   // Given as the manifest path itself, too.
-  assert.throws(() => loadManifest(join(dir, "plugin.toml")), (e: unknown) => e instanceof ManifestError && e.message.includes(join(dir, "plugin.toml")) && !e.message.includes("EISDIR"));
+  assert.throws(
+    () => loadManifest(join(dir, "plugin.toml")),
+    (e: unknown) => e instanceof ManifestError && e.message.includes(join(dir, "plugin.toml")) && !e.message.includes("EISDIR"),
+  );
 });
 
 test("manifest hostile files - a manifest over 1 MiB is refused without being read whole", (t) => {
@@ -105,8 +117,14 @@ test("manifest hostile files - readPluginFile reads a regular file inside the ro
   const root = tempDir(t);
   writeFileSync(join(root, "a.txt"), "hello");
   assert.equal(readPluginFile(join(root, "a.txt"), root), "hello");
-  assert.throws(() => readPluginFile(join(root, "missing"), root), (e: unknown) => e instanceof PluginFileError && e.problem === "not_found");
-  assert.throws(() => readPluginFile(join(root, "a.txt"), root, 4), (e: unknown) => e instanceof PluginFileError && e.problem === "too_large");
+  assert.throws(
+    () => readPluginFile(join(root, "missing"), root),
+    (e: unknown) => e instanceof PluginFileError && e.problem === "not_found",
+  );
+  assert.throws(
+    () => readPluginFile(join(root, "a.txt"), root, 4),
+    (e: unknown) => e instanceof PluginFileError && e.problem === "too_large",
+  );
 });
 
 test("manifest hostile files - nexo manifest validate on a FIFO or a /etc/passwd symlink exits 1 with the reason, promptly", async (t) => {

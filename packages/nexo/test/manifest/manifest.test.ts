@@ -109,7 +109,10 @@ test("manifest - one bad manifest per rule, each refused naming the file, field 
       () => loadManifest(file, V),
       (err: unknown) => {
         assert.ok(err instanceof ManifestError, name);
-        assert.ok(err.violations.some((v) => v.field === field && v.rule === rule), `${name}: expected ${field} [${rule}], got ${JSON.stringify(err.violations)}`);
+        assert.ok(
+          err.violations.some((v) => v.field === field && v.rule === rule),
+          `${name}: expected ${field} [${rule}], got ${JSON.stringify(err.violations)}`,
+        );
         assert.ok(err.message.includes(file) && err.message.includes(field) && err.message.includes(`[${rule}]`), `${name}: message names file, field and rule`);
         const code = name === "toml_syntax" ? ErrorCodes.MANIFEST_PARSE : name === "version_unsatisfied" ? ErrorCodes.MANIFEST_VERSION_UNSATISFIED : ErrorCodes.MANIFEST_INVALID;
         assert.equal(err.code, code, name);
@@ -138,7 +141,10 @@ test("manifest - plugin.toml wins over nexo-plugin.toml; a dir without a manifes
   assert.equal(loadManifest(dir, V).id, "first");
   const empty = join(dir, "empty");
   mkdirSync(empty);
-  assert.throws(() => loadManifest(empty, V), (e) => e instanceof ManifestError && e.code === ErrorCodes.MANIFEST_NOT_FOUND);
+  assert.throws(
+    () => loadManifest(empty, V),
+    (e) => e instanceof ManifestError && e.code === ErrorCodes.MANIFEST_NOT_FOUND,
+  );
 });
 
 test("manifest - entrypoint resolution: relative against the manifest dir, absolute and bare names kept", (t) => {
@@ -158,13 +164,22 @@ test("manifest - schema files must be JSON object schemas", (t) => {
   mkdirSync(join(dir, "tools"));
   copyFileSync(join(FIX, "good/tools/array.json"), join(dir, "tools/array.json"));
   writeFileSync(join(dir, "tools/bad.json"), "{nope");
-  writeFileSync(join(dir, "plugin.toml"), '[plugin]\nid = "s"\nversion = "1.0.0"\n[plugin.entrypoint]\ncommand = "x"\n[[plugin.tools.expose]]\nname = "a"\nschema_path = "tools/array.json"\n[[plugin.tools.expose]]\nname = "b"\nschema_path = "tools/bad.json"\n');
-  assert.throws(() => loadManifest(dir, V), (e) => e instanceof ManifestError && e.violations.map((v) => v.rule).join() === "schema_object,json");
+  writeFileSync(
+    join(dir, "plugin.toml"),
+    '[plugin]\nid = "s"\nversion = "1.0.0"\n[plugin.entrypoint]\ncommand = "x"\n[[plugin.tools.expose]]\nname = "a"\nschema_path = "tools/array.json"\n[[plugin.tools.expose]]\nname = "b"\nschema_path = "tools/bad.json"\n',
+  );
+  assert.throws(
+    () => loadManifest(dir, V),
+    (e) => e instanceof ManifestError && e.violations.map((v) => v.rule).join() === "schema_object,json",
+  );
 });
 
 test("manifest - the validate report lists the plugin or every problem", () => {
   assert.match(formatManifestReport(loadManifest(join(FIX, "good"), V)), /valid manifest for slack 0\.2\.0[\s\S]*\/webhook\/slack/);
-  const boxed = parseManifest('[plugin]\nid = "b"\nversion = "1.0.0"\n[plugin.entrypoint]\ncommand = "x"\n[plugin.sandbox]\nenabled = true\nfs_write_paths = ["${state_dir}"]\n', { file: "/tmp/b/plugin.toml", ...V });
+  const boxed = parseManifest('[plugin]\nid = "b"\nversion = "1.0.0"\n[plugin.entrypoint]\ncommand = "x"\n[plugin.sandbox]\nenabled = true\nfs_write_paths = ["${state_dir}"]\n', {
+    file: "/tmp/b/plugin.toml",
+    ...V,
+  });
   assert.deepEqual(boxed.sandbox, { enabled: true, network: "deny", fsReadPaths: [], fsWritePaths: ["${state_dir}"], dropUser: true });
   assert.match(formatManifestReport(boxed), /sandbox: +bubblewrap, network deny, uid 65534, writes \$\{state_dir\}/);
   try {

@@ -19,7 +19,10 @@ const EXPECTED: Record<string, Loads | { unsupported: string[] } | { code: strin
   },
   "tools-deferred": (m) => {
     assert.deepEqual(m.toolsDeferred, ["notes_bulk_export"]);
-    assert.ok(m.warnings.some((w) => w.includes("deferred")), "deferred is accepted with a notice, not silently");
+    assert.ok(
+      m.warnings.some((w) => w.includes("deferred")),
+      "deferred is accepted with a notice, not silently",
+    );
   },
   "tools-outbound": (m) => {
     assert.deepEqual(
@@ -61,7 +64,8 @@ const EXPECTED: Record<string, Loads | { unsupported: string[] } | { code: strin
     assert.equal(m.entrypoint.command, "ledger");
     assert.ok(m.warnings.some((x) => x.includes("manifest_version = 1")));
   },
-  "capabilities-broker": (m) => assert.deepEqual(m.broker, { subscribe: ["plugin.inbound.email.>", "crm.jobs.*"], publish: ["plugin.outbound.email.>", "crm.events.lead_created"] }),
+  "capabilities-broker": (m) =>
+    assert.deepEqual(m.broker, { subscribe: ["plugin.inbound.email.>", "crm.jobs.*"], publish: ["plugin.outbound.email.>", "crm.events.lead_created"] }),
   subscriptions: (m) => assert.deepEqual(m.broker, { subscribe: ["plugin.inbound.email.*", "crm.notify.>"], publish: [] }),
   "config-schema": (m) => {
     assert.equal(m.config?.shape, "array");
@@ -78,7 +82,11 @@ const EXPECTED: Record<string, Loads | { unsupported: string[] } | { code: strin
   meta: (m) => assert.equal(((m.raw.plugin as Record<string, unknown>).meta as Record<string, unknown>).license, "Apache-2.0"),
   "enabled-by-default": (m) => assert.equal((m.raw.plugin as Record<string, unknown>).enabled_by_default, true),
   provides: (m) => assert.equal(m.id, "tidy"),
-  "http-server-opaque": (m) => assert.ok(m.warnings.some((w) => w.includes("[plugin.http_server]")), "accepted as upstream accepts it, with a notice"),
+  "http-server-opaque": (m) =>
+    assert.ok(
+      m.warnings.some((w) => w.includes("[plugin.http_server]")),
+      "accepted as upstream accepts it, with a notice",
+    ),
   "sandbox-off": (m) => assert.equal(m.id, "tidy"),
   "credentials-off": (m) => assert.equal(m.id, "tidy"),
   "metrics-off": (m) => assert.equal(m.id, "tidy"),
@@ -140,7 +148,10 @@ for (const name of Object.keys(EXPECTED)) {
           assert.ok(err.violations.every((v) => v.rule === "unsupported" && v.message.includes("not supported by this host")));
         } else {
           assert.equal(err.code, want.code);
-          assert.ok(err.violations.some((v) => v.field === want.field && v.rule === want.rule), err.message);
+          assert.ok(
+            err.violations.some((v) => v.field === want.field && v.rule === want.rule),
+            err.message,
+          );
         }
         return true;
       },
@@ -151,7 +162,13 @@ for (const name of Object.keys(EXPECTED)) {
 test("manifest upstream corpus - min_nexo_version is checked against the upstream contract version, not Nexo's package version", () => {
   assert.equal(NEXO_CONTRACT_VERSION, "0.2.0");
   // Against a 0.1.0 host the same manifest is refused: the requirement really is evaluated.
-  assert.throws(() => loadManifest(join(CORPUS, "min-nexo-version-0-2-0.toml"), { nexoVersion: "0.1.0" }), (e: unknown) => e instanceof ManifestError && e.code === ErrorCodes.MANIFEST_VERSION_UNSATISFIED);
+  assert.throws(
+    () => loadManifest(join(CORPUS, "min-nexo-version-0-2-0.toml"), { nexoVersion: "0.1.0" }),
+    (e: unknown) => e instanceof ManifestError && e.code === ErrorCodes.MANIFEST_VERSION_UNSATISFIED,
+  );
   // A Cargo bare requirement is a caret range: "0.2" admits 0.2.x, not 0.3.0.
-  assert.throws(() => loadManifest(join(CORPUS, "min-nexo-version-cargo-bare.toml"), { nexoVersion: "0.3.0" }), (e: unknown) => e instanceof ManifestError && e.code === ErrorCodes.MANIFEST_VERSION_UNSATISFIED);
+  assert.throws(
+    () => loadManifest(join(CORPUS, "min-nexo-version-cargo-bare.toml"), { nexoVersion: "0.3.0" }),
+    (e: unknown) => e instanceof ManifestError && e.code === ErrorCodes.MANIFEST_VERSION_UNSATISFIED,
+  );
 });

@@ -12,11 +12,26 @@ const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 test("manifest upstream schema - the strict reader refuses unknown fields, missing required fields and wrong types", () => {
   const ok = '[plugin]\nid = "a"\nversion = "1.0.0"\nname = "A"\ndescription = "d"\nmin_nexo_version = ">=0.1.0"\n';
   assert.deepEqual(strictUpstreamParse(ok), []);
-  assert.deepEqual(strictUpstreamParse(`${ok}[plugin.conformance]\ntags = ["echo"]\n`).map((p) => [p.path, p.kind]), [["plugin.conformance", "unknown_field"]]);
-  assert.deepEqual(strictUpstreamParse(ok.replace('name = "A"\n', "")).map((p) => [p.path, p.kind]), [["plugin.name", "missing_field"]]);
-  assert.deepEqual(strictUpstreamParse(ok.replace('"1.0.0"', '"v1.0.0"')).map((p) => [p.path, p.kind]), [["plugin.version", "type"]]);
-  assert.deepEqual(strictUpstreamParse(`${ok}[plugin.capabilities.http_server]\nport = 1\n`).map((p) => [p.path, p.kind]), [["plugin.capabilities.http_server.token_env", "missing_field"]]);
-  assert.deepEqual(strictUpstreamParse(`${ok}[[plugin.channels.register]]\nkind = "x"\nadapter = "X"\nextra = 1\n`).map((p) => p.path), ["plugin.channels.register[0].extra"]);
+  assert.deepEqual(
+    strictUpstreamParse(`${ok}[plugin.conformance]\ntags = ["echo"]\n`).map((p) => [p.path, p.kind]),
+    [["plugin.conformance", "unknown_field"]],
+  );
+  assert.deepEqual(
+    strictUpstreamParse(ok.replace('name = "A"\n', "")).map((p) => [p.path, p.kind]),
+    [["plugin.name", "missing_field"]],
+  );
+  assert.deepEqual(
+    strictUpstreamParse(ok.replace('"1.0.0"', '"v1.0.0"')).map((p) => [p.path, p.kind]),
+    [["plugin.version", "type"]],
+  );
+  assert.deepEqual(
+    strictUpstreamParse(`${ok}[plugin.capabilities.http_server]\nport = 1\n`).map((p) => [p.path, p.kind]),
+    [["plugin.capabilities.http_server.token_env", "missing_field"]],
+  );
+  assert.deepEqual(
+    strictUpstreamParse(`${ok}[[plugin.channels.register]]\nkind = "x"\nadapter = "X"\nextra = 1\n`).map((p) => p.path),
+    ["plugin.channels.register[0].extra"],
+  );
 });
 
 for (const lang of SCAFFOLD_LANGS) {

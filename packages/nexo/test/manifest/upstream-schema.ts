@@ -90,7 +90,9 @@ const PLUGIN: Fields = {
       }),
     },
   }),
-  ui: o({ table: { fields: o({ map: { table: { label: o("string"), help: o("string"), tags: o(strings), advanced: o("bool"), sensitive: o("bool"), placeholder: o("string") } } }) } }),
+  ui: o({
+    table: { fields: o({ map: { table: { label: o("string"), help: o("string"), tags: o(strings), advanced: o("bool"), sensitive: o("bool"), placeholder: o("string") } } }) },
+  }),
   pairing: o({ table: PAIRING }),
   contracts: o({ table: { provides: o(strings), consumes: o(strings) } }),
   meta: o({ table: { author: o("string"), license: o("string"), homepage: o("string"), repository: o("string") } }),

@@ -26,7 +26,10 @@ async function pg(t: TestContext): Promise<Store | null> {
 
 const contents = (entries: Array<{ content: string }>) => entries.map((e) => e.content);
 
-for (const [dialect, open] of [["sqlite", sqlite], ["postgres", pg]] as const) {
+for (const [dialect, open] of [
+  ["sqlite", sqlite],
+  ["postgres", pg],
+] as const) {
   test(`memory - ${dialect}: recall ranks entries matching more of the query first, only the agent's own, within the limit`, async (t) => {
     const store = await open(t);
     if (!store) return;
@@ -89,7 +92,15 @@ test("memory - the memory.recall host service: default limit 10, bad params -326
   assert.equal(r.entries.length, 10);
   const all = (await recall({ agent_id: "ana", query: "cats", limit: 1000 }, ctx)) as { entries: unknown[] };
   assert.equal(all.entries.length, 12);
-  for (const bad of [{ agent_id: "ana", query: "x", limit: 1001 }, { agent_id: "ana", query: "x", limit: 0 }, { agent_id: "ana", query: "x", limit: 2.5 }, { agent_id: "", query: "x" }, { agent_id: "ana" }, null, []]) {
+  for (const bad of [
+    { agent_id: "ana", query: "x", limit: 1001 },
+    { agent_id: "ana", query: "x", limit: 0 },
+    { agent_id: "ana", query: "x", limit: 2.5 },
+    { agent_id: "", query: "x" },
+    { agent_id: "ana" },
+    null,
+    [],
+  ]) {
     await assert.rejects(recall(bad, ctx), (e: unknown) => e instanceof RpcError && e.code === RpcErrorCodes.INVALID_PARAMS, JSON.stringify(bad));
   }
   await assert.rejects(service.remember({ agent_id: "ana", content: "   " }), (e: unknown) => e instanceof RpcError && e.code === RpcErrorCodes.INVALID_PARAMS);

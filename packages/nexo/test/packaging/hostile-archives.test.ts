@@ -68,7 +68,14 @@ test("hostile archives - a 960 MiB entry is refused before a byte of it is writt
   const into = join(root, "plugins");
   const big = join(root, "big.tgz");
   const member = gzipSync(Buffer.alloc(MiB));
-  writeFileSync(big, Buffer.concat([gzipSync(Buffer.concat([...releaseEntries(), tarHeader("data/blob.bin", { size: 960 * MiB })])), ...Array.from({ length: 960 }, () => member), gzipSync(END_OF_ARCHIVE)]));
+  writeFileSync(
+    big,
+    Buffer.concat([
+      gzipSync(Buffer.concat([...releaseEntries(), tarHeader("data/blob.bin", { size: 960 * MiB })])),
+      ...Array.from({ length: 960 }, () => member),
+      gzipSync(END_OF_ARCHIVE),
+    ]),
+  );
   const err = await installPlugin(big, { into }).catch((e: unknown) => e);
   assert.ok(isNexoError(err, ErrorCodes.PACKAGE_TOO_LARGE), String(err));
   assert.ok(decompressedAt(err) < MiB);

@@ -20,7 +20,21 @@ function writePlugin(root: string, id = "packed", version = "1.2.3"): string {
   copyFileSync(FIXTURE_SCRIPT, join(dir, "lib", "plugin.mjs"));
   writeFileSync(
     join(dir, "nexo-plugin.toml"),
-    [`[plugin]`, `id = "${id}"`, `version = "${version}"`, `name = "Packed"`, ``, `[plugin.entrypoint]`, `command = "node"`, `args = ["lib/plugin.mjs", "echo"]`, `env = { FIXTURE_KIND = "${id}" }`, ``, `[[plugin.channels.register]]`, `kind = "${id}"`, ``].join("\n"),
+    [
+      `[plugin]`,
+      `id = "${id}"`,
+      `version = "${version}"`,
+      `name = "Packed"`,
+      ``,
+      `[plugin.entrypoint]`,
+      `command = "node"`,
+      `args = ["lib/plugin.mjs", "echo"]`,
+      `env = { FIXTURE_KIND = "${id}" }`,
+      ``,
+      `[[plugin.channels.register]]`,
+      `kind = "${id}"`,
+      ``,
+    ].join("\n"),
   );
   writeFileSync(join(dir, "README.md"), "a packed plugin\n");
   mkdirSync(join(dir, "__pycache__"));
@@ -68,7 +82,10 @@ test("packaging - pack writes <id>-<version>.tgz listing every file with its SHA
   const b = await packPlugin(src, { outDir: join(root, "b") });
   assert.match(a.file, /packed-1\.2\.3\.tgz$/);
   assert.equal(a.sha256, b.sha256, "same tree, same archive");
-  assert.deepEqual(a.manifest.files.map((f) => f.path), ["README.md", "lib/plugin.mjs", "nexo-plugin.toml"]);
+  assert.deepEqual(
+    a.manifest.files.map((f) => f.path),
+    ["README.md", "lib/plugin.mjs", "nexo-plugin.toml"],
+  );
   writeFileSync(join(src, "README.md"), "changed\n");
   const c = await packPlugin(src, { outDir: join(root, "c") });
   assert.notEqual(c.sha256, a.sha256);
@@ -114,7 +131,10 @@ test("packaging - reinstall needs --force, which swaps the directory and reports
   assert.match(readFileSync(join(into, "packed", "nexo-plugin.toml"), "utf8"), /2\.0\.0/);
   assert.equal(uninstallPlugin("packed", into), join(into, "packed"));
   assert.equal(existsSync(join(into, "packed")), false);
-  assert.throws(() => uninstallPlugin("packed", into), (e) => isNexoError(e, ErrorCodes.PACKAGE_NOT_FOUND));
+  assert.throws(
+    () => uninstallPlugin("packed", into),
+    (e) => isNexoError(e, ErrorCodes.PACKAGE_NOT_FOUND),
+  );
 });
 
 test("packaging - a tampered file, an unlisted file, or a wrong archive checksum is refused and nothing is installed", async (t) => {

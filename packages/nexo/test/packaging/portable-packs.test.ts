@@ -37,9 +37,12 @@ function assertNoCheckoutPath(dir: string): void {
 
 /** Start a daemon from a directory outside the checkout and get one echo round trip from each plugin (id = channel kind). */
 async function echoUnderDaemon(t: TestContext, root: string, into: string, ...ids: string[]): Promise<void> {
-  const daemon = await Daemon.start(normalizeConfig({ state_dir: join(root, "state"), api: { enabled: false }, plugin_paths: [into], plugins: Object.fromEntries(ids.map((id) => [id, {}])) }, null, root), {
-    logger: captureLogger().logger,
-  });
+  const daemon = await Daemon.start(
+    normalizeConfig({ state_dir: join(root, "state"), api: { enabled: false }, plugin_paths: [into], plugins: Object.fromEntries(ids.map((id) => [id, {}])) }, null, root),
+    {
+      logger: captureLogger().logger,
+    },
+  );
   t.after(() => daemon.stop());
   for (const id of ids) {
     assert.equal(daemon.host.require(id).status().state, "ready");
@@ -55,7 +58,10 @@ test("portable packs - a TypeScript plugin is bundled into one file: installed o
   const root = tempDir(t);
   const r = await packPlugin(join(EXAMPLES, "echo-ts"), { outDir: join(root, "out") });
   assert.equal(r.runtime, "node");
-  assert.equal(r.manifest.files.some((f) => f.path.startsWith("node_modules/")), false);
+  assert.equal(
+    r.manifest.files.some((f) => f.path.startsWith("node_modules/")),
+    false,
+  );
   const into = join(root, "plugins");
   const installed = await installPlugin(r.file, { into });
   const main = readFileSync(join(installed.dir, "dist", "main.js"), "utf8");
@@ -70,9 +76,18 @@ test("portable packs - --with-node-modules ships the real dependency tree, hoist
   const r = await packPlugin(join(EXAMPLES, "echo-ts"), { outDir: join(root, "out"), withNodeModules: true });
   const paths = r.manifest.files.map((f) => f.path);
   // smol-toml is the SDK's dependency, hoisted to the workspace root: it must travel too.
-  for (const p of ["node_modules/nexo-plugin-sdk/package.json", "node_modules/nexo-plugin-sdk/dist/index.js", "node_modules/smol-toml/package.json"]) assert.ok(paths.includes(p), p);
-  assert.equal(paths.some((p) => p.startsWith("node_modules/uuid/")), false, "devDependencies stay out");
-  assert.equal(paths.some((p) => p.startsWith("node_modules/nexo-plugin-sdk/test/") || p === "node_modules/nexo-plugin-sdk/tsconfig.json"), false, "a linked package ships what its files field names");
+  for (const p of ["node_modules/nexo-plugin-sdk/package.json", "node_modules/nexo-plugin-sdk/dist/index.js", "node_modules/smol-toml/package.json"])
+    assert.ok(paths.includes(p), p);
+  assert.equal(
+    paths.some((p) => p.startsWith("node_modules/uuid/")),
+    false,
+    "devDependencies stay out",
+  );
+  assert.equal(
+    paths.some((p) => p.startsWith("node_modules/nexo-plugin-sdk/test/") || p === "node_modules/nexo-plugin-sdk/tsconfig.json"),
+    false,
+    "a linked package ships what its files field names",
+  );
   const into = join(root, "plugins");
   await installPlugin(r.file, { into });
   await echoUnderDaemon(t, root, into, "echo");
@@ -83,7 +98,10 @@ test("portable packs - a Python plugin gets the SDK its interpreter imports vend
   const r = await packPlugin(join(EXAMPLES, "echo-python"), { outDir: join(root, "out") });
   assert.equal(r.runtime, "python");
   assert.ok(r.manifest.files.some((f) => f.path === "nexo_plugin_sdk/__init__.py"));
-  assert.equal(r.manifest.files.some((f) => f.path.includes("__pycache__")), false);
+  assert.equal(
+    r.manifest.files.some((f) => f.path.includes("__pycache__")),
+    false,
+  );
   const into = join(root, "plugins");
   const installed = await installPlugin(r.file, { into });
   assertNoCheckoutPath(installed.dir);
@@ -108,7 +126,11 @@ test("portable packs - a Python plugin started from its own virtualenv: the venv
   const r = await packPlugin(plugin, { outDir: join(root, "out") });
   const paths = r.manifest.files.map((f) => f.path);
   assert.ok(paths.includes("nexo_plugin_sdk/__init__.py"));
-  assert.equal(paths.some((p) => p.startsWith(".venv/") || p.startsWith("pip/") || p.includes("dist-info")), false, paths.join(" "));
+  assert.equal(
+    paths.some((p) => p.startsWith(".venv/") || p.startsWith("pip/") || p.includes("dist-info")),
+    false,
+    paths.join(" "),
+  );
   const into = join(root, "plugins");
   const installed = await installPlugin(r.file, { into });
   assert.match(readFileSync(join(installed.dir, "nexo-plugin.toml"), "utf8"), /command = "python3"/);
@@ -158,7 +180,9 @@ test("portable packs - release archives: noarch with a bin/<id> launcher for scr
   }
   assert.equal(existsSync(join(into, "echo_rust", "target")), false);
   await echoUnderDaemon(t, root, into, "echo_py", "echo_rust");
-  await assert.rejects(installPlugin(join(out, `echo_rust-0.1.0-${rust.target}.tar.gz`), { into: join(root, "elsewhere"), target: "aarch64-apple-darwin" }), (e) => isNexoError(e, ErrorCodes.PACKAGE_TARGET));
+  await assert.rejects(installPlugin(join(out, `echo_rust-0.1.0-${rust.target}.tar.gz`), { into: join(root, "elsewhere"), target: "aarch64-apple-darwin" }), (e) =>
+    isNexoError(e, ErrorCodes.PACKAGE_TARGET),
+  );
 });
 
 test("portable packs - an upstream-style release archive made by GNU tar (a ./ root entry, no listing, no exec bit) installs, is checked against its sha256sum-style .sha256, and runs", async (t) => {
@@ -168,7 +192,10 @@ test("portable packs - an upstream-style release archive made by GNU tar (a ./ r
   mkdirSync(join(rel, "lib"));
   cpSync(FIXTURE_SCRIPT, join(rel, "lib", "plugin.mjs"));
   writeFileSync(join(rel, "bin", "upstream"), '#!/bin/sh\nexec node "$(dirname "$0")/../lib/plugin.mjs" echo\n', { mode: 0o644 });
-  writeFileSync(join(rel, "nexo-plugin.toml"), `[plugin]\nid = "upstream"\nversion = "2.0.0"\n\n[plugin.entrypoint]\ncommand = "bin/upstream"\nenv = { FIXTURE_KIND = "upstream" }\n\n[[plugin.channels.register]]\nkind = "upstream"\n`);
+  writeFileSync(
+    join(rel, "nexo-plugin.toml"),
+    `[plugin]\nid = "upstream"\nversion = "2.0.0"\n\n[plugin.entrypoint]\ncommand = "bin/upstream"\nenv = { FIXTURE_KIND = "upstream" }\n\n[[plugin.channels.register]]\nkind = "upstream"\n`,
+  );
   const out = join(root, "dist");
   mkdirSync(out);
   const archive = join(out, "upstream-2.0.0-noarch.tar.gz");
@@ -189,13 +216,20 @@ test("portable packs - a Rust plugin without its built binary is refused, and so
   const src = join(root, "echo-rust");
   cpSync(join(EXAMPLES, "echo-rust"), src, { recursive: true, filter: (p) => !p.includes(`${join(EXAMPLES, "echo-rust")}/target`) });
   for (const format of ["nexo", "release"] as const) {
-    await assert.rejects(packPlugin(src, { outDir: join(root, "out"), format }), (e) => isNexoError(e, ErrorCodes.PACKAGE_NOT_PORTABLE) && /target\/release\/echo_rust does not exist; build it first \(cargo build --release\)/.test(e.message));
+    await assert.rejects(
+      packPlugin(src, { outDir: join(root, "out"), format }),
+      (e) => isNexoError(e, ErrorCodes.PACKAGE_NOT_PORTABLE) && /target\/release\/echo_rust does not exist; build it first \(cargo build --release\)/.test(e.message),
+    );
   }
   const manifest = (args: string, command = "node"): string => `[plugin]\nid = "outside"\nversion = "1.0.0"\n\n[plugin.entrypoint]\ncommand = "${command}"\nargs = ${args}\n`;
   const plugin = join(root, "outside");
   mkdirSync(plugin);
   writeFileSync(join(plugin, "main.js"), "");
-  for (const [args, command] of [['["../shared/main.js"]', "node"], ['["main.js"]', "/opt/node/bin/node"], ['["main.py"]', ".venv/bin/python"]] as const) {
+  for (const [args, command] of [
+    ['["../shared/main.js"]', "node"],
+    ['["main.js"]', "/opt/node/bin/node"],
+    ['["main.py"]', ".venv/bin/python"],
+  ] as const) {
     if (command === ".venv/bin/python") {
       mkdirSync(join(plugin, ".venv", "bin"), { recursive: true });
       writeFileSync(join(plugin, ".venv", "bin", "python"), "#!/bin/sh\n");

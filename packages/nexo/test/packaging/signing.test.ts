@@ -95,7 +95,10 @@ test("signing - a signature from an untrusted key is refused in require mode and
   const warnings: string[] = [];
   const r = await installPlugin(file, { into, trust: { ...requireBob, mode: "warn" }, onWarning: (m) => warnings.push(m) });
   assert.equal(r.signedBy, null);
-  assert.ok(warnings.some((w) => w.includes(mallory.publicKey)), warnings.join("\n"));
+  assert.ok(
+    warnings.some((w) => w.includes(mallory.publicKey)),
+    warnings.join("\n"),
+  );
 
   rmSync(`${file}.sig`);
   await assert.rejects(installPlugin(file, { into: join(root, "other"), trust: requireBob }), (e) => isNexoError(e, ErrorCodes.PACKAGE_UNTRUSTED) && /not signed/.test(e.message));
@@ -117,10 +120,23 @@ test("signing - trusted-keys files are strict: unknown fields, bad modes, bad ke
     return f;
   };
   const key = generateSigningKey(root, "k").publicKey;
-  for (const body of [`mode = "require"`, `default = "yolo"`, `[[authors]]\nowner = "a"\npublic_key = "ed25519:AAAA"`, `[[authors]]\nowner = "a"\npublic_key = "${key}"\nidentity_regexp = ".*"`, `[[authors]]\npublic_key = "${key}"`]) {
-    assert.throws(() => loadTrustPolicy(bad(body)), (e) => isNexoError(e, ErrorCodes.PACKAGE_TRUST_CONFIG), body);
+  for (const body of [
+    `mode = "require"`,
+    `default = "yolo"`,
+    `[[authors]]\nowner = "a"\npublic_key = "ed25519:AAAA"`,
+    `[[authors]]\nowner = "a"\npublic_key = "${key}"\nidentity_regexp = ".*"`,
+    `[[authors]]\npublic_key = "${key}"`,
+  ]) {
+    assert.throws(
+      () => loadTrustPolicy(bad(body)),
+      (e) => isNexoError(e, ErrorCodes.PACKAGE_TRUST_CONFIG),
+      body,
+    );
   }
-  assert.throws(() => loadTrustPolicy(join(root, "missing.toml")), (e) => isNexoError(e, ErrorCodes.PACKAGE_TRUST_CONFIG));
+  assert.throws(
+    () => loadTrustPolicy(join(root, "missing.toml")),
+    (e) => isNexoError(e, ErrorCodes.PACKAGE_TRUST_CONFIG),
+  );
   const ok = loadTrustPolicy(bad(`schema_version = "1.0"\ndefault = "require"\n[[authors]]\nowner = "a"\npublic_key = "${key}"`));
   assert.deepEqual([ok.mode, ok.authors.map((a) => a.owner)], ["require", ["a"]]);
 });

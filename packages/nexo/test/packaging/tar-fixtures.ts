@@ -68,7 +68,11 @@ export function tarBodyOf(tgz: string): Buffer {
   // Walk the headers to the first zero block: that is where the marker starts.
   let at = 0;
   while (at + 512 <= tar.length && !tar.subarray(at, at + 512).equals(Buffer.alloc(512))) {
-    const sizeField = tar.subarray(at + 124, at + 136).toString("latin1").replace(/\0.*$/, "").trim();
+    const sizeField = tar
+      .subarray(at + 124, at + 136)
+      .toString("latin1")
+      .replace(/\0.*$/, "")
+      .trim();
     const size = parseInt(sizeField || "0", 8);
     at += 512 + Math.ceil(size / 512) * 512;
   }

@@ -30,13 +30,26 @@ test("target - from a directory the best archive for the host wins; a tie or not
   const gnu = touch(`p-1.0.0-${GNU}.tar.gz`);
   assert.equal(selectArchive([dir], GNU), gnu);
   assert.equal(selectArchive([join(dir, "p-1.0.0-noarch.tar.gz"), gnu], GNU), gnu, "several archives named on the command line");
-  assert.equal(selectArchive([join(dir, "p-1.0.0-aarch64-apple-darwin.tar.gz")], GNU), join(dir, "p-1.0.0-aarch64-apple-darwin.tar.gz"), "one archive is taken as named; install checks its target");
+  assert.equal(
+    selectArchive([join(dir, "p-1.0.0-aarch64-apple-darwin.tar.gz")], GNU),
+    join(dir, "p-1.0.0-aarch64-apple-darwin.tar.gz"),
+    "one archive is taken as named; install checks its target",
+  );
 
   touch(`q-2.0.0-${GNU}.tar.gz`);
-  assert.throws(() => selectArchive([dir], GNU), (e) => isNexoError(e, ErrorCodes.PACKAGE_INVALID) && /several archives fit/.test(e.message));
+  assert.throws(
+    () => selectArchive([dir], GNU),
+    (e) => isNexoError(e, ErrorCodes.PACKAGE_INVALID) && /several archives fit/.test(e.message),
+  );
   const foreign = join(dir, "foreign");
   mkdirSync(foreign);
   writeFileSync(join(foreign, "p-1.0.0-aarch64-apple-darwin.tar.gz"), "");
-  assert.throws(() => selectArchive([foreign], GNU), (e) => isNexoError(e, ErrorCodes.PACKAGE_TARGET) && /aarch64-apple-darwin/.test(e.message));
-  assert.throws(() => selectArchive([join(dir, "empty-missing")], GNU), (e) => isNexoError(e, ErrorCodes.PACKAGE_NOT_FOUND));
+  assert.throws(
+    () => selectArchive([foreign], GNU),
+    (e) => isNexoError(e, ErrorCodes.PACKAGE_TARGET) && /aarch64-apple-darwin/.test(e.message),
+  );
+  assert.throws(
+    () => selectArchive([join(dir, "empty-missing")], GNU),
+    (e) => isNexoError(e, ErrorCodes.PACKAGE_NOT_FOUND),
+  );
 });

@@ -41,7 +41,12 @@ async function fakeIssuer(t: TestContext, keys: SigningKey[]) {
   return Object.assign(state, { url: server.url });
 }
 
-function sign(key: SigningKey, issuer: string, claims: Record<string, unknown> = {}, opts: { exp?: number; nbf?: number; iat?: number; aud?: string; iss?: string; alg?: string } = {}): Promise<string> {
+function sign(
+  key: SigningKey,
+  issuer: string,
+  claims: Record<string, unknown> = {},
+  opts: { exp?: number; nbf?: number; iat?: number; aud?: string; iss?: string; alg?: string } = {},
+): Promise<string> {
   const jwt = new SignJWT({ email: "ada@example.com", ...claims })
     .setProtectedHeader({ alg: opts.alg ?? "RS256", kid: key.kid })
     .setIssuer(opts.iss ?? issuer)
@@ -63,7 +68,12 @@ async function appWithAuth(t: TestContext, auth: AuthPlugin): Promise<Nexo> {
 }
 
 function call(app: Nexo, token?: string, extra: Record<string, string> = {}) {
-  return app.http.inject({ method: "POST", url: "/workflows/whoami/execute", payload: {}, headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...extra } });
+  return app.http.inject({
+    method: "POST",
+    url: "/workflows/whoami/execute",
+    payload: {},
+    headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...extra },
+  });
 }
 
 function base64url(o: unknown): string {
@@ -209,7 +219,11 @@ test("auth - reference API: strategy oauth2 with provider google by properties; 
   assert.deepEqual(OIDC_PROVIDERS.google.issuers, ["https://accounts.google.com", "accounts.google.com"]);
   const res = await app.http.inject({ method: "GET", url: "/workflows" });
   assert.equal(res.statusCode, 401);
-  assert.throws(() => (auth.provider = "google"), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID), "options freeze once set up");
+  assert.throws(
+    () => (auth.provider = "google"),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID),
+    "options freeze once set up",
+  );
 });
 
 test("auth - configuration errors name the option: oauth2 without audience, unknown provider, HS with a public key, short secret", async (t) => {
@@ -249,7 +263,12 @@ test("auth - jwt with an HS256 shared secret: accepted, wrong secret refused, is
   const secret = "0123456789abcdef0123456789abcdef-shared";
   const app = await appWithAuth(t, new AuthPlugin({ strategy: "jwt", secret, issuer: "nexo-tests", now: () => NOW }));
   const mk = (key: string, iss = "nexo-tests") =>
-    new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("svc-7").setIssuer(iss).setExpirationTime(nowS + 60).sign(new TextEncoder().encode(key));
+    new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("svc-7")
+      .setIssuer(iss)
+      .setExpirationTime(nowS + 60)
+      .sign(new TextEncoder().encode(key));
   const ok = await call(app, await mk(secret));
   assert.equal(ok.statusCode, 200, ok.body);
   assert.equal(ok.json().principal.id, "svc-7");
@@ -258,7 +277,13 @@ test("auth - jwt with an HS256 shared secret: accepted, wrong secret refused, is
   assert.equal((await call(app, await mk(secret, "elsewhere"))).statusCode, 401);
   const noExp = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("svc-7").setIssuer("nexo-tests").sign(new TextEncoder().encode(secret));
   assert.equal((await call(app, noExp)).statusCode, 401, "tokens without exp are refused by default");
-  const future = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("svc-7").setIssuer("nexo-tests").setIssuedAt(nowS + 3600).setExpirationTime(nowS + 7200).sign(new TextEncoder().encode(secret));
+  const future = await new SignJWT({})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("svc-7")
+    .setIssuer("nexo-tests")
+    .setIssuedAt(nowS + 3600)
+    .setExpirationTime(nowS + 7200)
+    .sign(new TextEncoder().encode(secret));
   const refused = await call(app, future);
   assert.equal(refused.statusCode, 401, "a token issued an hour from now is refused");
   assert.match(String(refused.headers["www-authenticate"]), /issue time is in the future/);
@@ -267,8 +292,15 @@ test("auth - jwt with an HS256 shared secret: accepted, wrong secret refused, is
 test("auth - jwt with a public key (PEM and JWK): ES256 accepted, a token signed by another key refused", async (t) => {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const other = await generateKeyPair("ES256");
-  const pem = createPublicKey({ key: (await exportJWK(publicKey)) as never, format: "jwk" }).export({ type: "spki", format: "pem" }).toString();
-  const mk = (key: CryptoKey) => new SignJWT({}).setProtectedHeader({ alg: "ES256" }).setSubject("device-1").setExpirationTime(nowS + 60).sign(key);
+  const pem = createPublicKey({ key: (await exportJWK(publicKey)) as never, format: "jwk" })
+    .export({ type: "spki", format: "pem" })
+    .toString();
+  const mk = (key: CryptoKey) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: "ES256" })
+      .setSubject("device-1")
+      .setExpirationTime(nowS + 60)
+      .sign(key);
   for (const publicKeyOption of [pem, (await exportJWK(publicKey)) as Record<string, unknown>]) {
     const app = await appWithAuth(t, new AuthPlugin({ strategy: "jwt", publicKey: publicKeyOption, now: () => NOW }));
     const ok = await call(app, await mk(privateKey));
@@ -280,7 +312,16 @@ test("auth - jwt with a public key (PEM and JWK): ES256 accepted, a token signed
 
 test("auth - api_key: hashed keys, x-api-key or Authorization: ApiKey; unknown keys refused with an ApiKey challenge", async (t) => {
   const key = "nexo_live_4f9c2b7e1d3a5c8f";
-  const app = await appWithAuth(t, new AuthPlugin({ strategy: "api_key", apiKeys: [{ id: "ci", hash: hashApiKey(key), claims: { team: "infra" } }, { id: "ops", hash: hashApiKey("another-key-0123456789", "sha512") }] }));
+  const app = await appWithAuth(
+    t,
+    new AuthPlugin({
+      strategy: "api_key",
+      apiKeys: [
+        { id: "ci", hash: hashApiKey(key), claims: { team: "infra" } },
+        { id: "ops", hash: hashApiKey("another-key-0123456789", "sha512") },
+      ],
+    }),
+  );
   const viaHeader = await call(app, undefined, { "x-api-key": key });
   assert.equal(viaHeader.statusCode, 200);
   assert.deepEqual(viaHeader.json().principal, { id: "ci", strategy: "api_key", claims: { team: "infra" } });

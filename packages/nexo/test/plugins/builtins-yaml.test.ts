@@ -117,5 +117,8 @@ test("builtins - a bad option in nexo.yaml fails the start with NEXO_ERR_PLUGIN_
     Daemon.start(write("  auth:\n    strategy: api_key\n    api_kyes: []\n"), { logger: cap.logger }),
     (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && /auth has no option "apiKyes"/.test(e.message),
   );
-  assert.deepEqual(optionsFromYaml("webhook", { max_retries: 2, headers: { "x-api-token": "t", some_header: "v" } }, ["headers"]), { maxRetries: 2, headers: { "x-api-token": "t", some_header: "v" } });
+  assert.deepEqual(optionsFromYaml("webhook", { max_retries: 2, headers: { "x-api-token": "t", some_header: "v" } }, ["headers"]), {
+    maxRetries: 2,
+    headers: { "x-api-token": "t", some_header: "v" },
+  });
 });

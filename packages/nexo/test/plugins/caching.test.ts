@@ -166,5 +166,8 @@ test("caching - copyResult: plain data copied deeply, other values through struc
   let deep: unknown = 0;
   for (let i = 0; i < 200; i++) deep = [deep];
   assert.deepEqual(copyResult(deep), deep);
-  assert.throws(() => copyResult({ f: () => 1 }), (err: Error) => err.name === "DataCloneError");
+  assert.throws(
+    () => copyResult({ f: () => 1 }),
+    (err: Error) => err.name === "DataCloneError",
+  );
 });

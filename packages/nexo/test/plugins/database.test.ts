@@ -89,7 +89,10 @@ for (const [engine, open] of ENGINES) {
     assert.equal(failed.error_code, ErrorCodes.WORKFLOW_FAILED);
     assert.equal(failed.error_message, "boom: no such customer");
     assert.deepEqual(await db.getExecution(done.workflow_id), done);
-    assert.deepEqual((await db.listExecutions({ workflowName: "explode" })).map((r) => r.workflow_id), [failed.workflow_id]);
+    assert.deepEqual(
+      (await db.listExecutions({ workflowName: "explode" })).map((r) => r.workflow_id),
+      [failed.workflow_id],
+    );
   });
 
   test(`plugins - database (${engine}): 200 concurrent executions all end up completed, whatever order the writes land in`, async (t) => {
@@ -125,7 +128,11 @@ for (const [engine, open] of ENGINES) {
     const store = await createStore(url);
     t.after(() => store.close());
     const migrations = await store.query("SELECT name FROM nexo_migrations WHERE feature = ? ORDER BY name", ["database_workflow_executions"]);
-    assert.deepEqual(migrations.map((m) => m.name), ["001_create", "002_runner"], "each step applied once");
+    assert.deepEqual(
+      migrations.map((m) => m.name),
+      ["001_create", "002_runner"],
+      "each step applied once",
+    );
   });
 }
 
@@ -217,8 +224,14 @@ test("plugins - database: the reference style (property set after construction),
 });
 
 test("plugins - database: bad options and an unreachable database fail setup with clear errors", async (t) => {
-  assert.throws(() => new DatabasePlugin({ table: "Robert'); DROP TABLE x;--" }), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && /table/.test(e.message));
-  assert.throws(() => new DatabasePlugin({ maxPendingWrites: 0 }), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID));
+  assert.throws(
+    () => new DatabasePlugin({ table: "Robert'); DROP TABLE x;--" }),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && /table/.test(e.message),
+  );
+  assert.throws(
+    () => new DatabasePlugin({ maxPendingWrites: 0 }),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID),
+  );
   const { app, logs } = testApp(t);
   // A port nothing listens on: connection refused at once, never a hang.
   const refused = new DatabasePlugin("postgres://nobody:secret-pw@127.0.0.1:1/nexo");
@@ -245,5 +258,8 @@ test("plugins - database: with the database gone, writes fail and are counted an
   await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [new URL(url).pathname.slice(1)]);
   for (let i = 0; i < 5; i++) assert.equal(await app.executeWorkflow("w", {}), "ok");
   await waitFor(() => db.stats().pending === 0 && db.stats().dropped.failed > 0, "failed writes counted");
-  assert.ok(logs().some((l) => l.reason === "failed" && typeof l.workflowId === "string"), "each failure is logged with the workflow id");
+  assert.ok(
+    logs().some((l) => l.reason === "failed" && typeof l.workflowId === "string"),
+    "each failure is logged with the workflow id",
+  );
 });

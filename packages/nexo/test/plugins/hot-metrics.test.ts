@@ -8,7 +8,15 @@ const BUCKETS = [0.001, 0.01, 0.1, 1];
 
 /** Samples keyed by name and sorted labels, so two scrapes compare whatever the label order on each line. */
 function keyed(samples: PromSample[]): Map<string, number> {
-  return new Map(samples.map((s) => [`${s.name}{${Object.entries(s.labels).sort().map(([k, v]) => `${k}=${v}`).join(",")}}`, s.value]));
+  return new Map(
+    samples.map((s) => [
+      `${s.name}{${Object.entries(s.labels)
+        .sort()
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",")}}`,
+      s.value,
+    ]),
+  );
 }
 
 test("hot metrics - scrape exactly as prom-client's own counter, gauge and histogram would, after the same recordings", async () => {
@@ -45,7 +53,7 @@ test("hot metrics - scrape exactly as prom-client's own counter, gauge and histo
   assert.deepEqual(ours.types, theirs.types);
   assert.deepEqual(ours.help, theirs.help);
   assert.deepEqual(keyed(ours.samples), keyed(theirs.samples));
-  assert.equal(keyed(ours.samples).get('t_seconds_bucket{le=0.001,route=/a}'), 2, "cumulative, bounds inclusive (0 and 0.001)");
+  assert.equal(keyed(ours.samples).get("t_seconds_bucket{le=0.001,route=/a}"), 2, "cumulative, bounds inclusive (0 and 0.001)");
 });
 
 test("hot metrics - a cell is made once per label set and survives reset; bad label counts, le and non-finite values", async () => {

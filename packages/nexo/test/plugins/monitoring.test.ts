@@ -10,7 +10,10 @@ import { fixturePlugin, tempDir } from "../helpers/fixture-plugins.js";
 import { parsePromText, sampleValue } from "../helpers/prom-text.js";
 import { waitFor } from "../helpers/wait.js";
 
-async function scrape(app: { http: { inject: (o: { method: "GET"; url: string }) => Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }> } }, path = "/metrics") {
+async function scrape(
+  app: { http: { inject: (o: { method: "GET"; url: string }) => Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }> } },
+  path = "/metrics",
+) {
   const res = await app.http.inject({ method: "GET", url: path });
   assert.equal(res.statusCode, 200);
   assert.match(String(res.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
@@ -79,7 +82,10 @@ test("monitoring - plugin states, subprocess restarts and denied publishes, brok
   app.host.add({ manifest: fixturePlugin(root, { id: "badpub", mode: "bad-publisher" }) });
   app.host.add({ manifest: fixturePlugin(root, { id: "crasher", mode: "crash-once" }) });
   await app.start();
-  await waitFor(() => app.host.status().find((s) => s.key === "crasher")?.restarts === 1 && app.host.status().every((s) => s.state === "ready"), "crasher restarted once and both ready");
+  await waitFor(
+    () => app.host.status().find((s) => s.key === "crasher")?.restarts === 1 && app.host.status().every((s) => s.state === "ready"),
+    "crasher restarted once and both ready",
+  );
   await waitFor(() => app.host.status().find((s) => s.key === "badpub")?.deniedPublishes === 2, "two publishes denied");
   const sub = app.broker.subscribe("test.>", () => undefined);
   t.after(() => sub.unsubscribe());
@@ -137,14 +143,26 @@ test("monitoring - other components contribute registries (before or after the p
   assert.equal(sampleValue(m, "my_own_total"), 7);
   assert.equal(sampleValue(m, "late_total"), 2);
   assert.equal(m.help.get("nexo_workflow_executions_total"), "Workflow executions that ended, by workflow and outcome", "nexo's own family is kept");
-  assert.ok(logs().some((l) => l.level === 50 && l.metric === "nexo_workflow_executions_total"), "the clash is logged");
+  assert.ok(
+    logs().some((l) => l.level === 50 && l.metric === "nexo_workflow_executions_total"),
+    "the clash is logged",
+  );
   offLate();
   assert.equal(sampleValue(await scrape(app, "/internal/metrics"), "late_total"), undefined);
 });
 
 test("monitoring - options are checked", () => {
-  assert.throws(() => new MonitoringPlugin({ backend: "statsd" as never }), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === "backend");
+  assert.throws(
+    () => new MonitoringPlugin({ backend: "statsd" as never }),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === "backend",
+  );
   const m = new MonitoringPlugin();
-  assert.throws(() => (m.interval = 0), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === "interval");
-  assert.throws(() => new MonitoringPlugin({ buckets: [1, 0.5] }), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === "buckets");
+  assert.throws(
+    () => (m.interval = 0),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === "interval",
+  );
+  assert.throws(
+    () => new MonitoringPlugin({ buckets: [1, 0.5] }),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === "buckets",
+  );
 });

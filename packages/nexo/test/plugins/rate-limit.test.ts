@@ -25,7 +25,10 @@ test("rate limit - reference API: limit and burst set as properties; headers car
   // q = burst over w = seconds to refill from empty (100 / (1000/60) = 6 s): q/w is the sustained rate.
   assert.equal(res.headers["ratelimit-policy"], '"default";q=100;w=6');
   assert.equal(res.headers["ratelimit"], '"default";r=99;t=1');
-  assert.throws(() => (rateLimitPlugin.limit = 5), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID));
+  assert.throws(
+    () => (rateLimitPlugin.limit = 5),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID),
+  );
 });
 
 test("rate limit - 64 concurrent clients over real HTTP, keyed by principal although auth was added after: exact counts, exact refill", async (t) => {
@@ -48,7 +51,11 @@ test("rate limit - 64 concurrent clients over real HTTP, keyed by principal alth
     const results = await Promise.all(
       keys.flatMap((key) =>
         Array.from({ length: perClient }, async () => {
-          const res = await fetch(`${app.url}/workflows/echo/execute`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: '{"x":1}' });
+          const res = await fetch(`${app.url}/workflows/echo/execute`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+            body: '{"x":1}',
+          });
           await res.arrayBuffer();
           return { key, status: res.status, retryAfter: res.headers.get("retry-after") };
         }),
@@ -111,7 +118,13 @@ test("rate limit - per-route limits (first match wins) and exempt routes; /healt
   app.register("report", () => "r");
   app.register("echo", (i) => i);
   await app.addPlugin(
-    new RateLimitPlugin({ limit: 600, burst: 5, now: clock.now, exempt: ["/health", "/workflows"], routes: [{ path: "/workflows/report/execute", method: "POST", limit: 6, burst: 1, name: "reports" }] }),
+    new RateLimitPlugin({
+      limit: 600,
+      burst: 5,
+      now: clock.now,
+      exempt: ["/health", "/workflows"],
+      routes: [{ path: "/workflows/report/execute", method: "POST", limit: 6, burst: 1, name: "reports" }],
+    }),
   );
   await app.start();
   const post = (name: string) => app.http.inject({ method: "POST", url: `/workflows/${name}/execute`, payload: {} });
@@ -169,8 +182,7 @@ test("rate limit - a flood of new clients never resets a limited client's bucket
   const limiter = new RateLimitPlugin({ limit: 60, burst: 5, maxBuckets: 1000, now: clock.now });
   await app.addPlugin(limiter);
   await app.start();
-  const post = (ip: string, headers: Record<string, string> = {}) =>
-    app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: {}, headers, remoteAddress: ip });
+  const post = (ip: string, headers: Record<string, string> = {}) => app.http.inject({ method: "POST", url: "/workflows/echo/execute", payload: {}, headers, remoteAddress: ip });
   for (let i = 0; i < 5; i++) assert.equal((await post("10.9.9.9")).statusCode, 200);
   assert.equal((await post("10.9.9.9")).statusCode, 429, "the victim used its burst");
   // 1,100 made-up keys from one address: one client, one bucket.
@@ -241,5 +253,8 @@ test("rate limit - options are checked: the option, value and type are named", (
       JSON.stringify(options),
     );
   }
-  assert.throws(() => new RateLimitPlugin({ maxBuckets: "10" as never }), /rate_limit option maxBuckets \(max_buckets in nexo.yaml\) must be an integer from 1 to 100000000, got "10" \(string\)/);
+  assert.throws(
+    () => new RateLimitPlugin({ maxBuckets: "10" as never }),
+    /rate_limit option maxBuckets \(max_buckets in nexo.yaml\) must be an integer from 1 to 100000000, got "10" \(string\)/,
+  );
 });

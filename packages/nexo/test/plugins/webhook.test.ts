@@ -96,7 +96,10 @@ test("webhook - a 4xx is not retried; retries are bounded; failed outcomes on re
 });
 
 test("webhook - options are checked; the secret is hidden from toJSON and error messages", () => {
-  assert.throws(() => new WebhookPlugin("ftp://example.com"), (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === "url");
+  assert.throws(
+    () => new WebhookPlugin("ftp://example.com"),
+    (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && e.details.field === "url",
+  );
   const w = new WebhookPlugin("https://example.com/hook", { secret: SECRET });
   assert.equal(JSON.stringify(w).includes(SECRET), false);
   assert.equal((w.toJSON().options as Record<string, unknown>).secret, "[redacted]");

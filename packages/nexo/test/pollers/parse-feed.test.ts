@@ -15,7 +15,16 @@ test("pollers - rss: RSS 2.0 items with guid (attributes, CDATA, entities, numer
   assert.equal(feed.title, "Blog & news");
   assert.equal(feed.link, "https://blog.test/");
   assert.deepEqual(feed.entries, [
-    { id: "0002", title: "Second", link: "https://blog.test/2", summary: "<b>two</b>", content: "<p>full</p>", published: "Tue, 02 Jan 2026 10:00:00 GMT", author: "Ana", categories: ["a", "b"] },
+    {
+      id: "0002",
+      title: "Second",
+      link: "https://blog.test/2",
+      summary: "<b>two</b>",
+      content: "<p>full</p>",
+      published: "Tue, 02 Jan 2026 10:00:00 GMT",
+      author: "Ana",
+      categories: ["a", "b"],
+    },
     { id: "https://blog.test/1", title: "First", link: "https://blog.test/1" },
   ]);
 });
@@ -27,9 +36,19 @@ test("pollers - rss: Atom entries with id, alternate link, author and categories
 <entry><title>No id</title><link href="https://a.test/2"/></entry></feed>`);
   assert.equal(atom.format, "atom");
   assert.equal(atom.link, "https://a.test/");
-  assert.deepEqual(atom.entries[0], { id: "tag:a.test,2026:1", title: "One <b>", link: "https://a.test/1", summary: "s", published: "2026-01-01T00:00:00Z", updated: "2026-01-01T00:00:00Z", author: "Bo", categories: ["x"] });
+  assert.deepEqual(atom.entries[0], {
+    id: "tag:a.test,2026:1",
+    title: "One <b>",
+    link: "https://a.test/1",
+    summary: "s",
+    published: "2026-01-01T00:00:00Z",
+    updated: "2026-01-01T00:00:00Z",
+    author: "Bo",
+    categories: ["x"],
+  });
   assert.equal(atom.entries[1].id, "https://a.test/2");
-  const rdf = parseFeed(`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://r.test/"><title>R</title><link>https://r.test/</link></channel>
+  const rdf =
+    parseFeed(`<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://r.test/"><title>R</title><link>https://r.test/</link></channel>
 <item rdf:about="https://r.test/1"><title>One</title><link>https://r.test/1</link></item></rdf:RDF>`);
   assert.equal(rdf.format, "rdf");
   assert.deepEqual(rdf.entries, [{ id: "https://r.test/1", title: "One", link: "https://r.test/1" }]);
@@ -45,6 +64,10 @@ test("pollers - rss: an item with neither guid nor link gets a stable content ha
 
 test("pollers - rss: malformed XML and documents that are not feeds are NEXO_ERR_POLLER_PARSE", () => {
   for (const bad of ["<rss><channel><item></channel></rss>", "not xml at all", "<html><body>oops</body></html>", ""]) {
-    assert.throws(() => parseFeed(bad), (e) => isNexoError(e, ErrorCodes.POLLER_PARSE), bad);
+    assert.throws(
+      () => parseFeed(bad),
+      (e) => isNexoError(e, ErrorCodes.POLLER_PARSE),
+      bad,
+    );
   }
 });

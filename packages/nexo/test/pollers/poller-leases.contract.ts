@@ -67,7 +67,10 @@ export function runLeaseSuite(name: string, storeUrl: (t: TestContext) => Promis
     const runsBefore = feeds.hits("/shared").length;
     await waitFor(() => feeds.hits("/shared").length >= runsBefore + 10, "more runs");
     const ids = [...c.events, ...d.events].map((e) => e.payload.item_id).sort((x, y) => Number(x) - Number(y));
-    assert.deepEqual(ids, Array.from({ length: 20 }, (_, i) => String(i + 1)));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 20 }, (_, i) => String(i + 1)),
+    );
     const runs = (s: PollerService) => s.stats()[0].runs;
     assert.ok(runs(c.svc) > 0 && runs(d.svc) > 0, "both daemons took part");
   });
@@ -88,7 +91,8 @@ export function runLeaseSuite(name: string, storeUrl: (t: TestContext) => Promis
     // Alive, the holder renews its lease while the run lasts (every ttl/3), so b must keep out.
     const store = await createStore(url);
     t.after(() => store.close());
-    const expiry = async (): Promise<number> => Number((await store.query<{ expires_at: number }>("SELECT expires_at FROM poller_lease WHERE job_id = ?", ["held"]))[0]?.expires_at ?? 0);
+    const expiry = async (): Promise<number> =>
+      Number((await store.query<{ expires_at: number }>("SELECT expires_at FROM poller_lease WHERE job_id = ?", ["held"]))[0]?.expires_at ?? 0);
     const first = await expiry();
     // Past the first lease's expiry, the job is still held: renewed, not merely not yet expired.
     await waitFor(() => Date.now() > first + 100, "the first lease term to pass", 15_000, 50);
@@ -99,10 +103,15 @@ export function runLeaseSuite(name: string, storeUrl: (t: TestContext) => Promis
     await exited;
     feeds.json("/held", () => [{ id: "after" }]);
     // Nobody releases the dead holder's lease: it has to expire (1 s).
-    const r = await waitFor(async () => {
-      const res = await b.svc.run("held");
-      return res.status === "ok" ? res : null;
-    }, "the lease to expire", 15_000, 100);
+    const r = await waitFor(
+      async () => {
+        const res = await b.svc.run("held");
+        return res.status === "ok" ? res : null;
+      },
+      "the lease to expire",
+      15_000,
+      100,
+    );
     assert.equal(r.itemsEmitted, 1);
   });
 }

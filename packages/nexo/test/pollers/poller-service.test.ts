@@ -52,7 +52,10 @@ const jsonJob = (id: string, url: string, extra: Record<string, unknown> = {}, c
 
 test("pollers - webhook_poll: the first run delivers every item on plugin.inbound.poller.<id>; an unchanged feed is a 304 via If-None-Match; later only new items", async (t) => {
   const feeds = await FakeFeeds.start(t);
-  const items = [{ id: 1, title: "a" }, { id: 2, title: "b" }];
+  const items = [
+    { id: 1, title: "a" },
+    { id: 2, title: "b" },
+  ];
   feeds.json("/items.json", () => items, { etag: true });
   const h = await harness(t, { jobs: [jsonJob("news", feeds.url("/items.json"))] });
 
@@ -60,10 +63,13 @@ test("pollers - webhook_poll: the first run delivers every item on plugin.inboun
   assert.equal(first.status, "ok");
   assert.equal(first.itemsEmitted, 2);
   await h.settle();
-  assert.deepEqual(h.events.map((e) => [e.topic, e.source, e.payload.job_id, e.payload.kind, e.payload.item_id, e.payload.item.title]), [
-    ["plugin.inbound.poller.news", "poller", "news", "webhook_poll", "1", "a"],
-    ["plugin.inbound.poller.news", "poller", "news", "webhook_poll", "2", "b"],
-  ]);
+  assert.deepEqual(
+    h.events.map((e) => [e.topic, e.source, e.payload.job_id, e.payload.kind, e.payload.item_id, e.payload.item.title]),
+    [
+      ["plugin.inbound.poller.news", "poller", "news", "webhook_poll", "1", "a"],
+      ["plugin.inbound.poller.news", "poller", "news", "webhook_poll", "2", "b"],
+    ],
+  );
 
   const second = await h.svc.run("news");
   assert.equal(second.status, "not_modified");
@@ -75,18 +81,37 @@ test("pollers - webhook_poll: the first run delivers every item on plugin.inboun
   const third = await h.svc.run("news");
   assert.deepEqual([third.status, third.itemsEmitted, third.itemsSeen], ["ok", 1, 3]);
   await h.settle();
-  assert.deepEqual(h.events.map((e) => e.payload.item_id), ["1", "2", "3"]);
+  assert.deepEqual(
+    h.events.map((e) => e.payload.item_id),
+    ["1", "2", "3"],
+  );
 });
 
 test("pollers - webhook_poll: Last-Modified comes back as If-Modified-Since; POST body, ${ENV} headers, nested items_path and id_field reach the server", async (t) => {
   const feeds = await FakeFeeds.start(t);
   const modified = "Tue, 10 Mar 2026 12:00:00 GMT";
-  feeds.json("/search", () => ({ data: { issues: [{ key: { id: "A-1" }, n: 1 }, { key: { id: "A-2" }, n: 2 }] } }), { lastModified: () => modified });
+  feeds.json(
+    "/search",
+    () => ({
+      data: {
+        issues: [
+          { key: { id: "A-1" }, n: 1 },
+          { key: { id: "A-2" }, n: 2 },
+        ],
+      },
+    }),
+    { lastModified: () => modified },
+  );
   const h = await harness(
     t,
     {
       jobs: [
-        jsonJob("jira", feeds.url("/search"), { topic: "feeds.jira" }, { method: "POST", body: { jql: "assignee = me" }, headers: { Authorization: "Bearer ${JIRA_TOKEN}" }, items_path: "data.issues", id_field: "key.id" }),
+        jsonJob(
+          "jira",
+          feeds.url("/search"),
+          { topic: "feeds.jira" },
+          { method: "POST", body: { jql: "assignee = me" }, headers: { Authorization: "Bearer ${JIRA_TOKEN}" }, items_path: "data.issues", id_field: "key.id" },
+        ),
       ],
     },
     { env: { JIRA_TOKEN: "tok-123" } },
@@ -99,7 +124,13 @@ test("pollers - webhook_poll: Last-Modified comes back as If-Modified-Since; POS
   assert.equal(first.headers.authorization, "Bearer tok-123");
   assert.equal(second.headers["if-modified-since"], modified);
   await h.settle();
-  assert.deepEqual(h.events.map((e) => [e.topic, e.payload.item_id]), [["feeds.jira", "A-1"], ["feeds.jira", "A-2"]]);
+  assert.deepEqual(
+    h.events.map((e) => [e.topic, e.payload.item_id]),
+    [
+      ["feeds.jira", "A-1"],
+      ["feeds.jira", "A-2"],
+    ],
+  );
 });
 
 test("pollers - a restarted service on the same store delivers nothing old", async (t) => {
@@ -116,12 +147,18 @@ test("pollers - a restarted service on the same store delivers nothing old", asy
   const r = await second.svc.run("feed");
   assert.deepEqual([r.status, r.itemsEmitted, r.itemsSeen], ["ok", 1, 3]);
   await second.settle();
-  assert.deepEqual(second.events.map((e) => e.payload.item_id), ["z"]);
+  assert.deepEqual(
+    second.events.map((e) => e.payload.item_id),
+    ["z"],
+  );
 });
 
 test("pollers - rss and atom: entries are delivered oldest first with guid / id / link ids, then only new ones", async (t) => {
   const feeds = await FakeFeeds.start(t);
-  const rssItems = [{ guid: "g1", title: "one" }, { title: "two", link: "https://blog.test/2" }];
+  const rssItems = [
+    { guid: "g1", title: "one" },
+    { title: "two", link: "https://blog.test/2" },
+  ];
   const atomEntries: Parameters<typeof atomDoc>[0] = [{ id: "urn:a:1", title: "alpha", href: "https://a.test/1" }];
   feeds.xml("/rss.xml", () => rssDoc(rssItems));
   feeds.xml("/atom.xml", () => atomDoc(atomEntries), "application/atom+xml");
@@ -131,11 +168,14 @@ test("pollers - rss and atom: entries are delivered oldest first with guid / id 
   assert.equal((await h.svc.run("blog")).itemsEmitted, 2);
   assert.equal((await h.svc.run("atom")).itemsEmitted, 1);
   await h.settle();
-  assert.deepEqual(h.events.map((e) => [e.payload.job_id, e.payload.item_id, e.payload.item.title]), [
-    ["blog", "g1", "one"],
-    ["blog", "https://blog.test/2", "two"],
-    ["atom", "urn:a:1", "alpha"],
-  ]);
+  assert.deepEqual(
+    h.events.map((e) => [e.payload.job_id, e.payload.item_id, e.payload.item.title]),
+    [
+      ["blog", "g1", "one"],
+      ["blog", "https://blog.test/2", "two"],
+      ["atom", "urn:a:1", "alpha"],
+    ],
+  );
   assert.deepEqual(h.events[2].payload.item.feed, { title: "Fake Atom", link: "http://example.test/atom" });
   assert.equal(h.events[2].payload.item.author, "Ada");
   assert.equal((await h.svc.run("blog")).status, "not_modified");
@@ -144,7 +184,10 @@ test("pollers - rss and atom: entries are delivered oldest first with guid / id 
   assert.equal((await h.svc.run("blog")).itemsEmitted, 1);
   assert.equal((await h.svc.run("atom")).itemsEmitted, 1);
   await h.settle();
-  assert.deepEqual(h.events.slice(3).map((e) => e.payload.item_id), ["g3", "urn:a:2"]);
+  assert.deepEqual(
+    h.events.slice(3).map((e) => e.payload.item_id),
+    ["g3", "urn:a:2"],
+  );
 });
 
 test("pollers - agent jobs: each new item goes to the broker and to deliverToAgent; a failed delivery leaves the item unseen and the next run retries it", async (t) => {
@@ -163,7 +206,10 @@ test("pollers - agent jobs: each new item goes to the broker and to deliverToAge
   assert.equal(first.error?.code, ErrorCodes.POLLER_DELIVERY_FAILED);
   assert.equal(first.itemsEmitted, 1);
   await h.settle();
-  assert.deepEqual(calls.map((c) => [c.agent, c.id]), [["ana", "l1"]]);
+  assert.deepEqual(
+    calls.map((c) => [c.agent, c.id]),
+    [["ana", "l1"]],
+  );
   assert.deepEqual(calls[0].job, { id: "leads", kind: "webhook_poll", agent: "ana", topic: "plugin.inbound.poller.leads" });
   assert.equal(calls[0].eventId, h.events[0].id);
   assert.deepEqual(h.events[0].metadata, { agent: "ana" });
@@ -171,7 +217,10 @@ test("pollers - agent jobs: each new item goes to the broker and to deliverToAge
   // The ETag was not kept (l2 is still owed), so the server sends the full body again.
   const second = await h.svc.run("leads");
   assert.deepEqual([second.status, second.itemsEmitted], ["ok", 1]);
-  assert.deepEqual(calls.map((c) => c.id), ["l1", "l2"]);
+  assert.deepEqual(
+    calls.map((c) => c.id),
+    ["l1", "l2"],
+  );
   assert.equal((await h.svc.run("leads")).status, "not_modified");
 });
 
@@ -194,7 +243,11 @@ test("pollers - a 500ing feed backs off with jitter, opens the breaker at breake
   feeds.route("/flaky", (_req, res) => (broken ? res.writeHead(500).end("down") : res.writeHead(200, { "content-type": "application/json" }).end('[{"id":"ok"}]')));
   let clock = Date.parse("2026-03-10T12:00:00Z");
   const registry = new Registry();
-  const h = await harness(t, { breaker_threshold: 3, breaker_cooldown_secs: 60, jobs: [jsonJob("flaky", feeds.url("/flaky"), { schedule: { every_secs: 0.1 } })] }, { now: () => clock, random: () => 0, registry });
+  const h = await harness(
+    t,
+    { breaker_threshold: 3, breaker_cooldown_secs: 60, jobs: [jsonJob("flaky", feeds.url("/flaky"), { schedule: { every_secs: 0.1 } })] },
+    { now: () => clock, random: () => 0, registry },
+  );
   const due = async (): Promise<ReturnType<PollerService["run"]>> => {
     const [s] = await h.svc.list();
     if (s.nextRunAt) clock = Math.max(clock, Date.parse(s.nextRunAt));
@@ -234,7 +287,11 @@ test("pollers - 429 with Retry-After and a network failure are transient; Retry-
   const feeds = await FakeFeeds.start(t);
   feeds.status("/limited", 429, { "retry-after": "7" });
   const clock = 1_000_000;
-  const h = await harness(t, { jobs: [jsonJob("limited", feeds.url("/limited")), jsonJob("gone", "http://127.0.0.1:1/nothing-listens-here")] }, { now: () => clock, random: () => 0 });
+  const h = await harness(
+    t,
+    { jobs: [jsonJob("limited", feeds.url("/limited")), jsonJob("gone", "http://127.0.0.1:1/nothing-listens-here")] },
+    { now: () => clock, random: () => 0 },
+  );
   const r = await h.svc.run("limited");
   assert.deepEqual([r.status, r.error?.class], ["transient", "http_429"]);
   assert.equal(Date.parse(r.nextRunAt!), Math.max(clock + 60_000, clock + 7000));
@@ -283,7 +340,11 @@ test("pollers - loopback and private targets are refused unless allowed (a liter
   feeds.json("/internal", () => [{ id: 1 }]);
   const guarded = (id: string, url: string) => ({ id, kind: "webhook_poll", schedule: { every_secs: 60 }, config: { url } });
   const h = await harness(t, {
-    jobs: [guarded("by_ip", feeds.url("/internal")), guarded("by_name", `http://localhost:${feeds.port}/internal`), guarded("metadata", "http://169.254.169.254/latest/meta-data/")],
+    jobs: [
+      guarded("by_ip", feeds.url("/internal")),
+      guarded("by_name", `http://localhost:${feeds.port}/internal`),
+      guarded("metadata", "http://169.254.169.254/latest/meta-data/"),
+    ],
   });
   for (const id of ["by_ip", "by_name", "metadata"]) {
     const r = await h.svc.run(id);
@@ -330,7 +391,9 @@ test("pollers - response bodies are bounded after decompression (a small gzip th
   const big = Array.from({ length: 5000 }, (_, i) => ({ id: i, pad: "x".repeat(100) }));
   feeds.json("/big.json", () => big, { gzip: true });
   feeds.json("/small.json", () => big.slice(0, 3), { gzip: true });
-  const h = await harness(t, { jobs: [jsonJob("big", feeds.url("/big.json"), {}, { max_body_bytes: 100_000 }), jsonJob("small", feeds.url("/small.json"), {}, { max_body_bytes: 100_000 })] });
+  const h = await harness(t, {
+    jobs: [jsonJob("big", feeds.url("/big.json"), {}, { max_body_bytes: 100_000 }), jsonJob("small", feeds.url("/small.json"), {}, { max_body_bytes: 100_000 })],
+  });
   const r = await h.svc.run("big");
   assert.deepEqual([r.status, r.error?.class, r.error?.code], ["permanent", "body_too_large", ErrorCodes.POLLER_BODY_TOO_LARGE]);
   assert.equal((await h.svc.run("small")).itemsEmitted, 3);
@@ -346,11 +409,17 @@ test("pollers - max_per_tick spreads a backlog over runs, and the ETag is kept o
   assert.equal((await h.svc.run("backlog")).status, "not_modified");
   const hits = feeds.hits("/backlog");
   // Validators are sent only after the run that delivered the last owed item.
-  assert.deepEqual(hits.map((r) => r.headers["if-none-match"] !== undefined), [false, false, false, true]);
+  assert.deepEqual(
+    hits.map((r) => r.headers["if-none-match"] !== undefined),
+    [false, false, false, true],
+  );
   items.push({ id: "i5" }, { id: "i6" });
   assert.equal((await h.svc.run("backlog")).itemsEmitted, 2);
   await h.settle();
-  assert.deepEqual(h.events.map((e) => e.payload.item_id), ["i0", "i1", "i2", "i3", "i4", "i5", "i6"]);
+  assert.deepEqual(
+    h.events.map((e) => e.payload.item_id),
+    ["i0", "i1", "i2", "i3", "i4", "i5", "i6"],
+  );
   const store = await createStore(h.storeUrl);
   t.after(() => store.close());
   assert.deepEqual((await new PollerStateStore(store).load("backlog")).seenIds, ["i1", "i2", "i3", "i4", "i5", "i6"]);
@@ -461,13 +530,22 @@ test("pollers - control handlers: list, run, pause, resume, reset; unknown ids a
   const handlers = pollerControlHandlers(h.svc);
   const list = (await handlers[ControlMethods.POLLER_LIST]({}, undefined as never)) as { enabled: boolean; jobs: Array<{ id: string }> };
   assert.equal(list.enabled, true);
-  assert.deepEqual(list.jobs.map((j) => j.id), ["c"]);
+  assert.deepEqual(
+    list.jobs.map((j) => j.id),
+    ["c"],
+  );
   assert.equal(((await handlers[ControlMethods.POLLER_RUN]({ id: "c" }, undefined as never)) as { itemsEmitted: number }).itemsEmitted, 1);
   assert.equal(((await handlers[ControlMethods.POLLER_PAUSE]({ id: "c", reason: "why not" }, undefined as never)) as { pauseReason: string }).pauseReason, "why not");
   assert.equal(((await handlers[ControlMethods.POLLER_RESUME]({ id: "c" }, undefined as never)) as { state: string }).state, "active");
   assert.equal(((await handlers[ControlMethods.POLLER_RESET]({ id: "c" }, undefined as never)) as { state: string }).state, "active");
-  await assert.rejects(async () => handlers[ControlMethods.POLLER_RUN]({ id: "nope" }, undefined as never), (e) => isNexoError(e, ErrorCodes.POLLER_NOT_FOUND));
-  await assert.rejects(async () => handlers[ControlMethods.POLLER_PAUSE]({}, undefined as never), (e) => isNexoError(e, ErrorCodes.CONTROL_BAD_REQUEST));
+  await assert.rejects(
+    async () => handlers[ControlMethods.POLLER_RUN]({ id: "nope" }, undefined as never),
+    (e) => isNexoError(e, ErrorCodes.POLLER_NOT_FOUND),
+  );
+  await assert.rejects(
+    async () => handlers[ControlMethods.POLLER_PAUSE]({}, undefined as never),
+    (e) => isNexoError(e, ErrorCodes.CONTROL_BAD_REQUEST),
+  );
   assert.ok(log.lines().some((l) => l.msg === "pollers started"));
 });
 
@@ -477,7 +555,10 @@ test("pollers - a disabled section (enabled: false) opens no store and runs noth
   const h = await harness(t, { enabled: false, jobs: [jsonJob("d", feeds.url("/d"))] }, { scheduling: true, defaultStoreUrl: "postgres://nobody@127.0.0.1:1/none" });
   const handlers = pollerControlHandlers(h.svc);
   assert.deepEqual(await handlers[ControlMethods.POLLER_LIST]({}, undefined as never), { enabled: false, source: null, jobs: [] });
-  assert.throws(() => handlers[ControlMethods.POLLER_RUN]({ id: "d" }, undefined as never), (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED));
+  assert.throws(
+    () => handlers[ControlMethods.POLLER_RUN]({ id: "d" }, undefined as never),
+    (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED),
+  );
   await assert.rejects(h.svc.run("d"), (e) => isNexoError(e, ErrorCodes.POLLER_DISABLED));
   assert.equal(feeds.requests.length, 0);
 });

@@ -51,19 +51,24 @@ test("pollers config - every violation is reported with its path: unknown keys, 
     normalizePollersConfig(
       {
         breaker_treshold: 3,
-        jobs: [
-          job({ kind: "gmail" }),
-          { id: "Bad Id", kind: "rss", schedule: { every_secs: 1 } },
-          job({ id: "both", schedule: { every_secs: 5, cron: "* * * * *" } }),
-        ],
+        jobs: [job({ kind: "gmail" }), { id: "Bad Id", kind: "rss", schedule: { every_secs: 1 } }, job({ id: "both", schedule: { every_secs: 5, cron: "* * * * *" } })],
       },
       "/etc/nexo/pollers.yaml",
       "/etc/nexo",
     ),
   );
-  assert.ok(v.some((l) => /unknown key "breaker_treshold"/.test(l)), v.join("\n"));
-  assert.ok(v.some((l) => /jobs\[0\]\.kind: must be one of "webhook_poll", "rss"/.test(l)), v.join("\n"));
-  assert.ok(v.some((l) => /jobs\[1\]\.id/.test(l)), v.join("\n"));
+  assert.ok(
+    v.some((l) => /unknown key "breaker_treshold"/.test(l)),
+    v.join("\n"),
+  );
+  assert.ok(
+    v.some((l) => /jobs\[0\]\.kind: must be one of "webhook_poll", "rss"/.test(l)),
+    v.join("\n"),
+  );
+  assert.ok(
+    v.some((l) => /jobs\[1\]\.id/.test(l)),
+    v.join("\n"),
+  );
   const v2 = violations(() =>
     normalizePollersConfig(
       {
@@ -82,14 +87,29 @@ test("pollers config - every violation is reported with its path: unknown keys, 
       "/",
     ),
   );
-  const expect = [/\(both\)\.schedule: set exactly one/, /\(none\)\.schedule: set exactly one/, /\(badcron\)\.schedule/, /\(badtz\)\.schedule/, /\(tzonly\)\.schedule\.tz/, /duplicate job id "dup"/, /\(topic\)\.topic/];
-  for (const re of expect) assert.ok(v2.some((l) => re.test(l)), `${re} not in:\n${v2.join("\n")}`);
+  const expect = [
+    /\(both\)\.schedule: set exactly one/,
+    /\(none\)\.schedule: set exactly one/,
+    /\(badcron\)\.schedule/,
+    /\(badtz\)\.schedule/,
+    /\(tzonly\)\.schedule\.tz/,
+    /duplicate job id "dup"/,
+    /\(topic\)\.topic/,
+  ];
+  for (const re of expect)
+    assert.ok(
+      v2.some((l) => re.test(l)),
+      `${re} not in:\n${v2.join("\n")}`,
+    );
 });
 
 test("pollers config - nexo.yaml takes pollers inline, as a path, or from a pollers.yaml beside it (reference `pollers:` wrapper too)", (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, "conf"));
-  writeFileSync(join(dir, "conf", "jobs.yaml"), `pollers:\n  state_db: ./poll.db\n  jobs:\n    - id: a\n      kind: rss\n      schedule: { every_secs: 10 }\n      config: { feed_url: "https://example.test/a" }\n`);
+  writeFileSync(
+    join(dir, "conf", "jobs.yaml"),
+    `pollers:\n  state_db: ./poll.db\n  jobs:\n    - id: a\n      kind: rss\n      schedule: { every_secs: 10 }\n      config: { feed_url: "https://example.test/a" }\n`,
+  );
   writeFileSync(join(dir, "nexo.yaml"), "plugins: {}\npollers: ./conf/jobs.yaml\n");
   const byPath = loadConfig(join(dir, "nexo.yaml"));
   assert.equal(byPath.pollers?.jobs[0].id, "a");
@@ -108,11 +128,20 @@ test("pollers config - nexo.yaml takes pollers inline, as a path, or from a poll
   assert.equal(normalizeConfig({}, null, dir).pollers, null);
 
   writeFileSync(join(dir, "nexo-missing.yaml"), "pollers: ./nope.yaml\n");
-  assert.throws(() => loadConfig(join(dir, "nexo-missing.yaml")), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /nope\.yaml/.test(e.message));
+  assert.throws(
+    () => loadConfig(join(dir, "nexo-missing.yaml")),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /nope\.yaml/.test(e.message),
+  );
   writeFileSync(join(dir, "broken.yaml"), "jobs: [\n");
   writeFileSync(join(dir, "nexo-broken.yaml"), "pollers: ./broken.yaml\n");
-  assert.throws(() => loadConfig(join(dir, "nexo-broken.yaml")), (e) => isNexoError(e, ErrorCodes.CONFIG_PARSE) && /broken\.yaml/.test(e.message));
-  assert.throws(() => normalizeConfig({ pollers: 42 }, null, dir), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID));
+  assert.throws(
+    () => loadConfig(join(dir, "nexo-broken.yaml")),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_PARSE) && /broken\.yaml/.test(e.message),
+  );
+  assert.throws(
+    () => normalizeConfig({ pollers: 42 }, null, dir),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID),
+  );
 });
 
 test("config - a relative sqlite store path is resolved against the config's directory", () => {

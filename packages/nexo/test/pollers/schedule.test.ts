@@ -6,9 +6,18 @@ import { JobSchedule, parseRetryAfter } from "../../src/pollers/index.js";
 
 test("pollers - schedule: every_secs counts from the end of the run; jitter never exceeds a quarter of the interval", () => {
   const s = new JobSchedule({ everySecs: 10 }, 60_000);
-  assert.equal(s.next(1_000_000, () => 0), 1_010_000);
-  assert.equal(s.next(1_000_000, () => 0.999999), 1_010_000 + 0.999999 * 2500);
-  assert.equal(new JobSchedule({ everySecs: 10, jitterMs: 100 }, 60_000).next(0, () => 0.5), 10_050);
+  assert.equal(
+    s.next(1_000_000, () => 0),
+    1_010_000,
+  );
+  assert.equal(
+    s.next(1_000_000, () => 0.999999),
+    1_010_000 + 0.999999 * 2500,
+  );
+  assert.equal(
+    new JobSchedule({ everySecs: 10, jitterMs: 100 }, 60_000).next(0, () => 0.5),
+    10_050,
+  );
 });
 
 test("pollers - schedule: cron is read in its time zone (09:00 Bogota = 14:00 UTC), 6-field cron has seconds", () => {
@@ -24,7 +33,10 @@ test("pollers - breaker: opens after the threshold, waits its cooldown, probes h
   const s = emptyState("j");
   const zero = (): number => 0;
   assert.equal(recordTransient(s, policy, 0, undefined, zero), 500); // equal jitter: half of 1 s at least
-  assert.equal(recordTransient(s, policy, 0, undefined, () => 1), 2000); // 2 s after the second error, at most
+  assert.equal(
+    recordTransient(s, policy, 0, undefined, () => 1),
+    2000,
+  ); // 2 s after the second error, at most
   assert.equal(s.breakerState, "closed");
   assert.equal(breakerGate(s, 0), "run");
   assert.equal(recordTransient(s, policy, 10_000, undefined, zero), 70_000);

@@ -74,7 +74,10 @@ test("broker http - a request reaches the plugin as {method, path, query, header
   assert.equal(seen.body, body);
   assert.equal(seen.body_base64, Buffer.from(body).toString("base64"));
   const names = (seen.headers as Array<[string, string]>).map(([n]) => n);
-  assert.ok((seen.headers as Array<[string, string]>).some(([n, v]) => n === "X-Custom-Case" && v === "Kept"), "headers as [name, value] pairs, case as sent");
+  assert.ok(
+    (seen.headers as Array<[string, string]>).some(([n, v]) => n === "X-Custom-Case" && v === "Kept"),
+    "headers as [name, value] pairs, case as sent",
+  );
   for (const hop of ["connection", "x-hop-req", "Connection"]) assert.ok(!names.includes(hop), `${hop} is not forwarded`);
 
   const get = await httpCall(`${app.url}/hooks/bx/echo`);
@@ -170,8 +173,15 @@ test("broker http - the request goes to the plugin only, never onto the shared b
   t.after(() => sub2.unsubscribe());
   await waitRouted(app2.url!);
   assert.equal((await httpCall(`${app2.url}/hooks/bx/echo`)).status, 201);
-  assert.deepEqual(seen2.filter((tp) => tp.includes("http.request") || tp.startsWith("_inbox")), [], "neither the request nor the answer crossed the shared broker");
-  assert.deepEqual(seen.filter((tp) => tp.includes("http.request")), []);
+  assert.deepEqual(
+    seen2.filter((tp) => tp.includes("http.request") || tp.startsWith("_inbox")),
+    [],
+    "neither the request nor the answer crossed the shared broker",
+  );
+  assert.deepEqual(
+    seen.filter((tp) => tp.includes("http.request")),
+    [],
+  );
 });
 
 test("broker http - a request forged on the shared broker never reaches the plugin; only the host's requests do", async (t) => {

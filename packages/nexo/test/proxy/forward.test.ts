@@ -13,7 +13,10 @@ test("proxy forward - upstreamPath strips the prefix by segments from the raw UR
 });
 
 test("proxy forward - stripHopByHop drops hop-by-hop headers and those Connection names", () => {
-  const out = stripHopByHop({ connection: "close, X-Extra", "x-extra": "1", "transfer-encoding": "chunked", upgrade: "websocket", te: "trailers", "content-type": "a/b", "x-ok": "2" }, ["host"]);
+  const out = stripHopByHop(
+    { connection: "close, X-Extra", "x-extra": "1", "transfer-encoding": "chunked", upgrade: "websocket", te: "trailers", "content-type": "a/b", "x-ok": "2" },
+    ["host"],
+  );
   assert.deepEqual(out, { "content-type": "a/b", "x-ok": "2" });
 });
 
@@ -27,7 +30,9 @@ test("proxy forward - nothing listening on the plugin's port: 502 NEXO_ERR_PROXY
   const port = await findFreePort("127.0.0.1");
   const dispatcher = new Pool(`http://127.0.0.1:${port}`);
   t.after(() => dispatcher.destroy());
-  app.http.get("/gone/*", (request, reply) => forwardRequest(request, reply, { pluginKey: "gone", prefix: "/gone", host: "127.0.0.1", port, dispatcher, timeoutMs: 5000, maxBodyBytes: 1024, logger: app.logger }));
+  app.http.get("/gone/*", (request, reply) =>
+    forwardRequest(request, reply, { pluginKey: "gone", prefix: "/gone", host: "127.0.0.1", port, dispatcher, timeoutMs: 5000, maxBodyBytes: 1024, logger: app.logger }),
+  );
   await app.start();
   const r = await app.http.inject({ method: "GET", url: "/gone/x" });
   assert.equal(r.statusCode, 502);

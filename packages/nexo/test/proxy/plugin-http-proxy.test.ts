@@ -181,7 +181,10 @@ test("proxy - timeout_seconds: a plugin that does not answer in time gets 504 NE
   assert.equal(r.status, 504);
   assert.equal(r.json.error.code, ErrorCodes.PROXY_TIMEOUT);
   assert.match(r.json.error.message, /web.*1 s/);
-  assert.ok(logs().some((l) => l.plugin === "web" && /504/.test(l.msg)), "the timeout is logged");
+  assert.ok(
+    logs().some((l) => l.plugin === "web" && /504/.test(l.msg)),
+    "the timeout is logged",
+  );
   const after = await httpCall(`${app.url}/hooks/web/echo`);
   assert.equal(after.status, 200, "the route keeps working");
 });
@@ -285,7 +288,10 @@ test("proxy - a prefix equal to or nested in another plugin's, or already an app
     const s = app.host.get(key)!.status();
     assert.equal(s.state, "ready", `${key} runs`);
     assert.match(s.route!, /refused/, `${key} has no route`);
-    assert.ok(logs().some((l) => l.code === ErrorCodes.PROXY_MOUNT_CONFLICT && l.plugin === key), `${key}: conflict logged with its code`);
+    assert.ok(
+      logs().some((l) => l.code === ErrorCodes.PROXY_MOUNT_CONFLICT && l.plugin === key),
+      `${key}: conflict logged with its code`,
+    );
   }
   const served = await httpCall(`${app.url}/hooks/shared/deeper/echo`);
   assert.equal(served.json.pid, app.host.get("first")!.status().pid, "the first plugin keeps its whole prefix");
@@ -320,7 +326,6 @@ test("proxy - stopping the app cuts proxied streams still open after the drain g
   await closed;
   await stopping;
   assert.equal(app.state, "stopped");
-
 });
 
 test("proxy - a route-syntax or reserved prefix that skipped validation refuses that plugin's route only; the app starts and serves the others", async (t) => {
@@ -329,7 +334,11 @@ test("proxy - a route-syntax or reserved prefix that skipped validation refuses 
   const good = httpFixturePlugin(join(root, "good"), { id: "good", mountPrefix: "/hooks/good" });
   app.host.add({ manifest: good });
   // Built in code, as an embedding app could: these never went through manifest validation.
-  for (const [id, prefix] of [["star", "/*"], ["param", "/:p"], ["shout", "/METRICS"]] as const) {
+  for (const [id, prefix] of [
+    ["star", "/*"],
+    ["param", "/:p"],
+    ["shout", "/METRICS"],
+  ] as const) {
     const m = httpFixturePlugin(join(root, id), { id, mountPrefix: `/hooks/${id}` });
     app.host.add({ manifest: { ...m, http: { ...m.http!, mountPrefix: prefix } } });
   }
@@ -341,6 +350,9 @@ test("proxy - a route-syntax or reserved prefix that skipped validation refuses 
   assert.equal((await httpCall(`${app.url}/admin/login`)).status, 404, "nor anything else through a catch-all");
   for (const key of ["star", "param", "shout"]) {
     assert.match(app.host.get(key)!.status().route!, /refused/, `${key} has no route`);
-    assert.ok(logs().some((l) => l.code === ErrorCodes.PROXY_MOUNT_CONFLICT && l.plugin === key), `${key}: refusal logged with its code`);
+    assert.ok(
+      logs().some((l) => l.code === ErrorCodes.PROXY_MOUNT_CONFLICT && l.plugin === key),
+      `${key}: refusal logged with its code`,
+    );
   }
 });

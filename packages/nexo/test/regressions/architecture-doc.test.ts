@@ -32,5 +32,8 @@ test("architecture doc - every source file the flows name exists", () => {
   const flows = DOC.slice(DOC.indexOf("## Flows through the code"));
   const named = [...new Set([...flows.matchAll(/`([a-z-]+(?:\/[a-z-]+)*\/[a-z-]+\.ts)`/g)].map((m) => m[1]))];
   assert.ok(named.length >= 30, `the flows name ${named.length} files`);
-  assert.deepEqual(named.filter((f) => !existsSync(join(SRC, f))), []);
+  assert.deepEqual(
+    named.filter((f) => !existsSync(join(SRC, f))),
+    [],
+  );
 });

@@ -8,9 +8,12 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 
 const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
-const PAGES = ["README.md", ...readdirSync(join(REPO, "docs"))
-  .filter((f) => f.endsWith(".md"))
-  .map((f) => `docs/${f}`)];
+const PAGES = [
+  "README.md",
+  ...readdirSync(join(REPO, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 
 function checkFences(page: string): void {
   const lines = readFileSync(join(REPO, page), "utf8").split("\n");
@@ -34,7 +37,11 @@ function checkFences(page: string): void {
 
 test("readme - code fences pair up, each opened with a language; every section heading is outside code (README and docs/)", () => {
   for (const page of PAGES) checkFences(page);
-  assert.ok(readFileSync(join(REPO, "docs", "writing-plugins.md"), "utf8").split("\n").includes("## In-process plugins"));
+  assert.ok(
+    readFileSync(join(REPO, "docs", "writing-plugins.md"), "utf8")
+      .split("\n")
+      .includes("## In-process plugins"),
+  );
 });
 
 test("readme - relative links of the README and docs/ pages point at files that exist", () => {

@@ -50,7 +50,10 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     assert.equal(await runs.interruptOrphans("node-a", 6500, 7100), 0);
     assert.equal(await runs.interruptOrphans("", 7001, 7200), 1);
     assert.equal((await runs.get("r4"))?.status, "interrupted");
-    assert.deepEqual((await runs.list({ scope: "api_key:alice", limit: 10 })).map((r) => r.id), ["r4", "r1"]);
+    assert.deepEqual(
+      (await runs.list({ scope: "api_key:alice", limit: 10 })).map((r) => r.id),
+      ["r4", "r1"],
+    );
     assert.deepEqual(await runs.list({ scope: "api_key:bob", limit: 10 }), []);
     await runs.sweep(1250, 9500);
     assert.equal(await runs.get("r1"), undefined);
@@ -71,6 +74,9 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     await ticks.releaseLease("s", "node-b@62000");
     assert.equal(await ticks.takeLease("s", "node-a@63000", 63_000, 1000), true);
     await ticks.setOutcome("s", 60_000, "started", "run-1");
-    assert.deepEqual((await ticks.ticks("s")).map((x) => [x.tickAt, x.outcome, x.runId]), [[60_000, "started", "run-1"]]);
+    assert.deepEqual(
+      (await ticks.ticks("s")).map((x) => [x.tickAt, x.outcome, x.runId]),
+      [[60_000, "started", "run-1"]],
+    );
   });
 }

@@ -59,7 +59,13 @@ test("runs - nexo runs list, show and cancel work over the control socket for ev
   const list = await runNexo(["--socket", socket, "runs", "list", "--json"]);
   assert.equal(list.code, 0, list.stderr);
   const rows = JSON.parse(list.stdout) as Array<{ id: string; status: string }>;
-  assert.deepEqual(rows.map((r) => [r.id, r.status]), [[held, "running"], [done, "completed"]]);
+  assert.deepEqual(
+    rows.map((r) => [r.id, r.status]),
+    [
+      [held, "running"],
+      [done, "completed"],
+    ],
+  );
 
   const cancel = await runNexo(["--socket", socket, "runs", "cancel", held]);
   assert.equal(cancel.code, 0, cancel.stderr);
@@ -108,7 +114,10 @@ test("conventions - CORS preflight answers the configured origin only, security 
   assert.equal(plain.headers.get("x-content-type-options"), "nosniff");
   assert.match(plain.headers.get("content-security-policy") ?? "", /default-src 'none'/);
 
-  assert.throws(() => new Nexo({ http: false, httpConventions: { cors: { origins: ["*"], credentials: true } } }), (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID));
+  assert.throws(
+    () => new Nexo({ http: false, httpConventions: { cors: { origins: ["*"], credentials: true } } }),
+    (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID),
+  );
 
   assert.equal((await fetch(`${url}/health/live`)).status, 200);
   assert.equal((await fetch(`${url}/health/ready`)).status, 200);

@@ -36,18 +36,22 @@ async function startApp(t: TestContext) {
     const total = [...calls.values()].reduce((a, b) => a + b, 0);
     return { n: inputs.n ?? 0, total, principal: ctx.principal?.id ?? null };
   });
-  app.register("wait", async (inputs: { gate: string }, ctx) => {
-    ctx.progress({ progress: 1, total: 2, message: "waiting" });
-    await new Promise<void>((resolve, reject) => {
-      ctx.signal.addEventListener("abort", () => {
-        aborted.push(inputs.gate);
-        reject(ctx.signal.reason);
+  app.register(
+    "wait",
+    async (inputs: { gate: string }, ctx) => {
+      ctx.progress({ progress: 1, total: 2, message: "waiting" });
+      await new Promise<void>((resolve, reject) => {
+        ctx.signal.addEventListener("abort", () => {
+          aborted.push(inputs.gate);
+          reject(ctx.signal.reason);
+        });
+        gate(inputs.gate).promise.then(resolve);
       });
-      gate(inputs.gate).promise.then(resolve);
-    });
-    ctx.emit("after the gate");
-    return { gate: inputs.gate };
-  }, { inputSchema: { type: "object", required: ["gate"], properties: { gate: { type: "string" } } } });
+      ctx.emit("after the gate");
+      return { gate: inputs.gate };
+    },
+    { inputSchema: { type: "object", required: ["gate"], properties: { gate: { type: "string" } } } },
+  );
   // A stand-in for the AuthPlugin: the principal comes from a header.
   app.http.addHook("onRequest", async (request) => {
     const user = request.headers["x-test-user"];
@@ -81,7 +85,10 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
   assert.equal(other.status, 404);
   assert.equal(((await other.json()) as any).error.code, "NEXO_ERR_RUN_NOT_FOUND");
   const list = (await (await fetch(`${app.url}/runs`, { headers: { "x-test-user": "alice" } })).json()) as { runs: Array<{ id: string }> };
-  assert.deepEqual(list.runs.map((r) => r.id), [body.id]);
+  assert.deepEqual(
+    list.runs.map((r) => r.id),
+    [body.id],
+  );
   // A bad call is refused at submission, not as a failed run.
   const bad = await post("/workflows/wait/runs", { gate: 3 });
   assert.equal(bad.status, 400);
@@ -146,22 +153,34 @@ test("runs - ctx.progress and ctx.emit reach the caller as SSE on execute, on GE
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
   const events = await readSse(res);
-  assert.deepEqual(events.map((e) => e.event), ["progress", "chunk", "result"]);
+  assert.deepEqual(
+    events.map((e) => e.event),
+    ["progress", "chunk", "result"],
+  );
   assert.deepEqual(events[0]!.data, { progress: 1, total: 2, message: "waiting" });
   assert.equal(events[1]!.data, "after the gate");
   assert.deepEqual(events[2]!.data.result, { gate: "s1" });
   await waitFor(() => onBroker.length >= 2, "the broker events");
-  assert.deepEqual(onBroker.map((e) => (e.payload as any).kind), ["progress", "chunk"]);
+  assert.deepEqual(
+    onBroker.map((e) => (e.payload as any).kind),
+    ["progress", "chunk"],
+  );
 
   // A run followed live; a late subscriber replays from Last-Event-ID.
   const { id } = (await (await post("/workflows/wait/runs", { gate: "s2" })).json()) as { id: string };
   const live = fetch(`${app.url}/runs/${id}/events`).then((r) => readSse(r, (e) => void (e.event === "progress" && gate("s2").open())));
   const got = await live;
-  assert.deepEqual(got.map((e) => e.event), ["progress", "chunk", "end"]);
+  assert.deepEqual(
+    got.map((e) => e.event),
+    ["progress", "chunk", "end"],
+  );
   assert.equal(got[2]!.data.status, "completed");
   assert.deepEqual(got[2]!.data.result, { gate: "s2" });
   const late = await readSse(await fetch(`${app.url}/runs/${id}/events`, { headers: { "last-event-id": "1" } }));
-  assert.deepEqual(late.map((e) => e.event), ["chunk", "end"]);
+  assert.deepEqual(
+    late.map((e) => e.event),
+    ["chunk", "end"],
+  );
 });
 
 test("idempotency - a retried execute with the same key runs once and replays the result; a concurrent retry is 409, other inputs 422, another principal its own run", async (t) => {
@@ -225,7 +244,11 @@ test("runs - a run in progress when the daemon stops, or dies, shows interrupted
     const res = await fetch(`${app.url}/workflows/${name}/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     return ((await res.json()) as { id: string }).id;
   };
-  const keyed = await fetch(`${first.url}/workflows/once/execute`, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "k-restart" }, body: '{"v":1}' });
+  const keyed = await fetch(`${first.url}/workflows/once/execute`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": "k-restart" },
+    body: '{"v":1}',
+  });
   const keyedResult = await keyed.json();
   const stopped = await start(first, "forever");
   await waitFor(async () => (await first.runs.get(stopped, "operator"))?.status === "running", "the run to be running");
@@ -245,7 +268,11 @@ test("runs - a run in progress when the daemon stops, or dies, shows interrupted
   const view = (await (await fetch(`${third.url}/runs/${died}`)).json()) as any;
   assert.equal(view.status, "interrupted");
   assert.equal(view.error.code, "NEXO_ERR_WORKFLOW_INTERRUPTED");
-  const replay = await fetch(`${third.url}/workflows/once/execute`, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "k-restart" }, body: '{"v":1}' });
+  const replay = await fetch(`${third.url}/workflows/once/execute`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": "k-restart" },
+    body: '{"v":1}',
+  });
   assert.equal(replay.headers.get("idempotent-replayed"), "true");
   assert.deepEqual(await replay.json(), keyedResult);
 });

@@ -20,24 +20,47 @@ test("schedules - a cron tick is computed in its time zone (winter and summer ti
 
 test("schedules - nexo.yaml schedules: are checked with the entry named (one of cron/every_seconds, cron syntax, time zone, unique names)", () => {
   const bad = (entry: Record<string, unknown>, pattern: RegExp): void => {
-    assert.throws(() => normalizeConfig({ schedules: [entry] }, "/x/nexo.yaml", "/x"), (err: any) => {
-      assert.match(err.code, /NEXO_ERR_(SCHEDULE|CONFIG)_INVALID/);
-      assert.match(err.message, pattern);
-      return true;
-    });
+    assert.throws(
+      () => normalizeConfig({ schedules: [entry] }, "/x/nexo.yaml", "/x"),
+      (err: any) => {
+        assert.match(err.code, /NEXO_ERR_(SCHEDULE|CONFIG)_INVALID/);
+        assert.match(err.message, pattern);
+        return true;
+      },
+    );
   };
   bad({ name: "a", workflow: "w" }, /exactly one of cron or every_seconds/);
   bad({ name: "a", workflow: "w", cron: "* * *", every_seconds: 5 }, /exactly one/);
   bad({ name: "a", workflow: "w", cron: "61 * * * *" }, /schedules\[0\] \(a\): invalid cron/);
   bad({ name: "a", workflow: "w", cron: "0 9 * * *", timezone: "Mars/Olympus" }, /time zone/);
   bad({ name: "a", workflow: "w", every_seconds: 5, timezone: "UTC" }, /timezone applies to cron only/);
-  assert.throws(() => parseSchedules([{ name: "a", workflow: "w", every_seconds: 1 }, { name: "a", workflow: "w", every_seconds: 2 }]), /used twice/);
-  const ok = normalizeConfig({ schedules: [{ name: "nightly", workflow: "report", cron: "0 2 * * *", timezone: "America/New_York", inputs: { full: true }, jitter_seconds: 1.5 }] }, "/x/nexo.yaml", "/x");
-  assert.deepEqual(ok.schedules, [{ name: "nightly", workflow: "report", cron: "0 2 * * *", timezone: "America/New_York", inputs: { full: true }, jitterMs: 1500, overlap: false, enabled: true }]);
+  assert.throws(
+    () =>
+      parseSchedules([
+        { name: "a", workflow: "w", every_seconds: 1 },
+        { name: "a", workflow: "w", every_seconds: 2 },
+      ]),
+    /used twice/,
+  );
+  const ok = normalizeConfig(
+    { schedules: [{ name: "nightly", workflow: "report", cron: "0 2 * * *", timezone: "America/New_York", inputs: { full: true }, jitter_seconds: 1.5 }] },
+    "/x/nexo.yaml",
+    "/x",
+  );
+  assert.deepEqual(ok.schedules, [
+    { name: "nightly", workflow: "report", cron: "0 2 * * *", timezone: "America/New_York", inputs: { full: true }, jitterMs: 1500, overlap: false, enabled: true },
+  ]);
 });
 
 /** One daemon of several sharing `store`: every run of a scheduled workflow is recorded with the daemon that ran it. */
-function daemon(t: TestContext, who: string, store: string, schedules: ScheduleConfig[], ran: Array<{ who: string; at: number; channel: string; inputs: unknown }>, hold?: Promise<void>): Nexo {
+function daemon(
+  t: TestContext,
+  who: string,
+  store: string,
+  schedules: ScheduleConfig[],
+  ran: Array<{ who: string; at: number; channel: string; inputs: unknown }>,
+  hold?: Promise<void>,
+): Nexo {
   const { app } = testApp(t, { stateDir: join(tempDir(t), who), store, drainTimeoutMs: 100 });
   app.register("tick", (inputs, ctx) => void ran.push({ who, at: Date.now(), channel: ctx.channel, inputs }));
   app.register("long", async (inputs, ctx) => {
@@ -73,7 +96,9 @@ test("schedules - two daemons sharing one store: each tick fires on time and onc
 
   const reader = testApp(t, { stateDir: tempDir(t), store }).app;
   const s = await reader.runs.store();
-  const ticks = await s.query("SELECT t.tick_at, t.outcome, t.holder, r.started_at, r.status, r.channel FROM nexo_schedule_ticks t LEFT JOIN nexo_runs r ON r.id = t.run_id WHERE t.schedule = 'every-second' ORDER BY t.tick_at");
+  const ticks = await s.query(
+    "SELECT t.tick_at, t.outcome, t.holder, r.started_at, r.status, r.channel FROM nexo_schedule_ticks t LEFT JOIN nexo_runs r ON r.id = t.run_id WHERE t.schedule = 'every-second' ORDER BY t.tick_at",
+  );
   const ticked = ran.filter((r) => (r.inputs as any).from === "schedule");
   // Once: one run per tick across both daemons, each tick a distinct whole second.
   assert.equal(ticked.length, ticks.filter((r) => r.outcome === "started").length);
@@ -98,6 +123,13 @@ test("schedules - a daemon whose schedule names an unknown workflow refuses to s
   const { Daemon } = await import("../../src/daemon/index.js");
   const { captureLogger } = await import("../helpers/log-capture.js");
   const dir = tempDir(t);
-  const config = normalizeConfig({ state_dir: join(dir, "state"), api: { enabled: false }, schedules: [{ name: "n", workflow: "missing", every_seconds: 60 }] }, join(dir, "nexo.yaml"), dir);
-  await assert.rejects(Daemon.start(config, { logger: captureLogger().logger, controlSocket: false }), (e: any) => e.code === "NEXO_ERR_SCHEDULE_INVALID" && /no workflow named "missing"/.test(e.message));
+  const config = normalizeConfig(
+    { state_dir: join(dir, "state"), api: { enabled: false }, schedules: [{ name: "n", workflow: "missing", every_seconds: 60 }] },
+    join(dir, "nexo.yaml"),
+    dir,
+  );
+  await assert.rejects(
+    Daemon.start(config, { logger: captureLogger().logger, controlSocket: false }),
+    (e: any) => e.code === "NEXO_ERR_SCHEDULE_INVALID" && /no workflow named "missing"/.test(e.message),
+  );
 });

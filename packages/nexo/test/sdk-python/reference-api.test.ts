@@ -175,5 +175,8 @@ test("sdk-python - plugin pattern 3 as written (reply published without a correl
   const r = await daemon.app.callTool(toolName(daemon.app, "stripe.create_invoice"), { amount: 1200 }, { timeoutMs: 10_000 });
   assert.deepEqual(r.structured_content, { id: "in_1", amount: 1200, status: "draft" });
   const again = await Promise.all([1, 2, 3].map((amount) => daemon.app.callTool(toolName(daemon.app, "stripe.create_invoice"), { amount }, { timeoutMs: 10_000 })));
-  assert.deepEqual(again.map((x) => (x.structured_content as { amount: number }).amount), [1, 2, 3]);
+  assert.deepEqual(
+    again.map((x) => (x.structured_content as { amount: number }).amount),
+    [1, 2, 3],
+  );
 });

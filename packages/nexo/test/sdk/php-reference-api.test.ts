@@ -40,7 +40,12 @@ test("sdk php - a plugin written against the reference API runs under the daemon
   assert.deepEqual(echoed.structured_content, { args: { x: 1 }, agent: null, plugin: "refphp", ctx_plugin: "refphp" });
   const recalled = await daemon.app.callTool("refphp_recall", { q: "tea" });
   assert.deepEqual(recalled.content, [{ type: "text", text: "likes tea" }]);
-  for (const [how, code] of [["invalid", -33402], ["unavailable", -33404], ["denied", -33405], ["failed", -33403]] as const) {
+  for (const [how, code] of [
+    ["invalid", -33402],
+    ["unavailable", -33404],
+    ["denied", -33405],
+    ["failed", -33403],
+  ] as const) {
     await assert.rejects(daemon.app.callTool("refphp_fail", { how }), (err: Error & { details?: { rpcCode?: number } }) => {
       assert.equal(err.details?.rpcCode, code, `${how}: ${err.message}`);
       return true;
@@ -50,5 +55,8 @@ test("sdk php - a plugin written against the reference API runs under the daemon
   const sup = daemon.host.require("refphp");
   await stop();
   assert.equal(sup.status().lastExitCode, 0, sup.status().stderrTail.join("\n"));
-  assert.ok(sup.status().stderrTail.some((l) => l.includes("REFPHP_SHUTDOWN_HOOK")), sup.status().stderrTail.join("\n"));
+  assert.ok(
+    sup.status().stderrTail.some((l) => l.includes("REFPHP_SHUTDOWN_HOOK")),
+    sup.status().stderrTail.join("\n"),
+  );
 });

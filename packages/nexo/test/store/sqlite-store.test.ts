@@ -62,7 +62,10 @@ test("store - sqlite: another process's write lock is waited for (busy timeout),
   await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
   const impatient = SqliteStore.open(file, { busyTimeoutMs: 0 });
   t.after(() => impatient.close());
-  await assert.rejects(impatient.exec("INSERT INTO t VALUES (?)", [2]), (e) => isNexoError(e, ErrorCodes.STORE_QUERY) && (e.details.data as { driverCode: string }).driverCode === "SQLITE_BUSY");
+  await assert.rejects(
+    impatient.exec("INSERT INTO t VALUES (?)", [2]),
+    (e) => isNexoError(e, ErrorCodes.STORE_QUERY) && (e.details.data as { driverCode: string }).driverCode === "SQLITE_BUSY",
+  );
   child.stdin.write("go\n");
   // The default 5 s busy timeout outlasts the child's 200 ms: this write waits for the commit, then succeeds.
   await store.exec("INSERT INTO t VALUES (?)", [3]);
@@ -72,5 +75,8 @@ test("store - sqlite: another process's write lock is waited for (busy timeout),
 test("store - createStore refuses an unknown scheme with NEXO_ERR_STORE_INVALID_URL and never shows the password", async () => {
   await assert.rejects(createStore("mysql://root:hunter2@db/nexo"), (e) => isNexoError(e, ErrorCodes.STORE_INVALID_URL) && !e.message.includes("hunter2"));
   await assert.rejects(createStore("sqlite:"), (e) => isNexoError(e, ErrorCodes.STORE_INVALID_URL));
-  assert.throws(() => SqliteStore.open("/x.db", { busyTimeoutMs: -1 }), (e) => isNexoError(e, ErrorCodes.STORE_CONNECT));
+  assert.throws(
+    () => SqliteStore.open("/x.db", { busyTimeoutMs: -1 }),
+    (e) => isNexoError(e, ErrorCodes.STORE_CONNECT),
+  );
 });

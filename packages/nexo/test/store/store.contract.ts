@@ -52,7 +52,10 @@ export function runStoreContract(name: string, make: (t: TestContext) => Promise
     await f.store.exec(`INSERT INTO items (id, name) VALUES (?, '?' || ?) -- trailing ? comment`, [1, "x"]);
     await f.store.exec(`/* a ? here */ INSERT INTO items ("id", name) VALUES (?, 'it''s ?')`, [2]);
     const rows = await f.store.query<{ name: string }>("SELECT name FROM items WHERE name LIKE '%?%' ORDER BY id");
-    assert.deepEqual(rows.map((r) => r.name), ["?x", "it's ?"]);
+    assert.deepEqual(
+      rows.map((r) => r.name),
+      ["?x", "it's ?"],
+    );
   });
 
   test(`${name} - exec counts changed rows; an upsert refused by its WHERE changes none`, async (t) => {
@@ -166,7 +169,10 @@ export function runStoreContract(name: string, make: (t: TestContext) => Promise
     t.after(() => other.close());
     const steps: Migration[] = Array.from({ length: 5 }, (_, i) => ({ name: `00${i}`, sql: `CREATE TABLE race_${i} (x INTEGER);` }));
     const [a, b] = await Promise.all([f.store.migrate("race", steps), other.migrate("race", steps)]);
-    assert.deepEqual([...a, ...b].sort(), steps.map((s) => s.name));
+    assert.deepEqual(
+      [...a, ...b].sort(),
+      steps.map((s) => s.name),
+    );
   });
 
   test(`${name} - a second connection sees committed writes`, async (t) => {
@@ -188,7 +194,10 @@ export function runStoreContract(name: string, make: (t: TestContext) => Promise
     const closed = (e: unknown): boolean => isNexoError(e, ErrorCodes.STORE_CLOSED);
     await assert.rejects(f.store.query("SELECT 1"), closed);
     await assert.rejects(f.store.exec("DELETE FROM items"), closed);
-    await assert.rejects(f.store.transaction(async () => 1), closed);
+    await assert.rejects(
+      f.store.transaction(async () => 1),
+      closed,
+    );
     const other = await f.open();
     t.after(() => other.close());
     assert.deepEqual(await other.query("SELECT name FROM items"), [{ name: "in flight" }]);

@@ -39,7 +39,12 @@ async function startRefApi(t: TestContext) {
     const p = params as { query: string };
     if (p.query === "fail please") throw Object.assign(new Error("memory backend down"), { code: -32603 });
     if (p.query === "hang please") return new Promise(() => undefined);
-    return { entries: [{ id: "m1", agent_id: "a", content: `about ${p.query}`, tags: [], concept_tags: [], created_at: "2026-01-01T00:00:00Z", memory_type: "fact" }, { id: "m2", content: "bare" }] };
+    return {
+      entries: [
+        { id: "m1", agent_id: "a", content: `about ${p.query}`, tags: [], concept_tags: [], created_at: "2026-01-01T00:00:00Z", memory_type: "fact" },
+        { id: "m2", content: "bare" },
+      ],
+    };
   });
   daemon.host.setHostService("llm.complete", async (params, ctx: HostServiceContext) => {
     const n = record("llm.complete", params);
@@ -103,7 +108,10 @@ test("reference api - tools: context, echo, typed errors, host errors, unseriali
   assert.equal(h.toolErrorCode, -33403);
   assert.deepEqual(h.roundTrip, { topic: "t.x", source: "refapi", payload: { n: 1 } });
   assert.deepEqual(h.guard, { installed: true, marker: "[stdout-guard]" });
-  assert.ok(calls.every((c) => c.method === "memory.recall"), "only the two failing recalls so far");
+  assert.ok(
+    calls.every((c) => c.method === "memory.recall"),
+    "only the two failing recalls so far",
+  );
 });
 
 test("reference api - memoryRecall resolves the entries; llmComplete sends no stream flag; llmCompleteStream yields the chunks, then the final result", async (t) => {
@@ -112,7 +120,14 @@ test("reference api - memoryRecall resolves the entries; llmComplete sends no st
   assert.deepEqual(calls[0], { method: "memory.recall", params: { agent_id: "agent-7", query: "cats", limit: 3 } });
 
   assert.deepEqual(await call("complete"), { content: "hi there", finish_reason: "stop", usage: { prompt_tokens: 3, completion_tokens: 2 } });
-  assert.deepEqual(calls[1].params, { provider: "fake", model: "m1", messages: [{ role: "user", content: "say hi" }], max_tokens: 64, temperature: 0.7, system_prompt: "be brief" });
+  assert.deepEqual(calls[1].params, {
+    provider: "fake",
+    model: "m1",
+    messages: [{ role: "user", content: "say hi" }],
+    max_tokens: 64,
+    temperature: 0.7,
+    system_prompt: "be brief",
+  });
   assert.equal("stream" in calls[1].params, false, "a non-streamed llm.complete carries no stream member");
 
   assert.deepEqual(await call("stream"), { chunks: ["h", "i", "!"], content: null, finish_reason: "stop", usage: { prompt_tokens: 3, completion_tokens: 3 } });

@@ -27,7 +27,18 @@ test("rust microapp api - a plugin written against the upstream Rust plugin API 
   writeFileSync(join(plugin, "nexo-plugin.toml"), MANIFEST);
   const port = await freePort();
   const config = join(dir, "nexo.yaml");
-  writeFileSync(config, [`state_dir: ${JSON.stringify(join(dir, "state"))}`, `plugin_paths: [${JSON.stringify(join(dir, "plugins"))}]`, "api:", `  port: ${port}`, "plugins:", "  microapp: {}", ""].join("\n"));
+  writeFileSync(
+    config,
+    [
+      `state_dir: ${JSON.stringify(join(dir, "state"))}`,
+      `plugin_paths: [${JSON.stringify(join(dir, "plugins"))}]`,
+      "api:",
+      `  port: ${port}`,
+      "plugins:",
+      "  microapp: {}",
+      "",
+    ].join("\n"),
+  );
   const env = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
   const daemon = startNexoDaemon(t, config);
   const base = `http://127.0.0.1:${port}`;

@@ -85,7 +85,15 @@ test("plugin pattern 3 - the reference snippet answers a tool call under nexo ru
   const config = join(dir, "nexo.yaml");
   writeFileSync(
     config,
-    [`state_dir: ${JSON.stringify(join(dir, "state"))}`, `plugin_paths: [${JSON.stringify(join(dir, "plugins"))}]`, "api:", `  port: ${port}`, "plugins:", "  invoicing: {}", ""].join("\n"),
+    [
+      `state_dir: ${JSON.stringify(join(dir, "state"))}`,
+      `plugin_paths: [${JSON.stringify(join(dir, "plugins"))}]`,
+      "api:",
+      `  port: ${port}`,
+      "plugins:",
+      "  invoicing: {}",
+      "",
+    ].join("\n"),
   );
   const daemon = startNexoDaemon(t, config);
   const base = `http://127.0.0.1:${port}`;

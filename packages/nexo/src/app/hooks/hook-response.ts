@@ -36,7 +36,15 @@ export interface HookResponse {
 
 /** A hook's answer read leniently: what the host acts on, or why it is ignored. */
 export type ReadResponse =
-  | { ok: true; block: boolean; reason: string | undefined; override: Record<string, unknown> | undefined; body: string | undefined; doNotReplyAgain: boolean; ignoredOverride: boolean }
+  | {
+      ok: true;
+      block: boolean;
+      reason: string | undefined;
+      override: Record<string, unknown> | undefined;
+      body: string | undefined;
+      doNotReplyAgain: boolean;
+      ignoredOverride: boolean;
+    }
   | { ok: false; why: string };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -3,9 +3,7 @@ import { HookNames } from "./hook-response.js";
 import type { HookEvent, HookPoints } from "./hook-points.js";
 
 /** What `before_message` hooks decided about one inbound event. */
-export type MessageVerdict =
-  | { action: "run"; event: Event; replyAllowed: boolean }
-  | { action: "blocked"; by: string | undefined; reason: string | undefined };
+export type MessageVerdict = { action: "run"; event: Event; replyAllowed: boolean } | { action: "blocked"; by: string | undefined; reason: string | undefined };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 

@@ -157,9 +157,13 @@ export class ToolRegistry {
     if (entry.kind !== "workflow" && channel !== undefined && channel !== "local" && options.localOnly !== true) this.options.authorize?.(options.principal, name, channel);
     const timeoutMs = options.timeoutMs ?? this.options.host.timeouts.toolMs;
     if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) {
-      throw new NexoError(ErrorCodes.CONFIG_INVALID, `callTool option timeoutMs must be a positive number of milliseconds, got ${JSON.stringify(timeoutMs)} (${typeof timeoutMs})`, {
-        field: "timeoutMs",
-      });
+      throw new NexoError(
+        ErrorCodes.CONFIG_INVALID,
+        `callTool option timeoutMs must be a positive number of milliseconds, got ${JSON.stringify(timeoutMs)} (${typeof timeoutMs})`,
+        {
+          field: "timeoutMs",
+        },
+      );
     }
     const t0 = performance.now();
     const timestamp = new Date().toISOString();
@@ -204,7 +208,10 @@ export class ToolRegistry {
       try {
         await slot;
       } catch (why) {
-        if (why === "timeout") throw toolError(ErrorCodes.TOOL_TIMEOUT, `tool "${info.name}" waited ${timeoutMs} ms for a free slot (plugin ${sup.key} has ${limiter.maxInFlight} calls in flight)`, { tool: info.name });
+        if (why === "timeout")
+          throw toolError(ErrorCodes.TOOL_TIMEOUT, `tool "${info.name}" waited ${timeoutMs} ms for a free slot (plugin ${sup.key} has ${limiter.maxInFlight} calls in flight)`, {
+            tool: info.name,
+          });
         throw toolError(ErrorCodes.TOOL_UNAVAILABLE, `plugin ${sup.key} has ${limiter.queued} tool calls waiting; try again shortly`, { tool: info.name, retryAfterMs: 100 });
       }
       remaining = Math.max(1, timeoutMs - (performance.now() - waitStart));
@@ -237,7 +244,10 @@ export class ToolRegistry {
   private async callWorkflow(entry: Extract<Entry, { kind: "workflow" }>, args: unknown, options: CallToolOptions, timeoutMs: number): Promise<ToolResult> {
     const name = entry.info.name;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(toolError(ErrorCodes.TOOL_TIMEOUT, `tool "${name}" (a workflow) did not finish within ${timeoutMs} ms`, { tool: name })), timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(toolError(ErrorCodes.TOOL_TIMEOUT, `tool "${name}" (a workflow) did not finish within ${timeoutMs} ms`, { tool: name })),
+      timeoutMs,
+    );
     const external = options.signal;
     const onAbort = (): void => controller.abort(external?.reason);
     if (external?.aborted) controller.abort(external.reason);
@@ -327,7 +337,11 @@ export class ToolRegistry {
     for (const w of this.options.listWorkflows()) {
       const inputSchema = normalizeInputSchema(w.inputSchema);
       if (!inputSchema) {
-        this.warnOnce(`wf-schema:${w.name}`, { code: ErrorCodes.TOOL_INVALID_SCHEMA, tool: w.name }, `workflow "${w.name}" is not offered as a tool: its inputSchema does not describe an object`);
+        this.warnOnce(
+          `wf-schema:${w.name}`,
+          { code: ErrorCodes.TOOL_INVALID_SCHEMA, tool: w.name },
+          `workflow "${w.name}" is not offered as a tool: its inputSchema does not describe an object`,
+        );
         continue;
       }
       next.set(w.name, { kind: "workflow", info: { name: w.name, description: w.description, inputSchema, source: "workflow" } });
@@ -336,13 +350,21 @@ export class ToolRegistry {
       for (const tool of this.compiledTools(sup)) {
         const name = publicToolName(sup.key, tool.localName);
         if (name === undefined) {
-          this.warnOnce(`long:${sup.key}:${tool.localName}`, { code: ErrorCodes.TOOL_NAME_CONFLICT, plugin: sup.key, tool: tool.localName }, `tool "${tool.localName}" of plugin ${sup.key} is not offered: its public name would exceed 128 characters`);
+          this.warnOnce(
+            `long:${sup.key}:${tool.localName}`,
+            { code: ErrorCodes.TOOL_NAME_CONFLICT, plugin: sup.key, tool: tool.localName },
+            `tool "${tool.localName}" of plugin ${sup.key} is not offered: its public name would exceed 128 characters`,
+          );
           continue;
         }
         const taken = next.get(name);
         if (taken) {
           const owner = taken.kind === "plugin" ? `tool "${taken.tool.localName}" of plugin ${taken.sup.key}` : `workflow "${name}"`;
-          this.warnOnce(`clash:${name}:${sup.key}:${tool.localName}`, { code: ErrorCodes.TOOL_NAME_CONFLICT, plugin: sup.key, tool: tool.localName, name }, `tool "${tool.localName}" of plugin ${sup.key} is not offered: its public name "${name}" is taken by ${owner}`);
+          this.warnOnce(
+            `clash:${name}:${sup.key}:${tool.localName}`,
+            { code: ErrorCodes.TOOL_NAME_CONFLICT, plugin: sup.key, tool: tool.localName, name },
+            `tool "${tool.localName}" of plugin ${sup.key} is not offered: its public name "${name}" is taken by ${owner}`,
+          );
           continue;
         }
         next.set(name, {
@@ -376,7 +398,11 @@ export class ToolRegistry {
         this.remoteChecks.set(key, check);
       }
       if (check === null) {
-        this.warnOnce(`remote-schema:${info.node}:${info.name}`, { code: ErrorCodes.TOOL_INVALID_SCHEMA, tool: info.name, node: info.node }, `tool "${info.name}" of daemon ${info.node} is not offered: its input schema does not compile here`);
+        this.warnOnce(
+          `remote-schema:${info.node}:${info.name}`,
+          { code: ErrorCodes.TOOL_INVALID_SCHEMA, tool: info.name, node: info.node },
+          `tool "${info.name}" of daemon ${info.node} is not offered: its input schema does not compile here`,
+        );
         continue;
       }
       next.set(info.name, { kind: "remote", info, check, remote });
@@ -399,12 +425,22 @@ export class ToolRegistry {
     for (const t of catalogue) raw.set(t.name, { description: t.description, schema: t.inputSchema, wire: "tool.invoke" });
     // Upstream outbound tools: the manifest carries the whole spec, the plugin's catalogue need not list them.
     for (const o of manifest.toolsOutbound) {
-      raw.set(o.name, { description: o.description, schema: o.inputSchema, wire: "tool.invoke", method: o.rpcMethod, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+      raw.set(o.name, {
+        description: o.description,
+        schema: o.inputSchema,
+        wire: "tool.invoke",
+        method: o.rpcMethod,
+        ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      });
     }
     for (const e of manifest.toolsExpose) {
       const wire: ToolWire = invoked.has(e.name) ? "tool.invoke" : "topic";
       if (wire === "topic" && !isTopicName(e.name)) {
-        this.warnOnce(`topic:${sup.key}:${e.name}`, { code: ErrorCodes.TOOL_INVALID_SCHEMA, plugin: sup.key, tool: e.name }, `tool "${e.name}" of plugin ${sup.key} is not offered: plugin.tool.${e.name} is not a valid topic`);
+        this.warnOnce(
+          `topic:${sup.key}:${e.name}`,
+          { code: ErrorCodes.TOOL_INVALID_SCHEMA, plugin: sup.key, tool: e.name },
+          `tool "${e.name}" of plugin ${sup.key} is not offered: plugin.tool.${e.name} is not a valid topic`,
+        );
         continue;
       }
       // The manifest's schema file is what the operator reviewed: it wins over the catalogue's.
@@ -424,10 +460,22 @@ export class ToolRegistry {
         }
       }
       if (!inputSchema || !check) {
-        this.warnOnce(`schema:${sup.key}:${localName}:${JSON.stringify(r.schema).slice(0, 200)}`, { code: ErrorCodes.TOOL_INVALID_SCHEMA, plugin: sup.key, tool: localName }, `tool "${localName}" of plugin ${sup.key} is not offered: ${why}`);
+        this.warnOnce(
+          `schema:${sup.key}:${localName}:${JSON.stringify(r.schema).slice(0, 200)}`,
+          { code: ErrorCodes.TOOL_INVALID_SCHEMA, plugin: sup.key, tool: localName },
+          `tool "${localName}" of plugin ${sup.key} is not offered: ${why}`,
+        );
         continue;
       }
-      tools.push({ localName, description: r.description, inputSchema, wire: r.wire, check, ...(r.method !== undefined ? { method: r.method } : {}), ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}) });
+      tools.push({
+        localName,
+        description: r.description,
+        inputSchema,
+        wire: r.wire,
+        check,
+        ...(r.method !== undefined ? { method: r.method } : {}),
+        ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}),
+      });
     }
     this.compiled.set(sup, { catalogue, tools });
     return tools;

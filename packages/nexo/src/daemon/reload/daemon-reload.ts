@@ -18,10 +18,19 @@ export function createReloader(daemon: Daemon, load?: () => NexoConfig): Reloade
     current: () => ({
       config: daemon.config,
       // Plugins the embedder added itself (DaemonOptions.configure) are not the config's to remove.
-      plugins: daemon.host.list().filter((s) => daemon.configuredPlugins.has(s.key)).map((s) => s.spec),
+      plugins: daemon.host
+        .list()
+        .filter((s) => daemon.configuredPlugins.has(s.key))
+        .map((s) => s.spec),
       bindings: daemon.bindings.specs,
     }),
-    target: () => ({ app: daemon.app, bindings: daemon.bindings, pollers: daemon.pollers, startPollers: (config) => daemon.startPollers(config), configured: daemon.configuredPlugins }),
+    target: () => ({
+      app: daemon.app,
+      bindings: daemon.bindings,
+      pollers: daemon.pollers,
+      startPollers: (config) => daemon.startPollers(config),
+      configured: daemon.configuredPlugins,
+    }),
     commit: (config) => daemon.commitReload(config),
     logger: daemon.logger,
   });

@@ -46,7 +46,9 @@ export async function prepareReload(load: () => NexoConfig, app: Nexo): Promise<
   try {
     bindings = parseBindings(config.bindings);
     const registered = new Set(app.listWorkflows().map((w) => w.name));
-    for (const b of bindings) if (b.workflow !== undefined && !registered.has(b.workflow)) violations.push(`binding ${b.name}: no workflow named "${b.workflow}" (workflow modules load at start: a new one needs a restart)`);
+    for (const b of bindings)
+      if (b.workflow !== undefined && !registered.has(b.workflow))
+        violations.push(`binding ${b.name}: no workflow named "${b.workflow}" (workflow modules load at start: a new one needs a restart)`);
   } catch (err) {
     if (!isNexoError(err)) throw err;
     violations.push(...((err.details.data as { violations?: string[] } | undefined)?.violations ?? [err.message]));

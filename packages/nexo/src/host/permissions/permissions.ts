@@ -36,7 +36,7 @@ export function permissionKind(p: Permission): PermissionKind | null {
   if (!(PERMISSION_KINDS as readonly string[]).includes(kind)) return null;
   const pattern = colon < 0 ? "" : p.slice(colon + 1);
   const needsPattern = kind === "broker.subscribe" || kind === "broker.publish";
-  return needsPattern === (pattern.length > 0) ? (kind as PermissionKind) : null;
+  return needsPattern === pattern.length > 0 ? (kind as PermissionKind) : null;
 }
 
 /** What a manifest declares it will use beyond its channels. Pure. */
@@ -59,7 +59,11 @@ export function declaredPermissions(manifest: Pick<PluginManifest, "requires" | 
  * manifest declares) and nothing else. Not enforced (the default for a
  * config that says nothing): every use is allowed as it always was. Pure.
  */
-export function planPermissions(manifest: Pick<PluginManifest, "requires" | "httpServer" | "broker">, operatorGrants: readonly string[] | undefined, enforce: boolean): PermissionPlan {
+export function planPermissions(
+  manifest: Pick<PluginManifest, "requires" | "httpServer" | "broker">,
+  operatorGrants: readonly string[] | undefined,
+  enforce: boolean,
+): PermissionPlan {
   const declared = declaredPermissions(manifest);
   if (operatorGrants !== undefined) return { enforced: true, source: "operator", declared, granted: [...new Set(operatorGrants)] };
   return { enforced: enforce, source: "manifest", declared, granted: declared };

@@ -6,7 +6,20 @@ import { SANDBOX_GID, SANDBOX_UID, type SandboxPlan } from "./types.js";
 /** System directories a runtime and its shared libraries live in (read-only; missing ones skipped). */
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 /** The few files of /etc a runtime needs: the loader cache, name resolution, time zone, CA certificates, alternatives. */
-const ETC_ENTRIES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf", "/etc/hosts", "/etc/resolv.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/passwd", "/etc/group"];
+const ETC_ENTRIES = [
+  "/etc/ld.so.cache",
+  "/etc/ld.so.conf",
+  "/etc/ld.so.conf.d",
+  "/etc/localtime",
+  "/etc/nsswitch.conf",
+  "/etc/hosts",
+  "/etc/resolv.conf",
+  "/etc/ssl",
+  "/etc/ca-certificates",
+  "/etc/alternatives",
+  "/etc/passwd",
+  "/etc/group",
+];
 
 export interface BwrapInput {
   plan: SandboxPlan;

@@ -44,7 +44,12 @@ export function probeCgroup(sys: CgroupSystem = realSystem, procSelf = "/proc/se
         break;
       }
     }
-    own = sys.readText(join(procSelf, "cgroup")).split("\n").find((l) => l.startsWith("0::"))?.slice(3).trim();
+    own = sys
+      .readText(join(procSelf, "cgroup"))
+      .split("\n")
+      .find((l) => l.startsWith("0::"))
+      ?.slice(3)
+      .trim();
   } catch (err) {
     return { available: false, reason: `cannot read ${procSelf}: ${(err as Error).message}` };
   }
@@ -58,8 +63,13 @@ export function probeCgroup(sys: CgroupSystem = realSystem, procSelf = "/proc/se
     return { available: false, reason: `cannot read ${dir}/cgroup.controllers: ${(err as Error).message}` };
   }
   const missing = NEEDED.filter((c) => !controllers.includes(c));
-  if (missing.length) return { available: false, reason: `the ${missing.join(" and ")} controller${missing.length > 1 ? "s are" : " is"} not available in ${dir} (it has: ${controllers.join(" ") || "none"})` };
-  if (!sys.isWritable(dir) || !sys.isWritable(join(dir, "cgroup.subtree_control"))) return { available: false, reason: `${dir} is not writable by the daemon (not delegated to it)` };
+  if (missing.length)
+    return {
+      available: false,
+      reason: `the ${missing.join(" and ")} controller${missing.length > 1 ? "s are" : " is"} not available in ${dir} (it has: ${controllers.join(" ") || "none"})`,
+    };
+  if (!sys.isWritable(dir) || !sys.isWritable(join(dir, "cgroup.subtree_control")))
+    return { available: false, reason: `${dir} is not writable by the daemon (not delegated to it)` };
   return { available: true, dir, controllers };
 }
 
@@ -158,8 +168,11 @@ export class CgroupManager {
       const enabled = readFileSync(join(dir, "cgroup.subtree_control"), "utf8").split(/\s+/);
       const wanted = controllers.filter((c) => c === "memory" || c === "pids" || c === "cpu");
       if (!wanted.every((c) => enabled.includes(c))) {
-        const others = readFileSync(join(dir, "cgroup.procs"), "utf8").split(/\s+/).filter((p) => p && p !== String(this.pid));
-        if (others.length) return (this.setupError = `the daemon shares its cgroup ${dir} with ${others.length} other process(es); give it one of its own (e.g. systemd Delegate=yes)`);
+        const others = readFileSync(join(dir, "cgroup.procs"), "utf8")
+          .split(/\s+/)
+          .filter((p) => p && p !== String(this.pid));
+        if (others.length)
+          return (this.setupError = `the daemon shares its cgroup ${dir} with ${others.length} other process(es); give it one of its own (e.g. systemd Delegate=yes)`);
         mkdirSync(join(dir, "daemon"), { recursive: true });
         writeFileSync(join(dir, "daemon", "cgroup.procs"), String(this.pid));
         writeFileSync(join(dir, "cgroup.subtree_control"), wanted.map((c) => `+${c}`).join(" "));

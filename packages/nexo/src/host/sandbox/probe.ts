@@ -46,7 +46,7 @@ export function ensureBwrapWorks(pluginKey: string, pathEnv: string, uid: number
       timeout: 10_000,
       ...(uid !== undefined ? { uid, gid: uid } : {}),
     });
-    probed.set(cacheKey, r.status === 0 ? null : (r.stderr?.toString().trim() || r.error?.message || `exit ${r.status}`));
+    probed.set(cacheKey, r.status === 0 ? null : r.stderr?.toString().trim() || r.error?.message || `exit ${r.status}`);
   }
   const failure = probed.get(cacheKey);
   if (failure) {

@@ -130,7 +130,9 @@ export function containCommand(input: ContainInput): ContainedCommand {
 function prepareBridge(input: ContainInput, realUid: number | undefined): HttpBridge {
   const { key } = input;
   if (!input.http) {
-    throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key} serves HTTP under network = "deny" but was given no port to bridge: it is not started`, { pluginId: key });
+    throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key} serves HTTP under network = "deny" but was given no port to bridge: it is not started`, {
+      pluginId: key,
+    });
   }
   const socat = findOnPath("socat", input.pathEnv);
   if (!socat) {
@@ -142,7 +144,11 @@ function prepareBridge(input: ContainInput, realUid: number | undefined): HttpBr
   }
   const { socketDir } = input.http;
   if (!bridgeSocketPath(socketDir)) {
-    throw new NexoError(ErrorCodes.HOST_SANDBOX_UNAVAILABLE, `plugin ${key}: the socket path under ${socketDir} is longer than a Unix socket allows (107 bytes): it is not started. Use a shorter state_dir in nexo.yaml`, { pluginId: key });
+    throw new NexoError(
+      ErrorCodes.HOST_SANDBOX_UNAVAILABLE,
+      `plugin ${key}: the socket path under ${socketDir} is longer than a Unix socket allows (107 bytes): it is not started. Use a shorter state_dir in nexo.yaml`,
+      { pluginId: key },
+    );
   }
   // The parent only needs traversing (bwrap may run as 65534); listing it would show the other plugins' keys.
   mkdirSync(dirname(socketDir), { recursive: true });

@@ -91,7 +91,9 @@ const SPECS: OptionSpecs<AuthOptions> = {
   clockTolerance: check.int(0, 3600),
   requireExp: check.bool(),
   secret: check.optional(check.string(32, undefined, "a secret of at least 32 characters (HS256 needs 256 bits)")),
-  publicKey: check.optional((v, p) => (typeof v === "string" ? check.string(1, /-----BEGIN PUBLIC KEY-----/, "a PEM public key (-----BEGIN PUBLIC KEY-----) or a JWK object")(v, p) : check.object()(v, p))),
+  publicKey: check.optional((v, p) =>
+    typeof v === "string" ? check.string(1, /-----BEGIN PUBLIC KEY-----/, "a PEM public key (-----BEGIN PUBLIC KEY-----) or a JWK object")(v, p) : check.object()(v, p),
+  ),
   apiKeys: check.array(apiKeyCheck, 100_000),
   exempt: check.array(check.pathPattern()),
   realm: check.string(1, /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/, "a realm of printable characters without quotes or backslashes"),
@@ -297,7 +299,8 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
       return (request) => {
         const key = apiKeyFromHeaders(request.headers);
         if (key === undefined) {
-          if (request.headers.authorization !== undefined && /^apikey\b/i.test(request.headers.authorization)) throw new AuthFailure("invalid_request", "the ApiKey credentials are empty");
+          if (request.headers.authorization !== undefined && /^apikey\b/i.test(request.headers.authorization))
+            throw new AuthFailure("invalid_request", "the ApiKey credentials are empty");
           throw new AuthFailure("missing", "an API key is required");
         }
         const principal = verifier.verify(key);
@@ -312,7 +315,8 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
 
   private oauth2Verifier(): JwtVerifier {
     const o = this.options;
-    if (o.secret !== undefined || o.publicKey !== undefined) this.fail(o.secret !== undefined ? "secret" : "publicKey", 'unset for strategy "oauth2" (keys come from the provider\'s JWKS; use strategy "jwt" for a fixed key)');
+    if (o.secret !== undefined || o.publicKey !== undefined)
+      this.fail(o.secret !== undefined ? "secret" : "publicKey", 'unset for strategy "oauth2" (keys come from the provider\'s JWKS; use strategy "jwt" for a fixed key)');
     const preset = o.provider ? OIDC_PROVIDERS[o.provider] : undefined;
     if (!preset && o.issuer === undefined) this.fail("issuer", 'the issuer URL (or provider: "google") for strategy "oauth2"', undefined);
     if (o.audience === undefined && !o.allowAnyAudience) {
@@ -333,7 +337,8 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
     }
     if (source.kind === "jwks" && !isSecureOrLoopback(new URL(source.jwksUri))) this.fail("jwksUri", "an https:// URL (http:// only on loopback)", source.jwksUri);
     const algorithms = o.algorithms ?? preset?.algorithms ?? ALL_ASYMMETRIC;
-    if (algorithms.some((a) => a.startsWith("HS"))) this.fail("algorithms", 'asymmetric algorithms only for strategy "oauth2" (HS* would let anyone holding the public key sign)', algorithms);
+    if (algorithms.some((a) => a.startsWith("HS")))
+      this.fail("algorithms", 'asymmetric algorithms only for strategy "oauth2" (HS* would let anyone holding the public key sign)', algorithms);
     return new JwtVerifier({
       strategy: "oauth2",
       source,
@@ -351,7 +356,11 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
     try {
       key = importStaticKey(o.secret, o.publicKey);
     } catch (err) {
-      throw new NexoError(ErrorCodes.AUTH_CONFIG, `auth option publicKey cannot be read as a public key: ${(err as Error).message}`, { pluginId: this.name, field: "publicKey", cause: err });
+      throw new NexoError(ErrorCodes.AUTH_CONFIG, `auth option publicKey cannot be read as a public key: ${(err as Error).message}`, {
+        pluginId: this.name,
+        field: "publicKey",
+        cause: err,
+      });
     }
     const algorithms = o.algorithms ?? algorithmsForKey(key);
     const symmetric = key.type === "secret";

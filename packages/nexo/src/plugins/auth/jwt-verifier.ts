@@ -5,10 +5,7 @@ import { AuthFailure } from "./auth-error.js";
 import { discoverOidc } from "./oidc-discovery.js";
 
 /** Where the verification keys come from. */
-export type KeySource =
-  | { kind: "static"; key: KeyObject }
-  | { kind: "jwks"; jwksUri: string }
-  | { kind: "discovery"; issuer: string };
+export type KeySource = { kind: "static"; key: KeyObject } | { kind: "jwks"; jwksUri: string } | { kind: "discovery"; issuer: string };
 
 /** How tokens are checked. */
 export interface JwtVerifierOptions {

@@ -121,7 +121,7 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
     const { backend } = this.options;
     this.shared = undefined;
     if (backend === "nats" || (backend === "auto" && app.broker instanceof NatsBroker)) {
-      if (!(app.broker instanceof NatsBroker)) this.fail("backend", "\"nats\" only with a NATS broker (broker: nats://...)");
+      if (!(app.broker instanceof NatsBroker)) this.fail("backend", '"nats" only with a NATS broker (broker: nats://...)');
       this.shared = new SharedKv(app.broker.connection, "nexo_cache", Math.max(1000, Math.ceil(this.options.ttl * 1000)), this.log);
     }
     app.use((call, next) => this.handle(call, next));

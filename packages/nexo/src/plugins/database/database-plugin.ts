@@ -177,10 +177,11 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
     const t = this.options.table;
     // NULL runner: rows written before runners were recorded. A wrongly marked row still ends
     // right: the completion upsert overwrites the status.
-    const { changes } = await store.exec(
-      `UPDATE ${t} SET status = 'interrupted', error_code = ?, error_message = ? WHERE status = 'running' AND (runner = ? OR runner IS NULL)`,
-      [ErrorCodes.WORKFLOW_INTERRUPTED, "the daemon stopped (killed or crashed) before the execution finished", this.runner],
-    );
+    const { changes } = await store.exec(`UPDATE ${t} SET status = 'interrupted', error_code = ?, error_message = ? WHERE status = 'running' AND (runner = ? OR runner IS NULL)`, [
+      ErrorCodes.WORKFLOW_INTERRUPTED,
+      "the daemon stopped (killed or crashed) before the execution finished",
+      this.runner,
+    ]);
     this.counters.interrupted = changes;
     if (changes > 0) this.log?.warn({ interrupted: changes }, "executions left running by the previous run marked interrupted");
   }

@@ -100,8 +100,19 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
     const buckets = this.options.buckets;
 
     // Recorded on every request or execution: hot-metrics cells, not prom-client's per-call label hashing.
-    const executions = new HotCounter({ name: "nexo_workflow_executions_total", help: "Workflow executions that ended, by workflow and outcome", labelNames: ["workflow", "outcome"], registers });
-    const duration = new HotHistogram({ name: "nexo_workflow_duration_seconds", help: "Workflow handler duration, by workflow and outcome", labelNames: ["workflow", "outcome"], buckets, registers });
+    const executions = new HotCounter({
+      name: "nexo_workflow_executions_total",
+      help: "Workflow executions that ended, by workflow and outcome",
+      labelNames: ["workflow", "outcome"],
+      registers,
+    });
+    const duration = new HotHistogram({
+      name: "nexo_workflow_duration_seconds",
+      help: "Workflow handler duration, by workflow and outcome",
+      labelNames: ["workflow", "outcome"],
+      buckets,
+      registers,
+    });
     const inFlight = new HotGauge({ name: "nexo_workflows_in_flight", help: "Workflow executions running now, by workflow", labelNames: ["workflow"], registers });
     // Bounded: workflow names are registered ones.
     const perWorkflow = boundedMemo((workflow: string) => ({
@@ -127,8 +138,19 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
       m.failedDuration.observe(e.duration);
     });
 
-    const httpRequests = new HotCounter({ name: "nexo_http_requests_total", help: "HTTP API requests answered, by route, method and status", labelNames: ["route", "method", "status"], registers });
-    const httpDuration = new HotHistogram({ name: "nexo_http_request_duration_seconds", help: "HTTP API response time, by route and method", labelNames: ["route", "method"], buckets, registers });
+    const httpRequests = new HotCounter({
+      name: "nexo_http_requests_total",
+      help: "HTTP API requests answered, by route, method and status",
+      labelNames: ["route", "method", "status"],
+      registers,
+    });
+    const httpDuration = new HotHistogram({
+      name: "nexo_http_request_duration_seconds",
+      help: "HTTP API response time, by route and method",
+      labelNames: ["route", "method"],
+      buckets,
+      registers,
+    });
     // route -> method -> status -> cells: no key string is built per request.
     // Bounded: routes are registered patterns, methods and statuses are few.
     const perResponse = new Map<string, Map<string, Map<number, { requests: CounterCell; duration: HistogramCell }>>>();
@@ -195,7 +217,10 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
       if (clash !== undefined || r.contentType !== this.registry.contentType) {
         if (!this.clashes.has(r)) {
           this.clashes.add(r);
-          this.log?.error({ metric: clash, contentType: r.contentType }, `a contributed metrics registry is left out of /metrics: ${clash ? `metric ${clash} is already defined` : "it is not in the Prometheus text format"}`);
+          this.log?.error(
+            { metric: clash, contentType: r.contentType },
+            `a contributed metrics registry is left out of /metrics: ${clash ? `metric ${clash} is already defined` : "it is not in the Prometheus text format"}`,
+          );
         }
         continue;
       }
@@ -249,7 +274,11 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
     fromHost("nexo_plugin_denied_publishes_total", "Broker publishes and subscribes of a subprocess plugin refused (allowlist, invalid topic or event)", (s) => s.deniedPublishes);
     fromHost("nexo_plugin_bad_frames_total", "Lines from a subprocess plugin dropped as bad frames (not JSON, too large, nested too deep, not JSON-RPC)", (s) => s.badFrames);
     fromHost("nexo_plugin_limit_exits_total", "Runs of a subprocess plugin that ended over a resource limit (its memory limit)", (s) => s.limitExits);
-    fromHost("nexo_plugin_permission_denials_total", "Uses by a subprocess plugin refused because the operator did not grant them (llm, memory, broker patterns)", (s) => s.permissionDenials);
+    fromHost(
+      "nexo_plugin_permission_denials_total",
+      "Uses by a subprocess plugin refused because the operator did not grant them (llm, memory, broker patterns)",
+      (s) => s.permissionDenials,
+    );
     fromHost("nexo_plugin_stdin_stalls_total", "Restarts of a subprocess plugin that stopped reading its stdin", (s) => s.stdinStalls);
   }
 
@@ -264,7 +293,14 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
         this.reset();
         for (const [hook, s] of Object.entries(app.hookPoints.stats())) {
           const passed = s.calls - s.blocked - s.changed - s.failed - s.timedOut;
-          for (const [outcome, n] of [["allowed", passed], ["blocked", s.blocked], ["changed", s.changed], ["failed", s.failed], ["timed_out", s.timedOut]] as const) this.inc({ hook, outcome }, n);
+          for (const [outcome, n] of [
+            ["allowed", passed],
+            ["blocked", s.blocked],
+            ["changed", s.changed],
+            ["failed", s.failed],
+            ["timed_out", s.timedOut],
+          ] as const)
+            this.inc({ hook, outcome }, n);
         }
       },
     });
@@ -276,7 +312,12 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
       collect() {
         this.reset();
         const s = app.channels.stats();
-        for (const [outcome, n] of [["sent", s.sent], ["failed", s.failed], ["blocked", s.blocked]] as const) this.inc({ outcome }, n);
+        for (const [outcome, n] of [
+          ["sent", s.sent],
+          ["failed", s.failed],
+          ["blocked", s.blocked],
+        ] as const)
+          this.inc({ outcome }, n);
       },
     });
   }

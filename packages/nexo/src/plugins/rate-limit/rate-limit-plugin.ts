@@ -87,9 +87,17 @@ const routeCheck: OptionCheck<RouteLimit> = (v, p) => {
     limit: check.int(1, 100_000_000)(o.limit, at("limit")),
     burst: check.int(1, 100_000_000)(o.burst, at("burst")),
   };
-  if (o.method !== undefined) route.method = check.string(1, /^[A-Za-z]+$/, "an HTTP method such as POST")(o.method, at("method")).toUpperCase();
+  if (o.method !== undefined)
+    route.method = check
+      .string(
+        1,
+        /^[A-Za-z]+$/,
+        "an HTTP method such as POST",
+      )(o.method, at("method"))
+      .toUpperCase();
   if (o.name !== undefined) route.name = check.string(1, POLICY_NAME, "a policy name of letters, digits, _ or - (at most 32)")(o.name, at("name"));
-  for (const k of Object.keys(o)) if (!["path", "method", "limit", "burst", "name"].includes(k)) throw optionError(at(k), "absent (route keys: path, method, limit, burst, name)", o[k]);
+  for (const k of Object.keys(o))
+    if (!["path", "method", "limit", "burst", "name"].includes(k)) throw optionError(at(k), "absent (route keys: path, method, limit, burst, name)", o[k]);
   return route;
 };
 
@@ -131,7 +139,17 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
     super(
       "rate_limit",
       SPECS,
-      { limit: 1000, burst: 100, exempt: ["/health", "/health/live", "/health/ready"], routes: [], maxBuckets: 10_000, headers: true, sweepIntervalMs: 60_000, now: Date.now, backend: "auto" },
+      {
+        limit: 1000,
+        burst: 100,
+        exempt: ["/health", "/health/live", "/health/ready"],
+        routes: [],
+        maxBuckets: 10_000,
+        headers: true,
+        sweepIntervalMs: 60_000,
+        now: Date.now,
+        backend: "auto",
+      },
       options,
     );
   }
@@ -192,7 +210,7 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
     const headers = o.headers;
     this.shared = undefined;
     if (o.backend === "nats" || (o.backend === "auto" && app.broker instanceof NatsBroker)) {
-      if (!(app.broker instanceof NatsBroker)) this.fail("backend", "\"nats\" only with a NATS broker (broker: nats://...)");
+      if (!(app.broker instanceof NatsBroker)) this.fail("backend", '"nats" only with a NATS broker (broker: nats://...)');
       // Idle buckets are full again after burst / rate; the KV forgets them a little later.
       const refillMs = Math.max(60_000, ...[fallback, ...routed].map((p) => (p.burst / p.limit) * 60_000 * 2));
       const kv = new SharedKv(app.broker.connection, "nexo_ratelimit", Math.min(refillMs, 7 * 86_400_000), app.logger);
@@ -221,7 +239,15 @@ export class RateLimitPlugin extends BuiltinPlugin<RateLimitOptions> {
   }
 
   /** Let the request through with the RateLimit fields, or refuse it with 429. */
-  private answer<P>(verdict: TakeResult, policy: Policy, request: FastifyRequest, reply: FastifyReply, payload: P, done: (err: Error | null, payload?: P) => void, headers: boolean): void {
+  private answer<P>(
+    verdict: TakeResult,
+    policy: Policy,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: P,
+    done: (err: Error | null, payload?: P) => void,
+    headers: boolean,
+  ): void {
     if (verdict.allowed) {
       this.counters.allowed++;
       if (headers) {

@@ -81,7 +81,8 @@ export class SharedTokenBuckets {
 
   private fallback(key: string, now: number, perMinute: number, burst: number, overflowKey: string, err: unknown): TakeResult {
     this.fallbacks++;
-    if (this.fallbacks === 1 || this.fallbacks % 1000 === 0) this.logger?.warn({ err, fallbacks: this.fallbacks }, "shared rate limit unreachable: this daemon limits from its own memory meanwhile");
+    if (this.fallbacks === 1 || this.fallbacks % 1000 === 0)
+      this.logger?.warn({ err, fallbacks: this.fallbacks }, "shared rate limit unreachable: this daemon limits from its own memory meanwhile");
     return this.local.take(key, now, perMinute, burst, overflowKey);
   }
 }

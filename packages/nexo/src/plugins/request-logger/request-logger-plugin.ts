@@ -72,7 +72,10 @@ export class RequestLoggerPlugin extends BuiltinPlugin<RequestLoggerOptions> {
     });
     app.onWorkflowCompleted((e) => {
       if (!log.isLevelEnabled(level)) return;
-      log[level]({ workflow: e.workflowName, workflowId: e.workflowId, duration: e.duration, success: true, hasResult: e.result !== undefined && e.result !== null }, `[RESPONSE] ${e.workflowName}`);
+      log[level](
+        { workflow: e.workflowName, workflowId: e.workflowId, duration: e.duration, success: true, hasResult: e.result !== undefined && e.result !== null },
+        `[RESPONSE] ${e.workflowName}`,
+      );
     });
     app.onWorkflowFailed((e) => {
       if (!log.isLevelEnabled(level)) return;

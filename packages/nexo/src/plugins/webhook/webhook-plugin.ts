@@ -201,7 +201,10 @@ export class WebhookPlugin extends BuiltinPlugin<WebhookOptions> {
       this.counters.queueFull++;
       // One line per 100 drops: a dead receiver under load must not flood the log.
       if (this.counters.queueFull % 100 === 1) {
-        this.log?.warn({ reason: "queue full", workflow: e.workflowName, queueSize: this.options.queueSize, droppedSoFar: this.counters.queueFull }, "webhook delivery dropped: queue full");
+        this.log?.warn(
+          { reason: "queue full", workflow: e.workflowName, queueSize: this.options.queueSize, droppedSoFar: this.counters.queueFull },
+          "webhook delivery dropped: queue full",
+        );
       }
       return;
     }
@@ -252,7 +255,10 @@ export class WebhookPlugin extends BuiltinPlugin<WebhookOptions> {
       }
       if (attempt >= o.maxRetries) {
         this.counters.retriesExhausted++;
-        this.log?.warn({ delivery: job.id, workflow: job.workflow, reason: outcome.reason, attempts: attempt + 1 }, `webhook delivery dropped after ${attempt + 1} attempts (${outcome.reason})`);
+        this.log?.warn(
+          { delivery: job.id, workflow: job.workflow, reason: outcome.reason, attempts: attempt + 1 },
+          `webhook delivery dropped after ${attempt + 1} attempts (${outcome.reason})`,
+        );
         return;
       }
       this.counters.retries++;
@@ -267,7 +273,10 @@ export class WebhookPlugin extends BuiltinPlugin<WebhookOptions> {
     }
   }
 
-  private async post(job: Job, headers: Record<string, string>): Promise<{ ok: true } | { ok: false; aborted: boolean; retryable: boolean; reason: string; retryAfterMs?: number }> {
+  private async post(
+    job: Job,
+    headers: Record<string, string>,
+  ): Promise<{ ok: true } | { ok: false; aborted: boolean; retryable: boolean; reason: string; retryAfterMs?: number }> {
     const controller = new AbortController();
     this.inFlight.add(controller);
     const timer = setTimeout(() => controller.abort(new Error("timeout")), this.options.timeoutMs);

@@ -81,7 +81,7 @@ function rssEntry(i: Record<string, any>): FeedEntry {
 
 function atomEntry(i: Record<string, any>): FeedEntry {
   const link = atomLink(i.link);
-  const author = i.author ? text(i.author.name) ?? text(i.author) : undefined;
+  const author = i.author ? (text(i.author.name) ?? text(i.author)) : undefined;
   const e = compact({
     title: text(i.title),
     link,
@@ -148,5 +148,8 @@ function compact<T extends Record<string, unknown>>(o: T): Partial<T> {
 }
 
 function fallbackId(e: Partial<FeedEntry>): string {
-  return `sha256:${createHash("sha256").update(JSON.stringify([e.title ?? "", e.published ?? e.updated ?? "", e.summary ?? ""])).digest("hex").slice(0, 32)}`;
+  return `sha256:${createHash("sha256")
+    .update(JSON.stringify([e.title ?? "", e.published ?? e.updated ?? "", e.summary ?? ""]))
+    .digest("hex")
+    .slice(0, 32)}`;
 }

@@ -35,7 +35,10 @@ export const rssKind: PollerKind<RssConfig> = {
     return {
       ...parseFeedOptions(config, { maxPerTick: 100 }),
       url: expandEnv(url, env, "url"),
-      headers: { accept: "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1", ...expandHeaders(config.headers as Record<string, string> | undefined, env) },
+      headers: {
+        accept: "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1",
+        ...expandHeaders(config.headers as Record<string, string> | undefined, env),
+      },
     };
   },
   async poll(config, ctx) {

@@ -100,7 +100,10 @@ function itemId(item: unknown, field: readonly string[]): string {
   if (typeof v === "string" && v.length > 0) return v;
   if (typeof v === "number" || typeof v === "bigint") return String(v);
   // No usable id: the item's content is its identity (an edited item counts as new).
-  return `sha256:${createHash("sha256").update(JSON.stringify(item) ?? "null").digest("hex").slice(0, 32)}`;
+  return `sha256:${createHash("sha256")
+    .update(JSON.stringify(item) ?? "null")
+    .digest("hex")
+    .slice(0, 32)}`;
 }
 
 function header(v: string | string[] | undefined): string | null {

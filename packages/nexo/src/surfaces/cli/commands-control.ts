@@ -27,7 +27,12 @@ export function registerControlCommands(program: Command, plugin: Command): void
     .action(async (opts: { json?: boolean }) => {
       const rows = (await withClient(program, (c, { ControlMethods }) => c.request(ControlMethods.PLUGIN_LIST))) as Array<Record<string, any>>;
       if (opts.json) return print(rows);
-      process.stdout.write(`${formatTable(["PLUGIN", "VERSION", "STATE", "PID", "RESTARTS"], rows.map((r) => [r.key, r.version, r.state, r.pid, r.restarts]))}\n`);
+      process.stdout.write(
+        `${formatTable(
+          ["PLUGIN", "VERSION", "STATE", "PID", "RESTARTS"],
+          rows.map((r) => [r.key, r.version, r.state, r.pid, r.restarts]),
+        )}\n`,
+      );
     });
 
   plugin

@@ -61,7 +61,12 @@ export function registerPluginDevCommands(plugin: Command): void {
       const { scaffoldPlugin } = await import("../../scaffold/index.js");
       // Progress of the long steps (npm install, venv + pip, cargo build) goes to stderr as it happens.
       const r = await scaffoldPlugin({ id, lang: opts.lang, ...(opts.dir ? { dir: opts.dir } : {}), build: opts.build, onProgress: (line) => process.stderr.write(`${line}\n`) });
-      const built: Record<string, string> = { ts: "node_modules/ and dist/ (npm install, npm run build)", python: ".venv/ with the SDK installed", php: "", rust: "target/release/ (cargo build --release)" };
+      const built: Record<string, string> = {
+        ts: "node_modules/ and dist/ (npm install, npm run build)",
+        python: ".venv/ with the SDK installed",
+        php: "",
+        rust: "target/release/ (cargo build --release)",
+      };
       process.stdout.write(
         [
           `created ${r.lang} plugin ${id} in ${r.dir}`,

@@ -11,12 +11,14 @@ const packaging = (): Promise<typeof import("../../packaging/index.js")> => impo
 export const DEFAULT_INSTALL_DIR = "plugins";
 
 function trustMode(value: string): TrustMode {
-  if (!CLI_TRUST_MODES.includes(value as TrustMode)) throw new NexoError(ErrorCodes.PACKAGE_TRUST_CONFIG, `--trust must be one of ${CLI_TRUST_MODES.join(", ")}, got ${JSON.stringify(value)}`, { field: "--trust" });
+  if (!CLI_TRUST_MODES.includes(value as TrustMode))
+    throw new NexoError(ErrorCodes.PACKAGE_TRUST_CONFIG, `--trust must be one of ${CLI_TRUST_MODES.join(", ")}, got ${JSON.stringify(value)}`, { field: "--trust" });
   return value as TrustMode;
 }
 
 function packFormat(value: string): "nexo" | "release" {
-  if (value !== "nexo" && value !== "release") throw new NexoError(ErrorCodes.PACKAGE_INVALID, `--format must be nexo or release, got ${JSON.stringify(value)}`, { field: "--format" });
+  if (value !== "nexo" && value !== "release")
+    throw new NexoError(ErrorCodes.PACKAGE_INVALID, `--format must be nexo or release, got ${JSON.stringify(value)}`, { field: "--format" });
   return value;
 }
 

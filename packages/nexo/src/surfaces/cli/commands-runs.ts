@@ -32,9 +32,21 @@ export function registerRunCommands(program: Command): void {
     .option("-n, --limit <n>", "at most this many (default 50)", (v) => Number.parseInt(v, 10))
     .option("--json", "machine-readable output")
     .action(async (opts: { status?: string; workflow?: string; limit?: number; json?: boolean }) => {
-      const list = (await call("RUN_LIST", { ...(opts.status ? { status: opts.status } : {}), ...(opts.workflow ? { workflow: opts.workflow } : {}), ...(opts.limit ? { limit: opts.limit } : {}) })) as Array<Record<string, any>>;
+      const list = (await call("RUN_LIST", {
+        ...(opts.status ? { status: opts.status } : {}),
+        ...(opts.workflow ? { workflow: opts.workflow } : {}),
+        ...(opts.limit ? { limit: opts.limit } : {}),
+      })) as Array<Record<string, any>>;
       if (opts.json) return print(list);
-      const rows = list.map((r) => [r.id, r.workflow, r.status, r.channel, when(r.createdAt), r.durationSeconds === null ? "-" : `${r.durationSeconds.toFixed(3)}s`, r.error?.code ?? ""]);
+      const rows = list.map((r) => [
+        r.id,
+        r.workflow,
+        r.status,
+        r.channel,
+        when(r.createdAt),
+        r.durationSeconds === null ? "-" : `${r.durationSeconds.toFixed(3)}s`,
+        r.error?.code ?? "",
+      ]);
       process.stdout.write(`${formatTable(["RUN", "WORKFLOW", "STATUS", "CHANNEL", "CREATED", "DURATION", "ERROR"], rows)}\n`);
     });
 

@@ -40,7 +40,13 @@ export function registerWorkflowCommands(program: Command): void {
       try {
         const rows = (await client.request(ControlMethods.WORKFLOW_LIST)) as Array<{ name: string; description: string; inputSchema: unknown }>;
         if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        else process.stdout.write(`${formatTable(["WORKFLOW", "DESCRIPTION"], rows.map((r) => [r.name, r.description]))}\n`);
+        else
+          process.stdout.write(
+            `${formatTable(
+              ["WORKFLOW", "DESCRIPTION"],
+              rows.map((r) => [r.name, r.description]),
+            )}\n`,
+          );
       } finally {
         client.close();
       }

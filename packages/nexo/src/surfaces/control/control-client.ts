@@ -43,9 +43,13 @@ export class ControlClient {
       socket.once("connect", () => resolve(new ControlClient(socket, new NdjsonWriter(socket))));
       socket.once("error", (err) =>
         reject(
-          new NexoError(ErrorCodes.CONTROL_UNREACHABLE, `no nexo daemon at ${socketPath} (${(err as NodeJS.ErrnoException).code ?? err.message}); start one with \`nexo run\` or pass --socket`, {
-            cause: err,
-          }),
+          new NexoError(
+            ErrorCodes.CONTROL_UNREACHABLE,
+            `no nexo daemon at ${socketPath} (${(err as NodeJS.ErrnoException).code ?? err.message}); start one with \`nexo run\` or pass --socket`,
+            {
+              cause: err,
+            },
+          ),
         ),
       );
     });

@@ -12,7 +12,9 @@ export function pollerControlHandlers(service: PollerService | null): Record<str
     const none = (): never => {
       throw new NexoError(
         ErrorCodes.POLLER_DISABLED,
-        service ? "pollers are disabled (enabled: false in the pollers configuration)" : "this daemon has no pollers configured (add `pollers:` to nexo.yaml or a pollers.yaml beside it)",
+        service
+          ? "pollers are disabled (enabled: false in the pollers configuration)"
+          : "this daemon has no pollers configured (add `pollers:` to nexo.yaml or a pollers.yaml beside it)",
       );
     };
     return {

@@ -54,9 +54,7 @@ export function createHttpApi(app: Nexo, conventions: HttpConventionsOptions = {
   http.decorateRequest("principal", null);
   http.decorate("openApiPaths", {} as OpenApiPaths);
   http.setErrorHandler((err, request, reply) => sendError(err, request, reply));
-  http.setNotFoundHandler((request, reply) =>
-    sendError(new NexoError(ErrorCodes.HTTP_NOT_FOUND, `no route ${request.method} ${request.url.split("?")[0]}`), request, reply),
-  );
+  http.setNotFoundHandler((request, reply) => sendError(new NexoError(ErrorCodes.HTTP_NOT_FOUND, `no route ${request.method} ${request.url.split("?")[0]}`), request, reply));
 
   http.get("/health", async (_request, reply) => {
     const health = await app.health();

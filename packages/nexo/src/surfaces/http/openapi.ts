@@ -48,7 +48,8 @@ const IDEMPOTENCY_PARAM = {
   name: "Idempotency-Key",
   in: "header",
   required: false,
-  description: "IETF draft-ietf-httpapi-idempotency-key-header: a retry with the same key and inputs (same principal, within runs.retention_seconds) returns the first outcome without running again",
+  description:
+    "IETF draft-ietf-httpapi-idempotency-key-header: a retry with the same key and inputs (same principal, within runs.retention_seconds) returns the first outcome without running again",
   schema: { type: "string", maxLength: 257 },
 };
 const SESSION_PARAM = { name: "X-Session-Id", in: "header", required: false, schema: { type: "string", maxLength: 256 } };
@@ -56,9 +57,15 @@ const ID_PARAM = { name: "id", in: "path", required: true, schema: { type: "stri
 const runResponse = (description: string): Record<string, unknown> => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Run" } } } });
 
 const HEALTH_PROBES: OpenApiPaths = {
-  "/health/live": { get: { operationId: "healthLive", summary: "Liveness: the process serves", responses: { "200": { description: "Alive" }, "503": { description: "Stopping" } } } },
+  "/health/live": {
+    get: { operationId: "healthLive", summary: "Liveness: the process serves", responses: { "200": { description: "Alive" }, "503": { description: "Stopping" } } },
+  },
   "/health/ready": {
-    get: { operationId: "healthReady", summary: "Readiness: running, no plugin starting, store reachable", responses: { "200": { description: "Ready" }, "503": { description: "Not ready; `waiting` says why" } } },
+    get: {
+      operationId: "healthReady",
+      summary: "Readiness: running, no plugin starting, store reachable",
+      responses: { "200": { description: "Ready" }, "503": { description: "Not ready; `waiting` says why" } },
+    },
   },
 };
 
@@ -77,7 +84,13 @@ const RUN_PATHS: OpenApiPaths = {
     },
   },
   "/runs/{id}": {
-    get: { operationId: "getRun", summary: "A run's status, result or error, timings", tags: ["runs"], parameters: [ID_PARAM], responses: { "200": runResponse("The run"), "404": errorResponse("No such run (or not the caller's)") } },
+    get: {
+      operationId: "getRun",
+      summary: "A run's status, result or error, timings",
+      tags: ["runs"],
+      parameters: [ID_PARAM],
+      responses: { "200": runResponse("The run"), "404": errorResponse("No such run (or not the caller's)") },
+    },
     delete: {
       operationId: "cancelRun",
       summary: "Cancel a queued or running run (its ctx.signal aborts)",
@@ -130,7 +143,11 @@ export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[]
         parameters: [IDEMPOTENCY_PARAM, SESSION_PARAM],
         requestBody: body,
         responses: {
-          "202": { description: "Run accepted (or, with a reused Idempotency-Key, the first run)", headers: { Location: { schema: { type: "string" }, description: "/runs/{id}" } }, content: { "application/json": { schema: { $ref: "#/components/schemas/Run" } } } },
+          "202": {
+            description: "Run accepted (or, with a reused Idempotency-Key, the first run)",
+            headers: { Location: { schema: { type: "string" }, description: "/runs/{id}" } },
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Run" } } },
+          },
           "400": errorResponse("Invalid inputs or Idempotency-Key"),
           "404": errorResponse("No such workflow"),
           "422": errorResponse("Idempotency-Key reused with other inputs"),

@@ -52,7 +52,9 @@ export async function executeWithExtras(app: Nexo, request: NameRequest, reply: 
   if (!out.created) {
     if (!out.sameInputs) throw mismatch();
     if (out.record.status === "queued" || out.record.status === "running") {
-      throw new NexoError(ErrorCodes.IDEMPOTENCY_IN_PROGRESS, `a request with this Idempotency-Key is still running (run ${out.record.id}); retry later`, { data: { retryAfterMs: 1000 } });
+      throw new NexoError(ErrorCodes.IDEMPOTENCY_IN_PROGRESS, `a request with this Idempotency-Key is still running (run ${out.record.id}); retry later`, {
+        data: { retryAfterMs: 1000 },
+      });
     }
     reply.header(REPLAYED_HEADER, "true");
     record = out.record;
@@ -124,7 +126,10 @@ function sendRunOutcome(record: RunRecord, request: FastifyRequest, reply: Fasti
   if (error.errorId === undefined && errorWire(error.code as ErrorCode)?.status === undefined) {
     return sendError(new NexoError(error.code as ErrorCode, error.message), request, reply);
   }
-  return reply.code(errorWire(error.code as ErrorCode)?.status ?? 500).type("application/json").send({ error });
+  return reply
+    .code(errorWire(error.code as ErrorCode)?.status ?? 500)
+    .type("application/json")
+    .send({ error });
 }
 
 function mismatch(): NexoError {
@@ -160,8 +165,12 @@ export function registerRunRoutes(http: FastifyInstance, app: Nexo): void {
       throw new NexoError(ErrorCodes.HTTP_BAD_REQUEST, `status must be one of ${[...RUN_STATUSES].join(", ")}, got ${JSON.stringify(status)}`);
     }
     const n = limit === undefined ? undefined : Number(limit);
-    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 1000)) throw new NexoError(ErrorCodes.HTTP_BAD_REQUEST, `limit must be an integer from 1 to 1000, got ${JSON.stringify(limit)}`);
-    const runs = await app.runs.list({ scope: scopeOf(app, request) }, { ...(status ? { status: status as RunStatus } : {}), ...(workflow ? { workflow } : {}), ...(n ? { limit: n } : {}) });
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 1000))
+      throw new NexoError(ErrorCodes.HTTP_BAD_REQUEST, `limit must be an integer from 1 to 1000, got ${JSON.stringify(limit)}`);
+    const runs = await app.runs.list(
+      { scope: scopeOf(app, request) },
+      { ...(status ? { status: status as RunStatus } : {}), ...(workflow ? { workflow } : {}), ...(n ? { limit: n } : {}) },
+    );
     return { runs: runs.map((r) => toRunView(r)) };
   });
 

@@ -160,16 +160,19 @@ export function mountMcpHttp(app: Nexo, options: McpHttpOptions = {}): McpHttpEn
   http.get(path, handle);
   http.delete(path, handle);
 
-  const sweep = setInterval(() => {
-    const cutoff = Date.now() - idleTimeoutMs;
-    for (const [id, s] of sessions) {
-      if (s.lastSeen < cutoff) {
-        forget(id, s);
-        log.info({ session: id }, "closing idle MCP session");
-        void s.mcp.close();
+  const sweep = setInterval(
+    () => {
+      const cutoff = Date.now() - idleTimeoutMs;
+      for (const [id, s] of sessions) {
+        if (s.lastSeen < cutoff) {
+          forget(id, s);
+          log.info({ session: id }, "closing idle MCP session");
+          void s.mcp.close();
+        }
       }
-    }
-  }, Math.min(60_000, idleTimeoutMs));
+    },
+    Math.min(60_000, idleTimeoutMs),
+  );
   sweep.unref();
 
   // preClose, not onClose: an open GET stream would otherwise keep fastify's close() waiting.

@@ -45,7 +45,11 @@ export function createMcpSession(app: Nexo, options: McpSessionOptions = {}): Mc
     const principal = (extra.authInfo?.extra?.principal as Principal | undefined) ?? options.principal;
     // The HTTP body parser already refused deeper JSON; stdio messages arrive parsed, so check here too.
     if (valueDepthExceeds(args, MAX_JSON_DEPTH)) {
-      return toMcpError(new NexoError(ErrorCodes.TOOL_INVALID_ARGS, `the arguments of ${name} nest arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, { data: { tool: name, maxDepth: MAX_JSON_DEPTH } }));
+      return toMcpError(
+        new NexoError(ErrorCodes.TOOL_INVALID_ARGS, `the arguments of ${name} nest arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, {
+          data: { tool: name, maxDepth: MAX_JSON_DEPTH },
+        }),
+      );
     }
     const progressToken = request.params._meta?.progressToken;
     try {

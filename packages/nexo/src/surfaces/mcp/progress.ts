@@ -33,7 +33,10 @@ export function progressSender(token: string | number, send: (n: ServerNotificat
     } else message = typeof v === "string" ? v : JSON.stringify(v ?? null);
     last = progress !== undefined && progress > last ? progress : last + 1;
     pending += 1;
-    send({ method: "notifications/progress", params: { progressToken: token, progress: last, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message } : {}) } })
+    send({
+      method: "notifications/progress",
+      params: { progressToken: token, progress: last, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message } : {}) },
+    })
       .catch(() => undefined)
       .finally(() => (pending -= 1));
   }) as ((e: ProgressEvent) => void) & { dropped: number };

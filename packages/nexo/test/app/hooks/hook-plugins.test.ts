@@ -119,8 +119,14 @@ test("hooks - a Python SDK hook plugin and in-process hooks at before_message, b
     assert.equal(stats.timedOut, 1);
     assert.equal(stats.failed, 2, "the plugin's error reply and the in-process throw");
     const warns = cap.lines().filter((l) => l.hook === "before_message" && l.level >= 40);
-    assert.ok(warns.some((l) => l.by === "plugin:hk" && l.code === ErrorCodes.PLUGIN_HOOK_TIMEOUT), JSON.stringify(warns));
-    assert.ok(warns.some((l) => l.by === "app" && /in-process hook failed/.test(l.msg)), JSON.stringify(warns));
+    assert.ok(
+      warns.some((l) => l.by === "plugin:hk" && l.code === ErrorCodes.PLUGIN_HOOK_TIMEOUT),
+      JSON.stringify(warns),
+    );
+    assert.ok(
+      warns.some((l) => l.by === "app" && /in-process hook failed/.test(l.msg)),
+      JSON.stringify(warns),
+    );
     assert.ok(cap.lines().some((l) => /lists hooks this host never fires: after_message/.test(l.msg)));
     const metrics = await monitoring.metricsText();
     assert.match(metrics, /nexo_hook_calls_total\{hook="before_message",outcome="timed_out"\} 1/);

@@ -100,8 +100,17 @@ for (const lang of ["ts", "py"] as const) {
     const many = await Promise.all(Array.from({ length: 50 }, (_, n) => app.callTool(`${id}_${id}_double`, { n })));
     many.forEach((x, n) => assert.equal((x.structured_content as { doubled: number }).doubled, n * 2));
     const together = await Promise.all(Array.from({ length: 5 }, () => app.callTool(`${id}_${id}_barrier`, { n: 0 }, { timeoutMs: 10_000 })));
-    assert.deepEqual(together.map((x) => x.structured_content), Array(5).fill({ arrived: 5 }));
-    await assert.rejects(app.callTool(`${id}_${id}_refuse`, { n: 1 }, { timeoutMs: 10_000 }), (err) => isNexoError(err, ErrorCodes.TOOL_UNAVAILABLE) && ((err as NexoError).details.data as { retryAfterMs: number }).retryAfterMs === 750);
-    await assert.rejects(app.callTool(`${id}_${id}_crash`, { n: 1 }, { timeoutMs: 10_000 }), (err) => isNexoError(err, ErrorCodes.TOOL_EXECUTION_FAILED) && /plain failure/.test((err as Error).message));
+    assert.deepEqual(
+      together.map((x) => x.structured_content),
+      Array(5).fill({ arrived: 5 }),
+    );
+    await assert.rejects(
+      app.callTool(`${id}_${id}_refuse`, { n: 1 }, { timeoutMs: 10_000 }),
+      (err) => isNexoError(err, ErrorCodes.TOOL_UNAVAILABLE) && ((err as NexoError).details.data as { retryAfterMs: number }).retryAfterMs === 750,
+    );
+    await assert.rejects(
+      app.callTool(`${id}_${id}_crash`, { n: 1 }, { timeoutMs: 10_000 }),
+      (err) => isNexoError(err, ErrorCodes.TOOL_EXECUTION_FAILED) && /plain failure/.test((err as Error).message),
+    );
   });
 }

@@ -34,8 +34,7 @@ function setup(t: TestContext, options: NexoOptions = {}) {
   const ctx = testApp(t, { pluginTimeouts: { initMs: 5000, shutdownReplyMs: 1000, killGraceMs: 300 }, ...options });
   const root = tempDir(t);
   const add = (opts: FixtureOptions): PluginSupervisor => ctx.app.host.add({ manifest: fixturePlugin(root, opts) });
-  const calc = (opts: Partial<FixtureOptions> = {}): PluginSupervisor =>
-    add({ id: "calc", mode: "echo", tools: TOOL_NAMES, catalogue: CATALOGUE, ...opts });
+  const calc = (opts: Partial<FixtureOptions> = {}): PluginSupervisor => add({ id: "calc", mode: "echo", tools: TOOL_NAMES, catalogue: CATALOGUE, ...opts });
   return { ...ctx, add, calc };
 }
 
@@ -104,7 +103,10 @@ test("tools - a plugin's error replies come back with the contract's codes; is_e
   calc();
   await app.start();
   const data = (err: unknown) => (err as NexoError).details.data as Record<string, any>;
-  await assert.rejects(app.callTool("calc_fail", {}), (err) => code(ErrorCodes.TOOL_EXECUTION_FAILED)(err) && (err as NexoError).details.rpcCode === -33403 && /boom/.test((err as Error).message));
+  await assert.rejects(
+    app.callTool("calc_fail", {}),
+    (err) => code(ErrorCodes.TOOL_EXECUTION_FAILED)(err) && (err as NexoError).details.rpcCode === -33403 && /boom/.test((err as Error).message),
+  );
   await assert.rejects(app.callTool("calc_deny", {}), (err) => code(ErrorCodes.TOOL_DENIED)(err) && (err as NexoError).details.rpcCode === -33405);
   await assert.rejects(app.callTool("calc_busy", {}), (err) => code(ErrorCodes.TOOL_UNAVAILABLE)(err) && data(err).retryAfterMs === 250);
   await assert.rejects(app.callTool("calc_picky", {}), (err) => code(ErrorCodes.TOOL_INVALID_ARGS)(err) && data(err).violations[0].path === "/x");
@@ -113,7 +115,11 @@ test("tools - a plugin's error replies come back with the contract's codes; is_e
   await assert.rejects(app.callTool("no_such_tool", {}), code(ErrorCodes.TOOL_NOT_FOUND));
   const soft = await app.callTool("calc_soft_fail", {});
   assert.deepEqual(soft, { content: [{ type: "text", text: "the tool says no" }], is_error: true });
-  assert.deepEqual(await app.callTool("calc_raw", { value: { total: 3 } }), { content: [{ type: "text", text: '{"total":3}' }], is_error: false, structured_content: { total: 3 } });
+  assert.deepEqual(await app.callTool("calc_raw", { value: { total: 3 } }), {
+    content: [{ type: "text", text: '{"total":3}' }],
+    is_error: false,
+    structured_content: { total: 3 },
+  });
   assert.deepEqual(await app.callTool("calc_raw", { value: "plain" }), { content: [{ type: "text", text: "plain" }], is_error: false });
 });
 
@@ -149,7 +155,10 @@ test("tools - the plugin dying mid-call fails pending calls at once; calls durin
   }
   await waitFor(() => sup.currentState === "restarting", "restarting");
   await waitFor(() => changes > before, "tools-changed when the plugin went away");
-  assert.deepEqual(app.listTools().filter((x) => x.plugin === "calc"), []);
+  assert.deepEqual(
+    app.listTools().filter((x) => x.plugin === "calc"),
+    [],
+  );
   await assert.rejects(app.callTool("calc_echo", { i: 1 }, { timeoutMs: 600_000 }), (err) => {
     assert.ok(isNexoError(err, ErrorCodes.TOOL_UNAVAILABLE), String(err));
     const ms = (err.details.data as { retryAfterMs: number }).retryAfterMs;
@@ -168,7 +177,10 @@ test("tools - a plugin that is stopped for good makes its tools unavailable with
   const sup = calc({ supervisor: { respawn: false } });
   await app.start();
   await sup.stop();
-  await assert.rejects(app.callTool("calc_echo", {}), (err) => isNexoError(err, ErrorCodes.TOOL_UNAVAILABLE) && (err.details.data as { retryAfterMs?: number }).retryAfterMs === undefined);
+  await assert.rejects(
+    app.callTool("calc_echo", {}),
+    (err) => isNexoError(err, ErrorCodes.TOOL_UNAVAILABLE) && (err.details.data as { retryAfterMs?: number }).retryAfterMs === undefined,
+  );
 });
 
 test("tools - 1,000 concurrent tool.invoke calls answered in shuffled order are each correlated to their caller", async (t) => {
@@ -191,7 +203,14 @@ test("tools - 1,000 concurrent topic-form calls answered in shuffled order are e
 
 test("tools - topic form: the call event reaches only the owning plugin with session and agent, errors map to codes", async (t) => {
   const { app, add } = setup(t);
-  add({ id: "calc", mode: "echo", expose: [{ name: "calc.twice", schema: ANY }, { name: "calc.fail", schema: ANY }] });
+  add({
+    id: "calc",
+    mode: "echo",
+    expose: [
+      { name: "calc.twice", schema: ANY },
+      { name: "calc.fail", schema: ANY },
+    ],
+  });
   add({ id: "other", mode: "echo" });
   await app.start();
   const seen: Event[] = [];
@@ -254,12 +273,18 @@ test("tools - workflows are tools: middleware applies, invalid inputs map to INV
   const r = await app.callTool("greet", { name: "Ada" }, { channel: "mcp", principal: { id: "u1" } });
   assert.deepEqual(r.structured_content, { text: "hi Ada" });
   assert.deepEqual(seen, ["greet:mcp:u1"]);
-  await assert.rejects(app.callTool("greet", { name: 5 }), (err) => code(ErrorCodes.TOOL_INVALID_ARGS)(err) && ((err as NexoError).details.data as any).violations[0].path === "/name");
+  await assert.rejects(
+    app.callTool("greet", { name: 5 }),
+    (err) => code(ErrorCodes.TOOL_INVALID_ARGS)(err) && ((err as NexoError).details.data as any).violations[0].path === "/name",
+  );
   await assert.rejects(app.callTool("explode", {}), (err) => {
     assert.ok(isNexoError(err, ErrorCodes.TOOL_EXECUTION_FAILED));
     assert.doesNotMatch(err.message, /secret/);
     const id = /error id (\S+)/.exec(err.message)?.[1];
-    assert.ok(logs().some((l) => l.errorId === id && /secret/.test(JSON.stringify(l.err))), "the details are in the log under the error id");
+    assert.ok(
+      logs().some((l) => l.errorId === id && /secret/.test(JSON.stringify(l.err))),
+      "the details are in the log under the error id",
+    );
     return true;
   });
   await assert.rejects(app.callTool("refuse", {}), code(ErrorCodes.TOOL_DENIED));
@@ -291,7 +316,10 @@ test("tools - onToolCalled hooks and tool.<name>.completed|failed broker events 
   );
   assert.deepEqual([hooked[0].channel, hooked[0].sessionId, hooked[0].agentId], ["http", "s", "a"]);
   assert.ok(hooked.every((e) => e.duration >= 0 && typeof e.callId === "string"));
-  assert.deepEqual(events.map((e) => e.topic), ["tool.calc_echo.completed", "tool.greet.completed", "tool.calc_fail.failed", "tool.calc_crash.failed"]);
+  assert.deepEqual(
+    events.map((e) => e.topic),
+    ["tool.calc_echo.completed", "tool.greet.completed", "tool.calc_fail.failed", "tool.calc_crash.failed"],
+  );
   assert.equal((events[0].payload as any).call_id, hooked[0].callId);
   assert.ok(!JSON.stringify(events).includes('"i":1'), "arguments are not published");
 });
@@ -326,10 +354,17 @@ test("tools - clashing public names keep their first owner and bad schemas are r
       { name: "strange", input_schema: { type: "string" } },
       { name: "broken", input_schema: { type: "object", properties: { a: { type: "no-such-type" } } } },
     ],
-    expose: [{ name: "a.b", schema: ANY }, { name: "a_b", schema: ANY }, { name: "bad..name", schema: ANY }],
+    expose: [
+      { name: "a.b", schema: ANY },
+      { name: "a_b", schema: ANY },
+      { name: "bad..name", schema: ANY },
+    ],
   });
   await app.start();
-  assert.deepEqual(app.listTools().map((x) => x.name), ["calc_echo", "calc_a_b"]);
+  assert.deepEqual(
+    app.listTools().map((x) => x.name),
+    ["calc_echo", "calc_a_b"],
+  );
   assert.equal(app.getTool("calc_echo")?.source, "workflow");
   assert.equal(app.getTool("calc_a_b")?.pluginTool, "a.b");
   const warned = logs().filter((l) => l.level === 40 && typeof l.code === "string" && l.code.startsWith("NEXO_ERR_TOOL_"));

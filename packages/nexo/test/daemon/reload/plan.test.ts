@@ -48,7 +48,13 @@ test("reload plan - plugins: added, removed and kept by key; a config-only chang
 test("reload plan - a config value taken away restarts the plugin (there is no configure for 'none'); a manifest changed on disk restarts it", (t) => {
   const { dir, a, b } = manifests(t);
   const newer: PluginManifest = { ...b, version: "0.2.0" };
-  const plan = planReload(state(dir, {}, [{ manifest: a, config: { v: 1 } }, { manifest: b, config: { v: 1 } }]), state(dir, {}, [{ manifest: a }, { manifest: newer, config: { v: 2 } }]));
+  const plan = planReload(
+    state(dir, {}, [
+      { manifest: a, config: { v: 1 } },
+      { manifest: b, config: { v: 1 } },
+    ]),
+    state(dir, {}, [{ manifest: a }, { manifest: newer, config: { v: 2 } }]),
+  );
   assert.deepEqual(plan.plugins.replace, ["alpha", "beta"]);
   assert.deepEqual(plan.reconfigure, []);
 });
@@ -56,11 +62,7 @@ test("reload plan - a config value taken away restarts the plugin (there is no c
 test("reload plan - routes follow their plugin: a restarted plugin's route is replaced, a reconfigured one's kept", (t) => {
   const { dir, a, b, c } = manifests(t);
   const http = (m: PluginManifest, prefix: string): PluginManifest => ({ ...m, http: { ...({} as NonNullable<PluginManifest["http"]>), mountPrefix: prefix, timeoutSeconds: 30 } });
-  const before = state(dir, {}, [
-    { manifest: http(a, "/a"), config: { v: 1 } },
-    { manifest: http(b, "/b"), env: { K: "1" } },
-    { manifest: http(c, "/c") },
-  ]);
+  const before = state(dir, {}, [{ manifest: http(a, "/a"), config: { v: 1 } }, { manifest: http(b, "/b"), env: { K: "1" } }, { manifest: http(c, "/c") }]);
   const after = state(dir, {}, [
     { manifest: http(a, "/a"), config: { v: 2 } },
     { manifest: http(b, "/b"), env: { K: "2" } },
@@ -100,7 +102,13 @@ test("reload plan - bindings, poller jobs and LLM providers are compared by name
 
 test("reload plan - settings: log_level and llm.default apply live; ports, store, broker, modules and pollers' shared settings need a restart, named without their values", (t) => {
   const dir = tempDir(t);
-  const before = state(dir, { log_level: "info", api: { port: 8000 }, store: "postgres://u:secret@127.0.0.1/a", workflows: ["./w.mjs"], pollers: { max_concurrency: 4, jobs: [] } });
+  const before = state(dir, {
+    log_level: "info",
+    api: { port: 8000 },
+    store: "postgres://u:secret@127.0.0.1/a",
+    workflows: ["./w.mjs"],
+    pollers: { max_concurrency: 4, jobs: [] },
+  });
   const after = state(dir, {
     log_level: "debug",
     api: { port: 9000 },

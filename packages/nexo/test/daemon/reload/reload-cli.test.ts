@@ -23,7 +23,11 @@ test("reload cli - nexo reload prints {add, replace, remove, keep} per kind; a f
 
   // The socket is named directly: a broken file must be read by the daemon, not by the CLI looking for the socket.
   const socket = ["--socket", join(dir, "state", "nexo.sock")];
-  write({ plugins: { one: { config: { v: 2 } }, two: {} }, api: { enabled: false, port: 9999 }, llm: { providers: { local: { kind: "openai", base_url: "http://127.0.0.1:9/v1" } } } });
+  write({
+    plugins: { one: { config: { v: 2 } }, two: {} },
+    api: { enabled: false, port: 9999 },
+    llm: { providers: { local: { kind: "openai", base_url: "http://127.0.0.1:9/v1" } } },
+  });
   const ok = await runNexo(["reload", ...socket]);
   assert.equal(ok.code, 0, ok.stderr);
   const report = JSON.parse(ok.stdout);
@@ -42,5 +46,11 @@ test("reload cli - nexo reload prints {add, replace, remove, keep} per kind; a f
   await waitFor(() => daemon.output().includes("config not reloaded: nothing changed"), "the daemon's log line");
   const status = await runNexo(["plugin", "list", "--json", ...socket]);
   assert.equal(status.code, 0, status.stderr);
-  assert.deepEqual((JSON.parse(status.stdout) as Array<{ key: string; state: string }>).map((p) => [p.key, p.state]), [["one", "ready"], ["two", "ready"]]);
+  assert.deepEqual(
+    (JSON.parse(status.stdout) as Array<{ key: string; state: string }>).map((p) => [p.key, p.state]),
+    [
+      ["one", "ready"],
+      ["two", "ready"],
+    ],
+  );
 });

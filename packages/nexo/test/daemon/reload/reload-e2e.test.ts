@@ -107,7 +107,14 @@ test("reload - add, remove and change plugins and bindings under a running daemo
   const reload = daemon.reload().finally(() => (reloaded = true));
   while (!reloaded || sent < 300) {
     await echoed.reach(sent - 32);
-    await daemon.broker.publish("plugin.outbound.steady", { id: `e${sent}`, timestamp: new Date().toISOString(), topic: "plugin.outbound.steady", source: "test", session_id: null, payload: { n: sent } });
+    await daemon.broker.publish("plugin.outbound.steady", {
+      id: `e${sent}`,
+      timestamp: new Date().toISOString(),
+      topic: "plugin.outbound.steady",
+      source: "test",
+      session_id: null,
+      payload: { n: sent },
+    });
     sent += 1;
   }
   const report = await reload;
@@ -137,11 +144,32 @@ test("reload - add, remove and change plugins and bindings under a running daemo
   await waitFor(() => daemon.host.get("fresh")?.currentState === "ready", "the added plugin ready");
 
   // Bindings follow: the changed one runs its new workflow, the added one answers its channel.
-  await daemon.broker.publish("plugin.outbound.tuned", { id: "t1", timestamp: new Date().toISOString(), topic: "plugin.outbound.tuned", source: "test", session_id: null, payload: { via: "tuned" } });
-  await daemon.broker.publish("plugin.outbound.fresh", { id: "f1", timestamp: new Date().toISOString(), topic: "plugin.outbound.fresh", source: "test", session_id: null, payload: { via: "fresh" } });
+  await daemon.broker.publish("plugin.outbound.tuned", {
+    id: "t1",
+    timestamp: new Date().toISOString(),
+    topic: "plugin.outbound.tuned",
+    source: "test",
+    session_id: null,
+    payload: { via: "tuned" },
+  });
+  await daemon.broker.publish("plugin.outbound.fresh", {
+    id: "f1",
+    timestamp: new Date().toISOString(),
+    topic: "plugin.outbound.fresh",
+    source: "test",
+    session_id: null,
+    payload: { via: "fresh" },
+  });
   await waitFor(() => marks.length === 2, "both bindings ran");
   assert.deepEqual(marks.sort(), ['b:{"via":"fresh"}', 'b:{"via":"tuned"}']);
-  assert.deepEqual(stats().map((b) => [b.name, b.workflow]), [["steady-count", "count"], ["tuned-bind", "mark_b"], ["fresh-bind", "mark_b"]]);
+  assert.deepEqual(
+    stats().map((b) => [b.name, b.workflow]),
+    [
+      ["steady-count", "count"],
+      ["tuned-bind", "mark_b"],
+      ["fresh-bind", "mark_b"],
+    ],
+  );
 
   // Providers and pollers.
   assert.deepEqual(daemon.app.llm.list(), ["local"]);
@@ -164,7 +192,11 @@ test("reload - a config that does not validate changes nothing, and the daemon s
   await assert.rejects(daemon.reload(), (e: any) => e.code === ErrorCodes.CONFIG_PARSE);
 
   // Parses and matches the schema, but names a plugin that does not exist, a workflow no module registered, and an unset secret.
-  s.write({ ...AFTER, plugins: { ...AFTER.plugins, nosuch: {}, fresh: { token_env: "NEXO_TEST_RELOAD_UNSET_VAR" } }, bindings: [...AFTER.bindings, { channel: "steady", workflow: "unknown_wf" }] });
+  s.write({
+    ...AFTER,
+    plugins: { ...AFTER.plugins, nosuch: {}, fresh: { token_env: "NEXO_TEST_RELOAD_UNSET_VAR" } },
+    bindings: [...AFTER.bindings, { channel: "steady", workflow: "unknown_wf" }],
+  });
   await assert.rejects(daemon.reload(), (e: any) => {
     assert.equal(e.code, ErrorCodes.CONFIG_INVALID);
     const violations: string[] = e.details.data.violations;
@@ -175,12 +207,19 @@ test("reload - a config that does not validate changes nothing, and the daemon s
     return true;
   });
 
-  assert.deepEqual(daemon.host.status().map((p) => [p.key, p.pid]), before.pids, "no plugin started, stopped or restarted");
+  assert.deepEqual(
+    daemon.host.status().map((p) => [p.key, p.pid]),
+    before.pids,
+    "no plugin started, stopped or restarted",
+  );
   assert.equal(daemon.config, before.config);
   assert.equal(daemon.bindings.specs, before.bindings);
   assert.deepEqual(daemon.app.llm.list(), []);
   const refused = log.lines().filter((l) => l.msg === "config not reloaded: nothing changed");
-  assert.deepEqual(refused.map((l) => l.code), [ErrorCodes.CONFIG_PARSE, ErrorCodes.CONFIG_INVALID]);
+  assert.deepEqual(
+    refused.map((l) => l.code),
+    [ErrorCodes.CONFIG_PARSE, ErrorCodes.CONFIG_INVALID],
+  );
   assert.match(refused[1].err, /unknown_wf/);
 });
 

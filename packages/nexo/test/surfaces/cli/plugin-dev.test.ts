@@ -66,7 +66,17 @@ test("cli plugin-dev - nexo plugin new --lang ts makes a plugin that passes its 
   assert.match(created.stdout, /created ts plugin demo_ts/);
   assert.match(created.stdout, /nexo plugin test demo_ts/);
   assert.match(created.stderr, /^\$ npm install --no-save .*vendor\/nexo-plugin-sdk-\d+\.\d+\.\d+\.tgz$/m, "progress of the npm install");
-  assert.deepEqual(filesUnder(dir).sort(), [".gitignore", "README.md", "dist/main.js", "nexo-conformance.toml", "nexo-plugin.toml", "package.json", "src/main.ts", "test/plugin.test.mjs", "tsconfig.json"]);
+  assert.deepEqual(filesUnder(dir).sort(), [
+    ".gitignore",
+    "README.md",
+    "dist/main.js",
+    "nexo-conformance.toml",
+    "nexo-plugin.toml",
+    "package.json",
+    "src/main.ts",
+    "test/plugin.test.mjs",
+    "tsconfig.json",
+  ]);
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
   assert.match(readFileSync(join(dir, "nexo-plugin.toml"), "utf8"), /^id = "demo_ts"$/m);
   assert.match(readFileSync(join(dir, "README.md"), "utf8"), /^# demo_ts$/m);
@@ -93,7 +103,10 @@ test("cli plugin-dev - nexo plugin new --lang python makes a plugin with its own
   for (const f of filesUnder(dir)) assert.ok(!readFileSync(join(dir, f), "utf8").includes("{{"), `placeholder left in ${f}`);
   assert.match(readFileSync(join(dir, "requirements.txt"), "utf8"), /^nexo-plugin-sdk ~= \d+\.\d+\.\d+$/m);
   assert.match(readFileSync(join(dir, "nexo-plugin.toml"), "utf8"), /^command = "\.venv\/bin\/python"$/m);
-  assert.ok(readdirSync(join(dir, "vendor")).some((f) => /^nexo_plugin_sdk-.+\.whl$/.test(f)), "the wheel is vendored");
+  assert.ok(
+    readdirSync(join(dir, "vendor")).some((f) => /^nexo_plugin_sdk-.+\.whl$/.test(f)),
+    "the wheel is vendored",
+  );
   assertNoCheckoutPath(dir);
 
   // `nexo plugin test` on each language's scaffold: test/install/packaged-install.test.ts.
@@ -145,10 +158,13 @@ test("cli plugin-dev - nexo plugin test exits 1 on a failing vector, names it, a
   assert.equal(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout);
   assert.deepEqual([report.passed, report.failed, report.skipped], [1, 0, 1]);
-  assert.deepEqual(report.results.map((r: { id: string; status: string }) => [r.id, r.status]), [
-    ["configure", "pass"],
-    ["echo-utf8", "skip"],
-  ]);
+  assert.deepEqual(
+    report.results.map((r: { id: string; status: string }) => [r.id, r.status]),
+    [
+      ["configure", "pass"],
+      ["echo-utf8", "skip"],
+    ],
+  );
 });
 
 test("cli plugin-dev - bad input gets a stable error code and exit 1", async (t) => {
@@ -169,5 +185,8 @@ test("cli plugin-dev - bad input gets a stable error code and exit 1", async (t)
   const badScale = await nexo(["plugin", "test", join(CONFORMANCE, "fixture"), "--time-scale", "zero"]);
   assert.equal(badScale.code, 1);
   assert.match(badScale.stderr, /NEXO_ERR_CONFORMANCE_INVALID_OPTIONS/);
-  await assert.rejects(scaffoldPlugin({ id: "x", lang: "ts", dir: join(root, "t"), templatesDir: root }), (e) => e instanceof NexoError && e.code === ErrorCodes.SCAFFOLD_TEMPLATE_MISSING);
+  await assert.rejects(
+    scaffoldPlugin({ id: "x", lang: "ts", dir: join(root, "t"), templatesDir: root }),
+    (e) => e instanceof NexoError && e.code === ErrorCodes.SCAFFOLD_TEMPLATE_MISSING,
+  );
 });

@@ -49,7 +49,23 @@ const isBuiltin = (name: string): boolean => name.startsWith("node:") || builtin
 
 test("cli - the entry's static import graph holds commander and the CLI, no library module", () => {
   const { files, packages } = staticGraph(ENTRY);
-  const heavy = ["fastify", "@modelcontextprotocol/sdk", "better-sqlite3", "pg", "undici", "ajv", "yaml", "nats", "pino", "tar", "esbuild", "openai", "@anthropic-ai/sdk", "prom-client", "nexo-plugin-sdk"];
+  const heavy = [
+    "fastify",
+    "@modelcontextprotocol/sdk",
+    "better-sqlite3",
+    "pg",
+    "undici",
+    "ajv",
+    "yaml",
+    "nats",
+    "pino",
+    "tar",
+    "esbuild",
+    "openai",
+    "@anthropic-ai/sdk",
+    "prom-client",
+    "nexo-plugin-sdk",
+  ];
   assert.deepEqual(
     packages.filter((p) => heavy.includes(p)),
     [],
@@ -63,7 +79,12 @@ test("cli - the entry's static import graph holds commander and the CLI, no libr
   // Outside the CLI's own folder only leaves with no imports of their own.
   const outside = files.filter((f) => f !== "bin/nexo.js" && !f.startsWith("dist/surfaces/cli/"));
   assert.deepEqual(outside, ["dist/contract/version.js", "dist/errors.js", "dist/version.js"]);
-  for (const leaf of outside) assert.deepEqual(staticImports(resolve(PACKAGE, leaf)).filter((s) => !isBuiltin(s)), [], `${leaf} imports nothing`);
+  for (const leaf of outside)
+    assert.deepEqual(
+      staticImports(resolve(PACKAGE, leaf)).filter((s) => !isBuiltin(s)),
+      [],
+      `${leaf} imports nothing`,
+    );
 });
 
 test("cli - the choices listed in --help are the ones the library accepts", () => {

@@ -40,7 +40,12 @@ test("http - JSON at the depth limit is accepted; one level more is refused", as
   const ok = await app.http.inject({ method: "POST", url: "/workflows/echo/execute", headers: { "content-type": "application/json" }, payload: atLimit });
   assert.equal(ok.statusCode, 200, ok.body);
   assert.deepEqual(ok.json(), JSON.parse(atLimit));
-  const over = await app.http.inject({ method: "POST", url: "/workflows/echo/execute", headers: { "content-type": "application/json" }, payload: inputsWith(nestedArrays(MAX_JSON_DEPTH)) });
+  const over = await app.http.inject({
+    method: "POST",
+    url: "/workflows/echo/execute",
+    headers: { "content-type": "application/json" },
+    payload: inputsWith(nestedArrays(MAX_JSON_DEPTH)),
+  });
   assert.equal(over.statusCode, 400);
   assert.equal(over.json().error.code, ErrorCodes.HTTP_JSON_TOO_DEEP);
 });

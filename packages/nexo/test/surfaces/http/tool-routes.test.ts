@@ -17,7 +17,10 @@ async function started(t: TestContext, options: NexoOptions = {}, backoffMs = 50
   const sup = app.host.add({
     manifest: fixturePlugin(tempDir(t), { id: "calc", mode: "echo", tools: CATALOGUE.map((c) => c.name), catalogue: CATALOGUE, supervisor: { backoff_ms: backoffMs } }),
   });
-  app.register("greet", ({ name }) => ({ text: `hi ${name}` }), { description: "Greets", inputSchema: { type: "object", required: ["name"], properties: { name: { type: "string" } } } });
+  app.register("greet", ({ name }) => ({ text: `hi ${name}` }), {
+    description: "Greets",
+    inputSchema: { type: "object", required: ["name"], properties: { name: { type: "string" } } },
+  });
   await app.start();
   return { app, sup };
 }
@@ -27,8 +30,16 @@ test("http tools - GET /tools lists every callable tool with its schema; GET /to
   const list = await app.http.inject({ method: "GET", url: "/tools" });
   assert.equal(list.statusCode, 200);
   const tools = list.json().tools as Array<{ name: string; description: string; inputSchema: unknown; source: string }>;
-  assert.deepEqual(tools.map((x) => x.name), ["greet", "calc_echo", "calc_hang", "calc_fail", "calc_deny", "calc_busy"]);
-  assert.deepEqual(tools[0], { name: "greet", description: "Greets", inputSchema: { type: "object", required: ["name"], properties: { name: { type: "string" } } }, source: "workflow" });
+  assert.deepEqual(
+    tools.map((x) => x.name),
+    ["greet", "calc_echo", "calc_hang", "calc_fail", "calc_deny", "calc_busy"],
+  );
+  assert.deepEqual(tools[0], {
+    name: "greet",
+    description: "Greets",
+    inputSchema: { type: "object", required: ["name"], properties: { name: { type: "string" } } },
+    source: "workflow",
+  });
   const one = await app.http.inject({ method: "GET", url: "/tools/calc_echo" });
   assert.equal(one.json().wire, "tool.invoke");
   const missing = await app.http.inject({ method: "GET", url: "/tools/nope" });
@@ -52,7 +63,13 @@ test("http tools - errors: 400 lists every violation, 404, 403, 502 with the too
   const bad = await app.http.inject({ method: "POST", url: "/tools/calc_echo", payload: { i: "x", s: 1, extra: true } });
   assert.equal(bad.statusCode, 400);
   assert.equal(bad.json().error.code, ErrorCodes.TOOL_INVALID_ARGS);
-  assert.deepEqual(bad.json().error.violations.map((v: { path: string }) => v.path).sort(), ["/extra", "/i", "/s"]);
+  assert.deepEqual(
+    bad
+      .json()
+      .error.violations.map((v: { path: string }) => v.path)
+      .sort(),
+    ["/extra", "/i", "/s"],
+  );
   const notArgs = await app.http.inject({ method: "POST", url: "/tools/calc_echo", payload: [1, 2] });
   assert.equal(notArgs.statusCode, 400);
   assert.equal((await app.http.inject({ method: "POST", url: "/tools/nope", payload: {} })).statusCode, 404);

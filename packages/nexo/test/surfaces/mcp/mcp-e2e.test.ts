@@ -44,10 +44,7 @@ function writeConfig(t: TestContext, api: Record<string, unknown>): string {
     ].join("\n"),
   );
   const file = join(dir, "nexo.yaml");
-  writeFileSync(
-    file,
-    JSON.stringify({ state_dir: join(dir, "state"), log_level: "info", plugin_paths: [join(dir, "plugins")], workflows: [join(dir, "workflows.mjs")], api }),
-  );
+  writeFileSync(file, JSON.stringify({ state_dir: join(dir, "state"), log_level: "info", plugin_paths: [join(dir, "plugins")], workflows: [join(dir, "workflows.mjs")], api }));
   return file;
 }
 
@@ -97,7 +94,12 @@ function trackChanges(client: Client): () => number {
 
 test("mcp e2e - nexo mcp over stdio: the official client lists and calls plugin tools and workflows, gets schema errors and list_changed; stdout carries only frames", async (t) => {
   const config = writeConfig(t, { enabled: false });
-  const transport = new StdioClientTransport({ command: process.execPath, args: [NEXO, "mcp", "--config", config], env: { ...process.env, NEXO_LOG_LEVEL: "info" } as Record<string, string>, stderr: "pipe" });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [NEXO, "mcp", "--config", config],
+    env: { ...process.env, NEXO_LOG_LEVEL: "info" } as Record<string, string>,
+    stderr: "pipe",
+  });
   let stderr = "";
   transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const client = new Client({ name: "nexo-test", version: "1.0.0" });
@@ -117,14 +119,18 @@ test("mcp e2e - nexo mcp over stdio: the official client lists and calls plugin 
   assert.match(stderr, /\[stdout-guard\] noise from a workflow module/);
   const pid = transport.pid!;
   await client.close();
-  await waitFor(() => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, "nexo mcp exits when the client disconnects", 15_000);
+  await waitFor(
+    () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    "nexo mcp exits when the client disconnects",
+    15_000,
+  );
   assert.match(stderr, /MCP client disconnected/);
 });
 

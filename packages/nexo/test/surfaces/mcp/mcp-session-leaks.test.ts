@@ -44,7 +44,9 @@ test("mcp http - the official Python client, 300 sessions: each DELETE (content-
   const url = `${app.url}/mcp-py`;
   // Asynchronously: a synchronous child would block the server it talks to.
   const out = await new Promise<string>((resolve, reject) =>
-    execFile("python3", [PY_CLIENT, url, "300", "10", "double"], { timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout))),
+    execFile("python3", [PY_CLIENT, url, "300", "10", "double"], { timeout: 120_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout),
+    ),
   );
   const summary = JSON.parse(out) as { sessions: number; tools: string[]; last: string };
   assert.equal(summary.sessions, 300);
@@ -65,7 +67,10 @@ test("mcp http - the official TypeScript client, 100 sessions ended by terminate
     const transport = new StreamableHTTPClientTransport(url);
     const client = new Client({ name: "leak-check", version: "1.0.0" });
     await client.connect(transport);
-    assert.deepEqual((await client.listTools()).tools.map((x) => x.name), ["double"]);
+    assert.deepEqual(
+      (await client.listTools()).tools.map((x) => x.name),
+      ["double"],
+    );
     const result = (await client.callTool({ name: "double", arguments: { n: i } })) as CallToolResult;
     assert.equal(result.isError ?? false, false);
     if (terminate) await transport.terminateSession();
@@ -96,7 +101,13 @@ test("mcp http - DELETE with content-type application/json and an empty body clo
 test("mcp http - sessions per client (principal) are capped: a client's new session closes its own oldest; others keep theirs; a session belongs to its opener", async (t) => {
   const { app } = testApp(t, { http: true });
   await app.addPlugin(
-    new AuthPlugin({ strategy: "api_key", apiKeys: [{ id: "alice", hash: hashApiKey("alice-key-0123456789") }, { id: "bob", hash: hashApiKey("bob-key-0123456789") }] }),
+    new AuthPlugin({
+      strategy: "api_key",
+      apiKeys: [
+        { id: "alice", hash: hashApiKey("alice-key-0123456789") },
+        { id: "bob", hash: hashApiKey("bob-key-0123456789") },
+      ],
+    }),
   );
   const mcp = mountMcpHttp(app, { path: "/mcp-cap", maxSessions: 6, maxSessionsPerClient: 4 });
   await app.start();
@@ -111,10 +122,12 @@ test("mcp http - sessions per client (principal) are capped: a client's new sess
   }
   assert.equal(mcp.openSessions, 4, "alice holds at most 4");
   const listWith = (sid: string, who: Record<string, string>) =>
-    fetch(url, { method: "POST", headers: { ...HEADERS, ...who, "mcp-session-id": sid }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) }).then(async (r) => {
-      await r.body?.cancel();
-      return r.status;
-    });
+    fetch(url, { method: "POST", headers: { ...HEADERS, ...who, "mcp-session-id": sid }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) }).then(
+      async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      },
+    );
   assert.equal(await listWith(aliceSids[0], alice), 404, "her oldest was closed");
   assert.equal(await listWith(aliceSids[11], alice), 200);
   const bob1 = await initialize(url, bob);

@@ -5,9 +5,18 @@ import { ErrorCodes } from "../../../src/errors.js";
 import { checkMcpOrigin, toMcpError, toMcpResult } from "../../../src/surfaces/mcp/index.js";
 
 test("mcp - results: is_error becomes isError, structured_content structuredContent, unknown content items become JSON text", () => {
-  const r = toMcpResult({ content: [{ type: "text", text: "a" }, { type: "image", data: "AA==", mimeType: "image/png" }, { type: "weird", x: 1 }, { type: "text" }], is_error: true, structured_content: { ok: 1 } });
+  const r = toMcpResult({
+    content: [{ type: "text", text: "a" }, { type: "image", data: "AA==", mimeType: "image/png" }, { type: "weird", x: 1 }, { type: "text" }],
+    is_error: true,
+    structured_content: { ok: 1 },
+  });
   assert.deepEqual(r, {
-    content: [{ type: "text", text: "a" }, { type: "image", data: "AA==", mimeType: "image/png" }, { type: "text", text: '{"type":"weird","x":1}' }, { type: "text", text: '{"type":"text"}' }],
+    content: [
+      { type: "text", text: "a" },
+      { type: "image", data: "AA==", mimeType: "image/png" },
+      { type: "text", text: '{"type":"weird","x":1}' },
+      { type: "text", text: '{"type":"text"}' },
+    ],
     isError: true,
     structuredContent: { ok: 1 },
   });
