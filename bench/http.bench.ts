@@ -2,13 +2,15 @@
 //   (c) a bare fastify server returning the body (baseline),
 //   (a) a Nexo app with no plugins,
 //   (b) a Nexo app with Auth (api_key) + RateLimit (never refusing) + Monitoring + Caching,
-//   (b') the same, every request with new inputs (all cache misses).
+//   (b') the same, every request with new inputs (all cache misses),
+//   (d) (b) + the authorization gate (docs/authorization.md), every decision written to the audit trail,
+//   (e) (d) + an Idempotency-Key on every request, a new one each (each request is kept as a run in the store).
 // Each server runs in its own process; the load generator is autocannon
 // (keep-alive, CONNECTIONS connections, no pipelining) over loopback.
 // Rounds interleave the cases; the median round per case is reported.
 // Run: npm run build && node --import tsx bench/http.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
-// BENCH_ONLY="auth caching,monitoring" adds a case per space-separated set of plugins after the four,
-// to size each plugin's cost (plugins: auth, rate_limit, monitoring, caching).
+// BENCH_ONLY="auth caching,monitoring" adds a case per space-separated set of plugins after those,
+// to size each plugin's cost (plugins: auth, rate_limit, monitoring, caching, authz, authz_denied, no_security_headers).
 // The servers import the built packages/nexo/dist, as `nexo run` does.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -27,6 +29,8 @@ interface Case {
   mode: string;
   headers: Record<string, string>;
   uniqueInputs?: boolean;
+  /** Send a new Idempotency-Key with every request. */
+  idempotencyKeys?: boolean;
 }
 
 const CASES: Case[] = [
@@ -34,6 +38,8 @@ const CASES: Case[] = [
   { name: "(a) nexo, no plugins", mode: "nexo", headers: {} },
   { name: "(b) nexo + auth + rate limit + monitoring + caching", mode: "nexo-all", headers: { "x-api-key": API_KEY } },
   { name: "(b') same, unique inputs (cache misses)", mode: "nexo-all", headers: { "x-api-key": API_KEY }, uniqueInputs: true },
+  { name: "(d) (b) + authorization gate, every decision audited", mode: "nexo:auth,rate_limit,monitoring,caching,authz", headers: { "x-api-key": API_KEY } },
+  { name: "(e) (d) + a new Idempotency-Key per request", mode: "nexo:auth,rate_limit,monitoring,caching,authz", headers: { "x-api-key": API_KEY }, idempotencyKeys: true },
   ...(process.env.BENCH_ONLY ?? "")
     .split(" ")
     .filter(Boolean)
@@ -87,7 +93,11 @@ function load(port: number, c: Case, seconds: number): Promise<autocannon.Result
         method: "POST",
         path: "/workflows/echo/execute",
         headers: { "content-type": "application/json", ...c.headers },
-        ...(c.uniqueInputs ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ text: "hello", n: n++, tags: ["a", "b"] }) }) } : { body: BODY }),
+        ...(c.uniqueInputs
+          ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ text: "hello", n: n++, tags: ["a", "b"] }) }) }
+          : c.idempotencyKeys
+            ? { body: BODY, setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, "idempotency-key": `"bench-${process.pid}-${n++}"` } }) }
+            : { body: BODY }),
       },
     ],
   });
