@@ -1,8 +1,2 @@
-/**
- * The upstream daemon (lordmacu/nexo-rs) version whose plugin contract this
- * host implements. A manifest's `min_nexo_version` is a requirement on the
- * upstream daemon (upstream plugins carry `">=0.1.19"`, `">=0.2.0"`), so it is
- * checked against this version, never against Nexo's own package version.
- * Raise it when the host implements a newer upstream contract.
- */
-export const NEXO_CONTRACT_VERSION = "0.2.0";
+// Defined beside the package version so the CLI reads it without loading the wire modules (docs/adr/0028-cli-lazy-commands-and-test-tiers.md).
+export { NEXO_CONTRACT_VERSION } from "../version.js";

@@ -71,7 +71,7 @@ test("rust microapp api - a plugin written against the upstream Rust plugin API 
   assert.deepEqual(host.body.structured_content, {
     // The daemon serves memory.recall from its own store (empty here); no LLM provider is configured.
     recall: { entries: 0 },
-    complete: { server: -32603, message: "llm.complete is not configured on this host" },
+    complete: { server: -32603, message: "llm.complete is not configured on this host: add llm.providers to nexo.yaml or run an LLM provider plugin" },
   });
 
   const fail = await call("fail", {});

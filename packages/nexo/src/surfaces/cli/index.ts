@@ -1,7 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { NexoError } from "../../errors.js";
-import { NEXO_CONTRACT_VERSION } from "../../contract/index.js";
-import { NEXO_VERSION } from "../../version.js";
+import { NEXO_CONTRACT_VERSION, NEXO_VERSION } from "../../version.js";
 import { registerControlCommands } from "./commands-control.js";
 import { registerRunCommand } from "./commands-daemon.js";
 import { registerManifestCommands } from "./commands-manifest.js";
