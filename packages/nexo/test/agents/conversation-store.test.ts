@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { ConversationStore } from "../../src/agents/index.js";
 import type { ChatMessage } from "../../src/llm/index.js";
-import { createStore, type Store } from "../../src/store/index.js";
-import { tempDir } from "../helpers/fixture-plugins.js";
-import { usePostgresServer } from "../helpers/postgres-server.js";
+import { storeDialects } from "../helpers/stores.js";
 
-const postgres = usePostgresServer();
-
-async function sqlite(t: TestContext): Promise<Store> {
-  const store = await createStore(`sqlite:${join(tempDir(t), "agents.db")}`);
-  t.after(() => store.close());
-  return store;
-}
-
-async function pg(t: TestContext): Promise<Store | null> {
-  const server = await postgres(t);
-  if (!server) return null;
-  const store = await createStore(await server.createDatabase());
-  t.after(() => store.close());
-  return store;
-}
+const DIALECTS = storeDialects();
 
 const turn = (n: number): ChatMessage[] => [
   { role: "user", content: `q${n}` },
@@ -30,10 +13,7 @@ const turn = (n: number): ChatMessage[] => [
   { role: "assistant", content: `a${n}` },
 ];
 
-for (const [dialect, open] of [
-  ["sqlite", sqlite],
-  ["postgres", pg],
-] as const) {
+for (const [dialect, open] of DIALECTS) {
   test(`agent conversations - ${dialect}: appended per (binding, session), bounded, loaded from a user message, tool calls kept intact`, async (t) => {
     const store = await open(t);
     if (!store) return;

@@ -1,28 +1,13 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { AuditLog, type PendingAuditEntry } from "../../src/authz/index.js";
-import { createStore, type Store } from "../../src/store/index.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
-import { usePostgresServer } from "../helpers/postgres-server.js";
+import { storeDialects } from "../helpers/stores.js";
 
-const postgres = usePostgresServer();
-
-async function sqlite(t: TestContext): Promise<Store> {
-  const store = await createStore(`sqlite:${join(tempDir(t), "audit.db")}`);
-  t.after(() => store.close());
-  return store;
-}
-
-async function pg(t: TestContext): Promise<Store | null> {
-  const server = await postgres(t);
-  if (!server) return null;
-  const store = await createStore(await server.createDatabase());
-  t.after(() => store.close());
-  return store;
-}
+const DIALECTS = storeDialects();
 
 const entry = (over: Partial<PendingAuditEntry>): PendingAuditEntry => ({
   at: Date.now(),
@@ -37,10 +22,7 @@ const entry = (over: Partial<PendingAuditEntry>): PendingAuditEntry => ({
   ...over,
 });
 
-for (const [dialect, open] of [
-  ["sqlite", sqlite],
-  ["postgres", pg],
-] as const) {
+for (const [dialect, open] of DIALECTS) {
   test(`audit log - ${dialect}: batched writes, filtered newest-first queries with paging, retention`, async (t) => {
     const store = await open(t);
     if (!store) return;

@@ -1,35 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { RpcError, RpcErrorCodes } from "../../src/contract/index.js";
 import { MemoryService, MemoryStore } from "../../src/memory/index.js";
-import { createStore, type Store } from "../../src/store/index.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
-import { usePostgresServer } from "../helpers/postgres-server.js";
+import { storeDialects } from "../helpers/stores.js";
 
-const postgres = usePostgresServer();
-
-async function sqlite(t: TestContext): Promise<Store> {
-  const store = await createStore(`sqlite:${join(tempDir(t), "memory.db")}`);
-  t.after(() => store.close());
-  return store;
-}
-
-async function pg(t: TestContext): Promise<Store | null> {
-  const server = await postgres(t);
-  if (!server) return null;
-  const store = await createStore(await server.createDatabase());
-  t.after(() => store.close());
-  return store;
-}
+const DIALECTS = storeDialects();
 
 const contents = (entries: Array<{ content: string }>) => entries.map((e) => e.content);
 
-for (const [dialect, open] of [
-  ["sqlite", sqlite],
-  ["postgres", pg],
-] as const) {
+for (const [dialect, open] of DIALECTS) {
   test(`memory - ${dialect}: recall ranks entries matching more of the query first, only the agent's own, within the limit`, async (t) => {
     const store = await open(t);
     if (!store) return;

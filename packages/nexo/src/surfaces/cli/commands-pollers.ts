@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { NexoError, type ErrorCode } from "../../errors.js";
-import { connectDaemon, loadControl, type ControlModule } from "./daemon-client.js";
+import { requestDaemon, type ControlModule } from "./daemon-client.js";
 import { formatTable } from "./format.js";
 
 /** A control method named by its key, resolved once the control surface is loaded. */
@@ -9,19 +8,7 @@ type MethodKey = keyof ControlModule["ControlMethods"];
 /** `nexo pollers list|run|pause|resume|reset`: the YAML-only pollers of a running daemon. */
 export function registerPollerCommands(program: Command): void {
   const pollers = program.command("pollers").description("YAML-only pollers of the running daemon: list, run, pause, resume, reset");
-  const call = async (method: MethodKey, params?: unknown): Promise<any> => {
-    const [{ ControlMethods }, { RpcError }, client] = await Promise.all([loadControl(), import("../../contract/index.js"), connectDaemon(program)]);
-    try {
-      return await client.request(ControlMethods[method], params);
-    } catch (err) {
-      // The daemon sends its NexoError as error data: show its code like any local error.
-      const data = err instanceof RpcError ? (err.data as { code?: string } | undefined) : undefined;
-      if (data?.code?.startsWith("NEXO_ERR_")) throw new NexoError(data.code as ErrorCode, (err as Error).message);
-      throw err;
-    } finally {
-      client.close();
-    }
-  };
+  const call = (method: Parameters<typeof requestDaemon>[1], params?: unknown): Promise<any> => requestDaemon(program, method, params);
   const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
   pollers

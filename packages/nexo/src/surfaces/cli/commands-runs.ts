@@ -1,26 +1,11 @@
 import type { Command } from "commander";
-import { NexoError, type ErrorCode } from "../../errors.js";
-import { connectDaemon, loadControl, type ControlModule } from "./daemon-client.js";
+import { requestDaemon } from "./daemon-client.js";
 import { formatTable } from "./format.js";
-
-type Methods = ControlModule["ControlMethods"];
 
 /** `nexo runs list|show|cancel`: the asynchronous runs of a running daemon (every principal's). */
 export function registerRunCommands(program: Command): void {
   const runs = program.command("runs").description("asynchronous workflow runs of the running daemon: list, show, cancel");
-  const call = async (method: keyof Methods, params?: unknown): Promise<any> => {
-    const [{ ControlMethods }, { RpcError }, client] = await Promise.all([loadControl(), import("../../contract/index.js"), connectDaemon(program)]);
-    try {
-      return await client.request(ControlMethods[method], params);
-    } catch (err) {
-      // The daemon sends its NexoError as error data: show its code like any local error.
-      const data = err instanceof RpcError ? (err.data as { code?: string } | undefined) : undefined;
-      if (data?.code?.startsWith("NEXO_ERR_")) throw new NexoError(data.code as ErrorCode, (err as Error).message);
-      throw err;
-    } finally {
-      client.close();
-    }
-  };
+  const call = (method: Parameters<typeof requestDaemon>[1], params?: unknown): Promise<any> => requestDaemon(program, method, params);
   const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
   const when = (iso: string | null): string => (iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-");
 
