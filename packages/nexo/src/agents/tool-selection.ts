@@ -1,14 +1,6 @@
 import type { ToolInfo } from "../app/index.js";
 import type { ChatToolDef } from "../llm/index.js";
-
-/** A glob of tool names: `*` any run of characters, `?` exactly one, the rest literal. */
-export function toolPattern(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${body}$`);
-}
+import { compileGlobs } from "../util/index.js";
 
 /** The model-facing name of a tool: vendors accept `^[a-zA-Z0-9_-]{1,64}$`. */
 function modelName(name: string): string {
@@ -28,11 +20,12 @@ export interface SelectedTools {
  * and made unique; the map turns a call back into the real name.
  */
 export function selectTools(tools: readonly ToolInfo[], patterns: readonly string[]): SelectedTools {
-  const res = patterns.map(toolPattern);
+  // Tool names by glob: `*` any run of characters, `?` exactly one.
+  const matches = compileGlobs(patterns);
   const defs: ChatToolDef[] = [];
   const names = new Map<string, string>();
   for (const t of tools) {
-    if (!res.some((re) => re.test(t.name))) continue;
+    if (!matches(t.name)) continue;
     let name = modelName(t.name);
     for (let i = 2; names.has(name); i++) name = `${modelName(t.name).slice(0, 60)}_${i}`;
     names.set(name, t.name);

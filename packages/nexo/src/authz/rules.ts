@@ -1,6 +1,6 @@
 import type { Principal } from "../app/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { compileGlob, compileGlobs, type NameMatcher } from "./glob.js";
+import { compileGlob, compileGlobs, type NameMatcher } from "../util/index.js";
 import { claimAt, claimList, isInternal } from "./principals.js";
 import type { ActionKind, AuthorizationConfig, AuthorizationRuleConfig } from "./types.js";
 

@@ -3,3 +3,5 @@ export { Limiter } from "./limiter.js";
 export type { LimiterRefusal } from "./limiter.js";
 export { assetsRoot, checkoutRoot, examplesDir, isPackedAssets, packageRoot, templatesDir, vectorsDir } from "./assets.js";
 export type { DigestAlgorithm } from "./digest.js";
+export { compileGlob, compileGlobs } from "./glob.js";
+export type { NameMatcher } from "./glob.js";

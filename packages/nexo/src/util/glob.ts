@@ -1,14 +1,14 @@
-/** A name pattern: `*` matches any run of characters (also none), everything else is literal. */
+/** A name pattern: `*` matches any run of characters (also none), `?` exactly one, everything else is literal. */
 export type NameMatcher = (name: string) => boolean;
 
-/** Compile one pattern. A pattern without `*` is an equality test (no RegExp on the hot path). */
+/** Compile one pattern. A pattern without wildcards is an equality test (no RegExp on the hot path). */
 export function compileGlob(pattern: string): NameMatcher {
   if (pattern === "*") return () => true;
-  if (!pattern.includes("*")) return (name) => name === pattern;
+  if (!/[*?]/.test(pattern)) return (name) => name === pattern;
   const source = pattern
-    .split("*")
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   const re = new RegExp(`^${source}$`, "s");
   return (name) => re.test(name);
 }
