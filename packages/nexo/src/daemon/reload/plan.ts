@@ -148,7 +148,14 @@ function restartSettings(a: NexoConfig, b: NexoConfig): string[] {
     ["sandbox", a.sandbox ?? null, b.sandbox ?? null],
     ["in_process_plugins", a.inProcessPlugins, b.inProcessPlugins],
     ["workflows", a.workflows, b.workflows],
+    ["api.cors", a.api.conventions.cors ?? null, b.api.conventions.cors ?? null],
+    ["api.security_headers", a.api.conventions.securityHeaders, b.api.conventions.securityHeaders],
     ["memory.remember_tool", a.memory.rememberTool, b.memory.rememberTool],
+    ["memory.backend", a.memory.backend ?? null, b.memory.backend ?? null],
+    ["authorization", a.authorization ?? null, b.authorization ?? null],
+    ["runs", a.runs, b.runs],
+    ["schedules", a.schedules, b.schedules],
+    ["cluster", a.cluster, b.cluster],
   ];
   if (a.pollers && b.pollers) {
     const { jobs: _a, source: _sa, ...sharedA } = a.pollers;
@@ -168,8 +175,10 @@ function snake(s: string): string {
  * reports them, and `nexo info` shows what is in force).
  */
 export function appliedConfig(current: NexoConfig, next: NexoConfig): NexoConfig {
+  // Absent and present both count: a block added by the file is not in force until a restart either.
+  const { authorization: _notYet, ...rest } = next;
   return {
-    ...next,
+    ...rest,
     file: current.file,
     stateDir: current.stateDir,
     broker: current.broker,
@@ -181,6 +190,10 @@ export function appliedConfig(current: NexoConfig, next: NexoConfig): NexoConfig
     inProcessPlugins: current.inProcessPlugins,
     workflows: current.workflows,
     memory: current.memory,
+    ...(current.authorization ? { authorization: current.authorization } : {}),
+    runs: current.runs,
+    schedules: current.schedules,
+    cluster: current.cluster,
     // A pollers service, once created, keeps its shared settings until a restart, also with no jobs left.
     pollers: current.pollers ? { ...current.pollers, jobs: next.pollers?.jobs ?? [] } : next.pollers,
   };

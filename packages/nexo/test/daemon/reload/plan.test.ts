@@ -138,6 +138,23 @@ test("reload plan - settings: log_level and llm.default apply live; ports, store
   assert.ok(planReload({ ...before, config: without }, state(dir, { pollers: { max_concurrency: 8, jobs: [] } })).needsRestart.includes("pollers.max_concurrency"));
 });
 
+test("reload plan - authorization, runs, schedules, cluster, memory.backend and the API's CORS and security headers are named as needing a restart, never dropped silently", (t) => {
+  const { dir } = manifests(t);
+  const before = state(dir, {});
+  const after = state(dir, {
+    api: { cors: { origins: ["https://app.example"] }, security_headers: false },
+    memory: { backend: "vectors" },
+    authorization: { rules: [{ principals: ["anonymous"], workflows: ["w"] }] },
+    runs: { max_queued: 5 },
+    schedules: [{ name: "tick", workflow: "w", every_seconds: 60 }],
+    cluster: { work_sharing: false },
+  });
+  const plan = planReload(before, after);
+  assert.deepEqual(plan.needsRestart, ["api.cors", "api.security_headers", "memory.backend", "authorization", "runs", "schedules", "cluster"]);
+  const { config: applied } = { config: appliedConfig(before.config, after.config) };
+  assert.deepEqual(planReload({ ...after, config: applied }, after).needsRestart, plan.needsRestart, "still reported on the next reload");
+});
+
 test("reload plan - the same config twice is an empty plan", (t) => {
   const { dir, a } = manifests(t);
   const raw = { bindings: [{ channel: "alpha", workflow: "w" }], llm: { providers: { p: { kind: "openai" } } } };
