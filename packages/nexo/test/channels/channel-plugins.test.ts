@@ -144,11 +144,14 @@ test("channels - a TS SDK channel plugin is started, sent to (typed -330xx error
     await app.broker.publish(topic, out);
     await app.broker.publish(topic, newEvent(topic, "test", { kind: "text", to: "limited", body: "again" }));
     await waitFor(() => statuses.length === 2, "two delivery statuses");
-    assert.deepEqual(statuses[0]!.payload, { status: "sent", message_id: "m-2", sent_at_unix: 1_700_000_002, kind: "chat", instance: "sales" });
-    assert.equal(statuses[0]!.correlation_id, out.id);
-    assert.equal(statuses[0]!.session_id, "s-1");
-    assert.equal(statuses[0]!.topic, "plugin.delivery.chat.sales");
-    const failed = statuses[1]!.payload as { status: string; error: { code: string; rpc_code: number; retry_after_secs: number } };
+    // The two sends run side by side: their statuses may come back in either order.
+    const sent = statuses.find((e) => (e.payload as { status: string }).status === "sent")!;
+    const other = statuses.find((e) => e !== sent)!;
+    assert.deepEqual(sent.payload, { status: "sent", message_id: "m-2", sent_at_unix: 1_700_000_002, kind: "chat", instance: "sales" });
+    assert.equal(sent.correlation_id, out.id);
+    assert.equal(sent.session_id, "s-1");
+    assert.equal(sent.topic, "plugin.delivery.chat.sales");
+    const failed = other.payload as { status: string; error: { code: string; rpc_code: number; retry_after_secs: number } };
     assert.equal(failed.status, "failed");
     assert.deepEqual([failed.error.code, failed.error.rpc_code, failed.error.retry_after_secs], [ErrorCodes.CHANNEL_RATE_LIMITED, -33004, 7]);
     // One more round trip through the plugin: a broker.event sent before it would be in the log by now.
