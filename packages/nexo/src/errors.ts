@@ -126,6 +126,8 @@ export const ErrorCodes = {
   TOOL_INVALID_SCHEMA: "NEXO_ERR_TOOL_INVALID_SCHEMA",
   MCP_ORIGIN_DENIED: "NEXO_ERR_MCP_ORIGIN_DENIED",
   MCP_SESSION_LIMIT: "NEXO_ERR_MCP_SESSION_LIMIT",
+  MCP_SESSION_NOT_FOUND: "NEXO_ERR_MCP_SESSION_NOT_FOUND",
+  MCP_SESSION_REQUIRED: "NEXO_ERR_MCP_SESSION_REQUIRED",
   // proxy: http_server capability and reverse proxy (issue 7, pattern 2)
   PROXY_PLUGIN_DOWN: "NEXO_ERR_PROXY_PLUGIN_DOWN",
   PROXY_NOT_READY: "NEXO_ERR_PROXY_NOT_READY",
@@ -163,9 +165,11 @@ export const ErrorCodes = {
   RUN_QUEUE_FULL: "NEXO_ERR_RUN_QUEUE_FULL",
   RUN_FINISHED: "NEXO_ERR_RUN_FINISHED",
   RUN_CANCELLED: "NEXO_ERR_RUN_CANCELLED",
+  RUNS_NOT_ATTACHED: "NEXO_ERR_RUNS_NOT_ATTACHED",
   IDEMPOTENCY_KEY_INVALID: "NEXO_ERR_IDEMPOTENCY_KEY_INVALID",
   IDEMPOTENCY_KEY_MISMATCH: "NEXO_ERR_IDEMPOTENCY_KEY_MISMATCH",
   IDEMPOTENCY_IN_PROGRESS: "NEXO_ERR_IDEMPOTENCY_IN_PROGRESS",
+  IDEMPOTENCY_RUN_EXPIRED: "NEXO_ERR_IDEMPOTENCY_RUN_EXPIRED",
   SCHEDULE_INVALID: "NEXO_ERR_SCHEDULE_INVALID",
 } as const;
 
@@ -210,6 +214,9 @@ const WIRE: Partial<Record<ErrorCode, ErrorWire>> = {
   [ErrorCodes.TOOL_TIMEOUT]: { status: 504, rpc: -33403 },
   [ErrorCodes.MCP_ORIGIN_DENIED]: { status: 403 },
   [ErrorCodes.MCP_SESSION_LIMIT]: { status: 503 },
+  // The MCP Streamable HTTP transport's own answers: the client re-initializes on 404 + -32001.
+  [ErrorCodes.MCP_SESSION_NOT_FOUND]: { status: 404, rpc: -32001 },
+  [ErrorCodes.MCP_SESSION_REQUIRED]: { status: 400, rpc: -32000 },
   [ErrorCodes.PROXY_PLUGIN_DOWN]: { status: 502 },
   [ErrorCodes.PROXY_UPSTREAM_FAILED]: { status: 502 },
   [ErrorCodes.PROXY_NOT_READY]: { status: 503 },
@@ -219,10 +226,12 @@ const WIRE: Partial<Record<ErrorCode, ErrorWire>> = {
   [ErrorCodes.RUN_QUEUE_FULL]: { status: 503 },
   [ErrorCodes.RUN_FINISHED]: { status: 409 },
   [ErrorCodes.RUN_CANCELLED]: { status: 409 },
+  [ErrorCodes.RUNS_NOT_ATTACHED]: { status: 501 },
   [ErrorCodes.WORKFLOW_INTERRUPTED]: { status: 503 },
   [ErrorCodes.IDEMPOTENCY_KEY_INVALID]: { status: 400 },
   [ErrorCodes.IDEMPOTENCY_KEY_MISMATCH]: { status: 422 },
   [ErrorCodes.IDEMPOTENCY_IN_PROGRESS]: { status: 409 },
+  [ErrorCodes.IDEMPOTENCY_RUN_EXPIRED]: { status: 410 },
   [ErrorCodes.CHANNEL_NOT_FOUND]: { status: 404 },
   [ErrorCodes.CHANNEL_INVALID_MESSAGE]: { status: 400 },
   [ErrorCodes.CHANNEL_RATE_LIMITED]: { status: 429, rpc: -33004 },

@@ -38,12 +38,4 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
 }
 
-/** A one-line description of anything thrown. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  try {
-    return typeof err === "string" ? err : JSON.stringify(err);
-  } catch {
-    return String(err);
-  }
-}
+export { errorMessage } from "../util/index.js";

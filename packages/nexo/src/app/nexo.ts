@@ -15,7 +15,7 @@ import { PluginHttpProxy } from "../proxy/index.js";
 import { createHttpApi } from "../surfaces/http/index.js";
 import { mountMcpHttp } from "../surfaces/mcp/index.js";
 import { NEXO_VERSION } from "../version.js";
-import { RunService } from "../runs/index.js";
+import type { RunService } from "../runs/index.js";
 import { callWithDeadline, errorMessage, isThenable } from "./deadline.js";
 import { HookRunner, OwnedList } from "./hook-runner.js";
 import { Execution } from "./execution.js";
@@ -103,8 +103,6 @@ export class Nexo {
   readonly hookPoints: HookPoints;
   /** Channels of subprocess plugins: `app.channels.send(kind, instance, msg)`, `list()`, `stats()` (docs/channels-and-hooks.md). */
   readonly channels: ChannelService;
-  /** Asynchronous workflow runs on the app's store (`POST /workflows/:name/runs`, `nexo runs`). */
-  readonly runs: RunService;
   readonly version = NEXO_VERSION;
 
   private appState: AppState = "created";
@@ -127,9 +125,10 @@ export class Nexo {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly extensions: PluginExtensions;
+  private runService: RunService | undefined;
 
   constructor(options: NexoOptions = {}) {
-    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, memoryBackend, authorization, runs, httpConventions, ...rest } = options;
+    const { broker, logger, pluginTimeouts, pluginSandbox, llm, memoryRememberTool, memoryBackend, authorization, httpConventions, ...rest } = options;
     this.options = { ...DEFAULTS, ...stripUndefined(rest) };
     checkOptions(this.options);
     this.logger = logger ?? createLogger();
@@ -166,8 +165,6 @@ export class Nexo {
         if (this.toolHooks.size > 0) void this.hooks.dispatch(this.toolHooks, event, "onToolCalled");
       },
     });
-    this.runs = new RunService(this, this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, resolve(this.options.stateDir), runs);
-    this.services.add({ name: "runs", start: () => undefined, stop: () => this.runs.close() }, null);
     this.http = createHttpApi(this, httpConventions);
     this.proxy = new PluginHttpProxy({
       http: this.http,
@@ -193,6 +190,31 @@ export class Nexo {
         inputSchema: { ...REMEMBER_SCHEMA },
       });
     }
+  }
+
+  /**
+   * Asynchronous workflow runs (`POST /workflows/:name/runs`, an execute with
+   * an Idempotency-Key, `nexo runs`, schedules). The daemon builds the service
+   * and attaches it (`attachRuns`); an app without one refuses those requests
+   * with NEXO_ERR_RUNS_NOT_ATTACHED.
+   */
+  get runs(): RunService {
+    if (this.runService === undefined) {
+      throw new NexoError(ErrorCodes.RUNS_NOT_ATTACHED, "this app has no run service: attach one with app.attachRuns(RunService.forApp(app)) (the daemon does)");
+    }
+    return this.runService;
+  }
+
+  /** True once a run service is attached (`attachRuns`). */
+  get hasRuns(): boolean {
+    return this.runService !== undefined;
+  }
+
+  /** Give the app its run service (`runs`), closed when the app stops. Once per app. */
+  attachRuns(runs: RunService): void {
+    if (this.runService !== undefined) throw new NexoError(ErrorCodes.PLUGIN_INVALID, "this app already has a run service", { field: "runs" });
+    this.runService = runs;
+    this.services.add({ name: "runs", start: () => undefined, stop: () => runs.close() }, null);
   }
 
   /** Where the app is in its life: created, starting, running, stopping, stopped. */
@@ -243,7 +265,7 @@ export class Nexo {
    */
   checkWorkflowInputs(name: string, inputs: unknown): void {
     const entry = this.workflows.get(name);
-    if (!entry) throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { httpStatus: 404, data: { workflow: name } });
+    if (!entry) throw new NexoError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow named "${name}"`, { data: { workflow: name } });
     assertInputsObject(name, inputs);
     entry.check(inputs);
   }

@@ -6,7 +6,6 @@ import type { HostTimeouts } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import type { ON_ABORTABLE } from "./abort-hook.js";
 import type { Nexo } from "./nexo.js";
-import type { RunsOptions } from "../runs/index.js";
 import type { HttpConventionsOptions } from "../surfaces/http/index.js";
 
 /** Options of `new Nexo(...)`; every field has a default. */
@@ -62,18 +61,13 @@ export interface NexoOptions {
   memoryRememberTool?: boolean;
   /** A memory backend plugin's name used by `app.memory` and `memory.recall` instead of the embedded store (nexo.yaml `memory.backend`). Default: the embedded store. */
   memoryBackend?: string;
-  /** Asynchronous runs (nexo.yaml `runs:`): retention, queue bounds, event buffer. Default: see `RunsOptions`. */
-  runs?: RunsOptions;
   /** CORS and security headers of the HTTP API (nexo.yaml `api.cors`, `api.security_headers`). Default: no CORS, security headers on. */
   httpConventions?: HttpConventionsOptions;
 }
 
 /** The same options with every default applied. */
 export type ResolvedNexoOptions = Required<
-  Omit<
-    NexoOptions,
-    "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization" | "memoryBackend" | "runs" | "httpConventions"
-  >
+  Omit<NexoOptions, "broker" | "logger" | "pluginTimeouts" | "pluginSandbox" | "store" | "llm" | "memoryRememberTool" | "authorization" | "memoryBackend" | "httpConventions">
 > &
   Pick<NexoOptions, "store">;
 

@@ -2,13 +2,16 @@ import type { ServiceHealth } from "../app/index.js";
 import type { Broker, Subscription } from "../broker/index.js";
 import { Methods, newEvent, RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
-import { HookNames, type HookPoints } from "../app/index.js";
+import type { HookName, HookPoints } from "../app/index.js";
 import { LogThrottle } from "../host/index.js";
 import type { PluginSupervisor } from "../host/index.js";
 import { envMs } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import { toChannelError } from "./channel-errors.js";
 import { checkOutboundMessage, messageFromPayload, type OutboundMessage } from "./outbound-message.js";
+
+/** The hook this service fires; a literal checked against the app's hook names, so channels need no value from the app that builds them. */
+const BEFORE_OUTBOUND: HookName = "before_outbound";
 
 /** Deadlines of the channel methods, in ms. */
 export interface ChannelTimeouts {
@@ -263,15 +266,15 @@ export class ChannelService {
     if (hooks.isSilenced(sessionId)) {
       this.counters.blocked += 1;
       throw new NexoError(ErrorCodes.HOOK_BLOCKED, `channel ${kind}: session ${sessionId} gets no further replies (a hook answered do_not_reply_again)`, {
-        data: { hook: HookNames.BEFORE_OUTBOUND, reason: "do_not_reply_again", session_id: sessionId },
+        data: { hook: BEFORE_OUTBOUND, reason: "do_not_reply_again", session_id: sessionId },
       });
     }
-    if (!hooks.has(HookNames.BEFORE_OUTBOUND)) return msg;
-    const outcome = await hooks.fire(HookNames.BEFORE_OUTBOUND, { kind, instance, session_id: sessionId, to: msg.to ?? null, body: msg.body ?? null, msg });
+    if (!hooks.has(BEFORE_OUTBOUND)) return msg;
+    const outcome = await hooks.fire(BEFORE_OUTBOUND, { kind, instance, session_id: sessionId, to: msg.to ?? null, body: msg.body ?? null, msg });
     if (outcome.blocked) {
       this.counters.blocked += 1;
       throw new NexoError(ErrorCodes.HOOK_BLOCKED, `channel ${kind}: message blocked by ${outcome.by}: ${outcome.reason}`, {
-        data: { hook: HookNames.BEFORE_OUTBOUND, by: outcome.by, reason: outcome.reason },
+        data: { hook: BEFORE_OUTBOUND, by: outcome.by, reason: outcome.reason },
       });
     }
     if (!outcome.changed) return msg;

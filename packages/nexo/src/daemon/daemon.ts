@@ -17,7 +17,7 @@ import { createPollers, type DaemonPollerOptions } from "./pollers.js";
 import { contributeMetrics } from "../plugins/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { ScheduleService } from "../schedules/index.js";
-import { runControlHandlers } from "../runs/index.js";
+import { RunService, runControlHandlers } from "../runs/index.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
 import { attachCluster, brokerClusterOptions } from "../cluster/index.js";
@@ -123,7 +123,6 @@ export class Daemon {
       maxBodyBytes: config.api.maxBodyBytes,
       mcpAllowedOrigins: config.api.mcpAllowedOrigins,
       httpConventions: config.api.conventions,
-      runs: config.runs,
       stateDir: config.stateDir,
       store: config.store,
       llm: config.llm,
@@ -137,6 +136,7 @@ export class Daemon {
         ...(config.timeouts.pluginShutdownGraceMs ? { killGraceMs: config.timeouts.pluginShutdownGraceMs } : {}),
       },
     });
+    app.attachRuns(RunService.forApp(app, config.runs));
     const daemon = new Daemon(config, app, options.broker === undefined, options.controlHandlers ?? {}, bindings, options);
     try {
       await daemon.addSubprocessPlugins();

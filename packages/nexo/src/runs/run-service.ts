@@ -1,5 +1,7 @@
+import { resolve } from "node:path";
 import { uuidv7 } from "nexo-plugin-sdk/contract";
-import { errorMessage, ON_ABORTABLE, type Nexo, type Principal, type ProgressEvent } from "../app/index.js";
+import type { Nexo, Principal, ProgressEvent } from "../app/index.js";
+import { errorMessage, ON_ABORTABLE } from "../util/index.js";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
 import { createStore, type Store } from "../store/index.js";
 import { requestFingerprint } from "./idempotency-key.js";
@@ -80,6 +82,15 @@ export class RunService {
       heartbeatMs: options.heartbeatMs ?? 5000,
     };
     checkRunsOptions(this.options);
+  }
+
+  /**
+   * The run service of `app` on the app's store (`options.store`, else
+   * `<stateDir>/nexo.db`): what the daemon attaches (`app.attachRuns`).
+   */
+  static forApp(app: Nexo, options: RunsOptions = {}): RunService {
+    const stateDir = resolve(app.options.stateDir);
+    return new RunService(app, app.options.store ?? `sqlite:${resolve(stateDir, "nexo.db")}`, stateDir, options);
   }
 
   private id: string | undefined;
@@ -171,7 +182,7 @@ export class RunService {
       const claim = await store.claimKeyAndInsert(options.scope, options.idempotencyKey, fp, row, now + this.options.retentionSeconds * 1000);
       if (claim.kind === "existing") {
         const record = await this.readFresh(store, claim.runId);
-        if (!record) throw new NexoError(ErrorCodes.RUN_NOT_FOUND, `the run of this Idempotency-Key is gone; use a new key`, { httpStatus: 410 });
+        if (!record) throw new NexoError(ErrorCodes.IDEMPOTENCY_RUN_EXPIRED, `the run of this Idempotency-Key is gone (past its retention); use a new key`);
         return { created: false, record, sameInputs: claim.sameInputs };
       }
     } else {

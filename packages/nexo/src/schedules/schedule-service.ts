@@ -1,7 +1,7 @@
 import { internalPrincipal } from "../authz/index.js";
 import type { Nexo } from "../app/index.js";
 import type { NexoService, Principal, ServiceHealth } from "../app/index.js";
-import { errorMessage } from "../app/index.js";
+import { errorMessage } from "../util/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { principalScope } from "../runs/index.js";
 import { nextTick, type ScheduleConfig } from "../config/index.js";

@@ -5,3 +5,5 @@ export { assetsRoot, checkoutRoot, examplesDir, isPackedAssets, packageRoot, tem
 export type { DigestAlgorithm } from "./digest.js";
 export { compileGlob, compileGlobs } from "./glob.js";
 export type { NameMatcher } from "./glob.js";
+export { errorMessage } from "./error-message.js";
+export { ON_ABORTABLE } from "./abort-hook.js";

@@ -124,7 +124,7 @@ export function registerHealthProbes(http: FastifyInstance, app: Nexo): void {
     const waiting: string[] = [];
     if (app.state !== "running") waiting.push(`app ${app.state}`);
     for (const p of await app.pluginStatuses()) if (STARTING_STATES.has(p.state)) waiting.push(`plugin ${p.name} ${p.state}`);
-    if (!(await app.runs.ready())) waiting.push("store unreachable");
+    if (app.hasRuns && !(await app.runs.ready())) waiting.push("store unreachable");
     const ready = waiting.length === 0;
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ok" : "failed", state: app.state, ...(ready ? {} : { waiting }) });
   });

@@ -1,12 +1,14 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Nexo } from "../../app/index.js";
-import { ON_ABORTABLE, type Principal } from "../../app/index.js";
+import type { Principal } from "../../app/index.js";
+import { ON_ABORTABLE } from "../../util/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "./error-reply.js";
 import { installJsonBodyParser } from "./json-body.js";
 import { buildOpenApi, type OpenApiPaths } from "./openapi.js";
 import { registerAuditRoutes } from "./audit-routes.js";
 import { registerToolRoutes } from "./tool-routes.js";
+import { SESSION_HEADER } from "./session-header.js";
 import { registerHealthProbes, registerHttpConventions, type HttpConventionsOptions } from "./conventions.js";
 import { executeWithExtras, registerRunRoutes } from "./run-routes.js";
 import { wantsEventStream } from "./sse.js";
@@ -22,9 +24,6 @@ declare module "fastify" {
     openApiPaths: OpenApiPaths;
   }
 }
-
-/** Header a client may set to tie calls to one conversation; it becomes the workflow's `sessionId`. */
-export const SESSION_HEADER = "x-session-id";
 
 /**
  * Build the app's HTTP API on fastify: `/health` (and `/health/live`,

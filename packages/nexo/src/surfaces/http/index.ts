@@ -1,4 +1,5 @@
-export { createHttpApi, SESSION_HEADER } from "./http-api.js";
+export { createHttpApi } from "./http-api.js";
+export { SESSION_HEADER } from "./session-header.js";
 export { sendError } from "./error-reply.js";
 export { installJsonBodyParser, jsonDepthExceeds, MAX_JSON_DEPTH, valueDepthExceeds } from "./json-body.js";
 export { buildOpenApi } from "./openapi.js";

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ON_ABORTABLE, type Nexo, type ProgressEvent } from "../../app/index.js";
+import type { Nexo, ProgressEvent } from "../../app/index.js";
+import { ON_ABORTABLE } from "../../util/index.js";
 import { ErrorCodes, errorWire, NexoError, type ErrorCode } from "../../errors.js";
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, principalScope, toRunView, type RunRecord, type RunStatus } from "../../runs/index.js";
 import { sendError } from "./error-reply.js";
+import { SESSION_HEADER } from "./session-header.js";
 import { openSse, wantsEventStream, type SseStream } from "./sse.js";
 
-/** Header a client may set to tie calls to one conversation; it becomes the workflow's `sessionId`. */
-const SESSION_HEADER = "x-session-id";
 /** Set on a response replayed from the first request with the same Idempotency-Key. */
 export const REPLAYED_HEADER = "idempotent-replayed";
 /** The run behind a synchronous execute that carried an Idempotency-Key. */

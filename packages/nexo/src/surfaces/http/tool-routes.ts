@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Nexo } from "../../app/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
-import { SESSION_HEADER } from "./http-api.js";
+import { SESSION_HEADER } from "./session-header.js";
 
 /** Header a client may set to name the agent a tool call is made for (`agent_id` on the wire). */
 export const AGENT_HEADER = "x-agent-id";
