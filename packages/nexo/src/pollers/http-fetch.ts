@@ -87,7 +87,7 @@ export async function fetchFeed(req: FeedRequest, limits: FetchLimits, agents: F
     const res = await once(url, method, headers, body, limits, agents, signal, deadline);
     if (!REDIRECTS.has(res.status) || !res.headers.location) return res;
     if (hop >= limits.maxRedirects)
-      throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "redirect", `more than ${limits.maxRedirects} redirects from ${url.host}`, { httpStatus: res.status });
+      throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "redirect", `more than ${limits.maxRedirects} redirects from ${url.host}`, { upstreamStatus: res.status });
     const next = parseUrl(new URL(res.headers.location, url).toString());
     // Credentials are for the origin they were configured for, never for where it redirects.
     if (next.origin !== url.origin) {
@@ -230,7 +230,7 @@ export function checkStatus(res: FeedResponse, now: number): void {
   if ((s >= 200 && s < 300) || s === 304) return;
   const host = new URL(res.url).host;
   const retryAfterMs = parseRetryAfter(res.headers["retry-after"], now);
-  const opts = { httpStatus: s, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  const opts = { upstreamStatus: s, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   if (s === 429) throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "http_429", `${host} answered 429 Too Many Requests`, opts);
   if (s === 408) throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "timeout", `${host} answered 408 Request Timeout`, opts);
   if (s >= 500 && s < 600) throw new PollError(ErrorCodes.POLLER_HTTP_STATUS, "http_5xx", `${host} answered ${s}`, opts);

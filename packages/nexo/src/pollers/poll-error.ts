@@ -14,20 +14,30 @@ export function isTransientClass(c: PollErrorClass): boolean {
   return TRANSIENT.has(c);
 }
 
-/** A classified run failure. `retryAfterMs` comes from a 429/503 `Retry-After`. */
+/**
+ * A classified run failure. `retryAfterMs` comes from a 429/503 `Retry-After`;
+ * `upstreamStatus` is the polled server's status, kept in `data`: it says what
+ * the feed answered, never the status of a reply of Nexo's own (the catalogue decides that).
+ */
 export class PollError extends NexoError {
   readonly errorClass: PollErrorClass;
   readonly retryAfterMs: number | undefined;
+  readonly upstreamStatus: number | undefined;
 
-  constructor(code: ErrorCode, errorClass: PollErrorClass, message: string, options: { httpStatus?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, errorClass: PollErrorClass, message: string, options: { upstreamStatus?: number; retryAfterMs?: number; cause?: unknown } = {}) {
     super(code, message, {
-      ...(options.httpStatus !== undefined ? { httpStatus: options.httpStatus } : {}),
       ...(options.cause !== undefined ? { cause: options.cause } : {}),
-      data: { class: errorClass, transient: isTransientClass(errorClass), ...(options.retryAfterMs !== undefined ? { retryAfterMs: options.retryAfterMs } : {}) },
+      data: {
+        class: errorClass,
+        transient: isTransientClass(errorClass),
+        ...(options.upstreamStatus !== undefined ? { upstreamStatus: options.upstreamStatus } : {}),
+        ...(options.retryAfterMs !== undefined ? { retryAfterMs: options.retryAfterMs } : {}),
+      },
     });
     this.name = "PollError";
     this.errorClass = errorClass;
     this.retryAfterMs = options.retryAfterMs;
+    this.upstreamStatus = options.upstreamStatus;
   }
 
   get transient(): boolean {

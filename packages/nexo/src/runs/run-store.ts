@@ -1,4 +1,5 @@
 import type { Migration, Queryable, Row, Store } from "../store/index.js";
+import { ErrorCodes } from "../errors.js";
 import type { RunError, RunRecord, RunStatus } from "./types.js";
 
 /** The runs feature's schema: runs and idempotency keys (`Store.migrate("runs", ...)`). */
@@ -165,7 +166,7 @@ export class RunStore {
    * and of any holder silent since `staleBefore` (a daemon that died).
    */
   async interruptOrphans(holder: string, staleBefore: number, now: number): Promise<number> {
-    const error = JSON.stringify({ code: "NEXO_ERR_WORKFLOW_INTERRUPTED", message: "the daemon running this workflow stopped before it finished" } satisfies RunError);
+    const error = JSON.stringify({ code: ErrorCodes.WORKFLOW_INTERRUPTED, message: "the daemon running this workflow stopped before it finished" } satisfies RunError);
     const r = await this.store.exec(
       `UPDATE nexo_runs SET status = 'interrupted', error = ?, finished_at = ? WHERE status IN ('queued', 'running') AND (holder = ? OR heartbeat_at < ?)`,
       [error, now, holder, staleBefore],

@@ -47,8 +47,12 @@ function clientOf(request: FastifyRequest): string {
 
 const SESSION_HEADER = "mcp-session-id";
 
-function rpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
-  return reply.code(status).type("application/json").send({ jsonrpc: "2.0", error: { code, message }, id: null });
+/** A transport-level refusal as the MCP transport answers it: a JSON-RPC error with no id, the status and code from the catalogue. */
+function rpcError(reply: FastifyReply, err: NexoError): FastifyReply {
+  return reply
+    .code(err.httpStatus)
+    .type("application/json")
+    .send({ jsonrpc: "2.0", error: { code: err.details.rpcCode, message: err.message }, id: null });
 }
 
 /**
@@ -127,9 +131,9 @@ export function mountMcpHttp(app: Nexo, options: McpHttpOptions = {}): McpHttpEn
       entry = sessions.get(sid);
       // -32001 + 404 tells the client its session is gone and it must initialize again (MCP transport spec).
       // Another client's session id is answered the same way: a session is bound to whoever opened it.
-      if (!entry || entry.client !== client) return rpcError(reply, 404, -32001, "Session not found");
+      if (!entry || entry.client !== client) return rpcError(reply, new NexoError(ErrorCodes.MCP_SESSION_NOT_FOUND, "Session not found"));
     } else {
-      if (request.method !== "POST") return rpcError(reply, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
+      if (request.method !== "POST") return rpcError(reply, new NexoError(ErrorCodes.MCP_SESSION_REQUIRED, "Bad Request: Mcp-Session-Id header is required"));
       // The client's own oldest session gives way before the global bound refuses anyone.
       if (sessions.size + pending >= maxSessions) makeRoomFor(client);
       if (sessions.size + pending >= maxSessions) {

@@ -16,6 +16,10 @@ test("mcp http - sessions are bounded: past maxSessions a new one is refused wit
   assert.equal(notInit.status, 400);
   const noSession = await fetch(url, { method: "GET", headers: { accept: "text/event-stream" } });
   assert.equal(noSession.status, 400, "GET needs a session");
+  assert.equal(((await noSession.json()) as { error: { code: number } }).error.code, -32000, "the catalogue's MCP_SESSION_REQUIRED row");
+  const unknown = await fetch(url, { method: "GET", headers: { accept: "text/event-stream", "mcp-session-id": "no-such-session" } });
+  assert.equal(unknown.status, 404);
+  assert.deepEqual(await unknown.json(), { jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null });
   const first = await fetch(url, { method: "POST", headers: HEADERS, body: JSON.stringify(INIT) });
   assert.equal(first.status, 200);
   const sid = first.headers.get("mcp-session-id");
