@@ -252,6 +252,16 @@ export interface Violation {
   message: string;
 }
 
+/** How a violation reads in a message, a log line or the CLI: `<path>: <message>` ("/" for the whole value). */
+export function violationLine(v: Violation): string {
+  return `${v.path || "/"}: ${v.message}`;
+}
+
+/** `details.data` of the configuration families (nexo.yaml, pollers, bindings, a plugin's config): every broken rule, when the value was checked. */
+export interface ConfigErrorData {
+  violations?: Violation[];
+}
+
 /** `details.data` of the tool family: what a caller branches on. */
 export interface ToolErrorData {
   tool: string;
@@ -309,6 +319,9 @@ export interface ErrorDataByCode {
   [ErrorCodes.MCP_SESSION_LIMIT]: RetryErrorData;
   [ErrorCodes.STORE_QUERY]: StoreErrorData;
   [ErrorCodes.STORE_CONNECT]: StoreErrorData;
+  [ErrorCodes.CONFIG_INVALID]: ConfigErrorData;
+  [ErrorCodes.BINDING_INVALID]: ConfigErrorData;
+  [ErrorCodes.HOST_CONFIG_INVALID]: ConfigErrorData;
 }
 
 /** The `details.data` type of code `C` (`unknown` for codes without typed data, and for the union of all codes). */

@@ -1,7 +1,7 @@
 import { PLUGIN_ID_PATTERN } from "nexo-plugin-sdk/contract";
 import { matchTopic, validatePattern, validateTopic } from "../broker/index.js";
 import type { BindingConfig } from "../config/index.js";
-import { ErrorCodes, NexoError } from "../errors.js";
+import { ErrorCodes, NexoError, violationLine, type Violation } from "../errors.js";
 import { parseAgent } from "../agents/index.js";
 import type { AgentSpec } from "../agents/index.js";
 import { INBOUND_PREFIX } from "./topics.js";
@@ -15,17 +15,17 @@ const NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
 /**
  * Check `bindings:` entries and apply defaults. Every problem is reported at
- * once in NEXO_ERR_BINDING_INVALID (`details.data.violations`, each naming
- * `bindings[i].<field>`). Whether each workflow exists is checked at start
+ * once in NEXO_ERR_BINDING_INVALID (`details.data.violations`, each with the
+ * path `/bindings/<i>/<field>`). Whether each workflow exists is checked at start
  * (`BindingsService.checkWorkflows`), once every module and plugin registered theirs.
  */
 export function parseBindings(entries: readonly BindingConfig[]): BindingSpec[] {
-  const violations: string[] = [];
+  const violations: Violation[] = [];
   const specs: BindingSpec[] = [];
   const names = new Set<string>();
   entries.forEach((b, i) => {
-    const at = `bindings[${i}]`;
-    const bad = (field: string, message: string): void => void violations.push(`${at}.${field}: ${message}`);
+    // A dotted field (`agent.tools`) is a deeper key of the entry.
+    const bad = (field: string, message: string): void => void violations.push({ path: `/bindings/${i}/${field.replaceAll(".", "/")}`, message });
     const before = violations.length;
     if (b.agent !== undefined && b.workflow !== undefined) bad("workflow", "give either workflow or agent, not both");
     else if (b.agent === undefined && (typeof b.workflow !== "string" || b.workflow.length === 0))
@@ -80,7 +80,7 @@ export function parseBindings(entries: readonly BindingConfig[]): BindingSpec[] 
     if (violations.length === before) specs.push({ name, patterns, ...(agent ? { agent } : { workflow: b.workflow! }), outbound, inputs, concurrency, queueSize });
   });
   if (violations.length > 0) {
-    throw new NexoError(ErrorCodes.BINDING_INVALID, `bindings are invalid:\n  ${violations.join("\n  ")}`, { field: violations[0].split(":")[0], data: { violations } });
+    throw new NexoError(ErrorCodes.BINDING_INVALID, `bindings are invalid:\n  ${violations.map(violationLine).join("\n  ")}`, { field: violations[0].path, data: { violations } });
   }
   return specs;
 }

@@ -49,5 +49,5 @@ export async function createBroker(url: BrokerUrl | string, options: CreateBroke
     }
   }
   if (typeof url === "string" && url.startsWith("nats://") && url.length > "nats://".length) return NatsBroker.connect(url, options);
-  throw new NexoError(ErrorCodes.CONFIG_INVALID, `broker must be "local" or a nats:// URL, got ${JSON.stringify(url)}`, { field: "broker", data: { value: url } });
+  throw new NexoError(ErrorCodes.CONFIG_INVALID, `broker must be "local" or a nats:// URL, got ${JSON.stringify(url)}`, { field: "broker" });
 }

@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Ajv } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import { ErrorCodes, NexoError } from "../errors.js";
+import { ErrorCodes, NexoError, violationLine, type Violation } from "../errors.js";
 import { loadPollersConfig, type PollersConfig } from "./pollers-config.js";
 import { examplesDir } from "../util/index.js";
 import { isWithin, type ResourceLimits, type SandboxOperatorConfig } from "../host/sandbox/index.js";
@@ -178,10 +178,14 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"}: the top level must be a mapping`, { file: file ?? undefined });
   }
   if (!validate(raw)) {
-    const lines = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || "/"} ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`,
-    );
-    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"} is invalid:\n  ${lines.join("\n  ")}`, { file: file ?? undefined, data: { violations: lines } });
+    const violations: Violation[] = (validate.errors ?? []).map((e) => ({
+      path: e.instancePath,
+      message: `${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`,
+    }));
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"} is invalid:\n  ${violations.map(violationLine).join("\n  ")}`, {
+      file: file ?? undefined,
+      data: { violations },
+    });
   }
   const r = raw as Record<string, any>;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));

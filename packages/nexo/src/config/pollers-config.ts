@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { Cron } from "croner";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { validateTopic } from "../broker/index.js";
-import { ErrorCodes, NexoError } from "../errors.js";
+import { ErrorCodes, NexoError, violationLine, type Violation } from "../errors.js";
 
 /** Job kinds this daemon can run. */
 export const POLLER_KINDS = ["webhook_poll", "rss"] as const;
@@ -155,38 +155,40 @@ function readPollersFile(file: string): unknown {
 /** Validate a parsed `pollers` section and apply defaults. `baseDir` resolves a relative `state_db`. */
 export function normalizePollersConfig(raw: unknown, source: string | null, baseDir: string): PollersConfig {
   const where = source ?? "pollers";
-  const fail = (lines: string[]): never => {
-    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}: pollers configuration is invalid:\n  ${lines.join("\n  ")}`, {
+  // Paths are JSON Pointers into the pollers section (its own file, or `pollers:` of nexo.yaml).
+  const fail = (violations: Violation[]): never => {
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${where}: pollers configuration is invalid:\n  ${violations.map(violationLine).join("\n  ")}`, {
       file: source ?? undefined,
       field: "pollers",
-      data: { violations: lines },
+      data: { violations },
     });
   };
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(["the pollers section must be a mapping (enabled, state_db, jobs, ...)"]);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail([{ path: "", message: "the pollers section must be a mapping (enabled, state_db, jobs, ...)" }]);
   if (!validateSection(raw)) fail((validateSection.errors ?? []).map(describe));
   const r = raw as Record<string, any>;
-  const problems: string[] = [];
+  const problems: Violation[] = [];
   const ids = new Set<string>();
   const defaults = { timeoutSecs: r.timeout_secs ?? 30, allowPrivate: r.allow_private_networks ?? false };
   const jobs: PollerJobConfig[] = (r.jobs ?? []).map((j: Record<string, any>, i: number) => {
-    const at = `jobs[${i}] (${j.id})`;
-    if (ids.has(j.id)) problems.push(`${at}: duplicate job id "${j.id}"`);
+    const at = `/jobs/${i}`;
+    const job = `job ${JSON.stringify(j.id)}`;
+    if (ids.has(j.id)) problems.push({ path: `${at}/id`, message: `duplicate job id ${JSON.stringify(j.id)}` });
     ids.add(j.id);
     const s = j.schedule as Record<string, any>;
-    if ((s.every_secs === undefined) === (s.cron === undefined)) problems.push(`${at}.schedule: set exactly one of every_secs or cron`);
-    if (s.tz !== undefined && s.cron === undefined) problems.push(`${at}.schedule.tz: a time zone only applies to cron`);
+    if ((s.every_secs === undefined) === (s.cron === undefined)) problems.push({ path: `${at}/schedule`, message: `${job}: set exactly one of every_secs or cron` });
+    if (s.tz !== undefined && s.cron === undefined) problems.push({ path: `${at}/schedule/tz`, message: `${job}: a time zone only applies to cron` });
     if (s.cron !== undefined) {
       try {
         new Cron(s.cron, { paused: true, ...(s.tz ? { timezone: s.tz } : {}) }).nextRun();
       } catch (err) {
-        problems.push(`${at}.schedule: ${(err as Error).message}`);
+        problems.push({ path: `${at}/schedule/cron`, message: `${job}: ${(err as Error).message}` });
       }
     }
     const topic = j.topic ?? `plugin.inbound.poller.${j.id}`;
     try {
       validateTopic(topic);
     } catch (err) {
-      problems.push(`${at}.topic: ${(err as Error).message}`);
+      problems.push({ path: `${at}/topic`, message: `${job}: ${(err as Error).message}` });
     }
     return {
       id: j.id,
@@ -229,14 +231,10 @@ function toStoreUrl(value: string, baseDir: string): string {
   return `sqlite:${isAbsolute(path) ? path : resolve(baseDir, path)}`;
 }
 
-function describe(e: ErrorObject): string {
-  const path =
-    e.instancePath
-      .replace(/^\//, "")
-      .replace(/\/(\d+)(?=\/|$)/g, "[$1]")
-      .replace(/\//g, ".") || "pollers";
-  if (e.keyword === "additionalProperties") return `${path}: unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
-  if (e.keyword === "enum") return `${path}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
-  if (e.keyword === "required") return `${path}: missing "${String((e.params as { missingProperty: string }).missingProperty)}"`;
-  return `${path}: ${e.message ?? "is invalid"}`;
+function describe(e: ErrorObject): Violation {
+  const path = e.instancePath;
+  if (e.keyword === "additionalProperties") return { path, message: `unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"` };
+  if (e.keyword === "enum") return { path, message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}` };
+  if (e.keyword === "required") return { path, message: `missing "${String((e.params as { missingProperty: string }).missingProperty)}"` };
+  return { path, message: e.message ?? "is invalid" };
 }

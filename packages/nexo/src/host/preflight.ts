@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import formatsModule from "ajv-formats";
-import { ErrorCodes, NexoError } from "../errors.js";
+import { ErrorCodes, NexoError, violationLine, type Violation } from "../errors.js";
 import type { PluginConfigContract } from "../manifest/index.js";
 import { pluginKey, type PluginSpec } from "./types.js";
 
@@ -57,12 +57,12 @@ export function checkRequirements(spec: PluginSpec, parentEnv: NodeJS.ProcessEnv
   });
 }
 
-function describe(e: ErrorObject, prefix: string): string {
+function describe(e: ErrorObject, prefix: string): Violation {
   const p = e.params as Record<string, unknown>;
   const base = `${prefix}${e.instancePath}`;
-  if (e.keyword === "required") return `${base}/${String(p.missingProperty)} is required`;
-  if (e.keyword === "additionalProperties") return `${base}/${String(p.additionalProperty)} is not allowed`;
-  return `${base || "/"} ${e.message ?? e.keyword}`;
+  if (e.keyword === "required") return { path: `${base}/${String(p.missingProperty)}`, message: "is required" };
+  if (e.keyword === "additionalProperties") return { path: `${base}/${String(p.additionalProperty)}`, message: "is not allowed" };
+  return { path: base, message: e.message ?? e.keyword };
 }
 
 /**
@@ -74,8 +74,8 @@ function describe(e: ErrorObject, prefix: string): string {
 export function checkPluginConfig(spec: PluginSpec, contract: PluginConfigContract | undefined = spec.manifest.config): void {
   if (!contract) return;
   const key = pluginKey(spec);
-  const fail = (violations: string[]): never => {
-    throw new NexoError(ErrorCodes.HOST_CONFIG_INVALID, `plugin ${key} not started: its config does not match ${contract.source}: ${violations.join("; ")}`, {
+  const fail = (violations: Violation[]): never => {
+    throw new NexoError(ErrorCodes.HOST_CONFIG_INVALID, `plugin ${key} not started: its config does not match ${contract.source}: ${violations.map(violationLine).join("; ")}`, {
       pluginId: key,
       data: { violations },
     });
@@ -84,12 +84,12 @@ export function checkPluginConfig(spec: PluginSpec, contract: PluginConfigContra
   try {
     validate = addFormats(new Ajv({ allErrors: true, strict: false })).compile(contract.schema);
   } catch (err) {
-    return fail([`the schema itself does not compile: ${(err as Error).message}`]);
+    return fail([{ path: "", message: `the plugin's config schema itself does not compile: ${(err as Error).message}` }]);
   }
-  const violations: string[] = [];
+  const violations: Violation[] = [];
   if (contract.shape === "array") {
     const value = spec.config ?? [];
-    if (!Array.isArray(value)) return fail(['the config must be a list (the plugin declares shape = "array")']);
+    if (!Array.isArray(value)) return fail([{ path: "", message: 'the config must be a list (the plugin declares shape = "array")' }]);
     value.forEach((item, i) => {
       if (!validate(item)) violations.push(...(validate.errors ?? []).map((e) => describe(e, `/${i}`)));
     });

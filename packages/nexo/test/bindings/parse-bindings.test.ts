@@ -2,14 +2,17 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseBindings } from "../../src/bindings/index.js";
 import { normalizeConfig, type BindingConfig } from "../../src/config/index.js";
-import { ErrorCodes } from "../../src/errors.js";
+import { ErrorCodes, isNexoError, violationLine } from "../../src/errors.js";
 
+/** The refusal's violations as the lines its message shows (`<JSON Pointer>: <message>`). */
 function violationsOf(entries: BindingConfig[]): string[] {
   try {
     parseBindings(entries);
-  } catch (err: any) {
-    assert.equal(err.code, ErrorCodes.BINDING_INVALID);
-    return err.details.data.violations;
+  } catch (err) {
+    assert.ok(isNexoError(err, ErrorCodes.BINDING_INVALID), String(err));
+    const lines = (err.details.data?.violations ?? []).map(violationLine);
+    for (const line of lines) assert.ok(err.message.includes(line), `the message shows ${line}`);
+    return lines;
   }
   return [];
 }
@@ -48,20 +51,20 @@ test("bindings config - channel + instance targets that one instance; explicit o
 
 /** One bad entry per rule: the violation must name the field. */
 const BAD: Array<[string, BindingConfig, string]> = [
-  ["no inbound nor channel", { workflow: "w" }, "bindings[0].inbound:"],
-  ["both inbound and channel", { workflow: "w", inbound: "plugin.inbound.a", channel: "a" }, "bindings[0].inbound:"],
-  ["inbound outside plugin.inbound", { workflow: "w", inbound: "workflow.*.completed" }, "bindings[0].inbound:"],
-  ["inbound not a pattern", { workflow: "w", inbound: "plugin.inbound..x" }, "bindings[0].inbound:"],
-  ["instance with inbound", { workflow: "w", inbound: "plugin.inbound.a", instance: "x" }, "bindings[0].instance:"],
-  ["bad channel kind", { workflow: "w", channel: "Bad-Kind" }, "bindings[0].channel:"],
-  ["bad instance", { workflow: "w", channel: "a", instance: "Nope!" }, "bindings[0].instance:"],
-  ["outbound with wildcard", { workflow: "w", channel: "a", outbound: "plugin.outbound.*" }, "bindings[0].outbound:"],
-  ["outbound feeding itself", { workflow: "w", inbound: "plugin.inbound.>", outbound: "plugin.inbound.a" }, "bindings[0].outbound:"],
-  ["bad inputs", { workflow: "w", channel: "a", inputs: "body" as never }, "bindings[0].inputs:"],
-  ["concurrency 0", { workflow: "w", channel: "a", concurrency: 0 }, "bindings[0].concurrency:"],
-  ["queue too big", { workflow: "w", channel: "a", queueSize: 2 ** 21 }, "bindings[0].queue_size:"],
-  ["bad name", { workflow: "w", channel: "a", name: "Has Space" }, "bindings[0].name:"],
-  ["no workflow", { channel: "a" } as BindingConfig, "bindings[0].workflow:"],
+  ["no inbound nor channel", { workflow: "w" }, "/bindings/0/inbound:"],
+  ["both inbound and channel", { workflow: "w", inbound: "plugin.inbound.a", channel: "a" }, "/bindings/0/inbound:"],
+  ["inbound outside plugin.inbound", { workflow: "w", inbound: "workflow.*.completed" }, "/bindings/0/inbound:"],
+  ["inbound not a pattern", { workflow: "w", inbound: "plugin.inbound..x" }, "/bindings/0/inbound:"],
+  ["instance with inbound", { workflow: "w", inbound: "plugin.inbound.a", instance: "x" }, "/bindings/0/instance:"],
+  ["bad channel kind", { workflow: "w", channel: "Bad-Kind" }, "/bindings/0/channel:"],
+  ["bad instance", { workflow: "w", channel: "a", instance: "Nope!" }, "/bindings/0/instance:"],
+  ["outbound with wildcard", { workflow: "w", channel: "a", outbound: "plugin.outbound.*" }, "/bindings/0/outbound:"],
+  ["outbound feeding itself", { workflow: "w", inbound: "plugin.inbound.>", outbound: "plugin.inbound.a" }, "/bindings/0/outbound:"],
+  ["bad inputs", { workflow: "w", channel: "a", inputs: "body" as never }, "/bindings/0/inputs:"],
+  ["concurrency 0", { workflow: "w", channel: "a", concurrency: 0 }, "/bindings/0/concurrency:"],
+  ["queue too big", { workflow: "w", channel: "a", queueSize: 2 ** 21 }, "/bindings/0/queue_size:"],
+  ["bad name", { workflow: "w", channel: "a", name: "Has Space" }, "/bindings/0/name:"],
+  ["no workflow", { channel: "a" } as BindingConfig, "/bindings/0/workflow:"],
 ];
 
 for (const [what, entry, field] of BAD) {
@@ -80,8 +83,8 @@ test("bindings config - every problem is listed at once, duplicates named", () =
     { name: "dup", channel: "b", workflow: "w", concurrency: -1 },
   ]);
   assert.equal(v.length, 2);
-  assert.match(v[0], /bindings\[1\]\.name: "dup" is used by another binding/);
-  assert.match(v[1], /bindings\[1\]\.concurrency/);
+  assert.match(v[0], /^\/bindings\/1\/name: "dup" is used by another binding/);
+  assert.match(v[1], /^\/bindings\/1\/concurrency: /);
 });
 
 test("bindings config - nexo.yaml shape is checked when the config loads (unknown keys, types), queue_size mapped", () => {

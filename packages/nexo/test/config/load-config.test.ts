@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { bundledDemoConfig, bundledExamplesDir, defaultMcpStateDir, loadConfig, normalizeConfig } from "../../src/config/index.js";
 import { buildPluginSpecs } from "../../src/daemon/plugin-specs.js";
-import { ErrorCodes, isNexoError } from "../../src/errors.js";
+import { ErrorCodes, isNexoError, violationLine } from "../../src/errors.js";
 import { loadManifest } from "../../src/manifest/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
 import { fixturePlugin, tempDir } from "../helpers/fixture-plugins.js";
@@ -90,6 +90,21 @@ test("config - invalid documents name every violation", (t) => {
   assert.throws(
     () => loadConfig(file),
     (e) => isNexoError(e, ErrorCodes.CONFIG_INVALID) && /broker/.test(e.message) && /bogus/.test(e.message),
+  );
+  // The same shape as every other validator: a JSON Pointer and a message, each shown as one line of the message.
+  writeFileSync(file, "api:\n  port: -1\n");
+  assert.throws(
+    () => loadConfig(file),
+    (e) => {
+      assert.ok(isNexoError(e, ErrorCodes.CONFIG_INVALID));
+      const violations = e.details.data?.violations ?? [];
+      assert.deepEqual(
+        violations.map((v) => v.path),
+        ["/api/port"],
+      );
+      assert.ok(e.message.includes(violationLine(violations[0]!)), e.message);
+      return true;
+    },
   );
   writeFileSync(file, "broker: [unclosed\n");
   assert.throws(

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { newEvent, type Event } from "../../src/contract/index.js";
-import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
+import { ErrorCodes, isNexoError, violationLine, type NexoError } from "../../src/errors.js";
 import { loadManifest } from "../../src/manifest/index.js";
 import { testApp } from "../helpers/app.js";
 import { fixturePlugin, tempDir } from "../helpers/fixture-plugins.js";
@@ -104,8 +104,8 @@ test("upstream runtime - a config that breaks [plugin.config_schema]: not starte
   assert.equal(bad.status().state, "failed");
   const err = await bad.start().catch((e: NexoError) => e);
   assert.ok(isNexoError(err, ErrorCodes.HOST_CONFIG_INVALID), String(err));
-  const violations = (err.details.data as { violations: string[] }).violations;
-  assert.deepEqual(violations.sort(), ["/0/limit must be >= 1", "/1/agent_id is required", "/1/extra is not allowed", "/1/limit must be integer"].sort());
+  const violations = (err.details.data?.violations ?? []).map(violationLine);
+  assert.deepEqual(violations.sort(), ["/0/limit: must be >= 1", "/1/agent_id: is required", "/1/extra: is not allowed", "/1/limit: must be integer"].sort());
   assert.equal(existsSync(stateFile("cfgbad", "env.json")), false, "the plugin never ran");
 });
 

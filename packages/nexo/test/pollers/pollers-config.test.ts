@@ -3,18 +3,22 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadConfig, normalizeConfig } from "../../src/config/index.js";
-import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
+import { ErrorCodes, isNexoError, violationLine, type Violation } from "../../src/errors.js";
 import { normalizePollersConfig } from "../../src/pollers/index.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 
 const job = (extra: Record<string, unknown> = {}) => ({ id: "news", kind: "rss", schedule: { every_secs: 60 }, config: { url: "https://example.test/feed" }, ...extra });
 
-function violations(fn: () => unknown): string[] {
+/** The violations `fn` is refused with, as `{ path, message }`, and as the lines the error message shows. */
+function refusal(fn: () => unknown): { violations: Violation[]; lines: string[] } {
   try {
     fn();
   } catch (err) {
     assert.ok(isNexoError(err, ErrorCodes.CONFIG_INVALID), String(err));
-    return ((err as NexoError).details.data as { violations: string[] }).violations;
+    const violations = err.details.data?.violations ?? [];
+    const lines = violations.map(violationLine);
+    for (const line of lines) assert.ok(err.message.includes(line), `the message shows ${line}`);
+    return { violations, lines };
   }
   assert.fail("expected NEXO_ERR_CONFIG_INVALID");
 }
@@ -47,7 +51,7 @@ test("pollers config - state_db: a bare or relative path is a SQLite file beside
 });
 
 test("pollers config - every violation is reported with its path: unknown keys, kinds, schedules, cron, tz, duplicate ids, topics", () => {
-  const v = violations(() =>
+  const { violations: raw, lines: v } = refusal(() =>
     normalizePollersConfig(
       {
         breaker_treshold: 3,
@@ -62,14 +66,18 @@ test("pollers config - every violation is reported with its path: unknown keys, 
     v.join("\n"),
   );
   assert.ok(
-    v.some((l) => /jobs\[0\]\.kind: must be one of "webhook_poll", "rss"/.test(l)),
+    v.some((l) => /^\/jobs\/0\/kind: must be one of "webhook_poll", "rss"/.test(l)),
     v.join("\n"),
   );
   assert.ok(
-    v.some((l) => /jobs\[1\]\.id/.test(l)),
+    v.some((l) => /^\/jobs\/1\/id: /.test(l)),
     v.join("\n"),
   );
-  const v2 = violations(() =>
+  assert.ok(
+    raw.some((x) => x.path === "" && x.message === 'unknown key "breaker_treshold"'),
+    "a JSON Pointer path and a message of its own",
+  );
+  const { lines: v2 } = refusal(() =>
     normalizePollersConfig(
       {
         jobs: [
@@ -88,13 +96,13 @@ test("pollers config - every violation is reported with its path: unknown keys, 
     ),
   );
   const expect = [
-    /\(both\)\.schedule: set exactly one/,
-    /\(none\)\.schedule: set exactly one/,
-    /\(badcron\)\.schedule/,
-    /\(badtz\)\.schedule/,
-    /\(tzonly\)\.schedule\.tz/,
-    /duplicate job id "dup"/,
-    /\(topic\)\.topic/,
+    /^\/jobs\/0\/schedule: job "both": set exactly one/,
+    /^\/jobs\/1\/schedule: job "none": set exactly one/,
+    /^\/jobs\/2\/schedule\/cron: job "badcron"/,
+    /^\/jobs\/3\/schedule\/cron: job "badtz"/,
+    /^\/jobs\/4\/schedule\/tz: job "tzonly"/,
+    /^\/jobs\/6\/id: duplicate job id "dup"/,
+    /^\/jobs\/7\/topic: job "topic"/,
   ];
   for (const re of expect)
     assert.ok(

@@ -42,7 +42,7 @@ export async function reloadOverControl(daemon: Daemon): Promise<ReloadReport> {
     return await daemon.reload();
   } catch (err) {
     if (isNexoError(err)) {
-      const violations = (err.details.data as { violations?: string[] } | undefined)?.violations;
+      const violations = isNexoError(err, ErrorCodes.CONFIG_INVALID) ? err.details.data?.violations : undefined;
       throw new RpcError(RpcErrorCodes.INVALID_PARAMS, err.message, { code: err.code, ...(violations ? { violations } : {}) });
     }
     throw err;

@@ -1,7 +1,7 @@
 import type { Nexo } from "../../app/index.js";
 import { parseBindings } from "../../bindings/index.js";
 import type { NexoConfig } from "../../config/index.js";
-import { ErrorCodes, isNexoError, NexoError } from "../../errors.js";
+import { ErrorCodes, isNexoError, NexoError, violationLine, type Violation } from "../../errors.js";
 import { discoverPlugins, pluginKey } from "../../host/index.js";
 import { checkPluginConfig } from "../../host/index.js";
 import { buildPluginSpecs } from "../plugin-specs.js";
@@ -20,26 +20,27 @@ import type { ReloadState } from "./plan.js";
  */
 export async function prepareReload(load: () => NexoConfig, app: Nexo): Promise<ReloadState> {
   const config = load();
-  const violations: string[] = [];
+  const violations: Violation[] = [];
   const found = await discoverPlugins(config.pluginPaths);
-  for (const r of found.rejected) violations.push(`${r.path}: ${r.error.message}`);
+  for (const r of found.rejected) violations.push({ path: "/plugin_paths", message: `${r.path}: ${r.error.message}` });
   const { specs, errors } = buildPluginSpecs(found.manifests, config.plugins);
-  for (const e of errors) violations.push(e.message);
+  for (const e of errors) violations.push({ path: "/plugins", message: e.message });
   const kinds = new Map<string, string>();
   const keys = new Set<string>();
   for (const spec of specs) {
     const key = pluginKey(spec);
-    if (keys.has(key)) violations.push(`two plugins named ${key}; give one a distinct id or instance label`);
+    if (keys.has(key)) violations.push({ path: "/plugins", message: `two plugins named ${key}; give one a distinct id or instance label` });
     keys.add(key);
     for (const { kind } of spec.manifest.channels) {
       const owner = kinds.get(kind);
-      if (owner && owner !== spec.manifest.id) violations.push(`plugins ${owner} and ${spec.manifest.id} both register channel kind "${kind}"; a channel kind has one owner`);
+      if (owner && owner !== spec.manifest.id)
+        violations.push({ path: "/plugins", message: `plugins ${owner} and ${spec.manifest.id} both register channel kind "${kind}"; a channel kind has one owner` });
       kinds.set(kind, spec.manifest.id);
     }
     try {
       checkPluginConfig(spec);
     } catch (err) {
-      violations.push((err as Error).message);
+      violations.push({ path: "/plugins", message: (err as Error).message });
     }
   }
   let bindings: ReloadState["bindings"] = [];
@@ -48,13 +49,14 @@ export async function prepareReload(load: () => NexoConfig, app: Nexo): Promise<
     const registered = new Set(app.listWorkflows().map((w) => w.name));
     for (const b of bindings)
       if (b.workflow !== undefined && !registered.has(b.workflow))
-        violations.push(`binding ${b.name}: no workflow named "${b.workflow}" (workflow modules load at start: a new one needs a restart)`);
+        violations.push({ path: "/bindings", message: `binding ${b.name}: no workflow named "${b.workflow}" (workflow modules load at start: a new one needs a restart)` });
   } catch (err) {
     if (!isNexoError(err)) throw err;
-    violations.push(...((err.details.data as { violations?: string[] } | undefined)?.violations ?? [err.message]));
+    const listed = isNexoError(err, ErrorCodes.BINDING_INVALID) ? err.details.data?.violations : undefined;
+    violations.push(...(listed ?? [{ path: "/bindings", message: err.message }]));
   }
   if (violations.length > 0) {
-    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${config.file ?? "config"}: not reloaded, nothing changed:\n  ${violations.join("\n  ")}`, {
+    throw new NexoError(ErrorCodes.CONFIG_INVALID, `${config.file ?? "config"}: not reloaded, nothing changed:\n  ${violations.map(violationLine).join("\n  ")}`, {
       ...(config.file ? { file: config.file } : {}),
       data: { violations },
     });

@@ -7,7 +7,7 @@ import { test, type TestContext } from "node:test";
 import type { Event } from "../../../src/contract/index.js";
 import { loadConfig } from "../../../src/config/index.js";
 import { Daemon } from "../../../src/daemon/index.js";
-import { ErrorCodes } from "../../../src/errors.js";
+import { ErrorCodes, violationLine, type Violation } from "../../../src/errors.js";
 import { fixturePlugin, tempDir } from "../../helpers/fixture-plugins.js";
 import { captureLogger } from "../../helpers/log-capture.js";
 import { waitFor } from "../../helpers/wait.js";
@@ -199,11 +199,13 @@ test("reload - a config that does not validate changes nothing, and the daemon s
   });
   await assert.rejects(daemon.reload(), (e: any) => {
     assert.equal(e.code, ErrorCodes.CONFIG_INVALID);
-    const violations: string[] = e.details.data.violations;
-    assert.equal(violations.length, 3, violations.join("\n"));
-    assert.ok(violations.some((v) => v.includes("nosuch")));
-    assert.ok(violations.some((v) => v.includes("NEXO_TEST_RELOAD_UNSET_VAR")));
-    assert.ok(violations.some((v) => v.includes("unknown_wf")));
+    const violations: Violation[] = e.details.data.violations;
+    const lines = violations.map(violationLine);
+    assert.equal(violations.length, 3, lines.join("\n"));
+    assert.ok(violations.some((v) => v.path === "/plugins" && v.message.includes("nosuch")));
+    assert.ok(violations.some((v) => v.path === "/plugins" && v.message.includes("NEXO_TEST_RELOAD_UNSET_VAR")));
+    assert.ok(violations.some((v) => v.path === "/bindings" && v.message.includes("unknown_wf")));
+    for (const line of lines) assert.ok(e.message.includes(line), `the message shows ${line}`);
     return true;
   });
 
