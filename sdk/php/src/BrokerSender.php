@@ -66,12 +66,33 @@ final class BrokerSender
      * `memory.recall`: up to `limit` (default 10, host max 1000) entries of an agent's memory.
      *
      * @example $entries = $broker->memoryRecall(['agentId' => 'a1', 'query' => 'preferences', 'limit' => 5]);
-     * @param array{agentId: string, query: string, limit?: int, timeoutSec?: float}|string $opts the options
-     *        (reference form), or the agent id of Nexo's earlier positional form
+     * @example $entries = $broker->memoryRecall(agentId: 'a1', query: 'preferences', limit: 5, timeoutSec: 2.0);
+     * @param array{agentId: string, query: string, limit?: int, timeoutSec?: float}|string|null $opts the options
+     *        (reference form), or the agent id of Nexo's earlier positional form; null with named arguments
+     * @param string|null $agentId with named arguments (the option names of the reference form, as
+     *        Python's keywords): the entries are returned as with the options array
      * @return list<MemoryEntry>|array the entries; the positional form returns `['entries' => [...]]` as arrays
      */
-    public function memoryRecall(array|string $opts, ?string $query = null, int $limit = 10, ?float $timeout = null): array
-    {
+    public function memoryRecall(
+        array|string|null $opts = null,
+        ?string $query = null,
+        int $limit = 10,
+        ?float $timeout = null,
+        ?string $agentId = null,
+        ?float $timeoutSec = null,
+    ): array {
+        if ($agentId !== null) {
+            if ($opts !== null) {
+                throw new \InvalidArgumentException('memoryRecall: give the options array or named arguments (agentId: ...), not both');
+            }
+            $opts = ['agentId' => $agentId, 'query' => (string) $query, 'limit' => $limit];
+            if ($timeoutSec !== null || $timeout !== null) {
+                $opts['timeoutSec'] = $timeoutSec ?? $timeout;
+            }
+        }
+        if ($opts === null) {
+            throw new \InvalidArgumentException('memoryRecall needs the options array, or named arguments agentId: and query:');
+        }
         if (is_string($opts)) {
             return (array) $this->adapter->hostRequest('memory.recall', ['agent_id' => $opts, 'query' => (string) $query, 'limit' => $limit], $timeout);
         }

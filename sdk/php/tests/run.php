@@ -395,6 +395,15 @@ test('process - host calls: memory.recall and llm.complete succeed, fail and tim
     $p->send(['jsonrpc' => '2.0', 'id' => $req['id'], 'result' => ['entries' => [['id' => 'm1', 'content' => 'cats purr']]]]);
     same(['ids' => ['m1']], $p->replyTo($call)['result']);
 
+    // Named arguments (the reference's option names, as Python's keywords) answer MemoryEntry objects like the options array.
+    $call = $p->sendRequest('tool.invoke', ['plugin_id' => 'sink', 'tool_name' => 'host', 'args' => ['call' => 'recall_named', 'query' => 'dogs'], 'agent_id' => null]);
+    $req = $p->waitFor('named memory.recall', fn ($f) => ($f['method'] ?? null) === 'memory.recall' && ($f['params']['agent_id'] ?? null) === 'a2');
+    same(['agent_id' => 'a2', 'query' => 'dogs', 'limit' => 4], $req['params']);
+    $p->send(['jsonrpc' => '2.0', 'id' => $req['id'], 'result' => ['entries' => [['id' => 'm7', 'content' => 'dogs bark'], ['id' => 'm8', 'content' => 'dogs dig']]]]);
+    same(['ids' => ['m7', 'm8']], $p->replyTo($call)['result']);
+    $r = $p->tool('host', ['call' => 'recall_named', 'query' => 'q', 'timeout_ms' => 200]);
+    check(str_contains($r['error']['message'], 'no host reply within 0.2s (memory.recall)'), $r['error']['message']);
+
     $call = $p->sendRequest('tool.invoke', ['plugin_id' => 'sink', 'tool_name' => 'host', 'args' => ['call' => 'complete'], 'agent_id' => null]);
     $req = $p->waitFor('llm.complete', fn ($f) => ($f['method'] ?? null) === 'llm.complete');
     same([4096, 0.7], [$req['params']['max_tokens'], $req['params']['temperature']]);
