@@ -120,7 +120,7 @@ export const ErrorCodes = {
   PLUGIN_CONFIG_INVALID: "NEXO_ERR_PLUGIN_CONFIG_INVALID",
   AUTH_INVALID_REQUEST: "NEXO_ERR_AUTH_INVALID_REQUEST",
   AUTH_UNAVAILABLE: "NEXO_ERR_AUTH_UNAVAILABLE",
-  // tools registry and MCP surface (issue 6)
+  // tools registry and MCP surface (docs/adr/0007-tool-names-and-wires.md)
   TOOL_PLUGIN_EXITED: "NEXO_ERR_TOOL_PLUGIN_EXITED",
   TOOL_NAME_CONFLICT: "NEXO_ERR_TOOL_NAME_CONFLICT",
   TOOL_INVALID_SCHEMA: "NEXO_ERR_TOOL_INVALID_SCHEMA",
@@ -128,14 +128,14 @@ export const ErrorCodes = {
   MCP_SESSION_LIMIT: "NEXO_ERR_MCP_SESSION_LIMIT",
   MCP_SESSION_NOT_FOUND: "NEXO_ERR_MCP_SESSION_NOT_FOUND",
   MCP_SESSION_REQUIRED: "NEXO_ERR_MCP_SESSION_REQUIRED",
-  // proxy: http_server capability and reverse proxy (issue 7, pattern 2)
+  // proxy: http_server capability and reverse proxy (docs/adr/0008-plugin-reverse-proxy.md)
   PROXY_PLUGIN_DOWN: "NEXO_ERR_PROXY_PLUGIN_DOWN",
   PROXY_NOT_READY: "NEXO_ERR_PROXY_NOT_READY",
   PROXY_UPSTREAM_FAILED: "NEXO_ERR_PROXY_UPSTREAM_FAILED",
   PROXY_TIMEOUT: "NEXO_ERR_PROXY_TIMEOUT",
   PROXY_MOUNT_CONFLICT: "NEXO_ERR_PROXY_MOUNT_CONFLICT",
   PROXY_PORT_UNAVAILABLE: "NEXO_ERR_PROXY_PORT_UNAVAILABLE",
-  // agent bindings (issue 7, item 9)
+  // agent bindings (docs/adr/0009-agent-bindings.md)
   BINDING_INVALID: "NEXO_ERR_BINDING_INVALID",
   BINDING_WORKFLOW_NOT_FOUND: "NEXO_ERR_BINDING_WORKFLOW_NOT_FOUND",
   // authorization gate (docs/authorization.md)
