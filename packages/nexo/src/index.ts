@@ -1,4 +1,6 @@
 export { NexoError, ErrorCodes, isNexoError } from "./errors.js";
+export { violationLine } from "./errors.js";
+export type { ConfigErrorData, Violation } from "./errors.js";
 export { Nexo, WORKFLOW_NAME_PATTERN, WORKFLOW_EVENT_SOURCE, publicToolName, TOOL_NAME_PATTERN } from "./app/index.js";
 export { serveMcpStdio, mountMcpHttp, createMcpSession } from "./surfaces/mcp/index.js";
 export { NexusPlugin, PluginManager, PLUGIN_NAME_PATTERN } from "./app/index.js";
