@@ -10,14 +10,14 @@ import { discoverPlugins, pluginKey, type PluginHost, type PluginSpec } from "..
 import { describePlan, hasCgroupLimits, hasLimits, planSandbox } from "../host/sandbox/index.js";
 import { describePermissions, planPermissions } from "../host/permissions/index.js";
 import { createLogger, type Logger } from "../log/index.js";
-import { ControlMethods, ControlServer, pollerControlHandlers, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
+import { ControlMethods, ControlServer, pollerControlHandlers, runControlHandlers, TAIL_EVENT, type ControlHandler } from "../surfaces/control/index.js";
 import { loadInProcessPlugins, loadWorkflowModules } from "./load-modules.js";
 import type { PollerService } from "../pollers/index.js";
 import { createPollers, type DaemonPollerOptions } from "./pollers.js";
 import { contributeMetrics } from "../plugins/index.js";
 import { buildPluginSpecs } from "./plugin-specs.js";
 import { ScheduleService } from "../schedules/index.js";
-import { RunService, runControlHandlers } from "../runs/index.js";
+import { RunService } from "../runs/index.js";
 import { NEXO_VERSION } from "../version.js";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
 import { attachCluster, brokerClusterOptions } from "../cluster/index.js";

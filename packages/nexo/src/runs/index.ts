@@ -8,4 +8,3 @@ export { toRunView } from "./types.js";
 export type { StartRunOptions, StartRunOutcome } from "./run-service.js";
 export type { RunEventListener, RunSubscription } from "./run-events.js";
 export type { RunAccess, RunError, RunRecord, RunStatus, RunsOptions, RunView } from "./types.js";
-export { runControlHandlers } from "./run-control.js";

@@ -1,7 +1,8 @@
-import type { Nexo } from "../app/index.js";
-import { ErrorCodes, NexoError } from "../errors.js";
-import { ControlMethods, type ControlHandler } from "../surfaces/control/index.js";
-import { toRunView, type RunStatus } from "./types.js";
+import type { Nexo } from "../../app/index.js";
+import { ErrorCodes, NexoError } from "../../errors.js";
+import { toRunView, type RunStatus } from "../../runs/index.js";
+import type { ControlHandler } from "./control-server.js";
+import { ControlMethods } from "./protocol.js";
 
 const STATUSES = new Set(["queued", "running", "completed", "failed", "cancelled", "interrupted"]);
 
