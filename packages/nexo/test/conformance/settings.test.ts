@@ -78,6 +78,6 @@ test("conformance settings - config from nexo-conformance.toml is checked agains
   const none = await runConformance({ pluginDir: plugin(root, "cfgnone", schema), only: ["configure", "unknown-method"] });
   for (const r of none.results) {
     assert.equal(r.status, "fail");
-    assert.match("reason" in r ? (r.reason ?? "") : "", /does not match \[plugin\.config_schema\]: \/feed_url is required/);
+    assert.match("reason" in r ? (r.reason ?? "") : "", /does not match \[plugin\.config_schema\]: \/feed_url: is required/);
   }
 });
