@@ -1,4 +1,4 @@
-// Cycle check for the daemon's folders (`npm run lint:cycles`, run by `npm run lint`).
+// Cycle check for the daemon's and the TypeScript SDK's sources (`npm run lint:cycles`, run by `npm run lint`).
 // Type-only imports vanish at compile time, so they are left out: only imports
 // that load a module at run time can form a cycle that matters (load order,
 // half-initialised bindings, a folder that cannot be understood without the other).
@@ -8,16 +8,16 @@ module.exports = {
     {
       name: "no-folder-cycle",
       severity: "error",
-      comment: "A folder of packages/nexo/src must not import values from a folder that imports values back from it.",
+      comment: "A folder must not import values from a folder that imports values back from it.",
       scope: "folder",
-      from: { path: "^packages/nexo/src/" },
+      from: { path: "^packages/(nexo|plugin-sdk)/src/" },
       to: { circular: true },
     },
     {
       name: "no-module-cycle",
       severity: "error",
-      comment: "No two modules of packages/nexo/src may import values from each other, directly or through others.",
-      from: { path: "^packages/nexo/src/" },
+      comment: "No two modules may import values from each other, directly or through others.",
+      from: { path: "^packages/(nexo|plugin-sdk)/src/" },
       to: { circular: true },
     },
   ],
