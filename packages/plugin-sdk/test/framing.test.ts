@@ -38,13 +38,23 @@ test("sdk framing - frames split across chunks at every byte, multi-byte UTF-8 i
 });
 
 test("sdk framing - CRLF, a CR split from its LF, blank and whitespace-only lines; an unterminated last line at end()", () => {
-  const { d, frames, problems } = decoder();
+  const frames: unknown[] = [];
+  const raws: string[] = [];
+  const problems: FrameProblem[] = [];
+  const d = new NdjsonDecoder({
+    onFrame: (v, raw) => {
+      frames.push(v);
+      raws.push(raw.toString("utf8"));
+    },
+    onProblem: (p) => problems.push(p),
+  });
   d.push(Buffer.from('{"n":1}\r\n\n   \n{"n":2}\r'));
   d.push(Buffer.from('\n\r\n{"n":3}\n{"n"'));
   d.push(Buffer.from(":4}"));
   assert.deepEqual(frames, [{ n: 1 }, { n: 2 }, { n: 3 }]);
   d.end();
   assert.deepEqual(frames, [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+  assert.deepEqual(raws, ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}'], "the raw line a frame came from carries no CR");
   assert.deepEqual(problems, []);
 });
 
