@@ -3,7 +3,9 @@ import { CONFORMANCE_PROBE_TOOL } from "./conformance-probe.js";
 import { handlerScope } from "./context.js";
 import { ManifestError, PluginError, RpcErrorCodes, ToolError } from "./errors.js";
 import { Event } from "./event.js";
-import { FrameTooLargeError, FrameWriter, LineDecoder, MAX_FRAME_BYTES } from "./framing.js";
+import { readFrames } from "./frame-reader.js";
+import { NdjsonWriter } from "./frame-writer.js";
+import { FrameTooLargeError, MAX_FRAME_BYTES } from "./framing.js";
 import { BrokerSender, DEFAULT_HOST_CALL_TIMEOUT_MS, HostCalls, type SubscriptionHandler } from "./host-calls.js";
 import { checkLlmChatParams, llmErrorReply, type LlmChatHandler } from "./llm-provider.js";
 import { manifestExtendsTools, parseManifest } from "./manifest.js";
@@ -91,7 +93,7 @@ export class PluginAdapter {
   private readonly maxQueuedEvents: number;
   private readonly drainTimeoutMs: number;
   private readonly calls: HostCalls;
-  private writer: FrameWriter | undefined;
+  private writer: NdjsonWriter | undefined;
   private readonly beforeRun: Array<() => void> = [];
   private readonly subscriptions = new Map<string, SubscriptionHandler>();
   private readonly topicTools = new Map<string, TopicToolHandler>();
@@ -175,7 +177,14 @@ export class PluginAdapter {
       rawWrite = g.rawWrite;
       this.cleanups.push(g.uninstall);
     }
-    this.writer = new FrameWriter(rawWrite, (fn) => process.stdout.once("drain", fn), this.maxFrameBytes);
+    const stdout = process.stdout;
+    this.writer = new NdjsonWriter(
+      { write: rawWrite, once: (event, listener) => stdout.once(event, listener) },
+      {
+        maxFrameBytes: this.maxFrameBytes,
+        errors: { backlogFull: (n) => new Error(`stdout backlog full (${n} frames waiting for the host to read); frame dropped`) },
+      },
+    );
     // While more events wait behind the one being handled, their frames share writes.
     this.writer.holdWhile = () => this.inEventBurst();
     for (const fn of this.beforeRun.splice(0)) fn();
@@ -185,25 +194,22 @@ export class PluginAdapter {
       void this.shutdown(null, "stdout closed");
     };
     process.stdout.on("error", onStdoutError);
-    const decoder = new LineDecoder(
-      this.maxFrameBytes,
-      (v) => this.dispatch(v),
-      // A bad line is logged and dropped, never answered: it has no id to answer.
-      (kind, detail) => {
-        if (kind === "too_large") this.log(`plugin: inbound frame ${detail} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
-        else this.log(`plugin: malformed jsonrpc line: ${detail}`);
+    const reader = readFrames(
+      process.stdin,
+      {
+        onFrame: (v) => this.dispatch(v),
+        // A bad line is logged and dropped, never answered: it has no id to answer.
+        onProblem: (p) => {
+          if (p.kind === "too_large") this.log(`plugin: inbound frame ${p.bytes} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`);
+          else this.log(`plugin: malformed jsonrpc line: ${p.reason}`);
+        },
+        onEnd: () => void this.shutdown(null, "stdin closed"),
       },
+      // The whole length of an over-long line is logged, as the reference SDKs do.
+      { maxFrameBytes: this.maxFrameBytes, reportOversize: "at_line_end" },
     );
-    const onData = (chunk: Buffer): void => decoder.push(chunk);
-    const onEnd = (): void => {
-      decoder.end();
-      void this.shutdown(null, "stdin closed");
-    };
-    process.stdin.on("data", onData);
-    process.stdin.on("end", onEnd);
     this.cleanups.push(() => {
-      process.stdin.off("data", onData);
-      process.stdin.off("end", onEnd);
+      reader.dispose();
       process.stdout.off("error", onStdoutError);
       process.stdin.pause();
     });

@@ -2,11 +2,17 @@ import { createHash } from "node:crypto";
 import { WireError } from "./errors.js";
 import { nowIso, uuidv7 } from "./ids.js";
 
-/** An event as it travels on the wire. `P` defaults to `any` so reference-style `event.payload.to` compiles. */
+/**
+ * An event as it travels on the wire, for plugins and the host alike.
+ * `P` defaults to `any` so reference-style `event.payload.to` compiles.
+ */
 export interface Event<P = any> {
+  /** UUID v7 (time-ordered). */
   id: string;
+  /** RFC 3339 UTC timestamp. */
   timestamp: string;
   topic: string;
+  /** Who produced it: a plugin id, `nexo`, `plugin.supervisor`, ... */
   source: string;
   session_id: string | null;
   payload: P;
@@ -69,17 +75,24 @@ export function wireEvent(e: Event, stringSessionIds: boolean): Event {
 }
 
 /**
+ * A new event with all six fields set: a UUID v7 id, an RFC 3339 UTC
+ * timestamp, a null session unless given. `Event.new` is this function.
+ * @example newEvent("plugin.outbound.echo", "cli", { text: "hi" })
+ */
+export function newEvent<P>(topic: string, source: string, payload: P, extra: EventExtras = {}): Event<P> {
+  const e: Event<P> = { id: uuidv7(), timestamp: nowIso(), topic, source, session_id: extra.sessionId ?? null, payload };
+  if (extra.correlationId !== undefined && extra.correlationId !== null) e.correlation_id = extra.correlationId;
+  if (extra.metadata !== undefined) e.metadata = extra.metadata;
+  return e;
+}
+
+/**
  * `Event.new(topic, source, payload)`: all six fields set (UUID v7 id, RFC 3339
  * UTC timestamp, null session); `Event.fromJson` / `Event.toJson` convert
  * from and to the wire object.
  */
 export const Event = {
-  new<P>(topic: string, source: string, payload: P, extra: EventExtras = {}): Event<P> {
-    const e: Event<P> = { id: uuidv7(), timestamp: nowIso(), topic, source, session_id: extra.sessionId ?? null, payload };
-    if (extra.correlationId !== undefined && extra.correlationId !== null) e.correlation_id = extra.correlationId;
-    if (extra.metadata !== undefined) e.metadata = extra.metadata;
-    return e;
-  },
+  new: newEvent,
   /** An event from its wire JSON. Throws WireError unless it is an object with a string `topic`; missing `source`/`session_id`/`payload` become `""`/null/null. */
   fromJson(value: unknown): Event {
     if (!isObj(value)) throw new WireError("event must be a JSON object");

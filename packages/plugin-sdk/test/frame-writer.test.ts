@@ -1,20 +1,23 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FrameWriter } from "../src/framing.js";
+import { NdjsonWriter } from "../src/frame-writer.js";
 
-/** A FrameWriter over an in-memory sink; `full` makes the next writes report a full pipe. */
+/** A writer over an in-memory sink; `full` makes the next writes report a full pipe. */
 function sink() {
   const writes: string[] = [];
   let drain: (() => void) | undefined;
   const state = { full: false };
-  const writer = new FrameWriter(
-    (data) => {
-      writes.push(data);
-      return !state.full;
+  const writer = new NdjsonWriter(
+    {
+      write: (data) => {
+        writes.push(data);
+        return !state.full;
+      },
+      once: (event, fn) => {
+        if (event === "drain") drain = fn;
+      },
     },
-    (fn) => (drain = fn),
-    1024,
-    8,
+    { maxFrameBytes: 1024, maxDroppableQueue: 8 },
   );
   const frames = () =>
     writes

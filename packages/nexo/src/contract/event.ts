@@ -1,44 +1,21 @@
-import { nowIso, uuidv7 } from "nexo-plugin-sdk/contract";
+import { Event as SharedEvent, newEvent, nowIso, uuidv7, type EventExtras } from "nexo-plugin-sdk/contract";
 import { ErrorCodes, NexoError } from "../errors.js";
 
-/** An event on the broker, as it travels on the wire (docs/contract.md, Broker bridge). */
-export interface Event<P = unknown> {
-  /** UUID v7 (time-ordered). */
-  id: string;
-  /** RFC 3339 UTC timestamp. */
-  timestamp: string;
-  topic: string;
-  /** Who produced it: a plugin id, `nexo`, `plugin.supervisor`, ... */
-  source: string;
-  session_id: string | null;
-  payload: P;
-  correlation_id?: string;
-  metadata?: Record<string, unknown>;
-}
+/**
+ * An event on the broker, as it travels on the wire (docs/contract.md, Broker
+ * bridge): the SDK's shape, with an `unknown` payload unless told, so host
+ * code checks what a plugin sent before using it.
+ */
+export type Event<P = unknown> = SharedEvent<P>;
 
-export interface NewEventOptions {
-  sessionId?: string | null;
-  correlationId?: string;
-  metadata?: Record<string, unknown>;
-}
+/** `Event.new(topic, source, payload)` (`newEvent`), `Event.fromJson`, `Event.toJson`: the SDK's, one object for both ends. */
+export const Event = SharedEvent;
+
+/** Options of `newEvent`: `sessionId`, `correlationId`, `metadata`. */
+export type NewEventOptions = EventExtras;
 
 /** A new event with all six fields set. @example newEvent("plugin.outbound.echo", "cli", { text: "hi" }) */
-export function newEvent<P>(topic: string, source: string, payload: P, options: NewEventOptions = {}): Event<P> {
-  const event: Event<P> = {
-    id: uuidv7(),
-    timestamp: nowIso(),
-    topic,
-    source,
-    session_id: options.sessionId ?? null,
-    payload,
-  };
-  if (options.correlationId !== undefined) event.correlation_id = options.correlationId;
-  if (options.metadata !== undefined) event.metadata = options.metadata;
-  return event;
-}
-
-/** `Event.new(topic, source, payload)`, the reference SDK's spelling. */
-export const Event = { new: newEvent };
+export { newEvent };
 
 /**
  * Validate an event received from a plugin and fill in what some SDKs omit

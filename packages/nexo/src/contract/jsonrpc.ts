@@ -1,3 +1,4 @@
+import { buildErrorResponse, buildResponse } from "nexo-plugin-sdk/contract";
 import type { JsonRpcErrorObject } from "./rpc-errors.js";
 
 export type JsonRpcId = number | string | null;
@@ -72,9 +73,7 @@ export function makeRequest(id: number | string, method: string, params?: unknow
 export function makeNotification(method: string, params?: unknown): JsonRpcNotification {
   return params === undefined ? { jsonrpc: "2.0", method } : { jsonrpc: "2.0", method, params };
 }
-export function makeResult(id: JsonRpcId, result: unknown): JsonRpcSuccess {
-  return { jsonrpc: "2.0", id, result };
-}
-export function makeError(id: JsonRpcId, code: number, message: string, data?: unknown): JsonRpcFailure {
-  return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
-}
+/** `{jsonrpc: "2.0", id, result}`: the SDK's `buildResponse`, so both ends answer in one shape. */
+export const makeResult: (id: JsonRpcId, result: unknown) => JsonRpcSuccess = buildResponse;
+/** `{jsonrpc: "2.0", id, error: {code, message, data?}}` (`data` left out when undefined): the SDK's `buildErrorResponse`. */
+export const makeError: (id: JsonRpcId, code: number, message: string, data?: unknown) => JsonRpcFailure = buildErrorResponse;
