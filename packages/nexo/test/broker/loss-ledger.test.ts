@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Nexo } from "../../src/app/index.js";
 import { NatsBroker } from "../../src/broker/index.js";
 import { IntervalTally } from "../../src/broker/interval-tally.js";
 import { newEvent } from "../../src/contract/index.js";
+import { MonitoringPlugin } from "../../src/plugins/index.js";
+import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
+import { parsePromText, sampleValue } from "../helpers/prom-text.js";
 import { startNatsServer } from "../helpers/nats-server.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -27,7 +31,7 @@ test("broker - interval tally counts each position once however the ranges overl
  * publishing: P's own connection never breaks, so only S's confirmations
  * can tell P what S missed.
  */
-test("broker - at-most-once losses a peer suffers while it re-subscribes are counted by the publisher as possibly lost, and nothing is counted without an outage", async (t) => {
+test("broker - at-most-once losses a peer suffers while it re-subscribes are counted by the publisher as possibly lost (stats, log, /metrics), and nothing is counted without an outage", async (t) => {
   const server = await startNatsServer(t);
   if (!server) return;
   const log = captureLogger();
@@ -68,6 +72,14 @@ test("broker - at-most-once losses a peer suffers while it re-subscribes are cou
   const warned = log.lines().find((r) => r.level === 40 && /possibly lost/.test(String(r.msg)));
   assert.ok(warned, "the count is logged");
   assert.match(String(warned.reasons), /re-subscribed/);
+  // Operators read it from /metrics too.
+  const app = new Nexo({ broker: p, logger: captureLogger().logger, http: false, stateDir: tempDir(t) });
+  await app.addPlugin(new MonitoringPlugin());
+  await app.start();
+  t.after(() => app.stop());
+  const metrics = parsePromText((await app.http.inject({ method: "GET", url: "/metrics" })).body);
+  assert.equal(sampleValue(metrics, "nexo_broker_events_possibly_lost_total"), p.stats().possiblyLost);
+  assert.equal(sampleValue(metrics, "nexo_broker_events_unsent_total"), 0);
   t.diagnostic(`lost ${lost.length}, counted ${stats.possiblyLost} of ${n - 1000} published across the re-subscription`);
 
   // A broker that closes says goodbye: the publisher stops waiting for it at once.
