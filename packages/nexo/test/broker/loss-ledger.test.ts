@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Nexo } from "../../src/app/index.js";
-import { NatsBroker } from "../../src/broker/index.js";
+import { createBroker, NatsBroker } from "../../src/broker/index.js";
+import { brokerClusterOptions } from "../../src/cluster/index.js";
+import { clusterConfigFromYaml } from "../../src/config/index.js";
 import { IntervalTally } from "../../src/broker/interval-tally.js";
 import { newEvent } from "../../src/contract/index.js";
 import { MonitoringPlugin } from "../../src/plugins/index.js";
@@ -76,11 +78,18 @@ test("broker - at-most-once losses a peer suffers while it re-subscribes are cou
   const app = new Nexo({ broker: p, logger: captureLogger().logger, http: false, stateDir: tempDir(t) });
   await app.addPlugin(new MonitoringPlugin());
   await app.start();
-  t.after(() => app.stop());
   const metrics = parsePromText((await app.http.inject({ method: "GET", url: "/metrics" })).body);
+  await app.stop();
   assert.equal(sampleValue(metrics, "nexo_broker_events_possibly_lost_total"), p.stats().possiblyLost);
   assert.equal(sampleValue(metrics, "nexo_broker_events_unsent_total"), 0);
   t.diagnostic(`lost ${lost.length}, counted ${stats.possiblyLost} of ${n - 1000} published across the re-subscription`);
+
+  // Turned off from a config's cluster block: no markers, no count.
+  const off = await createBroker(server.url, brokerClusterOptions(clusterConfigFromYaml({ loss_accounting: { enabled: false } }), "sqlite::memory:"));
+  const offStats = off.stats();
+  await off.close();
+  assert.equal(offStats.possiblyLost, undefined);
+  assert.equal(offStats.unsent, 0);
 
   // A broker that closes says goodbye: the publisher stops waiting for it at once.
   await s.close();
