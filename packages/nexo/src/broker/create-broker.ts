@@ -4,6 +4,7 @@ import { createStore } from "../store/index.js";
 import { LocalBroker } from "./local-broker.js";
 import { LocalDurable } from "./local-durable.js";
 import type { DurableOptions } from "./durable-paths.js";
+import type { LossLedgerOptions } from "./loss-ledger.js";
 import { NatsBroker } from "./nats-broker.js";
 import type { Broker } from "./types.js";
 
@@ -22,6 +23,8 @@ export interface CreateBrokerOptions {
   durable?: DurableOptions;
   /** The store URL the local broker keeps durable events in (the config's `store`). */
   store?: string;
+  /** NATS only: the at-most-once loss accounting (docs/cluster.md); false turns it off. Default on. */
+  lossAccounting?: LossLedgerOptions | false;
 }
 
 /**
@@ -32,7 +35,7 @@ export interface CreateBrokerOptions {
  */
 export async function createBroker(url: BrokerUrl | string, options: CreateBrokerOptions = {}): Promise<Broker> {
   if (url === "local") {
-    const { durable, store, ...local } = options;
+    const { durable, store, lossAccounting: _nats, ...local } = options;
     if (!durable || durable.patterns.length === 0) return new LocalBroker(local);
     if (!store) throw new NexoError(ErrorCodes.CONFIG_INVALID, "durable paths on the local broker need a store (store: sqlite:... or postgres://...)", { field: "store" });
     const s = await createStore(store, { ...(options.logger ? { logger: options.logger } : {}) });

@@ -11,4 +11,5 @@ export { TopicTrie } from "./topic-trie.js";
 export type { BrokerUrl, CreateBrokerOptions } from "./create-broker.js";
 export type { LocalBrokerOptions } from "./local-broker.js";
 export type { NatsBrokerOptions } from "./nats-broker.js";
+export type { LossLedgerOptions } from "./loss-ledger.js";
 export type { Broker, BrokerStats, DurableStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";

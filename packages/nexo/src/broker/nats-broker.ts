@@ -4,6 +4,7 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { DurablePaths, type DurableOptions } from "./durable-paths.js";
 import type { DurableSubscription } from "./durable-subscription.js";
+import { LossLedger, type LossLedgerOptions } from "./loss-ledger.js";
 import { checkBufferSize, DEFAULT_BUFFER_SIZE, DeliveryScheduler, LOG_EVERY, SubscriptionQueue } from "./subscription-queue.js";
 import { validatePattern, validateQueueName, validateTopic } from "./topic.js";
 import type { Broker, BrokerStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";
@@ -24,6 +25,11 @@ export interface NatsBrokerOptions {
   workSharing?: boolean;
   /** Topic patterns delivered at-least-once through JetStream, and their limits. Default: none (all at-most-once). */
   durable?: DurableOptions;
+  /**
+   * Count at-most-once events possibly lost around outages (`stats().possiblyLost`), by sync markers the
+   * other NatsBrokers confirm (docs/cluster.md). `false` turns it off. Default: on, 100 ms markers, 10 s peer TTL.
+   */
+  lossAccounting?: LossLedgerOptions | false;
 }
 
 const encoder = new TextEncoder();
@@ -49,6 +55,7 @@ export class NatsBroker implements Broker {
   private unsent = 0;
   private connected = true;
   private closed = false;
+  private readonly ledger: LossLedger | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -57,6 +64,7 @@ export class NatsBroker implements Broker {
     private readonly durable: DurablePaths | undefined,
   ) {
     this.defaultBufferSize = checkBufferSize(options.defaultBufferSize ?? DEFAULT_BUFFER_SIZE, "defaultBufferSize");
+    if (options.lossAccounting !== false) this.ledger = new LossLedger(nc, options.logger, options.lossAccounting ?? {});
     void this.watchStatus();
   }
 
@@ -106,7 +114,9 @@ export class NatsBroker implements Broker {
    * once JetStream stored the event (waiting through an outage up to the
    * durable publish timeout, then rejecting with NEXO_ERR_BROKER_PUBLISH_FAILED).
    * Elsewhere, resolves once handed to the client; while the connection is
-   * down the event is not sent, and counted in `stats().unsent`.
+   * down the event is not sent, and counted in `stats().unsent`; an event
+   * sent but caught by an outage before every peer confirmed it is counted
+   * in `stats().possiblyLost` (an upper bound).
    */
   async publish(topic: string, event: Event): Promise<void> {
     if (this.closed || this.nc.isClosed()) throw new NexoError(ErrorCodes.BROKER_CLOSED, `broker is closed; cannot publish on ${topic}`, { topic });
@@ -126,6 +136,7 @@ export class NatsBroker implements Broker {
     }
     try {
       this.nc.publish(topic, encoder.encode(JSON.stringify(event)));
+      this.ledger?.sent();
     } catch (err) {
       // The client refuses synchronously: payload over the server's max_payload, connection closing.
       throw new NexoError(ErrorCodes.BROKER_PUBLISH_FAILED, `NATS refused the event on ${topic}: ${(err as Error).message}`, { topic, data: { url: this.url }, cause: err });
@@ -196,6 +207,7 @@ export class NatsBroker implements Broker {
       dropped: this.counters.dropped,
       subscriptions: this.subs.size + this.durableSubs.size,
       unsent: this.unsent,
+      ...(this.ledger ? { possiblyLost: this.unsent + this.ledger.possiblyLost, unconfirmed: this.ledger.unconfirmed, peers: this.ledger.peerCount } : {}),
       ...(this.durable ? { durable: this.durable.stats() } : {}),
     };
   }
@@ -206,6 +218,7 @@ export class NatsBroker implements Broker {
     this.closed = true;
     for (const s of [...this.subs.keys()]) s.unsubscribe();
     for (const s of [...this.durableSubs]) s.unsubscribe();
+    this.ledger?.close();
     if (this.nc.isClosed()) return;
     // drain() waits for the server; if it is gone (or reconnecting) do not hang the shutdown.
     let timer: NodeJS.Timeout | undefined;
@@ -235,9 +248,11 @@ export class NatsBroker implements Broker {
       for await (const s of this.nc.status()) {
         if (s.type === "disconnect") {
           this.connected = false;
+          this.ledger?.onDisconnect();
           log?.warn({ url: this.url, server: s.data }, "NATS connection lost; reconnecting");
         } else if (s.type === "reconnect") {
           this.connected = true;
+          this.ledger?.onReconnect();
           log?.info({ url: this.url, server: s.data, unsent: this.unsent }, "NATS connection restored");
         } else if (s.type === "ldm") log?.warn({ url: this.url, server: s.data }, "NATS server entering lame duck mode");
         else if (s.type === "error") log?.error({ url: this.url, detail: String(s.data) }, "NATS async error");

@@ -56,6 +56,18 @@ export interface BrokerStats {
    * NATS was down (counted, logged, never buffered). Absent on the local broker.
    */
   unsent?: number;
+  /**
+   * NATS: an upper bound of this process's at-most-once events lost around
+   * outages: `unsent`, plus events sent but not confirmed by every other
+   * Nexo broker when the connection dropped or a peer re-subscribed on a new
+   * connection. Events lost in a dying daemon's own buffers are not in it.
+   * Absent on the local broker and with `lossAccounting: false`.
+   */
+  possiblyLost?: number;
+  /** NATS: at-most-once events sent that some peer has not confirmed yet (0 once every peer caught up). */
+  unconfirmed?: number;
+  /** NATS: other Nexo brokers confirming this one's events. */
+  peers?: number;
   /** NATS with durable paths: JetStream traffic of this process. */
   durable?: DurableStats;
 }

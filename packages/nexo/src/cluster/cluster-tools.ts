@@ -38,6 +38,8 @@ interface CallRequest {
   agent_id: string | null;
   session_id: string | null;
   channel: string;
+  /** The calling daemon: it publishes the call's tool event. */
+  from: string;
 }
 
 type CallReply = { result: ToolResult } | { error: { code: ErrorCode; message: string; rpc_code?: number; http_status?: number; data?: unknown } };
@@ -138,6 +140,7 @@ export class ClusterTools implements RemoteTools {
       agent_id: options.agentId ?? null,
       session_id: options.sessionId ?? null,
       channel: options.channel ?? "local",
+      from: this.o.nodeId,
     };
     let msg: Msg;
     try {
@@ -193,6 +196,8 @@ export class ClusterTools implements RemoteTools {
       const req = JSON.parse(decoder.decode(msg.data)) as CallRequest;
       const result = await this.o.app.callTool(req.name, req.args, {
         localOnly: true,
+        // A peer of an older version sends no `from`; its event is then still published once, here.
+        ...(typeof req.from === "string" ? { forwardedBy: req.from } : {}),
         timeoutMs: req.timeout_ms,
         agentId: req.agent_id,
         sessionId: req.session_id,

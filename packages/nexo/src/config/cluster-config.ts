@@ -1,4 +1,4 @@
-import type { DurableOptions } from "../broker/index.js";
+import type { DurableOptions, LossLedgerOptions } from "../broker/index.js";
 
 /** `cluster:` of nexo.yaml, normalized (docs/cluster.md). */
 export interface ClusterConfig {
@@ -13,6 +13,8 @@ export interface ClusterConfig {
   toolsTtlMs: number;
   /** This daemon's name in the cluster. Default `<hostname>-<pid>`. */
   nodeId: string | null;
+  /** NATS: count at-most-once events possibly lost around outages (sync markers the other brokers confirm); false turns it off. */
+  lossAccounting: LossLedgerOptions | false;
 }
 
 /** JSON Schema of `cluster:`. */
@@ -40,6 +42,16 @@ export const clusterConfigSchema = {
         max_msgs: { type: "integer", minimum: 1 },
         duplicate_window_ms: { type: "integer", minimum: 100 },
         prefetch: { type: "integer", minimum: 1, maximum: 10000 },
+      },
+    },
+    loss_accounting: {
+      type: "object",
+      additionalProperties: false,
+      description: "NATS: count at-most-once events possibly lost around outages, confirmed by the other daemons (docs/cluster.md).",
+      properties: {
+        enabled: { type: "boolean", description: "Default true." },
+        sync_interval_ms: { type: "integer", minimum: 10, maximum: 60000, description: "Sync markers while publishing. Default 100." },
+        peer_ttl_ms: { type: "integer", minimum: 100, description: "A daemon silent this long is no longer waited for. Default 10000." },
       },
     },
     tools: {
@@ -81,6 +93,8 @@ export function clusterConfigFromYaml(raw: Record<string, any> | undefined): Clu
     toolsAnnounceMs: announce,
     toolsTtlMs: r.tools?.ttl_ms ?? announce * 3,
     nodeId: r.node_id ?? null,
+    lossAccounting:
+      r.loss_accounting?.enabled === false ? false : stripUndefined({ syncIntervalMs: r.loss_accounting?.sync_interval_ms, peerTtlMs: r.loss_accounting?.peer_ttl_ms }),
   };
 }
 

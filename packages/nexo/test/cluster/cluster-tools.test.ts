@@ -6,6 +6,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { Nexo } from "../../src/app/index.js";
 import type { ToolResult } from "../../src/app/tools/index.js";
 import { NatsBroker } from "../../src/broker/index.js";
+import { newEvent, type Event } from "../../src/contract/index.js";
 import { attachCluster, TOOL_SUBJECTS } from "../../src/cluster/index.js";
 import { clusterConfigFromYaml } from "../../src/config/index.js";
 import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
@@ -26,7 +27,7 @@ const text = (r: ToolResult): string => String(r.content[0]?.text);
  * Daemon C runs plugin `calc`; daemon A runs none. Both are full apps with
  * HTTP and MCP, on one nats-server, announcing every 200 ms.
  */
-test("cluster - a tool on daemon C is listed and called from daemon A (app.callTool, HTTP, MCP) with its deadline, validation and typed errors; a dead daemon's tool fails at once with the retry error", async (t) => {
+test("cluster - a tool on daemon C is listed and called from daemon A (app.callTool, HTTP, MCP) with its deadline, validation and typed errors, each call published once as a tool event; a dead daemon's tool fails at once with the retry error", async (t) => {
   const server = await startNatsServer(t);
   if (!server) return;
   const root = tempDir(t);
@@ -47,6 +48,12 @@ test("cluster - a tool on daemon C is listed and called from daemon A (app.callT
   c.app.host.add({ manifest: fixturePlugin(root, { id: "calc", mode: "echo", tools: CATALOGUE.map((x) => x.name), catalogue: CATALOGUE }) });
   await c.app.start();
   await a.app.start();
+  // A cluster consumer of the tool-call events (observer: every event, no queue group).
+  const observer = await NatsBroker.connect(server.url, { drainTimeoutMs: 200 });
+  t.after(() => observer.close());
+  const toolEvents: Event[] = [];
+  observer.subscribe("tool.>", (e) => void toolEvents.push(e));
+  await observer.flush();
 
   // Listed on A, marked as C's.
   const listed = (await waitFor(() => a.app.getTool("calc_echo"), "calc_echo announced to A"))!;
@@ -67,6 +74,20 @@ test("cluster - a tool on daemon C is listed and called from daemon A (app.callT
     (e) => isNexoError(e, ErrorCodes.TOOL_UNAVAILABLE) && ((e as NexoError).details.data as { retryAfterMs: number }).retryAfterMs === 250,
   );
   await assert.rejects(a.app.callTool("calc_fail", {}), (e) => isNexoError(e, ErrorCodes.TOOL_EXECUTION_FAILED) && (e as NexoError).httpStatus === 502);
+  // Each call is one fact, published once in the cluster (by A, naming C), not once per daemon it crossed.
+  // C would publish before replying and A after the reply, so both are in before A's sentinel arrives.
+  await a.broker.publish("tool.sentinel.completed", newEvent("tool.sentinel.completed", "test", {}));
+  await waitFor(() => toolEvents.some((e) => e.topic === "tool.sentinel.completed"), "the sentinel after the calls");
+  const facts = (topic: string) => toolEvents.filter((e) => e.topic === topic).map((e) => e.payload as { node?: string; plugin?: string });
+  assert.deepEqual(
+    facts("tool.calc_echo.completed").map((p) => [p.node, p.plugin]),
+    [["c", "calc"]],
+  );
+  assert.deepEqual(
+    facts("tool.calc_fail.failed").map((p) => p.node),
+    ["c"],
+  );
+  assert.equal(facts("tool.calc_busy.failed").length, 1);
   // The caller's deadline holds on the serving daemon.
   await assert.rejects(a.app.callTool("calc_hang", {}, { timeoutMs: 300 }), (e) => isNexoError(e, ErrorCodes.TOOL_TIMEOUT));
 

@@ -27,6 +27,7 @@ export function publishToolEvent(broker: Broker, logger: Logger, event: ToolCall
     duration: event.duration,
     timestamp: event.timestamp,
   };
+  if (event.node !== undefined) payload.node = event.node;
   if (event.error) payload.error = event.error;
   // The call id is already a fresh UUID v7 and there is one event per call: it doubles as the event id.
   const wire: Event = { id: event.callId, timestamp: new Date().toISOString(), topic, source: TOOL_EVENT_SOURCE, session_id: event.sessionId, payload };

@@ -302,9 +302,11 @@ export class ToolRegistry {
       duration: (performance.now() - t0) / 1000,
       timestamp,
     };
+    if (entry.kind === "remote" && entry.info.node !== undefined) event.node = entry.info.node;
     if (error) event.error = { code: error.code, message: error.message };
     this.options.onCalled?.(event);
-    publishToolEvent(this.options.broker, this.options.logger, event);
+    // One fact, one event in the cluster: a forwarded call's event is the calling daemon's to publish.
+    if (options.forwardedBy === undefined) publishToolEvent(this.options.broker, this.options.logger, event);
   }
 
   // ---- the list ----------------------------------------------------------

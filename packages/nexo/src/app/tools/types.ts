@@ -74,6 +74,11 @@ export interface CallToolOptions {
   signal?: AbortSignal;
   /** Call only a tool of this daemon, never one routed to another daemon (cluster routing serves with it, so calls never bounce). */
   localOnly?: boolean;
+  /**
+   * Set when another daemon of the cluster forwarded this call (its node id): that daemon publishes
+   * the call's `tool.<name>.completed|failed` event, so this one runs its hooks but publishes none. Default: unset.
+   */
+  forwardedBy?: string;
   /** Receives a workflow tool's `ctx.progress` / `ctx.emit` (plugin tools stream nothing). Default: none. */
   onProgress?: (event: ProgressEvent) => void;
 }
@@ -98,6 +103,8 @@ export interface ToolCalledEvent {
   isError: boolean;
   /** Set when `ok` is false: the stable NEXO_ERR_TOOL_* code and message. */
   error?: { code: string; message: string };
+  /** The daemon that ran the tool, when it is another daemon of the cluster. */
+  node?: string;
   /** Seconds. */
   duration: number;
   /** When the call started, RFC 3339 UTC. */

@@ -337,6 +337,13 @@ export class MonitoringPlugin extends BuiltinPlugin<MonitoringOptions> {
     fromBroker("nexo_broker_events_published_total", "Events published on the broker", (s) => s.published);
     fromBroker("nexo_broker_events_delivered_total", "Events delivered to subscribers", (s) => s.delivered);
     fromBroker("nexo_broker_events_dropped_total", "Events dropped because a subscriber's buffer was full", (s) => s.dropped);
+    // NATS only (0 on the local broker): unsent is exact, possibly_lost an upper bound that includes it.
+    fromBroker("nexo_broker_events_unsent_total", "At-most-once events not sent because NATS was unreachable", (s) => s.unsent ?? 0);
+    fromBroker(
+      "nexo_broker_events_possibly_lost_total",
+      "Upper bound of at-most-once events lost around NATS outages (unsent included; not confirmed by every peer broker)",
+      (s) => s.possiblyLost ?? 0,
+    );
     new Gauge({
       name: "nexo_broker_subscriptions",
       help: "Live broker subscriptions",
