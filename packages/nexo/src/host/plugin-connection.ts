@@ -207,14 +207,21 @@ export class PluginConnection {
   /**
    * A request whose answer streams ahead of the reply as `deltaMethod
    * {request_id, chunk}` notifications (`llm.chat` and `llm.chat.delta`):
-   * each chunk goes to `onDelta` until the reply settles the call.
+   * each chunk goes to `onDelta` until the reply settles the call. Once
+   * `signal` aborts (the caller gave up on the answer), further chunks are
+   * strays: counted and dropped.
    */
-  async callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void): Promise<unknown> {
+  async callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void, signal?: AbortSignal): Promise<unknown> {
     let id: number | undefined;
-    try {
-      return await this.peer.request(method, params, { timeoutMs, onId: (i) => void this.streams.set((id = i), { deltaMethod, onDelta }) });
-    } finally {
+    const stop = (): void => {
       if (id !== undefined) this.streams.delete(id);
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      return await this.peer.request(method, params, { timeoutMs, onId: (i) => void (signal?.aborted || this.streams.set((id = i), { deltaMethod, onDelta })) });
+    } finally {
+      signal?.removeEventListener("abort", stop);
+      stop();
     }
   }
 
@@ -487,6 +494,12 @@ export class PluginConnection {
         }
         return;
       }
+    }
+    if (method.endsWith(".delta")) {
+      // A chunk for a request that ended (or never was): a plugin streaming past its answer costs a counter, nothing kept.
+      this.counters.badFrames += 1;
+      this.warnThrottled("stray_delta", { method, badFrames: this.counters.badFrames }, "dropped a streamed chunk for no open request of the plugin");
+      return;
     }
     // Other notifications (e.g. progress) have no host meaning yet: ignore, as JSON-RPC allows.
     this.log.debug({ method }, "ignored notification from plugin");

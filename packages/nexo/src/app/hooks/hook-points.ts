@@ -190,7 +190,8 @@ export class HookPoints {
       }
     }
     outcome.event = current;
-    if (outcome.doNotReplyAgain) this.silence(current.session_id ?? event.session_id);
+    // The session the host fired for, never one a hook's override names: a hook must not silence other conversations.
+    if (outcome.doNotReplyAgain) this.silence(event.session_id);
     return outcome;
   }
 
