@@ -3,6 +3,7 @@ import { internalPrincipal } from "../authz/index.js";
 import { newEvent, type Event } from "../contract/index.js";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
 import type { ChatMessage, ChatToolCall } from "../llm/index.js";
+import { LogThrottle } from "../host/index.js";
 import type { AgentMetrics } from "./agent-metrics.js";
 import type { ConversationStore } from "./conversation-store.js";
 import { selectTools } from "./tool-selection.js";
@@ -13,6 +14,19 @@ const REMEMBER_TOOL = "memory_remember";
 
 /** Longest tool result handed back to the model; the rest is cut (and said so). */
 const MAX_TOOL_RESULT_CHARS = 16_384;
+
+/** Longest tool arguments (as JSON) an agent runs a tool with; longer ones are answered with an error and not kept. */
+export const MAX_TOOL_ARGS_CHARS = 65_536;
+
+/** Size of a call's arguments as JSON. */
+function argsChars(args: unknown): number {
+  if (typeof args === "string") return args.length;
+  try {
+    return JSON.stringify(args ?? {})?.length ?? 0;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -49,6 +63,7 @@ export class AgentRunner {
   private readonly topics: { step: string; completed: string; failed: string };
   /** Per session id: the end of its last queued turn. Turns of one session run one after the other (each sees the previous one's history); other sessions run alongside up to the binding's concurrency. */
   private readonly sessionTails = new Map<string, Promise<void>>();
+  private readonly warnings = new LogThrottle({ burst: 5, refillMs: 10_000 });
 
   constructor(
     readonly binding: string,
@@ -121,7 +136,12 @@ export class AgentRunner {
       this.metrics.steps.inc({ binding, kind: "model" });
       this.metrics.tokens.inc({ binding, kind: "prompt" }, res.usage.prompt_tokens);
       this.metrics.tokens.inc({ binding, kind: "completion" }, res.usage.completion_tokens);
-      const calls = res.content.type === "tool_calls" ? res.content.tool_calls : [];
+      const asked = res.content.type === "tool_calls" ? res.content.tool_calls : [];
+      // A model asking for more tools than allowed in one answer gets the first ones; the rest are neither run nor kept.
+      const calls = asked.length > spec.maxToolCalls ? asked.slice(0, spec.maxToolCalls) : asked;
+      if (calls.length < asked.length) this.dropCalls("max_tool_calls", asked.length - calls.length);
+      // Oversized arguments are not run and not kept: the conversation holds a marker in their place.
+      const kept = calls.map((c) => (argsChars(c.arguments) > MAX_TOOL_ARGS_CHARS ? { ...c, arguments: { _dropped: `arguments over ${MAX_TOOL_ARGS_CHARS} characters` } } : c));
       this.emit(this.topics.step, event, {
         binding,
         session_id: session,
@@ -130,6 +150,7 @@ export class AgentRunner {
         duration_ms: round(performance.now() - t0),
         answer: res.content.type === "text" ? "text" : "tool_calls",
         tool_calls: calls.map((c) => tools.names.get(c.name) ?? c.name),
+        ...(asked.length > calls.length ? { dropped_tool_calls: asked.length - calls.length } : {}),
         usage: res.usage,
       });
       if (res.content.type === "text") {
@@ -137,10 +158,10 @@ export class AgentRunner {
         if (store) await store.append(binding, session!, turn, spec.history);
         return { text: res.content.text, steps: step, toolCalls };
       }
-      turn.push({ role: "assistant", content: "", tool_calls: calls });
-      for (const call of calls) {
+      turn.push({ role: "assistant", content: "", tool_calls: kept });
+      for (const [i, call] of calls.entries()) {
         toolCalls += 1;
-        turn.push(await this.callTool(event, session, step, call, tools.names));
+        turn.push(await this.callTool(event, session, step, call, tools.names, kept[i] !== call));
       }
     }
     throw new NexoError(ErrorCodes.AGENT_STEP_LIMIT, `agent of binding ${binding} made ${spec.maxSteps} model calls without a final answer (max_steps); nothing was sent`, {
@@ -159,14 +180,19 @@ export class AgentRunner {
   }
 
   /** One tool call through app.callTool; any failure becomes an error text the model reads (it may retry or explain). */
-  private async callTool(event: Event, session: string | null, step: number, call: ChatToolCall, names: ReadonlyMap<string, string>): Promise<ChatMessage> {
+  private async callTool(event: Event, session: string | null, step: number, call: ChatToolCall, names: ReadonlyMap<string, string>, argsTooLarge: boolean): Promise<ChatMessage> {
     const { binding, spec, app } = this;
     const real = names.get(call.name);
     const t0 = performance.now();
     let content: string;
     let isError: boolean;
     let code: string | undefined;
-    if (real === undefined) {
+    if (argsTooLarge) {
+      content = `error: the arguments of this call are over ${MAX_TOOL_ARGS_CHARS} characters; the tool was not run`;
+      isError = true;
+      code = ErrorCodes.TOOL_INVALID_ARGS;
+      this.dropCalls("arguments_too_large", 1);
+    } else if (real === undefined) {
       content = `error: tool "${call.name}" is not available to this agent`;
       isError = true;
       code = ErrorCodes.TOOL_NOT_FOUND;
@@ -195,6 +221,18 @@ export class AgentRunner {
       ...(code ? { code } : {}),
     });
     return { role: "tool", tool_call_id: call.id, name: call.name, content };
+  }
+
+  private dropCalls(reason: "max_tool_calls" | "arguments_too_large", n: number): void {
+    this.metrics.droppedToolCalls.inc({ binding: this.binding, reason }, n);
+    const line = this.warnings.take(reason);
+    if (line)
+      this.app.logger.warn(
+        { binding: this.binding, reason, dropped: n, count: line.count, ...(line.suppressed > 0 ? { suppressed: line.suppressed } : {}) },
+        reason === "max_tool_calls"
+          ? `the model asked for more than ${this.spec.maxToolCalls} tool calls in one answer (max_tool_calls); the rest were dropped`
+          : "the model sent tool arguments too large to run",
+      );
   }
 
   /** Publish a step event when someone listens (a tail, a test, another binding): unobserved turns pay nothing. */

@@ -9,6 +9,8 @@ export interface AgentConfig {
   memory?: { recall?: number; backend?: string; agent_id?: string };
   /** Model calls per inbound message. Default 8. */
   max_steps?: number;
+  /** Tool calls run per model answer; the model's further calls in that answer are dropped. Default 16. */
+  max_tool_calls?: number;
   /** Messages kept per session (older ones are dropped). Default 40; 0 keeps none. */
   history?: number;
   max_tokens?: number;
@@ -28,6 +30,7 @@ export interface AgentSpec {
   recall: number;
   memoryBackend?: string;
   maxSteps: number;
+  maxToolCalls: number;
   history: number;
   maxTokens?: number;
   temperature?: number;
@@ -44,4 +47,4 @@ export interface AgentTurnResult {
   toolCalls: number;
 }
 
-export const AGENT_DEFAULTS = { maxSteps: 8, history: 40, textField: "text" } as const;
+export const AGENT_DEFAULTS = { maxSteps: 8, maxToolCalls: 16, history: 40, textField: "text" } as const;

@@ -1,0 +1,125 @@
+// An agent against a hostile model: a loopback fake speaking the OpenAI Chat
+// Completions protocol that asks for tools forever, for hundreds of tools in
+// one answer, with huge arguments, or answers with a huge text.
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { ConversationStore } from "../../src/agents/index.js";
+import { BindingsService, parseBindings } from "../../src/bindings/index.js";
+import { newEvent, type Event } from "../../src/contract/index.js";
+import { ErrorCodes } from "../../src/errors.js";
+import { testApp } from "../helpers/app.js";
+import { waitFor } from "../helpers/wait.js";
+
+const HISTORY = 6;
+
+/** What the hostile model answers, chosen by the first user message of the turn's conversation. */
+function answer(body: { messages: Array<{ role: string; content: unknown }> }): Record<string, unknown> {
+  const users = body.messages.filter((m) => m.role === "user");
+  const said = String(users[users.length - 1]?.content ?? "");
+  const calls = (n: number, args: (i: number) => string) =>
+    Array.from({ length: n }, (_, i) => ({ id: `call_${body.messages.length}_${i}`, type: "function", function: { name: "echo", arguments: args(i) } }));
+  const message =
+    said === "forever"
+      ? { role: "assistant", content: null, tool_calls: calls(1, () => "{}") }
+      : said === "many"
+        ? { role: "assistant", content: null, tool_calls: calls(500, (i) => JSON.stringify({ i })) }
+        : said === "bigargs" && body.messages[body.messages.length - 1]!.role === "user"
+          ? { role: "assistant", content: null, tool_calls: calls(1, () => JSON.stringify({ blob: "a".repeat(500_000) })) }
+          : said === "bigtext"
+            ? { role: "assistant", content: "t".repeat(3_000_000) }
+            : { role: "assistant", content: `ok after ${body.messages.length} messages` };
+  return {
+    id: "chatcmpl-hostile",
+    object: "chat.completion",
+    created: 1_700_000_000,
+    model: "m",
+    choices: [{ index: 0, message, finish_reason: "tool_calls" in message ? "tool_calls" : "stop" }],
+    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+  };
+}
+
+test("hostile - an agent against a model that asks for too much", async (t) => {
+  const requests: number[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      requests.push(raw.length);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(answer(JSON.parse(raw.toString("utf8")))));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+
+  const { app, logs } = testApp(t, { llm: { providers: { evil: { kind: "openai", baseUrl: url, model: "m", maxRetries: 0 } } } });
+  let echoed = 0;
+  app.register(
+    "echo",
+    () => {
+      echoed += 1;
+      return { ok: true };
+    },
+    { description: "echo", inputSchema: { type: "object" } },
+  );
+  app.addService(new BindingsService(parseBindings([{ name: "desk", channel: "chat", agent: { provider: "evil", tools: ["echo"], max_steps: 4, history: HISTORY } }])));
+  const seen: Event[] = [];
+  const sub = app.broker.subscribe("agent.desk.>", (e) => void seen.push(e), { bufferSize: 10_000 });
+  t.after(() => sub.unsubscribe());
+  await app.start();
+  const turn = async (text: string, session: string): Promise<Event> => {
+    const before = seen.filter((e) => e.topic !== "agent.desk.step").length;
+    const e = newEvent("plugin.inbound.chat.web", "test", { text, chat_id: 1 }, { sessionId: session });
+    await app.broker.publish(e.topic, e);
+    await waitFor(() => seen.filter((x) => x.topic !== "agent.desk.step").length > before, `the end of the turn "${text}"`, 20_000, 10);
+    return seen.filter((x) => x.topic !== "agent.desk.step")[before]!;
+  };
+
+  await t.test("hostile - a model asking for tools forever stops at max_steps with NEXO_ERR_AGENT_STEP_LIMIT", async () => {
+    const end = await turn("forever", "s-forever");
+    assert.equal(end.topic, "agent.desk.failed");
+    assert.equal((end.payload as { code: string }).code, ErrorCodes.AGENT_STEP_LIMIT);
+    assert.equal(echoed, 4);
+  });
+
+  await t.test("hostile - 500 tool calls in one answer: max_tool_calls of them run, the rest are dropped and counted", async () => {
+    echoed = 0;
+    const end = await turn("many", "s-many");
+    assert.equal(end.topic, "agent.desk.failed", "the model keeps asking, so the turn ends at max_steps");
+    assert.equal(echoed, 4 * 16, "16 calls per answer, 4 answers");
+    const dropped = logs().filter((l) => l.reason === "max_tool_calls");
+    assert.ok(dropped.length >= 1 && dropped.length <= 5, `logged throttled (${dropped.length})`);
+    const step = seen.find((e) => e.topic === "agent.desk.step" && (e.payload as { dropped_tool_calls?: number }).dropped_tool_calls !== undefined);
+    assert.equal((step!.payload as { dropped_tool_calls: number }).dropped_tool_calls, 500 - 16);
+  });
+
+  await t.test("hostile - tool arguments of 500 KB (past 64 KiB) are not run and not kept; the model reads an error", async () => {
+    echoed = 0;
+    const end = await turn("bigargs", "s-big");
+    assert.equal(end.topic, "agent.desk.completed");
+    assert.equal(echoed, 0);
+    const store = new ConversationStore(await app.memory.openStore());
+    const stored = await store.load("desk", "s-big", HISTORY);
+    const size = JSON.stringify(stored).length;
+    assert.ok(size < 10_000, `the stored conversation holds no 500 KB arguments (${size} characters)`);
+    assert.ok(stored.some((m) => m.role === "tool" && /over 65536 characters; the tool was not run/.test(m.content)));
+  });
+
+  await t.test("hostile - a 3 MB answer past llm.max_answer_chars fails the turn with -33103; nothing is stored", async () => {
+    const end = await turn("bigtext", "s-text");
+    assert.equal(end.topic, "agent.desk.failed");
+    assert.match((end.payload as { message: string }).message, /max_answer_chars/);
+    const store = new ConversationStore(await app.memory.openStore());
+    assert.equal(await store.count("desk", "s-text"), 0);
+  });
+
+  await t.test("hostile - a session's stored conversation stays at its history bound however many turns it has", async () => {
+    for (let i = 0; i < 8; i++) await turn(`hello ${i}`, "s-long");
+    const store = new ConversationStore(await app.memory.openStore());
+    assert.equal(await store.count("desk", "s-long"), HISTORY);
+  });
+});
