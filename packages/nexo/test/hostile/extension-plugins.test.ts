@@ -96,4 +96,18 @@ test("hostile - LLM provider, memory backend and hook plugins that misbehave", a
     assert.equal(app.hookPoints.isSilenced("victim"), false);
     assert.equal(app.hookPoints.isSilenced("mine"), true);
   });
+
+  await t.test("hostile - a hook's 600 KB block reason or error message is clipped before it reaches logs and callers", async () => {
+    const blocked = await app.hookPoints.fire("before_outbound", { kind: "x", instance: null, session_id: "b", body: "block" });
+    assert.equal(blocked.blocked, true);
+    assert.ok(blocked.reason!.length < 1100, `reason clipped (${blocked.reason!.length})`);
+    const failed = await app.hookPoints.fire("before_outbound", { kind: "x", instance: null, session_id: "f", body: "fail" });
+    assert.equal(failed.blocked, false);
+    const longest = Math.max(
+      ...logs()
+        .filter((l) => l.hook === "before_outbound")
+        .map((l) => JSON.stringify(l).length),
+    );
+    assert.ok(longest < 4096, `hook log lines stay short (${longest} characters)`);
+  });
 });
