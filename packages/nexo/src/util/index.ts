@@ -5,3 +5,4 @@ export { assetsRoot, checkoutRoot, examplesDir, isPackedAssets, packageRoot, tem
 export type { DigestAlgorithm } from "./digest.js";
 export { compileGlob, compileGlobs } from "./glob.js";
 export type { NameMatcher } from "./glob.js";
+export { boundedData, clipText } from "./clip.js";

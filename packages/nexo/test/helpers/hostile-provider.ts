@@ -7,7 +7,7 @@ const SCRIPT = fileURLToPath(new URL("../fixtures/plugins/hostile-provider.mjs",
 
 /**
  * A plugin dir under `root` running the hostile provider fixture: LLM provider
- * "evil", memory backend "evilmem", hook `before_outbound`; `env` sets its HOSTILE_* knobs.
+ * "evil", memory backend "evilmem", hook `before_outbound`, channel kind "void"; `env` sets its HOSTILE_* knobs.
  */
 export function hostileProviderManifest(root: string, env: Record<string, string> = {}, id = "evil"): PluginManifest {
   const dir = join(root, id);
@@ -30,6 +30,7 @@ export function hostileProviderManifest(root: string, env: Record<string, string
       'llm_providers = ["evil"]',
       'memory_backends = ["evilmem"]',
       'hooks = ["before_outbound"]',
+      'channels = ["void"]',
       "",
       "[plugin.supervisor]",
       "respawn = false",

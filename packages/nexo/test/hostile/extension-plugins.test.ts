@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RpcError, RpcErrorCodes } from "../../src/contract/index.js";
+import { ErrorCodes, type NexoError } from "../../src/errors.js";
 import type { Nexo } from "../../src/app/index.js";
 import type { LlmTextDelta } from "../../src/llm/index.js";
 import { testApp } from "../helpers/app.js";
@@ -109,5 +110,27 @@ test("hostile - LLM provider, memory backend and hook plugins that misbehave", a
         .map((l) => JSON.stringify(l).length),
     );
     assert.ok(longest < 4096, `hook log lines stay short (${longest} characters)`);
+  });
+
+  await t.test("hostile - a provider's 600 KB error reply (message and data) reaches the caller clipped, its data dropped", async () => {
+    const err = await rejection(app.llm.complete(say("fail")));
+    assert.equal(err.code, RpcErrorCodes.LLM_CONNECTION);
+    assert.ok(err.message.length < 1200, `message clipped (${err.message.length})`);
+    assert.match(JSON.stringify(err.data), /^\{"dropped":"data of \d+ characters/);
+  });
+
+  await t.test("hostile - channel.send_outbound that never answers is NEXO_ERR_CHANNEL_TIMEOUT; a 600 KB error reply is clipped", async () => {
+    const timeout = await app.channels.send("void", null, { kind: "text", to: "never", body: "x" }, { timeoutMs: 300 }).then(
+      () => assert.fail("expected a rejection"),
+      (e: { code?: string }) => e,
+    );
+    assert.equal(timeout.code, ErrorCodes.CHANNEL_TIMEOUT);
+    const failed = await app.channels.send("void", null, { kind: "text", to: "fail", body: "x" }).then(
+      () => assert.fail("expected a rejection"),
+      (e: NexoError) => e,
+    );
+    assert.equal(failed.code, ErrorCodes.CHANNEL_CONNECTION);
+    assert.ok(failed.message.length < 1300, `message clipped (${failed.message.length})`);
+    assert.ok(JSON.stringify(failed.details.data).length < 5000);
   });
 });
