@@ -3,6 +3,7 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import type { HostServiceHandler } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import { AnthropicProvider } from "./anthropic-provider.js";
+import { boundedFetch, isResponseTooLarge, responseBytesFor } from "./bounded-fetch.js";
 import { toLlmRpcError } from "./llm-errors.js";
 import { OpenAIProvider } from "./openai-provider.js";
 import type { ProviderClientOptions } from "./provider-options.js";
@@ -134,7 +135,11 @@ export class LlmService {
   }
 
   private build(name: string, p: LlmConfig["providers"][string]): LlmProvider {
-    const options: ProviderClientOptions = { timeoutMs: p.timeoutMs ?? 60_000, maxRetries: p.maxRetries ?? 2 };
+    const options: ProviderClientOptions = {
+      timeoutMs: p.timeoutMs ?? 60_000,
+      maxRetries: p.maxRetries ?? 2,
+      fetch: boundedFetch(() => responseBytesFor(this.maxAnswerChars)),
+    };
     if (p.baseUrl !== undefined) options.baseUrl = p.baseUrl;
     if (p.model !== undefined) options.model = p.model;
     if (p.apiKeyEnv !== undefined) {
@@ -211,7 +216,7 @@ export class LlmService {
       this.logger.debug({ provider: name, model, ms: Date.now() - started, usage: result.usage, content: result.content.type }, "llm chat");
       return result;
     } catch (err) {
-      const mapped = toLlmRpcError(name, err);
+      const mapped = toLlmRpcError(name, isResponseTooLarge(err) ? answerTooLarge(name, this.maxAnswerChars) : err);
       this.countTooLarge(mapped);
       this.logger.warn({ provider: name, model, code: mapped.code, err: mapped.message }, "llm chat failed");
       throw mapped;
@@ -270,7 +275,7 @@ export class LlmService {
       this.logger.debug({ provider: name, model, ms: Date.now() - started, usage: result.usage, stream: options.onDelta !== undefined }, "llm completion");
       return result;
     } catch (err) {
-      const mapped = toLlmRpcError(name, cut.signal.aborted ? (cut.signal.reason as RpcError) : err);
+      const mapped = toLlmRpcError(name, cut.signal.aborted ? (cut.signal.reason as RpcError) : isResponseTooLarge(err) ? answerTooLarge(name, limit) : err);
       this.countTooLarge(mapped);
       this.logger.warn({ provider: name, model, code: mapped.code, err: mapped.message }, "llm completion failed");
       throw mapped;

@@ -13,6 +13,8 @@ import { testApp } from "../helpers/app.js";
 import { waitFor } from "../helpers/wait.js";
 
 const HISTORY = 6;
+/** Characters of the "hugebody" answer: past what the bounded fetch reads for the default llm.max_answer_chars (17 MiB). */
+const HUGE_BODY = 40_000_000;
 
 /** What the hostile model answers, chosen by the first user message of the turn's conversation. */
 function answer(body: { messages: Array<{ role: string; content: unknown }> }): Record<string, unknown> {
@@ -29,7 +31,9 @@ function answer(body: { messages: Array<{ role: string; content: unknown }> }): 
           ? { role: "assistant", content: null, tool_calls: calls(1, () => JSON.stringify({ blob: "a".repeat(500_000) })) }
           : said === "bigtext"
             ? { role: "assistant", content: "t".repeat(3_000_000) }
-            : { role: "assistant", content: `ok after ${body.messages.length} messages` };
+            : said === "hugebody"
+              ? { role: "assistant", content: "h".repeat(HUGE_BODY) }
+              : { role: "assistant", content: `ok after ${body.messages.length} messages` };
   return {
     id: "chatcmpl-hostile",
     object: "chat.completion",
@@ -42,14 +46,28 @@ function answer(body: { messages: Array<{ role: string; content: unknown }> }): 
 
 test("hostile - an agent against a model that asks for too much", async (t) => {
   const requests: number[] = [];
+  /** How much of each huge answer the server got to write before the client went away. */
+  const hugeSent: number[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const raw = Buffer.concat(chunks);
       requests.push(raw.length);
+      const body = answer(JSON.parse(raw.toString("utf8")));
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(answer(JSON.parse(raw.toString("utf8")))));
+      const text = JSON.stringify(body);
+      if (!text.includes('"content":"hhhh')) return void res.end(text);
+      // The huge answer goes out 1 MB at a time as the client reads it: a client that drops the connection stops it early.
+      void (async () => {
+        let at = 0;
+        while (at < text.length && !res.destroyed) {
+          const ok = res.write(text.slice(at, (at += 1_000_000)));
+          if (!ok) await new Promise((r) => (res.once("drain", r), res.once("close", r)));
+        }
+        hugeSent.push(Math.min(at, text.length));
+        res.end();
+      })();
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -121,5 +139,13 @@ test("hostile - an agent against a model that asks for too much", async (t) => {
     for (let i = 0; i < 8; i++) await turn(`hello ${i}`, "s-long");
     const store = new ConversationStore(await app.memory.openStore());
     assert.equal(await store.count("desk", "s-long"), HISTORY);
+  });
+
+  await t.test("hostile - a 40 MB response body is cut off while it is read (the connection dropped), not buffered whole", async () => {
+    const end = await turn("hugebody", "s-huge");
+    assert.equal(end.topic, "agent.desk.failed");
+    assert.match((end.payload as { message: string }).message, /max_answer_chars/);
+    await waitFor(() => hugeSent.length === 1, "the server to stop writing the huge answer", 5000, 10);
+    assert.ok(hugeSent[0]! < HUGE_BODY * 0.75, `the connection was dropped after ${hugeSent[0]} of ${HUGE_BODY} characters`);
   });
 });
