@@ -1,6 +1,7 @@
 // Clients flooding the runs API: many starts at once, many event streams,
 // hostile Idempotency-Key values and audit filters.
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { test } from "node:test";
 import { parseAuditQuery } from "../../src/authz/index.js";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
@@ -11,6 +12,9 @@ import { waitFor } from "../helpers/wait.js";
 
 const MAX_QUEUED = 5;
 const MAX_STREAMS = 3;
+/** Events of 8 KiB the burst workflow emits: 40 MiB, far more than a stalled reader's socket and 1 MiB send buffer hold. */
+const BURST = 5000;
+const CHUNK = "c".repeat(8192);
 /** The scope of an HTTP caller without credentials, so the runs started here are theirs too. */
 const ANONYMOUS = principalScope(undefined, null);
 
@@ -22,6 +26,13 @@ test("hostile - runs under a flood of clients", async (t) => {
     ctx.progress({ progress: 1, total: 1, message: "holding" });
     await Promise.race([gate, new Promise((_r, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)))]);
     return { ok: true };
+  });
+  let go!: () => void;
+  const burst = new Promise<void>((r) => (go = r));
+  app.register("burst", async (_inputs: Record<string, unknown>, ctx) => {
+    await burst;
+    for (let i = 1; i <= BURST; i++) ctx.emit(CHUNK);
+    return { emitted: BURST };
   });
   await app.start();
   const url = app.url!;
@@ -63,6 +74,35 @@ test("hostile - runs under a flood of clients", async (t) => {
     open();
     for (const s of [res, ...streams.slice(1)]) assert.equal((await readSse(s)).at(-1)?.event, "end");
     await waitFor(() => app.runs.eventStreamStats.open === 0, "every stream to be closed", 5000, 10);
+  });
+
+  await t.test("hostile - a stalled SSE reader while a workflow emits 40 MiB: the run completes, the excess is dropped and counted, the end still arrives", async () => {
+    const out = await app.runs.start("burst", {}, { scope: ANONYMOUS });
+    assert.ok(out.created);
+    const socket = connect(Number(new URL(url).port), "127.0.0.1");
+    t.after(() => socket.destroy());
+    await new Promise<void>((r) => socket.once("connect", r));
+    socket.write(`GET /runs/${out.id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    socket.pause();
+    await waitFor(() => app.runs.eventStreamStats.open === 1, "the stream to open", 5000, 10);
+    go();
+    // The workflow never waits for its reader.
+    const record = await out.done;
+    assert.equal(record.status, "completed");
+    socket.resume();
+    let text = "";
+    socket.setEncoding("utf8");
+    await new Promise<void>((resolve) => {
+      socket.on("data", (d: string) => {
+        text += d;
+        if (text.includes("event: end")) resolve();
+      });
+    });
+    const chunks = text.split("event: chunk").length - 1;
+    const end = JSON.parse(/event: end\ndata: (.*)\n/.exec(text)![1]!) as { status: string; eventsDropped: number };
+    assert.equal(end.status, "completed");
+    assert.ok(chunks < BURST, `${chunks} of ${BURST} events reached the stalled reader`);
+    assert.ok(end.eventsDropped >= BURST - chunks, `drops counted (${end.eventsDropped})`);
   });
 
   await t.test("hostile - Idempotency-Key values past 255 characters, with control characters, unterminated or empty are 400 NEXO_ERR_IDEMPOTENCY_KEY_INVALID", async () => {
