@@ -12,6 +12,9 @@ import type { AgentSpec, AgentTurnResult } from "./types.js";
 /** The built-in memory write tool: an agent writes only its own memories, so `agent_id` is filled in, not asked of the model. */
 const REMEMBER_TOOL = "memory_remember";
 
+/** How often a binding sweeps its sessions for messages past `history_ttl_seconds`. */
+const PRUNE_EVERY_MS = 60_000;
+
 /** Longest tool result handed back to the model; the rest is cut (and said so). */
 const MAX_TOOL_RESULT_CHARS = 16_384;
 
@@ -64,6 +67,7 @@ export class AgentRunner {
   /** Per session id: the end of its last queued turn. Turns of one session run one after the other (each sees the previous one's history); other sessions run alongside up to the binding's concurrency. */
   private readonly sessionTails = new Map<string, Promise<void>>();
   private readonly warnings = new LogThrottle({ burst: 5, refillMs: 10_000 });
+  private lastPrune = 0;
 
   constructor(
     readonly binding: string,
@@ -155,7 +159,10 @@ export class AgentRunner {
       });
       if (res.content.type === "text") {
         turn.push({ role: "assistant", content: res.content.text });
-        if (store) await store.append(binding, session!, turn, spec.history);
+        if (store) {
+          await store.append(binding, session!, turn, spec.history);
+          await this.pruneOld(store);
+        }
         return { text: res.content.text, steps: step, toolCalls };
       }
       turn.push({ role: "assistant", content: "", tool_calls: kept });
@@ -221,6 +228,21 @@ export class AgentRunner {
       ...(code ? { code } : {}),
     });
     return { role: "tool", tool_call_id: call.id, name: call.name, content };
+  }
+
+  /** At most once a minute per binding: drop the messages older than `history_ttl_seconds`, in every session. */
+  private async pruneOld(store: ConversationStore): Promise<void> {
+    const { spec, binding } = this;
+    const now = Date.now();
+    if (spec.historyTtlSeconds <= 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    try {
+      const n = await store.prune(binding, now - spec.historyTtlSeconds * 1000);
+      if (n > 0) this.app.logger.info({ binding, deleted: n, historyTtlSeconds: spec.historyTtlSeconds }, "agent conversation messages past history_ttl_seconds deleted");
+    } catch (err) {
+      this.app.logger.warn({ binding, err: errorText(err) }, "pruning old agent conversation messages failed; retried on a later turn");
+      this.lastPrune = 0;
+    }
   }
 
   private dropCalls(reason: "max_tool_calls" | "arguments_too_large", n: number): void {

@@ -13,6 +13,8 @@ export interface AgentConfig {
   max_tool_calls?: number;
   /** Messages kept per session (older ones are dropped). Default 40; 0 keeps none. */
   history?: number;
+  /** Seconds a session's messages are kept after they were written, in every session of the binding. Default 2,592,000 (30 days); 0 keeps them until the session's own bound drops them. */
+  history_ttl_seconds?: number;
   max_tokens?: number;
   temperature?: number;
   /** Field of the inbound payload holding the user's text. Default `text`. */
@@ -32,6 +34,7 @@ export interface AgentSpec {
   maxSteps: number;
   maxToolCalls: number;
   history: number;
+  historyTtlSeconds: number;
   maxTokens?: number;
   temperature?: number;
   textField: string;
@@ -47,4 +50,4 @@ export interface AgentTurnResult {
   toolCalls: number;
 }
 
-export const AGENT_DEFAULTS = { maxSteps: 8, maxToolCalls: 16, history: 40, textField: "text" } as const;
+export const AGENT_DEFAULTS = { maxSteps: 8, maxToolCalls: 16, history: 40, historyTtlSeconds: 2_592_000, textField: "text" } as const;

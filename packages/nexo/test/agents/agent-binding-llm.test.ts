@@ -212,6 +212,7 @@ test("agents config - nexo.yaml with an agent binding and memory.backend loads; 
     maxSteps: 4,
     maxToolCalls: 16,
     history: 40,
+    historyTtlSeconds: 2_592_000,
     textField: "text",
   });
   assert.deepEqual(spec!.patterns, ["plugin.inbound.telegram.helpdesk", "plugin.inbound.telegram.helpdesk.>"]);

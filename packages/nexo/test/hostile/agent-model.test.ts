@@ -84,7 +84,15 @@ test("hostile - an agent against a model that asks for too much", async (t) => {
     },
     { description: "echo", inputSchema: { type: "object" } },
   );
-  app.addService(new BindingsService(parseBindings([{ name: "desk", channel: "chat", agent: { provider: "evil", tools: ["echo"], max_steps: 4, history: HISTORY } }])));
+  app.addService(
+    new BindingsService(
+      parseBindings([
+        { name: "desk", channel: "chat", agent: { provider: "evil", tools: ["echo"], max_steps: 4, history: HISTORY } },
+        // Its first turn comes last: the retention sweep runs on a binding's first turn, then once a minute.
+        { name: "desk2", channel: "chat2", agent: { provider: "evil", history: HISTORY, history_ttl_seconds: 86_400 } },
+      ]),
+    ),
+  );
   const seen: Event[] = [];
   const sub = app.broker.subscribe("agent.desk.>", (e) => void seen.push(e), { bufferSize: 10_000 });
   t.after(() => sub.unsubscribe());
@@ -147,5 +155,20 @@ test("hostile - an agent against a model that asks for too much", async (t) => {
     assert.match((end.payload as { message: string }).message, /max_answer_chars/);
     await waitFor(() => hugeSent.length === 1, "the server to stop writing the huge answer", 5000, 10);
     assert.ok(hugeSent[0]! < HUGE_BODY * 0.75, `the connection was dropped after ${hugeSent[0]} of ${HUGE_BODY} characters`);
+  });
+
+  await t.test("hostile - messages past history_ttl_seconds are deleted in every session of the binding, so new sessions cannot grow the store for ever", async () => {
+    const db = await app.memory.openStore();
+    const store = new ConversationStore(db);
+    // Sessions a flood of callers opened two days ago, and one of today.
+    for (let i = 0; i < 50; i++) await store.append("desk2", `old-${i}`, [{ role: "user", content: "hi" }], HISTORY);
+    await db.exec("UPDATE nexo_agent_messages SET created_at = ? WHERE binding = 'desk2' AND session_id LIKE 'old-%'", [Date.now() - 2 * 86_400_000]);
+    await store.append("desk2", "recent", [{ role: "user", content: "hi" }], HISTORY);
+    const e = newEvent("plugin.inbound.chat2.web", "test", { text: "hello", chat_id: 2 }, { sessionId: "s-2" });
+    await app.broker.publish(e.topic, e);
+    await waitFor(async () => (await store.count("desk2", "old-0")) === 0, "the old sessions to be swept", 10_000, 20);
+    assert.equal(await store.count("desk2", "old-49"), 0);
+    assert.equal(await store.count("desk2", "recent"), 1);
+    assert.equal(await store.count("desk", "s-long"), HISTORY, "another binding's sessions are its own");
   });
 });
