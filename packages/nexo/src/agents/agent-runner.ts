@@ -103,6 +103,16 @@ export class AgentRunner {
     const started = performance.now();
     const session = event.session_id ?? null;
     try {
+      // A channel user's message is paid for in tokens at every step and kept in the history: a huge one is refused before the model sees it.
+      if (text.length > spec.maxInputChars) {
+        throw new NexoError(
+          ErrorCodes.AGENT_INPUT_TOO_LARGE,
+          `agent of binding ${binding}: the message has ${text.length} characters, more than max_input_chars (${spec.maxInputChars}); not answered`,
+          {
+            data: { binding, chars: text.length, maxInputChars: spec.maxInputChars },
+          },
+        );
+      }
       const result = await this.turn(event, text, session);
       const seconds = (performance.now() - started) / 1000;
       this.metrics.turns.inc({ binding, outcome: "replied" });

@@ -35,6 +35,7 @@ export function parseAgent(raw: unknown, bindingName: string, bad: (field: strin
   int("max_tool_calls", a.max_tool_calls, 1, 256);
   int("history", a.history, 0, 1000);
   int("history_ttl_seconds", a.history_ttl_seconds, 0, 10 * 365 * 86_400);
+  int("max_input_chars", a.max_input_chars, 1, 1_048_576);
   int("max_tokens", a.max_tokens, 1, 1_000_000);
   if (a.temperature !== undefined && (typeof a.temperature !== "number" || a.temperature < 0 || a.temperature > 2)) fail("temperature", "must be a number in [0, 2]");
   if (a.tools !== undefined && (!Array.isArray(a.tools) || a.tools.some((t) => typeof t !== "string" || t.length === 0)))
@@ -58,6 +59,7 @@ export function parseAgent(raw: unknown, bindingName: string, bad: (field: strin
     "max_tool_calls",
     "history",
     "history_ttl_seconds",
+    "max_input_chars",
     "max_tokens",
     "temperature",
     "text_field",
@@ -76,6 +78,7 @@ export function parseAgent(raw: unknown, bindingName: string, bad: (field: strin
     maxToolCalls: a.max_tool_calls ?? AGENT_DEFAULTS.maxToolCalls,
     history: a.history ?? AGENT_DEFAULTS.history,
     historyTtlSeconds: a.history_ttl_seconds ?? AGENT_DEFAULTS.historyTtlSeconds,
+    maxInputChars: a.max_input_chars ?? AGENT_DEFAULTS.maxInputChars,
     ...(a.max_tokens !== undefined ? { maxTokens: a.max_tokens } : {}),
     ...(a.temperature !== undefined ? { temperature: a.temperature } : {}),
     textField: a.text_field ?? AGENT_DEFAULTS.textField,

@@ -17,6 +17,8 @@ export interface AgentConfig {
   history_ttl_seconds?: number;
   max_tokens?: number;
   temperature?: number;
+  /** Longest user message an agent answers; a longer one fails the turn (NEXO_ERR_AGENT_INPUT_TOO_LARGE) before any model call. Default 32,768. */
+  max_input_chars?: number;
   /** Field of the inbound payload holding the user's text. Default `text`. */
   text_field?: string;
 }
@@ -35,6 +37,7 @@ export interface AgentSpec {
   maxToolCalls: number;
   history: number;
   historyTtlSeconds: number;
+  maxInputChars: number;
   maxTokens?: number;
   temperature?: number;
   textField: string;
@@ -50,4 +53,4 @@ export interface AgentTurnResult {
   toolCalls: number;
 }
 
-export const AGENT_DEFAULTS = { maxSteps: 8, maxToolCalls: 16, history: 40, historyTtlSeconds: 2_592_000, textField: "text" } as const;
+export const AGENT_DEFAULTS = { maxSteps: 8, maxToolCalls: 16, history: 40, historyTtlSeconds: 2_592_000, maxInputChars: 32_768, textField: "text" } as const;

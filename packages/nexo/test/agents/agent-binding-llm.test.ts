@@ -213,6 +213,7 @@ test("agents config - nexo.yaml with an agent binding and memory.backend loads; 
     maxToolCalls: 16,
     history: 40,
     historyTtlSeconds: 2_592_000,
+    maxInputChars: 32_768,
     textField: "text",
   });
   assert.deepEqual(spec!.patterns, ["plugin.inbound.telegram.helpdesk", "plugin.inbound.telegram.helpdesk.>"]);

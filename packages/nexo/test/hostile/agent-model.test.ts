@@ -143,6 +143,15 @@ test("hostile - an agent against a model that asks for too much", async (t) => {
     assert.equal(await store.count("desk", "s-text"), 0);
   });
 
+  await t.test("hostile - a 1 MB user message fails the turn with NEXO_ERR_AGENT_INPUT_TOO_LARGE before any model call; nothing is stored", async () => {
+    const before = requests.length;
+    const end = await turn("m".repeat(1_000_000), "s-flood");
+    assert.equal(end.topic, "agent.desk.failed");
+    assert.equal((end.payload as { code: string }).code, ErrorCodes.AGENT_INPUT_TOO_LARGE);
+    assert.equal(requests.length, before, "the model was not called");
+    assert.equal(await new ConversationStore(await app.memory.openStore()).count("desk", "s-flood"), 0);
+  });
+
   await t.test("hostile - a session's stored conversation stays at its history bound however many turns it has", async () => {
     for (let i = 0; i < 8; i++) await turn(`hello ${i}`, "s-long");
     const store = new ConversationStore(await app.memory.openStore());
