@@ -12,6 +12,9 @@ import type { AgentSpec, AgentTurnResult } from "./types.js";
 /** The built-in memory write tool: an agent writes only its own memories, so `agent_id` is filled in, not asked of the model. */
 const REMEMBER_TOOL = "memory_remember";
 
+/** Most characters of recalled memories put into an agent's system prompt. */
+export const MAX_RECALL_CHARS = 32_768;
+
 /** How often a binding sweeps its sessions for messages past `history_ttl_seconds`. */
 const PRUNE_EVERY_MS = 60_000;
 
@@ -192,7 +195,17 @@ export class AgentRunner {
     if (spec.recall <= 0) return spec.systemPrompt;
     const entries = await this.app.memory.recall({ agent_id: spec.agentId, query: text, limit: spec.recall }, spec.memoryBackend);
     if (entries.length === 0) return spec.systemPrompt;
-    const lines = entries.map((e) => `- ${e.content.replace(/\s+/g, " ")}`).join("\n");
+    // Memories are written by models and tools (64 KiB each): what goes into every model call is held to MAX_RECALL_CHARS, best matches first.
+    const kept: string[] = [];
+    let size = 0;
+    for (const e of entries) {
+      const line = `- ${e.content.replace(/\s+/g, " ")}`;
+      const room = MAX_RECALL_CHARS - size;
+      if (room <= 0) break;
+      kept.push(line.length > room ? `${line.slice(0, room)}…` : line);
+      size += line.length + 1;
+    }
+    const lines = kept.join("\n");
     return `${spec.systemPrompt ? `${spec.systemPrompt}\n\n` : ""}What you remember (most relevant first):\n${lines}`;
   }
 

@@ -90,6 +90,7 @@ test("hostile - an agent against a model that asks for too much", async (t) => {
         { name: "desk", channel: "chat", agent: { provider: "evil", tools: ["echo"], max_steps: 4, history: HISTORY } },
         // Its first turn comes last: the retention sweep runs on a binding's first turn, then once a minute.
         { name: "desk2", channel: "chat2", agent: { provider: "evil", history: HISTORY, history_ttl_seconds: 86_400 } },
+        { name: "desk3", channel: "chat3", agent: { provider: "evil", history: 0, memory: { recall: 40 } } },
       ]),
     ),
   );
@@ -179,5 +180,14 @@ test("hostile - an agent against a model that asks for too much", async (t) => {
     assert.equal(await store.count("desk2", "old-49"), 0);
     assert.equal(await store.count("desk2", "recent"), 1);
     assert.equal(await store.count("desk", "s-long"), HISTORY, "another binding's sessions are its own");
+  });
+
+  await t.test("hostile - recalled memories put into the system prompt are held to 32 KiB however many and large they are", async () => {
+    for (let i = 0; i < 40; i++) await app.memory.remember({ agent_id: "desk3", content: `note ${i} ${"x".repeat(60_000)}` });
+    const before = requests.length;
+    const e = newEvent("plugin.inbound.chat3.web", "test", { text: "note", chat_id: 3 }, { sessionId: "s-3" });
+    await app.broker.publish(e.topic, e);
+    await waitFor(() => requests.length > before, "the model call", 10_000, 20);
+    assert.ok(requests[before]! < 40_000, `the model call carried ${requests[before]} bytes, not 40 memories of 60 KB`);
   });
 });
