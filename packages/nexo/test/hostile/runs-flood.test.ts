@@ -105,6 +105,16 @@ test("hostile - runs under a flood of clients", async (t) => {
     assert.ok(end.eventsDropped >= BURST - chunks, `drops counted (${end.eventsDropped})`);
   });
 
+  await t.test("hostile - a 2 MB run input is 413 NEXO_ERR_HTTP_PAYLOAD_TOO_LARGE, one nested 10,000 deep is 400 NEXO_ERR_HTTP_JSON_TOO_DEEP", async () => {
+    const post = (body: string) => fetch(`${url}/workflows/hold/runs`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const big = await post(JSON.stringify({ blob: "b".repeat(2_000_000) }));
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { error: { code: string } }).error.code, ErrorCodes.HTTP_PAYLOAD_TOO_LARGE);
+    const deep = await post(`${"[".repeat(10_000)}${"]".repeat(10_000)}`);
+    assert.equal(deep.status, 400);
+    assert.equal(((await deep.json()) as { error: { code: string } }).error.code, ErrorCodes.HTTP_JSON_TOO_DEEP);
+  });
+
   await t.test("hostile - Idempotency-Key values past 255 characters, with control characters, unterminated or empty are 400 NEXO_ERR_IDEMPOTENCY_KEY_INVALID", async () => {
     for (const key of ["k".repeat(256), "k".repeat(8000), "a\tb", '"unterminated', " "]) {
       const res = await fetch(`${url}/workflows/hold/runs`, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": key }, body: "{}" });
