@@ -21,6 +21,12 @@ export class AgentMetrics {
     labelNames: ["binding"],
     registers: [this.registry],
   });
+  readonly droppedToolCalls = new Counter({
+    name: "nexo_agent_tool_calls_dropped_total",
+    help: "Tool calls a model asked for that were not run, by reason (over max_tool_calls in one answer, arguments too large)",
+    labelNames: ["binding", "reason"],
+    registers: [this.registry],
+  });
   readonly tokens = new Counter({
     name: "nexo_agent_tokens_total",
     help: "Tokens used by agents (prompt, completion)",

@@ -3,6 +3,7 @@ import { internalPrincipal } from "../authz/index.js";
 import { newEvent, type Event } from "../contract/index.js";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
 import type { ChatMessage, ChatToolCall } from "../llm/index.js";
+import { LogThrottle } from "../host/index.js";
 import type { AgentMetrics } from "./agent-metrics.js";
 import type { ConversationStore } from "./conversation-store.js";
 import { selectTools } from "./tool-selection.js";
@@ -11,8 +12,27 @@ import type { AgentSpec, AgentTurnResult } from "./types.js";
 /** The built-in memory write tool: an agent writes only its own memories, so `agent_id` is filled in, not asked of the model. */
 const REMEMBER_TOOL = "memory_remember";
 
+/** Most characters of recalled memories put into an agent's system prompt. */
+export const MAX_RECALL_CHARS = 32_768;
+
+/** How often a binding sweeps its sessions for messages past `history_ttl_seconds`. */
+const PRUNE_EVERY_MS = 60_000;
+
 /** Longest tool result handed back to the model; the rest is cut (and said so). */
 const MAX_TOOL_RESULT_CHARS = 16_384;
+
+/** Longest tool arguments (as JSON) an agent runs a tool with; longer ones are answered with an error and not kept. */
+export const MAX_TOOL_ARGS_CHARS = 65_536;
+
+/** Size of a call's arguments as JSON. */
+function argsChars(args: unknown): number {
+  if (typeof args === "string") return args.length;
+  try {
+    return JSON.stringify(args ?? {})?.length ?? 0;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -49,6 +69,8 @@ export class AgentRunner {
   private readonly topics: { step: string; completed: string; failed: string };
   /** Per session id: the end of its last queued turn. Turns of one session run one after the other (each sees the previous one's history); other sessions run alongside up to the binding's concurrency. */
   private readonly sessionTails = new Map<string, Promise<void>>();
+  private readonly warnings = new LogThrottle({ burst: 5, refillMs: 10_000 });
+  private lastPrune = 0;
 
   constructor(
     readonly binding: string,
@@ -84,6 +106,16 @@ export class AgentRunner {
     const started = performance.now();
     const session = event.session_id ?? null;
     try {
+      // A channel user's message is paid for in tokens at every step and kept in the history: a huge one is refused before the model sees it.
+      if (text.length > spec.maxInputChars) {
+        throw new NexoError(
+          ErrorCodes.AGENT_INPUT_TOO_LARGE,
+          `agent of binding ${binding}: the message has ${text.length} characters, more than max_input_chars (${spec.maxInputChars}); not answered`,
+          {
+            data: { binding, chars: text.length, maxInputChars: spec.maxInputChars },
+          },
+        );
+      }
       const result = await this.turn(event, text, session);
       const seconds = (performance.now() - started) / 1000;
       this.metrics.turns.inc({ binding, outcome: "replied" });
@@ -121,7 +153,12 @@ export class AgentRunner {
       this.metrics.steps.inc({ binding, kind: "model" });
       this.metrics.tokens.inc({ binding, kind: "prompt" }, res.usage.prompt_tokens);
       this.metrics.tokens.inc({ binding, kind: "completion" }, res.usage.completion_tokens);
-      const calls = res.content.type === "tool_calls" ? res.content.tool_calls : [];
+      const asked = res.content.type === "tool_calls" ? res.content.tool_calls : [];
+      // A model asking for more tools than allowed in one answer gets the first ones; the rest are neither run nor kept.
+      const calls = asked.length > spec.maxToolCalls ? asked.slice(0, spec.maxToolCalls) : asked;
+      if (calls.length < asked.length) this.dropCalls("max_tool_calls", asked.length - calls.length);
+      // Oversized arguments are not run and not kept: the conversation holds a marker in their place.
+      const kept = calls.map((c) => (argsChars(c.arguments) > MAX_TOOL_ARGS_CHARS ? { ...c, arguments: { _dropped: `arguments over ${MAX_TOOL_ARGS_CHARS} characters` } } : c));
       this.emit(this.topics.step, event, {
         binding,
         session_id: session,
@@ -130,17 +167,21 @@ export class AgentRunner {
         duration_ms: round(performance.now() - t0),
         answer: res.content.type === "text" ? "text" : "tool_calls",
         tool_calls: calls.map((c) => tools.names.get(c.name) ?? c.name),
+        ...(asked.length > calls.length ? { dropped_tool_calls: asked.length - calls.length } : {}),
         usage: res.usage,
       });
       if (res.content.type === "text") {
         turn.push({ role: "assistant", content: res.content.text });
-        if (store) await store.append(binding, session!, turn, spec.history);
+        if (store) {
+          await store.append(binding, session!, turn, spec.history);
+          await this.pruneOld(store);
+        }
         return { text: res.content.text, steps: step, toolCalls };
       }
-      turn.push({ role: "assistant", content: "", tool_calls: calls });
-      for (const call of calls) {
+      turn.push({ role: "assistant", content: "", tool_calls: kept });
+      for (const [i, call] of calls.entries()) {
         toolCalls += 1;
-        turn.push(await this.callTool(event, session, step, call, tools.names));
+        turn.push(await this.callTool(event, session, step, call, tools.names, kept[i] !== call));
       }
     }
     throw new NexoError(ErrorCodes.AGENT_STEP_LIMIT, `agent of binding ${binding} made ${spec.maxSteps} model calls without a final answer (max_steps); nothing was sent`, {
@@ -154,19 +195,34 @@ export class AgentRunner {
     if (spec.recall <= 0) return spec.systemPrompt;
     const entries = await this.app.memory.recall({ agent_id: spec.agentId, query: text, limit: spec.recall }, spec.memoryBackend);
     if (entries.length === 0) return spec.systemPrompt;
-    const lines = entries.map((e) => `- ${e.content.replace(/\s+/g, " ")}`).join("\n");
+    // Memories are written by models and tools (64 KiB each): what goes into every model call is held to MAX_RECALL_CHARS, best matches first.
+    const kept: string[] = [];
+    let size = 0;
+    for (const e of entries) {
+      const line = `- ${e.content.replace(/\s+/g, " ")}`;
+      const room = MAX_RECALL_CHARS - size;
+      if (room <= 0) break;
+      kept.push(line.length > room ? `${line.slice(0, room)}…` : line);
+      size += line.length + 1;
+    }
+    const lines = kept.join("\n");
     return `${spec.systemPrompt ? `${spec.systemPrompt}\n\n` : ""}What you remember (most relevant first):\n${lines}`;
   }
 
   /** One tool call through app.callTool; any failure becomes an error text the model reads (it may retry or explain). */
-  private async callTool(event: Event, session: string | null, step: number, call: ChatToolCall, names: ReadonlyMap<string, string>): Promise<ChatMessage> {
+  private async callTool(event: Event, session: string | null, step: number, call: ChatToolCall, names: ReadonlyMap<string, string>, argsTooLarge: boolean): Promise<ChatMessage> {
     const { binding, spec, app } = this;
     const real = names.get(call.name);
     const t0 = performance.now();
     let content: string;
     let isError: boolean;
     let code: string | undefined;
-    if (real === undefined) {
+    if (argsTooLarge) {
+      content = `error: the arguments of this call are over ${MAX_TOOL_ARGS_CHARS} characters; the tool was not run`;
+      isError = true;
+      code = ErrorCodes.TOOL_INVALID_ARGS;
+      this.dropCalls("arguments_too_large", 1);
+    } else if (real === undefined) {
       content = `error: tool "${call.name}" is not available to this agent`;
       isError = true;
       code = ErrorCodes.TOOL_NOT_FOUND;
@@ -195,6 +251,33 @@ export class AgentRunner {
       ...(code ? { code } : {}),
     });
     return { role: "tool", tool_call_id: call.id, name: call.name, content };
+  }
+
+  /** At most once a minute per binding: drop the messages older than `history_ttl_seconds`, in every session. */
+  private async pruneOld(store: ConversationStore): Promise<void> {
+    const { spec, binding } = this;
+    const now = Date.now();
+    if (spec.historyTtlSeconds <= 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    try {
+      const n = await store.prune(binding, now - spec.historyTtlSeconds * 1000);
+      if (n > 0) this.app.logger.info({ binding, deleted: n, historyTtlSeconds: spec.historyTtlSeconds }, "agent conversation messages past history_ttl_seconds deleted");
+    } catch (err) {
+      this.app.logger.warn({ binding, err: errorText(err) }, "pruning old agent conversation messages failed; retried on a later turn");
+      this.lastPrune = 0;
+    }
+  }
+
+  private dropCalls(reason: "max_tool_calls" | "arguments_too_large", n: number): void {
+    this.metrics.droppedToolCalls.inc({ binding: this.binding, reason }, n);
+    const line = this.warnings.take(reason);
+    if (line)
+      this.app.logger.warn(
+        { binding: this.binding, reason, dropped: n, count: line.count, ...(line.suppressed > 0 ? { suppressed: line.suppressed } : {}) },
+        reason === "max_tool_calls"
+          ? `the model asked for more than ${this.spec.maxToolCalls} tool calls in one answer (max_tool_calls); the rest were dropped`
+          : "the model sent tool arguments too large to run",
+      );
   }
 
   /** Publish a step event when someone listens (a tail, a test, another binding): unobserved turns pay nothing. */

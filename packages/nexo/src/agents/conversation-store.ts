@@ -55,6 +55,16 @@ export class ConversationStore {
     });
   }
 
+  /**
+   * Delete the messages of `binding` written before `before` (ms since the
+   * epoch), in every session: what bounds the store when callers keep opening
+   * new sessions. Returns how many were deleted.
+   */
+  async prune(binding: string, before: number): Promise<number> {
+    await this.init();
+    return (await this.store.exec("DELETE FROM nexo_agent_messages WHERE binding = ? AND created_at < ?", [binding, before])).changes;
+  }
+
   /** Messages stored for a session (tests, diagnostics). */
   async count(binding: string, sessionId: string): Promise<number> {
     await this.init();

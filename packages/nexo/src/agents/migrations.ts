@@ -14,4 +14,9 @@ CREATE TABLE nexo_agent_messages (
   PRIMARY KEY (binding, session_id, seq)
 );`,
   },
+  {
+    // The retention sweep deletes by (binding, age).
+    name: "002_agent_messages_created_at",
+    sql: `CREATE INDEX nexo_agent_messages_age ON nexo_agent_messages (binding, created_at);`,
+  },
 ];

@@ -32,7 +32,10 @@ export function parseAgent(raw: unknown, bindingName: string, bad: (field: strin
     if (v !== undefined && (!Number.isInteger(v) || (v as number) < min || (v as number) > max)) fail(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   };
   int("max_steps", a.max_steps, 1, 64);
+  int("max_tool_calls", a.max_tool_calls, 1, 256);
   int("history", a.history, 0, 1000);
+  int("history_ttl_seconds", a.history_ttl_seconds, 0, 10 * 365 * 86_400);
+  int("max_input_chars", a.max_input_chars, 1, 1_048_576);
   int("max_tokens", a.max_tokens, 1, 1_000_000);
   if (a.temperature !== undefined && (typeof a.temperature !== "number" || a.temperature < 0 || a.temperature > 2)) fail("temperature", "must be a number in [0, 2]");
   if (a.tools !== undefined && (!Array.isArray(a.tools) || a.tools.some((t) => typeof t !== "string" || t.length === 0)))
@@ -46,7 +49,21 @@ export function parseAgent(raw: unknown, bindingName: string, bad: (field: strin
       if (mem.agent_id !== undefined && (typeof mem.agent_id !== "string" || mem.agent_id.length === 0)) fail("memory.agent_id", "must be a non-empty string");
     }
   }
-  const known = new Set(["provider", "model", "system_prompt", "tools", "memory", "max_steps", "history", "max_tokens", "temperature", "text_field"]);
+  const known = new Set([
+    "provider",
+    "model",
+    "system_prompt",
+    "tools",
+    "memory",
+    "max_steps",
+    "max_tool_calls",
+    "history",
+    "history_ttl_seconds",
+    "max_input_chars",
+    "max_tokens",
+    "temperature",
+    "text_field",
+  ]);
   for (const k of Object.keys(a)) if (!known.has(k)) fail(k, `is not an agent setting (known: ${[...known].join(", ")})`);
   if (!ok) return undefined;
   return {
@@ -58,7 +75,10 @@ export function parseAgent(raw: unknown, bindingName: string, bad: (field: strin
     recall: mem?.recall ?? 0,
     ...(mem?.backend !== undefined ? { memoryBackend: mem.backend } : {}),
     maxSteps: a.max_steps ?? AGENT_DEFAULTS.maxSteps,
+    maxToolCalls: a.max_tool_calls ?? AGENT_DEFAULTS.maxToolCalls,
     history: a.history ?? AGENT_DEFAULTS.history,
+    historyTtlSeconds: a.history_ttl_seconds ?? AGENT_DEFAULTS.historyTtlSeconds,
+    maxInputChars: a.max_input_chars ?? AGENT_DEFAULTS.maxInputChars,
     ...(a.max_tokens !== undefined ? { maxTokens: a.max_tokens } : {}),
     ...(a.temperature !== undefined ? { temperature: a.temperature } : {}),
     textField: a.text_field ?? AGENT_DEFAULTS.textField,

@@ -9,10 +9,16 @@ export interface AgentConfig {
   memory?: { recall?: number; backend?: string; agent_id?: string };
   /** Model calls per inbound message. Default 8. */
   max_steps?: number;
+  /** Tool calls run per model answer; the model's further calls in that answer are dropped. Default 16. */
+  max_tool_calls?: number;
   /** Messages kept per session (older ones are dropped). Default 40; 0 keeps none. */
   history?: number;
+  /** Seconds a session's messages are kept after they were written, in every session of the binding. Default 2,592,000 (30 days); 0 keeps them until the session's own bound drops them. */
+  history_ttl_seconds?: number;
   max_tokens?: number;
   temperature?: number;
+  /** Longest user message an agent answers; a longer one fails the turn (NEXO_ERR_AGENT_INPUT_TOO_LARGE) before any model call. Default 32,768. */
+  max_input_chars?: number;
   /** Field of the inbound payload holding the user's text. Default `text`. */
   text_field?: string;
 }
@@ -28,7 +34,10 @@ export interface AgentSpec {
   recall: number;
   memoryBackend?: string;
   maxSteps: number;
+  maxToolCalls: number;
   history: number;
+  historyTtlSeconds: number;
+  maxInputChars: number;
   maxTokens?: number;
   temperature?: number;
   textField: string;
@@ -44,4 +53,4 @@ export interface AgentTurnResult {
   toolCalls: number;
 }
 
-export const AGENT_DEFAULTS = { maxSteps: 8, history: 40, textField: "text" } as const;
+export const AGENT_DEFAULTS = { maxSteps: 8, maxToolCalls: 16, history: 40, historyTtlSeconds: 2_592_000, maxInputChars: 32_768, textField: "text" } as const;

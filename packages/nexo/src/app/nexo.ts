@@ -181,7 +181,7 @@ export class Nexo {
     this.host.setHostService(Methods.LLM_COMPLETE, this.llm.hostService());
     attachLlmProviderPlugins(this.host, this.llm);
     this.memory = new MemoryService(this.options.store ?? `sqlite:${resolve(this.options.stateDir, "nexo.db")}`, this.logger, memoryBackend);
-    attachMemoryBackendPlugins(this.host, this.memory);
+    attachMemoryBackendPlugins(this.host, this.memory, this.logger);
     this.host.setHostService(Methods.MEMORY_RECALL, this.memory.hostService());
     this.authorization = authorization === undefined ? undefined : this.createGate(authorization);
     if (memoryRememberTool) {

@@ -1,5 +1,6 @@
 import { RpcError, RpcErrorCodes } from "../contract/index.js";
 import { ErrorCodes, isNexoError, NexoError, type ErrorCode } from "../errors.js";
+import { boundedData, clipText } from "../util/index.js";
 
 /** Where a channel call was going, for the error's fields. */
 export interface ChannelTarget {
@@ -36,17 +37,19 @@ export function toChannelError(err: unknown, target: ChannelTarget): NexoError {
   const base = { kind: target.kind, instance: target.instance, plugin: target.pluginKey, method: target.method };
   if (err instanceof RpcError) {
     const code = BY_RPC_CODE.get(err.code) ?? ErrorCodes.CHANNEL_SEND_FAILED;
-    const wire = isObj(err.data) ? err.data : {};
+    // A plugin's error reply may be a megabyte: its message is clipped and oversized data dropped before callers, logs and delivery statuses see them.
+    const kept = boundedData(err.data);
+    const wire = isObj(kept) ? kept : {};
     const data: Record<string, unknown> = { ...base, ...wire };
     if (code === ErrorCodes.CHANNEL_RATE_LIMITED) {
       const secs = Number(wire.retry_after_secs);
       data.retry_after_secs = Number.isFinite(secs) && secs >= 0 ? secs : null;
     }
-    return new NexoError(code, `channel ${label(target)}: ${target.method} failed: ${err.message}`, {
+    return new NexoError(code, `channel ${label(target)}: ${target.method} failed: ${clipText(err.message)}`, {
       pluginId: target.pluginKey,
       rpcCode: err.code,
       data,
-      cause: err,
+      cause: err.message.length > 1024 || wire !== err.data ? new RpcError(err.code, clipText(err.message)) : err,
     });
   }
   if (isNexoError(err, ErrorCodes.HOST_REQUEST_TIMEOUT)) {

@@ -6,6 +6,7 @@ export const llmConfigSchema = {
   additionalProperties: false,
   properties: {
     default: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,63}$" },
+    max_answer_chars: { type: "integer", minimum: 1024, maximum: 67_108_864, description: "Longest answer taken from any provider, streamed or not. Default 1,048,576." },
     providers: {
       type: "object",
       propertyNames: { pattern: "^[a-z0-9][a-z0-9_-]{0,63}$" },
@@ -36,7 +37,7 @@ interface RawProvider {
 }
 
 /** The validated `llm:` section in camelCase (empty providers when absent). */
-export function llmConfigFromYaml(raw: { default?: string; providers?: Record<string, RawProvider> } | undefined): LlmConfig {
+export function llmConfigFromYaml(raw: { default?: string; max_answer_chars?: number; providers?: Record<string, RawProvider> } | undefined): LlmConfig {
   const providers: Record<string, LlmProviderConfig> = {};
   for (const [name, p] of Object.entries(raw?.providers ?? {})) {
     const c: LlmProviderConfig = { kind: p.kind };
@@ -47,5 +48,9 @@ export function llmConfigFromYaml(raw: { default?: string; providers?: Record<st
     if (p.max_retries !== undefined) c.maxRetries = p.max_retries;
     providers[name] = c;
   }
-  return raw?.default !== undefined ? { providers, default: raw.default } : { providers };
+  return {
+    providers,
+    ...(raw?.default !== undefined ? { default: raw.default } : {}),
+    ...(raw?.max_answer_chars !== undefined ? { maxAnswerChars: raw.max_answer_chars } : {}),
+  };
 }

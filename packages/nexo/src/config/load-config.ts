@@ -219,6 +219,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
       ...(r.runs?.max_concurrent !== undefined ? { maxConcurrent: r.runs.max_concurrent } : {}),
       ...(r.runs?.max_queued !== undefined ? { maxQueued: r.runs.max_queued } : {}),
       ...(r.runs?.event_buffer !== undefined ? { eventBuffer: r.runs.event_buffer } : {}),
+      ...(r.runs?.max_event_streams !== undefined ? { maxEventStreams: r.runs.max_event_streams } : {}),
     },
     schedules: parseSchedules(r.schedules ?? [], file),
     control: { socket: abs(r.control?.socket ?? resolve(stateDir, "nexo.sock")) },

@@ -1,6 +1,9 @@
 import { Cron } from "croner";
 import { ErrorCodes, NexoError } from "../errors.js";
 
+/** Longest random delay of a tick (the schema's bound, also held for entries that did not come through it). */
+const MAX_JITTER_SECONDS = 3600;
+
 /** One `schedules:` entry, checked, with defaults applied. */
 export interface ScheduleConfig {
   /** Unique; names the schedule in the store, in logs and in the run's session (`schedule:<name>`). */
@@ -43,17 +46,23 @@ export function parseSchedules(raw: ReadonlyArray<Record<string, any>>, file: st
     if (hasCron === hasEvery) fail("give exactly one of cron or every_seconds", hasCron ? "every_seconds" : "cron");
     if (e.timezone !== undefined && !hasCron) fail("timezone applies to cron only", "timezone");
     if (hasCron) {
+      let next: Date | null = null;
       try {
-        new Cron(e.cron, { paused: true, ...(e.timezone ? { timezone: e.timezone } : {}) }).nextRun();
+        next = new Cron(e.cron, { paused: true, ...(e.timezone ? { timezone: e.timezone } : {}) }).nextRun();
       } catch (err) {
         fail(`invalid cron ${JSON.stringify(e.cron)}${e.timezone ? ` or time zone ${JSON.stringify(e.timezone)}` : ""}: ${(err as Error).message}`, "cron");
       }
+      // An expression with no next instant (a 30th of February) would be armed never, in silence.
+      if (next === null) fail(`cron ${JSON.stringify(e.cron)} never fires`, "cron");
     }
     if (hasEvery && (!Number.isInteger(e.every_seconds) || e.every_seconds < 1))
       fail(`every_seconds must be a positive integer, got ${JSON.stringify(e.every_seconds)}`, "every_seconds");
     if (e.inputs !== undefined && (e.inputs === null || typeof e.inputs !== "object" || Array.isArray(e.inputs))) fail("inputs must be a mapping", "inputs");
     const jitter = e.jitter_seconds ?? 0;
-    if (typeof jitter !== "number" || jitter < 0) fail(`jitter_seconds must be a non-negative number, got ${JSON.stringify(jitter)}`, "jitter_seconds");
+    if (typeof jitter !== "number" || !Number.isFinite(jitter) || jitter < 0 || jitter > MAX_JITTER_SECONDS)
+      fail(`jitter_seconds must be a number from 0 to ${MAX_JITTER_SECONDS}, got ${JSON.stringify(jitter)}`, "jitter_seconds");
+    // A delay as long as the period would fire ticks out of order and back to back.
+    if (hasEvery && jitter >= e.every_seconds) fail(`jitter_seconds (${jitter}) must be shorter than every_seconds (${e.every_seconds})`, "jitter_seconds");
     return {
       name: e.name,
       workflow: e.workflow,

@@ -52,6 +52,7 @@ export const configSchema = {
         max_concurrent: { type: "integer", minimum: 1, description: "Runs executing at once. Default 16." },
         max_queued: { type: "integer", minimum: 0, description: "Runs waiting beyond max_concurrent (503 above). Default 1000." },
         event_buffer: { type: "integer", minimum: 1, description: "Progress events kept per run. Default 256." },
+        max_event_streams: { type: "integer", minimum: 1, description: "GET /runs/:id/events streams open at once (503 above). Default 256." },
       },
     },
     schedules: {

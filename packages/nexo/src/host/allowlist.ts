@@ -47,6 +47,17 @@ export function toolReplyTopic(name: string): string {
   return `plugin.tool.${name}.reply`;
 }
 
+/**
+ * True when `topic` speaks for a channel (`plugin.inbound.K...`,
+ * `plugin.delivery.K...`) outside `own`, the channel patterns of the plugin's
+ * own kinds: an extra publish pattern the operator granted (`plugin.>`, `>`)
+ * never lets a plugin speak for a channel kind it does not own.
+ */
+export function isForeignChannelTopic(topic: string, own: readonly string[]): boolean {
+  if (!topic.startsWith("plugin.inbound.") && !topic.startsWith("plugin.delivery.")) return false;
+  return !isTopicAllowed(own, topic);
+}
+
 /** True when `topic` matches one of `patterns`. */
 export function isTopicAllowed(patterns: readonly string[], topic: string): boolean {
   for (const p of patterns) if (matchTopic(p, topic)) return true;

@@ -3,7 +3,7 @@ import { validatePattern, validateTopic, type Subscription } from "../broker/ind
 import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
-import { deriveAllowlist, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
+import { deriveAllowlist, isForeignChannelTopic, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
 import { grantedBrokerPatterns, isGranted, permissionKind, planPermissions, type PermissionPlan } from "./permissions/index.js";
 import { BrokerRequests, findSubscriber, httpRequestTopic } from "./broker-requests.js";
 import { signalProcessGroup, waitForExit, type ExitOutcome } from "./child.js";
@@ -88,6 +88,8 @@ export class PluginConnection {
   private readonly warnings = new LogThrottle(WARN_THROTTLE);
   private readonly stderrLines = new LogThrottle(STDERR_THROTTLE);
   private readonly publishVerdicts = new Map<string, boolean>();
+  /** The channel topics of the kinds this plugin owns (what its extra publish patterns cannot widen). */
+  private readonly ownChannelTopics: readonly string[];
   /** Streamed requests in flight: request id -> where its `<method>.delta` chunks go. */
   private readonly streams = new Map<number, { deltaMethod: string; onDelta: (chunk: unknown) => void }>();
   /** Calls of this plugin's topic-form tools (docs/writing-plugins.md, Tools). */
@@ -106,6 +108,7 @@ export class PluginConnection {
     this.permissions = planPermissions(spec.manifest, spec.grants, ctx.sandbox?.enforcePermissions ?? false);
     // Declared broker patterns the operator did not grant stay out of the allowlist.
     this.allowlist = channelAllowlist(spec, topicTools, grantedBrokerPatterns(this.permissions, spec.manifest.broker));
+    this.ownChannelTopics = deriveAllowlist(ownKinds(spec), spec.instance).inbound;
     // Upstream's [plugin.http] without http_server: the plugin subscribes to its own request topic.
     this.hostRequestTopics = spec.manifest.http?.mode === "broker_rpc" ? [httpRequestTopic(spec.manifest.id)] : [];
     this.brokerRequests = new BrokerRequests(
@@ -207,14 +210,21 @@ export class PluginConnection {
   /**
    * A request whose answer streams ahead of the reply as `deltaMethod
    * {request_id, chunk}` notifications (`llm.chat` and `llm.chat.delta`):
-   * each chunk goes to `onDelta` until the reply settles the call.
+   * each chunk goes to `onDelta` until the reply settles the call. Once
+   * `signal` aborts (the caller gave up on the answer), further chunks are
+   * strays: counted and dropped.
    */
-  async callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void): Promise<unknown> {
+  async callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void, signal?: AbortSignal): Promise<unknown> {
     let id: number | undefined;
-    try {
-      return await this.peer.request(method, params, { timeoutMs, onId: (i) => void this.streams.set((id = i), { deltaMethod, onDelta }) });
-    } finally {
+    const stop = (): void => {
       if (id !== undefined) this.streams.delete(id);
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      return await this.peer.request(method, params, { timeoutMs, onId: (i) => void (signal?.aborted || this.streams.set((id = i), { deltaMethod, onDelta })) });
+    } finally {
+      signal?.removeEventListener("abort", stop);
+      stop();
     }
   }
 
@@ -488,6 +498,12 @@ export class PluginConnection {
         return;
       }
     }
+    if (method.endsWith(".delta")) {
+      // A chunk for a request that ended (or never was): a plugin streaming past its answer costs a counter, nothing kept.
+      this.counters.badFrames += 1;
+      this.warnThrottled("stray_delta", { method, badFrames: this.counters.badFrames }, "dropped a streamed chunk for no open request of the plugin");
+      return;
+    }
     // Other notifications (e.g. progress) have no host meaning yet: ignore, as JSON-RPC allows.
     this.log.debug({ method }, "ignored notification from plugin");
   }
@@ -539,7 +555,7 @@ export class PluginConnection {
     } catch (err) {
       return { invalid: errMessage(err) };
     }
-    const verdict = isTopicAllowed(this.allowlist.inbound, topic);
+    const verdict = isTopicAllowed(this.allowlist.inbound, topic) && !isForeignChannelTopic(topic, this.ownChannelTopics);
     if (this.publishVerdicts.size >= 1024) this.publishVerdicts.clear();
     this.publishVerdicts.set(topic, verdict);
     return verdict;
@@ -553,7 +569,7 @@ export class PluginConnection {
   private deny(reason: string, fields: Record<string, unknown>, message: string, data?: unknown, code: number = RpcErrorCodes.INVALID_PARAMS): Refusal {
     this.counters.denied += 1;
     const msg =
-      reason === "topic_not_allowed"
+      reason === "topic_not_allowed" || reason === "foreign_channel"
         ? "broker.publish outside the plugin's allowlist: dropped"
         : reason === "subscribe_not_allowed"
           ? "broker.subscribe outside the plugin's allowlist: refused"
@@ -581,6 +597,14 @@ export class PluginConnection {
     const allowed = this.isPublishAllowed(topic);
     if (allowed !== true) {
       if (allowed !== false) return this.deny("invalid_topic", { topic: clip(topic) }, allowed.invalid);
+      if (isForeignChannelTopic(topic, this.ownChannelTopics)) {
+        return this.deny(
+          "foreign_channel",
+          { topic },
+          `topic ${topic} belongs to a channel kind plugin ${this.key} does not own; a plugin speaks only for its own channel kinds, whatever its broker grants`,
+          { reason: "foreign_channel", topic },
+        );
+      }
       if (isTopicAllowed(this.spec.manifest.broker.publish, topic)) {
         this.counters.denied += 1;
         return this.permissionRefusal(`broker.publish:${topic}`, { topic });
@@ -652,9 +676,14 @@ export class PluginConnection {
  * `channel.send_outbound` only (src/channels), so they are neither forwarded
  * as `broker.event` nor open to its `broker.subscribe`: one delivery per message.
  */
+/** Every channel kind the plugin registers or serves. */
+function ownKinds(spec: PluginSpec): string[] {
+  return [...new Set([...spec.manifest.channels.map((c) => c.kind), ...spec.manifest.extends.channels])];
+}
+
 function channelAllowlist(spec: PluginSpec, topicTools: readonly string[], broker: PluginSpec["manifest"]["broker"]): Allowlist {
   const served = spec.manifest.extends.channels;
-  const kinds = [...new Set([...spec.manifest.channels.map((c) => c.kind), ...served])];
+  const kinds = ownKinds(spec);
   const all = deriveAllowlist(kinds, spec.instance, topicTools, broker);
   if (served.length === 0) return all;
   const isServedOutbound = (p: string): boolean => {

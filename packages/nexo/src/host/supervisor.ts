@@ -188,8 +188,8 @@ export class PluginSupervisor {
   }
 
   /** A request answered in streamed chunks first (see PluginConnection.callStreaming); same fail-fast rules as `call`. */
-  callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void): Promise<unknown> {
-    return this.withConnection((conn) => conn.callStreaming(method, params, timeoutMs, deltaMethod, onDelta));
+  callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void, signal?: AbortSignal): Promise<unknown> {
+    return this.withConnection((conn) => conn.callStreaming(method, params, timeoutMs, deltaMethod, onDelta, signal));
   }
 
   /**

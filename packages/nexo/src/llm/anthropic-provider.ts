@@ -79,6 +79,7 @@ export class AnthropicProvider implements LlmProvider {
       timeout: options.timeoutMs,
       maxRetries: options.maxRetries,
       logLevel: "off",
+      ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   }
 

@@ -1,6 +1,7 @@
 import { APIConnectionError as AnthropicConnectionError, APIError as AnthropicApiError } from "@anthropic-ai/sdk";
 import { APIConnectionError as OpenAIConnectionError, APIError as OpenAIApiError } from "openai";
 import { RpcError, RpcErrorCodes } from "../contract/index.js";
+import { boundedData, clipText } from "../util/index.js";
 
 /** Status and headers of a vendor SDK's HTTP error, whichever SDK threw it. */
 function httpFailure(err: unknown): { status: number | undefined; headers: Headers | undefined; message: string } | null {
@@ -31,7 +32,7 @@ export function retryAfterMs(headers: Headers | undefined): number | undefined {
  * names the provider and status, never the request's headers.
  */
 export function toLlmRpcError(provider: string, err: unknown): RpcError {
-  if (err instanceof RpcError) return err;
+  if (err instanceof RpcError) return bounded(err);
   if (err instanceof OpenAIConnectionError || err instanceof AnthropicConnectionError) {
     return new RpcError(RpcErrorCodes.LLM_CONNECTION, `LLM provider ${provider} unreachable: ${err.message}`, { provider });
   }
@@ -53,4 +54,11 @@ export function toLlmRpcError(provider: string, err: unknown): RpcError {
     return new RpcError(RpcErrorCodes.LLM_INVALID_REQUEST, `LLM provider ${provider} rejected the request (HTTP ${status}): ${http.message}`, data);
   }
   return new RpcError(RpcErrorCodes.LLM_CONNECTION, `LLM provider ${provider} failed: ${(err as Error)?.message ?? String(err)}`, { provider });
+}
+
+/** `err` with its message clipped and oversized `data` replaced: a provider plugin's error reply may be a megabyte. */
+function bounded(err: RpcError): RpcError {
+  const message = clipText(err.message);
+  const data = boundedData(err.data);
+  return message === err.message && data === err.data ? err : new RpcError(err.code, message, data);
 }

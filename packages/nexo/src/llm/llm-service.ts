@@ -3,6 +3,7 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import type { HostServiceHandler } from "../host/index.js";
 import type { Logger } from "../log/index.js";
 import { AnthropicProvider } from "./anthropic-provider.js";
+import { boundedFetch, isResponseTooLarge, responseBytesFor } from "./bounded-fetch.js";
 import { toLlmRpcError } from "./llm-errors.js";
 import { OpenAIProvider } from "./openai-provider.js";
 import type { ProviderClientOptions } from "./provider-options.js";
@@ -10,6 +11,26 @@ import type { ChatInput, ChatResponse } from "./chat-types.js";
 import type { LlmCompleteRequest, LlmCompleteResult, LlmConfig, LlmMessage, LlmProvider, LlmTextDelta } from "./types.js";
 
 const ROLES = new Set(["system", "user", "assistant"]);
+
+/** Longest answer taken from a provider unless `llm.max_answer_chars` says otherwise. */
+export const DEFAULT_MAX_ANSWER_CHARS = 1_048_576;
+
+/** The refusal of an answer past `llm.max_answer_chars` (a provider streaming forever, or one huge reply). */
+export function answerTooLarge(provider: string, limit: number): RpcError {
+  return new RpcError(RpcErrorCodes.LLM_INVALID_REQUEST, `LLM provider ${provider} answered more than ${limit} characters (llm.max_answer_chars); the answer was dropped`, {
+    provider,
+    reason: "answer_too_large",
+    max_answer_chars: limit,
+  });
+}
+
+/** Characters of a chat answer: its text, or its tool calls as JSON. */
+function answerChars(r: ChatResponse): number {
+  if (r.content.type === "text") return r.content.text.length;
+  let n = 0;
+  for (const c of r.content.tool_calls) n += c.id.length + c.name.length + (typeof c.arguments === "string" ? c.arguments.length : (JSON.stringify(c.arguments)?.length ?? 0));
+  return n;
+}
 
 /** Options of `app.llm.complete(...)`. */
 export interface LlmCompleteOptions {
@@ -74,6 +95,10 @@ export class LlmService {
   private readonly providers = new Map<string, LlmProvider>();
   private readonly settings = new Map<string, string>();
   private defaultName: string | undefined;
+  /** `llm.max_answer_chars`. */
+  maxAnswerChars = DEFAULT_MAX_ANSWER_CHARS;
+  /** Answers dropped for passing `maxAnswerChars`. */
+  answersTooLarge = 0;
 
   constructor(
     config: LlmConfig,
@@ -106,10 +131,15 @@ export class LlmService {
       this.settings.set(name, fingerprint);
     }
     this.defaultName = config.default ?? this.providers.keys().next().value;
+    this.maxAnswerChars = config.maxAnswerChars ?? DEFAULT_MAX_ANSWER_CHARS;
   }
 
   private build(name: string, p: LlmConfig["providers"][string]): LlmProvider {
-    const options: ProviderClientOptions = { timeoutMs: p.timeoutMs ?? 60_000, maxRetries: p.maxRetries ?? 2 };
+    const options: ProviderClientOptions = {
+      timeoutMs: p.timeoutMs ?? 60_000,
+      maxRetries: p.maxRetries ?? 2,
+      fetch: boundedFetch(() => responseBytesFor(this.maxAnswerChars)),
+    };
     if (p.baseUrl !== undefined) options.baseUrl = p.baseUrl;
     if (p.model !== undefined) options.model = p.model;
     if (p.apiKeyEnv !== undefined) {
@@ -182,13 +212,19 @@ export class LlmService {
         },
         options.signal,
       );
+      if (answerChars(result) > this.maxAnswerChars) throw answerTooLarge(name, this.maxAnswerChars);
       this.logger.debug({ provider: name, model, ms: Date.now() - started, usage: result.usage, content: result.content.type }, "llm chat");
       return result;
     } catch (err) {
-      const mapped = toLlmRpcError(name, err);
+      const mapped = toLlmRpcError(name, isResponseTooLarge(err) ? answerTooLarge(name, this.maxAnswerChars) : err);
+      this.countTooLarge(mapped);
       this.logger.warn({ provider: name, model, code: mapped.code, err: mapped.message }, "llm chat failed");
       throw mapped;
     }
+  }
+
+  private countTooLarge(err: RpcError): void {
+    if ((err.data as { reason?: unknown } | undefined)?.reason === "answer_too_large") this.answersTooLarge += 1;
   }
 
   get configured(): boolean {
@@ -209,6 +245,20 @@ export class LlmService {
     const model = req.model ?? provider.defaultModel ?? (provider.kind === "plugin" ? name : undefined);
     if (!model) throw invalid(`llm.complete needs a model: provider ${name} has no default model`);
     const started = Date.now();
+    // A streamed answer is counted as it comes: past the limit the provider's request is aborted, so nothing more piles up.
+    const limit = this.maxAnswerChars;
+    const cut = new AbortController();
+    let streamed = 0;
+    const sink = options.onDelta;
+    const onDelta = sink
+      ? (chunk: LlmTextDelta): void => {
+          if (cut.signal.aborted) return;
+          streamed += chunk.text.length;
+          if (streamed > limit) return cut.abort(answerTooLarge(name, limit));
+          sink(chunk);
+        }
+      : undefined;
+    const signal = options.signal ? AbortSignal.any([options.signal, cut.signal]) : cut.signal;
     try {
       const result = await provider.complete(
         {
@@ -218,13 +268,15 @@ export class LlmService {
           temperature: req.temperature ?? 0.7,
           ...(req.system_prompt ? { systemPrompt: req.system_prompt } : {}),
         },
-        options.onDelta,
-        options.signal,
+        onDelta,
+        signal,
       );
+      if (cut.signal.aborted || result.content.length > limit) throw answerTooLarge(name, limit);
       this.logger.debug({ provider: name, model, ms: Date.now() - started, usage: result.usage, stream: options.onDelta !== undefined }, "llm completion");
       return result;
     } catch (err) {
-      const mapped = toLlmRpcError(name, err);
+      const mapped = toLlmRpcError(name, cut.signal.aborted ? (cut.signal.reason as RpcError) : isResponseTooLarge(err) ? answerTooLarge(name, limit) : err);
+      this.countTooLarge(mapped);
       this.logger.warn({ provider: name, model, code: mapped.code, err: mapped.message }, "llm completion failed");
       throw mapped;
     }

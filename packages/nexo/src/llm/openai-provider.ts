@@ -65,6 +65,7 @@ export class OpenAIProvider implements LlmProvider {
       maxRetries: options.maxRetries,
       // The SDK's own console logging could print request details; Nexo logs what matters itself.
       logLevel: "off",
+      ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   }
 

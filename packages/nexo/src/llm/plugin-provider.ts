@@ -8,7 +8,7 @@ import type { LlmCompleteResult, LlmProvider, LlmTextDelta, ResolvedLlmRequest }
 export interface LlmPluginPeer {
   readonly key: string;
   call(method: string, params: unknown, timeoutMs: number): Promise<unknown>;
-  callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void): Promise<unknown>;
+  callStreaming(method: string, params: unknown, timeoutMs: number, deltaMethod: string, onDelta: (chunk: unknown) => void, signal?: AbortSignal): Promise<unknown>;
 }
 
 /** `llm.chat` deadlines: 60 s plain, 300 s streamed; NEXO_PLUGIN_LLM_TIMEOUT_MS sets both (the contract's). */
@@ -53,6 +53,33 @@ export function parseChatResponse(provider: string, v: unknown): ChatResponse {
 }
 
 /**
+ * `call`, or the reason `signal` gives as soon as it aborts. The plugin's request
+ * stays pending until it answers or its deadline passes; what it still streams
+ * for it is dropped on arrival, so nothing more is kept.
+ */
+function untilAborted<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return call;
+  if (signal.aborted) {
+    call.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    call.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
  * A provider served by a subprocess plugin that lists it in
  * `[plugin.extends].llm_providers`: each request is an `llm.chat {provider,
  * model, stream, request}` to the plugin; a streamed one gets its text from
@@ -73,12 +100,12 @@ export class PluginLlmProvider implements LlmProvider {
     return this.peer.key;
   }
 
-  async chat(req: ChatRequest): Promise<ChatResponse> {
-    const result = await this.peer.call(Methods.LLM_CHAT, { provider: this.name, model: req.model, stream: false, request: req }, this.timeouts.chatMs);
+  async chat(req: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+    const result = await untilAborted(this.peer.call(Methods.LLM_CHAT, { provider: this.name, model: req.model, stream: false, request: req }, this.timeouts.chatMs), signal);
     return parseChatResponse(this.name, result);
   }
 
-  async complete(req: ResolvedLlmRequest, onDelta?: (chunk: LlmTextDelta) => void): Promise<LlmCompleteResult> {
+  async complete(req: ResolvedLlmRequest, onDelta?: (chunk: LlmTextDelta) => void, signal?: AbortSignal): Promise<LlmCompleteResult> {
     const request: ChatRequest = {
       model: req.model,
       messages: req.messages,
@@ -87,7 +114,7 @@ export class PluginLlmProvider implements LlmProvider {
       ...(req.systemPrompt ? { system_prompt: req.systemPrompt } : {}),
     };
     if (!onDelta) {
-      const r = await this.chat(request);
+      const r = await this.chat(request, signal);
       if (r.content.type !== "text") throw bad(this.name, "tool calls to a request that offered no tools");
       return {
         content: r.content.text,
@@ -98,21 +125,23 @@ export class PluginLlmProvider implements LlmProvider {
     let text = "";
     let usage: ChatUsage | undefined;
     let finish: ChatFinishReason | undefined;
-    const result = await this.peer.callStreaming(
+    const call = this.peer.callStreaming(
       Methods.LLM_CHAT,
       { provider: this.name, model: req.model, stream: true, request },
       this.timeouts.streamMs,
       Methods.LLM_CHAT_DELTA,
       (raw) => {
         const chunk = raw as ChatStreamChunk;
-        if (!isObj(chunk)) return;
+        if (!isObj(chunk) || signal?.aborted) return;
         if (chunk.type === "text_delta" && typeof chunk.delta === "string") {
           text += chunk.delta;
           onDelta({ type: "text_delta", text: chunk.delta });
         } else if (chunk.type === "usage") usage = parseUsage(chunk.usage);
         else if (chunk.type === "end") finish = parseFinish(chunk.finish_reason);
       },
+      signal,
     );
+    const result = await untilAborted(call, signal);
     // The final reply carries usage and finish_reason (content optional); chunks said the rest.
     const final = isObj(result) ? result : {};
     const u = final.usage !== undefined ? parseUsage(final.usage) : (usage ?? { prompt_tokens: 0, completion_tokens: 0 });

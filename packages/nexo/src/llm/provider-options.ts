@@ -5,4 +5,6 @@ export interface ProviderClientOptions {
   apiKey?: string;
   timeoutMs: number;
   maxRetries: number;
+  /** The HTTP client the vendor SDK uses (a bounded one, see boundedFetch). Default the global fetch. */
+  fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 }

@@ -22,6 +22,8 @@ export interface LlmProviderConfig {
 export interface LlmConfig {
   providers: Record<string, LlmProviderConfig>;
   default?: string;
+  /** Longest answer taken from a provider (text, or tool calls as JSON), streamed or not; a longer one fails with -33103 `answer_too_large`. Default 1,048,576. */
+  maxAnswerChars?: number;
 }
 
 /** One chat message as the contract carries it. */

@@ -3,15 +3,18 @@ import type { RecallInput, RememberInput } from "./types.js";
 
 export const DEFAULT_RECALL_LIMIT = 10;
 export const MAX_RECALL_LIMIT = 1000;
-const MAX_CONTENT_CHARS = 65_536;
+export const MAX_CONTENT_CHARS = 65_536;
+/** Most tags (and concept tags) on one memory, and the longest tag. */
+export const MAX_TAGS = 64;
+export const MAX_TAG_CHARS = 128;
 
 const invalid = (message: string): RpcError => new RpcError(RpcErrorCodes.INVALID_PARAMS, message);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function stringList(v: unknown, field: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || s.length === 0 || s.length > 128) || v.length > 64) {
-    throw invalid(`${field} must be an array of at most 64 non-empty strings (128 chars each)`);
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || s.length === 0 || s.length > MAX_TAG_CHARS) || v.length > MAX_TAGS) {
+    throw invalid(`${field} must be an array of at most ${MAX_TAGS} non-empty strings (${MAX_TAG_CHARS} chars each)`);
   }
   return v as string[];
 }

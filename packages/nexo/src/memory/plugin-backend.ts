@@ -2,7 +2,9 @@ import { uuidv7 } from "nexo-plugin-sdk";
 import { Methods } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { PluginHost } from "../host/index.js";
-import { parseRecall, parseRemember } from "./params.js";
+import { LogThrottle } from "../host/index.js";
+import type { Logger } from "../log/index.js";
+import { MAX_CONTENT_CHARS, MAX_TAG_CHARS, MAX_TAGS, parseRecall, parseRemember } from "./params.js";
 import type { MemoryEntry, RecallInput, RememberInput } from "./types.js";
 
 /** Deadline of one `memory.vector_*` request. */
@@ -15,7 +17,10 @@ export interface MemoryPluginPeer {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : []);
+/** A hit's tags as a memory may hold them: strings of 1-128 characters, at most 64; the rest is dropped. */
+const tags = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((s): s is string => typeof s === "string" && s.length > 0 && s.length <= MAX_TAG_CHARS).slice(0, MAX_TAGS) : [];
+const MEMORY_TYPE = /^[a-z][a-z0-9_]{0,31}$/;
 
 /**
  * A memory backend served by a subprocess plugin listing it in
@@ -28,10 +33,15 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is
  * How text becomes vectors is the plugin's business.
  */
 export class PluginMemoryBackend {
+  /** Hits dropped because they were not `{id: string, content: string}`, and hits whose content or tags were cut to a memory's bounds. */
+  readonly stats = { droppedHits: 0, cutHits: 0 };
+  private readonly warnings = new LogThrottle({ burst: 5, refillMs: 10_000 });
+
   constructor(
     readonly name: string,
     private readonly peer: MemoryPluginPeer,
     private readonly timeoutMs = MEMORY_BACKEND_TIMEOUT_MS,
+    private readonly logger?: Logger,
   ) {}
 
   get pluginKey(): string {
@@ -58,21 +68,47 @@ export class PluginMemoryBackend {
     const { agent_id, query, limit } = parseRecall(input);
     const result = await this.peer.call(Methods.MEMORY_VECTOR_SEARCH, { backend: this.name, collection: agent_id, query, limit }, this.timeoutMs);
     const hits = isObj(result) && Array.isArray(result.hits) ? result.hits : [];
-    return hits.slice(0, limit).flatMap((h): MemoryEntry[] => {
-      if (!isObj(h) || typeof h.id !== "string" || typeof h.content !== "string") return [];
+    // What the plugin answers becomes memories the host hands on (system prompts, plugins): held to the bounds a written memory has.
+    const out: MemoryEntry[] = [];
+    let dropped = isObj(result) && Array.isArray(result.hits) ? 0 : 1;
+    let cut = 0;
+    for (const h of hits) {
+      if (out.length >= limit) break;
+      if (!isObj(h) || typeof h.id !== "string" || h.id.length === 0 || h.id.length > 256 || typeof h.content !== "string") {
+        dropped += 1;
+        continue;
+      }
       const md = isObj(h.metadata) ? h.metadata : {};
-      return [
-        {
-          id: h.id,
-          agent_id,
-          content: h.content,
-          tags: strings(md.tags),
-          concept_tags: strings(md.concept_tags),
-          created_at: typeof md.created_at === "string" ? md.created_at : new Date(0).toISOString(),
-          memory_type: typeof md.memory_type === "string" ? md.memory_type : "note",
-        },
-      ];
-    });
+      const entry: MemoryEntry = {
+        id: h.id,
+        agent_id,
+        content: h.content.length > MAX_CONTENT_CHARS ? h.content.slice(0, MAX_CONTENT_CHARS) : h.content,
+        tags: tags(md.tags),
+        concept_tags: tags(md.concept_tags),
+        created_at: typeof md.created_at === "string" && md.created_at.length <= 64 ? md.created_at : new Date(0).toISOString(),
+        memory_type: typeof md.memory_type === "string" && MEMORY_TYPE.test(md.memory_type) ? md.memory_type : "note",
+      };
+      if (
+        entry.content !== h.content ||
+        (Array.isArray(md.tags) && entry.tags.length !== md.tags.length) ||
+        (Array.isArray(md.concept_tags) && entry.concept_tags.length !== md.concept_tags.length)
+      )
+        cut += 1;
+      out.push(entry);
+    }
+    if (dropped > 0 || cut > 0) this.report(dropped, cut);
+    return out;
+  }
+
+  private report(dropped: number, cut: number): void {
+    this.stats.droppedHits += dropped;
+    this.stats.cutHits += cut;
+    const line = this.warnings.take("hits");
+    if (line && this.logger)
+      this.logger.warn(
+        { backend: this.name, plugin: this.peer.key, dropped, cut, ...this.stats, ...(line.suppressed > 0 ? { suppressed: line.suppressed } : {}) },
+        "memory backend plugin answered hits that are not {id, content} (dropped) or past a memory's bounds (cut)",
+      );
   }
 
   async forget(agentId: string, id: string): Promise<boolean> {
@@ -93,7 +129,7 @@ export interface MemoryBackendRegistry {
  * `registry` under each name; a name another plugin id already serves refuses
  * the plugin (NEXO_ERR_MEMORY_BACKEND_CONFLICT). Returns a function that detaches.
  */
-export function attachMemoryBackendPlugins(host: PluginHost, registry: MemoryBackendRegistry): () => void {
+export function attachMemoryBackendPlugins(host: PluginHost, registry: MemoryBackendRegistry, logger?: Logger): () => void {
   const offCheck = host.addValidator((spec) => {
     for (const name of spec.manifest.extends.memoryBackends) {
       const existing = registry.getBackend(name);
@@ -110,7 +146,8 @@ export function attachMemoryBackendPlugins(host: PluginHost, registry: MemoryBac
     }
   });
   const offAdded = host.onPluginAdded((sup) => {
-    for (const name of sup.spec.manifest.extends.memoryBackends) if (!registry.getBackend(name)) registry.addBackend(new PluginMemoryBackend(name, sup));
+    for (const name of sup.spec.manifest.extends.memoryBackends)
+      if (!registry.getBackend(name)) registry.addBackend(new PluginMemoryBackend(name, sup, MEMORY_BACKEND_TIMEOUT_MS, logger));
   });
   // A plugin removed by a reload takes its backends with it, so a later plugin may serve the names.
   const offRemoved = host.onPluginRemoved((sup) => registry.removeBackendsOf(sup.key));

@@ -61,6 +61,10 @@ export class RunService {
   private readonly active = new Map<string, LocalRun>();
   private readonly recent = new Map<string, RunEventLog>();
   private readonly queue: LocalRun[] = [];
+  /** Starts past the queue check still on their way to the store: counted as queued, so concurrent starts cannot overshoot `maxQueued`. */
+  private admitting = 0;
+  private eventStreams = 0;
+  private streamsRefused = 0;
   private readonly tasks = new Set<Promise<void>>();
   private executing = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -80,6 +84,7 @@ export class RunService {
       maxQueued: options.maxQueued ?? 1000,
       eventBuffer: options.eventBuffer ?? 256,
       heartbeatMs: options.heartbeatMs ?? 5000,
+      maxEventStreams: options.maxEventStreams ?? 256,
     };
     checkRunsOptions(this.options);
   }
@@ -98,6 +103,32 @@ export class RunService {
   /** This daemon's id in the store, read (or made) on first use. */
   get nodeId(): string {
     return (this.id ??= loadNodeId(this.stateDir));
+  }
+
+  /**
+   * Take one of the `maxEventStreams` places of the runs' event streams; call
+   * the returned function when the stream ends. Each open stream may hold a
+   * send buffer for a slow reader, so their number is bounded:
+   * NEXO_ERR_RUN_STREAM_LIMIT (503, retry) when all are taken.
+   */
+  openEventStream(): () => void {
+    if (this.eventStreams >= this.options.maxEventStreams) {
+      this.streamsRefused += 1;
+      throw new NexoError(ErrorCodes.RUN_STREAM_LIMIT, `${this.eventStreams} run event streams are already open (runs.max_event_streams); retry later`, {
+        data: { retryAfterMs: 1000 },
+      });
+    }
+    this.eventStreams += 1;
+    let open = true;
+    return () => {
+      if (open) this.eventStreams -= 1;
+      open = false;
+    };
+  }
+
+  /** Event streams open now, and refused since the start. */
+  get eventStreamStats(): { open: number; refused: number } {
+    return { open: this.eventStreams, refused: this.streamsRefused };
   }
 
   /** Runs waiting for a slot, on this daemon. */
@@ -162,9 +193,23 @@ export class RunService {
       this.app.authorize(options.principal, "workflow", workflow, channel);
     }
     const checked = inputs as Record<string, unknown>;
-    if (!options.immediate && this.queue.length >= this.options.maxQueued && this.executing >= this.options.maxConcurrent) {
-      throw new NexoError(ErrorCodes.RUN_QUEUE_FULL, `${this.queue.length} runs are already waiting (runs.max_queued); retry later`, { data: { retryAfterMs: 1000 } });
+    if (options.immediate) return this.admit(workflow, checked, options);
+    // A start that would find a free slot does not wait in the queue, so it needs no queue place.
+    const free = Math.max(0, this.options.maxConcurrent - this.executing);
+    if (this.queue.length + this.admitting >= this.options.maxQueued + free) {
+      throw new NexoError(ErrorCodes.RUN_QUEUE_FULL, `${this.queue.length + this.admitting} runs are already waiting (runs.max_queued); retry later`, {
+        data: { retryAfterMs: 1000 },
+      });
     }
+    this.admitting += 1;
+    try {
+      return await this.admit(workflow, checked, options);
+    } finally {
+      this.admitting -= 1;
+    }
+  }
+
+  private async admit(workflow: string, checked: Record<string, unknown>, options: StartRunOptions): Promise<StartRunOutcome> {
     const store = await this.runStore();
     const now = Date.now();
     const row: NewRun = {
@@ -486,4 +531,5 @@ function checkRunsOptions(o: Required<RunsOptions>): void {
   int("maxQueued", 0, 10_000_000);
   int("eventBuffer", 1, 1_000_000);
   int("heartbeatMs", 50, 3_600_000);
+  int("maxEventStreams", 1, 1_000_000);
 }

@@ -62,6 +62,8 @@ export interface RunsOptions {
   maxQueued?: number;
   /** Progress events kept per run for late subscribers; the oldest is dropped (and counted) when full. Default 256. */
   eventBuffer?: number;
+  /** `GET /runs/:id/events` streams open at once; more are refused with NEXO_ERR_RUN_STREAM_LIMIT (503). Default 256. */
+  maxEventStreams?: number;
   /** How often a daemon renews its active runs and looks for cancellations asked elsewhere, in ms. Default 5000. */
   heartbeatMs?: number;
 }

@@ -5,6 +5,7 @@ import { errorMessage } from "../util/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { principalScope } from "../runs/index.js";
 import { nextTick, type ScheduleConfig } from "../config/index.js";
+import { LogThrottle } from "../host/index.js";
 import { ScheduleStore } from "./schedule-store.js";
 
 /** Options of `ScheduleService`. */
@@ -23,6 +24,8 @@ interface Armed {
   running: number;
   fired: number;
   skipped: number;
+  /** Ticks that failed to start a run (a full runs queue, a refusal, a store error). */
+  refused: number;
   lastError: string | null;
 }
 
@@ -41,6 +44,8 @@ export class ScheduleService implements NexoService {
   private ticks: ScheduleStore | undefined;
   private stopped = false;
   private readonly leaseTtlMs: number;
+  /** A tick failing every second logs a few lines, then one per minute per schedule. */
+  private readonly warnings = new LogThrottle({ burst: 3, refillMs: 60_000 });
 
   constructor(
     private readonly app: Nexo,
@@ -65,7 +70,7 @@ export class ScheduleService implements NexoService {
     await this.ticks.migrate();
     for (const config of this.schedules) {
       if (!config.enabled) continue;
-      const a: Armed = { config, timer: undefined, running: 0, fired: 0, skipped: 0, lastError: null };
+      const a: Armed = { config, timer: undefined, running: 0, fired: 0, skipped: 0, refused: 0, lastError: null };
       this.armed.set(config.name, a);
       this.arm(a, Date.now());
     }
@@ -130,7 +135,9 @@ export class ScheduleService implements NexoService {
         principal,
         scope: principalScope(principal),
         sessionId: `schedule:${config.name}`,
-        immediate: true,
+        // Without overlap the lease allows one run at a time, so it starts at once; with overlap every tick
+        // would add one more run, so those wait in the runs queue and a full queue refuses the tick.
+        immediate: !config.overlap,
       });
       if (!out.created) return;
       a.fired += 1;
@@ -141,7 +148,13 @@ export class ScheduleService implements NexoService {
       if (record.status !== "completed") a.lastError = record.error ? `${record.error.code}: ${record.error.message}` : record.status;
     } catch (err) {
       a.lastError = errorMessage(err);
-      if (!this.stopped) this.app.logger.warn({ schedule: config.name, err: a.lastError }, "schedule tick failed");
+      a.refused += 1;
+      const line = this.stopped ? null : this.warnings.take(config.name);
+      if (line)
+        this.app.logger.warn(
+          { schedule: config.name, err: a.lastError, refused: a.refused, ...(line.suppressed > 0 ? { suppressed: line.suppressed } : {}) },
+          "schedule tick failed",
+        );
       await ticks.setOutcome(config.name, tick, "refused", null).catch(() => undefined);
     } finally {
       if (renew) clearInterval(renew);
@@ -157,7 +170,7 @@ export class ScheduleService implements NexoService {
 
   health(): ServiceHealth {
     const details: Record<string, unknown> = {};
-    for (const [name, a] of this.armed) details[name] = { fired: a.fired, skipped: a.skipped, running: a.running, lastError: a.lastError };
+    for (const [name, a] of this.armed) details[name] = { fired: a.fired, skipped: a.skipped, refused: a.refused, running: a.running, lastError: a.lastError };
     return { status: "ok", details };
   }
 }

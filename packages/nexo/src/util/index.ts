@@ -7,3 +7,4 @@ export { compileGlob, compileGlobs } from "./glob.js";
 export type { NameMatcher } from "./glob.js";
 export { errorMessage } from "./error-message.js";
 export { ON_ABORTABLE } from "./abort-hook.js";
+export { boundedData, clipText } from "./clip.js";

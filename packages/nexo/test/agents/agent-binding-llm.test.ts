@@ -203,7 +203,19 @@ test("agents config - nexo.yaml with an agent binding and memory.backend loads; 
   assert.deepEqual(config.memory, { rememberTool: true, backend: "wordmem" });
   const [spec] = parseBindings(config.bindings);
   assert.equal(spec!.workflow, undefined);
-  assert.deepEqual(spec!.agent, { provider: "main", systemPrompt: "", tools: ["billing_*"], agentId: "desk", recall: 3, maxSteps: 4, history: 40, textField: "text" });
+  assert.deepEqual(spec!.agent, {
+    provider: "main",
+    systemPrompt: "",
+    tools: ["billing_*"],
+    agentId: "desk",
+    recall: 3,
+    maxSteps: 4,
+    maxToolCalls: 16,
+    history: 40,
+    historyTtlSeconds: 2_592_000,
+    maxInputChars: 32_768,
+    textField: "text",
+  });
   assert.deepEqual(spec!.patterns, ["plugin.inbound.telegram.helpdesk", "plugin.inbound.telegram.helpdesk.>"]);
   assert.throws(
     () => normalizeConfig({ bindings: [{ channel: "telegram" }] }, "/tmp/nexo.yaml", "/tmp"),

@@ -6,7 +6,7 @@ import { LogThrottle } from "../../host/index.js";
 import type { PluginSupervisor } from "../../host/index.js";
 import { envMs } from "../../host/index.js";
 import type { Logger } from "../../log/index.js";
-import { HOOK_POINTS, isHookName, readHookResponse, type HookName, type HookResponse } from "./hook-response.js";
+import { clipReason, HOOK_POINTS, isHookName, readHookResponse, type HookName, type HookResponse } from "./hook-response.js";
 
 /** The event a hook sees: a JSON object whose fields depend on the hook point (docs/channels-and-hooks.md). */
 export type HookEvent = Record<string, unknown>;
@@ -190,7 +190,8 @@ export class HookPoints {
       }
     }
     outcome.event = current;
-    if (outcome.doNotReplyAgain) this.silence(current.session_id ?? event.session_id);
+    // The session the host fired for, never one a hook's override names: a hook must not silence other conversations.
+    if (outcome.doNotReplyAgain) this.silence(event.session_id);
     return outcome;
   }
 
@@ -219,7 +220,7 @@ export class HookPoints {
     if (timedOut) counters.timedOut += 1;
     else counters.failed += 1;
     // A plugin that does not implement hook.on_hook answers -32601: upstream treats that as allow too.
-    const why = err instanceof RpcError && err.code === RpcErrorCodes.METHOD_NOT_FOUND ? "does not implement hook.on_hook" : errorMessage(err);
+    const why = err instanceof RpcError && err.code === RpcErrorCodes.METHOD_NOT_FOUND ? "does not implement hook.on_hook" : clipReason(errorMessage(err));
     this.warnThrottled(name, who, timedOut ? `did not answer within ${this.timeoutMs} ms` : why, timedOut ? ErrorCodes.PLUGIN_HOOK_TIMEOUT : undefined);
   }
 

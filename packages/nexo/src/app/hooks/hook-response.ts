@@ -49,6 +49,12 @@ export type ReadResponse =
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** Longest `reason` kept from a hook: it goes into logs, error messages and delivery statuses. */
+export const MAX_HOOK_REASON_CHARS = 1024;
+
+export const clipReason = (r: string): string =>
+  r.length > MAX_HOOK_REASON_CHARS ? `${r.slice(0, MAX_HOOK_REASON_CHARS)}… [${r.length - MAX_HOOK_REASON_CHARS} more characters]` : r;
+
 /**
  * Read a hook's reply. `null`/`undefined` is `{}` (allow). A reply that is
  * not an object is malformed (the caller continues, as with any failure).
@@ -59,7 +65,7 @@ export function readHookResponse(v: unknown): ReadResponse {
   if (!isObj(v)) return { ok: false, why: `a hook reply must be an object (HookResponse), got ${Array.isArray(v) ? "an array" : typeof v}` };
   const decision = v.decision;
   const block = v.abort === true || decision === "block";
-  const reason = typeof v.reason === "string" ? v.reason : undefined;
+  const reason = typeof v.reason === "string" ? clipReason(v.reason) : undefined;
   const hasOverride = v.override !== undefined && v.override !== null;
   const override = hasOverride && isObj(v.override) ? v.override : undefined;
   const body = decision === "transform" && typeof v.transformed_body === "string" ? v.transformed_body : undefined;

@@ -110,7 +110,11 @@ const RUN_PATHS: OpenApiPaths = {
       summary: "Server-Sent Events: progress and chunk events (id = seq; Last-Event-ID resumes), then `end` with the run",
       tags: ["runs"],
       parameters: [ID_PARAM, { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } }],
-      responses: { "200": { description: "The event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, "404": errorResponse("No such run") },
+      responses: {
+        "200": { description: "The event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+        "404": errorResponse("No such run"),
+        "503": errorResponse("runs.max_event_streams streams are open (NEXO_ERR_RUN_STREAM_LIMIT); retry after Retry-After"),
+      },
     },
   },
 };

@@ -185,7 +185,9 @@ export function registerRunRoutes(http: FastifyInstance, app: Nexo): void {
     const record = await findRun(app, request);
     const last = Number(request.headers["last-event-id"] ?? 0);
     const after = Number.isInteger(last) && last > 0 ? last : 0;
+    const release = app.runs.openEventStream();
     const sse = openSse(reply);
+    sse.onClose(release);
     const finish = (r: RunRecord): void => {
       sse.send("end", { ...toRunView(r), eventsDropped: r.eventsDropped + sse.dropped }, undefined, true);
       sse.end();
