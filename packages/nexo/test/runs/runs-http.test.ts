@@ -100,6 +100,17 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
   assert.ok(doc.paths["/runs/{id}/events"]!.get.responses["200"].content["text/event-stream"]);
   assert.ok(doc.paths["/workflows/wait/execute"]!.post.parameters.some((p: { name: string }) => p.name === "Idempotency-Key"));
   assert.ok(doc.paths["/health/ready"] && doc.paths["/health/live"] && doc.paths["/runs"]);
+  // Every answer these routes give is documented with its body: a refused principal (403), the run list, the probes.
+  const codes = (path: string, method: string): string[] => Object.keys(doc.paths[path]![method].responses).sort();
+  for (const status of ["401", "403", "429"]) {
+    assert.ok(codes("/workflows/wait/runs", "post").includes(status), `POST /workflows/wait/runs documents ${status}`);
+    assert.ok(codes("/workflows/wait/execute", "post").includes(status), `POST /workflows/wait/execute documents ${status}`);
+  }
+  assert.ok(codes("/workflows/wait/execute", "post").includes("503"), "an interrupted run replayed by its key");
+  assert.deepEqual(doc.paths["/runs"]!.get.responses["200"].content["application/json"].schema.properties.runs.items, { $ref: "#/components/schemas/Run" });
+  for (const probe of ["/health/live", "/health/ready"]) assert.ok(doc.paths[probe]!.get.responses["503"].content["application/json"].schema, `${probe} has a body schema`);
+  const runSchema = (doc as unknown as { components: { schemas: { Run: { properties: Record<string, unknown> } } } }).components.schemas.Run;
+  for (const field of Object.keys(body)) assert.ok(field in runSchema.properties, `the Run schema has the 202's field "${field}"`);
 });
 
 test("runs - DELETE /runs/:id cancels a run mid-way (ctx.signal aborts), a queued run never starts, and a full queue is 503 NEXO_ERR_RUN_QUEUE_FULL", async (t) => {
