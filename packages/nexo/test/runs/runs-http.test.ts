@@ -235,6 +235,10 @@ test("idempotency - a retried execute with the same key runs once and replays th
   const bad = await post("/workflows/count/execute", {}, { "idempotency-key": "" });
   assert.equal(bad.status, 400);
   assert.equal(((await bad.json()) as any).error.code, "NEXO_ERR_IDEMPOTENCY_KEY_INVALID");
+  // A key of a fine length with a non-ASCII character is refused for that character, not for its length.
+  const accented = await post("/workflows/count/execute", {}, { "idempotency-key": Buffer.from('"clé-1"', "utf8").toString("latin1") });
+  assert.equal(accented.status, 400);
+  assert.match(((await accented.json()) as any).error.message, /character 3 is not \(non-ASCII/);
 });
 
 /** Two lives of one daemon on one state dir and store. */
