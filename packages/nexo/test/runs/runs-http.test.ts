@@ -89,6 +89,12 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
     list.runs.map((r) => r.id),
     [body.id],
   );
+  // Filters: a misspelt one is refused rather than ignored (which would list every run as if it matched).
+  const filtered = (q: string) => fetch(`${app.url}/runs?${q}`, { headers: { "x-test-user": "alice" } });
+  assert.equal(((await (await filtered("status=completed&workflow=count&limit=5")).json()) as { runs: unknown[] }).runs.length, 1);
+  const misspelt = await filtered("state=failed");
+  assert.equal(misspelt.status, 400);
+  assert.match(((await misspelt.json()) as any).error.message, /unknown filter state/);
   // A bad call is refused at submission, not as a failed run.
   const bad = await post("/workflows/wait/runs", { gate: 3 });
   assert.equal(bad.status, 400);

@@ -165,6 +165,9 @@ export function registerRunRoutes(http: FastifyInstance, app: Nexo): void {
 
   http.get<{ Querystring: { status?: string; workflow?: string; limit?: string } }>("/runs", async (request) => {
     const { status, workflow, limit } = request.query;
+    // A misspelt filter (`state=`, `name=`) would otherwise list every run as if it had matched.
+    const unknown = Object.keys(request.query).filter((k) => k !== "status" && k !== "workflow" && k !== "limit");
+    if (unknown.length > 0) throw new NexoError(ErrorCodes.HTTP_BAD_REQUEST, `unknown filter ${unknown.join(", ")}: use status, workflow or limit`);
     if (status !== undefined && !RUN_STATUSES.has(status as RunStatus)) {
       throw new NexoError(ErrorCodes.HTTP_BAD_REQUEST, `status must be one of ${[...RUN_STATUSES].join(", ")}, got ${JSON.stringify(status)}`);
     }
