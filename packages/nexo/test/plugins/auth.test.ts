@@ -348,7 +348,7 @@ test("auth - jwt with api_keys beside it: a request with a key is checked agains
   const person = await call(app, token);
   assert.equal(person.statusCode, 200, person.body);
   assert.deepEqual([person.json().principal.id, person.json().principal.strategy], ["ada", "jwt"]);
-  for (const headers of [{ "x-api-key": key }, { authorization: `ApiKey ${key}` }]) {
+  for (const headers of [{ "x-api-key": key }, { authorization: `ApiKey ${key}` }] as Array<Record<string, string>>) {
     const machine = await call(app, undefined, headers);
     assert.equal(machine.statusCode, 200, machine.body);
     assert.deepEqual(machine.json().principal, { id: "ci", strategy: "api_key", claims: { roles: ["ci"] } });
