@@ -247,6 +247,7 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
     const authenticate = this.buildAuthenticator();
     const isExempt = compilePathPatterns(this.options.exempt);
     const scheme = this.options.strategy === "api_key" ? "ApiKey" : "Bearer";
+    app.http.openApiSecurity = { schemes: this.openApiSchemes(), isExempt };
     const realm = this.options.realm;
     // The refusal goes to `done`: the HTTP surface's error handler writes every error response.
     const refuse = (err: unknown, request: FastifyRequest, reply: FastifyReply, done: (err: Error) => void): void => {
@@ -287,6 +288,17 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
         done();
       }
     });
+  }
+
+  /** What `/openapi.json` says about credentials: a bearer token, an API key, or either. */
+  private openApiSchemes(): Record<string, Record<string, unknown>> {
+    const o = this.options;
+    const schemes: Record<string, Record<string, unknown>> = {};
+    if (o.strategy === "jwt" || o.strategy === "oauth2") schemes.bearer = { type: "http", scheme: "bearer", bearerFormat: "JWT" };
+    if (o.strategy === "api_key" || o.apiKeys.length > 0) {
+      schemes.apiKey = { type: "apiKey", in: "header", name: "X-API-Key", description: "Or `Authorization: ApiKey <key>`" };
+    }
+    return schemes;
   }
 
   private buildAuthenticator(): Authenticate {

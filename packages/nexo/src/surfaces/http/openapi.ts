@@ -3,6 +3,12 @@ import type { WorkflowInfo } from "../../app/index.js";
 /** Extra paths a surface contributes to the OpenAPI document (e.g. the tools routes). */
 export type OpenApiPaths = Record<string, Record<string, unknown>>;
 
+/** How requests authenticate: OpenAPI security schemes (any one suffices), and the paths served without. */
+export interface OpenApiSecurity {
+  schemes: Record<string, Record<string, unknown>>;
+  isExempt(path: string): boolean;
+}
+
 const ERROR_SCHEMA = {
   type: "object",
   required: ["error"],
@@ -155,7 +161,7 @@ const RUN_PATHS: OpenApiPaths = {
  * An OpenAPI 3.1 document for the API as it is now: one `execute` operation
  * per registered workflow, its request body being the workflow's input schema.
  */
-export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[], extraPaths: OpenApiPaths = {}): Record<string, unknown> {
+export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[], extraPaths: OpenApiPaths = {}, security: OpenApiSecurity | null = null): Record<string, unknown> {
   const paths: OpenApiPaths = {
     "/health": {
       get: {
@@ -219,10 +225,17 @@ export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[]
     };
   }
   Object.assign(paths, extraPaths);
+  if (!security) return { openapi: "3.1.0", info: { title: "Nexo API", version }, paths, components: { schemas: { Error: ERROR_SCHEMA, Run: RUN_SCHEMA } } };
+  // Exempt paths (the probes by default) are marked as needing nothing, so a client generator sends no credentials there.
+  for (const [path, item] of Object.entries(paths)) {
+    if (!security.isExempt(path.replace(/\{[^}]+\}/g, "x"))) continue;
+    paths[path] = Object.fromEntries(Object.entries(item).map(([method, op]) => [method, method === "parameters" ? op : { ...(op as object), security: [] }]));
+  }
   return {
     openapi: "3.1.0",
     info: { title: "Nexo API", version },
     paths,
-    components: { schemas: { Error: ERROR_SCHEMA, Run: RUN_SCHEMA } },
+    components: { schemas: { Error: ERROR_SCHEMA, Run: RUN_SCHEMA }, securitySchemes: security.schemes },
+    security: Object.keys(security.schemes).map((name) => ({ [name]: [] })),
   };
 }
