@@ -22,11 +22,12 @@ export function parseIdempotencyKey(header: string | string[]): string {
     if (key.length < 2 || !key.endsWith('"')) throw new NexoError(ErrorCodes.IDEMPOTENCY_KEY_INVALID, "the Idempotency-Key is a quoted string without its closing quote");
     key = key.slice(1, -1).replace(/\\(["\\])/g, "$1");
   }
-  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x20-\x7e]+$/.test(key)) {
-    throw new NexoError(
-      ErrorCodes.IDEMPOTENCY_KEY_INVALID,
-      `the Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, got ${key.length} characters`,
-    );
+  const rule = `the Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`;
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) throw new NexoError(ErrorCodes.IDEMPOTENCY_KEY_INVALID, `${rule}, got ${key.length}`);
+  const bad = key.search(/[^\x20-\x7e]/);
+  if (bad >= 0) {
+    // Say which character: a key of the right length refused for its length reads as a bug.
+    throw new NexoError(ErrorCodes.IDEMPOTENCY_KEY_INVALID, `${rule}; character ${bad + 1} is not (non-ASCII bytes, or a control character)`);
   }
   return key;
 }

@@ -3,7 +3,7 @@ export { RunStore, RUN_MIGRATIONS } from "./run-store.js";
 export { RunEventLog } from "./run-events.js";
 export { IDEMPOTENCY_HEADER, parseIdempotencyKey, requestFingerprint } from "./idempotency-key.js";
 export { ANONYMOUS_SCOPE, principalScope } from "./principal-scope.js";
-export { loadNodeId } from "./node-id.js";
+export { claimNodeId, loadNodeId } from "./node-id.js";
 export { toRunView } from "./types.js";
 export type { StartRunOptions, StartRunOutcome } from "./run-service.js";
 export type { RunEventListener, RunSubscription } from "./run-events.js";

@@ -5,7 +5,7 @@ import { errorMessage, ON_ABORTABLE } from "../util/index.js";
 import { ErrorCodes, isNexoError, NexoError } from "../errors.js";
 import { createStore, type Store } from "../store/index.js";
 import { requestFingerprint } from "./idempotency-key.js";
-import { loadNodeId } from "./node-id.js";
+import { claimNodeId, type NodeIdClaim } from "./node-id.js";
 import { RunEventLog, type RunEventListener, type RunSubscription } from "./run-events.js";
 import { RunStore, type NewRun } from "./run-store.js";
 import type { RunAccess, RunError, RunRecord, RunStatus, RunsOptions } from "./types.js";
@@ -74,7 +74,7 @@ export class RunService {
   constructor(
     private readonly app: Nexo,
     private readonly storeRef: string | Store,
-    /** Where this daemon's node id is kept (`loadNodeId`). */
+    /** Where this daemon's node id is kept (`claimNodeId`). */
     private readonly stateDir: string,
     options: RunsOptions = {},
   ) {
@@ -98,11 +98,17 @@ export class RunService {
     return new RunService(app, app.options.store ?? `sqlite:${resolve(stateDir, "nexo.db")}`, stateDir, options);
   }
 
-  private id: string | undefined;
+  private claim: NodeIdClaim | undefined;
 
-  /** This daemon's id in the store, read (or made) on first use. */
+  /** This daemon's id in the store, claimed on first use (`claimNodeId`). */
   get nodeId(): string {
-    return (this.id ??= loadNodeId(this.stateDir));
+    if (!this.claim) {
+      this.claim = claimNodeId(this.stateDir);
+      if (this.claim.sharedWith !== undefined) {
+        this.app.logger.info({ pid: this.claim.sharedWith, nodeId: this.claim.id }, "another nexo process uses this state dir: this one keeps its runs under a node id of its own");
+      }
+    }
+    return this.claim.id;
   }
 
   /**
@@ -502,6 +508,7 @@ export class RunService {
       await Promise.allSettled([...this.tasks]);
     }
     await this.ownedStore?.close().catch((err: unknown) => this.app.logger.warn({ err }, "closing the runs store failed"));
+    this.claim?.release();
   }
 }
 

@@ -97,6 +97,14 @@ test("authorization e2e - one gate refuses an ungranted principal alike on HTTP,
   assert.equal(refused.json.error.code, ErrorCodes.AUTHZ_FORBIDDEN);
   assert.match(refused.json.error.message, /api_key:analyst may not run workflow "secret"/);
   assert.equal((await call(KEYS.stranger, "/workflows/greet/execute", { name: "x" })).status, 403, "authenticated is not authorized");
+  // Asking for an event stream does not turn the refusal into a 200 stream with an error event.
+  const streamed = await fetch(`${base}/workflows/secret/execute`, {
+    method: "POST",
+    headers: { "x-api-key": KEYS.analyst, "content-type": "application/json", accept: "text/event-stream" },
+    body: "{}",
+  });
+  assert.equal(streamed.status, 403);
+  assert.equal(((await streamed.json()) as { error: { code: string } }).error.code, ErrorCodes.AUTHZ_FORBIDDEN);
   // An asynchronous run is refused at submission, not left to fail later.
   const run = await call(KEYS.analyst, "/workflows/secret/runs", {});
   assert.equal(run.status, 403);

@@ -336,6 +336,37 @@ test("auth - api_key: hashed keys, x-api-key or Authorization: ApiKey; unknown k
   assert.equal(hashApiKey("abc"), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 });
 
+test("auth - jwt with api_keys beside it: a request with a key is checked against the keys, one with a token against the secret; /openapi.json names both schemes", async (t) => {
+  const secret = "0123456789abcdef0123456789abcdef-shared";
+  const key = "nexo_ci_0123456789abcdef";
+  const app = await appWithAuth(t, new AuthPlugin({ strategy: "jwt", secret, apiKeys: [{ id: "ci", hash: hashApiKey(key), claims: { roles: ["ci"] } }], now: () => NOW }));
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("ada")
+    .setExpirationTime(nowS + 60)
+    .sign(new TextEncoder().encode(secret));
+  const person = await call(app, token);
+  assert.equal(person.statusCode, 200, person.body);
+  assert.deepEqual([person.json().principal.id, person.json().principal.strategy], ["ada", "jwt"]);
+  for (const headers of [{ "x-api-key": key }, { authorization: `ApiKey ${key}` }] as Array<Record<string, string>>) {
+    const machine = await call(app, undefined, headers);
+    assert.equal(machine.statusCode, 200, machine.body);
+    assert.deepEqual(machine.json().principal, { id: "ci", strategy: "api_key", claims: { roles: ["ci"] } });
+  }
+  const wrongKey = await call(app, undefined, { "x-api-key": `${key}x` });
+  assert.equal(wrongKey.statusCode, 401);
+  assert.equal(wrongKey.json().error.code, "NEXO_ERR_AUTH_UNAUTHENTICATED");
+  assert.equal((await call(app)).statusCode, 401, "neither a key nor a token");
+  // /openapi.json says so: either credential, and none on the probes.
+  const doc = (await app.http.inject({ method: "GET", url: "/openapi.json", headers: { "x-api-key": key } })).json();
+  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ["apiKey", "bearer"]);
+  assert.deepEqual(doc.components.securitySchemes.bearer, { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  assert.equal(doc.components.securitySchemes.apiKey.name, "X-API-Key");
+  assert.deepEqual(doc.security, [{ bearer: [] }, { apiKey: [] }]);
+  assert.deepEqual(doc.paths["/health/ready"].get.security, []);
+  assert.equal(doc.paths["/workflows/whoami/execute"].post.security, undefined, "the document-wide requirement applies");
+});
+
 test("auth - exempt routes are configurable: /metrics only when listed, wildcards by segment", async (t) => {
   const key = "k-0123456789abcdef";
   const { app } = testApp(t);

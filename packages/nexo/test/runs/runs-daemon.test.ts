@@ -31,8 +31,10 @@ async function startDaemon(t: TestContext) {
     configure: (app) => {
       app.register("steps", async (inputs: { steps?: number; hold?: boolean }, ctx) => {
         const n = inputs.steps ?? 3;
-        for (let i = 1; i <= n; i++) ctx.progress({ progress: i, total: n, message: `step ${i}` });
-        ctx.emit("partial");
+        for (let i = 1; i <= n; i++) {
+          ctx.progress({ progress: i, total: n, message: `step ${i}` });
+          if (i === 1) ctx.emit("partial");
+        }
         if (inputs.hold) {
           await new Promise<void>((resolve, reject) => {
             release.add(resolve);
@@ -86,11 +88,17 @@ test("runs - a workflow's ctx.progress reaches an MCP client that sent a progres
   const result = (await client.callTool({ name: "steps", arguments: { steps: 3 } }, undefined, { onprogress: (p) => void seen.push(p) })) as CallToolResult;
   assert.equal(result.isError, false);
   await waitFor(() => seen.length >= 4, "four progress notifications");
-  assert.deepEqual(seen, [
-    { progress: 1, total: 3, message: "step 1" },
+  // A chunk between two steps is sent just above the last step (MCP wants progress to rise), never as a step of its own.
+  assert.deepEqual(
+    seen.map((p) => p.message),
+    ["step 1", "partial", "step 2", "step 3"],
+  );
+  assert.deepEqual(seen[0], { progress: 1, total: 3, message: "step 1" });
+  assert.ok(seen[1]!.progress > 1 && seen[1]!.progress < 1.001, `the chunk's progress ${seen[1]!.progress}`);
+  assert.equal(seen[1]!.total, 3);
+  assert.deepEqual(seen.slice(2), [
     { progress: 2, total: 3, message: "step 2" },
     { progress: 3, total: 3, message: "step 3" },
-    { progress: 4, message: "partial" },
   ]);
 });
 

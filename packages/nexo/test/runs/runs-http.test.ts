@@ -89,6 +89,12 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
     list.runs.map((r) => r.id),
     [body.id],
   );
+  // Filters: a misspelt one is refused rather than ignored (which would list every run as if it matched).
+  const filtered = (q: string) => fetch(`${app.url}/runs?${q}`, { headers: { "x-test-user": "alice" } });
+  assert.equal(((await (await filtered("status=completed&workflow=count&limit=5")).json()) as { runs: unknown[] }).runs.length, 1);
+  const misspelt = await filtered("state=failed");
+  assert.equal(misspelt.status, 400);
+  assert.match(((await misspelt.json()) as any).error.message, /unknown filter state/);
   // A bad call is refused at submission, not as a failed run.
   const bad = await post("/workflows/wait/runs", { gate: 3 });
   assert.equal(bad.status, 400);
@@ -100,6 +106,17 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
   assert.ok(doc.paths["/runs/{id}/events"]!.get.responses["200"].content["text/event-stream"]);
   assert.ok(doc.paths["/workflows/wait/execute"]!.post.parameters.some((p: { name: string }) => p.name === "Idempotency-Key"));
   assert.ok(doc.paths["/health/ready"] && doc.paths["/health/live"] && doc.paths["/runs"]);
+  // Every answer these routes give is documented with its body: a refused principal (403), the run list, the probes.
+  const codes = (path: string, method: string): string[] => Object.keys(doc.paths[path]![method].responses).sort();
+  for (const status of ["401", "403", "429"]) {
+    assert.ok(codes("/workflows/wait/runs", "post").includes(status), `POST /workflows/wait/runs documents ${status}`);
+    assert.ok(codes("/workflows/wait/execute", "post").includes(status), `POST /workflows/wait/execute documents ${status}`);
+  }
+  assert.ok(codes("/workflows/wait/execute", "post").includes("503"), "an interrupted run replayed by its key");
+  assert.deepEqual(doc.paths["/runs"]!.get.responses["200"].content["application/json"].schema.properties.runs.items, { $ref: "#/components/schemas/Run" });
+  for (const probe of ["/health/live", "/health/ready"]) assert.ok(doc.paths[probe]!.get.responses["503"].content["application/json"].schema, `${probe} has a body schema`);
+  const runSchema = (doc as unknown as { components: { schemas: { Run: { properties: Record<string, unknown> } } } }).components.schemas.Run;
+  for (const field of Object.keys(body)) assert.ok(field in runSchema.properties, `the Run schema has the 202's field "${field}"`);
 });
 
 test("runs - DELETE /runs/:id cancels a run mid-way (ctx.signal aborts), a queued run never starts, and a full queue is 503 NEXO_ERR_RUN_QUEUE_FULL", async (t) => {
@@ -224,6 +241,10 @@ test("idempotency - a retried execute with the same key runs once and replays th
   const bad = await post("/workflows/count/execute", {}, { "idempotency-key": "" });
   assert.equal(bad.status, 400);
   assert.equal(((await bad.json()) as any).error.code, "NEXO_ERR_IDEMPOTENCY_KEY_INVALID");
+  // A key of a fine length with a non-ASCII character is refused for that character, not for its length.
+  const accented = await post("/workflows/count/execute", {}, { "idempotency-key": Buffer.from('"clé-1"', "utf8").toString("latin1") });
+  assert.equal(accented.status, 400);
+  assert.match(((await accented.json()) as any).error.message, /character 3 is not \(non-ASCII/);
 });
 
 /** Two lives of one daemon on one state dir and store. */

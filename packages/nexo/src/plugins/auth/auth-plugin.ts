@@ -40,7 +40,7 @@ export interface AuthOptions {
   secret: string | undefined;
   /** jwt: public key, PEM (SPKI) or a JWK object. */
   publicKey: string | Record<string, unknown> | undefined;
-  /** api_key: accepted keys as `{ id, hash: "sha256:<hex>" }` (or `{ id, key }` from an env var, hashed at once). */
+  /** Accepted keys as `{ id, hash: "sha256:<hex>" }` (or `{ id, key }` from an env var, hashed at once). Required for api_key; with jwt or oauth2, a request carrying a key is checked against them instead of a token. */
   apiKeys: ApiKeyEntry[];
   /** Paths served without authentication. Default ["/health", "/health/live", "/health/ready"]; add "/metrics" to let Prometheus scrape without a token. */
   exempt: string[];
@@ -247,6 +247,7 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
     const authenticate = this.buildAuthenticator();
     const isExempt = compilePathPatterns(this.options.exempt);
     const scheme = this.options.strategy === "api_key" ? "ApiKey" : "Bearer";
+    app.http.openApiSecurity = { schemes: this.openApiSchemes(), isExempt };
     const realm = this.options.realm;
     // The refusal goes to `done`: the HTTP surface's error handler writes every error response.
     const refuse = (err: unknown, request: FastifyRequest, reply: FastifyReply, done: (err: Error) => void): void => {
@@ -289,28 +290,47 @@ export class AuthPlugin extends BuiltinPlugin<AuthOptions> {
     });
   }
 
+  /** What `/openapi.json` says about credentials: a bearer token, an API key, or either. */
+  private openApiSchemes(): Record<string, Record<string, unknown>> {
+    const o = this.options;
+    const schemes: Record<string, Record<string, unknown>> = {};
+    if (o.strategy === "jwt" || o.strategy === "oauth2") schemes.bearer = { type: "http", scheme: "bearer", bearerFormat: "JWT" };
+    if (o.strategy === "api_key" || o.apiKeys.length > 0) {
+      schemes.apiKey = { type: "apiKey", in: "header", name: "X-API-Key", description: "Or `Authorization: ApiKey <key>`" };
+    }
+    return schemes;
+  }
+
   private buildAuthenticator(): Authenticate {
     const o = this.options;
     if (o.strategy === undefined) this.fail("strategy", 'one of "oauth2", "jwt", "api_key"', undefined);
     if (o.provider !== undefined && o.strategy !== "oauth2") this.fail("provider", `unset unless strategy is "oauth2" (strategy is ${o.strategy})`);
     if (o.strategy === "api_key") {
       if (o.apiKeys.length === 0) this.fail("apiKeys", "at least one { id, hash } entry for strategy api_key", o.apiKeys);
-      const verifier = new ApiKeyVerifier(o.apiKeys);
-      return (request) => {
-        const key = apiKeyFromHeaders(request.headers);
-        if (key === undefined) {
-          if (request.headers.authorization !== undefined && /^apikey\b/i.test(request.headers.authorization))
-            throw new AuthFailure("invalid_request", "the ApiKey credentials are empty");
-          throw new AuthFailure("missing", "an API key is required");
-        }
-        const principal = verifier.verify(key);
-        if (!principal) throw new AuthFailure("invalid_token", "the API key is not valid");
-        return principal;
-      };
+      return this.apiKeyAuthenticator();
     }
     this.verifier = o.strategy === "oauth2" ? this.oauth2Verifier() : this.jwtVerifier();
     const verifier = this.verifier;
-    return (request) => verifier.verify(bearerToken(request.headers.authorization));
+    const bearer: Authenticate = (request) => verifier.verify(bearerToken(request.headers.authorization));
+    if (o.apiKeys.length === 0) return bearer;
+    // Keys beside tokens: people sign in at the provider while machines (CI, services) hold a key.
+    const keys = this.apiKeyAuthenticator();
+    return (request) => (apiKeyFromHeaders(request.headers) !== undefined ? keys(request) : bearer(request));
+  }
+
+  private apiKeyAuthenticator(): Authenticate {
+    const verifier = new ApiKeyVerifier(this.options.apiKeys);
+    return (request) => {
+      const key = apiKeyFromHeaders(request.headers);
+      if (key === undefined) {
+        if (request.headers.authorization !== undefined && /^apikey\b/i.test(request.headers.authorization))
+          throw new AuthFailure("invalid_request", "the ApiKey credentials are empty");
+        throw new AuthFailure("missing", "an API key is required");
+      }
+      const principal = verifier.verify(key);
+      if (!principal) throw new AuthFailure("invalid_token", "the API key is not valid");
+      return principal;
+    };
   }
 
   private oauth2Verifier(): JwtVerifier {

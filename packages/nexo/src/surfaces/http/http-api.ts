@@ -5,7 +5,7 @@ import { ON_ABORTABLE } from "../../util/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "./error-reply.js";
 import { installJsonBodyParser } from "./json-body.js";
-import { buildOpenApi, type OpenApiPaths } from "./openapi.js";
+import { buildOpenApi, type OpenApiPaths, type OpenApiSecurity } from "./openapi.js";
 import { registerAuditRoutes } from "./audit-routes.js";
 import { registerToolRoutes } from "./tool-routes.js";
 import { SESSION_HEADER } from "./session-header.js";
@@ -22,6 +22,8 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Paths other surfaces add to `/openapi.json`. */
     openApiPaths: OpenApiPaths;
+    /** How requests authenticate, for `/openapi.json` (set by the AuthPlugin). */
+    openApiSecurity: OpenApiSecurity | null;
   }
 }
 
@@ -52,6 +54,7 @@ export function createHttpApi(app: Nexo, conventions: HttpConventionsOptions = {
   installJsonBodyParser(http);
   http.decorateRequest("principal", null);
   http.decorate("openApiPaths", {} as OpenApiPaths);
+  http.decorate("openApiSecurity", null as OpenApiSecurity | null);
   http.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   http.setNotFoundHandler((request, reply) => sendError(new NexoError(ErrorCodes.HTTP_NOT_FOUND, `no route ${request.method} ${request.url.split("?")[0]}`), request, reply));
 
@@ -82,7 +85,7 @@ export function createHttpApi(app: Nexo, conventions: HttpConventionsOptions = {
   registerToolRoutes(http, app);
   registerAuditRoutes(http, app);
 
-  http.get("/openapi.json", async () => buildOpenApi(app.version, app.listWorkflows(), http.openApiPaths));
+  http.get("/openapi.json", async () => buildOpenApi(app.version, app.listWorkflows(), http.openApiPaths, http.openApiSecurity));
   return http;
 }
 

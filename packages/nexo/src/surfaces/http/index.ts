@@ -5,6 +5,6 @@ export { installJsonBodyParser, jsonDepthExceeds, MAX_JSON_DEPTH, valueDepthExce
 export { buildOpenApi } from "./openapi.js";
 export { AGENT_HEADER, registerToolRoutes } from "./tool-routes.js";
 export type { ErrorBody } from "./error-reply.js";
-export type { OpenApiPaths } from "./openapi.js";
+export type { OpenApiPaths, OpenApiSecurity } from "./openapi.js";
 export type { CorsOptions, HttpConventionsOptions } from "./conventions.js";
 export { PAGE_POLICY_HEADERS } from "./conventions.js";

@@ -3,6 +3,12 @@ import type { WorkflowInfo } from "../../app/index.js";
 /** Extra paths a surface contributes to the OpenAPI document (e.g. the tools routes). */
 export type OpenApiPaths = Record<string, Record<string, unknown>>;
 
+/** How requests authenticate: OpenAPI security schemes (any one suffices), and the paths served without. */
+export interface OpenApiSecurity {
+  schemes: Record<string, Record<string, unknown>>;
+  isExempt(path: string): boolean;
+}
+
 const ERROR_SCHEMA = {
   type: "object",
   required: ["error"],
@@ -41,8 +47,28 @@ const RUN_SCHEMA = {
     startedAt: { type: ["string", "null"], format: "date-time" },
     finishedAt: { type: ["string", "null"], format: "date-time" },
     durationSeconds: { type: ["number", "null"] },
+    links: {
+      type: "object",
+      description: "On the 202 of POST /workflows/{name}/runs",
+      properties: { self: { type: "string" }, events: { type: "string" } },
+    },
+    cancelRequested: { type: "boolean", description: "On the 202 of DELETE /runs/{id}: another daemon runs it and cancels it at its next heartbeat" },
   },
 };
+
+const PROBE_SCHEMA = {
+  type: "object",
+  required: ["status"],
+  properties: {
+    status: { enum: ["ok", "failed"] },
+    state: { type: "string", description: "The app's lifecycle state" },
+    waiting: { type: "array", items: { type: "string" }, description: "Why it is not ready (503 only)" },
+  },
+};
+const probeResponse = (description: string): Record<string, unknown> => ({ description, content: { "application/json": { schema: PROBE_SCHEMA } } });
+const UNAUTHENTICATED = errorResponse("Not authenticated (the AuthPlugin is on)");
+const FORBIDDEN = errorResponse("No authorization rule grants the principal this workflow (NEXO_ERR_AUTHZ_FORBIDDEN)");
+const RATE_LIMITED = errorResponse("Rate limited; see Retry-After");
 
 const IDEMPOTENCY_PARAM = {
   name: "Idempotency-Key",
@@ -58,13 +84,13 @@ const runResponse = (description: string): Record<string, unknown> => ({ descrip
 
 const HEALTH_PROBES: OpenApiPaths = {
   "/health/live": {
-    get: { operationId: "healthLive", summary: "Liveness: the process serves", responses: { "200": { description: "Alive" }, "503": { description: "Stopping" } } },
+    get: { operationId: "healthLive", summary: "Liveness: the process serves", responses: { "200": probeResponse("Alive"), "503": probeResponse("Stopping") } },
   },
   "/health/ready": {
     get: {
       operationId: "healthReady",
       summary: "Readiness: running, no plugin starting, store reachable",
-      responses: { "200": { description: "Ready" }, "503": { description: "Not ready; `waiting` says why" } },
+      responses: { "200": probeResponse("Ready"), "503": probeResponse("Not ready; `waiting` says why") },
     },
   },
 };
@@ -80,7 +106,18 @@ const RUN_PATHS: OpenApiPaths = {
         { name: "workflow", in: "query", schema: { type: "string" } },
         { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000 } },
       ],
-      responses: { "200": { description: "`{runs: Run[]}`" } },
+      responses: {
+        "200": {
+          description: "The runs",
+          content: {
+            "application/json": {
+              schema: { type: "object", required: ["runs"], properties: { runs: { type: "array", items: { $ref: "#/components/schemas/Run" } } } },
+            },
+          },
+        },
+        "400": errorResponse("A bad filter"),
+        "401": UNAUTHENTICATED,
+      },
     },
   },
   "/runs/{id}": {
@@ -89,7 +126,7 @@ const RUN_PATHS: OpenApiPaths = {
       summary: "A run's status, result or error, timings",
       tags: ["runs"],
       parameters: [ID_PARAM],
-      responses: { "200": runResponse("The run"), "404": errorResponse("No such run (or not the caller's)") },
+      responses: { "200": runResponse("The run"), "401": UNAUTHENTICATED, "404": errorResponse("No such run (or not the caller's)") },
     },
     delete: {
       operationId: "cancelRun",
@@ -99,6 +136,7 @@ const RUN_PATHS: OpenApiPaths = {
       responses: {
         "200": runResponse("Cancelled"),
         "202": runResponse("Another daemon runs it: cancellation requested"),
+        "401": UNAUTHENTICATED,
         "404": errorResponse("No such run"),
         "409": errorResponse("The run already ended"),
       },
@@ -112,6 +150,7 @@ const RUN_PATHS: OpenApiPaths = {
       parameters: [ID_PARAM, { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } }],
       responses: {
         "200": { description: "The event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+        "401": UNAUTHENTICATED,
         "404": errorResponse("No such run"),
         "503": errorResponse("runs.max_event_streams streams are open (NEXO_ERR_RUN_STREAM_LIMIT); retry after Retry-After"),
       },
@@ -123,7 +162,7 @@ const RUN_PATHS: OpenApiPaths = {
  * An OpenAPI 3.1 document for the API as it is now: one `execute` operation
  * per registered workflow, its request body being the workflow's input schema.
  */
-export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[], extraPaths: OpenApiPaths = {}): Record<string, unknown> {
+export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[], extraPaths: OpenApiPaths = {}, security: OpenApiSecurity | null = null): Record<string, unknown> {
   const paths: OpenApiPaths = {
     "/health": {
       get: {
@@ -153,8 +192,11 @@ export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[]
             content: { "application/json": { schema: { $ref: "#/components/schemas/Run" } } },
           },
           "400": errorResponse("Invalid inputs or Idempotency-Key"),
+          "401": UNAUTHENTICATED,
+          "403": FORBIDDEN,
           "404": errorResponse("No such workflow"),
           "422": errorResponse("Idempotency-Key reused with other inputs"),
+          "429": RATE_LIMITED,
           "503": errorResponse("Run queue full (NEXO_ERR_RUN_QUEUE_FULL); see Retry-After"),
         },
       },
@@ -171,21 +213,30 @@ export function buildOpenApi(version: string, workflows: readonly WorkflowInfo[]
             description: "The workflow's result; with Accept: text/event-stream, its progress/chunk events then a result or error event",
             content: { "application/json": { schema: {} }, "text/event-stream": { schema: { type: "string" } } },
           },
-          "400": errorResponse("Invalid inputs: every violation is listed"),
-          "409": errorResponse("A request with this Idempotency-Key is still running"),
+          "400": errorResponse("Invalid inputs (every violation is listed) or Idempotency-Key"),
+          "401": UNAUTHENTICATED,
+          "403": FORBIDDEN,
+          "409": errorResponse("A request with this Idempotency-Key is still running; see Retry-After"),
           "422": errorResponse("Idempotency-Key reused with other inputs"),
-          "401": errorResponse("Not authenticated"),
-          "429": errorResponse("Rate limited; see Retry-After"),
+          "429": RATE_LIMITED,
           "500": errorResponse("Internal error, with an error id"),
+          "503": errorResponse("The run this Idempotency-Key names was interrupted (NEXO_ERR_WORKFLOW_INTERRUPTED): use a new key to run it again"),
         },
       },
     };
   }
   Object.assign(paths, extraPaths);
+  if (!security) return { openapi: "3.1.0", info: { title: "Nexo API", version }, paths, components: { schemas: { Error: ERROR_SCHEMA, Run: RUN_SCHEMA } } };
+  // Exempt paths (the probes by default) are marked as needing nothing, so a client generator sends no credentials there.
+  for (const [path, item] of Object.entries(paths)) {
+    if (!security.isExempt(path.replace(/\{[^}]+\}/g, "x"))) continue;
+    paths[path] = Object.fromEntries(Object.entries(item).map(([method, op]) => [method, method === "parameters" ? op : { ...(op as object), security: [] }]));
+  }
   return {
     openapi: "3.1.0",
     info: { title: "Nexo API", version },
     paths,
-    components: { schemas: { Error: ERROR_SCHEMA, Run: RUN_SCHEMA } },
+    components: { schemas: { Error: ERROR_SCHEMA, Run: RUN_SCHEMA }, securitySchemes: security.schemes },
+    security: Object.keys(security.schemes).map((name) => ({ [name]: [] })),
   };
 }

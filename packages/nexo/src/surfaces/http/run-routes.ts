@@ -86,8 +86,12 @@ export async function executeWithExtras(app: Nexo, request: NameRequest, reply: 
 
 /** Execute with the progress events streamed as SSE, then a `result` or `error` event. Disconnecting aborts the workflow. */
 async function executeStreaming(app: Nexo, request: NameRequest, reply: FastifyReply): Promise<void> {
-  // Checked before the stream opens, so a bad call is still a plain 4xx.
+  // Checked before the stream opens, so a bad call or a refused principal is still a plain 4xx.
   app.checkWorkflowInputs(request.params.name, request.body ?? {});
+  // As for a run: a refusal is audited here; an allowed call is decided and audited once, when it executes.
+  if (app.authorization?.decide(request.principal ?? undefined, "workflow", request.params.name).allowed === false) {
+    app.authorize(request.principal ?? undefined, "workflow", request.params.name, "http");
+  }
   const sse = openSse(reply);
   let abort: ((reason?: unknown) => void) | undefined;
   sse.onClose(() => abort?.(new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the HTTP client disconnected")));
@@ -161,6 +165,9 @@ export function registerRunRoutes(http: FastifyInstance, app: Nexo): void {
 
   http.get<{ Querystring: { status?: string; workflow?: string; limit?: string } }>("/runs", async (request) => {
     const { status, workflow, limit } = request.query;
+    // A misspelt filter (`state=`, `name=`) would otherwise list every run as if it had matched.
+    const unknown = Object.keys(request.query).filter((k) => k !== "status" && k !== "workflow" && k !== "limit");
+    if (unknown.length > 0) throw new NexoError(ErrorCodes.HTTP_BAD_REQUEST, `unknown filter ${unknown.join(", ")}: use status, workflow or limit`);
     if (status !== undefined && !RUN_STATUSES.has(status as RunStatus)) {
       throw new NexoError(ErrorCodes.HTTP_BAD_REQUEST, `status must be one of ${[...RUN_STATUSES].join(", ")}, got ${JSON.stringify(status)}`);
     }
