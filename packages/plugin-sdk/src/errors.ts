@@ -1,4 +1,4 @@
-import { RpcErrorCodes } from "./contract.js";
+import { RpcErrorCodes } from "./codes.js";
 
 /** JSON-RPC and contract error codes (the table the host uses too). */
 export { RpcErrorCodes };

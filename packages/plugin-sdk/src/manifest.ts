@@ -1,5 +1,5 @@
 import { parse as parseToml } from "smol-toml";
-import { PLUGIN_ID_PATTERN as ID_PATTERN } from "./contract.js";
+import { PLUGIN_ID_PATTERN as ID_PATTERN } from "./codes.js";
 import { ManifestError } from "./errors.js";
 
 /** The `[plugin]` table of a manifest: `id` checked, the rest as written. */
