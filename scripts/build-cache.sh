@@ -29,8 +29,11 @@ npm_ci_cached() {
     return
   fi
   local dir="$nexo_cache/prebuilds" name
-  name=$(sqlite_prebuild_name)
-  if [ -f "$dir/$name" ]; then
+  # No better-sqlite3 in the lockfile (or no node): plain npm ci.
+  name=$(sqlite_prebuild_name 2>/dev/null) || name=""
+  if [ -z "$name" ]; then
+    npm ci --no-audit --no-fund
+  elif [ -f "$dir/$name" ]; then
     # prebuild-install's per-package setting; it unpacks build/Release/better_sqlite3.node from the tarball.
     npm_config_better_sqlite3_local_prebuilds="$dir" npm ci --no-audit --no-fund
   else
@@ -64,8 +67,8 @@ cargo_cache_seed() {
     [ -d "$cached" ] && cp -a "$cached" "$dir/target.$$" && mv "$dir/target.$$" "$dir/target"
   ) 9>"$nexo_cache/cargo.lock" || rm -rf "$dir/target.$$"
   if [ -d "$dir/target" ]; then
-    local own=()
-    for p in "$@"; do own+=(-p "$p"); done
+    local own=() crate
+    for crate in "$@"; do own+=(-p "$crate"); done
     (cd "$dir" && cargo clean --quiet --offline "${own[@]}") || rm -rf "$dir/target"
   fi
 }
