@@ -53,10 +53,16 @@ fi
 # Rust SDK: cargo from rustup (Debian's packaged toolchain is usually too old for tokio).
 # Building examples/echo-rust fetches its crates from crates.io once (Cargo.lock pins them).
 if command -v cargo >/dev/null 2>&1; then
+  # A clean clone's compiled crates come from the build cache when it has them (scripts/build-cache.sh).
+  source scripts/build-cache.sh
+  cargo_cache_seed examples/echo-rust echo-rust echo_rust nexo-plugin-sdk
+  cargo_cache_seed sdk/rust sdk-rust nexo-plugin-sdk
   echo "setup: building examples/echo-rust (cargo build --release)"
   (cd examples/echo-rust && cargo build --release --quiet)
   # The upstream-API Rust plugin the TS suite runs under nexo run (sdk/rust's own target dir, reused by cargo test).
   (cd sdk/rust && cargo build --quiet --example microapp_plugin)
+  cargo_cache_store examples/echo-rust echo-rust
+  cargo_cache_store sdk/rust sdk-rust
 else
   echo "setup: ERROR cargo not found: sdk/rust and examples/echo-rust need a Rust toolchain; install one from https://rustup.rs" >&2
   missing=1

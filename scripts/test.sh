@@ -4,22 +4,30 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # better-sqlite3's binary from the build cache when there is one (scripts/build-cache.sh).
+  source scripts/build-cache.sh
+  npm_ci_cached
 fi
 npm run build --silent
 
 status=0
-# Static checks first (seconds each): sources and tests type-checked together, lint (folder boundaries included), format.
-npx tsc -p tsconfig.test.json || status=$?
-npm run --silent lint || status=$?
-npm run --silent format:check || status=$?
-
-# Python, PHP and Rust run beside the node tiers: pytest spends most of its time
-# waiting on its plugins' deadlines, not on the CPU, so run one after the other
-# they added minutes of wall time. Each writes its own log, printed when it ends.
+# The static checks, the Python, PHP and Rust tests run beside the node tiers,
+# each writing its own log, printed when it ends. The suite is bound by the CPU,
+# not by waiting: beside, they fill the cores while node tests wait on their
+# children; one after the other, they added minutes of wall time.
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 side=()
+# Sources and tests type-checked together, lint (folder boundaries included), format.
+# Niced: nothing in them has a deadline, while the tests beside them do.
+(
+  s=0
+  nice -n 10 npx tsc -p tsconfig.test.json || s=1
+  nice -n 10 npm run --silent lint || s=1
+  nice -n 10 npm run --silent format:check || s=1
+  exit $s
+) >"$logs/static" 2>&1 &
+side+=("static:$!")
 if [ -d sdk/python/tests ]; then
   (cd sdk/python && python3 -m pytest -q tests) >"$logs/python" 2>&1 &
   side+=("python:$!")
@@ -42,7 +50,7 @@ for entry in "${side[@]}"; do
   name=${entry%%:*}
   code=0
   wait "${entry#*:}" || code=$?
-  echo "== $name SDK tests (exit $code)"
+  if [ "$name" = static ]; then echo "== type-check, lint, format (exit $code)"; else echo "== $name SDK tests (exit $code)"; fi
   cat "$logs/$name"
   [ $code -eq 0 ] || status=$code
 done

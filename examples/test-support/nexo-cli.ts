@@ -3,7 +3,7 @@ import type { TestContext } from "node:test";
 import { NEXO_BIN } from "../../packages/nexo/test/helpers/nexo-cli.js";
 
 // One definition of the binary and of a one-shot CLI run, shared with the daemon package's own tests.
-export { NEXO_BIN, runNexo } from "../../packages/nexo/test/helpers/nexo-cli.js";
+export { NEXO_BIN, runNexo, waitForPlugins } from "../../packages/nexo/test/helpers/nexo-cli.js";
 
 /** A `nexo run` child process; `output()` is everything it wrote so far (stdout and stderr). */
 export interface NexoRun {

@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { test } from "node:test";
 import { ControlClient, ControlMethods, TAIL_EVENT } from "../../../packages/nexo/src/surfaces/control/index.js";
 import { newEvent, type Event } from "../../../packages/nexo/src/contract/index.js";
-import { collect, REPO_ROOT, runNexo, spawnNexoRun, startExampleDaemon, tempDir, waitFor, writeExampleConfig } from "../../test-support/index.js";
+import { collect, REPO_ROOT, runNexo, spawnNexoRun, startExampleDaemon, tempDir, waitFor, waitForPlugins, writeExampleConfig } from "../../test-support/index.js";
 import { FakeTelegram } from "./fake-telegram.js";
 
 const EXAMPLE = fileURLToPath(new URL("..", import.meta.url));
@@ -39,15 +39,7 @@ test("telegram-bot-ts - one process per instance, each with its own token and to
   });
   const socket = { NEXO_SOCKET: join(dir, "state", "nexo.sock") };
   const daemon = spawnNexoRun(t, config, { TG_SUPPORT_TOKEN: TOKENS.support, TG_SALES_TOKEN: TOKENS.sales, TG_BROKEN_TOKEN: TOKENS.broken });
-  await waitFor(
-    async () => {
-      const r = await runNexo(["plugin", "list", "--json"], socket);
-      return r.code === 0 && (JSON.parse(r.stdout) as Array<{ state: string }>).filter((p) => p.state === "ready").length === 3;
-    },
-    "three telegram instances ready",
-    30_000,
-    200,
-  ).catch((err) => {
+  await waitForPlugins(socket.NEXO_SOCKET, (rows) => rows.filter((p) => p.state === "ready").length === 3, "three telegram instances ready").catch((err) => {
     throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
   });
   const list = JSON.parse((await runNexo(["plugin", "list", "--json"], socket)).stdout) as Array<{ key: string; pid: number }>;

@@ -75,6 +75,14 @@ class PluginProcess:
             time.sleep(0.005)
         raise AssertionError(f"timed out; stderr:\n{self.stderr}")
 
+    def wait_stderr(self, text: str, timeout: float = 10) -> None:
+        """Wait until the plugin has written `text` to stderr: its reader thread may lag behind the frames on a busy machine."""
+        deadline = time.time() + timeout
+        while text not in self.stderr:
+            if time.time() > deadline:
+                raise AssertionError(f"{text!r} never reached stderr; stderr:\n{self.stderr}")
+            time.sleep(0.005)
+
     def published(self) -> list[dict[str, Any]]:
         with self._lock:
             return [f for f in self.frames if f.get("method") == "broker.publish"]

@@ -53,8 +53,8 @@ def test_unknown_method_bad_params_bad_lines(sink):
     sink.write(b"z" * 1_100_000 + b"\n")
     assert sink.request("no.such", {})["error"]["code"] == -32601
     # Logged in the reference SDK's words and dropped: never answered (the host cannot match a reply to it).
-    assert "plugin: malformed jsonrpc line: Expecting value" in sink.stderr
-    assert "plugin: inbound frame 1100000 bytes exceeds max_frame_bytes 1048576" in sink.stderr
+    sink.wait_stderr("plugin: malformed jsonrpc line: Expecting value")
+    sink.wait_stderr("plugin: inbound frame 1100000 bytes exceeds max_frame_bytes 1048576")
     assert not any(f.get("id") is None and "error" in f for f in sink.frames)
 
 
@@ -123,8 +123,7 @@ def test_sigterm_and_stdin_eof_exit_0():
 def test_stdout_guard_keeps_stdout_pure(sink):
     sink.notify("broker.event", {"topic": "plugin.outbound.sink", "event": event("plugin.outbound.sink", {"log": "hello from plugin"})})
     sink.wait_for(lambda f: len(sink.published()) == 1)
-    time.sleep(0.1)
-    assert "[stdout-guard] hello from plugin" in sink.stderr
+    sink.wait_stderr("[stdout-guard] hello from plugin")
     assert sink.bad_stdout == []
 
 

@@ -5,27 +5,21 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { tempDir } from "../helpers/fixture-plugins.js";
-import { runNexo, startNexoDaemon, startNexoTail } from "../helpers/nexo-cli.js";
-import { waitFor } from "../helpers/wait.js";
+import { runNexo, startNexoDaemon, startNexoTail, waitForPlugins } from "../helpers/nexo-cli.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../../../examples", import.meta.url));
 const run = runNexo;
 
-/** Wait until the daemon lists every key in `keys` as ready (the daemon's output is added to a failure). */
-async function waitForReady(daemon: ChildProcess & { output: () => string }, env: NodeJS.ProcessEnv, keys: string[]): Promise<void> {
-  await waitFor(
-    async () => {
-      const r = await run(["plugin", "list", "--json"], env);
-      if (r.code !== 0) return false;
-      const ready = (JSON.parse(r.stdout) as Array<{ key: string; state: string }>).filter((p) => p.state === "ready").map((p) => p.key);
-      return keys.every((k) => ready.includes(k));
-    },
-    `${keys.join(", ")} ready`,
-    30_000,
-    200,
-  ).catch((err) => {
+/** Wait until the daemon lists every key in `keys` as ready, then check `nexo plugin list --json` says so (the daemon's output is added to a failure). */
+async function waitForReady(daemon: ChildProcess & { output: () => string }, env: { NEXO_SOCKET: string }, keys: string[]): Promise<void> {
+  const readyKeys = (rows: Array<{ key: string; state: string }>) => rows.filter((p) => p.state === "ready").map((p) => p.key);
+  await waitForPlugins(env.NEXO_SOCKET, (rows) => keys.every((k) => readyKeys(rows).includes(k)), `${keys.join(", ")} ready`).catch((err) => {
     throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.output()}`);
   });
+  const r = await run(["plugin", "list", "--json"], env);
+  assert.equal(r.code, 0, r.stderr);
+  const listed = readyKeys(JSON.parse(r.stdout) as Array<{ key: string; state: string }>);
+  for (const k of keys) assert.ok(listed.includes(k), `nexo plugin list --json shows ${k} ready: ${r.stdout}`);
 }
 
 test("daemon - nexo run with the bundled echo plugin: publish on plugin.outbound.echo shows up in nexo tail plugin.inbound.>", async (t) => {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { TestContext } from "node:test";
+import { ControlClient, ControlMethods } from "../../src/surfaces/control/index.js";
+import { waitFor } from "./wait.js";
 
 /** The `nexo` binary (built: run `npm run build` first). */
 export const NEXO_BIN = fileURLToPath(new URL("../../bin/nexo.js", import.meta.url));
@@ -15,6 +17,41 @@ export function runNexo(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ 
     child.stderr.on("data", (d) => (stderr += d));
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A row of the daemon's plugin list (`nexo plugin list --json`). */
+export interface PluginRow {
+  key: string;
+  state: string;
+  pid?: number;
+  [field: string]: unknown;
+}
+
+/**
+ * Poll the daemon's plugin list over its control socket from this process until
+ * `ready(rows)` holds; resolves with those rows. Waiting with a `nexo plugin list`
+ * process per poll costs a node start each time (the more so the busier the
+ * machine, as the daemon then takes longer to be ready): assert the CLI's output
+ * once, after this. The default bound is a daemon start on a busy 2-core machine.
+ */
+export async function waitForPlugins(socketPath: string, ready: (rows: PluginRow[]) => boolean, what: string, timeoutMs = 60_000): Promise<PluginRow[]> {
+  return waitFor(
+    async () => {
+      const client = await ControlClient.connect(socketPath).catch(() => null);
+      if (!client) return null;
+      try {
+        const rows = (await client.request(ControlMethods.PLUGIN_LIST)) as PluginRow[];
+        return ready(rows) ? rows : null;
+      } catch {
+        return null;
+      } finally {
+        client.close();
+      }
+    },
+    what,
+    timeoutMs,
+    100,
+  );
 }
 
 /** `nexo run --config <config>` in the background (`env` added to its environment), SIGTERMed after the test; `output()` is its stdout and stderr so far. */

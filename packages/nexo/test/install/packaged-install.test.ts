@@ -17,9 +17,9 @@ import { tempDir } from "../helpers/fixture-plugins.js";
 import { waitFor } from "../helpers/wait.js";
 
 /** waitFor, with `context()` (the daemon's log so far) added to the timeout error. */
-async function waitWith(check: () => boolean | Promise<boolean>, what: string, context: () => string, timeoutMs: number): Promise<void> {
+async function waitWith(check: () => boolean | Promise<boolean>, what: string, context: () => string, timeoutMs: number, everyMs = 250): Promise<void> {
   try {
-    await waitFor(check, what, timeoutMs, 250);
+    await waitFor(check, what, timeoutMs, everyMs);
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${context()}`, { cause: err });
   }
@@ -198,6 +198,8 @@ test(
       "four plugins ready",
       () => daemonLog,
       60_000,
+      // Each poll is an installed `nexo` process (the user's view): a node start each.
+      1000,
     );
 
     const tail = spawn("nexo", ["tail", "plugin.inbound.>", "--count", String(LANGS.length)], { cwd: dirs.daemon, env });

@@ -18,12 +18,12 @@ import { usePostgresServer } from "../helpers/postgres-server.js";
 import { waitFor } from "../helpers/wait.js";
 
 const postgres = usePostgresServer();
-const RUN_UNTIL_KILLED = fileURLToPath(new URL("../fixtures/database/run-until-killed.ts", import.meta.url));
+const RUN_UNTIL_KILLED = fileURLToPath(new URL("../fixtures/database/run-until-killed.mjs", import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Run the fixture daemon on `stateDir` until its hanging execution's row is `running`, then SIGKILL it; the row's id. */
 async function killedMidExecution(t: TestContext, stateDir: string, url: string): Promise<string> {
-  const child = spawn(process.execPath, ["--import", "tsx", RUN_UNTIL_KILLED, stateDir, url], { cwd: PACKAGE_DIR, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [RUN_UNTIL_KILLED, stateDir, url], { cwd: PACKAGE_DIR, stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => void child.kill("SIGKILL"));
   let out = "";
   let err = "";

@@ -10,7 +10,7 @@ import { createStore } from "../../src/store/index.js";
 import { FakeFeeds } from "../helpers/fake-feeds.js";
 import { waitFor } from "../helpers/wait.js";
 
-const HOLDER_SCRIPT = fileURLToPath(new URL("../fixtures/pollers/lease-holder.ts", import.meta.url));
+const HOLDER_SCRIPT = fileURLToPath(new URL("../fixtures/pollers/lease-holder.mjs", import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 
 /** One "daemon": its own broker and poller service on the shared store. */
@@ -80,7 +80,7 @@ export function runLeaseSuite(name: string, storeUrl: (t: TestContext) => Promis
     if (!url) return;
     const feeds = await FakeFeeds.start(t);
     feeds.hold("/held");
-    const child = spawn(process.execPath, ["--import", "tsx", HOLDER_SCRIPT, url, feeds.url("/held"), "1"], { cwd: PACKAGE_DIR, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [HOLDER_SCRIPT, url, feeds.url("/held"), "1"], { cwd: PACKAGE_DIR, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise((r) => child.once("exit", r));
