@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
-import { RunStore, runOutcomeText } from "../../src/runs/index.js";
+import { requestFingerprint, RunStore, runOutcomeText } from "../../src/runs/index.js";
 import { ScheduleStore } from "../../src/schedules/index.js";
 import { createStore, type Store } from "../../src/store/index.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
@@ -98,3 +98,11 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     );
   });
 }
+
+test("idempotency - a request's fingerprint ignores key order and stays the same across versions (keys stored before an upgrade still match)", () => {
+  const a = requestFingerprint("report", { b: [1, { y: null, x: "é" }], a: true, u: undefined });
+  assert.equal(a, requestFingerprint("report", { a: true, b: [1, { x: "é", y: null }] }));
+  // The digest this version and the ones before it stored for that request.
+  assert.equal(a, "LilnuAgWtDPxXUzsVHMm9XRORnql4CrnXaOeiMLNWf8");
+  assert.notEqual(a, requestFingerprint("other", { a: true, b: [1, { x: "é", y: null }] }));
+});
