@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { ErrorCodes, NexoError } from "../errors.js";
+import { digestText } from "../util/index.js";
 
 /** The request header (IETF draft-ietf-httpapi-idempotency-key-header). */
 export const IDEMPOTENCY_HEADER = "idempotency-key";
@@ -34,7 +34,8 @@ export function parseIdempotencyKey(header: string | string[]): string {
 
 /** A digest of what a request asks for: the workflow and its inputs (object keys sorted, so key order does not matter). */
 export function requestFingerprint(workflow: string, inputs: unknown): string {
-  return createHash("sha256").update(workflow).update("\0").update(canonicalJson(inputs)).digest("base64url");
+  // Stored with each key and compared on every retry, across upgrades too: the text hashed must never change.
+  return digestText("sha256", `${workflow}\0${canonicalJson(inputs)}`, "base64url");
 }
 
 function canonicalJson(v: unknown): string {

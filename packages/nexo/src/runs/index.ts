@@ -1,5 +1,5 @@
 export { RunService } from "./run-service.js";
-export { RunStore, RUN_MIGRATIONS } from "./run-store.js";
+export { RunStore, RUN_MIGRATIONS, runOutcomeText } from "./run-store.js";
 export { RunEventLog } from "./run-events.js";
 export { IDEMPOTENCY_HEADER, parseIdempotencyKey, requestFingerprint } from "./idempotency-key.js";
 export { ANONYMOUS_SCOPE, principalScope } from "./principal-scope.js";
@@ -7,4 +7,5 @@ export { claimNodeId, loadNodeId } from "./node-id.js";
 export { toRunView } from "./types.js";
 export type { StartRunOptions, StartRunOutcome } from "./run-service.js";
 export type { RunEventListener, RunSubscription } from "./run-events.js";
+export type { FinishedRun, RunOutcomeText } from "./run-store.js";
 export type { RunAccess, RunError, RunRecord, RunStatus, RunsOptions, RunView } from "./types.js";

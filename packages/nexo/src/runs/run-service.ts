@@ -7,7 +7,7 @@ import { createStore, type Store } from "../store/index.js";
 import { requestFingerprint } from "./idempotency-key.js";
 import { claimNodeId, type NodeIdClaim } from "./node-id.js";
 import { RunEventLog, type RunEventListener, type RunSubscription } from "./run-events.js";
-import { RunStore, type NewRun } from "./run-store.js";
+import { RunStore, runOutcomeText, type FinishedRun, type NewRun, type RunOutcomeText } from "./run-store.js";
 import type { RunAccess, RunError, RunRecord, RunStatus, RunsOptions } from "./types.js";
 
 /** Finished runs whose events stay in memory for late `GET /runs/:id/events` readers. */
@@ -43,6 +43,8 @@ interface LocalRun {
   abort: ((reason?: unknown) => void) | undefined;
   cancelled: boolean;
   started: boolean;
+  /** Inserted as running (started at once): no queued -> running write. */
+  insertedRunning: boolean;
   done: Promise<RunRecord>;
   resolve: (record: RunRecord) => void;
 }
@@ -227,6 +229,7 @@ export class RunService {
       idempotencyKey: options.idempotencyKey ?? null,
       holder: this.nodeId,
       now,
+      ...(options.immediate ? { running: true } : {}),
     };
     if (options.idempotencyKey !== undefined) {
       const fp = requestFingerprint(workflow, checked);
@@ -250,6 +253,7 @@ export class RunService {
       abort: undefined,
       cancelled: false,
       started: false,
+      insertedRunning: options.immediate === true,
       done,
       resolve,
     };
@@ -260,8 +264,13 @@ export class RunService {
       this.pump(store);
     }
     const record: RunRecord = {
-      ...row,
-      status: "queued",
+      id: row.id,
+      workflow,
+      channel: row.channel,
+      sessionId: row.sessionId,
+      idempotencyKey: row.idempotencyKey,
+      holder: row.holder,
+      status: options.immediate ? "running" : "queued",
       scope: row.scope,
       result: null,
       error: null,
@@ -269,7 +278,7 @@ export class RunService {
       cancelRequested: false,
       eventsDropped: 0,
       createdAt: now,
-      startedAt: null,
+      startedAt: options.immediate ? now : null,
       finishedAt: null,
     };
     return { created: true, id: run.id, record, done };
@@ -290,7 +299,7 @@ export class RunService {
       let error: RunError | undefined;
       try {
         if (run.cancelled) throw cancelledError(run.workflow);
-        await store.markRunning(run.id, this.nodeId, Date.now());
+        if (!run.insertedRunning) await store.markRunning(run.id, this.nodeId, Date.now());
         const { options } = run;
         result = await this.app.executeWorkflow(run.workflow, run.inputs, {
           channel: options.channel ?? "local",
@@ -353,15 +362,13 @@ export class RunService {
   private async settle(run: LocalRun, store: RunStore, status: RunStatus, result: unknown, error: RunError | undefined): Promise<void> {
     const now = Date.now();
     let record: RunRecord | undefined;
+    const outcome = { ...(status === "completed" ? { result: result === undefined ? null : result } : {}), ...(error ? { error } : {}), eventsDropped: run.events.dropped };
     try {
-      await store.finish(
-        run.id,
-        this.nodeId,
-        status,
-        { ...(status === "completed" ? { result: result === undefined ? null : result } : {}), ...(error ? { error } : {}), eventsDropped: run.events.dropped },
-        now,
-      );
-      record = await store.get(run.id);
+      const text = runOutcomeText(outcome);
+      // Written as this daemon's: the row is what we know, so it is built here rather than read back.
+      // Not written (another daemon marked it interrupted meanwhile): the store has the truth.
+      const row = await store.finish(run.id, this.nodeId, status, text, now);
+      record = row ? this.localRecord(run, status, text, row, now) : await store.get(run.id);
     } catch (err) {
       this.app.logger.error({ err, runId: run.id }, "the outcome of a run could not be stored");
     }
@@ -388,6 +395,28 @@ export class RunService {
     if (this.recent.size > RECENT_LOGS) this.recent.delete(this.recent.keys().next().value!);
     run.events.end(record);
     run.resolve(record);
+  }
+
+  /** The record of a run this daemon just finished, as `store.finish` wrote it (the result and error parsed back from their JSON, like a read). */
+  private localRecord(run: LocalRun, status: RunStatus, text: RunOutcomeText, row: FinishedRun, now: number): RunRecord {
+    return {
+      id: run.id,
+      workflow: run.workflow,
+      status,
+      channel: run.options.channel ?? "local",
+      scope: run.options.scope,
+      sessionId: run.options.sessionId ?? null,
+      idempotencyKey: run.options.idempotencyKey ?? null,
+      result: text.result === null ? null : JSON.parse(text.result),
+      error: text.error === null ? null : (JSON.parse(text.error) as RunError),
+      holder: this.nodeId,
+      heartbeatAt: now,
+      cancelRequested: row.cancelRequested,
+      eventsDropped: text.eventsDropped,
+      createdAt: row.createdAt,
+      startedAt: row.startedAt,
+      finishedAt: now,
+    };
   }
 
   /** A run, if `access` may see it (another principal's run is "not found"). */

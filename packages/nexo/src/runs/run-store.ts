@@ -56,6 +56,31 @@ export interface NewRun {
   idempotencyKey: string | null;
   holder: string;
   now: number;
+  /** Inserted as already running (started at `now`): a run started at once skips the queued -> running write. */
+  running?: boolean;
+}
+
+/** How a run ended, as stored: its result and error as JSON text. */
+export interface RunOutcomeText {
+  result: string | null;
+  error: string | null;
+  eventsDropped: number;
+}
+
+/** The stored form of an outcome (throws when the result is not JSON-serializable, e.g. a bigint or a cycle). */
+export function runOutcomeText(outcome: { result?: unknown; error?: RunError; eventsDropped: number }): RunOutcomeText {
+  return {
+    result: outcome.result === undefined ? null : JSON.stringify(outcome.result),
+    error: outcome.error ? JSON.stringify(outcome.error) : null,
+    eventsDropped: outcome.eventsDropped,
+  };
+}
+
+/** The columns of a finished run that its holder did not set itself. */
+export interface FinishedRun {
+  createdAt: number;
+  startedAt: number;
+  cancelRequested: boolean;
 }
 
 /** What `claimKey` found: the key was free (now ours), or held by a run for the same or other inputs. */
@@ -71,8 +96,20 @@ export class RunStore {
 
   async insert(run: NewRun, q: Queryable = this.store): Promise<void> {
     await q.exec(
-      `INSERT INTO nexo_runs (id, workflow, status, channel, scope, session_id, idempotency_key, holder, heartbeat_at, created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
-      [run.id, run.workflow, run.channel, run.scope, run.sessionId, run.idempotencyKey, run.holder, run.now, run.now],
+      `INSERT INTO nexo_runs (id, workflow, status, channel, scope, session_id, idempotency_key, holder, heartbeat_at, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        run.id,
+        run.workflow,
+        run.running ? "running" : "queued",
+        run.channel,
+        run.scope,
+        run.sessionId,
+        run.idempotencyKey,
+        run.holder,
+        run.now,
+        run.now,
+        run.running ? run.now : null,
+      ],
     );
   }
 
@@ -82,10 +119,12 @@ export class RunStore {
    */
   async claimKeyAndInsert(scope: string, key: string, fingerprint: string, run: NewRun, expiresAt: number): Promise<KeyClaim> {
     return this.store.transaction(async (tx) => {
-      await tx.exec(`DELETE FROM nexo_idempotency_keys WHERE scope = ? AND idem_key = ? AND expires_at <= ?`, [scope, key, run.now]);
+      // One statement takes a free key or one whose holder expired; a live holder leaves it unchanged (no row changed).
       const ins = await tx.exec(
-        `INSERT INTO nexo_idempotency_keys (scope, idem_key, fingerprint, run_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, idem_key) DO NOTHING`,
-        [scope, key, fingerprint, run.id, run.now, expiresAt],
+        `INSERT INTO nexo_idempotency_keys (scope, idem_key, fingerprint, run_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (scope, idem_key) DO UPDATE SET fingerprint = excluded.fingerprint, run_id = excluded.run_id, created_at = excluded.created_at, expires_at = excluded.expires_at
+         WHERE nexo_idempotency_keys.expires_at <= ?`,
+        [scope, key, fingerprint, run.id, run.now, expiresAt, run.now],
       );
       if (ins.changes === 1) {
         await this.insert(run, tx);
@@ -108,22 +147,20 @@ export class RunStore {
     return r.changes === 1;
   }
 
-  /** Record how an active run of `holder` ended. */
-  async finish(id: string, holder: string, status: RunStatus, outcome: { result?: unknown; error?: RunError; eventsDropped: number }, now: number): Promise<boolean> {
-    const r = await this.store.exec(
-      `UPDATE nexo_runs SET status = ?, result = ?, error = ?, events_dropped = ?, finished_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND holder = ? AND status IN ('queued', 'running')`,
-      [
-        status,
-        outcome.result === undefined ? null : JSON.stringify(outcome.result),
-        outcome.error ? JSON.stringify(outcome.error) : null,
-        outcome.eventsDropped,
-        now,
-        now,
-        id,
-        holder,
-      ],
+  /**
+   * Record how an active run of `holder` ended. Returns what the row holds
+   * besides what the caller wrote (so it need not read the run back), or
+   * undefined when the run was not active here (it already ended, or another
+   * daemon marked it interrupted).
+   */
+  async finish(id: string, holder: string, status: RunStatus, outcome: RunOutcomeText, now: number): Promise<FinishedRun | undefined> {
+    const rows = await this.store.query(
+      `UPDATE nexo_runs SET status = ?, result = ?, error = ?, events_dropped = ?, finished_at = ?, heartbeat_at = ?, started_at = COALESCE(started_at, ?)
+       WHERE id = ? AND holder = ? AND status IN ('queued', 'running') RETURNING created_at, started_at, cancel_requested`,
+      [status, outcome.result, outcome.error, outcome.eventsDropped, now, now, now, id, holder],
     );
-    return r.changes === 1;
+    const r = rows[0];
+    return r === undefined ? undefined : { createdAt: Number(r.created_at), startedAt: Number(r.started_at), cancelRequested: Number(r.cancel_requested) === 1 };
   }
 
   async get(id: string): Promise<RunRecord | undefined> {

@@ -27,8 +27,18 @@ const STATEMENT_CACHE_LIMIT = 256;
  */
 const fileLocks = new Map<string, { mutex: Limiter; refs: number }>();
 
-/** The file lock whose transaction the current async context runs in: re-entering it would wait forever. */
-const insideTransaction = new AsyncLocalStorage<Limiter>();
+/** A transaction in progress: the file lock it holds, and whether it is still open. */
+interface TransactionScope {
+  lock: Limiter;
+  open: boolean;
+}
+
+/** The transaction the current async context runs in: calling its store (not `tx`) would wait forever. */
+const insideTransaction = new AsyncLocalStorage<TransactionScope>();
+// On Node 20 an enabled AsyncLocalStorage keeps promise hooks on for every promise
+// in the process, which more than doubles the cost of each await on the HTTP path
+// (BENCHMARKS.md, HTTP API); it is disabled again whenever no transaction is open.
+let openTransactions = 0;
 
 type Db = Database.Database;
 type Statement = Database.Statement;
@@ -121,7 +131,8 @@ export class SqliteStore implements Store {
 
   private locked<T>(fn: () => T | Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(closedError(this.url));
-    if (insideTransaction.getStore() === this.lock) {
+    const scope = insideTransaction.getStore();
+    if (scope !== undefined && scope.open && scope.lock === this.lock) {
       return Promise.reject(
         new NexoError(ErrorCodes.STORE_QUERY, "the store was called inside one of its own transactions, which would wait forever: use the `tx` handle passed to the transaction"),
       );
@@ -142,8 +153,11 @@ export class SqliteStore implements Store {
       query: async <R extends Row = Row>(sql: string, params?: readonly SqlValue[]) => (guard(), this.runQuery<R>(sql, params)),
       exec: async (sql: string, params?: readonly SqlValue[]) => (guard(), this.runExec(sql, params)),
     };
+    // Work `fn` left running after the transaction ended may use the store again: `scope.open` tells it apart.
+    const scope: TransactionScope = { lock: this.lock, open: true };
+    openTransactions++;
     try {
-      const result = await insideTransaction.run(this.lock, () => fn(tx));
+      const result = await insideTransaction.run(scope, () => fn(tx));
       open = false;
       this.wrap("COMMIT", () => this.db.exec("COMMIT"));
       return result;
@@ -151,6 +165,9 @@ export class SqliteStore implements Store {
       open = false;
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
       throw err;
+    } finally {
+      scope.open = false;
+      if (--openTransactions === 0) insideTransaction.disable();
     }
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
-import { RunStore } from "../../src/runs/index.js";
+import { requestFingerprint, RunStore, runOutcomeText } from "../../src/runs/index.js";
 import { ScheduleStore } from "../../src/schedules/index.js";
 import { createStore, type Store } from "../../src/store/index.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
@@ -39,10 +39,28 @@ for (const dialect of ["sqlite", "postgres"] as const) {
 
     assert.equal(await runs.markRunning("r1", "node-b", 1100), false, "only the holder moves its run");
     assert.equal(await runs.markRunning("r1", "node-a", 1100), true);
-    assert.equal(await runs.finish("r1", "node-a", "completed", { result: { ok: true }, eventsDropped: 2 }, 1200), true);
-    assert.equal(await runs.finish("r1", "node-a", "failed", { eventsDropped: 0 }, 1300), false, "a finished run stays as it ended");
+    assert.equal(await runs.requestCancel("r1"), true);
+    assert.deepEqual(await runs.finish("r1", "node-b", "completed", runOutcomeText({ eventsDropped: 0 }), 1150), undefined, "only the holder finishes its run");
+    // What the row holds besides the outcome comes back with the write, so the holder need not read the run back.
+    assert.deepEqual(await runs.finish("r1", "node-a", "completed", runOutcomeText({ result: { ok: true }, eventsDropped: 2 }), 1200), {
+      createdAt: 1000,
+      startedAt: 1100,
+      cancelRequested: true,
+    });
+    assert.equal(await runs.finish("r1", "node-a", "failed", runOutcomeText({ eventsDropped: 0 }), 1300), undefined, "a finished run stays as it ended");
     const r1 = await runs.get("r1");
-    assert.deepEqual([r1?.status, r1?.result, r1?.eventsDropped, r1?.startedAt, r1?.finishedAt], ["completed", { ok: true }, 2, 1100, 1200]);
+    assert.deepEqual([r1?.status, r1?.result, r1?.eventsDropped, r1?.startedAt, r1?.finishedAt, r1?.heartbeatAt], ["completed", { ok: true }, 2, 1100, 1200, 1200]);
+
+    // A run started at once is inserted running: no queued -> running write, and it finishes with its own start time.
+    assert.deepEqual(await runs.claimKeyAndInsert("api_key:alice", "k2", "fp1", { ...row("r5", "node-a", 2000), idempotencyKey: "k2", running: true }, 5000), { kind: "claimed" });
+    const r5 = await runs.get("r5");
+    assert.deepEqual([r5?.status, r5?.startedAt], ["running", 2000]);
+    assert.equal(await runs.markRunning("r5", "node-a", 2100), false, "already running");
+    assert.deepEqual(await runs.finish("r5", "node-a", "failed", runOutcomeText({ error: { code: "NEXO_ERR_WORKFLOW_FAILED", message: "boom" }, eventsDropped: 0 }), 2200), {
+      createdAt: 2000,
+      startedAt: 2000,
+      cancelRequested: false,
+    });
 
     assert.equal(await runs.requestCancel("r4"), true);
     assert.deepEqual(await runs.heartbeat("node-b", 7000), ["r4"]);
@@ -52,7 +70,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     assert.equal((await runs.get("r4"))?.status, "interrupted");
     assert.deepEqual(
       (await runs.list({ scope: "api_key:alice", limit: 10 })).map((r) => r.id),
-      ["r4", "r1"],
+      ["r4", "r5", "r1"],
     );
     assert.deepEqual(await runs.list({ scope: "api_key:bob", limit: 10 }), []);
     await runs.sweep(1250, 9500);
@@ -80,3 +98,11 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     );
   });
 }
+
+test("idempotency - a request's fingerprint ignores key order and stays the same across versions (keys stored before an upgrade still match)", () => {
+  const a = requestFingerprint("report", { b: [1, { y: null, x: "é" }], a: true, u: undefined });
+  assert.equal(a, requestFingerprint("report", { a: true, b: [1, { x: "é", y: null }] }));
+  // The digest this version and the ones before it stored for that request.
+  assert.equal(a, "LilnuAgWtDPxXUzsVHMm9XRORnql4CrnXaOeiMLNWf8");
+  assert.notEqual(a, requestFingerprint("other", { a: true, b: [1, { x: "é", y: null }] }));
+});

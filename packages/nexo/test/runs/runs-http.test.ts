@@ -247,6 +247,30 @@ test("idempotency - a retried execute with the same key runs once and replays th
   assert.match(((await accented.json()) as any).error.message, /character 3 is not \(non-ASCII/);
 });
 
+test("runs - a run started at once is stored running from the start, and settles with the record the store holds, even when another daemon marked it interrupted meanwhile", async (t) => {
+  const { app, gate } = await startApp(t);
+  const caller = { channel: "http", scope: "api_key:alice", immediate: true } as const;
+  const out = await app.runs.start("wait", { gate: "rec-1" }, { ...caller, idempotencyKey: "rec-1" });
+  assert.ok(out.created);
+  assert.deepEqual([out.record.status, out.record.startedAt], ["running", out.record.createdAt]);
+  // No queued phase in the store either.
+  assert.equal((await app.runs.get(out.id, "operator"))?.status, "running");
+  gate("rec-1").open();
+  const settled = await out.done;
+  assert.equal(settled.status, "completed");
+  assert.deepEqual(settled, await app.runs.get(out.id, "operator"), "the record built on settling is the stored one");
+
+  // Another daemon sharing the store found this one silent and marked the run interrupted: the store wins.
+  const second = await app.runs.start("wait", { gate: "rec-2" }, { ...caller, idempotencyKey: "rec-2" });
+  assert.ok(second.created);
+  const store = await app.runs.store();
+  await store.exec("UPDATE nexo_runs SET status = 'interrupted', finished_at = ? WHERE id = ?", [Date.now(), second.id]);
+  gate("rec-2").open();
+  const interrupted = await second.done;
+  assert.equal(interrupted.status, "interrupted");
+  assert.deepEqual(interrupted, await app.runs.get(second.id, "operator"));
+});
+
 /** Two lives of one daemon on one state dir and store. */
 function daemonLife(t: TestContext, stateDir: string, store: string, drainTimeoutMs = 50): Nexo {
   const { app } = testApp(t, { http: true, stateDir, store, drainTimeoutMs });

@@ -44,6 +44,21 @@ test("store - sqlite: calling the store inside its own transaction fails fast in
   assert.deepEqual(await other.query("SELECT 3 AS three"), [{ three: 3 }]);
 });
 
+test("store - sqlite: work a transaction left running may use the store once the transaction has ended", async (t) => {
+  const store = SqliteStore.open(join(tempDir(t), "detached.db"));
+  t.after(() => store.close());
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let detached: Promise<unknown> | undefined;
+  await store.transaction(async (tx) => {
+    // Started inside the transaction, so it carries the transaction's async context; it reaches the store after COMMIT.
+    detached = gate.then(() => store.query("SELECT 4 AS four"));
+    await tx.query("SELECT 1");
+  });
+  release();
+  assert.deepEqual(await detached, [{ four: 4 }]);
+});
+
 test("store - sqlite: another process's write lock is waited for (busy timeout), or reported as NEXO_ERR_STORE_QUERY with no timeout", async (t) => {
   const file = join(tempDir(t), "busy.db");
   const store = SqliteStore.open(file);
