@@ -67,6 +67,7 @@ export class LossLedger {
   private markers: Marker[] = [];
   private seq = 0;
   private lastMarker = 0;
+  private lastMarkerAt = 0;
   private epoch = 0;
   /** True while our subscriptions are known to be on the server (a round trip after connecting). */
   private answering = true;
@@ -155,11 +156,19 @@ export class LossLedger {
 
   private tick(): void {
     const now = Date.now();
-    if (this.connected && !this.nc.isClosed() && this.seq > this.lastMarker) {
+    // A marker a peer could not answer (it was still re-subscribing) is sent again once
+    // publishing has stopped, so confirmation never waits for the next event.
+    const fresh = this.seq > this.lastMarker;
+    const resend = !fresh && this.unconfirmed > 0 && now - this.lastMarkerAt >= this.syncIntervalMs * 5;
+    if (this.connected && !this.nc.isClosed() && (fresh || resend)) {
       try {
         this.nc.publish(LEDGER_SUBJECTS.sync, encoder.encode(JSON.stringify({ id: this.id, m: this.seq })), { reply: LEDGER_SUBJECTS.ack(this.id) });
-        this.lastMarker = this.seq;
-        this.markers.push({ m: this.seq, at: now });
+        this.lastMarkerAt = now;
+        if (fresh) {
+          this.lastMarker = this.seq;
+          // A resent marker keeps its first time: a peer's time to answer is not extended by resending.
+          this.markers.push({ m: this.seq, at: now });
+        }
       } catch {
         // the connection is closing; the next tick tries again
       }

@@ -63,6 +63,8 @@ test("broker - at-most-once losses a peer suffers while it re-subscribes are cou
     if (n % 10 === 0) await new Promise((r) => setTimeout(r, 1));
   }
   const lastOfRun = n;
+  // Connected is not yet subscribed: one round trip on S puts its subscriptions on the server before the last 200.
+  await s.flush();
   for (let i = 0; i < 200; i++) await send(n++);
   await waitFor(() => p.stats().unconfirmed === 0 && got.has(n - 1), "S back and caught up", 20_000);
   const lost = [];
@@ -94,4 +96,36 @@ test("broker - at-most-once losses a peer suffers while it re-subscribes are cou
   // A broker that closes says goodbye: the publisher stops waiting for it at once.
   await s.close();
   await waitFor(() => p.stats().peers === 0, "S forgotten after its goodbye");
+});
+
+/**
+ * The publisher stops while its worker is away: the only marker covering the
+ * last events went out while the worker could not answer it. It is sent again,
+ * so the publisher learns what the worker missed without publishing more and
+ * without waiting for the worker to be declared dead.
+ */
+test("broker - a marker the peer missed while away is sent again once publishing stops, so the count settles without new events", async (t) => {
+  const server = await startNatsServer(t);
+  if (!server) return;
+  const p = await NatsBroker.connect(server.url, { drainTimeoutMs: 200, lossAccounting: { syncIntervalMs: 20, peerTtlMs: 120_000 } });
+  const s = await NatsBroker.connect(server.url, { drainTimeoutMs: 200 });
+  t.after(async () => {
+    await Promise.all([p.close(), s.close()]);
+    await server.stop();
+  });
+  s.subscribe("work.core", () => undefined, { queue: "w" });
+  await s.flush();
+  const send = (n: number) => p.publish("work.core", newEvent("work.core", "test", { n }));
+  for (let n = 0; n < 10; n++) await send(n);
+  await waitFor(() => p.stats().peers === 1 && p.stats().unconfirmed === 0, "S confirmed the first 10");
+
+  void s.connection.reconnect();
+  await waitFor(() => !s.isConnected, "S disconnected");
+  for (let n = 10; n < 20; n++) await send(n);
+  // Past one marker interval: the marker for these 10 has gone out while S was away.
+  await new Promise((r) => setTimeout(r, 60));
+  await waitFor(() => s.isConnected, "S reconnected");
+  await s.flush();
+  await waitFor(() => p.stats().unconfirmed === 0, "the resent marker answered", 10_000);
+  assert.ok((p.stats().possiblyLost ?? 0) >= 10, `the 10 sent while S was away are counted (${p.stats().possiblyLost})`);
 });
