@@ -49,6 +49,18 @@ interface LocalRun {
   resolve: (record: RunRecord) => void;
 }
 
+/** The fields of a run's record that its start fixed. */
+function runIdentity(run: LocalRun): Pick<RunRecord, "id" | "workflow" | "channel" | "scope" | "sessionId" | "idempotencyKey"> {
+  return {
+    id: run.id,
+    workflow: run.workflow,
+    channel: run.options.channel ?? "local",
+    scope: run.options.scope,
+    sessionId: run.options.sessionId ?? null,
+    idempotencyKey: run.options.idempotencyKey ?? null,
+  };
+}
+
 /**
  * Asynchronous workflow runs (`app.runs`): started at once or queued (bounded),
  * executed through `app.executeWorkflow` (middleware, hooks and any gate apply
@@ -373,13 +385,8 @@ export class RunService {
       this.app.logger.error({ err, runId: run.id }, "the outcome of a run could not be stored");
     }
     record ??= {
-      id: run.id,
-      workflow: run.workflow,
+      ...runIdentity(run),
       status,
-      channel: run.options.channel ?? "local",
-      scope: run.options.scope,
-      sessionId: run.options.sessionId ?? null,
-      idempotencyKey: run.options.idempotencyKey ?? null,
       result: status === "completed" ? (result ?? null) : null,
       error: error ?? null,
       holder: this.nodeId,
@@ -400,13 +407,8 @@ export class RunService {
   /** The record of a run this daemon just finished, as `store.finish` wrote it (the result and error parsed back from their JSON, like a read). */
   private localRecord(run: LocalRun, status: RunStatus, text: RunOutcomeText, row: FinishedRun, now: number): RunRecord {
     return {
-      id: run.id,
-      workflow: run.workflow,
+      ...runIdentity(run),
       status,
-      channel: run.options.channel ?? "local",
-      scope: run.options.scope,
-      sessionId: run.options.sessionId ?? null,
-      idempotencyKey: run.options.idempotencyKey ?? null,
       result: text.result === null ? null : JSON.parse(text.result),
       error: text.error === null ? null : (JSON.parse(text.error) as RunError),
       holder: this.nodeId,
