@@ -70,10 +70,21 @@ test("daemon - a SIGKILLed nexo run leaves no plugin behind, even one ignoring S
   const { config, stateDir } = daemonConfig(t, { id: "stubborn", mode: "ignore-all" });
   const daemon = startNexoDaemon(t, config);
   const pidsFile = join(stateDir, "pids.json");
-  await waitFor(() => existsSync(pidsFile), "the plugin and its child started", 20_000).catch((err) => {
+  // The fixture writes the file in place: it may exist before its content does.
+  let read: { plugin: number; child: number } | undefined;
+  const readPids = (): boolean => {
+    try {
+      read = JSON.parse(readFileSync(pidsFile, "utf8")) as { plugin: number; child: number };
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(readPids, "the plugin and its child started", 20_000).catch((err) => {
     throw new Error(`${(err as Error).message}\n${daemon.output()}`);
   });
-  const pids = JSON.parse(readFileSync(pidsFile, "utf8")) as { plugin: number; child: number };
+  if (read === undefined) throw new Error("unreachable: waitFor returned without the pids");
+  const pids = read;
   t.after(() => {
     for (const pid of [pids.plugin, pids.child]) if (isAlive(pid)) process.kill(pid, "SIGKILL");
   });
