@@ -4,8 +4,24 @@ import { ErrorCodes, NexoError } from "../errors.js";
 import { AUDIT_MIGRATIONS } from "./migrations.js";
 import type { ActionKind, AuditEntry, AuditQuery } from "./types.js";
 
-/** A decision waiting to be written. */
+/** A decision to record, with its time in epoch milliseconds. */
 export type PendingAuditEntry = Omit<AuditEntry, "id" | "at"> & { at: number };
+
+/**
+ * Everything a decision records but its time: who, through which surface, did
+ * what, allowed or not, by which rule. Made by `AuditLog.subject` and shared by
+ * every decision with the same fields, so recording one allocates nothing.
+ */
+export interface AuditSubject {
+  readonly principal: string;
+  readonly strategy: string | null;
+  readonly tenant: string | null;
+  readonly surface: string;
+  readonly kind: ActionKind;
+  readonly name: string;
+  readonly allowed: boolean;
+  readonly rule: string;
+}
 
 export interface AuditLogOptions {
   /** Entries older than this many days are deleted (checked hourly). */
@@ -18,7 +34,15 @@ export interface AuditLogOptions {
 
 const BATCH = 200;
 const COLUMNS = ["at", "principal", "strategy", "tenant", "surface", "kind", "name", "allowed", "rule"] as const;
-const ROW_SQL = `(${COLUMNS.map(() => "?").join(", ")})`;
+const SUBJECT_COLUMNS = "principal, strategy, tenant, surface, kind, name, allowed, rule";
+/** The insert of a full batch, built once: its text is also the prepared statement's cache key. */
+const FULL_BATCH_SQL = insertSql(BATCH);
+/** Distinct subjects kept for reuse; past this the table starts over (subjects held by queued decisions stay valid). */
+const MAX_SUBJECTS = 10_000;
+
+function insertSql(rows: number): string {
+  return `INSERT INTO nexo_audit_decisions (at, subject) VALUES ${Array.from({ length: rows }, () => "(?, ?)").join(", ")}`;
+}
 
 function toEntry(r: Row): AuditEntry {
   return {
@@ -35,14 +59,22 @@ function toEntry(r: Row): AuditEntry {
   };
 }
 
+/** A subject and, once known, its row id in the store this log writes to. */
+type Subject = AuditSubject & { storeId?: number };
+
 /**
- * The authorization audit trail on the daemon's store. Decisions are queued
- * in memory and written in batches off the request path, so the gate costs a
- * push per call; a full queue (the store down or too slow) drops entries,
+ * The authorization audit trail on the daemon's store: one row per decision,
+ * its time and a reference to its subject, each distinct subject stored once
+ * (docs/authorization.md, "The audit trail"). Decisions are queued in memory
+ * and written in batches off the request path, so the gate costs two array
+ * pushes per call; a full queue (the store down or too slow) drops entries,
  * counted in `dropped` and logged at most once a minute, never silently.
  */
 export class AuditLog {
-  private readonly pending: PendingAuditEntry[] = [];
+  /** The queue, as two columns: decision times and their subjects. */
+  private readonly pendingAt: number[] = [];
+  private readonly pendingSubject: Subject[] = [];
+  private readonly subjects = new Map<string, Subject>();
   private readonly maxPending: number;
   private readonly flushMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -83,16 +115,44 @@ export class AuditLog {
     return this.opened;
   }
 
-  /** Queue one decision for writing. */
-  record(entry: PendingAuditEntry): void {
+  /** The shared subject with these fields (callers keep it to record many decisions). */
+  subject(fields: AuditSubject): AuditSubject {
+    // JSON of the fields in a fixed order: one text per subject, whatever characters the names hold.
+    const key = JSON.stringify([fields.principal, fields.strategy, fields.tenant, fields.surface, fields.kind, fields.name, fields.allowed, fields.rule]);
+    let s = this.subjects.get(key);
+    if (s === undefined) {
+      if (this.subjects.size >= MAX_SUBJECTS) this.subjects.clear();
+      s = {
+        principal: fields.principal,
+        strategy: fields.strategy,
+        tenant: fields.tenant,
+        surface: fields.surface,
+        kind: fields.kind,
+        name: fields.name,
+        allowed: fields.allowed,
+        rule: fields.rule,
+      };
+      this.subjects.set(key, s);
+    }
+    return s;
+  }
+
+  /** Queue one decision of `subject` (from `subject()`) made at `at` (epoch ms). */
+  recordSubject(subject: AuditSubject, at: number): void {
     if (this.closed) return;
-    if (this.pending.length >= this.maxPending) {
+    if (this.pendingAt.length >= this.maxPending) {
       this.drop(1, "the audit queue is full (the store is down or slower than the decisions)");
       return;
     }
-    this.pending.push(entry);
-    if (this.pending.length >= BATCH) this.kick();
+    this.pendingAt.push(at);
+    this.pendingSubject.push(subject);
+    if (this.pendingAt.length >= BATCH) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.flushMs).unref();
+  }
+
+  /** Queue one decision for writing. */
+  record(entry: PendingAuditEntry): void {
+    this.recordSubject(this.subject(entry), entry.at);
   }
 
   private drop(n: number, reason: string): void {
@@ -109,29 +169,47 @@ export class AuditLog {
     this.timer = undefined;
     this.writing ??= this.writeAll().finally(() => {
       this.writing = undefined;
-      if (this.pending.length > 0 && !this.closed) this.timer ??= setTimeout(() => this.kick(), this.flushMs).unref();
+      if (this.pendingAt.length > 0 && !this.closed) this.timer ??= setTimeout(() => this.kick(), this.flushMs).unref();
     });
   }
 
   private async writeAll(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, BATCH);
+    while (this.pendingAt.length > 0) {
+      const n = Math.min(BATCH, this.pendingAt.length);
+      const ats = this.pendingAt.splice(0, n);
+      const subjects = this.pendingSubject.splice(0, n);
       try {
         const db = await this.db();
-        const params: SqlValue[] = [];
-        for (const e of batch) params.push(e.at, e.principal, e.strategy, e.tenant, e.surface, e.kind, e.name, e.allowed ? 1 : 0, e.rule);
-        await db.exec(`INSERT INTO nexo_audit (${COLUMNS.join(", ")}) VALUES ${batch.map(() => ROW_SQL).join(", ")}`, params);
-        this.written += batch.length;
+        const params: SqlValue[] = new Array<SqlValue>(2 * n);
+        for (let i = 0; i < n; i++) {
+          const s = subjects[i]!;
+          params[2 * i] = ats[i]!;
+          params[2 * i + 1] = s.storeId ?? (await this.storeIdOf(db, s));
+        }
+        await db.exec(n === BATCH ? FULL_BATCH_SQL : insertSql(n), params);
+        this.written += n;
       } catch (err) {
-        this.drop(batch.length, `writing to the store failed: ${(err as Error).message}`);
+        this.drop(n, `writing to the store failed: ${(err as Error).message}`);
         return;
       }
     }
   }
 
+  /** The subject's row id, inserted when it is new (several daemons may insert the same one at once). */
+  private async storeIdOf(db: Store, s: Subject): Promise<number> {
+    const values: SqlValue[] = [s.principal, s.strategy ?? "", s.tenant ?? "", s.surface, s.kind, s.name, s.allowed ? 1 : 0, s.rule];
+    await db.exec(`INSERT INTO nexo_audit_subjects (${SUBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, values);
+    const rows = await db.query(
+      `SELECT id FROM nexo_audit_subjects WHERE principal = ? AND strategy = ? AND tenant = ? AND surface = ? AND kind = ? AND name = ? AND allowed = ? AND rule = ?`,
+      values,
+    );
+    if (rows.length !== 1) throw new Error(`audit subject ${JSON.stringify(values)} not found after its insert`);
+    return (s.storeId = Number(rows[0]!.id));
+  }
+
   /** Write what is queued now (tests, shutdown). */
   async flush(): Promise<void> {
-    while (this.pending.length > 0 || this.writing) {
+    while (this.pendingAt.length > 0 || this.writing) {
       this.kick();
       await this.writing;
     }
@@ -175,7 +253,7 @@ export class AuditLog {
   }
 
   private async deleteExpired(db: Store, now = Date.now()): Promise<number> {
-    const r = await db.exec("DELETE FROM nexo_audit WHERE at < ?", [now - this.options.retentionDays * 86_400_000]);
+    const r = await db.exec("DELETE FROM nexo_audit_decisions WHERE at < ?", [now - this.options.retentionDays * 86_400_000]);
     return r.changes;
   }
 

@@ -1,7 +1,7 @@
 import type { Principal } from "../app/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
-import type { AuditLog } from "./audit-log.js";
+import type { AuditLog, AuditSubject } from "./audit-log.js";
 import { claimAt, principalLabel } from "./principals.js";
 import type { CompiledAuthorization } from "./rules.js";
 import type { ActionKind, AuthorizationDecision, AuthorizationRequest } from "./types.js";
@@ -10,6 +10,12 @@ const DEFAULT_ALLOW: AuthorizationDecision = Object.freeze({ allowed: true, rule
 const DEFAULT_DENY: AuthorizationDecision = Object.freeze({ allowed: false, rule: -1, ruleName: "default" });
 /** Decisions kept per shared principal (API keys and the daemon's own callers are frozen and reused). */
 const CACHE_PER_PRINCIPAL = 256;
+
+/** A remembered decision and, per surface, the audit subject of its decisions. */
+interface Memo {
+  decision: AuthorizationDecision;
+  subjects: Map<string, AuditSubject> | undefined;
+}
 
 /**
  * The one place that decides whether a principal may run a workflow, call a
@@ -20,8 +26,8 @@ const CACHE_PER_PRINCIPAL = 256;
  * principal and action.
  */
 export class AuthorizationGate {
-  private readonly cache = new WeakMap<Principal, Map<string, AuthorizationDecision>>();
-  private readonly anonymous = new Map<string, AuthorizationDecision>();
+  private readonly cache = new WeakMap<Principal, Map<string, Memo>>();
+  private readonly anonymous = new Map<string, Memo>();
   private readonly loggedDenials = new Set<string>();
   /** Decisions so far. */
   readonly counts = { allowed: 0, denied: 0 };
@@ -35,24 +41,28 @@ export class AuthorizationGate {
 
   /** The decision alone: no counting, no audit, no error. */
   decide(principal: Principal | undefined, kind: ActionKind, name: string): AuthorizationDecision {
-    const frozen = principal === undefined || Object.isFrozen(principal);
-    let memo: Map<string, AuthorizationDecision> | undefined;
-    const key = frozen ? `${kind}\0${name}` : "";
-    if (frozen) {
-      if (principal === undefined) memo = this.anonymous;
-      else {
-        memo = this.cache.get(principal);
-        if (memo === undefined) this.cache.set(principal, (memo = new Map()));
-      }
-      const hit = memo.get(key);
-      if (hit !== undefined) return hit;
+    return this.memo(principal, kind, name)?.decision ?? this.evaluate(principal, kind, name);
+  }
+
+  /**
+   * The remembered decision for a shared (frozen) principal, made on first use;
+   * undefined for a principal made per request (a verified JWT), whose
+   * decisions are evaluated each time.
+   */
+  private memo(principal: Principal | undefined, kind: ActionKind, name: string): Memo | undefined {
+    let byAction: Map<string, Memo> | undefined;
+    if (principal === undefined) byAction = this.anonymous;
+    else if (Object.isFrozen(principal)) {
+      byAction = this.cache.get(principal);
+      if (byAction === undefined) this.cache.set(principal, (byAction = new Map()));
+    } else return undefined;
+    const key = `${kind}\0${name}`;
+    let m = byAction.get(key);
+    if (m === undefined) {
+      if (byAction.size >= CACHE_PER_PRINCIPAL) byAction.clear();
+      byAction.set(key, (m = { decision: this.evaluate(principal, kind, name), subjects: undefined }));
     }
-    const d = this.evaluate(principal, kind, name);
-    if (memo !== undefined) {
-      if (memo.size >= CACHE_PER_PRINCIPAL) memo.clear();
-      memo.set(key, d);
-    }
-    return d;
+    return m;
   }
 
   private evaluate(principal: Principal | undefined, kind: ActionKind, name: string): AuthorizationDecision {
@@ -74,22 +84,28 @@ export class AuthorizationGate {
    */
   authorize(req: AuthorizationRequest): void {
     const { principal, kind, name, surface } = req;
-    const d = this.decide(principal, kind, name);
+    const m = this.memo(principal, kind, name);
+    const d = m?.decision ?? this.evaluate(principal, kind, name);
     if (d.allowed) this.counts.allowed++;
     else this.counts.denied++;
     const audit = this.audit;
     if (audit !== undefined && (!d.allowed || !this.config.audit.deniedOnly)) {
-      audit.record({
-        at: Date.now(),
-        principal: principal?.id ?? "anonymous",
-        strategy: principal?.strategy ?? null,
-        tenant: this.tenantOf(principal),
-        surface,
-        kind,
-        name,
-        allowed: d.allowed,
-        rule: d.ruleName,
-      });
+      // A shared principal's subject is made once per action and surface: recording allocates nothing.
+      let subject = m?.subjects?.get(surface);
+      if (subject === undefined) {
+        subject = audit.subject({
+          principal: principal?.id ?? "anonymous",
+          strategy: principal?.strategy ?? null,
+          tenant: this.tenantOf(principal),
+          surface,
+          kind,
+          name,
+          allowed: d.allowed,
+          rule: d.ruleName,
+        });
+        if (m !== undefined) (m.subjects ??= new Map()).set(surface, subject);
+      }
+      audit.recordSubject(subject, Date.now());
     }
     if (d.allowed) return;
     const who = principalLabel(principal);

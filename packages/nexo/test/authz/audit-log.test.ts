@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { AuditLog, type PendingAuditEntry } from "../../src/authz/index.js";
+import { AUDIT_MIGRATIONS } from "../../src/authz/migrations.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { storeDialects } from "../helpers/stores.js";
@@ -69,3 +70,58 @@ test("audit log - a store that cannot be opened drops entries, counts them and s
   assert.equal(log.written, 0);
   assert.ok(cap.lines().some((l) => /audit entries dropped/.test(l.msg)));
 });
+
+for (const [dialect, open] of DIALECTS) {
+  test(`audit log - ${dialect}: a trail written before subjects were stored apart keeps every entry, its id and its nulls; new ids follow`, async (t) => {
+    const store = await open(t);
+    if (!store) return;
+    await store.migrate("audit", AUDIT_MIGRATIONS.slice(0, 1));
+    const cols = "at, principal, strategy, tenant, surface, kind, name, allowed, rule";
+    await store.exec(`INSERT INTO nexo_audit (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      ...[1_000, "alice", "jwt", "acme", "http", "workflow", "greet", 1, "r"],
+      ...[2_000, "anonymous", null, null, "mcp", "tool", "calc_echo", 0, "default"],
+      ...[3_000, "alice", "jwt", "acme", "http", "workflow", "greet", 1, "r"],
+    ]);
+    const before = await store.query(`SELECT id, ${cols} FROM nexo_audit ORDER BY id`);
+    const log = new AuditLog(store, captureLogger().logger, { retentionDays: 365_000 });
+    t.after(() => log.close());
+    log.record(entry({ name: "after" }));
+    const all = await log.query({ limit: 10 });
+    assert.deepEqual(
+      all.map((e) => e.name),
+      ["after", "greet", "calc_echo", "greet"],
+    );
+    assert.deepEqual(
+      all.slice(1).map((e) => [e.id, Date.parse(e.at), e.principal, e.strategy, e.tenant, e.surface, e.kind, e.name, e.allowed, e.rule]),
+      before.reverse().map((r) => [Number(r.id), Number(r.at), r.principal, r.strategy, r.tenant, r.surface, r.kind, r.name, Number(r.allowed) === 1, r.rule]),
+    );
+    assert.ok(all[0]!.id > all[1]!.id, "the first new entry's id follows the migrated ones");
+    assert.equal(Number((await store.query("SELECT COUNT(*) AS n FROM nexo_audit_subjects"))[0]!.n), 3, "two old subjects and the new one");
+  });
+
+  test(`audit log - ${dialect}: each distinct subject is stored once, also when two daemons write the same one`, async (t) => {
+    const store = await open(t);
+    if (!store) return;
+    const a = new AuditLog(store, captureLogger().logger, { retentionDays: 7 });
+    const b = new AuditLog(store, captureLogger().logger, { retentionDays: 7 });
+    t.after(async () => {
+      await a.close();
+      await b.close();
+    });
+    const shared = a.subject(entry({}));
+    for (let i = 0; i < 500; i++) a.recordSubject(shared, Date.now());
+    for (let i = 0; i < 300; i++) b.record(entry({ surface: i % 2 ? "http" : "mcp" }));
+    await Promise.all([a.flush(), b.flush()]);
+    assert.equal(a.written + b.written, 800);
+    const subjects = await store.query("SELECT surface, COUNT(*) AS n FROM nexo_audit_subjects GROUP BY surface ORDER BY surface");
+    assert.deepEqual(
+      subjects.map((r) => [r.surface, Number(r.n)]),
+      [
+        ["http", 1],
+        ["mcp", 1],
+      ],
+    );
+    assert.equal((await a.query({ limit: 1000 })).filter((e) => e.surface === "http").length, 650);
+    assert.equal(a.subject(entry({})), shared, "the same fields give the same subject");
+  });
+}
