@@ -37,6 +37,8 @@ const COLUMNS = ["at", "principal", "strategy", "tenant", "surface", "kind", "na
 const SUBJECT_COLUMNS = "principal, strategy, tenant, surface, kind, name, allowed, rule";
 /** The insert of a full batch, built once: its text is also the prepared statement's cache key. */
 const FULL_BATCH_SQL = insertSql(BATCH);
+/** Entries deleted per statement when pruning. */
+const PRUNE_SLICE = 10_000;
 /** Distinct subjects kept for reuse; past this the table starts over (subjects held by queued decisions stay valid). */
 const MAX_SUBJECTS = 10_000;
 
@@ -252,9 +254,25 @@ export class AuditLog {
     return this.deleteExpired(await this.db(), now);
   }
 
+  /**
+   * Delete the entries written before the first one that has not expired, oldest first, in
+   * slices so a large backlog never blocks the daemon for long. Entries are written in time
+   * order, so this is every expired entry; one written out of order (the clock set back)
+   * waits for those before it.
+   */
   private async deleteExpired(db: Store, now = Date.now()): Promise<number> {
-    const r = await db.exec("DELETE FROM nexo_audit_decisions WHERE at < ?", [now - this.options.retentionDays * 86_400_000]);
-    return r.changes;
+    const cutoff = now - this.options.retentionDays * 86_400_000;
+    const first = await db.query("SELECT id FROM nexo_audit_decisions WHERE at >= ? ORDER BY id LIMIT 1", [cutoff]);
+    const keepFrom = first.length > 0 ? Number(first[0]!.id) : Number((await db.query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM nexo_audit_decisions"))[0]!.id);
+    let deleted = 0;
+    for (;;) {
+      const lowest = await db.query("SELECT MIN(id) AS id FROM nexo_audit_decisions");
+      const low = lowest[0]?.id;
+      if (low === null || low === undefined || Number(low) >= keepFrom) return deleted;
+      const r = await db.exec("DELETE FROM nexo_audit_decisions WHERE id < ?", [Math.min(keepFrom, Number(low) + PRUNE_SLICE)]);
+      deleted += r.changes;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private schedulePrune(): void {

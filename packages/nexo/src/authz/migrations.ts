@@ -46,6 +46,8 @@ CREATE INDEX nexo_audit_principal ON nexo_audit (principal, id);`,
   {
     // Strategy and tenant are '' for none here (NULLs are never equal in a UNIQUE constraint); the view gives them back as NULL.
     // No foreign key from decisions to subjects: subjects are never deleted, and a check would cost a lookup per decision.
+    // No index on the time either: retention deletes by id, oldest first (audit-log.ts), and an index on
+    // per-millisecond times tripled a decision's cost.
     name: "002_audit_subjects",
     sql: {
       sqlite: `
@@ -73,7 +75,6 @@ INSERT INTO nexo_audit_decisions (id, at, subject)
     ON s.principal = a.principal AND s.strategy = COALESCE(a.strategy, '') AND s.tenant = COALESCE(a.tenant, '')
    AND s.surface = a.surface AND s.kind = a.kind AND s.name = a.name AND s.allowed = a.allowed AND s.rule = a.rule;
 DROP TABLE nexo_audit;
-CREATE INDEX nexo_audit_decisions_at ON nexo_audit_decisions (at);
 CREATE INDEX nexo_audit_decisions_subject ON nexo_audit_decisions (subject, id);
 CREATE VIEW nexo_audit AS
   SELECT d.id, d.at, s.principal, NULLIF(s.strategy, '') AS strategy, NULLIF(s.tenant, '') AS tenant, s.surface, s.kind, s.name, s.allowed, s.rule
@@ -103,7 +104,6 @@ INSERT INTO nexo_audit_decisions (id, at, subject)
     ON s.principal = a.principal AND s.strategy = COALESCE(a.strategy, '') AND s.tenant = COALESCE(a.tenant, '')
    AND s.surface = a.surface AND s.kind = a.kind AND s.name = a.name AND s.allowed = a.allowed AND s.rule = a.rule;
 DROP TABLE nexo_audit;
-CREATE INDEX nexo_audit_decisions_at ON nexo_audit_decisions (at);
 CREATE INDEX nexo_audit_decisions_subject ON nexo_audit_decisions (subject, id);
 CREATE VIEW nexo_audit AS
   SELECT d.id, d.at, s.principal, NULLIF(s.strategy, '') AS strategy, NULLIF(s.tenant, '') AS tenant, s.surface, s.kind, s.name, s.allowed, s.rule

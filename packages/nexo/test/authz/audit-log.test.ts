@@ -29,16 +29,17 @@ for (const [dialect, open] of DIALECTS) {
     if (!store) return;
     const log = new AuditLog(store, captureLogger().logger, { retentionDays: 7 });
     t.after(() => log.close());
+    // Written first, as an old entry is: past the retention when pruned below (the first open
+    // prunes before any write, so it is still there until then).
+    log.record(entry({ at: Date.now() - 8 * 86_400_000, name: "ancient" }));
     // More than one batch (200) queued at once.
     for (let i = 0; i < 450; i++) log.record(entry({ name: `w${i}`, allowed: i % 3 !== 0, tenant: i % 2 ? "acme" : null }));
     await log.flush();
-    // After the first open (which prunes once): an entry already past retention.
-    log.record(entry({ at: Date.now() - 8 * 86_400_000, name: "ancient" }));
     log.record(entry({ principal: "bob", strategy: "api_key", kind: "tool", name: "calc_echo", allowed: false, rule: "default" }));
     const newest = await log.query({ limit: 3 });
     assert.deepEqual(
       newest.map((e) => e.name),
-      ["calc_echo", "ancient", "w449"],
+      ["calc_echo", "w449", "w448"],
     );
     assert.deepEqual(newest[0], { ...newest[0]!, principal: "bob", strategy: "api_key", kind: "tool", allowed: false, rule: "default", tenant: null, surface: "http" });
     assert.match(newest[0]!.at, /^\d{4}-\d\d-\d\dT/);
@@ -50,11 +51,17 @@ for (const [dialect, open] of DIALECTS) {
     const page2 = await log.query({ before: newest[2]!.id, limit: 2 });
     assert.deepEqual(
       page2.map((e) => e.name),
-      ["w448", "w447"],
+      ["w447", "w446"],
     );
     assert.equal((await log.query({ since: Date.now() - 86_400_000, name: "ancient" })).length, 0);
     assert.equal(await log.prune(), 1, "only the entry past the 7-day retention");
     assert.equal((await log.query({ name: "ancient" })).length, 0);
+    // Written out of time order (the clock set back): kept until the entries before it expire too.
+    log.record(entry({ at: Date.now() - 9 * 86_400_000, name: "late" }));
+    await log.flush();
+    assert.equal(await log.prune(), 0);
+    assert.equal(await log.prune(Date.now() + 8 * 86_400_000), 452, "once every entry before it has expired");
+    assert.deepEqual(await log.query({}), []);
   });
 }
 
@@ -125,3 +132,18 @@ for (const [dialect, open] of DIALECTS) {
     assert.equal(a.subject(entry({})), shared, "the same fields give the same subject");
   });
 }
+
+test("audit log - pruning a backlog larger than one delete slice removes all of it and keeps what has not expired", async (t) => {
+  const log = new AuditLog(`sqlite:${join(tempDir(t), "audit.db")}`, captureLogger().logger, { retentionDays: 1, maxPending: 30_000 });
+  t.after(() => log.close());
+  const old = Date.now() - 2 * 86_400_000;
+  const subject = log.subject(entry({}));
+  for (let i = 0; i < 25_000; i++) log.recordSubject(subject, old + i);
+  log.record(entry({ name: "fresh" }));
+  await log.flush();
+  assert.equal(await log.prune(), 25_000);
+  assert.deepEqual(
+    (await log.query({})).map((e) => e.name),
+    ["fresh"],
+  );
+});
