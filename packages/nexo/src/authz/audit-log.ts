@@ -32,7 +32,7 @@ export interface AuditLogOptions {
   flushMs?: number;
 }
 
-const BATCH = 200;
+const BATCH = 1000;
 const COLUMNS = ["at", "principal", "strategy", "tenant", "surface", "kind", "name", "allowed", "rule"] as const;
 const SUBJECT_COLUMNS = "principal, strategy, tenant, surface, kind, name, allowed, rule";
 /** The insert of a full batch, built once: its text is also the prepared statement's cache key. */

@@ -32,26 +32,26 @@ for (const [dialect, open] of DIALECTS) {
     // Written first, as an old entry is: past the retention when pruned below (the first open
     // prunes before any write, so it is still there until then).
     log.record(entry({ at: Date.now() - 8 * 86_400_000, name: "ancient" }));
-    // More than one batch (200) queued at once.
-    for (let i = 0; i < 450; i++) log.record(entry({ name: `w${i}`, allowed: i % 3 !== 0, tenant: i % 2 ? "acme" : null }));
+    // More than one batch (1000) queued at once.
+    for (let i = 0; i < 1050; i++) log.record(entry({ name: `w${i}`, allowed: i % 3 !== 0, tenant: i % 2 ? "acme" : null }));
     await log.flush();
     log.record(entry({ principal: "bob", strategy: "api_key", kind: "tool", name: "calc_echo", allowed: false, rule: "default" }));
     const newest = await log.query({ limit: 3 });
     assert.deepEqual(
       newest.map((e) => e.name),
-      ["calc_echo", "w449", "w448"],
+      ["calc_echo", "w1049", "w1048"],
     );
     assert.deepEqual(newest[0], { ...newest[0]!, principal: "bob", strategy: "api_key", kind: "tool", allowed: false, rule: "default", tenant: null, surface: "http" });
     assert.match(newest[0]!.at, /^\d{4}-\d\d-\d\dT/);
-    assert.equal(log.written, 452);
+    assert.equal(log.written, 1052);
     const denied = await log.query({ allowed: false, principal: "alice", limit: 1000 });
-    assert.equal(denied.length, 150);
-    assert.equal((await log.query({ tenant: "acme", limit: 1000 })).length, 225);
+    assert.equal(denied.length, 350);
+    assert.equal((await log.query({ tenant: "acme", limit: 1000 })).length, 525);
     assert.equal((await log.query({ name: "ancient" })).length, 1);
     const page2 = await log.query({ before: newest[2]!.id, limit: 2 });
     assert.deepEqual(
       page2.map((e) => e.name),
-      ["w447", "w446"],
+      ["w1047", "w1046"],
     );
     assert.equal((await log.query({ since: Date.now() - 86_400_000, name: "ancient" })).length, 0);
     assert.equal(await log.prune(), 1, "only the entry past the 7-day retention");
@@ -60,7 +60,7 @@ for (const [dialect, open] of DIALECTS) {
     log.record(entry({ at: Date.now() - 9 * 86_400_000, name: "late" }));
     await log.flush();
     assert.equal(await log.prune(), 0);
-    assert.equal(await log.prune(Date.now() + 8 * 86_400_000), 452, "once every entry before it has expired");
+    assert.equal(await log.prune(Date.now() + 8 * 86_400_000), 1052, "once every entry before it has expired");
     assert.deepEqual(await log.query({}), []);
   });
 }

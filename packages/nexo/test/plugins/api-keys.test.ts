@@ -24,3 +24,11 @@ test("api keys - one frozen principal per key, shared by every request; two entr
   assert.equal(v.verify("same-key-0123456789abcdef"), a);
   assert.ok(Object.isFrozen(a) && Object.isFrozen(a!.claims));
 });
+
+test("api keys - verified keys are remembered within a bound: 3000 keys verified twice each keep their own principal; a near miss of a remembered key is refused", () => {
+  const keys = Array.from({ length: 3000 }, (_, i) => `key-${i}-0123456789abcdef`);
+  const v = new ApiKeyVerifier(keys.map((k, i) => ({ id: `k${i}`, hash: hashApiKey(k) })));
+  for (let round = 0; round < 2; round++) for (let i = 0; i < keys.length; i++) assert.equal(v.verify(keys[i]!)?.id, `k${i}`);
+  assert.equal(v.verify("key-2999-0123456789abcdeF"), undefined);
+  assert.equal(v.verify(keys[2999]!)?.id, "k2999");
+});

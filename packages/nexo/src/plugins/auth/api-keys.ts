@@ -45,6 +45,9 @@ export function apiKeyFromHeaders(headers: IncomingHttpHeaders): string | undefi
   return undefined;
 }
 
+/** Verified keys remembered by an ApiKeyVerifier. */
+const RECENT_KEYS = 1024;
+
 /**
  * Checks presented API keys against stored hashes: the presented key is
  * hashed once per algorithm in use and the digest looked up in a table.
@@ -69,12 +72,26 @@ export class ApiKeyVerifier {
     }
   }
 
+  /**
+   * Keys that verified lately, to their principal: a client sends the same key on every
+   * request, and hashing it again was a tenth of the loaded HTTP path's own cost. Only
+   * keys that matched a stored hash are kept (a stranger's guesses never fill it), at
+   * most RECENT_KEYS, emptied when full.
+   */
+  private readonly recent = new Map<string, Principal>();
+
   /** The principal of `key`, or undefined when no stored hash matches. */
   verify(key: string): Principal | undefined {
+    const known = this.recent.get(key);
+    if (known !== undefined) return known;
     for (let i = 0; i < this.tables.length; i++) {
       const t = this.tables[i];
       const principal = t.byDigest.get(digestText(t.algorithm, key));
-      if (principal !== undefined) return principal;
+      if (principal !== undefined) {
+        if (this.recent.size >= RECENT_KEYS) this.recent.clear();
+        this.recent.set(key, principal);
+        return principal;
+      }
     }
     return undefined;
   }
