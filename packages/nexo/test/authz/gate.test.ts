@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Principal } from "../../src/app/types.js";
-import { AuthorizationGate, compileAuthorization, internalPrincipal, type AuthorizationConfig } from "../../src/authz/index.js";
+import { join } from "node:path";
+import { AuditLog, AuthorizationGate, compileAuthorization, internalPrincipal, type AuthorizationConfig } from "../../src/authz/index.js";
 import { ErrorCodes, NexoError } from "../../src/errors.js";
+import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
 
 function gate(config: AuthorizationConfig): { gate: AuthorizationGate; logs: () => Array<Record<string, any>> } {
@@ -96,4 +98,44 @@ test("authz config - every mistake names its field", () => {
   bad({ audit: { retention_days: 0 } }, /audit\.retention_days/);
   bad({ rulez: [] }, /authorization\.rulez: is not an authorization field/);
   assert.equal(compileAuthorization({}).defaultAllow, false, "deny by default once authorization is configured");
+});
+
+test("authz gate - audited decisions keep their surface, outcome, rule and tenant, for shared and per-request principals alike", async (t) => {
+  const audit = new AuditLog(`sqlite:${join(tempDir(t), "audit.db")}`, captureLogger().logger, { retentionDays: 7 });
+  t.after(() => audit.close());
+  const config = compileAuthorization({
+    tenant_claim: "org",
+    rules: [
+      { name: "ci deploys", principals: ["api_key:ci-*"], workflows: ["deploy"] },
+      { principals: ["sub:alice"], workflows: ["report"] },
+    ],
+  });
+  const g = new AuthorizationGate(config, captureLogger().logger, audit);
+  const calls: Array<[Principal, string, string]> = [
+    [ci, "deploy", "http"],
+    [ci, "deploy", "mcp"],
+    [ci, "deploy", "http"],
+    [ci, "wipe", "http"],
+    [{ ...alice }, "report", "cli"],
+    [{ ...alice }, "report", "cli"],
+  ];
+  for (const [principal, name, surface] of calls) {
+    try {
+      g.authorize({ principal, kind: "workflow", name, surface });
+    } catch (err) {
+      assert.ok(err instanceof NexoError && err.code === ErrorCodes.AUTHZ_FORBIDDEN);
+    }
+  }
+  const entries = (await audit.query({})).reverse();
+  assert.deepEqual(
+    entries.map((e) => [e.principal, e.strategy, e.tenant, e.surface, e.name, e.allowed, e.rule]),
+    [
+      ["ci-deploy", "api_key", null, "http", "deploy", true, "ci deploys"],
+      ["ci-deploy", "api_key", null, "mcp", "deploy", true, "ci deploys"],
+      ["ci-deploy", "api_key", null, "http", "deploy", true, "ci deploys"],
+      ["ci-deploy", "api_key", null, "http", "wipe", false, "default"],
+      ["alice", "jwt", "acme", "cli", "report", true, "rule 1"],
+      ["alice", "jwt", "acme", "cli", "report", true, "rule 1"],
+    ],
+  );
 });
