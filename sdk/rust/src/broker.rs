@@ -225,6 +225,37 @@ impl Message {
     }
 }
 
+/// Options of `memory.recall` (`BrokerSender::memory_recall_with`): `limit` defaults
+/// to the contract's 10; `timeout`, when set, is this call's deadline instead of the sender's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryRecallParams {
+    pub agent_id: String,
+    pub query: String,
+    pub limit: u32,
+    /// Not sent: the deadline the SDK waits for the reply.
+    #[serde(skip)]
+    pub timeout: Option<Duration>,
+}
+
+impl MemoryRecallParams {
+    /// A recall of `query` in `agent_id`'s memory, with the contract's default limit (10) and the sender's deadline.
+    pub fn new(agent_id: impl Into<String>, query: impl Into<String>) -> Self {
+        MemoryRecallParams { agent_id: agent_id.into(), query: query.into(), limit: 10, timeout: None }
+    }
+
+    /// At most `limit` entries (the contract's maximum is 1000).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Wait at most `timeout` for the host's reply.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
 /// Params of `llm.complete`; `max_tokens` defaults to 4096 and `temperature` to 0.7.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlmCompleteParams {
@@ -341,7 +372,23 @@ impl BrokerSender {
 
     /// `memory.recall {agent_id, query, limit}` (the contract's default limit is 10, max 1000).
     pub async fn memory_recall(&self, agent_id: &str, query: &str, limit: u32) -> Result<MemoryRecall, HostCallError> {
-        let r = self.shared.request("memory.recall", &serde_json::json!({ "agent_id": agent_id, "query": query, "limit": limit }), self.timeout, None).await?;
+        self.memory_recall_with(MemoryRecallParams::new(agent_id, query).limit(limit)).await
+    }
+
+    /// `memory.recall` with its options in one value, as the other SDKs take them:
+    /// `limit` defaults to 10 and `timeout` (when set) replaces this sender's deadline for this call.
+    ///
+    /// ```no_run
+    /// # async fn f(broker: nexo_plugin_sdk::BrokerSender) -> Result<(), nexo_plugin_sdk::HostCallError> {
+    /// use nexo_plugin_sdk::MemoryRecallParams;
+    /// use std::time::Duration;
+    /// let found = broker.memory_recall_with(MemoryRecallParams::new("a1", "cats").limit(5).timeout(Duration::from_secs(2))).await?;
+    /// # let _ = found; Ok(())
+    /// # }
+    /// ```
+    pub async fn memory_recall_with(&self, params: MemoryRecallParams) -> Result<MemoryRecall, HostCallError> {
+        let timeout = params.timeout.or(self.timeout);
+        let r = self.shared.request("memory.recall", &params, timeout, None).await?;
         decode_reply("memory.recall", r)
     }
 
@@ -404,6 +451,37 @@ mod tests {
         let c: LlmCompletion = decode_reply("llm.complete", json!({ "finish_reason": "stop" })).unwrap();
         assert_eq!(c.content, None);
         assert!(matches!(decode_reply::<MemoryRecall>("memory.recall", json!({ "entries": 5 })), Err(HostCallError::BadReply { .. })));
+    }
+
+    /// The frame the sender wrote, as JSON.
+    async fn sent_frame(rx: &mut mpsc::Receiver<Outgoing>) -> Value {
+        match rx.recv().await {
+            Some(Outgoing::Frame(bytes)) => serde_json::from_slice(&bytes).unwrap(),
+            _ => panic!("expected a frame"),
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_recall_options_default_the_limit_send_the_same_params_as_the_positional_form_and_bound_the_wait() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let broker = BrokerSender::new(Arc::new(Shared::new("t".into(), tx)));
+        let b = broker.clone();
+        let positional = tokio::spawn(async move { b.with_timeout(Duration::from_millis(30)).memory_recall("a1", "cats", 5).await });
+        let frame = sent_frame(&mut rx).await;
+        assert_eq!(frame["method"], "memory.recall");
+        assert_eq!(frame["params"], json!({ "agent_id": "a1", "query": "cats", "limit": 5 }));
+        assert!(matches!(positional.await.unwrap(), Err(HostCallError::Timeout { timeout_ms: 30, .. })));
+
+        let b = broker.clone();
+        let options = tokio::spawn(async move { b.memory_recall_with(MemoryRecallParams::new("a1", "cats").limit(5).timeout(Duration::from_millis(20))).await });
+        let frame = sent_frame(&mut rx).await;
+        assert_eq!(frame["params"], json!({ "agent_id": "a1", "query": "cats", "limit": 5 }), "the deadline is not sent");
+        assert!(matches!(options.await.unwrap(), Err(HostCallError::Timeout { timeout_ms: 20, .. })), "the call's own deadline, not the default 30 s");
+
+        let b = broker.with_timeout(Duration::from_millis(10));
+        let defaults = tokio::spawn(async move { b.memory_recall_with(MemoryRecallParams::new("a2", "dogs")).await });
+        assert_eq!(sent_frame(&mut rx).await["params"], json!({ "agent_id": "a2", "query": "dogs", "limit": 10 }));
+        assert!(matches!(defaults.await.unwrap(), Err(HostCallError::Timeout { timeout_ms: 10, .. })), "without its own deadline, the sender's");
     }
 
     #[tokio::test]

@@ -46,7 +46,7 @@ mod tools;
 pub use adapter::{PluginAdapter, ShutdownSignal};
 pub use channels::{ChannelError, ChannelRequest, HookInvocation};
 pub use conformance::{CONFORMANCE_PROBE_ENV, CONFORMANCE_PROBE_TOOL};
-pub use broker::{BrokerSender, LlmCompleteParams, LlmCompletion, MemoryEntry, MemoryRecall, Message, DEFAULT_HOST_CALL_TIMEOUT};
+pub use broker::{BrokerSender, LlmCompleteParams, LlmCompletion, MemoryEntry, MemoryRecall, MemoryRecallParams, Message, DEFAULT_HOST_CALL_TIMEOUT};
 pub use errors::{codes, BoxError, FrameError, HostCallError, ManifestError, RpcError, ToolError};
 pub use event::{is_uuid, now_rfc3339, session_uuid, upstream_readable, uuid7, Event};
 pub use framing::{BadLine, LineDecoder, MAX_FRAME_BYTES};

@@ -8,6 +8,7 @@ import type { AgentMetrics } from "./agent-metrics.js";
 import type { ConversationStore } from "./conversation-store.js";
 import { selectTools } from "./tool-selection.js";
 import type { AgentSpec, AgentTurnResult } from "./types.js";
+import { errorMessage } from "../util/index.js";
 
 /** The built-in memory write tool: an agent writes only its own memories, so `agent_id` is filled in, not asked of the model. */
 const REMEMBER_TOOL = "memory_remember";
@@ -45,7 +46,7 @@ export function userText(payload: unknown, textField: string): string {
 
 function errorText(err: unknown): string {
   if (isNexoError(err)) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 /** What a tool answered, as the text the model reads. */

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import formatsModule from "ajv-formats";
 import { ErrorCodes, NexoError, type Violation } from "../errors.js";
+import { ajvViolation } from "../util/index.js";
 import { errorMessage } from "./deadline.js";
 import type { WorkflowInputs } from "./types.js";
 
@@ -54,20 +55,5 @@ export function invalidInput(name: string, violations: InputViolation[]): NexoEr
 
 /** One ajv error as a violation pointing at the offending property (shared with the tool registry). */
 export function toViolation(e: ErrorObject): InputViolation {
-  // Point at the offending property itself, not at its parent object.
-  const p = e.params as Record<string, unknown>;
-  if (e.keyword === "required" && typeof p.missingProperty === "string") {
-    return { path: `${e.instancePath}/${escapePointer(p.missingProperty)}`, message: "is required" };
-  }
-  if (e.keyword === "additionalProperties" && typeof p.additionalProperty === "string") {
-    return { path: `${e.instancePath}/${escapePointer(p.additionalProperty)}`, message: "is not allowed" };
-  }
-  if (e.keyword === "enum" && Array.isArray(p.allowedValues)) {
-    return { path: e.instancePath, message: `must be one of ${p.allowedValues.map((v) => JSON.stringify(v)).join(", ")}` };
-  }
-  return { path: e.instancePath, message: e.message ?? e.keyword };
-}
-
-function escapePointer(s: string): string {
-  return s.replace(/~/g, "~0").replace(/\//g, "~1");
+  return ajvViolation(e);
 }

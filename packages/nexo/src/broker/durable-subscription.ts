@@ -3,6 +3,7 @@ import { completeEvent, type Event } from "../contract/index.js";
 import type { Logger } from "../log/index.js";
 import { LOG_EVERY } from "./subscription-queue.js";
 import type { DurableStats, EventHandler, Subscription } from "./types.js";
+import { errorMessage } from "../util/index.js";
 
 /** What DurablePaths passes to each durable subscription. */
 export interface DurableSubscriptionOptions {
@@ -99,7 +100,7 @@ export class DurableSubscription implements Subscription {
     } catch (err) {
       // Never valid, never will be: terminate instead of redelivering it max_deliver times.
       m.term();
-      this.o.logger?.warn({ subject: m.subject, err: err instanceof Error ? err.message : String(err) }, "durable message is not a valid event: dropped");
+      this.o.logger?.warn({ subject: m.subject, err: errorMessage(err) }, "durable message is not a valid event: dropped");
       return;
     }
     this.delivered++;

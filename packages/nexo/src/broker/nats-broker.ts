@@ -8,6 +8,7 @@ import { LossLedger, type LossLedgerOptions } from "./loss-ledger.js";
 import { checkBufferSize, DEFAULT_BUFFER_SIZE, DeliveryScheduler, LOG_EVERY, SubscriptionQueue } from "./subscription-queue.js";
 import { validatePattern, validateQueueName, validateTopic } from "./topic.js";
 import type { Broker, BrokerStats, EventHandler, SubscribeOptions, Subscription } from "./types.js";
+import { errorMessage } from "../util/index.js";
 
 /** Options of `NatsBroker.connect()`. */
 export interface NatsBrokerOptions {
@@ -237,7 +238,7 @@ export class NatsBroker implements Broker {
   private reportMalformed(subject: string, err: unknown): void {
     this.malformed++;
     if (this.malformed === 1 || this.malformed % LOG_EVERY === 0) {
-      this.options.logger?.warn({ subject, malformed: this.malformed, err: err instanceof Error ? err.message : String(err) }, "NATS message is not a valid event: dropped");
+      this.options.logger?.warn({ subject, malformed: this.malformed, err: errorMessage(err) }, "NATS message is not a valid event: dropped");
     }
   }
 

@@ -1,6 +1,6 @@
 import { RpcError, RpcErrorCodes } from "../contract/index.js";
 import { ErrorCodes, isNexoError, NexoError, type ErrorCode } from "../errors.js";
-import { boundedData, clipText } from "../util/index.js";
+import { boundedData, clipText, errorMessage } from "../util/index.js";
 
 /** Where a channel call was going, for the error's fields. */
 export interface ChannelTarget {
@@ -63,7 +63,7 @@ export function toChannelError(err: unknown, target: ChannelTarget): NexoError {
     return new NexoError(ErrorCodes.CHANNEL_UNAVAILABLE, `channel ${label(target)} is unavailable: ${err.message}`, { pluginId: target.pluginKey, data, cause: err });
   }
   if (err instanceof NexoError && err.code.startsWith("NEXO_ERR_CHANNEL_")) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new NexoError(ErrorCodes.CHANNEL_SEND_FAILED, `channel ${label(target)}: ${target.method} failed: ${message}`, { pluginId: target.pluginKey, data: base, cause: err });
 }
 

@@ -9,7 +9,7 @@ import { Ajv } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ErrorCodes, NexoError, violationLine, type Violation } from "../errors.js";
 import { loadPollersConfig, type PollersConfig } from "./pollers-config.js";
-import { examplesDir } from "../util/index.js";
+import { ajvViolation, examplesDir } from "../util/index.js";
 import { isWithin, type ResourceLimits, type SandboxOperatorConfig } from "../host/sandbox/index.js";
 import { configSchema } from "./schema.js";
 import type { HttpConventionsOptions } from "../surfaces/http/index.js";
@@ -178,10 +178,7 @@ export function normalizeConfig(raw: unknown, file: string | null, baseDir: stri
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"}: the top level must be a mapping`, { file: file ?? undefined });
   }
   if (!validate(raw)) {
-    const violations: Violation[] = (validate.errors ?? []).map((e) => ({
-      path: e.instancePath,
-      message: `${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`,
-    }));
+    const violations: Violation[] = (validate.errors ?? []).map(ajvViolation);
     throw new NexoError(ErrorCodes.CONFIG_INVALID, `${file ?? "config"} is invalid:\n  ${violations.map(violationLine).join("\n  ")}`, {
       file: file ?? undefined,
       data: { violations },

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv } from "ajv";
 import { Cron } from "croner";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { validateTopic } from "../broker/index.js";
 import { ErrorCodes, NexoError, violationLine, type Violation } from "../errors.js";
+import { ajvViolation } from "../util/index.js";
 
 /** Job kinds this daemon can run. */
 export const POLLER_KINDS = ["webhook_poll", "rss"] as const;
@@ -164,7 +165,7 @@ export function normalizePollersConfig(raw: unknown, source: string | null, base
     });
   };
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail([{ path: "", message: "the pollers section must be a mapping (enabled, state_db, jobs, ...)" }]);
-  if (!validateSection(raw)) fail((validateSection.errors ?? []).map(describe));
+  if (!validateSection(raw)) fail((validateSection.errors ?? []).map(ajvViolation));
   const r = raw as Record<string, any>;
   const problems: Violation[] = [];
   const ids = new Set<string>();
@@ -229,12 +230,4 @@ function toStoreUrl(value: string, baseDir: string): string {
   const path = value.startsWith("sqlite:") ? value.slice("sqlite:".length) : value;
   if (path === ":memory:") return "sqlite::memory:";
   return `sqlite:${isAbsolute(path) ? path : resolve(baseDir, path)}`;
-}
-
-function describe(e: ErrorObject): Violation {
-  const path = e.instancePath;
-  if (e.keyword === "additionalProperties") return { path, message: `unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"` };
-  if (e.keyword === "enum") return { path, message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}` };
-  if (e.keyword === "required") return { path, message: `missing "${String((e.params as { missingProperty: string }).missingProperty)}"` };
-  return { path, message: e.message ?? "is invalid" };
 }

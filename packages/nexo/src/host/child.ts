@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import type { Writable } from "node:stream";
 import { ErrorCodes, NexoError } from "../errors.js";
+import { errorMessage } from "../util/index.js";
 
 /** Variables of the daemon's own environment a plugin inherits; everything else is withheld. */
 const INHERITED_ENV = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SHELL", "SYSTEMROOT", "PYTHONPATH", "VIRTUAL_ENV", "NODE_PATH"];
@@ -113,7 +114,7 @@ export function releaseGate(child: ChildProcessWithoutNullStreams): void {
 }
 
 function spawnError(pluginId: string, command: string, cause: unknown): NexoError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = errorMessage(cause);
   return new NexoError(ErrorCodes.HOST_SPAWN_FAILED, `plugin ${pluginId}: cannot start "${command}": ${reason}`, { pluginId, cause });
 }
 

@@ -3,6 +3,7 @@ import { validatePattern, validateTopic, type Subscription } from "../broker/ind
 import { completeEvent, Methods, RpcError, RpcErrorCodes, type Event } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { Logger } from "../log/index.js";
+import { clipText, errorMessage } from "../util/index.js";
 import { deriveAllowlist, isForeignChannelTopic, isPatternAllowed, isTopicAllowed, type Allowlist } from "./allowlist.js";
 import { grantedBrokerPatterns, isGranted, permissionKind, planPermissions, type PermissionPlan } from "./permissions/index.js";
 import { BrokerRequests, findSubscriber, httpRequestTopic } from "./broker-requests.js";
@@ -16,6 +17,9 @@ import { StderrTail } from "./stderr-tail.js";
 import { topicFormTools, TopicToolCalls, type TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
 import { workQueue } from "./work-queue.js";
+
+/** Characters of a plugin-provided string a log line keeps. */
+const LOG_FIELD_CHARS = 200;
 
 /** Most `broker.subscribe` subscriptions one plugin may hold. */
 const MAX_PLUGIN_SUBSCRIPTIONS = 64;
@@ -326,7 +330,7 @@ export class PluginConnection {
         await this.peer.request(Methods.SHUTDOWN, { reason }, { timeoutMs: shutdownReplyMs, force: true });
         replied = true;
       } catch (err) {
-        if (!this.exitedFlag) this.log.warn({ err: errMessage(err) }, "plugin did not acknowledge shutdown");
+        if (!this.exitedFlag) this.log.warn({ err: errorMessage(err) }, "plugin did not acknowledge shutdown");
       }
       if (await this.exitsWithin(killGraceMs)) return this.exited;
       if (!replied) {
@@ -407,7 +411,7 @@ export class PluginConnection {
     this.counters.badFrames += 1;
     this.counters.ioFaults += 1;
     const line = this.warnings.take("io_fault");
-    if (line) this.log.error({ err: errMessage(err), count: line.count }, "handling a line from the plugin failed; restarting the plugin");
+    if (line) this.log.error({ err: errorMessage(err), count: line.count }, "handling a line from the plugin failed; restarting the plugin");
     this.markUnhealthy("a line from the plugin made the host fail");
   }
 
@@ -446,7 +450,7 @@ export class PluginConnection {
           cause: err,
         });
       }
-      throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${this.key}: initialize failed: ${errMessage(err)}`, { pluginId: this.key, cause: err });
+      throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${this.key}: initialize failed: ${errorMessage(err)}`, { pluginId: this.key, cause: err });
     }
     this.init = checkInitializeResult(result, manifest);
     if (this.spec.config !== undefined) {
@@ -455,7 +459,7 @@ export class PluginConnection {
       } catch (err) {
         // -32601: a plugin without a configure handler; the contract makes the method optional.
         if (!(err instanceof RpcError && err.code === RpcErrorCodes.METHOD_NOT_FOUND)) {
-          throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${this.key}: plugin.configure failed: ${errMessage(err)}`, { pluginId: this.key, cause: err });
+          throw new NexoError(ErrorCodes.HOST_INIT_FAILED, `plugin ${this.key}: plugin.configure failed: ${errorMessage(err)}`, { pluginId: this.key, cause: err });
         }
       }
     }
@@ -484,7 +488,7 @@ export class PluginConnection {
   private onNotification(method: string, params: unknown): void {
     if (method === Methods.BROKER_PUBLISH) {
       // Refusals were counted and logged (throttled) where they were decided.
-      this.publishFromPlugin(params).catch((err) => this.warnThrottled("publish_failed", { err: errMessage(err) }, "broker.publish from the plugin failed"));
+      this.publishFromPlugin(params).catch((err) => this.warnThrottled("publish_failed", { err: errorMessage(err) }, "broker.publish from the plugin failed"));
       return;
     }
     if (this.streams.size > 0 && isRecord(params) && typeof params.request_id === "number") {
@@ -493,7 +497,7 @@ export class PluginConnection {
         try {
           stream.onDelta(params.chunk);
         } catch (err) {
-          this.warnThrottled("delta_failed", { method, err: errMessage(err) }, "a streamed chunk from the plugin could not be handled");
+          this.warnThrottled("delta_failed", { method, err: errorMessage(err) }, "a streamed chunk from the plugin could not be handled");
         }
         return;
       }
@@ -553,7 +557,7 @@ export class PluginConnection {
     try {
       validateTopic(topic);
     } catch (err) {
-      return { invalid: errMessage(err) };
+      return { invalid: errorMessage(err) };
     }
     const verdict = isTopicAllowed(this.allowlist.inbound, topic) && !isForeignChannelTopic(topic, this.ownChannelTopics);
     if (this.publishVerdicts.size >= 1024) this.publishVerdicts.clear();
@@ -574,7 +578,7 @@ export class PluginConnection {
         : reason === "subscribe_not_allowed"
           ? "broker.subscribe outside the plugin's allowlist: refused"
           : "broker request from the plugin refused";
-    this.warnThrottled(reason, { ...fields, denied: this.counters.denied, err: clip(message) }, msg);
+    this.warnThrottled(reason, { ...fields, denied: this.counters.denied, err: clipText(message, LOG_FIELD_CHARS) }, msg);
     return data === undefined ? { code, message } : { code, message, data };
   }
 
@@ -596,7 +600,7 @@ export class PluginConnection {
     }
     const allowed = this.isPublishAllowed(topic);
     if (allowed !== true) {
-      if (allowed !== false) return this.deny("invalid_topic", { topic: clip(topic) }, allowed.invalid);
+      if (allowed !== false) return this.deny("invalid_topic", { topic: clipText(topic, LOG_FIELD_CHARS) }, allowed.invalid);
       if (isForeignChannelTopic(topic, this.ownChannelTopics)) {
         return this.deny(
           "foreign_channel",
@@ -618,7 +622,7 @@ export class PluginConnection {
     try {
       event = stampSource(completeEvent(params.event, topic, this.key), this.key);
     } catch (err) {
-      return this.deny("invalid_event", { topic }, errMessage(err));
+      return this.deny("invalid_event", { topic }, errorMessage(err));
     }
     if (this.topicCalls.isReplyTopic(topic)) {
       // A tool answer goes to its caller only, never onto the shared broker.
@@ -626,7 +630,7 @@ export class PluginConnection {
         if (this.topicCalls.settle(topic, event) === "late") this.log.debug({ topic, correlationId: event.correlation_id }, "late tool reply after the call timed out: dropped");
       } catch (err) {
         const rpc = err instanceof RpcError ? err : undefined;
-        return this.deny("tool_reply_refused", { topic }, errMessage(err), rpc?.data, rpc?.code);
+        return this.deny("tool_reply_refused", { topic }, errorMessage(err), rpc?.data, rpc?.code);
       }
       return undefined;
     }
@@ -640,7 +644,7 @@ export class PluginConnection {
     try {
       validatePattern(pattern);
     } catch (err) {
-      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errMessage(err));
+      throw new RpcError(RpcErrorCodes.INVALID_PARAMS, errorMessage(err));
     }
     const hostOnly = this.hostRequestTopics.includes(pattern);
     if (!hostOnly && !isPatternAllowed(this.allowlist.outbound, pattern)) {
@@ -726,15 +730,6 @@ function stampSource(event: Event, key: string): Event {
   return event;
 }
 
-/** A plugin-provided string cut for a log line. */
-function clip(s: string, max = 200): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

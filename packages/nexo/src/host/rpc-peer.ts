@@ -16,6 +16,7 @@ import {
   type JsonRpcId,
 } from "../contract/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
+import { errorMessage } from "../util/index.js";
 
 /** Handles a request from the plugin; throw RpcError for a specific error reply. */
 /** `id` is the request's JSON-RPC id, for answers streamed ahead of the reply. */
@@ -315,7 +316,7 @@ export class RpcPeer {
       this.reply(makeResult(id, result === undefined ? null : result));
     } catch (err) {
       if (err instanceof RpcError) this.reply(makeError(id, err.code, err.message, err.data));
-      else this.reply(makeError(id, RpcErrorCodes.INTERNAL_ERROR, err instanceof Error ? err.message : String(err)));
+      else this.reply(makeError(id, RpcErrorCodes.INTERNAL_ERROR, errorMessage(err)));
     } finally {
       this.incoming -= 1;
     }

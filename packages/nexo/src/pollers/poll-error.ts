@@ -1,4 +1,5 @@
 import { ErrorCodes, NexoError, type ErrorCode } from "../errors.js";
+import { errorMessage } from "../util/index.js";
 
 /**
  * Why a run failed, as counted in metrics (`errors_total{class}`). Transient
@@ -58,7 +59,7 @@ export function parseError(message: string, cause?: unknown): PollError {
 /** Classify anything thrown during a run; errors that are not PollErrors count as transient `internal` (store hiccups, bugs). */
 export function toPollError(err: unknown): PollError {
   if (err instanceof PollError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const code = err instanceof NexoError ? err.code : ErrorCodes.POLLER_FETCH_FAILED;
   return new PollError(code, "internal", message, { cause: err });
 }

@@ -2,7 +2,8 @@
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   try {
-    return typeof err === "string" ? err : JSON.stringify(err);
+    // JSON.stringify answers undefined (not a string) for undefined, functions and symbols.
+    return typeof err === "string" ? err : (JSON.stringify(err) ?? String(err));
   } catch {
     return String(err);
   }

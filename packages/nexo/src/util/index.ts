@@ -8,3 +8,4 @@ export type { NameMatcher } from "./glob.js";
 export { errorMessage } from "./error-message.js";
 export { ON_ABORTABLE } from "./abort-hook.js";
 export { boundedData, clipText } from "./clip.js";
+export { ajvViolation } from "./ajv-violation.js";

@@ -3,7 +3,7 @@
 // outbound events (never also as broker.event), the -330xx errors typed, one
 // owner per kind, and channel.stop before the plugin is shut down.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
@@ -14,6 +14,7 @@ import { ErrorCodes, isNexoError, type NexoError } from "../../src/errors.js";
 import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
 import type { MonitoringPlugin } from "../../src/plugins/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
+import { writeFixtureManifest } from "../helpers/fixture-manifest.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { waitFor } from "../helpers/wait.js";
@@ -24,30 +25,14 @@ const SCRIPT = fileURLToPath(new URL("../fixtures/plugins/channel-plugin.ts", im
 /** A plugin dir running the TS SDK channel fixture, serving `kinds`. */
 function channelPlugin(root: string, id: string, kinds: string[], log: string): PluginManifest {
   const dir = join(root, id);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, "nexo-plugin.toml"),
-    [
-      "[plugin]",
-      `id = "${id}"`,
-      'version = "0.1.0"',
-      'name = "channel fixture"',
-      "",
-      "[plugin.entrypoint]",
-      `command = ${JSON.stringify(process.execPath)}`,
-      `args = ${JSON.stringify(["--import", TSX, SCRIPT, dir])}`,
-      `env = { CHANNEL_LOG = ${JSON.stringify(log)} }`,
-      "",
-      "[plugin.extends]",
-      `channels = ${JSON.stringify(kinds)}`,
-      "",
-      "[plugin.supervisor]",
-      "respawn = true",
-      "max_attempts = 3",
-      "backoff_ms = 50",
-      "",
-    ].join("\n"),
-  );
+  writeFixtureManifest(dir, {
+    id,
+    version: "0.1.0",
+    name: "channel fixture",
+    entrypoint: { command: process.execPath, args: ["--import", TSX, SCRIPT, dir], env: { CHANNEL_LOG: log } },
+    extends: { channels: kinds },
+    supervisor: { respawn: true, max_attempts: 3, backoff_ms: 50 },
+  });
   return loadManifest(dir, { nexoVersion: NEXO_VERSION });
 }
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { TestContext } from "node:test";
 import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
+import { writeFixtureManifest } from "./fixture-manifest.js";
 
 /** Absolute path of the raw NDJSON fixture plugin (test/fixtures/plugins/fixture-plugin.mjs). */
 export const FIXTURE_SCRIPT = fileURLToPath(new URL("../fixtures/plugins/fixture-plugin.mjs", import.meta.url));
@@ -34,45 +35,28 @@ export function fixturePlugin(root: string, options: FixtureOptions): PluginMani
   const id = options.id ?? "fx";
   const kind = options.kind ?? id;
   const dir = join(root, `${id}-${options.mode}`);
-  mkdirSync(dir, { recursive: true });
   const sup = options.supervisor ?? {};
   const env: Record<string, string> = { FIXTURE_KIND: kind, ...(options.env ?? {}) };
   if (options.catalogue) env.FIXTURE_CATALOGUE = JSON.stringify(options.catalogue);
-  const exposeLines: string[] = [];
-  (options.expose ?? []).forEach((e, i) => {
+  const expose = (options.expose ?? []).map((e, i) => {
     mkdirSync(join(dir, "tools"), { recursive: true });
     writeFileSync(join(dir, "tools", `${i}.json`), JSON.stringify(e.schema));
-    exposeLines.push("[[plugin.tools.expose]]", `name = ${JSON.stringify(e.name)}`, `schema_path = "./tools/${i}.json"`);
-    if (e.description !== undefined) exposeLines.push(`description = ${JSON.stringify(e.description)}`);
-    exposeLines.push("");
+    return { name: e.name, schema_path: `./tools/${i}.json`, ...(e.description === undefined ? {} : { description: e.description }) };
   });
-  const lines = [
-    "[plugin]",
-    `id = "${id}"`,
-    `version = "0.1.0"`,
-    `name = "fixture ${options.mode}"`,
-    "",
-    "[plugin.entrypoint]",
-    `command = "${process.execPath}"`,
-    `args = [${JSON.stringify(FIXTURE_SCRIPT)}, "${options.mode}"]`,
-    `env = { ${Object.entries(env)
-      .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-      .join(", ")} }`,
-    "",
-    "[[plugin.channels.register]]",
-    `kind = "${kind}"`,
-    "",
-    "[plugin.extends]",
-    `tools = [${(options.tools ?? []).map((t) => JSON.stringify(t)).join(", ")}]`,
-    "",
-    "[plugin.supervisor]",
-    `respawn = ${sup.respawn ?? true}`,
-    `max_attempts = ${sup.max_attempts ?? 3}`,
-    `backoff_ms = ${sup.backoff_ms ?? 50}`,
-    `stderr_tail_lines = ${sup.stderr_tail_lines ?? 32}`,
-    "",
-    ...exposeLines,
-  ];
-  writeFileSync(join(dir, "nexo-plugin.toml"), lines.join("\n"));
+  writeFixtureManifest(dir, {
+    id,
+    version: "0.1.0",
+    name: `fixture ${options.mode}`,
+    entrypoint: { command: process.execPath, args: [FIXTURE_SCRIPT, options.mode], env },
+    channels: { register: [{ kind }] },
+    extends: { tools: options.tools ?? [] },
+    supervisor: {
+      respawn: sup.respawn ?? true,
+      max_attempts: sup.max_attempts ?? 3,
+      backoff_ms: sup.backoff_ms ?? 50,
+      stderr_tail_lines: sup.stderr_tail_lines ?? 32,
+    },
+    ...(expose.length > 0 ? { tools: { expose } } : {}),
+  });
   return loadManifest(dir, { nexoVersion: NEXO_VERSION });
 }

@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadManifest, type PluginManifest } from "../../src/manifest/index.js";
 import { NEXO_VERSION } from "../../src/version.js";
+import { writeFixtureManifest } from "./fixture-manifest.js";
 
 /** The misbehaving raw plugin (test/fixtures/plugins/hostile-plugin.mjs). */
 export const HOSTILE_SCRIPT = fileURLToPath(new URL("../fixtures/plugins/hostile-plugin.mjs", import.meta.url));
@@ -20,36 +21,17 @@ export interface HostileOptions {
 
 /** Write `<root>/<id>/nexo-plugin.toml` running the hostile fixture in `mode`, and load it. */
 export function hostilePlugin(root: string, options: HostileOptions): PluginManifest {
-  const dir = join(root, options.id);
-  mkdirSync(dir, { recursive: true });
   const env: Record<string, string> = { FIXTURE_KIND: options.kind ?? options.id, ...(options.env ?? {}) };
   const sup = options.supervisor ?? {};
-  const toml = [
-    "[plugin]",
-    `id = "${options.id}"`,
-    `version = "0.1.0"`,
-    `name = "hostile ${options.mode}"`,
-    "",
-    "[plugin.entrypoint]",
-    `command = ${JSON.stringify(process.execPath)}`,
-    `args = [${JSON.stringify(HOSTILE_SCRIPT)}, "${options.mode}"]`,
-    `env = { ${Object.entries(env)
-      .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-      .join(", ")} }`,
-    "",
-    "[[plugin.channels.register]]",
-    `kind = "${options.kind ?? options.id}"`,
-    "",
-    "[plugin.extends]",
-    `tools = ["deep_result", "deep_error"]`,
-    "",
-    "[plugin.supervisor]",
-    `respawn = ${sup.respawn ?? true}`,
-    `max_attempts = ${sup.max_attempts ?? 3}`,
-    `backoff_ms = ${sup.backoff_ms ?? 50}`,
-    "",
-  ].join("\n");
-  writeFileSync(join(dir, "nexo-plugin.toml"), toml);
+  const dir = writeFixtureManifest(join(root, options.id), {
+    id: options.id,
+    version: "0.1.0",
+    name: `hostile ${options.mode}`,
+    entrypoint: { command: process.execPath, args: [HOSTILE_SCRIPT, options.mode], env },
+    channels: { register: [{ kind: options.kind ?? options.id }] },
+    extends: { tools: ["deep_result", "deep_error"] },
+    supervisor: { respawn: sup.respawn ?? true, max_attempts: sup.max_attempts ?? 3, backoff_ms: sup.backoff_ms ?? 50 },
+  });
   return loadManifest(dir, { nexoVersion: NEXO_VERSION });
 }
 

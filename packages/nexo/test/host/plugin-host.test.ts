@@ -122,6 +122,18 @@ test("host - allowlist: publishes on agent.route.x or another kind are refused, 
   assert.deepEqual(denials.map((l) => l.topic).sort(), ["agent.route.x", "plugin.inbound.other_kind"]);
 });
 
+test("host - a refused plugin topic is logged clipped to 200 characters, with a note of how much was cut", async (t) => {
+  const cap = captureLogger();
+  const { host, add } = setup(t, { logger: cap.logger });
+  const topic = `plugin.inbound.${"x ".repeat(2500)}`;
+  add({ id: "longtopic", mode: "bad-publisher", env: { FIXTURE_BAD_TOPIC: topic } });
+  await host.startAll();
+  await waitFor(() => cap.lines().some((l) => l.msg === "broker request from the plugin refused"), "the refusal logged");
+  const line = cap.lines().find((l) => l.msg === "broker request from the plugin refused")!;
+  assert.equal(line.topic, `${topic.slice(0, 200)}… [${topic.length - 200} more characters]`);
+  assert.ok(String(line.err).length < 300, "the refusal's message is clipped too");
+});
+
 test("host - events without id/timestamp/session_id from a plugin are completed", async (t) => {
   const { host, add, broker } = setup(t);
   add({ id: "sparse", mode: "no-fields" });

@@ -320,7 +320,7 @@ test("pollers - permanent errors pause the job with the reason (404, a 2xx body 
   assert.equal(byId.missing.state, "paused");
   assert.match(byId.missing.pauseReason!, /^NEXO_ERR_POLLER_HTTP_STATUS: 127\.0\.0\.1:\d+ answered 404/);
   assert.match(byId.html.pauseReason!, /^NEXO_ERR_POLLER_PARSE/);
-  assert.match(byId.broken.pauseReason!, /^NEXO_ERR_POLLER_INVALID_CONFIG: invalid webhook_poll config: config: missing "url"/);
+  assert.match(byId.broken.pauseReason!, /^NEXO_ERR_POLLER_INVALID_CONFIG: invalid webhook_poll config: \/url: is required/);
   assert.equal(byId.fine.state, "active");
 
   assert.equal((await h.svc.run("missing", { force: false })).status, "skipped_paused");

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { loadConfig, normalizeConfig } from "../../src/config/index.js";
 import { ErrorCodes, isNexoError, violationLine, type Violation } from "../../src/errors.js";
 import { normalizePollersConfig } from "../../src/pollers/index.js";
+import { checkKindConfig } from "../../src/pollers/kinds/feed-options.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 
 const job = (extra: Record<string, unknown> = {}) => ({ id: "news", kind: "rss", schedule: { every_secs: 60 }, config: { url: "https://example.test/feed" }, ...extra });
@@ -62,7 +63,7 @@ test("pollers config - every violation is reported with its path: unknown keys, 
     ),
   );
   assert.ok(
-    v.some((l) => /unknown key "breaker_treshold"/.test(l)),
+    v.some((l) => l === "/breaker_treshold: is not allowed"),
     v.join("\n"),
   );
   assert.ok(
@@ -74,8 +75,8 @@ test("pollers config - every violation is reported with its path: unknown keys, 
     v.join("\n"),
   );
   assert.ok(
-    raw.some((x) => x.path === "" && x.message === 'unknown key "breaker_treshold"'),
-    "a JSON Pointer path and a message of its own",
+    raw.some((x) => x.path === "/breaker_treshold" && x.message === "is not allowed"),
+    "a JSON Pointer to the unknown key and the wording every validator uses",
   );
   const { lines: v2 } = refusal(() =>
     normalizePollersConfig(
@@ -155,4 +156,14 @@ test("pollers config - nexo.yaml takes pollers inline, as a path, or from a poll
 test("config - a relative sqlite store path is resolved against the config's directory", () => {
   assert.equal(normalizeConfig({ store: "sqlite:./db/nexo.db" }, "/etc/nexo/nexo.yaml", "/etc/nexo").store, "sqlite:/etc/nexo/db/nexo.db");
   assert.equal(normalizeConfig({ store: "postgres://db/nexo" }, null, "/x").store, "postgres://db/nexo");
+});
+
+test('pollers config - a kind\'s config reports unknown and missing keys as every validator does: a JSON Pointer to the key, "is not allowed" / "is required"', () => {
+  const schema = { type: "object", required: ["url"], additionalProperties: false, properties: { url: { type: "string" }, mode: { enum: ["a", "b"] } } };
+  assert.throws(
+    () => checkKindConfig("webhook_poll", schema, { urll: "x", "a/b": 1, mode: "c" }),
+    (err: unknown) =>
+      isNexoError(err, ErrorCodes.POLLER_INVALID_CONFIG) &&
+      err.message === 'invalid webhook_poll config: /url: is required; /urll: is not allowed; /a~1b: is not allowed; /mode: must be one of "a", "b"',
+  );
 });

@@ -67,8 +67,10 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
   const { app, post } = await startApp(t);
   const res = await post("/workflows/count/runs", { n: 7 }, { "x-test-user": "alice" });
   assert.equal(res.status, 202);
-  const body = (await res.json()) as { id: string; status: string };
+  const body = (await res.json()) as { id: string; status: string; links: unknown };
   assert.equal(res.headers.get("location"), `/runs/${body.id}`);
+  const links = { self: `/runs/${body.id}`, events: `/runs/${body.id}/events` };
+  assert.deepEqual(body.links, links);
   assert.equal(body.status, "queued");
   const run = (await waitFor(async () => {
     const r = (await (await fetch(`${app.url}/runs/${body.id}`, { headers: { "x-test-user": "alice" } })).json()) as Record<string, any>;
@@ -80,15 +82,19 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
   assert.equal(run.channel, "http");
   assert.ok(Date.parse(run.finishedAt) >= Date.parse(run.startedAt) && Date.parse(run.startedAt) >= Date.parse(run.createdAt));
   assert.equal(typeof run.durationSeconds, "number");
+  assert.deepEqual(run.links, links, "GET /runs/:id carries the links the 202 gave");
+  const followed = await fetch(`${app.url}${run.links.self}`, { headers: { "x-test-user": "alice" } });
+  assert.equal(((await followed.json()) as { id: string }).id, body.id, "the self link leads to the run");
   // Another principal (or nobody) does not see alice's run.
   const other = await fetch(`${app.url}/runs/${body.id}`, { headers: { "x-test-user": "bob" } });
   assert.equal(other.status, 404);
   assert.equal(((await other.json()) as any).error.code, "NEXO_ERR_RUN_NOT_FOUND");
-  const list = (await (await fetch(`${app.url}/runs`, { headers: { "x-test-user": "alice" } })).json()) as { runs: Array<{ id: string }> };
+  const list = (await (await fetch(`${app.url}/runs`, { headers: { "x-test-user": "alice" } })).json()) as { runs: Array<{ id: string; links: unknown }> };
   assert.deepEqual(
     list.runs.map((r) => r.id),
     [body.id],
   );
+  assert.deepEqual(list.runs[0]!.links, links, "each listed run carries its links");
   // Filters: a misspelt one is refused rather than ignored (which would list every run as if it matched).
   const filtered = (q: string) => fetch(`${app.url}/runs?${q}`, { headers: { "x-test-user": "alice" } });
   assert.equal(((await (await filtered("status=completed&workflow=count&limit=5")).json()) as { runs: unknown[] }).runs.length, 1);
@@ -115,7 +121,8 @@ test("runs - POST /workflows/:name/runs answers 202 with a Location; the run com
   assert.ok(codes("/workflows/wait/execute", "post").includes("503"), "an interrupted run replayed by its key");
   assert.deepEqual(doc.paths["/runs"]!.get.responses["200"].content["application/json"].schema.properties.runs.items, { $ref: "#/components/schemas/Run" });
   for (const probe of ["/health/live", "/health/ready"]) assert.ok(doc.paths[probe]!.get.responses["503"].content["application/json"].schema, `${probe} has a body schema`);
-  const runSchema = (doc as unknown as { components: { schemas: { Run: { properties: Record<string, unknown> } } } }).components.schemas.Run;
+  const runSchema = (doc as unknown as { components: { schemas: { Run: { properties: Record<string, unknown>; required: string[] } } } }).components.schemas.Run;
+  assert.ok(runSchema.required.includes("links"), "every Run the routes answer has links");
   for (const field of Object.keys(body)) assert.ok(field in runSchema.properties, `the Run schema has the 202's field "${field}"`);
 });
 
@@ -137,6 +144,7 @@ test("runs - DELETE /runs/:id cancels a run mid-way (ctx.signal aborts), a queue
   const view = (await cancelled.json()) as any;
   assert.equal(view.status, "cancelled");
   assert.equal(view.error.code, "NEXO_ERR_RUN_CANCELLED");
+  assert.deepEqual(view.links, { self: `/runs/${a}`, events: `/runs/${a}/events` });
   assert.deepEqual(aborted, ["a"]);
   // The freed slot went to the queued run; cancel it too, then let b finish.
   await waitFor(async () => ((await (await fetch(`${app.url}/runs/${queued}`)).json()) as any).status === "running", "the queued run to start");

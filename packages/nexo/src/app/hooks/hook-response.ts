@@ -1,3 +1,5 @@
+import { clipText } from "../../util/index.js";
+
 /** The hook points this host fires (docs/channels-and-hooks.md). */
 export const HookNames = {
   /** An inbound channel event, before an agent binding runs its workflow. Upstream's name. */
@@ -52,8 +54,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object
 /** Longest `reason` kept from a hook: it goes into logs, error messages and delivery statuses. */
 export const MAX_HOOK_REASON_CHARS = 1024;
 
-export const clipReason = (r: string): string =>
-  r.length > MAX_HOOK_REASON_CHARS ? `${r.slice(0, MAX_HOOK_REASON_CHARS)}… [${r.length - MAX_HOOK_REASON_CHARS} more characters]` : r;
+export const clipReason = (r: string): string => clipText(r, MAX_HOOK_REASON_CHARS);
 
 /**
  * Read a hook's reply. `null`/`undefined` is `{}` (allow). A reply that is

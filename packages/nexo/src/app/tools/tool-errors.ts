@@ -1,6 +1,7 @@
 import { RpcError, RpcErrorCodes } from "../../contract/index.js";
 import { ErrorCodes, NexoError, type ErrorCode, type ToolErrorData } from "../../errors.js";
 import type { InputViolation } from "../input-validator.js";
+import { errorMessage } from "../../util/index.js";
 
 /** What a caller branches on, in `err.details.data` of every tool error (defined with the catalogue). */
 export type { ToolErrorData };
@@ -52,7 +53,7 @@ export function fromPluginError(tool: string, err: unknown, retryAfterMs: number
         return invalidArgs(tool, [{ path: "", message: `cannot be sent to the plugin: ${err.message}` }], err);
     }
   }
-  return toolError(ErrorCodes.TOOL_EXECUTION_FAILED, `tool "${tool}" failed: ${err instanceof Error ? err.message : String(err)}`, { tool }, err);
+  return toolError(ErrorCodes.TOOL_EXECUTION_FAILED, `tool "${tool}" failed: ${errorMessage(err)}`, { tool }, err);
 }
 
 /** A plugin's error reply (tool.invoke error, or a topic-form `{error}`) by its contract code. */

@@ -5,6 +5,7 @@ import { Methods } from "../../contract/index.js";
 import { pluginKey, type PluginSpec } from "../../host/index.js";
 import type { PollerService } from "../../pollers/index.js";
 import type { ReloadPlan, ReloadState } from "./plan.js";
+import { errorMessage } from "../../util/index.js";
 
 /** What a reload did: the plan, and how it went. */
 export interface ReloadReport extends ReloadPlan {
@@ -69,7 +70,7 @@ export async function applyReload(target: ReloadTarget, plan: ReloadPlan, next: 
   if (plan.settings.includes("log_level")) app.logger.level = next.config.logLevel;
 
   const failed: ReloadReport["failed"] = [];
-  const fail = (key: string, err: unknown): void => void failed.push({ key, error: err instanceof Error ? err.message : String(err) });
+  const fail = (key: string, err: unknown): void => void failed.push({ key, error: errorMessage(err) });
   const starting = toStart.map(async (key) => {
     try {
       // Through the host's normal path: whatever follows plugins (tools, routes, channels) sees it added, then starting.

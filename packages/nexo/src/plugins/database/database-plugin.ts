@@ -10,6 +10,7 @@ import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import type { PluginHealth } from "../../app/index.js";
 import { check } from "../option-checks.js";
 import { executionMigrations } from "./schema.js";
+import { errorMessage } from "../../util/index.js";
 
 /** Options of DatabasePlugin (nexo.yaml: `in_process_plugins.database`; a URL with a password as `connection_string_env: VAR`). */
 export interface DatabaseOptions {
@@ -210,7 +211,7 @@ export class DatabasePlugin extends BuiltinPlugin<DatabaseOptions> {
       },
       (err: unknown) => {
         const n = ++this.counters.failed;
-        this.lastFailure = { at: new Date().toISOString(), message: err instanceof Error ? err.message : String(err) };
+        this.lastFailure = { at: new Date().toISOString(), message: errorMessage(err) };
         if (n <= 10 || n % FAILURE_LOG_EVERY === 0) {
           this.log?.error({ workflowId: e.workflowId, workflow: e.workflowName, phase, reason: "failed", failed: n, err }, "execution not recorded: the write failed");
         }

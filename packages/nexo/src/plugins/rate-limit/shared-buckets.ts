@@ -2,6 +2,7 @@ import type { KV } from "nats";
 import { kvKey, type SharedKv } from "../../cluster/index.js";
 import type { Logger } from "../../log/index.js";
 import type { TakeResult, TokenBuckets } from "./token-buckets.js";
+import { errorMessage } from "../../util/index.js";
 
 /** Compare-and-set attempts before a take gives up on the shared bucket and answers from memory. */
 const MAX_ATTEMPTS = 16;
@@ -96,7 +97,7 @@ async function write(store: KV, key: string, value: Stored, revision: number | u
     return true;
   } catch (err) {
     // "wrong last sequence" (update) or "key exists" (create): lost the race; anything else is a real failure.
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorMessage(err);
     if (/wrong last sequence|exists/i.test(msg)) return false;
     throw err;
   }

@@ -6,6 +6,7 @@ import { NEXO_VERSION } from "../../version.js";
 import { BuiltinPlugin, type OptionSpecs } from "../builtin-plugin.js";
 import { check, optionError } from "../option-checks.js";
 import { signWebhookBody, SIGNATURE_HEADER } from "./signature.js";
+import { errorMessage } from "../../util/index.js";
 
 /** Options of WebhookPlugin (nexo.yaml: `in_process_plugins.webhook`; the secret as `secret_env: VAR`). */
 export interface WebhookOptions {
@@ -318,5 +319,5 @@ export class WebhookPlugin extends BuiltinPlugin<WebhookOptions> {
 
 function networkReason(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return cause?.code ?? cause?.message ?? errorMessage(err);
 }

@@ -1,4 +1,6 @@
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv } from "ajv";
+import { violationLine } from "../../errors.js";
+import { ajvViolation } from "../../util/index.js";
 import { configError } from "../poll-error.js";
 import type { FeedJobOptions } from "./types.js";
 
@@ -24,7 +26,7 @@ export function checkKindConfig(kind: string, schema: object, config: Record<str
     validate = ajv.compile(schema);
     compiled.set(schema, validate);
   }
-  if (!validate(config)) throw configError(`invalid ${kind} config: ${(validate.errors ?? []).map(describe).join("; ")}`);
+  if (!validate(config)) throw configError(`invalid ${kind} config: ${(validate.errors ?? []).map((e) => violationLine(ajvViolation(e))).join("; ")}`);
 }
 
 /** The shared options with their defaults. */
@@ -55,12 +57,4 @@ export function expandHeaders(headers: Record<string, string> | undefined, env: 
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) out[k] = expandEnv(v, env, `headers.${k}`);
   return out;
-}
-
-function describe(e: ErrorObject): string {
-  const path = e.instancePath.replace(/^\//, "").replace(/\//g, ".") || "config";
-  if (e.keyword === "additionalProperties") return `${path}: unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
-  if (e.keyword === "required") return `${path}: missing "${String((e.params as { missingProperty: string }).missingProperty)}"`;
-  if (e.keyword === "enum") return `${path}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
-  return `${path}: ${e.message ?? "is invalid"}`;
 }

@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { classifyFrame, exceedsDepth, makeError, makeNotification, makeResult, MAX_FRAME_DEPTH, NdjsonWriter, readFrames, RpcError, RpcErrorCodes } from "../../contract/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
+import { errorMessage } from "../../util/index.js";
 
 /** One connected control client. */
 export interface ControlSession {
@@ -126,7 +127,7 @@ export class ControlServer {
       },
       // Whatever a client sends may fail its own connection, never the daemon.
       onFault: (err) => {
-        this.options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "control client frame failed: connection closed");
+        this.options.logger.warn({ err: errorMessage(err) }, "control client frame failed: connection closed");
         socket.destroy();
       },
     });
@@ -145,7 +146,7 @@ export class ControlServer {
         else if (err instanceof NexoError) frame = makeError(id, RpcErrorCodes.INTERNAL_ERROR, err.message, err.toJSON());
         else {
           this.options.logger.error({ err, method }, "control handler failed");
-          frame = makeError(id, RpcErrorCodes.INTERNAL_ERROR, err instanceof Error ? err.message : String(err));
+          frame = makeError(id, RpcErrorCodes.INTERNAL_ERROR, errorMessage(err));
         }
       }
     }

@@ -33,7 +33,7 @@ const errorResponse = (description: string): Record<string, unknown> => ({
 
 const RUN_SCHEMA = {
   type: "object",
-  required: ["id", "workflow", "status", "createdAt"],
+  required: ["id", "workflow", "status", "createdAt", "links"],
   properties: {
     id: { type: "string" },
     workflow: { type: "string" },
@@ -49,7 +49,8 @@ const RUN_SCHEMA = {
     durationSeconds: { type: ["number", "null"] },
     links: {
       type: "object",
-      description: "On the 202 of POST /workflows/{name}/runs",
+      description: "Where to poll the run (GET) and follow its events (SSE); on every run the run routes answer",
+      required: ["self", "events"],
       properties: { self: { type: "string" }, events: { type: "string" } },
     },
     cancelRequested: { type: "boolean", description: "On the 202 of DELETE /runs/{id}: another daemon runs it and cancels it at its next heartbeat" },

@@ -140,6 +140,11 @@ function mismatch(): NexoError {
   return new NexoError(ErrorCodes.IDEMPOTENCY_KEY_MISMATCH, "this Idempotency-Key was already used with other inputs (or another workflow); use a new key for a new request");
 }
 
+/** A run as every run route answers it: its view and where to poll it and follow its events. */
+function linkedRunView(record: RunRecord): ReturnType<typeof toRunView> & { links: { self: string; events: string } } {
+  return { ...toRunView(record), links: { self: `/runs/${record.id}`, events: `/runs/${record.id}/events` } };
+}
+
 /** `POST /workflows/:name/runs`, `GET /runs`, `GET /runs/:id`, `DELETE /runs/:id`, `GET /runs/:id/events`. */
 export function registerRunRoutes(http: FastifyInstance, app: Nexo): void {
   http.post<{ Params: { name: string } }>("/workflows/:name/runs", async (request, reply) => {
@@ -157,10 +162,7 @@ export function registerRunRoutes(http: FastifyInstance, app: Nexo): void {
       reply.header(REPLAYED_HEADER, "true");
     }
     const record = out.record;
-    return reply
-      .code(202)
-      .header("location", `/runs/${record.id}`)
-      .send({ ...toRunView(record), links: { self: `/runs/${record.id}`, events: `/runs/${record.id}/events` } });
+    return reply.code(202).header("location", `/runs/${record.id}`).send(linkedRunView(record));
   });
 
   http.get<{ Querystring: { status?: string; workflow?: string; limit?: string } }>("/runs", async (request) => {
@@ -178,14 +180,14 @@ export function registerRunRoutes(http: FastifyInstance, app: Nexo): void {
       { scope: scopeOf(app, request) },
       { ...(status ? { status: status as RunStatus } : {}), ...(workflow ? { workflow } : {}), ...(n ? { limit: n } : {}) },
     );
-    return { runs: runs.map((r) => toRunView(r)) };
+    return { runs: runs.map((r) => linkedRunView(r)) };
   });
 
-  http.get<{ Params: { id: string } }>("/runs/:id", async (request) => toRunView(await findRun(app, request)));
+  http.get<{ Params: { id: string } }>("/runs/:id", async (request) => linkedRunView(await findRun(app, request)));
 
   http.delete<{ Params: { id: string } }>("/runs/:id", async (request, reply) => {
     const { record, pending } = await app.runs.cancel(request.params.id, { scope: scopeOf(app, request) });
-    return reply.code(pending ? 202 : 200).send({ ...toRunView(record), ...(pending ? { cancelRequested: true } : {}) });
+    return reply.code(pending ? 202 : 200).send({ ...linkedRunView(record), ...(pending ? { cancelRequested: true } : {}) });
   });
 
   http.get<{ Params: { id: string } }>("/runs/:id/events", async (request, reply) => {
