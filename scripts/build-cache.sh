@@ -91,3 +91,41 @@ cargo_cache_store() {
       echo "$key" >"$cached.key"
   ) 9>"$nexo_cache/cargo.lock" || true
 }
+
+# ESLint's and prettier's caches, kept here between clones. Inside an entry each
+# tool keys a file's result by the file's content (--cache-strategy content) and
+# by its own version, the Node version and the file's resolved config or options.
+# The entry itself is keyed by everything else a result can depend on: the whole
+# lockfile (every plugin, parser and tool version, even one that never reaches the
+# tool's own hash), the config files and Node. A change of any of them starts an
+# empty entry, so no stale result is ever reused. Neither lint is type-aware, so a
+# file's result depends on no other file.
+static_cache_key() {
+  local f
+  {
+    node -v
+    for f in package-lock.json eslint.config.js .prettierrc.json .prettierignore .editorconfig; do
+      if [ -f "$f" ]; then echo "$f" && cat "$f"; fi
+    done
+  } | sha256sum | cut -c1-16
+}
+
+# static_cache_get <tool>: copies the tool's cache file for this checkout's key into
+# node_modules/.cache and prints its path there (nothing when the build cache is off).
+# The tool then works on its own copy: two runs beside each other never share a file.
+static_cache_get() {
+  [ -n "$nexo_cache" ] || return 0
+  local local=node_modules/.cache/nexo-static/$1
+  mkdir -p "${local%/*}"
+  cp "$nexo_cache/static/$(static_cache_key)/$1" "$local" 2>/dev/null || rm -f "$local"
+  echo "$PWD/$local"
+}
+
+# static_cache_put <tool> <path from static_cache_get>: stores the updated copy back,
+# whole (written beside, then renamed), so a reader never sees half a file.
+static_cache_put() {
+  [ -n "$nexo_cache" ] && [ -n "${2:-}" ] && [ -f "$2" ] || return 0
+  local dir
+  dir="$nexo_cache/static/$(static_cache_key)"
+  mkdir -p "$dir" && cp "$2" "$dir/$1.$$" && mv "$dir/$1.$$" "$dir/$1" || rm -f "$dir/$1.$$"
+}
