@@ -110,15 +110,25 @@ static_cache_key() {
   } | sha256sum | cut -c1-16
 }
 
+# Both tools key their entries by the file's absolute path, which differs in each
+# clone: the stored copy names the checkout's root "@NEXO_ROOT@", put back in place of
+# this checkout's on the way in and out (a literal replacement, never a pattern).
+static_cache_rebase() {
+  node -e 'const fs = require("fs"); const [src, dst, from, to] = process.argv.slice(1);
+    fs.writeFileSync(dst, fs.readFileSync(src, "utf8").split(from).join(to));' "$@"
+}
+
 # static_cache_get <tool>: copies the tool's cache file for this checkout's key into
 # node_modules/.cache and prints its path there (nothing when the build cache is off).
 # The tool then works on its own copy: two runs beside each other never share a file.
 static_cache_get() {
   [ -n "$nexo_cache" ] || return 0
-  local local=node_modules/.cache/nexo-static/$1
+  local local=$PWD/node_modules/.cache/nexo-static/$1 stored
+  stored="$nexo_cache/static/$(static_cache_key)/$1"
   mkdir -p "${local%/*}"
-  cp "$nexo_cache/static/$(static_cache_key)/$1" "$local" 2>/dev/null || rm -f "$local"
-  echo "$PWD/$local"
+  rm -f "$local"
+  if [ -f "$stored" ]; then static_cache_rebase "$stored" "$local" '"@NEXO_ROOT@/' "\"$PWD/" || rm -f "$local"; fi
+  echo "$local"
 }
 
 # static_cache_put <tool> <path from static_cache_get>: stores the updated copy back,
@@ -127,5 +137,5 @@ static_cache_put() {
   [ -n "$nexo_cache" ] && [ -n "${2:-}" ] && [ -f "$2" ] || return 0
   local dir
   dir="$nexo_cache/static/$(static_cache_key)"
-  mkdir -p "$dir" && cp "$2" "$dir/$1.$$" && mv "$dir/$1.$$" "$dir/$1" || rm -f "$dir/$1.$$"
+  mkdir -p "$dir" && static_cache_rebase "$2" "$dir/$1.$$" "\"$PWD/" '"@NEXO_ROOT@/' && mv "$dir/$1.$$" "$dir/$1" || rm -f "$dir/$1.$$"
 }
