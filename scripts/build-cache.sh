@@ -2,7 +2,8 @@
 # clone for what a clean clone would otherwise compile on every run, and what
 # the suite cannot fetch (network is loopback only):
 #   - better-sqlite3's native binary (npm ci compiles SQLite without it),
-#   - cargo's compiled dependencies of sdk/rust and examples/echo-rust.
+#   - cargo's compiled dependencies of sdk/rust and examples/echo-rust,
+#   - ESLint's per-file results.
 # Only an accelerator: with no cache (a fresh machine, NEXO_BUILD_CACHE=off)
 # everything builds as before and fills it. Entries are keyed by what they were
 # built from (package version and Node ABI; Cargo.lock and rustc), never trusted
@@ -90,4 +91,52 @@ cargo_cache_store() {
       mv "$cached.new" "$cached" &&
       echo "$key" >"$cached.key"
   ) 9>"$nexo_cache/cargo.lock" || true
+}
+
+# ESLint's cache, kept here between clones. Inside an entry ESLint keys a file's
+# result by the file's content (--cache-strategy content) and by a hash of its own
+# version, the Node version and the file's computed config (rule options, parser and
+# plugins as name@version). The entry itself is keyed by everything else a result
+# can depend on: the whole lockfile (every plugin, parser and tool version, even one
+# whose meta names no version), the config files and Node. A change of any of them
+# starts an empty entry, so no stale result is ever reused. The lint is not
+# type-aware: a file's result depends on no other file.
+static_cache_key() {
+  local f
+  {
+    node -v
+    for f in package-lock.json eslint.config.js; do
+      if [ -f "$f" ]; then echo "$f" && cat "$f"; fi
+    done
+  } | sha256sum | cut -c1-16
+}
+
+# ESLint keys its entries by the file's absolute path, which differs in each clone:
+# the stored copy names the checkout's root "@NEXO_ROOT@", put back in place of this
+# checkout's on the way in and out (a literal replacement, never a pattern).
+static_cache_rebase() {
+  node -e 'const fs = require("fs"); const [src, dst, from, to] = process.argv.slice(1);
+    fs.writeFileSync(dst, fs.readFileSync(src, "utf8").split(from).join(to));' "$@"
+}
+
+# static_cache_get <tool>: copies the tool's cache file for this checkout's key into
+# node_modules/.cache and prints its path there (nothing when the build cache is off).
+# The tool then works on its own copy: two runs beside each other never share a file.
+static_cache_get() {
+  [ -n "$nexo_cache" ] || return 0
+  local local=$PWD/node_modules/.cache/nexo-static/$1 stored
+  stored="$nexo_cache/static/$(static_cache_key)/$1"
+  mkdir -p "${local%/*}"
+  rm -f "$local"
+  if [ -f "$stored" ]; then static_cache_rebase "$stored" "$local" '"@NEXO_ROOT@/' "\"$PWD/" || rm -f "$local"; fi
+  echo "$local"
+}
+
+# static_cache_put <tool> <path from static_cache_get>: stores the updated copy back,
+# whole (written beside, then renamed), so a reader never sees half a file.
+static_cache_put() {
+  [ -n "$nexo_cache" ] && [ -n "${2:-}" ] && [ -f "$2" ] || return 0
+  local dir
+  dir="$nexo_cache/static/$(static_cache_key)"
+  mkdir -p "$dir" && static_cache_rebase "$2" "$dir/$1.$$" "\"$PWD/" '"@NEXO_ROOT@/' && mv "$dir/$1.$$" "$dir/$1" || rm -f "$dir/$1.$$"
 }
