@@ -10,7 +10,7 @@ import { tempDir } from "../helpers/fixture-plugins.js";
 
 const CONFORMANCE = fileURLToPath(new URL("../../../../conformance/", import.meta.url));
 const REFERENCE = join(CONFORMANCE, "fixture");
-const REFERENCE_SCRIPT = join(REFERENCE, "reference-plugin.mjs");
+const REFERENCE_SCRIPT = join(REFERENCE, "reference-plugin.cjs");
 /** Deadlines x3: these tests share 2 cores with the rest of the suite. */
 const TIME_SCALE = 3;
 

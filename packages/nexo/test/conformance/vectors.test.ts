@@ -30,7 +30,7 @@ test("conformance vectors - each vector has exactly one broken plugin in bad/, a
     assert.deepEqual(m.warnings, [], `bad/${id}: ${m.warnings.join("; ")}`);
   }
   // The fixture refuses a break it does not know, so a typo cannot pass as "broken".
-  const fixture = readFileSync(join(CONFORMANCE, "fixture", "reference-plugin.mjs"), "utf8");
+  const fixture = readFileSync(join(CONFORMANCE, "fixture", "reference-plugin.cjs"), "utf8");
   for (const id of ids) assert.ok(fixture.includes(`"${id}":`) || fixture.includes(`  ${id}:`), `BREAKS has no entry for ${id}`);
 });
 

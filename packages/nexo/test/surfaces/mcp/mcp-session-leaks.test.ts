@@ -30,7 +30,12 @@ async function initialize(url: string, headers: Record<string, string> = {}): Pr
   return { status: res.status, sid: res.headers.get("mcp-session-id"), body: await res.text() };
 }
 
-test("mcp http - the official Python client, 300 sessions: each DELETE (content-type json, empty body) closes its session; none left, /mcp still answers", async (t) => {
+// The caps are made small so that a few dozen sessions cross them: a leaked session would fill the
+// global cap (set below the per-client one, so the client's own oldest never gives way) and the
+// sessions past it would be refused.
+const LEAK_CAP = 16;
+
+test(`mcp http - the official Python client, ${2 * LEAK_CAP + 8} sessions past a cap of ${LEAK_CAP}: each DELETE (content-type json, empty body) closes its session; none left, /mcp still answers`, async (t) => {
   if (!hasPythonMcp()) {
     // scripts/setup.sh installs it; CI must never skip.
     if (process.env.CI === "true") assert.fail("python3 cannot import mcp: run scripts/setup.sh");
@@ -39,28 +44,28 @@ test("mcp http - the official Python client, 300 sessions: each DELETE (content-
   }
   const { app } = testApp(t, { http: true });
   app.register("double", (i: { n: number }) => ({ n: i.n * 2 }), { inputSchema: { type: "object", properties: { n: { type: "integer" } } } });
-  const mcp = mountMcpHttp(app, { path: "/mcp-py" });
+  const mcp = mountMcpHttp(app, { path: "/mcp-py", maxSessions: LEAK_CAP, maxSessionsPerClient: 4 * LEAK_CAP });
   await app.start();
   const url = `${app.url}/mcp-py`;
   // Asynchronously: a synchronous child would block the server it talks to.
   const out = await new Promise<string>((resolve, reject) =>
-    execFile("python3", [PY_CLIENT, url, "300", "10", "double"], { timeout: 120_000 }, (err, stdout, stderr) =>
+    execFile("python3", [PY_CLIENT, url, String(2 * LEAK_CAP + 8), "8", "double"], { timeout: 120_000 }, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout),
     ),
   );
   const summary = JSON.parse(out) as { sessions: number; tools: string[]; last: string };
-  assert.equal(summary.sessions, 300);
+  assert.equal(summary.sessions, 2 * LEAK_CAP + 8);
   assert.deepEqual(summary.tools, ["double"]);
-  assert.deepEqual(JSON.parse(summary.last), { n: 598 });
+  assert.deepEqual(JSON.parse(summary.last), { n: 2 * (2 * LEAK_CAP + 7) });
   await waitFor(() => mcp.openSessions === 0, "every session closed");
   const again = await initialize(url);
-  assert.equal(again.status, 200, "past 256 client runs /mcp still opens sessions");
+  assert.equal(again.status, 200, `past ${LEAK_CAP} client runs /mcp still opens sessions`);
 });
 
-test("mcp http - the official TypeScript client, 100 sessions ended by terminateSession: none left; 64 abandoned ones stay within the per-client cap of 32", async (t) => {
+test(`mcp http - the official TypeScript client, ${2 * LEAK_CAP + 8} sessions ended by terminateSession past a cap of ${LEAK_CAP}: none left; ${2 * LEAK_CAP} abandoned ones stay within the per-client cap of ${LEAK_CAP / 2}`, async (t) => {
   const { app } = testApp(t, { http: true });
   app.register("double", (i: { n: number }) => ({ n: i.n * 2 }), { inputSchema: { type: "object", properties: { n: { type: "integer" } } } });
-  const mcp = mountMcpHttp(app, { path: "/mcp-ts" });
+  const mcp = mountMcpHttp(app, { path: "/mcp-ts", maxSessions: LEAK_CAP, maxSessionsPerClient: LEAK_CAP / 2 });
   await app.start();
   const url = new URL(`${app.url}/mcp-ts`);
   const run = async (i: number, terminate: boolean): Promise<void> => {
@@ -76,11 +81,11 @@ test("mcp http - the official TypeScript client, 100 sessions ended by terminate
     if (terminate) await transport.terminateSession();
     await client.close();
   };
-  for (let start = 0; start < 100; start += 10) await Promise.all(Array.from({ length: 10 }, (_, k) => run(start + k, true)));
+  for (let start = 0; start < 2 * LEAK_CAP + 8; start += 4) await Promise.all(Array.from({ length: 4 }, (_, k) => run(start + k, true)));
   await waitFor(() => mcp.openSessions === 0, "every terminated session closed");
-  // A client that never ends its sessions only ever holds its own 32.
-  for (let start = 0; start < 64; start += 8) await Promise.all(Array.from({ length: 8 }, (_, k) => run(start + k, false)));
-  assert.equal(mcp.openSessions, 32);
+  // A client that never ends its sessions only ever holds its own LEAK_CAP / 2.
+  for (let start = 0; start < 2 * LEAK_CAP; start += 4) await Promise.all(Array.from({ length: 4 }, (_, k) => run(start + k, false)));
+  assert.equal(mcp.openSessions, LEAK_CAP / 2);
   assert.equal((await initialize(url.href)).status, 200);
 });
 
