@@ -18,7 +18,7 @@ status=0
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 side=()
-# Sources and tests type-checked together, lint (folder boundaries included), format.
+# Tests type-checked, lint (folder boundaries included), format.
 # Niced a little: nothing in them has a deadline, while the tests beside them do.
 # Only a little: at nice 10 they got a tenth of a core beside other busy processes
 # and, once the tests had ended, kept the run waiting for minutes.
