@@ -43,7 +43,10 @@ function setup(t: TestContext, env: NodeJS.ProcessEnv = {}) {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   t.after(() => {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+    for (const k of Object.keys(env)) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
   });
   const root = tempDir(t);
   const ctx = testApp(t, { stateDir: join(root, "state"), pluginTimeouts: { initMs: 5000, shutdownReplyMs: 1000, killGraceMs: 300 } });

@@ -1,0 +1,124 @@
+// Runs several test files in one process (a "shard"), as mocha does, instead of
+// one node process per file: each process start with tsx costs about 0.45 CPU-s,
+// and each file would load the source graph through tsx again. scripts/test-node.sh
+// writes one small entry file per shard that calls runShard() with its files.
+//
+// Each file's tests run inside a suite named by the file's path, so the reporter
+// and every failure name the file and the test. Files run one after the other
+// (their tests never overlap), and the process-wide state a file could leave
+// behind for the next one is checked around each file: a file that changes
+// process.env, the working directory, the umask, the process's event listeners
+// or globalThis, at load or in its tests, fails here, naming what it changed.
+// Such a file belongs in the list of files run alone (scripts/test-node.sh), or
+// must restore what it changes (docs/testing.md).
+import { executionAsyncResource } from "node:async_hooks";
+import { after, describe } from "node:test";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** The same limit a file has when it runs in its own process (scripts/test-node.sh). */
+const FILE_TIMEOUT_MS = 600_000;
+const LOAD = "when it loaded";
+
+/** Where each process listener was added from: the stack of its addition. */
+const addedFrom = new WeakMap();
+process.on("newListener", (_event, listener) => {
+  addedFrom.set(listener, new Error().stack ?? "");
+});
+
+/**
+ * A listener a library installs for itself, once for the whole process (pino's
+ * flush-on-exit hook is one): its first frame outside node's internals is in
+ * node_modules. Not a leak of the file that happened to load the library first.
+ */
+function ownedByLibrary(listener) {
+  const frames = (addedFrom.get(listener) ?? "").split("\n").slice(1);
+  const first = frames.find((f) => !f.includes("node:") && !f.includes(import.meta.filename));
+  return first !== undefined && first.includes("/node_modules/");
+}
+
+function snapshot() {
+  const listeners = new Map();
+  for (const name of process.eventNames()) {
+    if (name !== "newListener" && name !== "removeListener") listeners.set(name, process.listeners(name));
+  }
+  const umask = process.umask(0);
+  process.umask(umask);
+  const globals = new Map(Object.getOwnPropertyNames(globalThis).map((g) => [g, Object.getOwnPropertyDescriptor(globalThis, g)]));
+  return { env: { ...process.env }, cwd: process.cwd(), umask, listeners, globals };
+}
+
+/**
+ * What differs between two snapshots, one line each; empty when nothing does.
+ * A module may add a global of its own when it loads (zod does): only a file's
+ * tests adding one counts, while replacing an existing global counts always.
+ */
+function changes(before, now, atLoad) {
+  const out = [];
+  for (const k of new Set([...Object.keys(before.env), ...Object.keys(now.env)])) {
+    if (before.env[k] !== now.env[k]) out.push(`process.env.${k}: ${JSON.stringify(before.env[k])} -> ${JSON.stringify(now.env[k])}`);
+  }
+  if (before.cwd !== now.cwd) out.push(`cwd: ${before.cwd} -> ${now.cwd}`);
+  if (before.umask !== now.umask) out.push(`umask: ${before.umask.toString(8)} -> ${now.umask.toString(8)}`);
+  for (const [name, listeners] of now.listeners) {
+    const was = before.listeners.get(name) ?? [];
+    const added = listeners.filter((l) => !was.includes(l) && !ownedByLibrary(l));
+    if (added.length > 0) out.push(`process.on(${String(name)}): ${added.length} listener(s) added, never removed`);
+  }
+  for (const [g, is] of now.globals) {
+    const was = before.globals.get(g);
+    if (!was) {
+      if (!atLoad) out.push(`globalThis.${g} added`);
+      // Node defines some globals as getters that become plain values on first use: only a value replaced by another counts.
+    } else if ("value" in was && "value" in is && !Object.is(was.value, is.value)) out.push(`globalThis.${g} replaced`);
+  }
+  return out;
+}
+
+function assertUnchanged(file, when, before) {
+  const diff = changes(before, snapshot(), when === LOAD);
+  if (diff.length === 0) return;
+  throw new Error(
+    `${file} changed process-wide state ${when}, which the files after it in this shard would inherit:\n  ${diff.join("\n  ")}\nrestore it in the test (t.after), or run the file alone (the list in scripts/test-node.sh)`,
+  );
+}
+
+/**
+ * Registers one suite per file, in order. A file is loaded only once the file
+ * before it has finished its tests, as if it had the process to itself: its
+ * top-level code never runs beside another file's tests, and what it changes
+ * at load time is told apart from what its tests change.
+ * @param {string[]} files paths relative to the working directory (the repo root)
+ */
+export function runShard(files) {
+  let previousDone = Promise.resolve();
+  for (const file of files) {
+    const waitFor = previousDone;
+    let done;
+    previousDone = new Promise((r) => (done = r));
+    describe(file, { timeout: FILE_TIMEOUT_MS }, async (ctx) => {
+      // node:test finds the suite a test() or hook belongs to by the async context it
+      // is called in; past an await that context is lost, so the file is imported and
+      // the closing hook registered back inside the suite's own.
+      const suite = executionAsyncResource();
+      ctx.signal.addEventListener("abort", () => done(), { once: true });
+      await waitFor;
+      let atStart;
+      try {
+        const atLoad = snapshot();
+        await suite.runInAsyncScope(() => import(pathToFileURL(resolve(file)).href));
+        assertUnchanged(file, LOAD, atLoad);
+        atStart = snapshot();
+      } catch (err) {
+        done();
+        throw err;
+      }
+      suite.runInAsyncScope(() =>
+        after(() => {
+          done();
+          assertUnchanged(file, "in its tests", atStart);
+        }),
+      );
+    });
+  }
+}
