@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs that npm does not: system servers
 # (nats-server, PostgreSQL), language runtimes for the SDKs (php-cli), and the
-# Python SDK's test deps; checks the Rust toolchain and builds the Rust echo
-# example. Idempotent: only installs what is missing. With CI=true a missing
-# toolchain is an error, never a skip.
+# Python SDK's test deps; checks the Rust toolchain and builds the Rust plugins
+# the tests run (scripts/build-rust.sh; not with --no-build). Idempotent: only
+# installs what is missing. With CI=true a missing toolchain is an error, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,19 +51,7 @@ if ! php -r 'exit(function_exists("pcntl_signal") ? 0 : 1);' 2>/dev/null; then
 fi
 
 # Rust SDK: cargo from rustup (Debian's packaged toolchain is usually too old for tokio).
-# Building examples/echo-rust fetches its crates from crates.io once (Cargo.lock pins them).
-if command -v cargo >/dev/null 2>&1; then
-  # A clean clone's compiled crates come from the build cache when it has them (scripts/build-cache.sh).
-  source scripts/build-cache.sh
-  cargo_cache_seed examples/echo-rust echo-rust echo_rust nexo-plugin-sdk
-  cargo_cache_seed sdk/rust sdk-rust nexo-plugin-sdk
-  echo "setup: building examples/echo-rust (cargo build --release)"
-  (cd examples/echo-rust && cargo build --release --quiet)
-  # The upstream-API Rust plugin the TS suite runs under nexo run (sdk/rust's own target dir, reused by cargo test).
-  (cd sdk/rust && cargo build --quiet --example microapp_plugin)
-  cargo_cache_store examples/echo-rust echo-rust
-  cargo_cache_store sdk/rust sdk-rust
-else
+if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: ERROR cargo not found: sdk/rust and examples/echo-rust need a Rust toolchain; install one from https://rustup.rs" >&2
   missing=1
 fi
@@ -73,3 +61,5 @@ if [ "$missing" -ne 0 ] && [ "${CI:-}" = "true" ]; then
   exit 1
 fi
 echo "setup: system dependencies ready"
+# The Rust plugins the tests run; scripts/test.sh builds them itself, beside npm ci and the build.
+if [ "${1:-}" != "--no-build" ] && [ "$missing" -eq 0 ]; then bash scripts/build-rust.sh; fi
