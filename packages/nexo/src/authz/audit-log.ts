@@ -255,24 +255,25 @@ export class AuditLog {
   }
 
   /**
-   * Delete the entries written before the first one that has not expired, oldest first, in
-   * slices so a large backlog never blocks the daemon for long. Entries are written in time
-   * order, so this is every expired entry; one written out of order (the clock set back)
-   * waits for those before it.
+   * Delete the expired entries, oldest first, in slices of ids so a large backlog never blocks
+   * the daemon for long: every id below the first entry that has not expired, and only those
+   * entries whose time has passed too, because ids from a shared store's sequence are not given
+   * in commit order (another daemon's entry may become visible below it later). An entry
+   * written out of time order (the clock set back) waits for a later pruning.
    */
   private async deleteExpired(db: Store, now = Date.now()): Promise<number> {
     const cutoff = now - this.options.retentionDays * 86_400_000;
     const first = await db.query("SELECT id FROM nexo_audit_decisions WHERE at >= ? ORDER BY id LIMIT 1", [cutoff]);
-    const keepFrom = first.length > 0 ? Number(first[0]!.id) : Number((await db.query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM nexo_audit_decisions"))[0]!.id);
+    const bounds = await db.query("SELECT MIN(id) AS low, MAX(id) AS high FROM nexo_audit_decisions");
+    if (bounds[0]?.low === null || bounds[0]?.low === undefined) return 0;
+    const keepFrom = first.length > 0 ? Number(first[0]!.id) : Number(bounds[0].high) + 1;
     let deleted = 0;
-    for (;;) {
-      const lowest = await db.query("SELECT MIN(id) AS id FROM nexo_audit_decisions");
-      const low = lowest[0]?.id;
-      if (low === null || low === undefined || Number(low) >= keepFrom) return deleted;
-      const r = await db.exec("DELETE FROM nexo_audit_decisions WHERE id < ?", [Math.min(keepFrom, Number(low) + PRUNE_SLICE)]);
+    for (let low = Number(bounds[0].low); low < keepFrom; low += PRUNE_SLICE) {
+      const r = await db.exec("DELETE FROM nexo_audit_decisions WHERE id >= ? AND id < ? AND at < ?", [low, Math.min(keepFrom, low + PRUNE_SLICE), cutoff]);
       deleted += r.changes;
       await new Promise((resolve) => setImmediate(resolve));
     }
+    return deleted;
   }
 
   private schedulePrune(): void {

@@ -6,6 +6,7 @@ import { AuditLog, type PendingAuditEntry } from "../../src/authz/index.js";
 import { AUDIT_MIGRATIONS } from "../../src/authz/migrations.js";
 import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
+import { createStore, type SqlValue } from "../../src/store/index.js";
 import { storeDialects } from "../helpers/stores.js";
 
 const DIALECTS = storeDialects();
@@ -145,5 +146,38 @@ test("audit log - pruning a backlog larger than one delete slice removes all of 
   assert.deepEqual(
     (await log.query({})).map((e) => e.name),
     ["fresh"],
+  );
+});
+
+test("audit log - pruning never deletes an entry that has not expired, even one that shows up below the cut while pruning (a shared store's ids are not in commit order)", async (t) => {
+  const store = await createStore(`sqlite:${join(tempDir(t), "audit.db")}`);
+  t.after(() => store.close());
+  // Another daemon's entry commits, with a lower id, right after the pruning looked for the first unexpired one.
+  let raced = false;
+  const racing = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop !== "query") return Reflect.get(target, prop, receiver);
+      return async (sql: string, params?: SqlValue[]) => {
+        const rows = await target.query(sql, params);
+        if (!raced && sql.startsWith("SELECT id FROM nexo_audit_decisions WHERE at >=")) {
+          raced = true;
+          const subject = (await target.query("SELECT MIN(id) AS id FROM nexo_audit_subjects"))[0]!.id as number;
+          await target.exec("INSERT INTO nexo_audit_decisions (id, at, subject) VALUES (?, ?, ?)", [-1, Date.now(), subject]);
+        }
+        return rows;
+      };
+    },
+  });
+  const log = new AuditLog(racing, captureLogger().logger, { retentionDays: 1 });
+  t.after(() => log.close());
+  const subject = log.subject(entry({}));
+  for (let i = 0; i < 3; i++) log.recordSubject(subject, Date.now() - 2 * 86_400_000);
+  await log.flush();
+  raced = false;
+  assert.equal(await log.prune(), 3);
+  assert.ok(raced);
+  assert.deepEqual(
+    (await log.query({})).map((e) => e.id),
+    [-1],
   );
 });
