@@ -52,7 +52,9 @@ test("hostile - a million hostile frames beside an echo plugin: the daemon survi
     }
   })();
 
-  await waitFor(() => done.length > 0, "the end of the flood", 90_000, 50);
+  // Parsing a million frames is CPU work: up to 90 s in a quiet clean-clone run (beside the other
+  // heavy files), more beside other loads. The test is about surviving it, not its speed.
+  await waitFor(() => done.length > 0, "the end of the flood", 300_000, 50);
   await roundTrips;
   clearInterval(sampler);
 
