@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -12,6 +12,7 @@ import { tempDir } from "../helpers/fixture-plugins.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { NEXO_BIN } from "../helpers/nexo-cli.js";
 import { waitFor } from "../helpers/wait.js";
+import { pythonMcpOrSkip } from "../helpers/python-mcp.js";
 
 const PY_CLIENT = fileURLToPath(new URL("../fixtures/mcp/python-mcp-progress-client.py", import.meta.url));
 const KEY = "analyst-key-0123456789abcdef";
@@ -21,15 +22,6 @@ interface ClientOutput {
   result: string;
   progress: Array<[number, number | null, string | null]>;
   refused: { is_error: boolean; text: string };
-}
-
-function hasPythonMcp(): boolean {
-  try {
-    execFileSync("python3", ["-c", "import mcp.client.stdio, mcp.client.streamable_http"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The Python client's one JSON line; asynchronous, since a synchronous child would block the daemon it talks to. */
@@ -59,12 +51,7 @@ function assertSession(out: ClientOutput, principal: string, tools: string[]): v
 }
 
 test("authorization e2e - the official Python MCP client over Streamable HTTP and over nexo mcp (stdio): progress notifications arrive, an ungranted workflow is a tool error", async (t) => {
-  if (!hasPythonMcp()) {
-    // scripts/setup.sh installs it; CI must never skip.
-    if (process.env.CI === "true") assert.fail("python3 cannot import mcp: run scripts/setup.sh");
-    t.skip("python3 has no mcp package (scripts/setup.sh installs it)");
-    return;
-  }
+  if (!pythonMcpOrSkip(t)) return;
   const dir = tempDir(t);
   writeFileSync(
     join(dir, "workflows.mjs"),

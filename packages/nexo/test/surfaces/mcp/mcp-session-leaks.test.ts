@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -10,19 +10,11 @@ import { AuthPlugin, hashApiKey } from "../../../src/plugins/index.js";
 import { mountMcpHttp } from "../../../src/surfaces/mcp/index.js";
 import { testApp } from "../../helpers/app.js";
 import { waitFor } from "../../helpers/wait.js";
+import { pythonMcpOrSkip } from "../../helpers/python-mcp.js";
 
 const PY_CLIENT = fileURLToPath(new URL("../../fixtures/mcp/python-mcp-client.py", import.meta.url));
 const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
 const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-
-function hasPythonMcp(): boolean {
-  try {
-    execFileSync("python3", ["-c", "import mcp.client.streamable_http"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** POST initialize; the new session's id (the response body is drained). */
 async function initialize(url: string, headers: Record<string, string> = {}): Promise<{ status: number; sid: string | null; body: string }> {
@@ -36,12 +28,7 @@ async function initialize(url: string, headers: Record<string, string> = {}): Pr
 const LEAK_CAP = 16;
 
 test(`mcp http - the official Python client, ${2 * LEAK_CAP + 8} sessions past a cap of ${LEAK_CAP}: each DELETE (content-type json, empty body) closes its session; none left, /mcp still answers`, async (t) => {
-  if (!hasPythonMcp()) {
-    // scripts/setup.sh installs it; CI must never skip.
-    if (process.env.CI === "true") assert.fail("python3 cannot import mcp: run scripts/setup.sh");
-    t.skip("python3 has no mcp package (scripts/setup.sh installs it)");
-    return;
-  }
+  if (!pythonMcpOrSkip(t)) return;
   const { app } = testApp(t, { http: true });
   app.register("double", (i: { n: number }) => ({ n: i.n * 2 }), { inputSchema: { type: "object", properties: { n: { type: "integer" } } } });
   const mcp = mountMcpHttp(app, { path: "/mcp-py", maxSessions: LEAK_CAP, maxSessionsPerClient: 4 * LEAK_CAP });
