@@ -34,7 +34,11 @@ export interface AuditLogOptions {
 
 const BATCH = 1000;
 const COLUMNS = ["at", "principal", "strategy", "tenant", "surface", "kind", "name", "allowed", "rule"] as const;
-const SUBJECT_COLUMNS = "principal, strategy, tenant, surface, kind, name, allowed, rule";
+/** A subject's columns: everything a decision records but its time. */
+const SUBJECT_COLUMNS = COLUMNS.slice(1);
+/** Several daemons may insert the same subject at once: the second insert does nothing, and both read its id back. */
+const INSERT_SUBJECT_SQL = `INSERT INTO nexo_audit_subjects (${SUBJECT_COLUMNS.join(", ")}) VALUES (${SUBJECT_COLUMNS.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`;
+const SUBJECT_ID_SQL = `SELECT id FROM nexo_audit_subjects WHERE ${SUBJECT_COLUMNS.map((c) => `${c} = ?`).join(" AND ")}`;
 /** The insert of a full batch, built once: its text is also the prepared statement's cache key. */
 const FULL_BATCH_SQL = insertSql(BATCH);
 /** Entries deleted per statement when pruning. */
@@ -200,11 +204,8 @@ export class AuditLog {
   /** The subject's row id, inserted when it is new (several daemons may insert the same one at once). */
   private async storeIdOf(db: Store, s: Subject): Promise<number> {
     const values: SqlValue[] = [s.principal, s.strategy ?? "", s.tenant ?? "", s.surface, s.kind, s.name, s.allowed ? 1 : 0, s.rule];
-    await db.exec(`INSERT INTO nexo_audit_subjects (${SUBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, values);
-    const rows = await db.query(
-      `SELECT id FROM nexo_audit_subjects WHERE principal = ? AND strategy = ? AND tenant = ? AND surface = ? AND kind = ? AND name = ? AND allowed = ? AND rule = ?`,
-      values,
-    );
+    await db.exec(INSERT_SUBJECT_SQL, values);
+    const rows = await db.query(SUBJECT_ID_SQL, values);
     if (rows.length !== 1) throw new Error(`audit subject ${JSON.stringify(values)} not found after its insert`);
     return (s.storeId = Number(rows[0]!.id));
   }
