@@ -8,13 +8,20 @@ import type { ActionKind, AuthorizationDecision, AuthorizationRequest } from "./
 
 const DEFAULT_ALLOW: AuthorizationDecision = Object.freeze({ allowed: true, rule: -1, ruleName: "default" });
 const DEFAULT_DENY: AuthorizationDecision = Object.freeze({ allowed: false, rule: -1, ruleName: "default" });
-/** Decisions kept per shared principal (API keys and the daemon's own callers are frozen and reused). */
+/** Decisions kept per shared principal and action kind (API keys and the daemon's own callers are frozen and reused). */
 const CACHE_PER_PRINCIPAL = 256;
 
 /** A remembered decision and, per surface, the audit subject of its decisions. */
 interface Memo {
   decision: AuthorizationDecision;
   subjects: Map<string, AuditSubject> | undefined;
+}
+
+/** One principal's remembered decisions, by action kind and name. */
+type MemoTable = Record<ActionKind, Map<string, Memo>>;
+
+function newMemoTable(): MemoTable {
+  return { workflow: new Map(), tool: new Map(), admin: new Map() };
 }
 
 /**
@@ -26,8 +33,8 @@ interface Memo {
  * principal and action.
  */
 export class AuthorizationGate {
-  private readonly cache = new WeakMap<Principal, Map<string, Memo>>();
-  private readonly anonymous = new Map<string, Memo>();
+  private readonly cache = new WeakMap<Principal, MemoTable>();
+  private readonly anonymous: MemoTable = newMemoTable();
   private readonly loggedDenials = new Set<string>();
   /** Decisions so far. */
   readonly counts = { allowed: 0, denied: 0 };
@@ -50,17 +57,21 @@ export class AuthorizationGate {
    * decisions are evaluated each time.
    */
   private memo(principal: Principal | undefined, kind: ActionKind, name: string): Memo | undefined {
-    let byAction: Map<string, Memo> | undefined;
-    if (principal === undefined) byAction = this.anonymous;
+    let table: MemoTable | undefined;
+    if (principal === undefined) table = this.anonymous;
     else if (Object.isFrozen(principal)) {
-      byAction = this.cache.get(principal);
-      if (byAction === undefined) this.cache.set(principal, (byAction = new Map()));
+      table = this.cache.get(principal);
+      if (table === undefined) this.cache.set(principal, (table = newMemoTable()));
     } else return undefined;
-    const key = `${kind}\0${name}`;
-    let m = byAction.get(key);
+    // By kind, then name: no key string is built per call.
+    const k: string = kind;
+    const byName = k === "workflow" ? table.workflow : k === "tool" ? table.tool : k === "admin" ? table.admin : undefined;
+    // A kind outside ActionKind (a plugin in plain JavaScript) is decided, never remembered.
+    if (byName === undefined) return undefined;
+    let m = byName.get(name);
     if (m === undefined) {
-      if (byAction.size >= CACHE_PER_PRINCIPAL) byAction.clear();
-      byAction.set(key, (m = { decision: this.evaluate(principal, kind, name), subjects: undefined }));
+      if (byName.size >= CACHE_PER_PRINCIPAL) byName.clear();
+      byName.set(name, (m = { decision: this.evaluate(principal, kind, name), subjects: undefined }));
     }
     return m;
   }
@@ -70,7 +81,8 @@ export class AuthorizationGate {
     const rules = this.config.rules;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      const names = r.names[kind];
+      // Not r.names[kind]: a kind from plain JavaScript such as "toString" would read Object.prototype.
+      const names = Object.hasOwn(r.names, kind) ? r.names[kind] : undefined;
       if (names === undefined || !names(name) || !r.principal(principal)) continue;
       if (r.effect === "deny") return { allowed: false, rule: i, ruleName: r.name };
       allow ??= { allowed: true, rule: i, ruleName: r.name };

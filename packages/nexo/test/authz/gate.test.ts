@@ -66,6 +66,21 @@ test("authz gate - a matching deny wins over any allow; no match falls to the de
   assert.equal(g.tenantOf(alice), "acme");
 });
 
+test("authz gate - a shared principal's remembered decisions stay apart by kind, and a kind from plain JavaScript is decided without being remembered", () => {
+  const { gate: g } = gate({ rules: [{ principals: ["api_key:ci-*"], workflows: ["deploy"], tools: ["status"] }] });
+  for (let round = 0; round < 2; round++) {
+    // The second round reads what the first remembered.
+    assert.equal(g.decide(ci, "workflow", "deploy").allowed, true);
+    assert.equal(g.decide(ci, "tool", "deploy").allowed, false, "a workflow grant is not a tool grant, remembered or not");
+    assert.equal(g.decide(ci, "tool", "status").allowed, true);
+    assert.equal(g.decide(ci, "workflow", "status").allowed, false);
+    assert.equal(g.decide(ci, "admin", "deploy").allowed, false);
+    for (const kind of ["toString", "__proto__", "constructor", "other"]) {
+      assert.deepEqual(g.decide(ci, kind as "workflow", "deploy"), { allowed: false, rule: -1, ruleName: "default" }, `kind ${kind}`);
+    }
+  }
+});
+
 test("authz gate - authorize counts, throws 403 NEXO_ERR_AUTHZ_FORBIDDEN naming principal and action, and logs one line per principal and action", () => {
   const { gate: g, logs } = gate({ rules: [{ principals: ["api_key:ci-*"], workflows: ["deploy"] }] });
   g.authorize({ principal: ci, kind: "workflow", name: "deploy", surface: "http" });
