@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ErrorCodes, isNexoError } from "../../src/errors.js";
 import { SignJWT } from "jose";
-import { AuthPlugin, RateLimitPlugin } from "../../src/plugins/index.js";
+import { AuthPlugin, hashApiKey, RateLimitPlugin } from "../../src/plugins/index.js";
 import { TokenBuckets } from "../../src/plugins/rate-limit/index.js";
 import { testApp } from "../helpers/app.js";
 
@@ -140,6 +140,34 @@ test("rate limit - per-route limits (first match wins) and exempt routes; /healt
     assert.equal(list.statusCode, 200);
     assert.equal(list.headers["ratelimit"], undefined);
   }
+});
+
+test("rate limit - API keys (shared principals) each have their own bucket per policy, counted exactly within one millisecond", async (t) => {
+  const clock = manualClock();
+  const { app } = testApp(t);
+  app.register("report", () => "r");
+  app.register("echo", (i) => i);
+  const keys = { ci: "rate-limit-key-ci-0123456789abcdef", ops: "rate-limit-key-ops-0123456789abcdef" };
+  await app.addPlugin(new AuthPlugin({ strategy: "api_key", apiKeys: Object.entries(keys).map(([id, key]) => ({ id, hash: hashApiKey(key) })) }));
+  await app.addPlugin(new RateLimitPlugin({ limit: 60, burst: 3, now: clock.now, routes: [{ path: "/workflows/report/execute", limit: 60, burst: 2, name: "reports" }] }));
+  await app.start();
+  const post = async (key: string, name: string) => (await app.http.inject({ method: "POST", url: `/workflows/${name}/execute`, headers: { "x-api-key": key }, payload: {} })).statusCode;
+  // Interleaved, all at the same instant: each key and policy keeps its own count.
+  const statuses: Record<string, number[]> = {};
+  for (let i = 0; i < 4; i++) {
+    for (const [id, key] of Object.entries(keys)) {
+      for (const name of ["echo", "report"]) (statuses[`${id} ${name}`] ??= []).push(await post(key, name));
+    }
+  }
+  assert.deepEqual(statuses, {
+    "ci echo": [200, 200, 200, 429],
+    "ci report": [200, 200, 429, 429],
+    "ops echo": [200, 200, 200, 429],
+    "ops report": [200, 200, 429, 429],
+  });
+  clock.advance(1000);
+  assert.equal(await post(keys.ci, "report"), 200, "one token refilled a second later");
+  assert.equal(await post(keys.ci, "report"), 429);
 });
 
 test("rate limit - without a verified principal a client is its IP: an unverified API key is ignored", async (t) => {

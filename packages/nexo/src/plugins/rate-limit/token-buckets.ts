@@ -66,8 +66,11 @@ export class TokenBuckets {
     let overflow = false;
     if (b !== undefined) {
       // Re-insert so Map order is least recently used first: full buckets gather at the front.
-      this.buckets.delete(key);
-      this.buckets.set(key, b);
+      // A bucket already taken from this millisecond keeps its place: the order is by ms anyway.
+      if (b.at !== now) {
+        this.buckets.delete(key);
+        this.buckets.set(key, b);
+      }
     } else if (this.buckets.size < this.maxBuckets || this.evictOneFull(now)) {
       b = { tokens: burst, at: now, rate, burst };
       this.buckets.set(key, b);
