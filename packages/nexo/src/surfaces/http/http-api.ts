@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Nexo } from "../../app/index.js";
-import type { Principal } from "../../app/index.js";
+import type { ExecuteWorkflowOptions, Principal } from "../../app/index.js";
 import { ON_ABORTABLE } from "../../util/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { sendError } from "./error-reply.js";
@@ -99,13 +99,18 @@ async function executeRoute(app: Nexo, request: FastifyRequest<{ Params: { name:
   // Left attached: the response object dies with the request, and removing a listener costs more than the check.
   reply.raw.on("close", onClose);
   const session = request.headers[SESSION_HEADER];
-  // Through the instance, not a captured method: a plugin that replaced executeWorkflow wraps this surface too.
-  const result = await app.executeWorkflow(request.params.name, request.body ?? {}, {
+  const options: ExecuteWorkflowOptions = {
     channel: "http",
     sessionId: typeof session === "string" && session.length > 0 && session.length <= 256 ? session : null,
-    ...(request.principal ? { principal: request.principal } : {}),
     headers: request.headers,
-    [ON_ABORTABLE]: (fn) => (abort = fn),
-  });
-  return reply.type("application/json").send(JSON.stringify(result === undefined ? null : result));
+  };
+  if (request.principal) options.principal = request.principal;
+  // Assigned, not written in the literal: a computed symbol key sends V8's object literal down a slow path (~10x).
+  options[ON_ABORTABLE] = (fn) => (abort = fn);
+  // Through the instance, not a captured method: a plugin that replaced executeWorkflow wraps this surface too.
+  const result = await app.executeWorkflow(request.params.name, request.body ?? {}, options);
+  return reply.type(JSON_UTF8).send(JSON.stringify(result === undefined ? null : result));
 }
+
+/** With its charset: fastify would otherwise append `; charset=utf-8` to `application/json` on every response. */
+const JSON_UTF8 = "application/json; charset=utf-8";
