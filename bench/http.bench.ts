@@ -9,8 +9,11 @@
 // (keep-alive, CONNECTIONS connections, no pipelining) over loopback.
 // Rounds interleave the cases; the median round per case is reported.
 // Run: npm run build && node --import tsx bench/http.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_WARMUP_REQUESTS)
+// BENCH_RATE=15000 offers every case the same load (requests/s, autocannon's overallRate) instead of
+// as much as it takes: CPU per request then compares servers at equal throughput, where a faster
+// server does not also get a busier (cheaper to wake) load generator.
 // BENCH_ONLY="auth caching,monitoring" adds a case per space-separated set of plugins after those,
-// to size each plugin's cost (plugins: auth, rate_limit, monitoring, caching, authz, authz_denied, no_security_headers).
+// to size each plugin's cost (plugins: auth, rate_limit, monitoring, caching, authz, authz_denied, no_security_headers, no_ratelimit_headers).
 // The servers import the built packages/nexo/dist, as `nexo run` does.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -22,6 +25,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** Each server is warmed up with at least this many requests (1 s at least, 10 s at most) before it is measured. */
 const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 5000);
 const WARMUP_MAX_SECONDS = 10;
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const SERVER = fileURLToPath(new URL("./fixtures/http-server.ts", import.meta.url));
 const API_KEY = "bench-api-key-0123456789abcdef";
 const BODY = JSON.stringify({ text: "hello", n: 42, tags: ["a", "b"] });
@@ -91,6 +95,7 @@ function load(port: number, c: Case, seconds: number): Promise<autocannon.Result
     url: `http://127.0.0.1:${port}`,
     connections: CONNECTIONS,
     duration: seconds,
+    ...(RATE !== undefined ? { overallRate: RATE } : {}),
     requests: [
       {
         method: "POST",
@@ -131,7 +136,9 @@ const median = (rs: Run[]) => [...rs].sort((a, b) => a.requests.average - b.requ
 const medianCpu = (rs: Run[]) => [...rs].map((r) => r.cpuPerRequestUs).sort((a, b) => a - b)[Math.floor(rs.length / 2)];
 const baseline = median(results.get(CASES[0].name)!).requests.average;
 const baseCpu = medianCpu(results.get(CASES[0].name)!);
-console.log(`\nPOST /workflows/echo/execute, ${CONNECTIONS} keep-alive connections, ${SECONDS} s x ${ROUNDS} rounds (median round), Node ${process.version}`);
+console.log(
+  `\nPOST /workflows/echo/execute, ${CONNECTIONS} keep-alive connections, ${SECONDS} s x ${ROUNDS} rounds (median round), ${RATE === undefined ? "as fast as each server answers" : `${RATE} requests/s offered to each`}, Node ${process.version}`,
+);
 console.log(`${"case".padEnd(60)} ${"req/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)}  vs (c)`);
 for (const c of CASES) {
   const r = median(results.get(c.name)!);
