@@ -151,7 +151,8 @@ test("rate limit - API keys (shared principals) each have their own bucket per p
   await app.addPlugin(new AuthPlugin({ strategy: "api_key", apiKeys: Object.entries(keys).map(([id, key]) => ({ id, hash: hashApiKey(key) })) }));
   await app.addPlugin(new RateLimitPlugin({ limit: 60, burst: 3, now: clock.now, routes: [{ path: "/workflows/report/execute", limit: 60, burst: 2, name: "reports" }] }));
   await app.start();
-  const post = async (key: string, name: string) => (await app.http.inject({ method: "POST", url: `/workflows/${name}/execute`, headers: { "x-api-key": key }, payload: {} })).statusCode;
+  const post = async (key: string, name: string) =>
+    (await app.http.inject({ method: "POST", url: `/workflows/${name}/execute`, headers: { "x-api-key": key }, payload: {} })).statusCode;
   // Interleaved, all at the same instant: each key and policy keeps its own count.
   const statuses: Record<string, number[]> = {};
   for (let i = 0; i < 4; i++) {
