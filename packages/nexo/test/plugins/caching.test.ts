@@ -116,6 +116,28 @@ test("caching - TTL expiry, LRU eviction at maxEntries, failures never cached", 
   assert.equal(await app.executeWorkflow("flaky", {}), "ok", "the failure was not cached");
 });
 
+test("caching - LRU order holds when the most recently used entry is hit again and again; hits are logged at debug level", async (t) => {
+  const { app, logs } = testApp(t);
+  const calls = counting(app);
+  const caching = new CachingPlugin({ ttl: 60, maxEntries: 2 });
+  app.addPlugin(caching);
+  await app.start();
+  const run = (x: number) => app.executeWorkflow("square", { x });
+  await run(1);
+  await run(2);
+  for (let i = 0; i < 3; i++) await run(2); // already the most recently used: stays last
+  for (let i = 0; i < 3; i++) await run(1); // moves last once, then stays
+  await run(3); // evicts 2, the least recently used
+  assert.equal(caching.stats().evictions, 1);
+  const before = calls.n;
+  await run(1);
+  assert.equal(calls.n, before, "1 survived");
+  await run(2);
+  assert.equal(calls.n, before + 1, "2 was evicted");
+  assert.equal(caching.stats().hits, 7);
+  assert.equal(logs().filter((l) => l.msg === "Cache hit for square").length, 7);
+});
+
 test("caching - per-workflow opt-in and opt-out; results vary by principal", async (t) => {
   const { app } = testApp(t);
   const sq = counting(app, "square");

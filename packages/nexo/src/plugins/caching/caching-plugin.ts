@@ -80,6 +80,8 @@ const SPECS: OptionSpecs<CachingOptions> = {
  */
 export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
   private readonly cache = new Map<string, Entry>();
+  /** The entry at the most recently used end of `cache`, when it is still there. */
+  private newest: Entry | undefined;
   private keys = new CacheKeys();
   private counters = { hits: 0, misses: 0, evictions: 0, expired: 0 };
   private log: Logger | undefined;
@@ -164,13 +166,18 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
     const now = this.options.now();
     const hit = this.cache.get(key);
     if (hit) {
-      this.cache.delete(key);
       if (now - hit.storedAt < this.options.ttl * 1000) {
-        this.cache.set(key, hit); // most recently used goes last
+        // Most recently used goes last; the entry already there stays (a hot key would otherwise move on every hit).
+        if (hit !== this.newest) {
+          this.cache.delete(key);
+          this.cache.set(key, (this.newest = hit));
+        }
         this.counters.hits++;
-        this.log?.debug({ workflow: call.workflowName }, `Cache hit for ${call.workflowName}`);
+        // Checked first: the line's object and text would otherwise be built on every hit.
+        if (this.log?.isLevelEnabled("debug")) this.log.debug({ workflow: call.workflowName }, `Cache hit for ${call.workflowName}`);
         return copyResult(hit.value);
       }
+      this.cache.delete(key);
       this.counters.expired++;
     }
     if (this.shared) {
@@ -200,7 +207,7 @@ export class CachingPlugin extends BuiltinPlugin<CachingOptions> {
 
   private remember(key: string, value: unknown, storedAt: number): void {
     this.cache.delete(key);
-    this.cache.set(key, { value, storedAt });
+    this.cache.set(key, (this.newest = { value, storedAt }));
     while (this.cache.size > this.options.maxEntries) {
       const oldest = this.cache.keys().next().value as string;
       this.cache.delete(oldest);
