@@ -5,6 +5,7 @@ import formatsModule from "ajv-formats";
 import { ErrorCodes, NexoError, violationLine, type Violation } from "../errors.js";
 import type { PluginConfigContract } from "../manifest/index.js";
 import { pluginKey, type PluginSpec } from "./types.js";
+import { ajvViolation } from "../util/index.js";
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
 const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as (ajv: Ajv) => Ajv;
@@ -57,12 +58,10 @@ export function checkRequirements(spec: PluginSpec, parentEnv: NodeJS.ProcessEnv
   });
 }
 
+/** One violation, its JSON Pointer under `prefix` (an array item's index). */
 function describe(e: ErrorObject, prefix: string): Violation {
-  const p = e.params as Record<string, unknown>;
-  const base = `${prefix}${e.instancePath}`;
-  if (e.keyword === "required") return { path: `${base}/${String(p.missingProperty)}`, message: "is required" };
-  if (e.keyword === "additionalProperties") return { path: `${base}/${String(p.additionalProperty)}`, message: "is not allowed" };
-  return { path: base, message: e.message ?? e.keyword };
+  const v = ajvViolation(e);
+  return { path: `${prefix}${v.path}`, message: v.message };
 }
 
 /**

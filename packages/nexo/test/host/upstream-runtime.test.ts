@@ -98,6 +98,8 @@ test("upstream runtime - a config that breaks [plugin.config_schema]: not starte
     config: [
       { agent_id: "a1", limit: 0 },
       { limit: "x", extra: true },
+      // A key with "/" and "~" is one JSON Pointer token: escaped as ~1 and ~0 (RFC 6901).
+      { agent_id: "a3", "a/b~c": 1 },
     ],
   });
   const good = app.host.add({ manifest: upstreamPlugin(root, "cfgok", schema), config: [{ agent_id: "a1", limit: 5 }] });
@@ -108,7 +110,7 @@ test("upstream runtime - a config that breaks [plugin.config_schema]: not starte
   const err = await bad.start().catch((e: NexoError) => e);
   assert.ok(isNexoError(err, ErrorCodes.HOST_CONFIG_INVALID), String(err));
   const violations = (err.details.data?.violations ?? []).map(violationLine);
-  assert.deepEqual(violations.sort(), ["/0/limit: must be >= 1", "/1/agent_id: is required", "/1/extra: is not allowed", "/1/limit: must be integer"].sort());
+  assert.deepEqual(violations.sort(), ["/0/limit: must be >= 1", "/1/agent_id: is required", "/1/extra: is not allowed", "/1/limit: must be integer", "/2/a~1b~0c: is not allowed"].sort());
   assert.equal(existsSync(stateFile("cfgbad", "env.json")), false, "the plugin never ran");
 });
 
