@@ -532,8 +532,9 @@ export class PluginConnection {
         return { ok: true };
       }
       default: {
-        const service = this.ctx.hostServices[method];
-        const permission = SERVICE_PERMISSIONS[method];
+        // Own properties only: the method name comes from the plugin ("constructor", "toString").
+        const service = Object.hasOwn(this.ctx.hostServices, method) ? this.ctx.hostServices[method] : undefined;
+        const permission = Object.hasOwn(SERVICE_PERMISSIONS, method) ? SERVICE_PERMISSIONS[method] : undefined;
         if (permission) this.checkPermission(permission, { method });
         if (service) {
           return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, requestId, notify: (m, p) => this.notifyOrLog(m, p) === true });

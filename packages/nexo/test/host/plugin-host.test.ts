@@ -267,6 +267,11 @@ test("host - plugin requests: unknown method is -32601, memory.recall without a 
   await host.startAll();
   const ask = (method: string, params: unknown) => sup.call("test.call_host", { method, params }, 5000) as Promise<{ reply: any }>;
   assert.equal((await ask("no.such.method", {})).reply.error.code, -32601);
+  // Names every plain object answers to are not host services either.
+  for (const method of ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__", "__defineGetter__"]) {
+    const reply = (await ask(method, {})).reply;
+    assert.equal(reply.error?.code, -32601, `${method}: ${JSON.stringify(reply)}`);
+  }
   const recall = (await ask("memory.recall", { agent_id: "a", query: "q" })).reply.error;
   assert.equal(recall.code, -32603);
   assert.match(recall.message, /not configured/);

@@ -134,7 +134,8 @@ export class ControlServer {
   }
 
   private async handle(id: string | number, method: string, params: unknown, session: ControlSession, writer: NdjsonWriter): Promise<void> {
-    const handler = this.options.handlers[method];
+    // Own properties only: "constructor" or "toString" from a client must not find Object.prototype's.
+    const handler = Object.hasOwn(this.options.handlers, method) ? this.options.handlers[method] : undefined;
     let frame;
     if (!handler) {
       frame = makeError(id, RpcErrorCodes.METHOD_NOT_FOUND, `unknown control method ${method}`);

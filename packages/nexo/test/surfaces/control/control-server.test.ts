@@ -68,3 +68,15 @@ test("control - a frame nested 10^5 deep is refused and the server goes on answe
   assert.deepEqual(seen, [], "the handler never saw it");
   assert.deepEqual((await ask(socketPath, '{"jsonrpc":"2.0","id":2,"method":"echo","params":{"a":1}}\n')).result, { a: 1 });
 });
+
+test("control - a method named like an Object.prototype member is an unknown method, not Object's", async (t) => {
+  const socketPath = join(tempDir(t), "nexo.sock");
+  const server = new ControlServer({ socketPath, handlers: { ping: () => "pong" }, logger: captureLogger().logger });
+  await server.listen();
+  t.after(() => server.close());
+  for (const method of ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"]) {
+    const reply = await ask(socketPath, `${JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: {} })}\n`);
+    assert.equal(reply.error?.code, -32601, `${method}: ${JSON.stringify(reply)}`);
+  }
+  assert.equal((await ask(socketPath, '{"jsonrpc":"2.0","id":2,"method":"ping"}\n')).result, "pong");
+});
