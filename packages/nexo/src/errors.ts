@@ -246,7 +246,8 @@ const WIRE: Partial<Record<ErrorCode, ErrorWire>> = {
 
 /** The catalogue's wire row for `code`: its HTTP status and contract code, or undefined for an internal failure. */
 export function errorWire(code: ErrorCode): ErrorWire | undefined {
-  return WIRE[code];
+  // Own rows only: a code that came over the wire ("constructor") must not find Object.prototype's members.
+  return Object.hasOwn(WIRE, code) ? WIRE[code] : undefined;
 }
 
 /** One broken rule in a value the caller sent; `path` is a JSON Pointer ("" = the whole value). The one shape every validator reports. */
@@ -356,7 +357,7 @@ export class NexoError<C extends ErrorCode = ErrorCode> extends Error {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "NexoError";
     this.code = code;
-    const rpc = WIRE[code]?.rpc;
+    const rpc = errorWire(code)?.rpc;
     this.details = rpc !== undefined && details.rpcCode === undefined ? { ...details, rpcCode: rpc } : details;
   }
 
@@ -366,12 +367,12 @@ export class NexoError<C extends ErrorCode = ErrorCode> extends Error {
 
   /** The HTTP status a reply ending with this error carries: the catalogue's, or 500 for a code it does not list. */
   get httpStatus(): number {
-    return this.details.httpStatus ?? WIRE[this.code]?.status ?? 500;
+    return this.details.httpStatus ?? errorWire(this.code)?.status ?? 500;
   }
 
   /** True when the catalogue lists the code (or it carries a framework's 4xx), so its message may be shown to the client. */
   get isPublic(): boolean {
-    return WIRE[this.code] !== undefined || (this.details.httpStatus !== undefined && this.details.httpStatus < 500);
+    return errorWire(this.code) !== undefined || (this.details.httpStatus !== undefined && this.details.httpStatus < 500);
   }
 
   toJSON(): { code: C; message: string } & Omit<NexoErrorDetails<ErrorData<C>>, "cause"> {

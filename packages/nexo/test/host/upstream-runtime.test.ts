@@ -110,7 +110,10 @@ test("upstream runtime - a config that breaks [plugin.config_schema]: not starte
   const err = await bad.start().catch((e: NexoError) => e);
   assert.ok(isNexoError(err, ErrorCodes.HOST_CONFIG_INVALID), String(err));
   const violations = (err.details.data?.violations ?? []).map(violationLine);
-  assert.deepEqual(violations.sort(), ["/0/limit: must be >= 1", "/1/agent_id: is required", "/1/extra: is not allowed", "/1/limit: must be integer", "/2/a~1b~0c: is not allowed"].sort());
+  assert.deepEqual(
+    violations.sort(),
+    ["/0/limit: must be >= 1", "/1/agent_id: is required", "/1/extra: is not allowed", "/1/limit: must be integer", "/2/a~1b~0c: is not allowed"].sort(),
+  );
   assert.equal(existsSync(stateFile("cfgbad", "env.json")), false, "the plugin never ran");
 });
 
