@@ -32,6 +32,10 @@ test("permissions plan - the manifest declares llm and memory in nexo_capabiliti
     "broker.subscribe:a.>",
     "broker.publish:plugin.tool.x",
   ]);
+  // Capability names like Object.prototype members are unknown capabilities, granting nothing, and checks stay sound when enforced.
+  const odd = manifestOf({ caps: ["constructor", "toString", "__proto__", "llm"], subscribe: ["a.>"], publish: [], http: false });
+  assert.deepEqual(declaredPermissions(odd), ["llm", "broker.subscribe:a.>"]);
+  assert.equal(isGranted(planPermissions(odd, undefined, true), "broker.subscribe:a.b"), true);
   assert.equal(permissionKind("broker.subscribe:a.*"), "broker.subscribe");
   assert.equal(permissionKind("broker.subscribe"), null);
   assert.equal(permissionKind("llm:x"), null);

@@ -43,8 +43,8 @@ export function permissionKind(p: Permission): PermissionKind | null {
 export function declaredPermissions(manifest: Pick<PluginManifest, "requires" | "httpServer" | "broker">): Permission[] {
   const out = new Set<Permission>();
   for (const c of manifest.requires.nexoCapabilities) {
-    const s = SERVICE_CAPABILITIES[c];
-    if (s) out.add(s);
+    // Own properties only: a manifest may declare "constructor", which Object.prototype would answer.
+    if (Object.hasOwn(SERVICE_CAPABILITIES, c)) out.add(SERVICE_CAPABILITIES[c]!);
   }
   if (manifest.httpServer) out.add("http_server");
   for (const p of manifest.broker.subscribe) out.add(`broker.subscribe:${p}`);
