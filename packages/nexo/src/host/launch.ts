@@ -78,8 +78,9 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
   checkPluginConfig(spec);
   const passed: Record<string, string> = {};
   for (const name of spec.manifest.passEnv) {
-    const v = parentEnv[name];
-    if (v !== undefined) passed[name] = v;
+    // Own properties only: process.env answers "constructor" and "toString" through Object.prototype.
+    const v = Object.hasOwn(parentEnv, name) ? parentEnv[name] : undefined;
+    if (typeof v === "string") passed[name] = v;
   }
   const key = pluginKey(spec);
   const stateDir = join(options.stateRoot, "plugins", key);

@@ -47,7 +47,8 @@ export function checkRequirements(spec: PluginSpec, parentEnv: NodeJS.ProcessEnv
   }
   const wanted = [...m.requires.env, ...(m.httpServer?.tokenEnv ? [m.httpServer.tokenEnv] : [])];
   for (const name of new Set(wanted)) {
-    if (!env[name]) missing.push(`environment variable ${name} is not set`);
+    // Own properties only: "constructor" is a valid variable name that Object.prototype would answer.
+    if (!Object.hasOwn(env, name) || !env[name]) missing.push(`environment variable ${name} is not set`);
   }
   if (missing.length === 0) return;
   const key = pluginKey(spec);

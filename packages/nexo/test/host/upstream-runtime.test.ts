@@ -57,7 +57,9 @@ function setup(t: TestContext, env: NodeJS.ProcessEnv = {}) {
 
 test("upstream runtime - requires.bins and requires.env missing: the plugin is not started, every miss is named, the other plugin runs on", async (t) => {
   const { app, root } = setup(t);
-  const needy = app.host.add({ manifest: upstreamPlugin(root, "needy", '[plugin.requires]\nbins = ["definitely-not-installed-xyz", "./tools/missing"]\nenv = ["NEEDY_API_KEY"]') });
+  const needy = app.host.add({
+    manifest: upstreamPlugin(root, "needy", '[plugin.requires]\nbins = ["definitely-not-installed-xyz", "./tools/missing"]\nenv = ["NEEDY_API_KEY", "constructor"]'),
+  });
   const echo = app.host.add({ manifest: fixturePlugin(root, { id: "echo", mode: "echo" }) });
   await app.start();
   assert.equal(echo.status().state, "ready");
@@ -66,10 +68,11 @@ test("upstream runtime - requires.bins and requires.env missing: the plugin is n
   assert.match(s.lastError ?? "", /binary "definitely-not-installed-xyz" is not an executable on PATH/);
   assert.match(s.lastError ?? "", /binary "\.\/tools\/missing" is not an executable file/);
   assert.match(s.lastError ?? "", /environment variable NEEDY_API_KEY is not set/);
+  assert.match(s.lastError ?? "", /environment variable constructor is not set/, "not Object.prototype.constructor");
   assert.equal(s.pid, null, "never spawned");
   const err = await needy.start().catch((e: NexoError) => e);
   assert.ok(isNexoError(err, ErrorCodes.HOST_REQUIREMENT_MISSING), String(err));
-  assert.deepEqual((err.details.data as { missing: string[] }).missing.length, 3);
+  assert.deepEqual((err.details.data as { missing: string[] }).missing.length, 4);
 });
 
 test("upstream runtime - satisfied requires, token_env and extra_env_passthrough: started, and exactly those daemon variables reach the plugin", async (t) => {
@@ -78,7 +81,7 @@ test("upstream runtime - satisfied requires, token_env and extra_env_passthrough
     manifest: upstreamPlugin(
       root,
       "ups",
-      `[plugin.requires]\nbins = ["node"]\nenv = ["UPS_API_KEY"]\n[plugin.capabilities.http_server]\nport = 0\ntoken_env = "UPS_TOKEN"\nextra_env_passthrough = ["UPS_TENANT"]`,
+      `[plugin.requires]\nbins = ["node"]\nenv = ["UPS_API_KEY"]\n[plugin.capabilities.http_server]\nport = 0\ntoken_env = "UPS_TOKEN"\nextra_env_passthrough = ["UPS_TENANT", "toString"]`,
     ),
   });
   await app.start();
@@ -88,6 +91,7 @@ test("upstream runtime - satisfied requires, token_env and extra_env_passthrough
   assert.equal(env.UPS_TOKEN, "tok-456");
   assert.equal(env.UPS_TENANT, "acme");
   assert.equal(env.UPS_UNRELATED_SECRET, undefined);
+  assert.equal(Object.hasOwn(env, "toString"), false, "a name the parent env only has through Object.prototype is not passed");
 });
 
 test("upstream runtime - a config that breaks [plugin.config_schema]: not started, every violation listed; a valid one reaches plugin.configure", async (t) => {
