@@ -31,7 +31,8 @@ export abstract class BuiltinPlugin<O extends object> extends NexusPlugin<O> {
     }
     for (const [key, value] of Object.entries(given)) {
       if (value === undefined) continue;
-      if (!(key in specs)) {
+      // Own properties only: "constructor" or "toString" in nexo.yaml would otherwise find Object.prototype's.
+      if (!Object.hasOwn(specs, key)) {
         const known = Object.keys(specs).map((k) => (snakeCase(k) === k ? k : `${k} (${snakeCase(k)})`));
         throw new NexoError(ErrorCodes.PLUGIN_CONFIG_INVALID, `${pluginId} has no option ${JSON.stringify(key)}; options: ${known.join(", ")}`, { pluginId, field: key });
       }

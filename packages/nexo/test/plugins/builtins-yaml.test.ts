@@ -117,6 +117,13 @@ test("builtins - a bad option in nexo.yaml fails the start with NEXO_ERR_PLUGIN_
     Daemon.start(write("  auth:\n    strategy: api_key\n    api_kyes: []\n"), { logger: cap.logger }),
     (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && /auth has no option "apiKyes"/.test(e.message),
   );
+  for (const name of ["constructor", "to_string"]) {
+    await assert.rejects(
+      Daemon.start(write(`  caching:\n    ${name}: 5\n`), { logger: cap.logger }),
+      (e) => isNexoError(e, ErrorCodes.PLUGIN_CONFIG_INVALID) && /caching has no option "(constructor|toString)"/.test(e.message),
+      `an option named like an Object.prototype member (${name}) is unknown`,
+    );
+  }
   assert.deepEqual(optionsFromYaml("webhook", { max_retries: 2, headers: { "x-api-token": "t", some_header: "v" } }, ["headers"]), {
     maxRetries: 2,
     headers: { "x-api-token": "t", some_header: "v" },
