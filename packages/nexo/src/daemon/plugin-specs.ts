@@ -25,7 +25,8 @@ export function buildPluginSpecs(
     }
   }
   for (const manifest of manifests) {
-    const listed = configured === null ? undefined : configured[manifest.id];
+    // Own properties only: a plugin may be called "constructor", which Object.prototype would answer.
+    const listed = configured === null || !Object.hasOwn(configured, manifest.id) ? undefined : configured[manifest.id];
     if (configured !== null && listed === undefined) {
       skipped.push(manifest.id);
       continue;

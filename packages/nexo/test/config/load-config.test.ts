@@ -136,6 +136,11 @@ test("config - plugins: runs only the listed plugins, reports the rest as skippe
   assert.equal(listed.errors.length, 1);
   assert.equal(listed.errors[0].code, ErrorCodes.CONFIG_INVALID);
   assert.equal(listed.errors[0].pluginId, "gamma");
+  // A plugin may be called "constructor": not listed, it is skipped like any other, not found on Object.prototype.
+  const odd = fixturePlugin(root, { id: "constructor", mode: "echo" });
+  const withOdd = buildPluginSpecs([a, odd], c.plugins);
+  assert.deepEqual(withOdd.skipped.sort(), ["alpha", "constructor"]);
+  assert.deepEqual(withOdd.specs, []);
 });
 
 test("config - <name>_env resolves a secret from the daemon's environment; a missing variable is an error, not an empty value", (t) => {
