@@ -31,7 +31,7 @@ test("errors - an error's HTTP status is the catalogue's, a framework's 4xx over
   // A 5xx in details (an upstream's status) never makes an unlisted code public.
   assert.equal(new NexoError(ErrorCodes.POLLER_HTTP_STATUS, "feed said 503", { httpStatus: 503 }).isPublic, false);
   // A code that came over the wire (another daemon, a stored run) named like an Object.prototype member is unlisted too.
-  for (const code of ["constructor", "toString", "__proto__", "hasOwnProperty"] as ErrorCode[]) {
+  for (const code of ["constructor", "toString", "__proto__", "hasOwnProperty"] as unknown as ErrorCode[]) {
     const e = new NexoError(code, "from the wire");
     assert.deepEqual([e.httpStatus, e.isPublic, errorWire(code), e.details.rpcCode], [500, false, undefined, undefined], code);
   }
