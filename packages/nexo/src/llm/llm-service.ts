@@ -143,7 +143,8 @@ export class LlmService {
     if (p.baseUrl !== undefined) options.baseUrl = p.baseUrl;
     if (p.model !== undefined) options.model = p.model;
     if (p.apiKeyEnv !== undefined) {
-      const key = this.env[p.apiKeyEnv];
+      // Own variables only: process.env answers "constructor" through Object.prototype.
+      const key = Object.hasOwn(this.env, p.apiKeyEnv) ? this.env[p.apiKeyEnv] : undefined;
       if (key) options.apiKey = key;
       else this.logger.warn({ provider: name, apiKeyEnv: p.apiKeyEnv }, "LLM provider's API key variable is not set; requests go without a key");
     }

@@ -126,6 +126,16 @@ test("llm providers - a credential in the base URL's user info or query is not l
   assert.ok(!text.includes("hunter2") && !text.includes("hunter3"), text);
 });
 
+test("llm providers - an api_key_env named like an Object.prototype member is not set: warned, no key sent", async (t) => {
+  const fake = await startFakeLlm(t);
+  const cap = captureLogger();
+  new LlmService({ providers: { p: { kind: "openai", baseUrl: `${fake.url}/v1`, model: "m", apiKeyEnv: "constructor" } } }, cap.logger, { ...process.env });
+  assert.ok(
+    cap.lines().some((l) => l.msg === "LLM provider's API key variable is not set; requests go without a key" && l.apiKeyEnv === "constructor"),
+    JSON.stringify(cap.lines()),
+  );
+});
+
 test("llm providers - an unreachable provider is -33101, bad params -32602, an unknown provider -32602", async (t) => {
   const fake = await startFakeLlm(t);
   const { llm } = service(fake);
