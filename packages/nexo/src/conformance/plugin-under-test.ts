@@ -179,7 +179,8 @@ export class PluginUnderTest {
     this.inbox.push(entry);
     for (const fn of this.frameListeners) fn(entry);
     if (c.kind === "request") {
-      const auto = AUTO_ANSWERS[c.frame.method];
+      // Own properties only: the method name comes from the plugin under test ("constructor").
+      const auto = Object.hasOwn(AUTO_ANSWERS, c.frame.method) ? AUTO_ANSWERS[c.frame.method] : undefined;
       if (auto) void this.send(makeResult(c.frame.id, auto(++this.autoCount)));
     }
     this.changed();

@@ -153,8 +153,10 @@ test("conformance runner - invariants fail any vector: a stray stdout line, a se
 let buf = "";
 process.stdin.on("data", (d) => { buf += d; let nl; while ((nl = buf.indexOf("\\n")) !== -1) { const m = JSON.parse(buf.slice(0, nl)); buf = buf.slice(nl + 1);
   if (m.method === "initialize") { out({ jsonrpc: "2.0", id: m.id, result: { manifest: { plugin: { id: "inv" } }, server_version: "inv-1" } }); continue; }
+  if (m.id === "q" && m.method === undefined) { process.stdout.write("debug: the runner answered\\n"); continue; }
   const err = { jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "no" } };
   out(err);
+  if (mode.startsWith("ask_")) out({ jsonrpc: "2.0", id: "q", method: mode.slice(4), params: {} });
   if (mode === "stray") process.stdout.write("debug: handled a request\\n");
   if (mode === "twice") out(err);
   if (mode === "unsolicited") out({ jsonrpc: "2.0", id: 99, result: {} });
@@ -172,4 +174,7 @@ process.stdin.on("data", (d) => { buf += d; let nl; while ((nl = buf.indexOf("\\
   assert.match(await outcome("stray"), /stdout carried a line that is not a frame \(invalid_json.*debug: handled a request/);
   assert.match(await outcome("twice"), /second response to id 2/);
   assert.match(await outcome("unsolicited"), /response to id 99, which the runner never sent/);
+  // The runner answers broker requests as the daemon would, and only those: not a method Object.prototype has.
+  assert.match(await outcome("ask_broker.publish"), /debug: the runner answered/);
+  assert.equal(await outcome("ask_constructor"), "pass");
 });
