@@ -5,6 +5,7 @@ import type { AuditLog, AuditSubject } from "./audit-log.js";
 import { claimAt, principalLabel } from "./principals.js";
 import type { CompiledAuthorization } from "./rules.js";
 import type { ActionKind, AuthorizationDecision, AuthorizationRequest } from "./types.js";
+import { ownProperty } from "../util/index.js";
 
 const DEFAULT_ALLOW: AuthorizationDecision = Object.freeze({ allowed: true, rule: -1, ruleName: "default" });
 const DEFAULT_DENY: AuthorizationDecision = Object.freeze({ allowed: false, rule: -1, ruleName: "default" });
@@ -64,8 +65,7 @@ export class AuthorizationGate {
       if (table === undefined) this.cache.set(principal, (table = newMemoTable()));
     } else return undefined;
     // By kind, then name: no key string is built per call.
-    const k: string = kind;
-    const byName = k === "workflow" ? table.workflow : k === "tool" ? table.tool : k === "admin" ? table.admin : undefined;
+    const byName = ownProperty(table, kind);
     // A kind outside ActionKind (a plugin in plain JavaScript) is decided, never remembered.
     if (byName === undefined) return undefined;
     let m = byName.get(name);
@@ -81,8 +81,8 @@ export class AuthorizationGate {
     const rules = this.config.rules;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      // Not r.names[kind]: a kind from plain JavaScript such as "toString" would read Object.prototype.
-      const names = Object.hasOwn(r.names, kind) ? r.names[kind] : undefined;
+      // A kind from plain JavaScript such as "toString" must not read Object.prototype.
+      const names = ownProperty(r.names, kind);
       if (names === undefined || !names(name) || !r.principal(principal)) continue;
       if (r.effect === "deny") return { allowed: false, rule: i, ruleName: r.name };
       allow ??= { allowed: true, rule: i, ruleName: r.name };

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import { ownProperty } from "../util/index.js";
 
 /** Names a vector can refer to: runner context (`plugin_id`, `kind`...), captured frames (`as`), the loop index `i`. */
 export type Scope = Readonly<Record<string, unknown>>;
@@ -110,7 +111,7 @@ export function matchValue(pattern: unknown, actual: unknown, scope: Scope, path
   if (isObj(pattern)) {
     if (!isObj(actual)) return fail(path, `expected an object, got ${show(actual)}`);
     for (const [k, p] of Object.entries(pattern)) {
-      const r = matchValue(p, Object.hasOwn(actual, k) ? actual[k] : undefined, scope, `${path}.${k}`);
+      const r = matchValue(p, ownProperty(actual, k), scope, `${path}.${k}`);
       if (!r.ok) return r;
     }
     return OK;

@@ -1,6 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { classifyFrame, makeResult, readFrames, type JsonRpcId } from "../contract/index.js";
 import { launchPlugin, waitForExit, type PluginSpec } from "../host/index.js";
+import { ownProperty } from "../util/index.js";
 
 /** A frame the plugin wrote, as the runner received it. */
 export interface InboxEntry {
@@ -179,8 +180,7 @@ export class PluginUnderTest {
     this.inbox.push(entry);
     for (const fn of this.frameListeners) fn(entry);
     if (c.kind === "request") {
-      // Own properties only: the method name comes from the plugin under test ("constructor").
-      const auto = Object.hasOwn(AUTO_ANSWERS, c.frame.method) ? AUTO_ANSWERS[c.frame.method] : undefined;
+      const auto = ownProperty(AUTO_ANSWERS, c.frame.method);
       if (auto) void this.send(makeResult(c.frame.id, auto(++this.autoCount)));
     }
     this.changed();

@@ -2,6 +2,7 @@ import type { PluginInstanceConfig } from "../config/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import type { PluginSpec } from "../host/index.js";
 import type { PluginManifest } from "../manifest/index.js";
+import { ownProperty } from "../util/index.js";
 
 /**
  * Turn discovered manifests plus the operator's `plugins:` section into the
@@ -25,8 +26,8 @@ export function buildPluginSpecs(
     }
   }
   for (const manifest of manifests) {
-    // Own properties only: a plugin may be called "constructor", which Object.prototype would answer.
-    const listed = configured === null || !Object.hasOwn(configured, manifest.id) ? undefined : configured[manifest.id];
+    // A plugin may be called "constructor".
+    const listed = configured === null ? undefined : ownProperty(configured, manifest.id);
     if (configured !== null && listed === undefined) {
       skipped.push(manifest.id);
       continue;

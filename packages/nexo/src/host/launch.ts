@@ -16,6 +16,7 @@ import {
 } from "./sandbox/index.js";
 import { ErrorCodes, NexoError } from "../errors.js";
 import { pluginKey, type PluginSpec } from "./types.js";
+import { ownProperty } from "../util/index.js";
 
 export interface LaunchPluginOptions {
   /** Root of plugin state dirs; the plugin gets `<stateRoot>/plugins/<key>/` (created). */
@@ -78,9 +79,8 @@ export async function launchPlugin(spec: PluginSpec, options: LaunchPluginOption
   checkPluginConfig(spec);
   const passed: Record<string, string> = {};
   for (const name of spec.manifest.passEnv) {
-    // Own properties only: process.env answers "constructor" and "toString" through Object.prototype.
-    const v = Object.hasOwn(parentEnv, name) ? parentEnv[name] : undefined;
-    if (typeof v === "string") passed[name] = v;
+    const v = ownProperty(parentEnv, name);
+    if (v !== undefined) passed[name] = v;
   }
   const key = pluginKey(spec);
   const stateDir = join(options.stateRoot, "plugins", key);

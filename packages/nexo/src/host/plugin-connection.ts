@@ -17,6 +17,7 @@ import { StderrTail } from "./stderr-tail.js";
 import { topicFormTools, TopicToolCalls, type TopicCallOptions } from "./topic-tool-calls.js";
 import { pluginKey, type HostContext, type PluginSpec } from "./types.js";
 import { workQueue } from "./work-queue.js";
+import { ownProperty } from "../util/index.js";
 
 /** Characters of a plugin-provided string a log line keeps. */
 const LOG_FIELD_CHARS = 200;
@@ -532,9 +533,8 @@ export class PluginConnection {
         return { ok: true };
       }
       default: {
-        // Own properties only: the method name comes from the plugin ("constructor", "toString").
-        const service = Object.hasOwn(this.ctx.hostServices, method) ? this.ctx.hostServices[method] : undefined;
-        const permission = Object.hasOwn(SERVICE_PERMISSIONS, method) ? SERVICE_PERMISSIONS[method] : undefined;
+        const service = ownProperty(this.ctx.hostServices, method);
+        const permission = ownProperty(SERVICE_PERMISSIONS, method);
         if (permission) this.checkPermission(permission, { method });
         if (service) {
           return service(params, { pluginKey: this.key, pluginId: this.spec.manifest.id, requestId, notify: (m, p) => this.notifyOrLog(m, p) === true });

@@ -55,8 +55,7 @@ export class PluginHost {
       nexoVersion: options.nexoVersion,
       stateRoot: options.stateRoot,
       timeouts: defaultHostTimeouts(options.timeouts),
-      // No prototype: a plugin's request for "constructor" or "toString" must not find Object.prototype's.
-      hostServices: Object.assign(Object.create(null) as Record<string, HostServiceHandler>, options.hostServices ?? {}),
+      hostServices: { ...(options.hostServices ?? {}) },
       ...(options.extraHostEnv ? { extraHostEnv: options.extraHostEnv } : {}),
       ...(options.describeRoute ? { describeRoute: options.describeRoute } : {}),
       processGroups: this.orphanGuard,

@@ -5,7 +5,7 @@ import formatsModule from "ajv-formats";
 import { ErrorCodes, NexoError, violationLine, type Violation } from "../errors.js";
 import type { PluginConfigContract } from "../manifest/index.js";
 import { pluginKey, type PluginSpec } from "./types.js";
-import { ajvViolation } from "../util/index.js";
+import { ajvViolation, ownProperty } from "../util/index.js";
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
 const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as (ajv: Ajv) => Ajv;
@@ -47,8 +47,7 @@ export function checkRequirements(spec: PluginSpec, parentEnv: NodeJS.ProcessEnv
   }
   const wanted = [...m.requires.env, ...(m.httpServer?.tokenEnv ? [m.httpServer.tokenEnv] : [])];
   for (const name of new Set(wanted)) {
-    // Own properties only: "constructor" is a valid variable name that Object.prototype would answer.
-    if (!Object.hasOwn(env, name) || !env[name]) missing.push(`environment variable ${name} is not set`);
+    if (!ownProperty(env, name)) missing.push(`environment variable ${name} is not set`);
   }
   if (missing.length === 0) return;
   const key = pluginKey(spec);

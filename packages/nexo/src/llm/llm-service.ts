@@ -9,6 +9,7 @@ import { OpenAIProvider } from "./openai-provider.js";
 import type { ProviderClientOptions } from "./provider-options.js";
 import type { ChatInput, ChatResponse } from "./chat-types.js";
 import type { LlmCompleteRequest, LlmCompleteResult, LlmConfig, LlmMessage, LlmProvider, LlmTextDelta } from "./types.js";
+import { ownProperty } from "../util/index.js";
 
 const ROLES = new Set(["system", "user", "assistant"]);
 
@@ -143,8 +144,7 @@ export class LlmService {
     if (p.baseUrl !== undefined) options.baseUrl = p.baseUrl;
     if (p.model !== undefined) options.model = p.model;
     if (p.apiKeyEnv !== undefined) {
-      // Own variables only: process.env answers "constructor" through Object.prototype.
-      const key = Object.hasOwn(this.env, p.apiKeyEnv) ? this.env[p.apiKeyEnv] : undefined;
+      const key = ownProperty(this.env, p.apiKeyEnv);
       if (key) options.apiKey = key;
       else this.logger.warn({ provider: name, apiKeyEnv: p.apiKeyEnv }, "LLM provider's API key variable is not set; requests go without a key");
     }

@@ -9,3 +9,4 @@ export { errorMessage } from "./error-message.js";
 export { ON_ABORTABLE } from "./abort-hook.js";
 export { boundedData, clipText } from "./clip.js";
 export { ajvViolation } from "./ajv-violation.js";
+export { ownProperty } from "./own-property.js";

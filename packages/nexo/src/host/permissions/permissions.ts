@@ -1,5 +1,6 @@
 import { patternCovers } from "../allowlist.js";
 import type { PluginManifest } from "../../manifest/index.js";
+import { ownProperty } from "../../util/index.js";
 
 /**
  * What a plugin may use beyond its own channels, by stable name:
@@ -43,8 +44,8 @@ export function permissionKind(p: Permission): PermissionKind | null {
 export function declaredPermissions(manifest: Pick<PluginManifest, "requires" | "httpServer" | "broker">): Permission[] {
   const out = new Set<Permission>();
   for (const c of manifest.requires.nexoCapabilities) {
-    // Own properties only: a manifest may declare "constructor", which Object.prototype would answer.
-    if (Object.hasOwn(SERVICE_CAPABILITIES, c)) out.add(SERVICE_CAPABILITIES[c]!);
+    const s = ownProperty(SERVICE_CAPABILITIES, c);
+    if (s) out.add(s);
   }
   if (manifest.httpServer) out.add("http_server");
   for (const p of manifest.broker.subscribe) out.add(`broker.subscribe:${p}`);

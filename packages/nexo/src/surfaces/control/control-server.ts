@@ -5,6 +5,7 @@ import { classifyFrame, exceedsDepth, makeError, makeNotification, makeResult, M
 import { ErrorCodes, NexoError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 import { errorMessage } from "../../util/index.js";
+import { ownProperty } from "../../util/index.js";
 
 /** One connected control client. */
 export interface ControlSession {
@@ -134,8 +135,7 @@ export class ControlServer {
   }
 
   private async handle(id: string | number, method: string, params: unknown, session: ControlSession, writer: NdjsonWriter): Promise<void> {
-    // Own properties only: "constructor" or "toString" from a client must not find Object.prototype's.
-    const handler = Object.hasOwn(this.options.handlers, method) ? this.options.handlers[method] : undefined;
+    const handler = ownProperty(this.options.handlers, method);
     let frame;
     if (!handler) {
       frame = makeError(id, RpcErrorCodes.METHOD_NOT_FOUND, `unknown control method ${method}`);
