@@ -19,6 +19,8 @@ import { pathToFileURL } from "node:url";
 /** The same limit a file has when it runs in its own process (scripts/test-node.sh). */
 const FILE_TIMEOUT_MS = 600_000;
 const LOAD = "when it loaded";
+/** How long the process may stay up once every file has finished before the shard names what holds it and ends. */
+const LINGER_MS = 30_000;
 
 /** Where each process listener was added from: the stack of its addition. */
 const addedFrom = new WeakMap();
@@ -121,4 +123,15 @@ export function runShard(files) {
       );
     });
   }
+  // Every file has finished. A process still up long after is held by a handle some file leaked (a
+  // server, a child's pipes, an open store): name what holds it and end, rather than wait out the
+  // runner's timeout with nothing to show for it.
+  void previousDone.then(() => {
+    setTimeout(() => {
+      process.stderr.write(
+        `test shard: every file has finished, but the process is still up ${LINGER_MS / 1000} s later, held by: ${process.getActiveResourcesInfo().join(", ")}\n`,
+      );
+      process.exit(1);
+    }, LINGER_MS).unref();
+  });
 }
