@@ -12,6 +12,7 @@ import { SESSION_HEADER } from "./session-header.js";
 import { registerHealthProbes, registerHttpConventions, type HttpConventionsOptions } from "./conventions.js";
 import { executeWithExtras, registerRunRoutes } from "./run-routes.js";
 import { wantsEventStream } from "./sse.js";
+import { replyAtTurnEnd } from "./turn-end-replies.js";
 import { IDEMPOTENCY_HEADER } from "../../runs/index.js";
 
 declare module "fastify" {
@@ -77,7 +78,9 @@ export function createHttpApi(app: Nexo, conventions: HttpConventionsOptions = {
     const h = request.headers;
     // Two header lookups keep the plain call on its fast path; keys and streams take the runs path.
     if (h[IDEMPOTENCY_HEADER] !== undefined || wantsEventStream(h.accept)) return executeWithExtras(app, request, reply);
-    return executeRoute(app, request, reply);
+    // Not a promise: the reply is sent by replyAtTurnEnd, and fastify waits for it.
+    executeRoute(app, request, reply);
+    return undefined;
   });
   registerRunRoutes(http, app);
   registerHealthProbes(http, app);
@@ -89,15 +92,12 @@ export function createHttpApi(app: Nexo, conventions: HttpConventionsOptions = {
   return http;
 }
 
-async function executeRoute(app: Nexo, request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): Promise<FastifyReply> {
+function executeRoute(app: Nexo, request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply): void {
   // The client went away before we answered: abort the execution (ctx.signal fires).
   // No AbortController per request: the app hands us an abort function instead.
   let abort: ((reason?: unknown) => void) | undefined;
-  const onClose = (): void => {
-    if (!reply.raw.writableFinished) abort?.(new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the HTTP client disconnected"));
-  };
   // Left attached: the response object dies with the request, and removing a listener costs more than the check.
-  reply.raw.on("close", onClose);
+  reply.raw.on("close", () => abort?.(new NexoError(ErrorCodes.WORKFLOW_ABORTED, "the HTTP client disconnected")));
   const session = request.headers[SESSION_HEADER];
   const options: ExecuteWorkflowOptions = {
     channel: "http",
@@ -108,9 +108,6 @@ async function executeRoute(app: Nexo, request: FastifyRequest<{ Params: { name:
   // Assigned, not written in the literal: a computed symbol key sends V8's object literal down a slow path (~10x).
   options[ON_ABORTABLE] = (fn) => (abort = fn);
   // Through the instance, not a captured method: a plugin that replaced executeWorkflow wraps this surface too.
-  const result = await app.executeWorkflow(request.params.name, request.body ?? {}, options);
-  return reply.type(JSON_UTF8).send(JSON.stringify(result === undefined ? null : result));
+  // Once it has settled there is nothing left to abort, though its reply may still be waiting for the turn's end.
+  replyAtTurnEnd(request, reply, app.executeWorkflow(request.params.name, request.body ?? {}, options), () => (abort = undefined));
 }
-
-/** With its charset: fastify would otherwise append `; charset=utf-8` to `application/json` on every response. */
-const JSON_UTF8 = "application/json; charset=utf-8";

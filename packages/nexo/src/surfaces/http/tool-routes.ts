@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Nexo } from "../../app/index.js";
 import { ErrorCodes, NexoError } from "../../errors.js";
 import { SESSION_HEADER } from "./session-header.js";
+import { replyAtTurnEnd } from "./turn-end-replies.js";
 
 /** Header a client may set to name the agent a tool call is made for (`agent_id` on the wire). */
 export const AGENT_HEADER = "x-agent-id";
@@ -40,14 +41,14 @@ export function registerToolRoutes(http: FastifyInstance, app: Nexo): void {
     return tool;
   });
 
-  http.post<{ Params: { name: string } }>("/tools/:name", async (request, reply) => {
-    const result = await app.callTool(request.params.name, request.body ?? {}, {
+  http.post<{ Params: { name: string } }>("/tools/:name", (request, reply) => {
+    const result = app.callTool(request.params.name, request.body ?? {}, {
       channel: "http",
       sessionId: header(request.headers[SESSION_HEADER]),
       agentId: header(request.headers[AGENT_HEADER]),
       ...(request.principal ? { principal: request.principal } : {}),
     });
-    return reply.type("application/json").send(result);
+    replyAtTurnEnd(request, reply, result);
   });
 
   Object.assign(http.openApiPaths, {
