@@ -4,7 +4,9 @@
 //   (b) a Nexo app with Auth (api_key) + RateLimit (never refusing) + Monitoring + Caching,
 //   (b') the same, every request with new inputs (all cache misses),
 //   (d) (b) + the authorization gate (docs/authorization.md), every decision written to the audit trail,
-//   (e) (d) + an Idempotency-Key on every request, a new one each (each request is kept as a run in the store).
+//   (e) (d) + an Idempotency-Key on every request, a new one each (each request is kept as a run in the store),
+//   (c') reference: bare fastify holding its replies to the end of the event-loop turn as Nexo's execute route
+//        does (docs/adr/0045-replies-leave-at-turn-end.md): what that technique alone is worth.
 // Each server runs in its own process; the load generator is autocannon
 // (keep-alive, CONNECTIONS connections, no pipelining) over loopback.
 // Rounds interleave the cases; the median round per case is reported.
@@ -32,7 +34,7 @@ const BODY = JSON.stringify({ text: "hello", n: 42, tags: ["a", "b"] });
 
 interface Case {
   name: string;
-  /** Server mode of fixtures/http-server.ts: bare, nexo, nexo-all, or nexo:<plugin,...>. */
+  /** Server mode of fixtures/http-server.ts: bare, bare-held, nexo, nexo-all, or nexo:<plugin,...>. */
   mode: string;
   headers: Record<string, string>;
   uniqueInputs?: boolean;
@@ -47,6 +49,7 @@ const CASES: Case[] = [
   { name: "(b') same, unique inputs (cache misses)", mode: "nexo-all", headers: { "x-api-key": API_KEY }, uniqueInputs: true },
   { name: "(d) (b) + authorization gate, every decision audited", mode: "nexo:auth,rate_limit,monitoring,caching,authz", headers: { "x-api-key": API_KEY } },
   { name: "(e) (d) + a new Idempotency-Key per request", mode: "nexo:auth,rate_limit,monitoring,caching,authz", headers: { "x-api-key": API_KEY }, idempotencyKeys: true },
+  { name: "(c') bare fastify, replies held to the turn's end (reference)", mode: "bare-held", headers: {} },
   ...(process.env.BENCH_ONLY ?? "")
     .split(" ")
     .filter(Boolean)
