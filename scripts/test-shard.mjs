@@ -12,6 +12,8 @@
 // Such a file belongs in the list of files run alone (scripts/test-node.sh), or
 // must restore what it changes (docs/testing.md).
 import { executionAsyncResource } from "node:async_hooks";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { after, describe } from "node:test";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -21,6 +23,104 @@ const FILE_TIMEOUT_MS = 600_000;
 const LOAD = "when it loaded";
 /** How long the process may stay up once every file has finished before the shard names what holds it and ends. */
 const LINGER_MS = 30_000;
+
+/** After each file: the kinds of handle that held the event loop, to tell which file left one behind. */
+const handlesAfter = [];
+const countHandles = () => {
+  const n = {};
+  for (const r of process.getActiveResourcesInfo()) n[r] = (n[r] ?? 0) + 1;
+  return n;
+};
+
+/** The files that ended holding more handles of a kind still holding the process than they started with: a line each. */
+function fileEnds() {
+  const now = countHandles();
+  let out = "";
+  for (const { file, atStart, atEnd } of handlesAfter) {
+    const more = Object.keys(now)
+      .filter((kind) => (atEnd[kind] ?? 0) > (atStart[kind] ?? 0))
+      .map((kind) => `${atEnd[kind] - (atStart[kind] ?? 0)} ${kind}`);
+    if (more.length > 0) out += `  ${file} ended with ${more.join(", ")} more than it started with\n`;
+  }
+  return out;
+}
+
+/**
+ * The processes at the other end of this process's pipes and Unix sockets (Linux:
+ * /proc, and `ss` for a socket's peer): a child's stdio held open by a grandchild
+ * that outlived it names that grandchild here. Empty where neither is available.
+ */
+function otherEnds() {
+  const pipes = new Map();
+  const sockets = new Map();
+  try {
+    for (const fd of readdirSync("/proc/self/fd")) {
+      if (Number(fd) <= 2) continue;
+      try {
+        const target = readlinkSync(`/proc/self/fd/${fd}`);
+        const socket = /^socket:\[(\d+)\]$/.exec(target);
+        if (socket) sockets.set(socket[1], fd);
+        else if (target.startsWith("pipe:")) pipes.set(target, fd);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return "";
+  }
+  let out = "";
+  // A child's stdio is a socket pair (libuv): the grandchild holds the peer, which `ss` names.
+  try {
+    for (const line of execFileSync("ss", ["-xpn"], { encoding: "utf8", timeout: 5000 }).split("\n")) {
+      const m = /^\S+\s+\S+\s+\d+\s+\d+\s+\S+\s+(\d+)\s+\S+\s+(\d+)\s*(.*)$/.exec(line);
+      if (m && sockets.has(m[2]) && m[3]) out += `  our fd ${sockets.get(m[2])} (socket ${m[2]}) has its peer ${m[1]} open in ${m[3]}\n`;
+    }
+  } catch {
+    // no ss here
+  }
+  // Both ends of a pipe share one inode: any other process holding it is listed,
+  // unless our parent holds it too (inherited from above, not made here).
+  try {
+    for (const fd of readdirSync(`/proc/${process.ppid}/fd`)) {
+      try {
+        pipes.delete(readlinkSync(`/proc/${process.ppid}/fd/${fd}`));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // not ours to read
+  }
+  try {
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)) {
+      let fds;
+      try {
+        fds = readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        continue;
+      }
+      for (const fd of fds) {
+        let target;
+        try {
+          target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          continue;
+        }
+        if (!pipes.has(target)) continue;
+        let cmd = "?";
+        try {
+          cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim().slice(0, 300);
+        } catch {
+          // gone meanwhile
+        }
+        out += `  our fd ${pipes.get(target)} (${target}) is also open in pid ${pid} as fd ${fd}: ${cmd}\n`;
+      }
+    }
+  } catch {
+    // no /proc here
+  }
+  return out;
+}
 
 /** Where each process listener was added from: the stack of its addition. */
 const addedFrom = new WeakMap();
@@ -115,8 +215,10 @@ export function runShard(files) {
         done();
         throw err;
       }
+      const handlesAtStart = countHandles();
       suite.runInAsyncScope(() =>
         after(() => {
+          handlesAfter.push({ file, atStart: handlesAtStart, atEnd: countHandles() });
           done();
           assertUnchanged(file, "in its tests", atStart);
         }),
@@ -129,7 +231,7 @@ export function runShard(files) {
   void previousDone.then(() => {
     setTimeout(() => {
       process.stderr.write(
-        `test shard: every file has finished, but the process is still up ${LINGER_MS / 1000} s later, held by: ${process.getActiveResourcesInfo().join(", ")}\n`,
+        `test shard: every file has finished, but the process is still up ${LINGER_MS / 1000} s later, held by: ${process.getActiveResourcesInfo().join(", ")}\n${otherEnds()}${fileEnds()}`,
       );
       process.exit(1);
     }, LINGER_MS).unref();
