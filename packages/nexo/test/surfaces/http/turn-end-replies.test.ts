@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { Agent, request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { test } from "node:test";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCodes } from "../../../src/errors.js";
 import { heldReplies, JSON_UTF8, MAX_HELD_REPLIES, replyAtTurnEnd } from "../../../src/surfaces/http/turn-end-replies.js";
 import { testApp } from "../../helpers/app.js";
+import { waitFor } from "../../helpers/wait.js";
 
 /** What a reply was asked to do, in order, across every recorded reply. */
 interface Recorded {
@@ -149,4 +151,40 @@ test("turn-end replies - over real HTTP, concurrent executes and tool calls on s
   const big = await post("/workflows/bigint/execute", {});
   assert.equal(big.status, 500);
   assert.equal(big.json.error.code, ErrorCodes.HTTP_INTERNAL);
+});
+
+test("turn-end replies - clients that leave before their answer: nothing stays held, nothing is logged as failed, and the app keeps answering", async (t) => {
+  const { app, logs } = testApp(t, { http: true });
+  let aborted = 0;
+  app.register("quick", (inputs: { i: number }) => ({ i: inputs.i }));
+  app.register("slow", async (_inputs, ctx) => {
+    ctx.signal.addEventListener("abort", () => aborted++);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return { done: true };
+  });
+  await app.start();
+  const { port } = new URL(app.url!);
+  const leave = (workflow: string, i: number) =>
+    new Promise<void>((resolve) => {
+      const body = JSON.stringify({ i });
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.write(`POST /workflows/${workflow}/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        // Gone at once, or once the server has had a turn to read the request.
+        if (i % 2 === 0) socket.destroy();
+        else setImmediate(() => socket.destroy());
+      });
+      socket.on("close", () => resolve());
+      socket.on("error", () => undefined);
+    });
+  await Promise.all(Array.from({ length: 100 }, (_, i) => leave(i % 4 === 0 ? "slow" : "quick", i)));
+  await waitFor(() => aborted >= 1, "a slow call aborted by its client's leaving", 5000);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(heldReplies(), 0);
+  assert.deepEqual(
+    logs().filter((l) => l.level >= 50),
+    [],
+    "no error logged",
+  );
+  const r = await fetch(`${app.url}/workflows/quick/execute`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"i":7}' });
+  assert.deepEqual(await r.json(), { i: 7 });
 });
