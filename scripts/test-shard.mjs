@@ -45,6 +45,25 @@ function fileEnds() {
   return out;
 }
 
+/** The fds of process `pid` (or "self") with what each points at (`pipe:[N]`, `socket:[N]`, a path); empty when unreadable. */
+function fdLinks(pid) {
+  const links = new Map();
+  let fds;
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return links;
+  }
+  for (const fd of fds) {
+    try {
+      links.set(fd, readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return links;
+}
+
 /**
  * The processes at the other end of this process's pipes and Unix sockets (Linux:
  * /proc, and `ss` for a socket's peer): a child's stdio held open by a grandchild
@@ -53,20 +72,11 @@ function fileEnds() {
 function otherEnds() {
   const pipes = new Map();
   const sockets = new Map();
-  try {
-    for (const fd of readdirSync("/proc/self/fd")) {
-      if (Number(fd) <= 2) continue;
-      try {
-        const target = readlinkSync(`/proc/self/fd/${fd}`);
-        const socket = /^socket:\[(\d+)\]$/.exec(target);
-        if (socket) sockets.set(socket[1], fd);
-        else if (target.startsWith("pipe:")) pipes.set(target, fd);
-      } catch {
-        // closed meanwhile
-      }
-    }
-  } catch {
-    return "";
+  for (const [fd, target] of fdLinks("self")) {
+    if (Number(fd) <= 2) continue;
+    const socket = /^socket:\[(\d+)\]$/.exec(target);
+    if (socket) sockets.set(socket[1], fd);
+    else if (target.startsWith("pipe:")) pipes.set(target, fd);
   }
   let out = "";
   // A child's stdio is a socket pair (libuv): the grandchild holds the peer, which `ss` names.
@@ -80,44 +90,25 @@ function otherEnds() {
   }
   // Both ends of a pipe share one inode: any other process holding it is listed,
   // unless our parent holds it too (inherited from above, not made here).
+  for (const target of fdLinks(process.ppid).values()) pipes.delete(target);
+  if (pipes.size === 0) return out;
+  let pids = [];
   try {
-    for (const fd of readdirSync(`/proc/${process.ppid}/fd`)) {
-      try {
-        pipes.delete(readlinkSync(`/proc/${process.ppid}/fd/${fd}`));
-      } catch {
-        // closed meanwhile
-      }
-    }
-  } catch {
-    // not ours to read
-  }
-  try {
-    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)) {
-      let fds;
-      try {
-        fds = readdirSync(`/proc/${pid}/fd`);
-      } catch {
-        continue;
-      }
-      for (const fd of fds) {
-        let target;
-        try {
-          target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        } catch {
-          continue;
-        }
-        if (!pipes.has(target)) continue;
-        let cmd = "?";
-        try {
-          cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim().slice(0, 300);
-        } catch {
-          // gone meanwhile
-        }
-        out += `  our fd ${pipes.get(target)} (${target}) is also open in pid ${pid} as fd ${fd}: ${cmd}\n`;
-      }
-    }
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid);
   } catch {
     // no /proc here
+  }
+  for (const pid of pids) {
+    for (const [fd, target] of fdLinks(pid)) {
+      if (!pipes.has(target)) continue;
+      let cmd = "?";
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim().slice(0, 300);
+      } catch {
+        // gone meanwhile
+      }
+      out += `  our fd ${pipes.get(target)} (${target}) is also open in pid ${pid} as fd ${fd}: ${cmd}\n`;
+    }
   }
   return out;
 }
